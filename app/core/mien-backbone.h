@@ -1,0 +1,113 @@
+/* mien-backbone.h — the interface every backbone plugin implements.
+ *
+ * A plugin registers one GType per family (ResNet, ViT, ...) implementing MienBackbone. An
+ * instance describes one network: mien_backbone_build () creates its parameters and buffers in a
+ * var store, under a prefix, with torchvision's state_dict names and shapes, and keeps handles to
+ * them; mien_backbone_forward () maps a batch of images [N, 3, H, W] (float, normalised) to pooled
+ * features [N, D]. The classifier head, DFT and ensembles belong to the core, not to plugins.
+ */
+#pragma once
+
+#include <glib-object.h>
+#include "mien-torch.h"
+#include "mien-var-store.h"
+
+G_BEGIN_DECLS
+
+#define MIEN_BACKBONE_ERROR (mien_backbone_error_quark ())
+GQuark mien_backbone_error_quark (void);
+
+typedef enum {
+  MIEN_BACKBONE_ERROR_UNKNOWN_VARIANT,
+  MIEN_BACKBONE_ERROR_NOT_BUILT,     /* forward () before build () */
+  MIEN_BACKBONE_ERROR_ALREADY_BUILT,
+  MIEN_BACKBONE_ERROR_INPUT,         /* wrong input rank, channels or size */
+} MienBackboneError;
+
+typedef struct {
+  const char *name;         /* "50", "b0", "b_16": the part after FAMILY: on command lines */
+  const char *description;  /* one line, for people: "ResNet-50, 25.6 M parameters with head" */
+  gint64      feature_dim;  /* D of the pooled features */
+  int         input_size;   /* preferred square input size in pixels (224) */
+  int         min_input_size; /* smallest size the network accepts */
+  int         size_multiple;  /* input sizes must be a multiple of this (ViT: patch size), or 1 */
+  /* torchvision's name of the classifier that follows the features ("fc", "classifier.1",
+   * "heads.head"), so that a torchvision checkpoint's head can be recognised. */
+  const char *classifier;
+  gint64      n_classes_pretrained; /* torchvision's head size (1000) */
+} MienBackboneVariant;
+
+#define MIEN_TYPE_BACKBONE (mien_backbone_get_type ())
+G_DECLARE_INTERFACE (MienBackbone, mien_backbone, MIEN, BACKBONE, GObject)
+
+struct _MienBackboneInterface
+{
+  GTypeInterface parent_iface;
+
+  /* Static table, first entry = the family's default variant. */
+  const MienBackboneVariant *(*list_variants) (MienBackbone *self,
+                                               guint        *n_variants);
+  /* Creates the parameters of `variant` for square inputs of `input_size` pixels in `vs`, every
+   * name prefixed with `prefix` (e.g. "backbone."; may be ""). */
+  gboolean    (*build)         (MienBackbone              *self,
+                                const MienBackboneVariant *variant,
+                                int                        input_size,
+                                MienVarStore              *vs,
+                                const char                *prefix,
+                                GError                   **error);
+  /* `training` selects batch-norm batch statistics, dropout and stochastic depth. */
+  MienTensor *(*forward)       (MienBackbone *self,
+                                MienTensor   *images,
+                                gboolean      training,
+                                GError      **error);
+  /* Optional: maps a key in timm's naming to torchvision's (without prefix); NULL if the key is
+   * not timm's or needs no change. */
+  char       *(*map_timm_key)  (MienBackbone *self,
+                                const char   *key);
+
+  /*< private >*/
+  gpointer padding[12];
+};
+
+const MienBackboneVariant *mien_backbone_list_variants (MienBackbone *self,
+                                                        guint        *n_variants);
+/* NULL or "" gives the default variant; NULL when there is no such variant. */
+const MienBackboneVariant *mien_backbone_find_variant  (MienBackbone *self,
+                                                        const char   *name);
+/* Checks the variant name and input size, then builds. `input_size` 0 = the variant's preferred. */
+gboolean     mien_backbone_build          (MienBackbone  *self,
+                                           const char    *variant,
+                                           int            input_size,
+                                           MienVarStore  *vs,
+                                           const char    *prefix,
+                                           GError       **error);
+/* Checks the input's rank, channels and size against what was built, then runs the network. */
+MienTensor  *mien_backbone_forward        (MienBackbone  *self,
+                                           MienTensor    *images,
+                                           gboolean       training,
+                                           GError       **error);
+char        *mien_backbone_map_timm_key   (MienBackbone  *self,
+                                           const char    *key);
+/* The variant and input size of the last successful build, or NULL / 0. */
+const MienBackboneVariant *mien_backbone_get_variant (MienBackbone *self);
+int          mien_backbone_get_input_size (MienBackbone  *self);
+gint64       mien_backbone_get_feature_dim (MienBackbone *self);
+/* Number of parameters of `variant` at its preferred input size, counted on the meta device
+ * (nothing allocated). Builds a fresh instance of the same type; `self` is untouched. */
+gint64       mien_backbone_count_parameters (MienBackbone *self,
+                                             const char   *variant,
+                                             GError      **error);
+
+/* A MienKeyMapFunc for mien_var_store_load (): user_data is the backbone; timm keys become
+ * torchvision's, other keys stay as they are. */
+char        *mien_backbone_key_map_func   (const char *key,
+                                           gpointer    backbone);
+
+/* Every plugin module defines and exports this (G_MODULE_EXPORT): it registers the family's type
+ * statically (the engine makes the module resident) and returns it. Declared here so plugins get
+ * the prototype; libmien itself does not define it. */
+GType mien_plugin_query_type (void);
+typedef GType (*MienPluginQueryTypeFunc) (void);
+#define MIEN_PLUGIN_QUERY_TYPE_SYMBOL "mien_plugin_query_type"
+
+G_END_DECLS
