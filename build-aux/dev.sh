@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Sets up a Debian 12 machine for Mien and runs its main job or its tests.
+#
+#   build-aux/dev.sh run     install what is missing, build, run the main job
+#   build-aux/dev.sh test    install what is missing, build, run every test suite
+#
+# Environment: BUILD_DIR (default: build), MESON_TEST_ARGS (extra arguments to meson test).
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+top=$(dirname "$here")
+build=${BUILD_DIR:-build}
+cd "$top"
+
+install_packages () {
+  mapfile -t wanted < <(grep -v '^\s*\(#\|$\)' "$here/debian-packages.txt")
+  missing=()
+  for p in "${wanted[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "Installing ${missing[*]}" >&2
+  sudo=()
+  [ "$(id -u)" -ne 0 ] && sudo=(sudo)
+  "${sudo[@]}" apt-get update -q
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
+configure_and_build () {
+  if [ ! -f "$build/build.ninja" ]; then
+    meson setup "$build" -Dparity=enabled
+  fi
+  ninja -C "$build"
+}
+
+case "${1:-}" in
+  run)
+    install_packages
+    configure_and_build
+    # Until the training engine lands, the main job lists the backbone plugins Mien loaded.
+    meson devenv -C "$build" mien-cli plugins
+    ;;
+  test)
+    install_packages
+    configure_and_build
+    # shellcheck disable=SC2086
+    meson test -C "$build" --print-errorlogs --num-processes 2 ${MESON_TEST_ARGS:-}
+    ;;
+  *)
+    echo "usage: $0 run|test" >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Run ON a bare GPU machine (PyTorch wheel with CUDA, meson and ninja from pip, no GLib), from the
+# repository root, with .gpu-debs/ carried from build-aux/gpu-fetch-debs.sh. Builds the headless
+# engine (-Dgui=disabled) against the wheel's libtorch, runs the test suites on CUDA and the
+# benchmarks, and writes logs under $OUT (or ./gpu-out).
+#
+#   device run:  bash build-aux/gpu-check.sh      (carry: .gpu-debs)
+set -uo pipefail
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+out=${OUT:-$top/gpu-out}
+mkdir -p "$out"
+cd "$top"
+exec > >(tee "$out/gpu-check.log") 2>&1
+
+prefix=/tmp/mien-sysroot
+mkdir -p "$prefix"
+for deb in .gpu-debs/*.deb; do dpkg -x "$deb" "$prefix"; done
+multiarch=x86_64-linux-gnu
+export PATH="$prefix/usr/bin:$PATH"
+export PKG_CONFIG="$prefix/usr/bin/pkgconf"
+export PKG_CONFIG_SYSROOT_DIR="$prefix"
+export PKG_CONFIG_LIBDIR="$prefix/usr/lib/$multiarch/pkgconfig:$prefix/usr/share/pkgconfig"
+export LD_LIBRARY_PATH="$prefix/usr/lib/$multiarch:$prefix/lib/$multiarch:${LD_LIBRARY_PATH:-}"
+# The .so symlinks of -dev packages are absolute (/lib/...): point the linker at the sysroot.
+export LIBRARY_PATH="$prefix/usr/lib/$multiarch:$prefix/lib/$multiarch"
+
+python=$(command -v python3)
+torch_dir=$("$python" -c 'import torch, os; print(os.path.dirname(torch.__file__))')
+echo "== GPU"; nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv || true
+echo "== torch $("$python" -c 'import torch; print(torch.__version__, torch.version.cuda)')"
+
+set -e
+meson setup build-gpu -Dlibtorch="$torch_dir" -Dgui=disabled -Dparity=auto \
+  -Dreference_python="$python" --wipe 2>&1 || meson setup build-gpu -Dlibtorch="$torch_dir" \
+  -Dgui=disabled -Dparity=auto -Dreference_python="$python"
+ninja -C build-gpu
+set +e
+
+echo "== devices seen by mien"
+MIEN_PLUGIN_PATH=build-gpu/plugins build-gpu/app/cli/mien-cli plugins | tee "$out/plugins.txt"
+
+echo "== tests (MIEN_TEST_DEVICE=cuda)"
+MIEN_TEST_DEVICE=cuda meson test -C build-gpu --print-errorlogs --num-processes 4 \
+  --suite unit --suite torch --suite plugins --suite parity
+cp build-gpu/meson-logs/testlog.txt "$out/testlog.txt" 2>/dev/null
+
+echo "== benchmarks"
+MIEN_BENCH_DEVICE=cuda bash tests/bench/run-bench.sh --build build-gpu --python "$python" \
+  2>&1 | tee "$out/bench.txt"
