@@ -1,0 +1,447 @@
+/* mien-cli.c — Mien without a display: `mien-cli COMMAND [OPTION…]`.
+ *
+ * Each command is one function with its own GOptionContext, listed in `commands` below; main ()
+ * only dispatches. Exit status: 0 success, 1 failure, 2 a usage error (as getopt-style tools do,
+ * so that scripts can tell a typo from a failed run).
+ */
+#include "config.h"
+
+#include <locale.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <glib/gi18n-lib.h>
+#include <json-glib/json-glib.h>
+
+#include "mien-core.h"
+
+#define EXIT_USAGE 2
+
+typedef int (*MienCliFunc) (int    argc,
+                            char **argv);
+
+typedef struct {
+  const char  *name;
+  const char  *summary;  /* N_(): translated when shown */
+  MienCliFunc  func;
+} MienCliCommand;
+
+static int cmd_plugins (int argc, char **argv);
+static int cmd_help    (int argc, char **argv);
+
+static const MienCliCommand commands[] = {
+  { "plugins", N_("List the backbone plugins and their variants"), cmd_plugins },
+  { "help",    N_("Show the help of mien-cli or of one command"),  cmd_help },
+};
+
+/* ---- Helpers shared by commands ------------------------------------------------------- */
+
+static void
+print_warning (const char *message)
+{
+  g_printerr ("mien-cli: %s %s\n", _("warning:"), message);
+}
+
+static void
+print_error (const char *message)
+{
+  g_printerr ("mien-cli: %s %s\n", _("error:"), message);
+}
+
+static const MienCliCommand *
+find_command (const char *name)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (commands); i++)
+    if (g_str_equal (commands[i].name, name))
+      return &commands[i];
+  return NULL;
+}
+
+/* Parses a command's options; on a usage error prints one line and returns FALSE. `--help` is
+ * handled by GOption (prints and exits 0). */
+static gboolean
+parse_command_options (const MienCliCommand *command,
+                       const char           *parameter_string,
+                       const GOptionEntry   *entries,
+                       int                  *argc,
+                       char               ***argv)
+{
+  g_autoptr(GOptionContext) context = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *prgname = g_strdup_printf ("mien-cli %s", command->name);
+
+  /* GOption's usage line is "PRGNAME [OPTION…] PARAMETERS"; this makes it name the command. */
+  g_set_prgname (prgname);
+
+  context = g_option_context_new (parameter_string);
+  g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
+  g_option_context_set_summary (context, _(command->summary));
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+
+  if (!g_option_context_parse (context, argc, argv, &error))
+    {
+      g_printerr ("mien-cli %s: %s\n", command->name, error->message);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+/* A plain text table: cells are padded to their column's width (in characters, not bytes, for
+ * translated headers); `right_aligned` marks numeric columns. */
+typedef struct {
+  guint      n_columns;
+  guint64    right_aligned;  /* bit i: column i */
+  GPtrArray *cells;          /* char *, row-major */
+} MienCliTable;
+
+static MienCliTable *
+mien_cli_table_new (guint   n_columns,
+                    guint64 right_aligned)
+{
+  MienCliTable *table = g_new0 (MienCliTable, 1);
+
+  table->n_columns = n_columns;
+  table->right_aligned = right_aligned;
+  table->cells = g_ptr_array_new_with_free_func (g_free);
+  return table;
+}
+
+static void
+mien_cli_table_free (MienCliTable *table)
+{
+  g_ptr_array_unref (table->cells);
+  g_free (table);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (MienCliTable, mien_cli_table_free)
+
+/* Takes ownership of `cell`. */
+static void
+mien_cli_table_take (MienCliTable *table,
+                     char         *cell)
+{
+  g_ptr_array_add (table->cells, cell != NULL ? cell : g_strdup (""));
+}
+
+static void
+mien_cli_table_print (MienCliTable *table,
+                      const char   *indent)
+{
+  g_autofree glong *widths = g_new0 (glong, table->n_columns);
+
+  for (guint i = 0; i < table->cells->len; i++)
+    {
+      glong len = g_utf8_strlen (g_ptr_array_index (table->cells, i), -1);
+
+      widths[i % table->n_columns] = MAX (widths[i % table->n_columns], len);
+    }
+
+  for (guint i = 0; i < table->cells->len; i++)
+    {
+      guint column = i % table->n_columns;
+      const char *cell = g_ptr_array_index (table->cells, i);
+      gboolean last = column == table->n_columns - 1;
+      int pad = (int) (widths[column] - g_utf8_strlen (cell, -1));
+
+      if (column == 0)
+        g_print ("%s", indent);
+      if (table->right_aligned & (G_GUINT64_CONSTANT (1) << column))
+        g_print ("%*s%s", pad, "", cell);
+      else if (last)
+        g_print ("%s", cell);
+      else
+        g_print ("%s%*s", cell, pad, "");
+      g_print (last ? "\n" : "  ");
+    }
+}
+
+/* 25557032 → "25.6 M": the precision people quote parameter counts with. */
+static char *
+format_count (gint64 n)
+{
+  if (n < 0)
+    return g_strdup ("?");
+  if (n >= 1000000000)
+    return g_strdup_printf ("%.1f G", n / 1e9);
+  if (n >= 1000000)
+    return g_strdup_printf ("%.1f M", n / 1e6);
+  if (n >= 1000)
+    return g_strdup_printf ("%.1f k", n / 1e3);
+  return g_strdup_printf ("%" G_GINT64_FORMAT, n);
+}
+
+/* ---- plugins -------------------------------------------------------------------------- */
+
+typedef struct {
+  const MienBackboneVariant *variant;
+  gint64                     parameters;  /* -1 when it could not be counted */
+} VariantRow;
+
+static int
+cmd_plugins (int    argc,
+             char **argv)
+{
+  gboolean json = FALSE;
+  const GOptionEntry entries[] = {
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json,
+      N_("Print one JSON document instead of a table"), NULL },
+    { NULL }
+  };
+  MienPluginEngine *engine;
+  GPtrArray *plugins;
+  const char * const *engine_errors;
+  g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+
+  if (!parse_command_options (find_command ("plugins"), "", entries, &argc, &argv))
+    return EXIT_USAGE;
+  if (argc > 1)
+    {
+      g_printerr ("mien-cli plugins: %s\n", _("this command takes no arguments"));
+      return EXIT_USAGE;
+    }
+
+  engine = mien_plugin_engine_get_default ();
+  plugins = mien_plugin_engine_get_plugins (engine);
+  engine_errors = mien_plugin_engine_get_errors (engine);
+  for (guint i = 0; engine_errors[i] != NULL; i++)
+    g_ptr_array_add (errors, g_strdup (engine_errors[i]));
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "plugins");
+  json_builder_begin_array (builder);
+
+  for (guint i = 0; i < plugins->len; i++)
+    {
+      const MienPluginInfo *info = g_ptr_array_index (plugins, i);
+      g_autoptr(GObject) object = g_object_new (info->type, NULL);
+      MienBackbone *backbone = MIEN_BACKBONE (object);
+      g_autoptr(MienCliTable) table = NULL;
+      const MienBackboneVariant *variants;
+      guint n_variants;
+
+      variants = mien_backbone_list_variants (backbone, &n_variants);
+
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "id");
+      json_builder_add_string_value (builder, info->id);
+      json_builder_set_member_name (builder, "name");
+      json_builder_add_string_value (builder, info->name);
+      json_builder_set_member_name (builder, "description");
+      json_builder_add_string_value (builder, info->description);
+      json_builder_set_member_name (builder, "path");
+      json_builder_add_string_value (builder, info->module_path);
+      json_builder_set_member_name (builder, "variants");
+      json_builder_begin_array (builder);
+
+      if (!json)
+        {
+          if (i > 0)
+            g_print ("\n");
+          g_print ("%s — %s\n", info->id, info->name);
+          if (info->description[0] != '\0')
+            g_print ("  %s\n", info->description);
+
+          table = mien_cli_table_new (5, (1 << 1) | (1 << 2) | (1 << 3));
+          mien_cli_table_take (table, g_strdup (_("VARIANT")));
+          /* Translators: the feature dimension D of a backbone's pooled output. */
+          mien_cli_table_take (table, g_strdup (_("FEATURES")));
+          mien_cli_table_take (table, g_strdup (_("INPUT")));
+          mien_cli_table_take (table, g_strdup (_("PARAMETERS")));
+          mien_cli_table_take (table, g_strdup (_("DESCRIPTION")));
+        }
+
+      for (guint j = 0; j < n_variants; j++)
+        {
+          const MienBackboneVariant *v = &variants[j];
+          g_autoptr(GError) error = NULL;
+          gint64 n_params;
+
+          n_params = mien_backbone_count_parameters (backbone, v->name, &error);
+          if (n_params < 0)
+            g_ptr_array_add (errors,
+                             g_strdup_printf (_("%s:%s: cannot count the parameters: %s"),
+                                              info->id, v->name, error->message));
+
+          json_builder_begin_object (builder);
+          json_builder_set_member_name (builder, "name");
+          json_builder_add_string_value (builder, v->name);
+          json_builder_set_member_name (builder, "description");
+          json_builder_add_string_value (builder, v->description);
+          json_builder_set_member_name (builder, "feature_dim");
+          json_builder_add_int_value (builder, v->feature_dim);
+          json_builder_set_member_name (builder, "input_size");
+          json_builder_add_int_value (builder, v->input_size);
+          json_builder_set_member_name (builder, "parameters");
+          if (n_params >= 0)
+            json_builder_add_int_value (builder, n_params);
+          else
+            json_builder_add_null_value (builder);
+          /* The first variant is what "FAMILY" alone selects. */
+          json_builder_set_member_name (builder, "default");
+          json_builder_add_boolean_value (builder, j == 0);
+          json_builder_end_object (builder);
+
+          if (table != NULL)
+            {
+              mien_cli_table_take (table, g_strdup_printf ("%s:%s", info->id, v->name));
+              mien_cli_table_take (table, g_strdup_printf ("%" G_GINT64_FORMAT, v->feature_dim));
+              mien_cli_table_take (table, g_strdup_printf ("%d", v->input_size));
+              mien_cli_table_take (table, format_count (n_params));
+              mien_cli_table_take (table, j == 0
+                                   /* Translators: a variant's description, then a marker */
+                                   ? g_strdup_printf (_("%s (default)"), v->description)
+                                   : g_strdup (v->description));
+            }
+        }
+
+      json_builder_end_array (builder);
+      json_builder_end_object (builder);
+
+      if (table != NULL)
+        mien_cli_table_print (table, "  ");
+    }
+
+  json_builder_end_array (builder);
+  json_builder_set_member_name (builder, "errors");
+  json_builder_begin_array (builder);
+  for (guint i = 0; i < errors->len; i++)
+    json_builder_add_string_value (builder, g_ptr_array_index (errors, i));
+  json_builder_end_array (builder);
+  json_builder_end_object (builder);
+
+  if (json)
+    {
+      g_autoptr(JsonGenerator) generator = json_generator_new ();
+      g_autoptr(JsonNode) root = json_builder_get_root (builder);
+      g_autofree char *text = NULL;
+
+      json_generator_set_pretty (generator, TRUE);
+      json_generator_set_indent (generator, 2);
+      json_generator_set_root (generator, root);
+      text = json_generator_to_data (generator, NULL);
+      /* Not g_print (), which would convert to a non-UTF-8 locale's charset: JSON is UTF-8. */
+      fputs (text, stdout);
+      fputc ('\n', stdout);
+    }
+
+  for (guint i = 0; i < errors->len; i++)
+    print_warning (g_ptr_array_index (errors, i));
+
+  if (plugins->len == 0)
+    {
+      g_autofree char *dirs = g_strjoinv (", ",
+                                          (char **) mien_plugin_engine_get_search_path (engine));
+      g_autofree char *message = g_strdup_printf (_("no plugin could be loaded; looked in %s "
+                                                    "(set MIEN_PLUGIN_PATH to add folders)"),
+                                                  dirs);
+
+      print_error (message);
+      return EXIT_FAILURE;
+    }
+
+  return EXIT_SUCCESS;
+}
+
+/* ---- help ----------------------------------------------------------------------------- */
+
+static void
+print_usage (FILE *stream)
+{
+  int width = 0;
+
+  for (gsize i = 0; i < G_N_ELEMENTS (commands); i++)
+    width = MAX (width, (int) strlen (commands[i].name));
+
+  fprintf (stream, "%s\n  mien-cli %s\n\n%s\n\n%s\n",
+           _("Usage:"), _("COMMAND [OPTION…]"),
+           _("Facial expression recognition with Mien, without a display."),
+           _("Commands:"));
+  for (gsize i = 0; i < G_N_ELEMENTS (commands); i++)
+    fprintf (stream, "  %-*s  %s\n", width, commands[i].name, _(commands[i].summary));
+  fprintf (stream, "\n%s\n  -h, --help     %s\n  --version      %s\n\n%s\n",
+           _("Options:"), _("Show this help"), _("Show the version"),
+           _("Run “mien-cli COMMAND --help” for the options of a command."));
+}
+
+static int
+cmd_help (int    argc,
+          char **argv)
+{
+  const MienCliCommand *command;
+  char *help_argv[] = { NULL, (char *) "--help", NULL };
+  const GOptionEntry entries[] = { { NULL } };
+
+  if (!parse_command_options (find_command ("help"), _("[COMMAND]"), entries, &argc, &argv))
+    return EXIT_USAGE;
+
+  if (argc < 2)
+    {
+      print_usage (stdout);
+      return EXIT_SUCCESS;
+    }
+
+  command = find_command (argv[1]);
+  if (command == NULL || command->func == cmd_help)
+    {
+      if (command == NULL)
+        g_printerr ("mien-cli help: %s\n", _("no such command; run “mien-cli help” for a list"));
+      else
+        print_usage (stdout);
+      return command == NULL ? EXIT_USAGE : EXIT_SUCCESS;
+    }
+
+  /* GOption prints the command's help and exits 0. */
+  help_argv[0] = (char *) command->name;
+  return command->func (2, help_argv);
+}
+
+/* ---- main ----------------------------------------------------------------------------- */
+
+int
+main (int    argc,
+      char **argv)
+{
+  const MienCliCommand *command;
+
+  setlocale (LC_ALL, "");
+  g_set_prgname ("mien-cli");
+  mien_init ();
+
+  if (argc < 2)
+    {
+      print_usage (stderr);
+      return EXIT_USAGE;
+    }
+
+  if (g_str_equal (argv[1], "--version"))
+    {
+      g_print ("mien-cli %s (libtorch %s)\n", PACKAGE_VERSION, mien_torch_version ());
+      return EXIT_SUCCESS;
+    }
+  if (g_str_equal (argv[1], "--help") || g_str_equal (argv[1], "-h"))
+    {
+      print_usage (stdout);
+      return EXIT_SUCCESS;
+    }
+
+  command = find_command (argv[1]);
+  if (command == NULL)
+    {
+      g_autofree char *message = NULL;
+
+      if (argv[1][0] == '-')
+        message = g_strdup_printf (_("unknown option “%s”; run “mien-cli help” for usage"),
+                                   argv[1]);
+      else
+        message = g_strdup_printf (_("unknown command “%s”; run “mien-cli help” for a list"),
+                                   argv[1]);
+      g_printerr ("mien-cli: %s\n", message);
+      return EXIT_USAGE;
+    }
+
+  /* The command sees itself as argv[0], so GOption parses only what follows it. */
+  return command->func (argc - 1, argv + 1);
+}
