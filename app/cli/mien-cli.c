@@ -286,14 +286,18 @@ cmd_plugins (int    argc,
 
           if (table != NULL)
             {
+              /* Plugins mark their descriptions with N_() in Mien's domain; the JSON keeps
+               * them untranslated, as data. */
+              const char *description = _(v->description);
+
               mien_cli_table_take (table, g_strdup_printf ("%s:%s", info->id, v->name));
               mien_cli_table_take (table, g_strdup_printf ("%" G_GINT64_FORMAT, v->feature_dim));
               mien_cli_table_take (table, g_strdup_printf ("%d", v->input_size));
               mien_cli_table_take (table, format_count (n_params));
               mien_cli_table_take (table, j == 0
                                    /* Translators: a variant's description, then a marker */
-                                   ? g_strdup_printf (_("%s (default)"), v->description)
-                                   : g_strdup (v->description));
+                                   ? g_strdup_printf (_("%s (default)"), description)
+                                   : g_strdup (description));
             }
         }
 
