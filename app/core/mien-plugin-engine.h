@@ -52,11 +52,12 @@ G_DECLARE_FINAL_TYPE (MienPluginEngine, mien_plugin_engine, MIEN, PLUGIN_ENGINE,
 MienPluginEngine *mien_plugin_engine_new          (void);
 /* The process-wide engine, loaded on first use. Thread-safe. */
 MienPluginEngine *mien_plugin_engine_get_default  (void);
-/* Replaces the search path (for tests); NULL-terminated. */
+/* Replaces the search path (for tests); NULL-terminated. Only before the engine has loaded. */
 void              mien_plugin_engine_set_search_path (MienPluginEngine   *self,
                                                       const char * const *dirs);
 const char * const *mien_plugin_engine_get_search_path (MienPluginEngine *self);
-/* Scans the search path once; calling again does nothing. */
+/* Scans the search path once; calling again does nothing. The getters below call it on first
+ * use, so calling it is only needed to choose when the scanning happens. */
 void              mien_plugin_engine_load         (MienPluginEngine *self);
 
 /* Loaded plugins, sorted by id. Borrowed. */
