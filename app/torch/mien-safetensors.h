@@ -28,8 +28,11 @@ GQuark mien_safetensors_error_quark (void);
 
 typedef enum {
   MIEN_SAFETENSORS_ERROR_IO,          /* open, map, write, fsync or rename failed */
-  MIEN_SAFETENSORS_ERROR_TRUNCATED,   /* shorter than its header says */
-  MIEN_SAFETENSORS_ERROR_HEADER,      /* header too large, not JSON, or not the expected shape */
+  MIEN_SAFETENSORS_ERROR_TRUNCATED,   /* shorter than its header says (cut in the header, or
+                                         tensors that tile more data than the file holds) */
+  MIEN_SAFETENSORS_ERROR_HEADER,      /* header too large, not strict JSON (RFC 8259: no
+                                         comments, duplicate keys, trailing data, integers
+                                         beyond gint64, \u0000), or not the expected shape */
   MIEN_SAFETENSORS_ERROR_DTYPE,       /* unknown dtype string */
   MIEN_SAFETENSORS_ERROR_SHAPE,       /* negative or overflowing shape */
   MIEN_SAFETENSORS_ERROR_OFFSETS,     /* out of bounds, overlapping, a hole, or wrong size */
@@ -83,7 +86,8 @@ MienTensor                  *mien_safetensors_load_tensor   (MienSafetensors *st
 
 /* ---- Writing ----------------------------------------------------------------------------- */
 
-/* Fills `dest` (entries[index].size bytes) with the data of entry `index`. */
+/* Fills `dest` (entries[index].size bytes) with the data of entry `index`. Not called for
+ * empty entries. Its error is passed on, prefixed with the file name. */
 typedef gboolean (*MienSafetensorsFillFunc) (guint     index,
                                              guint8   *dest,
                                              gsize     size,
@@ -91,7 +95,10 @@ typedef gboolean (*MienSafetensorsFillFunc) (guint     index,
                                              GError  **error);
 
 /* Writes `n_entries` tensors in the given order, with `metadata` (string → string, may be NULL)
- * as `__metadata__`. Entries whose `data` is NULL get their bytes from `fill`. */
+ * as `__metadata__` (keys sorted, so equal inputs give equal files). Entries whose `data` is
+ * NULL get their bytes from `fill`, one entry at a time. Names must be non-empty UTF-8, unique
+ * and not "__metadata__" (else MIEN_SAFETENSORS_ERROR_INVALID). The new file has mode 0644 less
+ * the umask. */
 gboolean mien_safetensors_write (const char                 *path,
                                  GHashTable                 *metadata,
                                  const MienSafetensorsEntry *entries,

@@ -31,14 +31,16 @@ typedef enum {
   MIEN_VAR_BUFFER,    /* state such as batch-norm running statistics; never trained */
 } MienVarKind;
 
-/* How a new entry is initialised (ignored on the meta device). */
+/* How a new entry is initialised (ignored on the meta device; a NULL MienInit means zeros). */
 typedef enum {
   MIEN_INIT_ZEROS,
   MIEN_INIT_ONES,
   MIEN_INIT_CONSTANT,        /* a */
   MIEN_INIT_NORMAL,          /* mean a, std b */
   MIEN_INIT_UNIFORM,         /* [a, b) */
-  MIEN_INIT_TRUNC_NORMAL,    /* std a, truncated to [-2a, 2a] as torchvision/timm do */
+  MIEN_INIT_TRUNC_NORMAL,    /* mean 0, std a, truncated to [-2a, 2a]. Not what
+                                torch.nn.init.trunc_normal_ (std=a) does by default: its bounds
+                                are ±2 absolute, which for a small std is MIEN_INIT_NORMAL */
   MIEN_INIT_KAIMING_NORMAL_FAN_OUT,  /* relu, fan_out: torchvision's conv init */
   MIEN_INIT_KAIMING_UNIFORM, /* PyTorch's default Linear/Conv weight init: slope sqrt(5) */
   MIEN_INIT_FAN_IN_UNIFORM,  /* U(-1/sqrt(a), 1/sqrt(a)) with a = the fan-in of the matching
@@ -73,7 +75,8 @@ MienTensor   *mien_var_store_new_buffer    (MienVarStore   *vs,
                                             MienDType       dtype,
                                             const MienInit *init,
                                             GError        **error);
-/* Registers an existing tensor (the store keeps an alias). */
+/* Registers an existing tensor (the store keeps an alias). A floating-point parameter is made
+ * to require grad; a buffer that requires grad is refused (MIEN_TORCH_ERROR_INVALID_ARGUMENT). */
 gboolean      mien_var_store_add           (MienVarStore   *vs,
                                             const char     *name,
                                             MienVarKind     kind,
@@ -98,8 +101,9 @@ gint64        mien_var_store_count_parameters (MienVarStore *vs,
                                                gboolean      trainable_only);
 
 /* Marks every parameter whose name equals `prefix` or starts with `prefix` followed by "." as
- * trainable or frozen ("" selects all). Frozen parameters do not require grad. Returns the
- * number of parameters changed. */
+ * trainable or frozen ("" selects all; a prefix ending in "." is matched as it is). Frozen
+ * parameters do not require grad; integer parameters are never trainable. Returns the number of
+ * parameters changed. */
 guint         mien_var_store_set_trainable (MienVarStore  *vs,
                                             const char    *prefix,
                                             gboolean       trainable);
@@ -107,15 +111,20 @@ gboolean      mien_var_store_is_trainable  (MienVarStore  *vs,
                                             const char    *name);
 
 /* Copies every value of `src` into `vs` (parameters and buffers). Both must hold the same names
- * with the same shapes; devices and dtypes may differ. */
+ * with the same shapes, else MIEN_VAR_STORE_ERROR_MISMATCH names the first difference and
+ * nothing is copied; devices and dtypes may differ. */
 gboolean      mien_var_store_copy_from     (MienVarStore  *vs,
                                             MienVarStore  *src,
                                             GError       **error);
-/* Moves every entry to `device` in place (handles stay valid). */
+/* Moves every entry to `device` in place (handles stay valid). All-or-nothing: every entry is
+ * converted before any is swapped in, so a failure (no such device, out of memory) changes
+ * nothing. Accumulated gradients are dropped. Meta tensors cannot move to or from real devices. */
 gboolean      mien_var_store_to_device     (MienVarStore  *vs,
                                             MienDevice     device,
                                             GError       **error);
-/* Converts floating-point entries to `dtype` in place (mixed precision, half-size files). */
+/* Converts floating-point entries to `dtype` (a floating-point type) in place (mixed precision,
+ * half-size files); integer entries keep theirs. All-or-nothing, as to_device; gradients are
+ * dropped. A no-op on the meta device. */
 gboolean      mien_var_store_to_dtype      (MienVarStore  *vs,
                                             MienDType      dtype,
                                             GError       **error);
@@ -148,18 +157,21 @@ typedef struct {
 typedef struct {
   GPtrArray  *missing;      /* store names that got no value */
   GPtrArray  *unexpected;   /* file keys (as written in the file) that matched nothing */
-  GPtrArray  *mismatched;   /* "name: file [a, b] vs model [c, d]" */
+  GPtrArray  *mismatched;   /* "name: file [a, b] vs model [c, d]", name as in the store */
   guint       n_loaded;
   GHashTable *metadata;     /* the file's __metadata__ (string → string) */
 } MienLoadReport;
 
 void          mien_load_report_free        (MienLoadReport *report);
-/* One human-readable paragraph: counts and the first few names of each list. */
+/* One human-readable line: counts and the first five names of each list, e.g. "loaded 320
+ * tensors; 2 missing (fc.weight, fc.bias); 0 unexpected; 0 shape mismatches". */
 char         *mien_load_report_to_string   (MienLoadReport *report);
 
 /* Fills the store from an open file. Tolerant mode loads what matches and reports the rest;
  * strict mode fails with MIEN_VAR_STORE_ERROR_MISMATCH (and loads nothing) unless all matches.
- * `report` may be NULL. `options` may be NULL (tolerant, no prefixes, no mapping). */
+ * Values are converted to each entry's dtype and device. `report` may be NULL, and is left
+ * unset on failure (the error message summarises the lists). `options` may be NULL (tolerant,
+ * no prefixes, no mapping). */
 gboolean      mien_var_store_load_from     (MienVarStore          *vs,
                                             MienSafetensors       *st,
                                             const MienLoadOptions *options,
@@ -170,8 +182,9 @@ gboolean      mien_var_store_load          (MienVarStore          *vs,
                                             const MienLoadOptions *options,
                                             MienLoadReport       **report,
                                             GError               **error);
-/* Saves every entry (in order) under `prefix` + name, with `metadata` (string → string, may be
- * NULL) as __metadata__. Atomic. */
+/* Saves every entry (in order, with its own dtype) under `prefix` + name, with `metadata`
+ * (string → string, may be NULL) as __metadata__. Atomic. Entries on the meta device have no
+ * values: saving them fails (MIEN_TORCH_ERROR_INVALID_ARGUMENT). */
 gboolean      mien_var_store_save          (MienVarStore  *vs,
                                             const char    *path,
                                             const char    *prefix,
