@@ -1312,6 +1312,30 @@ test_meta (void)
     g_assert_no_error (error);
     g_assert_cmpint (mien_tensor_ndim (loss), ==, 0);
 
+    /* abs, where and index_select also work on shapes alone. */
+    {
+      g_autoptr(MienTensor) positive = mien_tensor_abs (logits, &error);
+      g_autoptr(MienTensor) cond = NULL;
+      g_autoptr(MienTensor) picked = NULL;
+      g_autoptr(MienTensor) chosen = NULL;
+
+      g_assert_no_error (error);
+      cond = mien_tensor_gt_scalar (positive, 0.0, &error);
+      g_assert_no_error (error);
+      picked = mien_tensor_where (cond, positive, logits, &error);
+      g_assert_no_error (error);
+      g_assert_cmpint (mien_tensor_size (picked, 1), ==, 64);
+      chosen = mien_tensor_index_select (picked, -1, targets, &error);
+      g_assert_no_error (error);
+      g_assert_cmpint (mien_tensor_size (chosen, 0), ==, 2);
+      g_assert_cmpint (mien_tensor_size (chosen, 1), ==, 2);
+    }
+
+    /* copy_ checks shapes even where it has nothing to copy. */
+    g_assert_false (mien_tensor_copy_ (c, logits, &error));
+    g_assert_error (error, MIEN_TORCH_ERROR, MIEN_TORCH_ERROR_INVALID_ARGUMENT);
+    g_clear_error (&error);
+
     /* Meta and real tensors do not mix. */
     cpu = mien_tensor_new_zeros (c_shape, 1, MIEN_DTYPE_FLOAT32, mien_device_cpu (), &error);
     mixed = mien_tensor_batch_norm (y, cpu, NULL, c, c, FALSE, 0.1, 1e-5, &error);
@@ -1366,6 +1390,20 @@ test_libtorch_error (void)
   g_clear_error (&error);
 }
 
+static void
+test_out_of_memory (void)
+{
+  g_autoptr(GError) error = NULL;
+  /* 2^60 float32 elements are 2^62 bytes: more than any address space, so the allocation fails
+   * at once (nothing is touched, whatever the overcommit policy). */
+  gint64 shape[] = { G_GINT64_CONSTANT (1) << 30, G_GINT64_CONSTANT (1) << 30 };
+  MienTensor *t;
+
+  t = mien_tensor_new_empty (shape, 2, MIEN_DTYPE_FLOAT32, mien_device_cpu (), &error);
+  g_assert_null (t);
+  g_assert_error (error, MIEN_TORCH_ERROR, MIEN_TORCH_ERROR_OUT_OF_MEMORY);
+}
+
 /* ---- Optimiser ------------------------------------------------------------------------ */
 
 /* loss = sum (p²) / 2, so that the gradient is p itself. */
@@ -1410,8 +1448,9 @@ test_adam (void)
    *   bc1 = 1 - 0.81 = 0.19, bc2 = 1 - 0.998001 = 0.001999, step_size = 0.1 / 0.19 = 0.5263158;
    *   denom = sqrt (v2) / sqrt (bc2) = [0.0425323 / 0.0447102, 0.0872124 / 0.0447102]
    *         = [0.9512890, 1.9506159];
-   *   p2 = p1 - step_size * m2 / denom = [0.9 - 0.5263158 * 0.1892171, -1.9 + 0.5263158 * 0.1896840]
-   *      = [0.8004122, -1.8001665] */
+   *   p2 = p1 - step_size * m2 / denom
+   *      = [0.9 - 0.5263158 * 0.1892171, -1.9 + 0.5263158 * 0.1896840] = [0.8004122, -1.8001665]
+   * (torch.optim.Adam in Debian's python3-torch gives the same float32 values.) */
   const float expected[] = { 0.8004122f, -1.8001665f };
 
   config.lr = 0.1;
@@ -1664,6 +1703,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/torch/devices", test_devices);
   g_test_add_func ("/torch/meta", test_meta);
   g_test_add_func ("/torch/libtorch-error", test_libtorch_error);
+  g_test_add_func ("/torch/out-of-memory", test_out_of_memory);
   g_test_add_func ("/torch/adam", test_adam);
   g_test_add_func ("/torch/adamw", test_adamw);
   g_test_add_func ("/torch/optimizer-state", test_optimizer_state);

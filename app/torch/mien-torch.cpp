@@ -6,6 +6,13 @@
 
 #include "mien-torch.h"
 
+/* GCC 12 reports c10::optional<at::Generator> inside libtorch's inline headers as "maybe
+ * uninitialized" once sanitizers or -O3 change the inlining: a false positive in code that is
+ * not ours, which -Werror would turn into a broken build. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <ATen/autocast_mode.h>
@@ -69,7 +76,9 @@ invalid (const std::string &message)
 bool
 is_cpu_oom_message (const char *message)
 {
-  return strstr (message, "not enough memory") != nullptr;
+  /* posix_memalign failing ("can't allocate memory") or returning NULL ("not enough memory"). */
+  return strstr (message, "DefaultCPUAllocator: can't allocate memory") != nullptr ||
+         strstr (message, "DefaultCPUAllocator: not enough memory") != nullptr;
 }
 
 /* "Could not run 'aten::relu' with arguments from the 'Meta' backend. [...]" is followed by a
@@ -380,8 +389,9 @@ tensor_list (MienTensor * const *tensors, int n)
 /* ---- Shape-only versions of ops that libtorch 1.13 lacks for meta tensors --------------- */
 
 /* A forward pass on meta tensors tells a plugin its feature size without touching memory, but
- * libtorch 1.13 has no meta kernel for convolution, batch norm, layer norm, relu or
- * cross-entropy. These return an uninitialised meta tensor of the right shape instead. */
+ * libtorch 1.13 has no meta kernel for convolution, batch norm, layer norm, relu, abs, where,
+ * index_select or cross-entropy. These ops return an uninitialised meta tensor of the right
+ * shape and dtype instead. */
 
 /* TRUE when the op should take the shape-only path; mixing meta and real tensors is an error
  * either way, so say so clearly. */
@@ -1257,12 +1267,13 @@ mien_tensor_copy_ (MienTensor  *dst,
   g_return_val_if_fail (src != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  return in_place (dst, error, [&] {
-    if (!dst->t.sizes ().equals (src->t.sizes ()))
+  /* The shapes are checked even on meta tensors: a wrong checkpoint is wrong everywhere. */
+  if (!dst->t.sizes ().equals (src->t.sizes ()))
+    return wrap_bool (error, [&] {
       invalid ("copy_: shape " + dims_to_string (src->t.sizes ()) + " into " +
                dims_to_string (dst->t.sizes ()));
-    dst->t.copy_ (src->t);
-  });
+    });
+  return in_place (dst, error, [&] { dst->t.copy_ (src->t); });
 }
 
 gboolean
@@ -1529,11 +1540,19 @@ mien_tensor_where (MienTensor  *cond,
   g_return_val_if_fail (b != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  return wrap (error, [&] { return at::where (cond->t, a->t, b->t); });
+  return wrap (error, [&] {
+    if (meta_inputs ({ cond, a, b }))
+      {
+        std::vector<int64_t> shape = at::infer_size (a->t.sizes (), b->t.sizes ());
+        shape = at::infer_size (cond->t.sizes (), shape);
+        return at::empty (shape, a->t.options ().dtype (at::result_type (a->t, b->t)));
+      }
+    return at::where (cond->t, a->t, b->t);
+  });
 }
 
 MIEN_UNARY (neg, at::neg (a->t))
-MIEN_UNARY (abs, at::abs (a->t))
+MIEN_UNARY (abs, a->t.is_meta () ? at::empty_like (a->t) : at::abs (a->t))
 MIEN_UNARY (exp, at::exp (a->t))
 MIEN_UNARY (log, at::log (a->t))
 MIEN_UNARY (sqrt, at::sqrt (a->t))
@@ -1727,7 +1746,18 @@ mien_tensor_index_select (MienTensor  *a,
   g_return_val_if_fail (index != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  return wrap (error, [&] { return at::index_select (a->t, dim, index->t); });
+  return wrap (error, [&] {
+    if (meta_inputs ({ a, index }))
+      {
+        if (index->t.dim () > 1)
+          invalid ("index_select needs a 0-D or 1-D index, got " +
+                   dims_to_string (index->t.sizes ()));
+        std::vector<int64_t> shape = a->t.sizes ().vec ();
+        shape[c10::maybe_wrap_dim (dim, a->t.dim ())] = index->t.numel ();
+        return at::empty (shape, a->t.options ());
+      }
+    return at::index_select (a->t, dim, index->t);
+  });
 }
 
 MienTensor *

@@ -50,7 +50,10 @@ gboolean     mien_dtype_is_floating    (MienDType dtype);
 typedef enum {
   MIEN_DEVICE_CPU,
   MIEN_DEVICE_CUDA,
-  /* Shapes without storage: lets a var store count parameters without allocating them. */
+  /* Shapes without storage: lets a var store count parameters without allocating them. Ops on
+   * meta tensors give meta tensors of the right shape (a forward pass works, for shapes only);
+   * in-place ops (fills, initialisers, copy_, set_data_) succeed and do nothing; reading data
+   * (to_host, item) fails. Meta and real tensors never mix in one op. */
   MIEN_DEVICE_META,
 } MienDeviceType;
 
@@ -64,7 +67,8 @@ typedef struct {
 MienDevice   mien_device_cpu           (void);
 MienDevice   mien_device_cuda          (int index);
 /* Accepts "cpu", "cuda", "cuda:N" and "meta"; fails with MIEN_TORCH_ERROR_NO_DEVICE when the
- * device does not exist here (no CUDA in this libtorch, or N out of range). */
+ * device does not exist here (no CUDA in this libtorch, or N out of range), and with
+ * MIEN_TORCH_ERROR_INVALID_ARGUMENT for anything else ("gpu", "cuda:x"). */
 gboolean     mien_device_parse         (const char  *str,
                                         MienDevice  *out,
                                         GError     **error);
@@ -176,7 +180,8 @@ int          mien_tensor_ndim          (MienTensor    *tensor);
 /* Negative dims count from the end, as in PyTorch; out of range returns -1. */
 gint64       mien_tensor_size          (MienTensor    *tensor,
                                         int            dim);
-/* Writes ndim sizes into `shape` (room for `max_dims`); returns ndim. */
+/* Writes ndim sizes into `shape` (room for `max_dims`); returns ndim. Like snprintf, at most
+ * `max_dims` are written even when ndim is larger. */
 int          mien_tensor_shape         (MienTensor    *tensor,
                                         gint64        *shape,
                                         int            max_dims);
@@ -213,7 +218,8 @@ gboolean     mien_tensor_copy_         (MienTensor    *dst,
                                         MienTensor    *src,
                                         GError       **error);
 /* Makes `dst` use `src`'s data (any shape, dtype, device) while keeping its identity: every
- * handle to `dst`, including those held by plugins, sees the new data. */
+ * handle to `dst`, including those held by plugins, sees the new data. A meta `dst` is left
+ * as it is (libtorch cannot swap meta and real storage); a meta `src` into a real `dst` fails. */
 gboolean     mien_tensor_set_data_     (MienTensor    *dst,
                                         MienTensor    *src,
                                         GError       **error);
@@ -252,7 +258,8 @@ gboolean     mien_tensor_kaiming_uniform_ (MienTensor  *tensor,
                                            GError     **error);
 gboolean     mien_tensor_xavier_uniform_  (MienTensor  *tensor,
                                            GError     **error);
-/* Fan-in of a weight shaped [out, in, ...] (in * receptive field), as PyTorch computes it. */
+/* Fan-in of a weight shaped [out, in, ...] (in * receptive field), as PyTorch computes it.
+ * Fewer than 2 dims is a programmer error (critical, returns -1). */
 gint64       mien_tensor_fan_in           (MienTensor  *tensor);
 
 /* ---- Autograd -------------------------------------------------------------------------- */
@@ -263,7 +270,8 @@ gboolean     mien_tensor_requires_grad     (MienTensor *tensor);
 /* Backpropagates from a one-element tensor. */
 gboolean     mien_tensor_backward          (MienTensor *tensor,
                                             GError    **error);
-/* The accumulated gradient, or NULL when there is none (not an error). */
+/* The accumulated gradient, or NULL when there is none (not an error). The handle refers to
+ * the gradient itself, not a copy. */
 MienTensor  *mien_tensor_grad              (MienTensor *tensor);
 /* Drops the accumulated gradient (PyTorch's set_to_none). */
 void         mien_tensor_zero_grad         (MienTensor *tensor);
@@ -344,7 +352,8 @@ MienTensor  *mien_tensor_matmul        (MienTensor *a, MienTensor *b, GError **e
 /* x @ weight^T + bias; bias may be NULL. */
 MienTensor  *mien_tensor_linear        (MienTensor *x, MienTensor *weight, MienTensor *bias,
                                         GError **error);
-/* stride, padding and dilation are [h, w]; bias may be NULL. */
+/* stride, padding and dilation are [h, w], each NULL for PyTorch's default (1, 0, 1); bias may
+ * be NULL. */
 MienTensor  *mien_tensor_conv2d        (MienTensor *x, MienTensor *weight, MienTensor *bias,
                                         const gint64 stride[2], const gint64 padding[2],
                                         const gint64 dilation[2], gint64 groups, GError **error);
@@ -359,6 +368,7 @@ MienTensor  *mien_tensor_batch_norm    (MienTensor *x, MienTensor *weight, MienT
 MienTensor  *mien_tensor_layer_norm    (MienTensor *x, const gint64 *normalized_shape,
                                         int n_normalized, MienTensor *weight, MienTensor *bias,
                                         double eps, GError **error);
+/* Pooling: a NULL stride means stride = kernel and a NULL padding means 0, as in PyTorch. */
 MienTensor  *mien_tensor_max_pool2d    (MienTensor *x, const gint64 kernel[2],
                                         const gint64 stride[2], const gint64 padding[2],
                                         gboolean ceil_mode, GError **error);
@@ -405,13 +415,16 @@ typedef struct {
   gboolean decoupled_weight_decay;
 } MienAdamConfig;
 
-/* PyTorch's defaults: lr 1e-3, betas (0.9, 0.999), eps 1e-8, no weight decay. */
+/* PyTorch's defaults: lr 1e-3, betas (0.9, 0.999), eps 1e-8, no weight decay. A NULL config
+ * to mien_optimizer_new_adam () means these. */
 #define MIEN_ADAM_CONFIG_INIT { 1e-3, 0.9, 0.999, 1e-8, 0.0, FALSE }
 
 MienOptimizer *mien_optimizer_new_adam      (const MienAdamConfig *config,
                                              GError              **error);
 void           mien_optimizer_free          (MienOptimizer *optimizer);
-/* The optimiser keeps its own handle to `param`; `name` keys its state for saving. */
+/* The optimiser keeps its own handle to `param`; `name` keys its state for saving. A name or a
+ * tensor added twice, or a tensor that is not floating point, is MIEN_TORCH_ERROR_INVALID_ARGUMENT.
+ * An optimiser is not thread-safe: use it from one thread at a time. */
 gboolean       mien_optimizer_add_parameter (MienOptimizer *optimizer,
                                              const char    *name,
                                              MienTensor    *param,
@@ -437,8 +450,9 @@ typedef void (*MienOptimizerStateFunc) (const char *name,
 void           mien_optimizer_foreach_state (MienOptimizer         *optimizer,
                                              MienOptimizerStateFunc func,
                                              gpointer               user_data);
-/* Restores one state tensor (copied to the parameter's device); the name must be one of those
- * above and the shape must match. */
+/* Restores one state tensor (copied to the parameter's device and dtype); the name must be one
+ * of those above and the shape must match ("NAME.step" takes any one-element tensor). Setting
+ * any of the three creates the other two as zeros if absent. */
 gboolean       mien_optimizer_set_state     (MienOptimizer *optimizer,
                                              const char    *name,
                                              MienTensor    *value,
