@@ -313,7 +313,10 @@ mbconv_block_forward (const MbconvBlock *block,
   if (!block->use_residual)
     return g_steal_pointer (&out);
 
-  if (!replace_tensor (&out, mien_tensor_stochastic_depth (out, stochastic_depth_prob, training,
+  /* Skipped outright when it is the identity, as torchvision's stochastic_depth () returns its
+   * input then. */
+  if (training && stochastic_depth_prob > 0.0 &&
+      !replace_tensor (&out, mien_tensor_stochastic_depth (out, stochastic_depth_prob, training,
                                                            error)))
     return NULL;
 
