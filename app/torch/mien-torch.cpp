@@ -808,6 +808,64 @@ mien_torch_is_grad_enabled (void)
   return at::GradMode::is_enabled ();
 }
 
+/* libtorch 2.4 replaced the per-device autocast functions (set_enabled, set_cpu_enabled, ...)
+ * with ones taking a device type, and later releases drop the old names; the CUDA build may use a
+ * recent wheel while Debian ships 1.13. */
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+static bool
+autocast_is_enabled (MienDeviceType type)
+{
+  return at::autocast::is_autocast_enabled (type == MIEN_DEVICE_CUDA ? at::kCUDA : at::kCPU);
+}
+
+static at::ScalarType
+autocast_get_dtype (MienDeviceType type)
+{
+  return at::autocast::get_autocast_dtype (type == MIEN_DEVICE_CUDA ? at::kCUDA : at::kCPU);
+}
+
+static void
+autocast_set (MienDeviceType type,
+              bool           enabled,
+              at::ScalarType dtype)
+{
+  at::DeviceType device = type == MIEN_DEVICE_CUDA ? at::kCUDA : at::kCPU;
+
+  at::autocast::set_autocast_enabled (device, enabled);
+  at::autocast::set_autocast_dtype (device, dtype);
+}
+#else
+static bool
+autocast_is_enabled (MienDeviceType type)
+{
+  return type == MIEN_DEVICE_CUDA ? at::autocast::is_enabled () : at::autocast::is_cpu_enabled ();
+}
+
+static at::ScalarType
+autocast_get_dtype (MienDeviceType type)
+{
+  return type == MIEN_DEVICE_CUDA ? at::autocast::get_autocast_gpu_dtype ()
+                                  : at::autocast::get_autocast_cpu_dtype ();
+}
+
+static void
+autocast_set (MienDeviceType type,
+              bool           enabled,
+              at::ScalarType dtype)
+{
+  if (type == MIEN_DEVICE_CUDA)
+    {
+      at::autocast::set_enabled (enabled);
+      at::autocast::set_autocast_gpu_dtype (dtype);
+    }
+  else
+    {
+      at::autocast::set_cpu_enabled (enabled);
+      at::autocast::set_autocast_cpu_dtype (dtype);
+    }
+}
+#endif
+
 MienAutocastGuard *
 mien_autocast_guard_new (MienDeviceType   device_type,
                          MienDType        dtype,
@@ -839,20 +897,9 @@ mien_autocast_guard_new (MienDeviceType   device_type,
     auto g = std::make_unique<MienAutocastGuard> ();
     g->device_type = device_type;
     g->prev_cache_enabled = at::autocast::is_autocast_cache_enabled ();
-    if (device_type == MIEN_DEVICE_CUDA)
-      {
-        g->prev_enabled = at::autocast::is_enabled ();
-        g->prev_dtype = at::autocast::get_autocast_gpu_dtype ();
-        at::autocast::set_enabled (true);
-        at::autocast::set_autocast_gpu_dtype (type);
-      }
-    else
-      {
-        g->prev_enabled = at::autocast::is_cpu_enabled ();
-        g->prev_dtype = at::autocast::get_autocast_cpu_dtype ();
-        at::autocast::set_cpu_enabled (true);
-        at::autocast::set_autocast_cpu_dtype (type);
-      }
+    g->prev_enabled = autocast_is_enabled (device_type);
+    g->prev_dtype = autocast_get_dtype (device_type);
+    autocast_set (device_type, true, type);
 
     /* As torch.autocast.__enter__: the weight cast cache is on and the nesting depth tells the
      * outermost guard when to drop it. */
@@ -871,16 +918,7 @@ mien_autocast_guard_free (MienAutocastGuard *g)
   guard_critical (G_STRFUNC, [&] {
     if (at::autocast::decrement_nesting () == 0)
       at::autocast::clear_cache ();
-    if (g->device_type == MIEN_DEVICE_CUDA)
-      {
-        at::autocast::set_enabled (g->prev_enabled);
-        at::autocast::set_autocast_gpu_dtype (g->prev_dtype);
-      }
-    else
-      {
-        at::autocast::set_cpu_enabled (g->prev_enabled);
-        at::autocast::set_autocast_cpu_dtype (g->prev_dtype);
-      }
+    autocast_set (g->device_type, g->prev_enabled, g->prev_dtype);
     at::autocast::set_autocast_cache_enabled (g->prev_cache_enabled);
   });
   delete g;
