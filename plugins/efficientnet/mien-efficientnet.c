@@ -71,14 +71,14 @@ static const EfficientnetScaling efficientnet_scalings[] = {
 };
 
 static const MienBackboneVariant efficientnet_variants[] = {
-  { "b0", N_("EfficientNet-B0, 5.3 M parameters with head"), 1280, 224, 32, 1, "classifier.1", 1000 },
-  { "b1", N_("EfficientNet-B1, 7.8 M parameters with head"), 1280, 240, 32, 1, "classifier.1", 1000 },
-  { "b2", N_("EfficientNet-B2, 9.1 M parameters with head"), 1408, 288, 32, 1, "classifier.1", 1000 },
-  { "b3", N_("EfficientNet-B3, 12.2 M parameters with head"), 1536, 300, 32, 1, "classifier.1", 1000 },
-  { "b4", N_("EfficientNet-B4, 19.3 M parameters with head"), 1792, 380, 32, 1, "classifier.1", 1000 },
-  { "b5", N_("EfficientNet-B5, 30.4 M parameters with head"), 2048, 456, 32, 1, "classifier.1", 1000 },
-  { "b6", N_("EfficientNet-B6, 43.0 M parameters with head"), 2304, 528, 32, 1, "classifier.1", 1000 },
-  { "b7", N_("EfficientNet-B7, 66.3 M parameters with head"), 2560, 600, 32, 1, "classifier.1", 1000 },
+  { "b0", N_("EfficientNet-B0 (the reference paper's)"), 1280, 224, 32, 1, "classifier.1", 1000 },
+  { "b1", N_("EfficientNet-B1"), 1280, 240, 32, 1, "classifier.1", 1000 },
+  { "b2", N_("EfficientNet-B2"), 1408, 288, 32, 1, "classifier.1", 1000 },
+  { "b3", N_("EfficientNet-B3"), 1536, 300, 32, 1, "classifier.1", 1000 },
+  { "b4", N_("EfficientNet-B4"), 1792, 380, 32, 1, "classifier.1", 1000 },
+  { "b5", N_("EfficientNet-B5"), 2048, 456, 32, 1, "classifier.1", 1000 },
+  { "b6", N_("EfficientNet-B6"), 2304, 528, 32, 1, "classifier.1", 1000 },
+  { "b7", N_("EfficientNet-B7"), 2560, 600, 32, 1, "classifier.1", 1000 },
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (efficientnet_scalings) == G_N_ELEMENTS (efficientnet_variants));

@@ -44,9 +44,9 @@ static const ResnetArch resnet_archs[] = {
 };
 
 static const MienBackboneVariant resnet_variants[] = {
-  { "50", N_("ResNet-50, 25.6 M parameters with head"), 2048, 224, 32, 1, "fc", 1000 },
-  { "18", N_("ResNet-18, 11.7 M parameters with head"), 512, 224, 32, 1, "fc", 1000 },
-  { "34", N_("ResNet-34, 21.8 M parameters with head"), 512, 224, 32, 1, "fc", 1000 },
+  { "50", N_("ResNet-50, bottleneck blocks (the reference paper's)"), 2048, 224, 32, 1, "fc", 1000 },
+  { "18", N_("ResNet-18, basic blocks, for CPUs"), 512, 224, 32, 1, "fc", 1000 },
+  { "34", N_("ResNet-34, basic blocks"), 512, 224, 32, 1, "fc", 1000 },
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (resnet_archs) == G_N_ELEMENTS (resnet_variants));
