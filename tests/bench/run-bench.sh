@@ -22,9 +22,13 @@
 # Backbones [resnet:50 efficientnet:b0 googlenet vit:b_16 resnet:18 vit:ti_16].
 #
 # Output: one RESULT line per run as it finishes, then the table
-#   backbone  Mien img/s  PyTorch img/s  ratio (Mien/PyTorch)
-# A ratio of 1 means no overhead; the target is >= 0.95. Run it on an otherwise idle machine:
-# both sides share the same cores, so anything else running shows up as noise.
+#   backbone | Mien img/s | PyTorch img/s | ratio | CPU-time ratio
+# ratio = Mien img/s / PyTorch img/s (wall clock, medians); CPU-time ratio = PyTorch's CPU time
+# per iteration / Mien's (medians; process CPU time of all threads). 1 means no overhead, above 1
+# Mien is faster; the target is >= 0.95. Run it on an otherwise idle machine: both sides share
+# the same cores, so anything else running shows up as noise in the wall-clock ratio. The
+# CPU-time ratio is much less sensitive to other load, in particular with -t 1 (with more threads,
+# OpenMP's spin-waiting adds CPU time that grows with contention).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -95,23 +99,27 @@ for ((r = 1; r <= repeats; r++)); do
   done
 done
 
-# The median of the img/s of SIDE (mien|torch) for SPEC.
+# The median of field FIELD (img/s, cpu_ms/iter) of SIDE (mien|torch) for SPEC.
 median() {
-  awk -v side="$1" -v spec="$2" '$2 == side && $3 == spec {
-      for (i = 4; i <= NF; i++) if ($i ~ /^img\/s=/) { sub(/^img\/s=/, "", $i); print $i }
+  awk -v side="$1" -v spec="$2" -v field="$3=" '$2 == side && $3 == spec {
+      for (i = 4; i <= NF; i++)
+        if (index($i, field) == 1) { print substr($i, length(field) + 1) }
     }' "$results" | sort -g | awk '{ v[NR] = $1 } END {
       if (NR == 0) { print "nan"; exit }
       if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
 echo
-printf '| %-16s | %12s | %14s | %21s |\n' backbone "Mien img/s" "PyTorch img/s" \
-  "ratio (Mien/PyTorch)"
-printf '|%s|%s|%s|%s|\n' ------------------ -------------: ---------------: \
-  ----------------------:
+printf '| %-16s | %12s | %14s | %21s | %15s |\n' backbone "Mien img/s" "PyTorch img/s" \
+  "ratio (Mien/PyTorch)" "CPU-time ratio"
+printf '|%s|%s|%s|%s|%s|\n' ------------------ -------------: ---------------: \
+  ----------------------: ----------------:
 for spec in "${specs[@]}"; do
-  m=$(median mien "$spec")
-  t=$(median torch "$spec")
+  m=$(median mien "$spec" img/s)
+  t=$(median torch "$spec" img/s)
+  mc=$(median mien "$spec" cpu_ms/iter)
+  tc=$(median torch "$spec" cpu_ms/iter)
   ratio=$(awk -v m="$m" -v t="$t" 'BEGIN { if (t > 0) printf "%.3f", m / t; else print "nan" }')
-  printf '| %-16s | %12.3f | %14.3f | %21s |\n' "$spec" "$m" "$t" "$ratio"
+  cratio=$(awk -v m="$mc" -v t="$tc" 'BEGIN { if (m > 0) printf "%.3f", t / m; else print "nan" }')
+  printf '| %-16s | %12.3f | %14.3f | %21s | %15s |\n' "$spec" "$m" "$t" "$ratio" "$cratio"
 done
