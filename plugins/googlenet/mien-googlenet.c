@@ -291,6 +291,15 @@ transform_input (MienTensor  *x,
   return result;
 }
 
+static void
+clear_parameters (MienGooglenet *self)
+{
+  for (guint i = 0; i < N_STEM; i++)
+    mien_conv_bn_clear (&self->stem[i]);
+  for (guint i = 0; i < N_INCEPTION; i++)
+    inception_clear (&self->inception[i]);
+}
+
 static const MienBackboneVariant *
 mien_googlenet_list_variants (MienBackbone *backbone,
                               guint        *n_variants)
@@ -310,6 +319,9 @@ mien_googlenet_build (MienBackbone              *backbone,
   MienGooglenet *self = MIEN_GOOGLENET (backbone);
 
   g_return_val_if_fail (!self->built, FALSE);
+
+  /* What a build that failed half-way left behind. */
+  clear_parameters (self);
 
   for (guint i = 0; i < N_STEM; i++)
     {
@@ -382,12 +394,7 @@ mien_googlenet_backbone_iface_init (MienBackboneInterface *iface)
 static void
 mien_googlenet_finalize (GObject *object)
 {
-  MienGooglenet *self = MIEN_GOOGLENET (object);
-
-  for (guint i = 0; i < N_STEM; i++)
-    mien_conv_bn_clear (&self->stem[i]);
-  for (guint i = 0; i < N_INCEPTION; i++)
-    inception_clear (&self->inception[i]);
+  clear_parameters (MIEN_GOOGLENET (object));
 
   G_OBJECT_CLASS (mien_googlenet_parent_class)->finalize (object);
 }

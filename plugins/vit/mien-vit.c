@@ -252,6 +252,19 @@ encoder_layer_forward (MienVit            *self,
 
 /* ---- The network -------------------------------------------------------------------------- */
 
+static void
+clear_parameters (MienVit *self)
+{
+  g_clear_pointer (&self->class_token, mien_tensor_free);
+  mien_conv2d_clear (&self->conv_proj);
+  g_clear_pointer (&self->pos_embedding, mien_tensor_free);
+  for (gint64 i = 0; i < self->n_layers; i++)
+    encoder_layer_clear (&self->layers[i]);
+  g_clear_pointer (&self->layers, g_free);
+  mien_layer_norm_clear (&self->ln);
+  self->n_layers = 0;
+}
+
 static const MienBackboneVariant *
 mien_vit_list_variants (MienBackbone *backbone,
                         guint        *n_variants)
@@ -287,6 +300,9 @@ mien_vit_build (MienBackbone              *backbone,
   g_return_val_if_fail (self->config == NULL, FALSE);
   g_return_val_if_fail (variant >= vit_variants &&
                         variant < vit_variants + G_N_ELEMENTS (vit_variants), FALSE);
+
+  /* What a build that failed half-way left behind. */
+  clear_parameters (self);
 
   config = &vit_configs[variant - vit_variants];
   d = config->hidden_dim;
@@ -499,15 +515,7 @@ mien_vit_backbone_iface_init (MienBackboneInterface *iface)
 static void
 mien_vit_finalize (GObject *object)
 {
-  MienVit *self = MIEN_VIT (object);
-
-  g_clear_pointer (&self->class_token, mien_tensor_free);
-  mien_conv2d_clear (&self->conv_proj);
-  g_clear_pointer (&self->pos_embedding, mien_tensor_free);
-  for (gint64 i = 0; i < self->n_layers; i++)
-    encoder_layer_clear (&self->layers[i]);
-  g_clear_pointer (&self->layers, g_free);
-  mien_layer_norm_clear (&self->ln);
+  clear_parameters (MIEN_VIT (object));
 
   G_OBJECT_CLASS (mien_vit_parent_class)->finalize (object);
 }
