@@ -8,6 +8,7 @@
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
 #include <gmodule.h>
 
 #include "mien-backbone.h"
@@ -73,7 +74,7 @@ static const double imagenet_std[3] = { 0.229, 0.224, 0.225 };
 static const MienBackboneVariant googlenet_variants[] = {
   {
     .name = "inception_v1",
-    .description = "GoogLeNet (Inception v1), 6.6 M parameters with head",
+    .description = N_("GoogLeNet / Inception v1 (the reference paper's)"),
     .feature_dim = FEATURE_DIM,
     .input_size = 224,
     /* Below 15 pixels the ceil-mode pools of the stem run out of input. */

@@ -11,6 +11,7 @@
 #include <math.h>
 #include <string.h>
 
+#include <glib/gi18n-lib.h>
 #include <gmodule.h>
 
 #include "mien-backbone.h"
@@ -32,10 +33,10 @@ typedef struct {
  * description, D, preferred input size, smallest input size (one patch), size multiple (the
  * patch size), classifier, its classes. */
 static const MienBackboneVariant vit_variants[] = {
-  { "b_16", "ViT-B/16, 86.6 M parameters with head", 768, 224, 16, 16, "heads.head", 1000 },
-  { "ti_16", "ViT-Ti/16, 5.7 M parameters with head", 192, 224, 16, 16, "heads.head", 1000 },
-  { "s_16", "ViT-S/16, 22.1 M parameters with head", 384, 224, 16, 16, "heads.head", 1000 },
-  { "b_32", "ViT-B/32, 88.2 M parameters with head", 768, 224, 32, 32, "heads.head", 1000 },
+  { "b_16", N_("ViT-B/16 (the reference paper's)"), 768, 224, 16, 16, "heads.head", 1000 },
+  { "ti_16", N_("ViT-Ti/16 (timm's ViT-Tiny), for CPUs"), 192, 224, 16, 16, "heads.head", 1000 },
+  { "s_16", N_("ViT-S/16 (timm's ViT-Small)"), 384, 224, 16, 16, "heads.head", 1000 },
+  { "b_32", N_("ViT-B/32, 32-pixel patches"), 768, 224, 32, 32, "heads.head", 1000 },
 };
 
 static const VitConfig vit_configs[] = {
