@@ -337,7 +337,9 @@ mien_vit_build (MienBackbone              *backbone,
   ln = mien_nn_name (prefix, "encoder.ln");
 
   /* self->config doubles as the "built" flag, set at the end; the layers exist from the start
-   * so that finalize frees what a build that fails half-way has made. */
+   * so that finalize (or the next build) frees what a build that fails half-way has made.
+   * pos_embedding is sized for `input_size`: checkpoints of another size do not load (no
+   * interpolation of position embeddings). */
   self->layers = g_new0 (EncoderLayer, config->n_layers);
   self->n_layers = config->n_layers;
 
