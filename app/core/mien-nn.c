@@ -19,6 +19,18 @@ mien_nn_name (const char *prefix,
   return g_strconcat (prefix ? prefix : "", name, NULL);
 }
 
+gboolean
+mien_nn_replace (MienTensor **x,
+                 MienTensor  *y)
+{
+  if (y == NULL)
+    return FALSE;
+
+  g_clear_pointer (x, mien_tensor_free);
+  *x = y;
+  return TRUE;
+}
+
 static MienTensor *
 new_parameter (MienVarStore   *vs,
                const char     *name,

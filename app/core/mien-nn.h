@@ -17,6 +17,12 @@ char *mien_nn_name (const char *prefix,
                     const char *format,
                     ...) G_GNUC_PRINTF (2, 3);
 
+/* Replaces *x by y, the result of an op on *x, releasing *x at once so that a forward pass keeps
+ * no more intermediates alive than it needs (as PyTorch does when a Python name is rebound).
+ * Returns FALSE, keeping *x, when y is NULL (the op failed and set its GError). */
+gboolean mien_nn_replace (MienTensor **x,
+                          MienTensor  *y);
+
 /* ---- Conv2d ------------------------------------------------------------------------------- */
 
 typedef struct {

@@ -151,21 +151,6 @@ scale_depth (int                        n_layers,
   return (int) ceil (n_layers * scaling->depth_mult);
 }
 
-/* Replaces *x by `result` unless the operation that made `result` failed. Lets a forward pass
- * drop each activation as soon as the next one exists, as PyTorch does when a Python name is
- * rebound. */
-static gboolean
-replace_tensor (MienTensor **x,
-                MienTensor  *result)
-{
-  if (result == NULL)
-    return FALSE;
-
-  mien_tensor_free (*x);
-  *x = result;
-  return TRUE;
-}
-
 /* Conv2dNormActivation: "NAME.0" is the convolution, "NAME.1" the batch norm. Padding as
  * torchvision computes it: (kernel - 1) / 2. */
 static gboolean
@@ -283,10 +268,10 @@ squeeze_excitation_forward (const MbconvBlock *block,
   g_autoptr(MienTensor) scale = NULL;
 
   if (!(scale = mien_tensor_adaptive_avg_pool2d (x, pooled_size, error)) ||
-      !replace_tensor (&scale, mien_conv2d_forward (&block->se_fc1, scale, error)) ||
-      !replace_tensor (&scale, mien_tensor_silu (scale, error)) ||
-      !replace_tensor (&scale, mien_conv2d_forward (&block->se_fc2, scale, error)) ||
-      !replace_tensor (&scale, mien_tensor_sigmoid (scale, error)))
+      !mien_nn_replace (&scale, mien_conv2d_forward (&block->se_fc1, scale, error)) ||
+      !mien_nn_replace (&scale, mien_tensor_silu (scale, error)) ||
+      !mien_nn_replace (&scale, mien_conv2d_forward (&block->se_fc2, scale, error)) ||
+      !mien_nn_replace (&scale, mien_tensor_sigmoid (scale, error)))
     return NULL;
 
   return mien_tensor_mul (scale, x, error);
@@ -302,12 +287,12 @@ mbconv_block_forward (const MbconvBlock *block,
   g_autoptr(MienTensor) out = mien_tensor_alias (x);
 
   if (block->has_expand &&
-      !replace_tensor (&out, mien_conv_bn_forward (&block->expand, out, training, error)))
+      !mien_nn_replace (&out, mien_conv_bn_forward (&block->expand, out, training, error)))
     return NULL;
 
-  if (!replace_tensor (&out, mien_conv_bn_forward (&block->depthwise, out, training, error)) ||
-      !replace_tensor (&out, squeeze_excitation_forward (block, out, error)) ||
-      !replace_tensor (&out, mien_conv_bn_forward (&block->project, out, training, error)))
+  if (!mien_nn_replace (&out, mien_conv_bn_forward (&block->depthwise, out, training, error)) ||
+      !mien_nn_replace (&out, squeeze_excitation_forward (block, out, error)) ||
+      !mien_nn_replace (&out, mien_conv_bn_forward (&block->project, out, training, error)))
     return NULL;
 
   if (!block->use_residual)
@@ -316,7 +301,7 @@ mbconv_block_forward (const MbconvBlock *block,
   /* Skipped outright when it is the identity, as torchvision's stochastic_depth () returns its
    * input then. */
   if (training && stochastic_depth_prob > 0.0 &&
-      !replace_tensor (&out, mien_tensor_stochastic_depth (out, stochastic_depth_prob, training,
+      !mien_nn_replace (&out, mien_tensor_stochastic_depth (out, stochastic_depth_prob, training,
                                                            error)))
     return NULL;
 
@@ -434,12 +419,12 @@ mien_efficientnet_forward (MienBackbone *backbone,
       /* Same expression as torchvision, so that the probabilities are bit-identical. */
       double p = self->stochastic_depth_prob * (double) self->blocks[i].block_id / self->n_blocks;
 
-      if (!replace_tensor (&x, mbconv_block_forward (&self->blocks[i], x, p, training, error)))
+      if (!mien_nn_replace (&x, mbconv_block_forward (&self->blocks[i], x, p, training, error)))
         return NULL;
     }
 
-  if (!replace_tensor (&x, mien_conv_bn_forward (&self->head, x, training, error)) ||
-      !replace_tensor (&x, mien_tensor_adaptive_avg_pool2d (x, pooled_size, error)))
+  if (!mien_nn_replace (&x, mien_conv_bn_forward (&self->head, x, training, error)) ||
+      !mien_nn_replace (&x, mien_tensor_adaptive_avg_pool2d (x, pooled_size, error)))
     return NULL;
 
   return mien_tensor_flatten (x, 1, -1, error);

@@ -119,20 +119,6 @@ G_DEFINE_FINAL_TYPE_WITH_CODE (MienGooglenet, mien_googlenet, G_TYPE_OBJECT,
                                G_IMPLEMENT_INTERFACE (MIEN_TYPE_BACKBONE,
                                                       mien_googlenet_backbone_iface_init))
 
-/* Replaces *x by y, the result of an op on *x, so that every intermediate is released as soon as
- * the next one exists. FALSE (and *x kept) when the op failed. */
-static gboolean
-replace_tensor (MienTensor **x,
-                MienTensor  *y)
-{
-  if (y == NULL)
-    return FALSE;
-
-  g_clear_pointer (x, mien_tensor_free);
-  *x = y;
-  return TRUE;
-}
-
 /* ---- BasicConv2d and Inception ------------------------------------------------------------ */
 
 static gboolean
@@ -178,7 +164,7 @@ basic_conv_seq_forward (const MienConvBn *blocks,
   g_autoptr(MienTensor) y = mien_tensor_alias (x);
 
   for (guint i = 0; i < n; i++)
-    if (!replace_tensor (&y, mien_conv_bn_forward (&blocks[i], y, training, error)))
+    if (!mien_nn_replace (&y, mien_conv_bn_forward (&blocks[i], y, training, error)))
       return NULL;
 
   return g_steal_pointer (&y);
@@ -359,9 +345,9 @@ mien_googlenet_forward (MienBackbone  *backbone,
 
   for (guint i = 0; i < N_STEM; i++)
     {
-      if (!replace_tensor (&x, mien_conv_bn_forward (&self->stem[i], x, training, error)))
+      if (!mien_nn_replace (&x, mien_conv_bn_forward (&self->stem[i], x, training, error)))
         return NULL;
-      if (stem_configs[i].pool_after && !replace_tensor (&x, max_pool (x, 3, 2, 0, error)))
+      if (stem_configs[i].pool_after && !mien_nn_replace (&x, max_pool (x, 3, 2, 0, error)))
         return NULL;
     }
 
@@ -369,15 +355,15 @@ mien_googlenet_forward (MienBackbone  *backbone,
     {
       gint64 pool = inception_configs[i].pool_before;
 
-      if (pool > 0 && !replace_tensor (&x, max_pool (x, pool, 2, 0, error)))
+      if (pool > 0 && !mien_nn_replace (&x, max_pool (x, pool, 2, 0, error)))
         return NULL;
-      if (!replace_tensor (&x, inception_forward (&self->inception[i], x, training, error)))
+      if (!mien_nn_replace (&x, inception_forward (&self->inception[i], x, training, error)))
         return NULL;
     }
 
   /* AdaptiveAvgPool2d ((1, 1)) + flatten, as torchvision (not a mean, whose rounding differs). */
-  if (!replace_tensor (&x, mien_tensor_adaptive_avg_pool2d (x, pooled_size, error)) ||
-      !replace_tensor (&x, mien_tensor_flatten (x, 1, -1, error)))
+  if (!mien_nn_replace (&x, mien_tensor_adaptive_avg_pool2d (x, pooled_size, error)) ||
+      !mien_nn_replace (&x, mien_tensor_flatten (x, 1, -1, error)))
     return NULL;
 
   return g_steal_pointer (&x);

@@ -79,21 +79,6 @@ G_DEFINE_FINAL_TYPE_WITH_CODE (MienResnet, mien_resnet, G_TYPE_OBJECT,
                                G_IMPLEMENT_INTERFACE (MIEN_TYPE_BACKBONE,
                                                       mien_resnet_backbone_iface_init))
 
-/* Replaces *x by `result` unless the operation that made `result` failed. Lets a forward pass
- * drop each activation as soon as the next one exists, as PyTorch does when a Python name is
- * rebound. */
-static gboolean
-replace_tensor (MienTensor **x,
-                MienTensor  *result)
-{
-  if (result == NULL)
-    return FALSE;
-
-  mien_tensor_free (*x);
-  *x = result;
-  return TRUE;
-}
-
 /* Also right for a block whose init failed half-way: unused parts are zeroed. */
 static void
 resnet_block_clear (ResnetBlock *block)
@@ -171,7 +156,7 @@ resnet_block_forward (const ResnetBlock *block,
   g_autoptr(MienTensor) identity = NULL;
 
   for (int i = 0; i < block->n_convs; i++)
-    if (!replace_tensor (&out, mien_conv_bn_forward (&block->convs[i], out, training, error)))
+    if (!mien_nn_replace (&out, mien_conv_bn_forward (&block->convs[i], out, training, error)))
       return NULL;
 
   if (block->has_downsample)
@@ -180,7 +165,7 @@ resnet_block_forward (const ResnetBlock *block,
     identity = mien_tensor_alias (x);
 
   if (identity == NULL ||
-      !replace_tensor (&out, mien_tensor_add (out, identity, error)))
+      !mien_nn_replace (&out, mien_tensor_add (out, identity, error)))
     return NULL;
   g_clear_pointer (&identity, mien_tensor_free);
 
@@ -288,15 +273,15 @@ mien_resnet_forward (MienBackbone *backbone,
   g_autoptr(MienTensor) x = NULL;
 
   if (!(x = mien_conv_bn_forward (&self->stem, images, training, error)) ||
-      !replace_tensor (&x, mien_tensor_max_pool2d (x, pool_kernel, pool_stride, pool_padding,
+      !mien_nn_replace (&x, mien_tensor_max_pool2d (x, pool_kernel, pool_stride, pool_padding,
                                                    FALSE, error)))
     return NULL;
 
   for (guint i = 0; i < self->n_blocks; i++)
-    if (!replace_tensor (&x, resnet_block_forward (&self->blocks[i], x, training, error)))
+    if (!mien_nn_replace (&x, resnet_block_forward (&self->blocks[i], x, training, error)))
       return NULL;
 
-  if (!replace_tensor (&x, mien_tensor_adaptive_avg_pool2d (x, pooled_size, error)))
+  if (!mien_nn_replace (&x, mien_tensor_adaptive_avg_pool2d (x, pooled_size, error)))
     return NULL;
 
   return mien_tensor_flatten (x, 1, -1, error);

@@ -94,20 +94,6 @@ G_DEFINE_FINAL_TYPE_WITH_CODE (MienVit, mien_vit, G_TYPE_OBJECT,
                                G_IMPLEMENT_INTERFACE (MIEN_TYPE_BACKBONE,
                                                       mien_vit_backbone_iface_init))
 
-/* Replaces *x by y, the result of an op on *x, so that every intermediate is released as soon as
- * the next one exists. FALSE (and *x kept) when the op failed. */
-static gboolean
-replace_tensor (MienTensor **x,
-                MienTensor  *y)
-{
-  if (y == NULL)
-    return FALSE;
-
-  g_clear_pointer (x, mien_tensor_free);
-  *x = y;
-  return TRUE;
-}
-
 /* nn.Dropout: nothing to do (not even a copy) outside training or with p = 0. */
 static gboolean
 dropout_ (MienTensor **x,
@@ -118,7 +104,7 @@ dropout_ (MienTensor **x,
   if (!training || p <= 0.0)
     return TRUE;
 
-  return replace_tensor (x, mien_tensor_dropout (*x, p, training, error));
+  return mien_nn_replace (x, mien_tensor_dropout (*x, p, training, error));
 }
 
 /* ---- Encoder block ------------------------------------------------------------------------ */
@@ -197,8 +183,8 @@ self_attention_forward (MienVit            *self,
   g_autoptr(MienTensor) y = NULL;
 
   if (!(qkv = mien_tensor_linear (x, layer->in_proj_weight, layer->in_proj_bias, error)) ||
-      !replace_tensor (&qkv, mien_tensor_reshape (qkv, split_shape, 5, error)) ||
-      !replace_tensor (&qkv, mien_tensor_permute (qkv, split_order, 5, error)) ||
+      !mien_nn_replace (&qkv, mien_tensor_reshape (qkv, split_shape, 5, error)) ||
+      !mien_nn_replace (&qkv, mien_tensor_permute (qkv, split_order, 5, error)) ||
       !(q = mien_tensor_select (qkv, 0, 0, error)) ||
       !(k = mien_tensor_select (qkv, 0, 1, error)) ||
       !(v = mien_tensor_select (qkv, 0, 2, error)))
@@ -215,8 +201,8 @@ self_attention_forward (MienVit            *self,
   g_clear_pointer (&v, mien_tensor_free);
 
   /* [N, heads, L, head_dim] → [N, L, D] */
-  if (!replace_tensor (&y, mien_tensor_transpose (y, 1, 2, error)) ||
-      !replace_tensor (&y, mien_tensor_reshape (y, merged_shape, 3, error)))
+  if (!mien_nn_replace (&y, mien_tensor_transpose (y, 1, 2, error)) ||
+      !mien_nn_replace (&y, mien_tensor_reshape (y, merged_shape, 3, error)))
     return NULL;
 
   return mien_linear_forward (&layer->out_proj, y, error);
@@ -234,17 +220,17 @@ encoder_layer_forward (MienVit            *self,
   g_autoptr(MienTensor) y = NULL;
 
   if (!(y = mien_layer_norm_forward (&layer->ln_1, input, error)) ||
-      !replace_tensor (&y, self_attention_forward (self, layer, y, training, error)) ||
+      !mien_nn_replace (&y, self_attention_forward (self, layer, y, training, error)) ||
       !dropout_ (&y, self->dropout, training, error) ||
       !(x = mien_tensor_add (y, input, error)))
     return NULL;
 
   /* MLP: Linear, GELU, Dropout, Linear, Dropout. */
-  if (!replace_tensor (&y, mien_layer_norm_forward (&layer->ln_2, x, error)) ||
-      !replace_tensor (&y, mien_linear_forward (&layer->mlp_0, y, error)) ||
-      !replace_tensor (&y, mien_tensor_gelu (y, error)) ||
+  if (!mien_nn_replace (&y, mien_layer_norm_forward (&layer->ln_2, x, error)) ||
+      !mien_nn_replace (&y, mien_linear_forward (&layer->mlp_0, y, error)) ||
+      !mien_nn_replace (&y, mien_tensor_gelu (y, error)) ||
       !dropout_ (&y, self->dropout, training, error) ||
-      !replace_tensor (&y, mien_linear_forward (&layer->mlp_3, y, error)) ||
+      !mien_nn_replace (&y, mien_linear_forward (&layer->mlp_3, y, error)) ||
       !dropout_ (&y, self->dropout, training, error))
     return NULL;
 
@@ -397,8 +383,8 @@ mien_vit_forward (MienBackbone  *backbone,
 
   /* _process_input: patches [N, D, h, w] → tokens [N, h * w, D] (a view) */
   if (!(x = mien_conv2d_forward (&self->conv_proj, images, error)) ||
-      !replace_tensor (&x, mien_tensor_reshape (x, tokens_shape, 3, error)) ||
-      !replace_tensor (&x, mien_tensor_permute (x, token_order, 3, error)))
+      !mien_nn_replace (&x, mien_tensor_reshape (x, tokens_shape, 3, error)) ||
+      !mien_nn_replace (&x, mien_tensor_permute (x, token_order, 3, error)))
     return NULL;
 
   /* The class token first; the cat makes the sequence contiguous. */
@@ -407,24 +393,24 @@ mien_vit_forward (MienBackbone  *backbone,
   {
     MienTensor *parts[2] = { class_tokens, x };
 
-    if (!replace_tensor (&x, mien_tensor_cat (parts, G_N_ELEMENTS (parts), 1, error)))
+    if (!mien_nn_replace (&x, mien_tensor_cat (parts, G_N_ELEMENTS (parts), 1, error)))
       return NULL;
   }
   g_clear_pointer (&class_tokens, mien_tensor_free);
 
   /* Encoder */
-  if (!replace_tensor (&x, mien_tensor_add (x, self->pos_embedding, error)) ||
+  if (!mien_nn_replace (&x, mien_tensor_add (x, self->pos_embedding, error)) ||
       !dropout_ (&x, self->dropout, training, error))
     return NULL;
 
   for (gint64 i = 0; i < self->config->n_layers; i++)
-    if (!replace_tensor (&x, encoder_layer_forward (self, &self->layers[i], x, training, error)))
+    if (!mien_nn_replace (&x, encoder_layer_forward (self, &self->layers[i], x, training, error)))
       return NULL;
 
   /* torchvision normalises every token, then keeps the class token. LayerNorm works token by
    * token, so normalising only the class token gives the same numbers for less work. */
-  if (!replace_tensor (&x, mien_tensor_select (x, 1, 0, error)) ||
-      !replace_tensor (&x, mien_layer_norm_forward (&self->ln, x, error)))
+  if (!mien_nn_replace (&x, mien_tensor_select (x, 1, 0, error)) ||
+      !mien_nn_replace (&x, mien_layer_norm_forward (&self->ln, x, error)))
     return NULL;
 
   return g_steal_pointer (&x);
