@@ -2043,6 +2043,13 @@ mien_tensor_scaled_dot_product_attention (MienTensor  *q,
     if (!(dropout_p >= 0.0 && dropout_p <= 1.0))
       invalid ("attention dropout has to be between 0 and 1, but got " +
                std::to_string (dropout_p));
+#if TORCH_VERSION_MAJOR >= 2
+    /* libtorch 2 picks a fused kernel (flash or memory-efficient attention on CUDA), as
+     * PyTorch 2's MultiheadAttention does; the plain path below would cost memory and time. */
+    if (!q->t.is_meta ())
+      return at::scaled_dot_product_attention (q->t, k->t, v->t, {}, training ? dropout_p : 0.0,
+                                               false);
+#endif
     /* The math path of PyTorch 1.13's F._scaled_dot_product_attention, which MultiheadAttention
      * uses: scale q first (not the product), so rounding matches. */
     at::Tensor scaled = q->t / std::sqrt (static_cast<double> (q->t.size (-1)));
