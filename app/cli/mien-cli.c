@@ -179,6 +179,51 @@ typedef struct {
   gint64                     parameters;  /* -1 when it could not be counted */
 } VariantRow;
 
+/* Where the networks can run: the CPU with libtorch's thread count, and every CUDA device by
+ * name. Both the table footer and the JSON "torch" member come from here. */
+static void
+describe_devices (JsonBuilder *builder,
+                  GString     *text)
+{
+  int n_cuda = mien_torch_cuda_is_available () ? mien_torch_cuda_device_count () : 0;
+
+  json_builder_set_member_name (builder, "torch");
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "version");
+  json_builder_add_string_value (builder, mien_torch_version ());
+  json_builder_set_member_name (builder, "threads");
+  json_builder_add_int_value (builder, mien_torch_get_num_threads ());
+  json_builder_set_member_name (builder, "devices");
+  json_builder_begin_array (builder);
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "device");
+  json_builder_add_string_value (builder, "cpu");
+  json_builder_end_object (builder);
+  g_string_append_printf (text, _("libtorch %s; devices: cpu (%d threads)"),
+                          mien_torch_version (), mien_torch_get_num_threads ());
+
+  for (int i = 0; i < n_cuda; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autofree char *name = mien_torch_cuda_device_name (i, &error);
+      g_autofree char *device = g_strdup_printf ("cuda:%d", i);
+
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "device");
+      json_builder_add_string_value (builder, device);
+      json_builder_set_member_name (builder, "name");
+      json_builder_add_string_value (builder, name ? name : error->message);
+      json_builder_end_object (builder);
+      g_string_append_printf (text, ", %s (%s)", device, name ? name : error->message);
+    }
+  if (n_cuda == 0)
+    g_string_append (text, _("; no CUDA device (a CPU-only libtorch, or no GPU)"));
+
+  json_builder_end_array (builder);
+  json_builder_end_object (builder);
+}
+
 static int
 cmd_plugins (int    argc,
              char **argv)
@@ -194,6 +239,7 @@ cmd_plugins (int    argc,
   const char * const *engine_errors;
   g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(GString) devices = g_string_new (NULL);
 
   if (!parse_command_options (find_command ("plugins"), "", entries, &argc, &argv))
     return EXIT_USAGE;
@@ -309,6 +355,7 @@ cmd_plugins (int    argc,
     }
 
   json_builder_end_array (builder);
+  describe_devices (builder, devices);
   json_builder_set_member_name (builder, "errors");
   json_builder_begin_array (builder);
   for (guint i = 0; i < errors->len; i++)
@@ -329,6 +376,12 @@ cmd_plugins (int    argc,
       /* Not g_print (), which would convert to a non-UTF-8 locale's charset: JSON is UTF-8. */
       fputs (text, stdout);
       fputc ('\n', stdout);
+    }
+
+  else
+    {
+      g_print ("\n%s\n%s\n", _("Parameter counts are the backbone's, without a classifier head."),
+               devices->str);
     }
 
   for (guint i = 0; i < errors->len; i++)
