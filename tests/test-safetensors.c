@@ -11,39 +11,11 @@
 #include <glib/gstdio.h>
 
 #include "mien-safetensors.h"
+#include "mien-test-util.h"
 
 /* ---- Helpers ----------------------------------------------------------------------------- */
 
-/* A scratch directory, removed (with whatever a failed test left in it) afterwards. */
-typedef struct {
-  char *dir;
-} Fixture;
-
-static void
-fixture_set_up (Fixture       *f,
-                gconstpointer  data)
-{
-  g_autoptr(GError) error = NULL;
-
-  f->dir = g_dir_make_tmp ("mien-test-safetensors-XXXXXX", &error);
-  g_assert_no_error (error);
-}
-
-static void
-fixture_tear_down (Fixture       *f,
-                   gconstpointer  data)
-{
-  g_autoptr(GDir) dir = g_dir_open (f->dir, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *path = g_build_filename (f->dir, name, NULL);
-      g_unlink (path);
-    }
-  g_rmdir (f->dir);
-  g_free (f->dir);
-}
+typedef MienTestScratch Fixture;
 
 static guint
 count_files (const char *path)
@@ -1070,30 +1042,30 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
 
   g_test_add ("/safetensors/round-trip", Fixture, NULL,
-              fixture_set_up, test_round_trip, fixture_tear_down);
+              mien_test_scratch_set_up, test_round_trip, mien_test_scratch_tear_down);
   g_test_add ("/safetensors/deterministic", Fixture, NULL,
-              fixture_set_up, test_deterministic, fixture_tear_down);
+              mien_test_scratch_set_up, test_deterministic, mien_test_scratch_tear_down);
   g_test_add ("/safetensors/reference-bytes", Fixture, NULL,
-              fixture_set_up, test_reference_bytes, fixture_tear_down);
+              mien_test_scratch_set_up, test_reference_bytes, mien_test_scratch_tear_down);
   g_test_add ("/safetensors/independent-writer", Fixture, NULL,
-              fixture_set_up, test_independent_writer, fixture_tear_down);
+              mien_test_scratch_set_up, test_independent_writer, mien_test_scratch_tear_down);
   g_test_add_func ("/safetensors/no-tensors", test_no_tensors);
   g_test_add_func ("/safetensors/dtype-strings", test_dtype_strings);
   g_test_add_func ("/safetensors/hostile/lengths", test_hostile_lengths);
   g_test_add_func ("/safetensors/hostile/headers", test_hostile_headers);
   g_test_add_func ("/safetensors/hostile/messages", test_error_messages);
   g_test_add ("/safetensors/hostile/open", Fixture, NULL,
-              fixture_set_up, test_open_errors, fixture_tear_down);
+              mien_test_scratch_set_up, test_open_errors, mien_test_scratch_tear_down);
   g_test_add ("/safetensors/hostile/truncations", Fixture, NULL,
-              fixture_set_up, test_truncations, fixture_tear_down);
+              mien_test_scratch_set_up, test_truncations, mien_test_scratch_tear_down);
   g_test_add ("/safetensors/hostile/fuzz-header", Fixture, NULL,
-              fixture_set_up, test_fuzz_header, fixture_tear_down);
+              mien_test_scratch_set_up, test_fuzz_header, mien_test_scratch_tear_down);
   g_test_add ("/safetensors/write/atomic", Fixture, NULL,
-              fixture_set_up, test_write_atomic, fixture_tear_down);
+              mien_test_scratch_set_up, test_write_atomic, mien_test_scratch_tear_down);
   g_test_add ("/safetensors/write/invalid", Fixture, NULL,
-              fixture_set_up, test_write_invalid, fixture_tear_down);
+              mien_test_scratch_set_up, test_write_invalid, mien_test_scratch_tear_down);
   g_test_add ("/safetensors/write/io-errors", Fixture, NULL,
-              fixture_set_up, test_write_io_errors, fixture_tear_down);
+              mien_test_scratch_set_up, test_write_io_errors, mien_test_scratch_tear_down);
   g_test_add_func ("/safetensors/write/enospc", test_write_enospc);
 
   return g_test_run ();

@@ -8,56 +8,11 @@
 #include <glib/gstdio.h>
 
 #include "mien-var-store.h"
+#include "mien-test-util.h"
 
 /* ---- Helpers ----------------------------------------------------------------------------- */
 
-typedef struct {
-  char *dir;
-} Fixture;
-
-static void
-fixture_set_up (Fixture       *f,
-                gconstpointer  data)
-{
-  g_autoptr(GError) error = NULL;
-
-  f->dir = g_dir_make_tmp ("mien-test-var-store-XXXXXX", &error);
-  g_assert_no_error (error);
-}
-
-static void
-fixture_tear_down (Fixture       *f,
-                   gconstpointer  data)
-{
-  g_autoptr(GDir) dir = g_dir_open (f->dir, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *path = g_build_filename (f->dir, name, NULL);
-      g_unlink (path);
-    }
-  g_rmdir (f->dir);
-  g_free (f->dir);
-}
-
-/* The values of any tensor, as doubles. */
-static double *
-values_of (MienTensor *t,
-           gsize      *n_out)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(MienTensor) d = mien_tensor_to_dtype (t, MIEN_DTYPE_FLOAT64, &error);
-  gsize n = (gsize) mien_tensor_numel (t);
-  double *values = g_new0 (double, MAX (n, 1));
-
-  g_assert_no_error (error);
-  g_assert_true (mien_tensor_to_host (d, values, n * sizeof (double), &error));
-  g_assert_no_error (error);
-  if (n_out != NULL)
-    *n_out = n;
-  return values;
-}
+typedef MienTestScratch Fixture;
 
 static void
 assert_same_values (MienTensor *a,
@@ -67,8 +22,8 @@ assert_same_values (MienTensor *a,
   g_autofree double *vb = NULL;
   gsize na, nb;
 
-  va = values_of (a, &na);
-  vb = values_of (b, &nb);
+  va = mien_test_values_of (a, &na);
+  vb = mien_test_values_of (b, &nb);
   g_assert_cmpuint (na, ==, nb);
   for (gsize i = 0; i < na; i++)
     g_assert_cmpfloat (va[i], ==, vb[i]);
@@ -81,7 +36,7 @@ assert_all (MienTensor *t,
   g_autofree double *v = NULL;
   gsize n;
 
-  v = values_of (t, &n);
+  v = mien_test_values_of (t, &n);
   for (gsize i = 0; i < n; i++)
     g_assert_cmpfloat (v[i], ==, expected);
 }
@@ -200,23 +155,23 @@ test_new_and_order (void)
   g_assert_false (mien_var_store_is_trainable (vs, "nothing"));
 
   /* kaiming_uniform_ (a = sqrt 5) on fan-in 4: bound = sqrt (6 / ((1 + 5) * 4)) = 0.5. */
-  values = values_of (w, &n);
+  values = mien_test_values_of (w, &n);
   for (gsize i = 0; i < n; i++)
     g_assert_cmpfloat (fabs (values[i]), <=, 0.5);
   g_clear_pointer (&values, g_free);
   /* Fan-in 4: U(-1/2, 1/2). */
-  values = values_of (b, &n);
+  values = mien_test_values_of (b, &n);
   for (gsize i = 0; i < n; i++)
     g_assert_cmpfloat (fabs (values[i]), <=, 0.5);
   g_clear_pointer (&values, g_free);
   assert_all (rv, 1.0);
   assert_all (nbt, 0.0);
   assert_all (c, 2.5);
-  values = values_of (tn, &n);
+  values = mien_test_values_of (tn, &n);
   for (gsize i = 0; i < n; i++)
     g_assert_cmpfloat (fabs (values[i]), <=, 0.2 + 1e-6);
   g_clear_pointer (&values, g_free);
-  values = values_of (u, &n);
+  values = mien_test_values_of (u, &n);
   for (gsize i = 0; i < n; i++)
     g_assert_true (values[i] >= 3.0 && values[i] < 4.0);
 
@@ -362,13 +317,13 @@ test_copy_from (void)
   fill (aw, 5.0);
   assert_all (aw, 5.0);
   {
-    g_autofree double *v = values_of (bw, NULL);
+    g_autofree double *v = mien_test_values_of (bw, NULL);
     g_assert_cmpfloat (v[0], !=, 5.0);
   }
   fill (bb, -1.0);
   assert_all (bb, -1.0);
   {
-    g_autofree double *v = values_of (ab, NULL);
+    g_autofree double *v = mien_test_values_of (ab, NULL);
     g_assert_cmpfloat (v[0], !=, -1.0);
   }
 
@@ -566,7 +521,7 @@ test_load_tolerant (Fixture       *f,
                    "1 shape mismatch (conv.weight: file [3, 2] vs model [4, 3])");
 
   /* What matched is loaded, with the file's values; the rest is as it was. */
-  rm_values = values_of (rm, NULL);
+  rm_values = mien_test_values_of (rm, NULL);
   for (int i = 0; i < 4; i++)
     g_assert_cmpfloat (rm_values[i], ==, i + 1);
   assert_all (nbt, 7.0);
@@ -657,11 +612,11 @@ test_load_prefixes (Fixture       *f,
   /* Called with the key after the file prefix, once per key carrying it. */
   g_assert_cmpuint (n_calls, ==, 2);
 
-  values = values_of (gt_x, NULL);
+  values = mien_test_values_of (gt_x, NULL);
   g_assert_cmpfloat (values[0], ==, 1.0);
   g_assert_cmpfloat (values[1], ==, 2.0);
   g_clear_pointer (&values, g_free);
-  values = values_of (gt_fc, NULL);
+  values = mien_test_values_of (gt_fc, NULL);
   g_assert_cmpfloat (values[2], ==, 5.0);
   assert_all (gf_x, -1.0);
 
@@ -933,7 +888,7 @@ test_load_tensor_unaligned (void)
   g_assert_no_error (error);
   g_assert_cmpint (mien_tensor_dtype (t), ==, MIEN_DTYPE_FLOAT64);
   g_assert_cmpint (mien_tensor_device (t).type, ==, MIEN_DEVICE_CPU);
-  values = values_of (t, &n);
+  values = mien_test_values_of (t, &n);
   g_assert_cmpuint (n, ==, 2);
   g_assert_cmpfloat (values[0], ==, G_PI);
   g_assert_cmpfloat (values[1], ==, -0.5);
@@ -956,20 +911,20 @@ main (int   argc,
   g_test_add_func ("/var-store/count-and-trainable", test_count_and_trainable);
   g_test_add_func ("/var-store/copy-from", test_copy_from);
   g_test_add ("/var-store/save-load", Fixture, NULL,
-              fixture_set_up, test_save_load, fixture_tear_down);
+              mien_test_scratch_set_up, test_save_load, mien_test_scratch_tear_down);
   g_test_add ("/var-store/load-tolerant", Fixture, NULL,
-              fixture_set_up, test_load_tolerant, fixture_tear_down);
+              mien_test_scratch_set_up, test_load_tolerant, mien_test_scratch_tear_down);
   g_test_add ("/var-store/load-strict", Fixture, NULL,
-              fixture_set_up, test_load_strict, fixture_tear_down);
+              mien_test_scratch_set_up, test_load_strict, mien_test_scratch_tear_down);
   g_test_add ("/var-store/load-prefixes", Fixture, NULL,
-              fixture_set_up, test_load_prefixes, fixture_tear_down);
+              mien_test_scratch_set_up, test_load_prefixes, mien_test_scratch_tear_down);
   g_test_add_func ("/var-store/report-string", test_report_string);
   g_test_add_func ("/var-store/to-dtype", test_to_dtype);
   g_test_add ("/var-store/meta", Fixture, NULL,
-              fixture_set_up, test_meta, fixture_tear_down);
+              mien_test_scratch_set_up, test_meta, mien_test_scratch_tear_down);
   g_test_add_func ("/var-store/to-device", test_to_device);
   g_test_add ("/var-store/save-load-cuda", Fixture, NULL,
-              fixture_set_up, test_save_load_cuda, fixture_tear_down);
+              mien_test_scratch_set_up, test_save_load_cuda, mien_test_scratch_tear_down);
   g_test_add_func ("/var-store/optimizer", test_optimizer);
   g_test_add_func ("/var-store/load-tensor-unaligned", test_load_tensor_unaligned);
 

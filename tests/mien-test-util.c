@@ -1,0 +1,48 @@
+#include <glib/gstdio.h>
+
+#include "mien-test-util.h"
+
+void
+mien_test_scratch_set_up (MienTestScratch *scratch,
+                          gconstpointer    data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *program = g_path_get_basename (g_get_prgname ());
+  g_autofree char *template = g_strdup_printf ("mien-%s-XXXXXX", program);
+
+  scratch->dir = g_dir_make_tmp (template, &error);
+  g_assert_no_error (error);
+}
+
+void
+mien_test_scratch_tear_down (MienTestScratch *scratch,
+                             gconstpointer    data)
+{
+  g_autoptr(GDir) dir = g_dir_open (scratch->dir, 0, NULL);
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (scratch->dir, name, NULL);
+      g_unlink (path);
+    }
+  g_rmdir (scratch->dir);
+  g_clear_pointer (&scratch->dir, g_free);
+}
+
+double *
+mien_test_values_of (MienTensor *t,
+                     gsize      *n_out)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MienTensor) d = mien_tensor_to_dtype (t, MIEN_DTYPE_FLOAT64, &error);
+  gsize n = (gsize) mien_tensor_numel (t);
+  double *values = g_new0 (double, MAX (n, 1));
+
+  g_assert_no_error (error);
+  g_assert_true (mien_tensor_to_host (d, values, n * sizeof (double), &error));
+  g_assert_no_error (error);
+  if (n_out != NULL)
+    *n_out = n;
+  return values;
+}

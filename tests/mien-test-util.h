@@ -1,0 +1,24 @@
+/* mien-test-util.h — helpers shared by the g_test programs. */
+#pragma once
+
+#include <glib.h>
+
+#include "mien-torch.h"
+
+G_BEGIN_DECLS
+
+/* A g_test fixture: a scratch folder, removed with whatever a test (or a failed one) left in it. */
+typedef struct {
+  char *dir;
+} MienTestScratch;
+
+void    mien_test_scratch_set_up    (MienTestScratch *scratch,
+                                     gconstpointer    data);
+void    mien_test_scratch_tear_down (MienTestScratch *scratch,
+                                     gconstpointer    data);
+
+/* The values of any tensor (any dtype, any device) as a new array of doubles. */
+double *mien_test_values_of         (MienTensor      *t,
+                                     gsize           *n_out);
+
+G_END_DECLS
