@@ -2,11 +2,12 @@
  * torchvision network in python (bench_torch.py; run-bench.sh runs both and prints the table).
  *
  *   bench-shim [--batch 8] [--size 224] [--threads N] [--warmup 2] [--iters 10] [--classes 7]
- *              [--mode train|eval] FAMILY[:VARIANT]...
+ *              [--mode train|eval] [--device cpu|cuda[:N]] FAMILY[:VARIANT]...
  *
  * train (default): each iteration drops the gradients, runs forward in train mode, the head,
  * cross-entropy and backward (no optimiser step). eval: forward and head without autograd.
- * Weights are the plugins' random initialisation; the input is random. One line per backbone:
+ * Weights are the plugins' random initialisation; the input is random (already on the device).
+ * On CUDA the clock stops after a device synchronisation. One line per backbone:
  *
  *   RESULT mien resnet:50 mode=train batch=8 size=224 threads=2 iters=10 img/s=12.34 ms/iter=648.2
  *          cpu_ms/iter=1290.5
@@ -28,6 +29,8 @@ static int opt_warmup = 2;
 static int opt_iters = 10;
 static int opt_classes = 7;
 static char *opt_mode = NULL;
+static char *opt_device = NULL;
+static MienDevice device = MIEN_DEVICE_INIT_CPU;
 
 typedef struct {
   MienBackbone *backbone;
@@ -68,7 +71,7 @@ bench_setup (Bench       *b,
   b->backbone = mien_plugin_engine_create_backbone (engine, spec, &variant, error);
   if (b->backbone == NULL)
     return FALSE;
-  b->vs = mien_var_store_new (mien_device_cpu ());
+  b->vs = mien_var_store_new (device);
   if (!mien_backbone_build (b->backbone, variant, size, b->vs, "backbone.", error))
     return FALSE;
   dim = mien_backbone_get_feature_dim (b->backbone);
@@ -90,10 +93,10 @@ bench_setup (Bench       *b,
   x_shape[2] = size;
   x_shape[3] = size;
   t_shape[0] = opt_batch;
-  b->x = mien_tensor_new_randn (x_shape, 4, MIEN_DTYPE_FLOAT32, mien_device_cpu (), error);
+  b->x = mien_tensor_new_randn (x_shape, 4, MIEN_DTYPE_FLOAT32, device, error);
   if (b->x == NULL)
     return FALSE;
-  b->targets = mien_tensor_new_randint (0, opt_classes, t_shape, 1, mien_device_cpu (), error);
+  b->targets = mien_tensor_new_randint (0, opt_classes, t_shape, 1, device, error);
   return b->targets != NULL;
 }
 
@@ -146,10 +149,19 @@ cpu_seconds (void)
 }
 
 static gboolean
+synchronize (GError **error)
+{
+  if (device.type != MIEN_DEVICE_CUDA)
+    return TRUE;
+  return mien_torch_cuda_synchronize (device.index, error);
+}
+
+static gboolean
 run_one (const char  *spec,
          GError     **error)
 {
   g_auto(Bench) b = { 0 };
+  g_autofree char *device_name = NULL;
   gint64 t0, elapsed;
   double img_s, cpu0, cpu;
 
@@ -159,18 +171,23 @@ run_one (const char  *spec,
   for (int i = 0; i < opt_warmup; i++)
     if (!bench_step (&b, error))
       return FALSE;
+  if (!synchronize (error))
+    return FALSE;
   t0 = g_get_monotonic_time ();
   cpu0 = cpu_seconds ();
   for (int i = 0; i < opt_iters; i++)
     if (!bench_step (&b, error))
       return FALSE;
+  if (!synchronize (error))
+    return FALSE;
   elapsed = g_get_monotonic_time () - t0;
   cpu = cpu_seconds () - cpu0;
   img_s = (double) opt_batch * opt_iters / (elapsed / 1e6);
+  device_name = mien_device_to_string (device);
   g_print ("RESULT mien %s mode=%s batch=%d size=%d threads=%d iters=%d img/s=%.4f "
-           "ms/iter=%.2f cpu_ms/iter=%.2f\n", spec, b.train ? "train" : "eval", opt_batch,
-           mien_backbone_get_input_size (b.backbone), mien_torch_get_num_threads (), opt_iters,
-           img_s, elapsed / 1e3 / opt_iters, cpu * 1e3 / opt_iters);
+           "ms/iter=%.2f cpu_ms/iter=%.2f device=%s\n", spec, b.train ? "train" : "eval",
+           opt_batch, mien_backbone_get_input_size (b.backbone), mien_torch_get_num_threads (),
+           opt_iters, img_s, elapsed / 1e3 / opt_iters, cpu * 1e3 / opt_iters, device_name);
   return TRUE;
 }
 
@@ -191,6 +208,8 @@ main (int   argc,
     { "classes", 'c', 0, G_OPTION_ARG_INT, &opt_classes, "Outputs of the head (7)", "N" },
     { "mode", 'm', 0, G_OPTION_ARG_STRING, &opt_mode,
       "train (forward, loss, backward) or eval (forward only)", "MODE" },
+    { "device", 'd', 0, G_OPTION_ARG_STRING, &opt_device, "cpu (default), cuda or cuda:N",
+      "DEVICE" },
     { NULL }
   };
 
@@ -211,6 +230,11 @@ main (int   argc,
     }
 
   mien_init ();
+  if (opt_device != NULL && !mien_device_parse (opt_device, &device, &error))
+    {
+      g_printerr ("%s\n", error->message);
+      return 2;
+    }
   if (opt_threads > 0)
     mien_torch_set_num_threads (opt_threads);
   mien_torch_manual_seed (0);

@@ -3,7 +3,7 @@
 bench-shim (same options, same output line). Run with the reference python (/usr/bin/python3).
 
     bench_torch.py [--batch 8] [--size 224] [--threads N] [--warmup 2] [--iters 10]
-                   [--classes 7] [--mode train|eval] FAMILY[:VARIANT]...
+                   [--classes 7] [--mode train|eval] [--device cpu|cuda[:N]] FAMILY[:VARIANT]...
 
 FAMILY[:VARIANT] uses Mien's names (resnet:50, efficientnet:b0, googlenet, vit:b_16, resnet:18,
 vit:ti_16, ...). The head is a plain Linear, as Mien's: torchvision's dropout before it is removed.
@@ -58,11 +58,16 @@ def build(spec, size, classes):
 
 
 def run(spec, args):
-    model = build(spec, args.size, args.classes)
+    device = torch.device(args.device)
+    model = build(spec, args.size, args.classes).to(device)
     train = args.mode == 'train'
     model.train(train)
-    x = torch.randn(args.batch, 3, args.size, args.size)
-    y = torch.randint(0, args.classes, (args.batch,))
+    x = torch.randn(args.batch, 3, args.size, args.size, device=device)
+    y = torch.randint(0, args.classes, (args.batch,), device=device)
+
+    def synchronize():
+        if device.type == 'cuda':
+            torch.cuda.synchronize(device)
     params = [p for p in model.parameters() if p.requires_grad]
 
     def step():
@@ -77,16 +82,18 @@ def run(spec, args):
 
     for _ in range(args.warmup):
         step()
+    synchronize()
     t0 = time.perf_counter()
     cpu0 = time.process_time()
     for _ in range(args.iters):
         step()
+    synchronize()
     elapsed = time.perf_counter() - t0
     cpu = time.process_time() - cpu0
     print(f'RESULT torch {spec} mode={args.mode} batch={args.batch} size={args.size} '
           f'threads={torch.get_num_threads()} iters={args.iters} '
           f'img/s={args.batch * args.iters / elapsed:.4f} ms/iter={elapsed * 1e3 / args.iters:.2f} '
-          f'cpu_ms/iter={cpu * 1e3 / args.iters:.2f}',
+          f'cpu_ms/iter={cpu * 1e3 / args.iters:.2f} device={device}',
           flush=True)
 
 
@@ -100,6 +107,7 @@ def main():
     parser.add_argument('-n', '--iters', type=int, default=10)
     parser.add_argument('-c', '--classes', type=int, default=7)
     parser.add_argument('-m', '--mode', choices=['train', 'eval'], default='train')
+    parser.add_argument('-d', '--device', default='cpu', help='cpu, cuda or cuda:N')
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)

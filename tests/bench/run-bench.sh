@@ -18,6 +18,7 @@
 #   -r N        repeats; runs alternate Mien, PyTorch, Mien, PyTorch... and the table shows the
 #               median of each side [3]
 #   -m MODE     train (forward + cross-entropy + backward) or eval (forward only) [train]
+#   -d DEVICE   cpu, cuda or cuda:N, for both sides [cpu]
 #   -o FILE     also append the raw RESULT lines to FILE
 # Backbones [resnet:50 efficientnet:b0 googlenet vit:b_16 resnet:18 vit:ti_16].
 #
@@ -41,9 +42,10 @@ iters=10
 warmup=2
 repeats=3
 mode=train
+device=cpu
 rawfile=
 
-while getopts "B:p:b:s:t:n:w:r:m:o:h" opt; do
+while getopts "B:p:b:s:t:n:w:r:m:d:o:h" opt; do
   case $opt in
     B) builddir=$OPTARG ;;
     p) python=$OPTARG ;;
@@ -54,6 +56,7 @@ while getopts "B:p:b:s:t:n:w:r:m:o:h" opt; do
     w) warmup=$OPTARG ;;
     r) repeats=$OPTARG ;;
     m) mode=$OPTARG ;;
+    d) device=$OPTARG ;;
     o) rawfile=$OPTARG ;;
     h) sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) exit 2 ;;
@@ -72,7 +75,7 @@ if [ ! -x "$shim" ]; then
   exit 1
 fi
 export MIEN_PLUGIN_PATH="$builddir/plugins"
-common=(-b "$batch" -s "$size" -t "$threads" -n "$iters" -w "$warmup" -m "$mode")
+common=(-b "$batch" -s "$size" -t "$threads" -n "$iters" -w "$warmup" -m "$mode" -d "$device")
 
 results=$(mktemp)
 trap 'rm -f "$results"' EXIT
@@ -91,7 +94,8 @@ run() {
 }
 
 echo "# $(date -u +%Y-%m-%dT%H:%MZ) $(uname -n), $(nproc) CPUs; batch $batch, ${size} px," \
-     "$threads threads, $mode, $warmup warm-up + $iters timed iterations, $repeats repeats"
+     "$threads threads, $mode on $device, $warmup warm-up + $iters timed iterations," \
+     "$repeats repeats"
 for ((r = 1; r <= repeats; r++)); do
   for spec in "${specs[@]}"; do
     run "$shim" "${common[@]}" "$spec"
