@@ -39,6 +39,7 @@ and at 2 threads disagrees by 2% in its gradients.
 """
 
 import argparse
+import ctypes
 import json
 import os
 import struct
@@ -113,6 +114,8 @@ _DTYPES = {
 
 def write_safetensors(path, tensors, metadata):
     """Writes `tensors` (an ordered dict name -> tensor) as safetensors, atomically."""
+    if sys.byteorder != 'little':
+        raise SystemExit('safetensors is little-endian; this writer copies memory as it is')
     header = {'__metadata__': {k: str(v) for k, v in metadata.items()}}
     blobs = []
     offset = 0
@@ -120,7 +123,8 @@ def write_safetensors(path, tensors, metadata):
         tensor = tensor.detach().cpu().contiguous()
         if tensor.dtype not in _DTYPES:
             raise ValueError(f'{name}: unsupported dtype {tensor.dtype}')
-        data = tensor.numpy().astype(tensor.numpy().dtype.newbyteorder('<'), copy=False).tobytes()
+        # The raw bytes, without numpy (a PyTorch wheel's python may lack it).
+        data = ctypes.string_at(tensor.data_ptr(), tensor.numel() * tensor.element_size())
         header[name] = {
             'dtype': _DTYPES[tensor.dtype],
             'shape': list(tensor.shape),
@@ -142,7 +146,6 @@ def write_safetensors(path, tensors, metadata):
 
 def read_safetensors(path):
     """Reads a file written above (for the self-check): (tensors, metadata)."""
-    import numpy as np
     inv = {v: k for k, v in _DTYPES.items()}
     with open(path, 'rb') as f:
         raw = f.read()
@@ -153,9 +156,11 @@ def read_safetensors(path):
     for name, info in header.items():
         begin, end = info['data_offsets']
         dtype = inv[info['dtype']]
-        np_dtype = torch.empty(0, dtype=dtype).numpy().dtype
-        arr = np.frombuffer(raw[8 + n + begin:8 + n + end], dtype=np_dtype).reshape(info['shape'])
-        out[name] = torch.from_numpy(arr.copy())
+        data = bytearray(raw[8 + n + begin:8 + n + end])
+        if data:
+            out[name] = torch.frombuffer(data, dtype=dtype).reshape(info['shape'])
+        else:
+            out[name] = torch.empty(info['shape'], dtype=dtype)
     return out, metadata
 
 
