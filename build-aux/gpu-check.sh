@@ -46,5 +46,5 @@ meson test -C build-gpu --print-errorlogs --num-processes 4 \
   --suite unit --suite torch --suite plugins --suite parity
 cp build-gpu/meson-logs/testlog.txt "$out/testlog.txt" 2>/dev/null
 
-echo "== benchmarks (CPU of the GPU machine; the benchmark has no --device yet)"
-bash tests/bench/run-bench.sh -B build-gpu -p "$python" -n 5 -r 3 2>&1 | tee "$out/bench.txt"
+echo "== benchmarks (CUDA)"
+bash tests/bench/run-bench.sh -B build-gpu -p "$python" -d cuda -n 5 -r 3 2>&1 | tee "$out/bench.txt"
