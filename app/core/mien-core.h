@@ -10,6 +10,13 @@
 
 G_BEGIN_DECLS
 
+/* Progress of long work (decoding a dataset, training, evaluating): `fraction` in [0, 1] or -1
+ * when unknown, `message` one short translated line. Called on the thread doing the work unless
+ * a function says otherwise. */
+typedef void (*MienProgressFunc) (double      fraction,
+                                  const char *message,
+                                  gpointer    user_data);
+
 /* Call once at start-up (idempotent): initialises libtorch's threads and gettext's domain. */
 void mien_init (void);
 

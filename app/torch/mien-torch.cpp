@@ -1890,6 +1890,11 @@ mien_tensor_batch_norm (MienTensor  *x,
                      std::to_string (x->t.size (1)) + " channels");
         return at::empty_like (x->t);
       }
+    /* PyTorch's Python layer refuses this ("Expected more than 1 value per channel when
+     * training"); libtorch's C++ does not, and silently writes NaN into running_var. */
+    if (training && x->t.dim () >= 2 && x->t.size (1) > 0 && x->t.numel () / x->t.size (1) <= 1)
+      invalid ("batch_norm in training needs more than 1 value per channel, got input " +
+               dims_to_string (x->t.sizes ()) + " (use a batch of at least 2)");
     /* The running statistics are buffers, updated in place by the kernel; they must never
      * require grad. cudnn_enabled = true, as torch.nn.functional.batch_norm passes. */
     return at::batch_norm (x->t, optional_tensor (weight), optional_tensor (bias),
@@ -2073,6 +2078,72 @@ mien_tensor_pad2d (MienTensor    *x,
 
   return wrap (error, [&] {
     return at::constant_pad_nd (x->t, { pad[0], pad[1], pad[2], pad[3] }, value);
+  });
+}
+
+MienTensor *
+mien_tensor_index_copy (MienTensor  *a,
+                        int          dim,
+                        MienTensor  *index,
+                        MienTensor  *source,
+                        GError     **error)
+{
+  g_return_val_if_fail (a != NULL, NULL);
+  g_return_val_if_fail (index != NULL, NULL);
+  g_return_val_if_fail (source != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  return wrap (error, [&] {
+    if (meta_inputs ({ a, index, source }))
+      return at::empty_like (a->t);
+    return at::index_copy (a->t, dim, index->t, source->t);
+  });
+}
+
+MienTensor *
+mien_tensor_affine_grid (MienTensor    *theta,
+                         const gint64   size[4],
+                         gboolean       align_corners,
+                         GError       **error)
+{
+  g_return_val_if_fail (theta != NULL, NULL);
+  g_return_val_if_fail (size != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  return wrap (error, [&] {
+    if (theta->t.dim () != 3 || theta->t.size (0) != size[0] || theta->t.size (1) != 2 ||
+        theta->t.size (2) != 3)
+      invalid ("affine_grid needs theta [" + std::to_string (size[0]) + ", 2, 3], got " +
+               dims_to_string (theta->t.sizes ()));
+    if (meta_inputs ({ theta }))
+      return at::empty ({ size[0], size[2], size[3], 2 }, theta->t.options ());
+    return at::affine_grid_generator (theta->t, { size[0], size[1], size[2], size[3] },
+                                      align_corners != FALSE);
+  });
+}
+
+MienTensor *
+mien_tensor_grid_sample (MienTensor        *x,
+                         MienTensor        *grid,
+                         MienInterpolation  mode,
+                         gboolean           align_corners,
+                         GError           **error)
+{
+  g_return_val_if_fail (x != NULL, NULL);
+  g_return_val_if_fail (grid != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  return wrap (error, [&] {
+    if (x->t.dim () != 4 || grid->t.dim () != 4 || grid->t.size (3) != 2 ||
+        grid->t.size (0) != x->t.size (0))
+      invalid ("grid_sample needs x [N, C, H, W] and grid [N, Ho, Wo, 2], got " +
+               dims_to_string (x->t.sizes ()) + " and " + dims_to_string (grid->t.sizes ()));
+    if (meta_inputs ({ x, grid }))
+      return at::empty ({ x->t.size (0), x->t.size (1), grid->t.size (1), grid->t.size (2) },
+                        x->t.options ());
+    /* at::grid_sampler's mode: 0 bilinear, 1 nearest; padding 0 = zeros. */
+    return at::grid_sampler (x->t, grid->t, mode == MIEN_INTERPOLATION_NEAREST ? 1 : 0, 0,
+                             align_corners != FALSE);
   });
 }
 

@@ -343,6 +343,10 @@ MienTensor  *mien_tensor_narrow        (MienTensor *a, int dim, gint64 start, gi
                                         GError **error);
 MienTensor  *mien_tensor_select        (MienTensor *a, int dim, gint64 index, GError **error);
 MienTensor  *mien_tensor_index_select  (MienTensor *a, int dim, MienTensor *index, GError **error);
+/* Out of place index_copy: a copy of `a` whose slices `index` (int64 [K]) along `dim` are
+ * replaced by those of `source`. */
+MienTensor  *mien_tensor_index_copy    (MienTensor *a, int dim, MienTensor *index,
+                                        MienTensor *source, GError **error);
 MienTensor  *mien_tensor_cat           (MienTensor * const *tensors, int n, int dim, GError **error);
 MienTensor  *mien_tensor_stack         (MienTensor * const *tensors, int n, int dim, GError **error);
 
@@ -392,6 +396,21 @@ MienTensor  *mien_tensor_scaled_dot_product_attention (MienTensor *q, MienTensor
 /* Constant padding of the last two dims by [left, right, top, bottom]. */
 MienTensor  *mien_tensor_pad2d         (MienTensor *x, const gint64 pad[4], double value,
                                         GError **error);
+
+/* ---- Resampling ------------------------------------------------------------------------ */
+
+typedef enum {
+  MIEN_INTERPOLATION_BILINEAR,
+  MIEN_INTERPOLATION_NEAREST,
+} MienInterpolation;
+
+/* torch.nn.functional.affine_grid (theta [N, 2, 3], size [N, C, H, W], align_corners). */
+MienTensor  *mien_tensor_affine_grid   (MienTensor *theta, const gint64 size[4],
+                                        gboolean align_corners, GError **error);
+/* torch.nn.functional.grid_sample (x, grid, mode, padding_mode "zeros", align_corners):
+ * x [N, C, H, W] floating point, grid [N, Ho, Wo, 2] in [-1, 1]. */
+MienTensor  *mien_tensor_grid_sample   (MienTensor *x, MienTensor *grid, MienInterpolation mode,
+                                        gboolean align_corners, GError **error);
 
 /* ---- Losses ---------------------------------------------------------------------------- */
 

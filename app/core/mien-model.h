@@ -1,0 +1,174 @@
+/* mien-model.h — a classifier: a backbone plugin, the training mode's wiring, a linear head.
+ *
+ * Var store layout (these are the names in model files):
+ *   "backbone.*"  the backbone (the trained copy g_t in DFT; frozen in a linear probe)
+ *   "frozen.*"    DFT only: the frozen copy g_f, same weights at the start, never trained
+ *   "head.weight" [K, D], "head.bias" [K]: the linear head (PyTorch's nn.Linear init)
+ *
+ * Modes (DESIGN.md, the method):
+ *   probe     features = g (x) with g frozen; only the head trains
+ *   finetune  features = g (x); backbone and head train
+ *   dft       features = g_f (x) - g_t (x) + 1e-6 (eq. 2); g_f runs without autograd (no graph,
+ *             no gradients, no optimiser state) and in eval mode; g_t and the head train
+ *
+ * Batch norm: MIEN_BATCH_NORM_DEFAULT means eval for probe and DFT (as the authors' script),
+ * train for finetune. The frozen DFT copy is always in eval mode.
+ *
+ * Model file: one .safetensors holding every var store entry (plus extra tensors a trainer adds,
+ * all under "optimizer." or "trainer.") and __metadata__ {"mien": JSON}:
+ *   {"format": "mien-model", "format_version": 1, "backbone": "resnet", "variant": "18",
+ *    "input_size": 64, "mode": "dft", "batch_norm": "eval", "classes": [...],
+ *    "colour_mode": "rgb" | "grey", "mean": [r, g, b], "std": [r, g, b], "dft_epsilon": 1e-6,
+ *    "mien_version": "0.1.0", "created": "ISO 8601", + any members a caller adds
+ *    ("training": the run's configuration, "metrics": validation metrics, "epoch": n, ...)}
+ * so that the file alone is enough to predict.
+ */
+#pragma once
+
+#include <json-glib/json-glib.h>
+
+#include "mien-core.h"
+
+G_BEGIN_DECLS
+
+#define MIEN_MODEL_ERROR (mien_model_error_quark ())
+GQuark mien_model_error_quark (void);
+
+typedef enum {
+  MIEN_MODEL_ERROR_INVALID,     /* a bad spec: classes, sizes, mean/std */
+  MIEN_MODEL_ERROR_FILE,        /* not a Mien model file, or inconsistent metadata/tensors */
+  MIEN_MODEL_ERROR_PRETRAINED,  /* pretrained weights that do not fit the backbone */
+} MienModelError;
+
+typedef enum {
+  MIEN_MODE_PROBE,
+  MIEN_MODE_FINETUNE,
+  MIEN_MODE_DFT,
+} MienMode;
+
+typedef enum {
+  MIEN_BATCH_NORM_DEFAULT,
+  MIEN_BATCH_NORM_TRAIN,
+  MIEN_BATCH_NORM_EVAL,
+} MienBatchNorm;
+
+#define MIEN_DFT_EPSILON 1e-6
+
+/* "probe", "finetune", "dft" */
+const char  *mien_mode_to_string        (MienMode       mode);
+gboolean     mien_mode_from_string      (const char    *str,
+                                         MienMode      *out,
+                                         GError       **error);
+/* "default", "train", "eval" */
+const char  *mien_batch_norm_to_string  (MienBatchNorm  bn);
+gboolean     mien_batch_norm_from_string (const char   *str,
+                                          MienBatchNorm *out,
+                                          GError      **error);
+
+typedef struct {
+  const char         *backbone;    /* "family" or "family:variant" */
+  int                 input_size;  /* 0 = the variant's preferred size */
+  MienMode            mode;
+  MienBatchNorm       batch_norm;
+  const char * const *classes;     /* NULL-terminated, at least 2, no duplicates */
+  gboolean            grey;        /* colour mode: inputs are turned into luminance */
+  double              mean[3];     /* of the training images in [0, 1] */
+  double              std[3];      /* > 0 */
+  MienDevice          device;
+} MienModelSpec;
+
+#define MIEN_TYPE_MODEL (mien_model_get_type ())
+G_DECLARE_FINAL_TYPE (MienModel, mien_model, MIEN, MODEL, GObject)
+
+/* Builds the backbone(s) from the plugin and a fresh head on spec->device; parameters are drawn
+ * from libtorch's global generator (seed it first for reproducible runs). */
+MienModel   *mien_model_new             (MienPluginEngine     *engine,
+                                         const MienModelSpec  *spec,
+                                         GError              **error);
+
+/* Fills the backbone (both copies in DFT) from `path`: a torchvision- or timm-layout state dict
+ * of the backbone (timm names are mapped by the plugin; the pretrained classifier and other
+ * extra keys are ignored), or a Mien model file (its "backbone." entries; its classes may
+ * differ, the head stays as it is). Every backbone entry must be found with the right shape,
+ * else MIEN_MODEL_ERROR_PRETRAINED names what is missing and nothing changes. `summary` (may be
+ * NULL) receives one line: what was loaded and what was ignored. */
+gboolean     mien_model_load_pretrained (MienModel     *self,
+                                         const char    *path,
+                                         char         **summary,
+                                         GError       **error);
+
+/* uint8 [N, 3, S, S] images (any device) → float32 on the model's device: /255, luminance in
+ * the three channels when the model is grey, minus mean, divided by std. */
+MienTensor  *mien_model_prepare_input   (MienModel     *self,
+                                         MienTensor    *images,
+                                         GError       **error);
+/* The head's input [N, D] for prepared input; `training` selects dropout and (per the batch
+ * norm setting) batch statistics in the trained backbone. */
+MienTensor  *mien_model_features        (MienModel     *self,
+                                         MienTensor    *input,
+                                         gboolean       training,
+                                         GError       **error);
+/* Logits [N, K] for prepared input. */
+MienTensor  *mien_model_forward         (MienModel     *self,
+                                         MienTensor    *input,
+                                         gboolean       training,
+                                         GError       **error);
+/* Class probabilities (softmax) for uint8 images, without autograd, in eval mode: float32 [N, K]
+ * on the CPU. */
+MienTensor  *mien_model_predict         (MienModel     *self,
+                                         MienTensor    *images,
+                                         GError       **error);
+
+/* Registers the parameters the mode trains with `optimizer` (named as in the var store). */
+gboolean     mien_model_add_to_optimizer (MienModel     *self,
+                                          MienOptimizer *optimizer,
+                                          GError       **error);
+
+MienVarStore       *mien_model_get_var_store  (MienModel *self);
+MienBackbone       *mien_model_get_backbone   (MienModel *self);   /* the trained copy */
+MienBackbone       *mien_model_get_frozen_backbone (MienModel *self); /* DFT only, else NULL */
+const char * const *mien_model_get_classes    (MienModel *self);
+guint               mien_model_get_n_classes  (MienModel *self);
+int                 mien_model_get_input_size (MienModel *self);
+MienMode            mien_model_get_mode       (MienModel *self);
+/* The setting in effect (never DEFAULT). */
+MienBatchNorm       mien_model_get_batch_norm (MienModel *self);
+gboolean            mien_model_get_grey       (MienModel *self);
+void                mien_model_get_mean_std   (MienModel *self,
+                                               double    *mean,
+                                               double    *std);
+MienDevice          mien_model_get_device     (MienModel *self);
+/* "resnet:18" */
+const char         *mien_model_get_backbone_spec (MienModel *self);
+/* The "mien" metadata: built from the spec, or as read from a file (with the members a
+ * trainer added). Borrowed. */
+JsonObject         *mien_model_get_metadata   (MienModel *self);
+
+/* Moves every entry to `device` (all-or-nothing). */
+gboolean     mien_model_to_device       (MienModel     *self,
+                                         MienDevice     device,
+                                         GError       **error);
+
+/* Writes the model file (atomic): every var store entry, then the entries of `extra_tensors`
+ * (may be NULL; its names must start with "optimizer." or "trainer."), and the metadata with
+ * the members of `extra_metadata` (may be NULL) added or replaced. */
+gboolean     mien_model_save            (MienModel     *self,
+                                         const char    *path,
+                                         JsonObject    *extra_metadata,
+                                         MienVarStore  *extra_tensors,
+                                         GError       **error);
+/* Builds the model a file describes on `device` and loads every entry strictly (entries under
+ * "optimizer." and "trainer." are left for the caller). Anything inconsistent — not
+ * safetensors, no "mien" metadata, unknown backbone or variant, wrong shapes, missing or
+ * unexpected tensors — is MIEN_MODEL_ERROR_FILE (or the plugin/safetensors error) with a
+ * message naming the file. */
+MienModel   *mien_model_load            (MienPluginEngine  *engine,
+                                         const char        *path,
+                                         MienDevice         device,
+                                         GError           **error);
+/* The "mien" metadata of a model file, checked for the members above, without building
+ * anything. */
+JsonObject  *mien_model_read_metadata   (const char        *path,
+                                         GError           **error);
+
+G_END_DECLS
