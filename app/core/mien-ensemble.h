@@ -1,0 +1,72 @@
+/* mien-ensemble.h — several models with the same classes; their softmax outputs averaged.
+ *
+ * The paper's module 4. Members may differ in backbone, input size, colour mode and
+ * normalisation: each sees the image as its own metadata says, and only the probabilities are
+ * averaged. A model whose classes (names and order) differ from the first one's is refused.
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "mien-dataset.h"
+#include "mien-metrics.h"
+#include "mien-model.h"
+
+G_BEGIN_DECLS
+
+#define MIEN_ENSEMBLE_ERROR (mien_ensemble_error_quark ())
+GQuark mien_ensemble_error_quark (void);
+
+typedef enum {
+  MIEN_ENSEMBLE_ERROR_CLASSES,  /* a member whose classes differ, or a dataset without them */
+  MIEN_ENSEMBLE_ERROR_EMPTY,    /* no model */
+} MienEnsembleError;
+
+#define MIEN_TYPE_ENSEMBLE (mien_ensemble_get_type ())
+G_DECLARE_FINAL_TYPE (MienEnsemble, mien_ensemble, MIEN, ENSEMBLE, GObject)
+
+MienEnsemble       *mien_ensemble_new          (void);
+/* Loads every file (mien_model_load) and adds it; the first failure is returned, naming the
+ * file. */
+MienEnsemble       *mien_ensemble_load         (MienPluginEngine   *engine,
+                                                const char * const *paths,
+                                                MienDevice          device,
+                                                GError            **error);
+gboolean            mien_ensemble_add          (MienEnsemble *self,
+                                                MienModel    *model,
+                                                GError      **error);
+guint               mien_ensemble_get_n_models (MienEnsemble *self);
+MienModel          *mien_ensemble_get_model    (MienEnsemble *self,
+                                                guint         index);
+/* The members' classes; NULL while empty. */
+const char * const *mien_ensemble_get_classes  (MienEnsemble *self);
+guint               mien_ensemble_get_n_classes (MienEnsemble *self);
+
+/* Probabilities for one image: `per_model` (n_models × K, may be NULL) and their mean `average`
+ * (K). */
+gboolean            mien_ensemble_predict_pixbuf (MienEnsemble *self,
+                                                  GdkPixbuf    *pixbuf,
+                                                  float        *per_model,
+                                                  float        *average,
+                                                  GError      **error);
+gboolean            mien_ensemble_predict_file (MienEnsemble *self,
+                                                const char   *path,
+                                                float        *per_model,
+                                                float        *average,
+                                                GError      **error);
+
+/* Evaluates on `dataset` (opened with the ensemble's classes, in the same order; else
+ * MIEN_ENSEMBLE_ERROR_CLASSES). Unreadable images are skipped (listed in `unreadable`, may be
+ * NULL). Returns the metrics of the average; `per_model` (may be NULL) receives a new array
+ * of each member's own metrics. */
+MienMetrics        *mien_ensemble_evaluate     (MienEnsemble      *self,
+                                                MienDataset       *dataset,
+                                                int                n_workers,
+                                                GPtrArray        **per_model,
+                                                GPtrArray        **unreadable,
+                                                MienProgressFunc   progress,
+                                                gpointer           progress_data,
+                                                GCancellable      *cancellable,
+                                                GError           **error);
+
+G_END_DECLS

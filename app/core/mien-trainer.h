@@ -1,0 +1,195 @@
+/* mien-trainer.h — a training run: the paper's four modules, validation, checkpoints, resume.
+ *
+ * One run lives in a run folder (DESIGN.md, Files):
+ *   config.json        the MienTrainConfig as JSON (written first; authoritative on resume)
+ *   log.jsonl          one JSON object per finished epoch (rewritten atomically each epoch)
+ *   last.safetensors   the model after the last finished epoch, with the optimiser state
+ *                      ("optimizer.NAME.exp_avg", ...) and {"trainer": {...}} in its metadata
+ *   best.safetensors   the model of the epoch with the best validation macro F1 so far
+ *
+ * Reproducibility: every source of randomness is a function of the seed and the epoch (the
+ * split, the upsampling plan, the shuffle, each image's RandAugment ops, and libtorch's
+ * generator, reseeded at the start of every epoch), so two runs with the same configuration
+ * and thread count give identical weights on the CPU, and a run killed mid-way and resumed from
+ * its last checkpoint ends exactly where the uninterrupted run does.
+ *
+ * Class imbalance (the paper's module 2): `imbalance` chooses upsampling (each minority class
+ * filled to the largest with RandAugment copies, fixed across epochs as if made offline) or
+ * on-the-fly RandAugment of every training image; class weights are `class_weights` when given,
+ * else "auto" (normalised inverse frequency of the training split's own counts, before
+ * upsampling) for the "weighted" strategies and none otherwise.
+ */
+#pragma once
+
+#include <gio/gio.h>
+#include <json-glib/json-glib.h>
+
+#include "mien-augment.h"
+#include "mien-dataset.h"
+#include "mien-metrics.h"
+#include "mien-model.h"
+
+G_BEGIN_DECLS
+
+#define MIEN_TRAINER_ERROR (mien_trainer_error_quark ())
+GQuark mien_trainer_error_quark (void);
+
+typedef enum {
+  MIEN_TRAINER_ERROR_CONFIG,     /* an invalid or inconsistent configuration */
+  MIEN_TRAINER_ERROR_RUN_EXISTS, /* the run folder holds a run and resume was not asked */
+  MIEN_TRAINER_ERROR_RESUME,     /* nothing to resume, or a checkpoint that does not fit */
+  MIEN_TRAINER_ERROR_DIVERGED,   /* the loss became NaN or infinite */
+} MienTrainerError;
+
+typedef enum {
+  MIEN_IMBALANCE_NONE,
+  MIEN_IMBALANCE_WEIGHTED,
+  MIEN_IMBALANCE_UPSAMPLE,
+  MIEN_IMBALANCE_UPSAMPLE_WEIGHTED,
+  MIEN_IMBALANCE_ONTHEFLY,
+} MienImbalance;
+
+typedef enum {
+  MIEN_CLASS_WEIGHTS_DEFAULT,  /* as the imbalance strategy says */
+  MIEN_CLASS_WEIGHTS_NONE,
+  MIEN_CLASS_WEIGHTS_AUTO,
+  MIEN_CLASS_WEIGHTS_CUSTOM,   /* `weights` */
+} MienClassWeightsKind;
+
+typedef enum {
+  MIEN_SCHEDULE_CONSTANT,
+  MIEN_SCHEDULE_COSINE,        /* linear warm-up, then cosine decay to 0 */
+} MienSchedule;
+
+/* "none", "weighted", "upsample", "upsample+weighted", "onthefly" */
+const char *mien_imbalance_to_string   (MienImbalance  imbalance);
+gboolean    mien_imbalance_from_string (const char    *str,
+                                        MienImbalance *out,
+                                        GError       **error);
+
+typedef struct {
+  /* Data */
+  char               *data;         /* a dataset, or a folder holding train/ and val/ */
+  char               *val;          /* NULL: val/ beside train/, or a split of `data` */
+  double              val_split;    /* fraction of `data` held out when there is no val set */
+  char              **classes;      /* NULL: every class of the training set */
+  gboolean            grey;         /* colour mode */
+  /* Model */
+  char               *backbone;     /* "family[:variant]" */
+  int                 input_size;   /* 0: the variant's preferred size */
+  MienMode            mode;
+  MienBatchNorm       batch_norm;
+  char               *pretrained;   /* NULL, or weights for the backbone (mien_model_load_pretrained) */
+  /* Optimisation */
+  guint               epochs;
+  guint               batch_size;
+  double              lr;
+  double              beta1;
+  double              beta2;
+  double              weight_decay;
+  MienSchedule        schedule;
+  double              warmup_epochs;
+  /* The paper's modules 1 and 2 */
+  double              smoothing;    /* label smoothing α, eq. (1) */
+  MienClassWeightsKind class_weights;
+  double             *weights;      /* n_weights custom class weights */
+  guint               n_weights;
+  MienImbalance       imbalance;
+  MienRandAugment     rand_augment;
+  /* Execution */
+  MienDevice          device;
+  gboolean            amp;          /* bfloat16 autocast on CUDA */
+  guint64             seed;
+  int                 threads;      /* libtorch intra-op threads; 0 = leave as is */
+  int                 workers;      /* decoding threads; 0 = one per processor */
+  char               *out;          /* the run folder */
+} MienTrainConfig;
+
+MienTrainConfig *mien_train_config_new       (void);  /* the defaults */
+MienTrainConfig *mien_train_config_copy      (const MienTrainConfig *config);
+void             mien_train_config_free      (MienTrainConfig *config);
+/* Checks ranges and consistency (e.g. custom weights count vs classes, once known). */
+gboolean         mien_train_config_validate  (const MienTrainConfig *config,
+                                              GError               **error);
+JsonNode        *mien_train_config_to_json   (const MienTrainConfig *config);
+MienTrainConfig *mien_train_config_from_json (JsonNode             *node,
+                                              GError              **error);
+
+/* What a progress callback sees. */
+typedef enum {
+  MIEN_TRAIN_PHASE_PREPARING,   /* listing and decoding the images */
+  MIEN_TRAIN_PHASE_TRAINING,
+  MIEN_TRAIN_PHASE_VALIDATING,
+} MienTrainPhase;
+
+typedef struct {
+  MienTrainPhase phase;
+  guint          epoch;          /* 1-based */
+  guint          n_epochs;
+  guint          step;           /* in this epoch, 1-based; during preparation: images done */
+  guint          n_steps;        /* in this epoch; during preparation: images in all */
+  double         loss;           /* running mean of this epoch's training loss */
+  double         images_per_s;   /* this epoch's training throughput so far */
+  double         fraction;       /* of the whole run, 0..1 */
+  double         eta_s;          /* estimated seconds left in the run, -1 when unknown */
+} MienTrainProgress;
+
+typedef void (*MienTrainProgressFunc) (const MienTrainProgress *progress,
+                                       gpointer                 user_data);
+/* Called after each epoch with its log.jsonl record (borrowed). */
+typedef void (*MienTrainEpochFunc)    (JsonObject *record,
+                                       gpointer    user_data);
+
+#define MIEN_TYPE_TRAINER (mien_trainer_get_type ())
+G_DECLARE_FINAL_TYPE (MienTrainer, mien_trainer, MIEN, TRAINER, GObject)
+
+/* A new run in config->out. */
+MienTrainer     *mien_trainer_new            (MienPluginEngine      *engine,
+                                              const MienTrainConfig *config);
+/* Continues the run in `run_dir` from its config.json and last.safetensors. `epochs` > 0
+ * extends or shortens the run; `device` (may be NULL) and `threads` (> 0) override where it
+ * runs. */
+MienTrainer     *mien_trainer_new_resume     (MienPluginEngine      *engine,
+                                              const char            *run_dir,
+                                              guint                  epochs,
+                                              const MienDevice      *device,
+                                              int                    threads,
+                                              GError               **error);
+
+/* Callbacks run on the training thread; a front end marshals them to its main loop. */
+void             mien_trainer_set_progress_func (MienTrainer          *self,
+                                                 MienTrainProgressFunc func,
+                                                 gpointer              user_data,
+                                                 GDestroyNotify        destroy);
+void             mien_trainer_set_epoch_func (MienTrainer          *self,
+                                              MienTrainEpochFunc    func,
+                                              gpointer              user_data,
+                                              GDestroyNotify        destroy);
+const MienTrainConfig *mien_trainer_get_config (MienTrainer *self);
+
+/* Runs (or continues) the whole run on the calling thread. Cancelling stops within one batch
+ * and returns G_IO_ERROR_CANCELLED; the run folder then holds the last finished epoch, ready
+ * for resume. */
+gboolean         mien_trainer_run            (MienTrainer    *self,
+                                              GCancellable   *cancellable,
+                                              GError        **error);
+/* The same in a GTask thread. */
+void             mien_trainer_run_async      (MienTrainer        *self,
+                                              GCancellable       *cancellable,
+                                              GAsyncReadyCallback callback,
+                                              gpointer            user_data);
+gboolean         mien_trainer_run_finish     (MienTrainer   *self,
+                                              GAsyncResult  *result,
+                                              GError       **error);
+
+/* After a run: the best epoch (1-based, 0 if none), its validation metrics (borrowed) and the
+ * path of best.safetensors. */
+guint            mien_trainer_get_best_epoch   (MienTrainer *self);
+MienMetrics     *mien_trainer_get_best_metrics (MienTrainer *self);
+const char      *mien_trainer_get_best_path    (MienTrainer *self);
+/* The training set's statistics as the run used them (after preparation). */
+const double    *mien_trainer_get_class_weights (MienTrainer *self);  /* NULL when none */
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (MienTrainConfig, mien_train_config_free)
+
+G_END_DECLS
