@@ -7,44 +7,44 @@
 #include "config.h"
 
 #include <locale.h>
+#include <signal.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <glib/gi18n-lib.h>
 #include <json-glib/json-glib.h>
 
-#include "mien-core.h"
+#include "mien-cli-private.h"
 
-#define EXIT_USAGE 2
-
-typedef int (*MienCliFunc) (int    argc,
-                            char **argv);
-
-typedef struct {
-  const char  *name;
-  const char  *summary;  /* N_(): translated when shown */
-  MienCliFunc  func;
-} MienCliCommand;
+static int signal_pending;
 
 static int cmd_plugins (int argc, char **argv);
 static int cmd_help    (int argc, char **argv);
 
 static const MienCliCommand commands[] = {
-  { "plugins", N_("List the backbone plugins and their variants"), cmd_plugins },
-  { "help",    N_("Show the help of mien-cli or of one command"),  cmd_help },
+  { "plugins",   N_("List the backbone plugins and their variants"),          cmd_plugins },
+  { "demo-data", N_("Write the synthetic demo dataset"),                      mien_cli_demo_data },
+  { "stats",     N_("Show a dataset's class counts, imbalance and image statistics"),
+    mien_cli_stats },
+  { "train",     N_("Train a model (the paper's four modules)"),              mien_cli_train },
+  { "eval",      N_("Evaluate models or an ensemble on a dataset"),           mien_cli_eval },
+  { "predict",   N_("Predict the expression of images with a model or an ensemble"),
+    mien_cli_predict },
+  { "help",      N_("Show the help of mien-cli or of one command"),           cmd_help },
 };
 
 /* ---- Helpers shared by commands ------------------------------------------------------- */
 
-static void
-print_warning (const char *message)
+void
+mien_cli_warning (const char *message)
 {
   g_printerr ("mien-cli: %s %s\n", _("warning:"), message);
 }
 
-static void
-print_error (const char *message)
+void
+mien_cli_error (const char *message)
 {
   g_printerr ("mien-cli: %s %s\n", _("error:"), message);
 }
@@ -60,16 +60,20 @@ find_command (const char *name)
 
 /* Parses a command's options; on a usage error prints one line and returns FALSE. `--help` is
  * handled by GOption (prints and exits 0). */
-static gboolean
-parse_command_options (const MienCliCommand *command,
-                       const char           *parameter_string,
-                       const GOptionEntry   *entries,
-                       int                  *argc,
-                       char               ***argv)
+gboolean
+mien_cli_parse_options (const char          *name,
+                        const char          *parameter_string,
+                        const GOptionEntry  *entries,
+                        int                 *argc,
+                        char              ***argv)
 {
+  const MienCliCommand *command = find_command (name);
   g_autoptr(GOptionContext) context = NULL;
   g_autoptr(GError) error = NULL;
-  g_autofree char *prgname = g_strdup_printf ("mien-cli %s", command->name);
+  g_autofree char *prgname = NULL;
+
+  g_return_val_if_fail (command != NULL, FALSE);
+  prgname = g_strdup_printf ("mien-cli %s", command->name);
 
   /* GOption's usage line is "PRGNAME [OPTION…] PARAMETERS"; this makes it name the command. */
   g_set_prgname (prgname);
@@ -88,15 +92,7 @@ parse_command_options (const MienCliCommand *command,
   return TRUE;
 }
 
-/* A plain text table: cells are padded to their column's width (in characters, not bytes, for
- * translated headers); `right_aligned` marks numeric columns. */
-typedef struct {
-  guint      n_columns;
-  guint64    right_aligned;  /* bit i: column i */
-  GPtrArray *cells;          /* char *, row-major */
-} MienCliTable;
-
-static MienCliTable *
+MienCliTable *
 mien_cli_table_new (guint   n_columns,
                     guint64 right_aligned)
 {
@@ -108,24 +104,22 @@ mien_cli_table_new (guint   n_columns,
   return table;
 }
 
-static void
+void
 mien_cli_table_free (MienCliTable *table)
 {
   g_ptr_array_unref (table->cells);
   g_free (table);
 }
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (MienCliTable, mien_cli_table_free)
-
 /* Takes ownership of `cell`. */
-static void
+void
 mien_cli_table_take (MienCliTable *table,
                      char         *cell)
 {
   g_ptr_array_add (table->cells, cell != NULL ? cell : g_strdup (""));
 }
 
-static void
+void
 mien_cli_table_print (MienCliTable *table,
                       const char   *indent)
 {
@@ -158,8 +152,8 @@ mien_cli_table_print (MienCliTable *table,
 }
 
 /* 25557032 → "25.6 M": the precision people quote parameter counts with. */
-static char *
-format_count (gint64 n)
+char *
+mien_cli_format_count (gint64 n)
 {
   if (n < 0)
     return g_strdup ("?");
@@ -170,6 +164,154 @@ format_count (gint64 n)
   if (n >= 1000)
     return g_strdup_printf ("%.1f k", n / 1e3);
   return g_strdup_printf ("%" G_GINT64_FORMAT, n);
+}
+
+int
+mien_cli_usage_error (const char *name,
+                      const char *format,
+                      ...)
+{
+  va_list args;
+  g_autofree char *message = NULL;
+
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_printerr ("mien-cli %s: %s\n", name, message);
+  return EXIT_USAGE;
+}
+
+void
+mien_cli_print_json (JsonNode *node)
+{
+  g_autofree char *text = json_to_string (node, FALSE);
+
+  g_print ("%s\n", text);
+  fflush (stdout);
+}
+
+/* ---- Progress --------------------------------------------------------------------------- */
+
+struct _MienCliProgress
+{
+  gboolean tty;
+  gint64   last_draw_us;
+  int      last_decile;
+  gboolean drawn;
+};
+
+MienCliProgress *
+mien_cli_progress_new (void)
+{
+  MienCliProgress *progress = g_new0 (MienCliProgress, 1);
+
+  progress->tty = isatty (fileno (stderr));
+  progress->last_decile = -1;
+  return progress;
+}
+
+static char *
+format_duration (double seconds)
+{
+  guint s = (guint) (seconds + 0.5);
+
+  if (seconds < 0)
+    return g_strdup ("--:--");
+  if (s >= 3600)
+    return g_strdup_printf ("%u:%02u:%02u", s / 3600, s / 60 % 60, s % 60);
+  return g_strdup_printf ("%u:%02u", s / 60, s % 60);
+}
+
+void
+mien_cli_progress_update (MienCliProgress *progress,
+                          double           fraction,
+                          const char      *text,
+                          double           eta_s)
+{
+  gint64 now = g_get_monotonic_time ();
+  g_autofree char *eta = format_duration (eta_s);
+  int width = 24, filled;
+  int decile = (int) (CLAMP (fraction, 0.0, 1.0) * 10);
+
+  if (!progress->tty)
+    {
+      if (decile == progress->last_decile)
+        return;
+      progress->last_decile = decile;
+      g_printerr ("%3.0f%%  %s  %s %s\n", CLAMP (fraction, 0.0, 1.0) * 100, text, _("ETA"), eta);
+      return;
+    }
+  if (progress->drawn && now - progress->last_draw_us < 100000 && fraction < 1.0)
+    return;
+  progress->last_draw_us = now;
+  progress->drawn = TRUE;
+  filled = (int) (CLAMP (fraction, 0.0, 1.0) * width + 0.5);
+  g_printerr ("\r\033[K[");
+  for (int i = 0; i < width; i++)
+    g_printerr ("%s", i < filled ? "█" : "░");
+  g_printerr ("] %3.0f%%  %s  %s %s", CLAMP (fraction, 0.0, 1.0) * 100, text, _("ETA"), eta);
+}
+
+void
+mien_cli_progress_finish (MienCliProgress *progress)
+{
+  if (progress->tty && progress->drawn)
+    g_printerr ("\n");
+  progress->drawn = FALSE;
+  progress->last_decile = -1;
+}
+
+void
+mien_cli_progress_free (MienCliProgress *progress)
+{
+  if (progress == NULL)
+    return;
+  mien_cli_progress_finish (progress);
+  g_free (progress);
+}
+
+void
+mien_cli_progress_func (double      fraction,
+                        const char *message,
+                        gpointer    progress)
+{
+  mien_cli_progress_update (progress, fraction, message ? message : "", -1.0);
+}
+
+static GCancellable *signal_cancellable;
+
+static void
+on_signal (int signum)
+{
+  /* Async-signal-safe: GCancellable's cancel takes a mutex, so a watcher thread does it. */
+  static volatile sig_atomic_t count = 0;
+
+  if (++count > 1)
+    _exit (130);
+  g_atomic_int_set (&signal_pending, 1);
+}
+
+static gpointer
+signal_watch_thread (gpointer data)
+{
+  while (!g_atomic_int_get (&signal_pending))
+    g_usleep (50000);
+  g_printerr ("\n%s\n", _("Stopping after this batch (press Ctrl+C again to quit at once)…"));
+  g_cancellable_cancel (signal_cancellable);
+  return NULL;
+}
+
+void
+mien_cli_cancel_on_signals (GCancellable *cancellable)
+{
+  struct sigaction action = { 0 };
+
+  signal_cancellable = g_object_ref (cancellable);
+  action.sa_handler = on_signal;
+  sigemptyset (&action.sa_mask);
+  sigaction (SIGINT, &action, NULL);
+  sigaction (SIGTERM, &action, NULL);
+  g_thread_unref (g_thread_new ("mien-signals", signal_watch_thread, NULL));
 }
 
 /* ---- plugins -------------------------------------------------------------------------- */
@@ -241,7 +383,7 @@ cmd_plugins (int    argc,
   g_autoptr(JsonBuilder) builder = json_builder_new ();
   g_autoptr(GString) devices = g_string_new (NULL);
 
-  if (!parse_command_options (find_command ("plugins"), "", entries, &argc, &argv))
+  if (!mien_cli_parse_options ("plugins", "", entries, &argc, &argv))
     return EXIT_USAGE;
   if (argc > 1)
     {
@@ -339,7 +481,7 @@ cmd_plugins (int    argc,
               mien_cli_table_take (table, g_strdup_printf ("%s:%s", info->id, v->name));
               mien_cli_table_take (table, g_strdup_printf ("%" G_GINT64_FORMAT, v->feature_dim));
               mien_cli_table_take (table, g_strdup_printf ("%d", v->input_size));
-              mien_cli_table_take (table, format_count (n_params));
+              mien_cli_table_take (table, mien_cli_format_count (n_params));
               mien_cli_table_take (table, j == 0
                                    /* Translators: a variant's description, then a marker */
                                    ? g_strdup_printf (_("%s (default)"), description)
@@ -385,7 +527,7 @@ cmd_plugins (int    argc,
     }
 
   for (guint i = 0; i < errors->len; i++)
-    print_warning (g_ptr_array_index (errors, i));
+    mien_cli_warning (g_ptr_array_index (errors, i));
 
   if (plugins->len == 0)
     {
@@ -395,7 +537,7 @@ cmd_plugins (int    argc,
                                                     "(set MIEN_PLUGIN_PATH to add folders)"),
                                                   dirs);
 
-      print_error (message);
+      mien_cli_error (message);
       return EXIT_FAILURE;
     }
 
@@ -431,7 +573,7 @@ cmd_help (int    argc,
   char *help_argv[] = { NULL, (char *) "--help", NULL };
   const GOptionEntry entries[] = { { NULL } };
 
-  if (!parse_command_options (find_command ("help"), _("[COMMAND]"), entries, &argc, &argv))
+  if (!mien_cli_parse_options ("help", _("[COMMAND]"), entries, &argc, &argv))
     return EXIT_USAGE;
 
   if (argc < 2)

@@ -1,1 +1,410 @@
-/* placeholder until implemented */
+/* mien-ensemble.c — averaging the softmax outputs of several models. */
+#include "config.h"
+
+#include <string.h>
+
+#include <glib/gi18n-lib.h>
+
+#include "mien-ensemble.h"
+#include "mien-image.h"
+#include "mien-loader.h"
+
+G_DEFINE_QUARK (mien-ensemble-error-quark, mien_ensemble_error)
+
+struct _MienEnsemble
+{
+  GObject    parent_instance;
+  GPtrArray *models;   /* MienModel */
+};
+
+G_DEFINE_FINAL_TYPE (MienEnsemble, mien_ensemble, G_TYPE_OBJECT)
+
+static void
+mien_ensemble_finalize (GObject *object)
+{
+  MienEnsemble *self = MIEN_ENSEMBLE (object);
+
+  g_ptr_array_unref (self->models);
+  G_OBJECT_CLASS (mien_ensemble_parent_class)->finalize (object);
+}
+
+static void
+mien_ensemble_class_init (MienEnsembleClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = mien_ensemble_finalize;
+}
+
+static void
+mien_ensemble_init (MienEnsemble *self)
+{
+  self->models = g_ptr_array_new_with_free_func (g_object_unref);
+}
+
+MienEnsemble *
+mien_ensemble_new (void)
+{
+  return g_object_new (MIEN_TYPE_ENSEMBLE, NULL);
+}
+
+MienEnsemble *
+mien_ensemble_load (MienPluginEngine    *engine,
+                    const char * const  *paths,
+                    MienDevice           device,
+                    GError             **error)
+{
+  g_autoptr(MienEnsemble) self = mien_ensemble_new ();
+
+  g_return_val_if_fail (paths != NULL, NULL);
+
+  for (guint i = 0; paths[i] != NULL; i++)
+    {
+      g_autoptr(MienModel) model = mien_model_load (engine, paths[i], device, error);
+      g_autoptr(GError) local_error = NULL;
+
+      if (model == NULL)
+        return NULL;
+      if (!mien_ensemble_add (self, model, &local_error))
+        {
+          g_set_error (error, local_error->domain, local_error->code, "%s: %s", paths[i],
+                       local_error->message);
+          return NULL;
+        }
+    }
+  if (self->models->len == 0)
+    {
+      g_set_error (error, MIEN_ENSEMBLE_ERROR, MIEN_ENSEMBLE_ERROR_EMPTY, _("No model given"));
+      return NULL;
+    }
+  return g_steal_pointer (&self);
+}
+
+static gboolean
+same_classes (const char * const *a,
+              const char * const *b)
+{
+  return g_strv_equal ((const char * const *) a, (const char * const *) b);
+}
+
+gboolean
+mien_ensemble_add (MienEnsemble  *self,
+                   MienModel     *model,
+                   GError       **error)
+{
+  g_return_val_if_fail (MIEN_IS_ENSEMBLE (self), FALSE);
+  g_return_val_if_fail (MIEN_IS_MODEL (model), FALSE);
+
+  if (self->models->len > 0)
+    {
+      const char * const *mine = mien_ensemble_get_classes (self);
+      const char * const *theirs = mien_model_get_classes (model);
+
+      if (!same_classes (mine, theirs))
+        {
+          g_autofree char *a = g_strjoinv (", ", (char **) mine);
+          g_autofree char *b = g_strjoinv (", ", (char **) theirs);
+
+          g_set_error (error, MIEN_ENSEMBLE_ERROR, MIEN_ENSEMBLE_ERROR_CLASSES,
+                       _("The model's classes (%s) differ from the ensemble's (%s)"), b, a);
+          return FALSE;
+        }
+    }
+  g_ptr_array_add (self->models, g_object_ref (model));
+  return TRUE;
+}
+
+guint
+mien_ensemble_get_n_models (MienEnsemble *self)
+{
+  g_return_val_if_fail (MIEN_IS_ENSEMBLE (self), 0);
+  return self->models->len;
+}
+
+MienModel *
+mien_ensemble_get_model (MienEnsemble *self,
+                         guint         index)
+{
+  g_return_val_if_fail (MIEN_IS_ENSEMBLE (self), NULL);
+  g_return_val_if_fail (index < self->models->len, NULL);
+  return self->models->pdata[index];
+}
+
+const char * const *
+mien_ensemble_get_classes (MienEnsemble *self)
+{
+  g_return_val_if_fail (MIEN_IS_ENSEMBLE (self), NULL);
+  if (self->models->len == 0)
+    return NULL;
+  return mien_model_get_classes (self->models->pdata[0]);
+}
+
+guint
+mien_ensemble_get_n_classes (MienEnsemble *self)
+{
+  g_return_val_if_fail (MIEN_IS_ENSEMBLE (self), 0);
+  if (self->models->len == 0)
+    return 0;
+  return mien_model_get_n_classes (self->models->pdata[0]);
+}
+
+static gboolean
+check_not_empty (MienEnsemble  *self,
+                 GError       **error)
+{
+  if (self->models->len > 0)
+    return TRUE;
+  g_set_error (error, MIEN_ENSEMBLE_ERROR, MIEN_ENSEMBLE_ERROR_EMPTY,
+               _("The ensemble has no model"));
+  return FALSE;
+}
+
+gboolean
+mien_ensemble_predict_pixbuf (MienEnsemble  *self,
+                              GdkPixbuf     *pixbuf,
+                              float         *per_model,
+                              float         *average,
+                              GError       **error)
+{
+  guint k;
+
+  g_return_val_if_fail (MIEN_IS_ENSEMBLE (self), FALSE);
+  g_return_val_if_fail (GDK_IS_PIXBUF (pixbuf), FALSE);
+  g_return_val_if_fail (average != NULL, FALSE);
+
+  if (!check_not_empty (self, error))
+    return FALSE;
+  k = mien_ensemble_get_n_classes (self);
+  memset (average, 0, k * sizeof (float));
+  for (guint m = 0; m < self->models->len; m++)
+    {
+      MienModel *model = self->models->pdata[m];
+      int size = mien_model_get_input_size (model);
+      g_autofree guint8 *pixels = g_malloc (3 * (gsize) size * size);
+      g_autofree float *probs = g_new (float, k);
+      g_autoptr(MienTensor) images = NULL;
+      g_autoptr(MienTensor) out = NULL;
+
+      if (!mien_image_from_pixbuf (pixbuf, size, mien_model_get_grey (model), pixels, NULL,
+                                   error))
+        return FALSE;
+      images = mien_image_batch_tensor (pixels, 1, size, error);
+      out = images ? mien_model_predict (model, images, error) : NULL;
+      if (out == NULL || !mien_tensor_to_host (out, probs, k * sizeof (float), error))
+        return FALSE;
+      for (guint c = 0; c < k; c++)
+        average[c] += probs[c] / self->models->len;
+      if (per_model != NULL)
+        memcpy (per_model + (gsize) m * k, probs, k * sizeof (float));
+    }
+  return TRUE;
+}
+
+gboolean
+mien_ensemble_predict_file (MienEnsemble  *self,
+                            const char    *path,
+                            float         *per_model,
+                            float         *average,
+                            GError       **error)
+{
+  g_autoptr(GdkPixbuf) pixbuf = NULL;
+  g_autoptr(GError) local_error = NULL;
+
+  g_return_val_if_fail (MIEN_IS_ENSEMBLE (self), FALSE);
+
+  pixbuf = gdk_pixbuf_new_from_file (path, &local_error);
+  if (pixbuf == NULL)
+    {
+      g_set_error (error, local_error->domain, local_error->code, "%s: %s", path,
+                   local_error->message);
+      return FALSE;
+    }
+  return mien_ensemble_predict_pixbuf (self, pixbuf, per_model, average, error);
+}
+
+/* Every member's probabilities for every readable sample, with one loader per member (members
+ * may see the images at different sizes and colour modes). */
+static gboolean
+predict_dataset (MienEnsemble      *self,
+                 MienDataset       *dataset,
+                 int                n_workers,
+                 float            **probs,     /* [n_models][n_samples * K] */
+                 gboolean          *readable,  /* [n_samples] */
+                 GPtrArray        **unreadable,
+                 MienProgressFunc   progress,
+                 gpointer           progress_data,
+                 GCancellable      *cancellable,
+                 GError           **error)
+{
+  guint n_models = self->models->len;
+  guint n = mien_dataset_get_n_samples (dataset);
+  guint k = mien_ensemble_get_n_classes (self);
+  g_autoptr(GPtrArray) loaders = g_ptr_array_new_with_free_func ((GDestroyNotify) mien_loader_free);
+  g_autoptr(GArray) slots = NULL;
+  guint done = 0, total;
+
+  for (guint i = 0; i < n; i++)
+    readable[i] = TRUE;
+  for (guint m = 0; m < n_models; m++)
+    {
+      MienModel *model = self->models->pdata[m];
+      MienLoaderOptions options = MIEN_LOADER_OPTIONS_INIT;
+      MienLoader *loader;
+
+      options.input_size = mien_model_get_input_size (model);
+      options.grey = mien_model_get_grey (model);
+      options.batch_size = 64;
+      options.n_workers = n_workers;
+      options.device = mien_model_get_device (model);
+      loader = mien_loader_new (dataset, &options, error);
+      if (loader == NULL)
+        return FALSE;
+      g_ptr_array_add (loaders, loader);
+      if (!mien_loader_prepare (loader, NULL, NULL, NULL, NULL, cancellable, error))
+        return FALSE;
+      for (guint i = 0; i < n; i++)
+        readable[i] &= mien_loader_is_readable (loader, i);
+    }
+  if (unreadable != NULL)
+    *unreadable = g_ptr_array_ref (mien_loader_get_unreadable (loaders->pdata[0]));
+
+  slots = mien_dataset_plain_plan (dataset);
+  for (guint m = 0; m < n_models; m++)
+    mien_loader_filter_readable (loaders->pdata[m], slots);
+  total = slots->len * n_models;
+
+  for (guint m = 0; m < n_models; m++)
+    {
+      MienLoader *loader = loaders->pdata[m];
+
+      mien_loader_start (loader, slots);
+      for (;;)
+        {
+          g_autoptr(GError) local_error = NULL;
+          g_autoptr(MienBatch) batch = mien_loader_next (loader, cancellable, &local_error);
+          g_autoptr(MienTensor) out = NULL;
+          g_autofree float *host = NULL;
+
+          if (batch == NULL)
+            {
+              if (local_error == NULL)
+                break;
+              g_propagate_error (error, g_steal_pointer (&local_error));
+              return FALSE;
+            }
+          out = mien_model_predict (self->models->pdata[m], batch->images, error);
+          host = g_new (float, (gsize) batch->n * k);
+          if (out == NULL ||
+              !mien_tensor_to_host (out, host, (gsize) batch->n * k * sizeof (float), error))
+            return FALSE;
+          for (guint i = 0; i < batch->n; i++)
+            memcpy (probs[m] + (gsize) batch->slots[i].index * k, host + (gsize) i * k,
+                    k * sizeof (float));
+          done += batch->n;
+          if (progress != NULL)
+            progress ((double) done / MAX (total, 1), _("Evaluating"), progress_data);
+        }
+    }
+  return TRUE;
+}
+
+static guint
+argmax (const float *p,
+        guint        k)
+{
+  guint best = 0;
+
+  for (guint c = 1; c < k; c++)
+    if (p[c] > p[best])
+      best = c;
+  return best;
+}
+
+MienMetrics *
+mien_ensemble_evaluate (MienEnsemble      *self,
+                        MienDataset       *dataset,
+                        int                n_workers,
+                        GPtrArray        **per_model,
+                        GPtrArray        **unreadable,
+                        MienProgressFunc   progress,
+                        gpointer           progress_data,
+                        GCancellable      *cancellable,
+                        GError           **error)
+{
+  const char * const *classes;
+  guint n, k, n_models;
+  g_autofree gboolean *readable = NULL;
+  g_autofree float *average = NULL;
+  float **probs;
+  g_autoptr(MienMetrics) metrics = NULL;
+  g_autoptr(GPtrArray) member_metrics = NULL;
+  gboolean ok;
+
+  g_return_val_if_fail (MIEN_IS_ENSEMBLE (self), NULL);
+  g_return_val_if_fail (MIEN_IS_DATASET (dataset), NULL);
+
+  if (!check_not_empty (self, error))
+    return NULL;
+  classes = mien_ensemble_get_classes (self);
+  if (!same_classes (classes, mien_dataset_get_classes (dataset)))
+    {
+      g_autofree char *a = g_strjoinv (", ", (char **) classes);
+      g_autofree char *b = g_strjoinv (", ", (char **) mien_dataset_get_classes (dataset));
+
+      g_set_error (error, MIEN_ENSEMBLE_ERROR, MIEN_ENSEMBLE_ERROR_CLASSES,
+                   _("The dataset's classes (%s) differ from the models' (%s)"), b, a);
+      return NULL;
+    }
+
+  n = mien_dataset_get_n_samples (dataset);
+  k = mien_ensemble_get_n_classes (self);
+  n_models = self->models->len;
+  readable = g_new (gboolean, n);
+  probs = g_new0 (float *, n_models);
+  for (guint m = 0; m < n_models; m++)
+    probs[m] = g_new0 (float, (gsize) n * k);
+
+  ok = predict_dataset (self, dataset, n_workers, probs, readable, unreadable, progress,
+                        progress_data, cancellable, error);
+  if (ok)
+    {
+      metrics = mien_metrics_new (classes);
+      member_metrics = g_ptr_array_new_with_free_func ((GDestroyNotify) mien_metrics_free);
+      for (guint m = 0; m < n_models; m++)
+        g_ptr_array_add (member_metrics, mien_metrics_new (classes));
+      average = g_new (float, k);
+      for (guint i = 0; i < n; i++)
+        {
+          guint label = mien_dataset_get_label (dataset, i);
+
+          if (!readable[i])
+            continue;
+          memset (average, 0, k * sizeof (float));
+          for (guint m = 0; m < n_models; m++)
+            {
+              const float *p = probs[m] + (gsize) i * k;
+
+              for (guint c = 0; c < k; c++)
+                average[c] += p[c] / n_models;
+              mien_metrics_add (member_metrics->pdata[m], label, argmax (p, k));
+            }
+          mien_metrics_add (metrics, label, argmax (average, k));
+        }
+      if (metrics->n == 0)
+        {
+          g_set_error (error, MIEN_DATASET_ERROR, MIEN_DATASET_ERROR_EMPTY,
+                       _("%s has no readable image"), mien_dataset_get_source (dataset));
+          ok = FALSE;
+        }
+    }
+  for (guint m = 0; m < n_models; m++)
+    g_free (probs[m]);
+  g_free (probs);
+  if (!ok)
+    return NULL;
+
+  mien_metrics_compute (metrics);
+  for (guint m = 0; m < n_models; m++)
+    mien_metrics_compute (member_metrics->pdata[m]);
+  if (per_model != NULL)
+    *per_model = g_steal_pointer (&member_metrics);
+  return g_steal_pointer (&metrics);
+}

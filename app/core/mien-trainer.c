@@ -1,1 +1,1460 @@
-/* placeholder until implemented */
+/* mien-trainer.c — the training loop, its run folder and resume. */
+#include "config.h"
+
+#include <errno.h>
+#include <math.h>
+#include <string.h>
+
+#include <glib/gi18n-lib.h>
+#include <glib/gstdio.h>
+
+#include "mien-loader.h"
+#include "mien-trainer.h"
+
+G_DEFINE_QUARK (mien-trainer-error-quark, mien_trainer_error)
+
+/* ---- Configuration ------------------------------------------------------------------- */
+
+static const char * const imbalance_names[] = {
+  "none", "weighted", "upsample", "upsample+weighted", "onthefly",
+};
+
+const char *
+mien_imbalance_to_string (MienImbalance imbalance)
+{
+  g_return_val_if_fail ((guint) imbalance < G_N_ELEMENTS (imbalance_names), NULL);
+  return imbalance_names[imbalance];
+}
+
+gboolean
+mien_imbalance_from_string (const char     *str,
+                            MienImbalance  *out,
+                            GError        **error)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (imbalance_names); i++)
+    if (g_strcmp0 (str, imbalance_names[i]) == 0)
+      {
+        *out = (MienImbalance) i;
+        return TRUE;
+      }
+  g_set_error (error, MIEN_TRAINER_ERROR, MIEN_TRAINER_ERROR_CONFIG,
+               _("Unknown imbalance strategy “%s” (expected none, weighted, upsample, "
+                 "upsample+weighted or onthefly)"), str ? str : "");
+  return FALSE;
+}
+
+static const char * const schedule_names[] = { "constant", "cosine" };
+static const char * const weights_names[] = { "default", "none", "auto", "custom" };
+
+MienTrainConfig *
+mien_train_config_new (void)
+{
+  MienTrainConfig *config = g_new0 (MienTrainConfig, 1);
+  MienRandAugment ra = MIEN_RAND_AUGMENT_INIT;
+
+  config->val_split = 0.1;
+  config->backbone = g_strdup ("resnet:18");
+  config->mode = MIEN_MODE_FINETUNE;
+  config->batch_norm = MIEN_BATCH_NORM_DEFAULT;
+  config->epochs = 10;
+  config->batch_size = 64;
+  /* PyTorch's Adam default. The paper used 1e-6 for fine-tuning pretrained ViTs; from scratch
+   * (the demo) that would take forever. */
+  config->lr = 1e-3;
+  config->beta1 = 0.9;
+  config->beta2 = 0.999;
+  config->schedule = MIEN_SCHEDULE_CONSTANT;
+  config->smoothing = 0.0;
+  config->class_weights = MIEN_CLASS_WEIGHTS_DEFAULT;
+  config->imbalance = MIEN_IMBALANCE_NONE;
+  config->rand_augment = ra;
+  config->device = mien_device_cpu ();
+  config->seed = 0;
+  return config;
+}
+
+MienTrainConfig *
+mien_train_config_copy (const MienTrainConfig *config)
+{
+  MienTrainConfig *copy = g_memdup2 (config, sizeof *config);
+
+  copy->data = g_strdup (config->data);
+  copy->val = g_strdup (config->val);
+  copy->classes = g_strdupv (config->classes);
+  copy->backbone = g_strdup (config->backbone);
+  copy->pretrained = g_strdup (config->pretrained);
+  copy->weights = config->n_weights ? g_memdup2 (config->weights,
+                                                 config->n_weights * sizeof (double)) : NULL;
+  copy->out = g_strdup (config->out);
+  return copy;
+}
+
+void
+mien_train_config_free (MienTrainConfig *config)
+{
+  if (config == NULL)
+    return;
+  g_free (config->data);
+  g_free (config->val);
+  g_strfreev (config->classes);
+  g_free (config->backbone);
+  g_free (config->pretrained);
+  g_free (config->weights);
+  g_free (config->out);
+  g_free (config);
+}
+
+static gboolean
+config_error (GError    **error,
+              const char *format,
+              ...) G_GNUC_PRINTF (2, 3);
+
+static gboolean
+config_error (GError    **error,
+              const char *format,
+              ...)
+{
+  va_list args;
+  g_autofree char *message = NULL;
+
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_set_error_literal (error, MIEN_TRAINER_ERROR, MIEN_TRAINER_ERROR_CONFIG, message);
+  return FALSE;
+}
+
+gboolean
+mien_train_config_validate (const MienTrainConfig  *config,
+                            GError                **error)
+{
+  if (config->data == NULL || *config->data == '\0')
+    return config_error (error, _("No training data given"));
+  if (config->out == NULL || *config->out == '\0')
+    return config_error (error, _("No run folder given"));
+  if (config->backbone == NULL || *config->backbone == '\0')
+    return config_error (error, _("No backbone given"));
+  if (config->val == NULL && !(config->val_split > 0.0 && config->val_split < 1.0))
+    return config_error (error, _("The validation split has to be between 0 and 1, not %g"),
+                         config->val_split);
+  if (config->input_size < 0 || config->input_size > 4096)
+    return config_error (error, _("Input size %d is out of range"), config->input_size);
+  if (config->epochs < 1 || config->epochs > 100000)
+    return config_error (error, _("The number of epochs has to be at least 1"));
+  if (config->batch_size < 2 || config->batch_size > 65536)
+    return config_error (error, _("The batch size has to be at least 2 (batch norm needs two "
+                                  "values per channel), not %u"), config->batch_size);
+  if (!(config->lr > 0.0 && config->lr < 10.0))
+    return config_error (error, _("The learning rate has to be positive, not %g"), config->lr);
+  if (!(config->beta1 >= 0.0 && config->beta1 < 1.0 && config->beta2 >= 0.0 &&
+        config->beta2 < 1.0))
+    return config_error (error, _("Adam's betas have to be in [0, 1)"));
+  if (!(config->weight_decay >= 0.0 && config->weight_decay < 1.0))
+    return config_error (error, _("The weight decay has to be in [0, 1), not %g"),
+                         config->weight_decay);
+  if (!(config->warmup_epochs >= 0.0 && config->warmup_epochs <= config->epochs))
+    return config_error (error, _("The warm-up has to be between 0 and the number of epochs"));
+  if (!(config->smoothing >= 0.0 && config->smoothing < 1.0))
+    return config_error (error, _("Label smoothing has to be in [0, 1), not %g"),
+                         config->smoothing);
+  if (config->class_weights == MIEN_CLASS_WEIGHTS_CUSTOM)
+    {
+      if (config->n_weights == 0)
+        return config_error (error, _("Custom class weights need at least one weight"));
+      for (guint i = 0; i < config->n_weights; i++)
+        if (!(config->weights[i] >= 0.0 && isfinite (config->weights[i])))
+          return config_error (error, _("Class weight %g is not a non-negative number"),
+                               config->weights[i]);
+    }
+  if (config->rand_augment.num_bins < 2 || config->rand_augment.num_bins > 1000 ||
+      config->rand_augment.magnitude >= config->rand_augment.num_bins ||
+      config->rand_augment.num_ops < 1 || config->rand_augment.num_ops > 12)
+    return config_error (error, _("Invalid RandAugment settings (%u ops, magnitude %u of %u "
+                                  "bins)"), config->rand_augment.num_ops,
+                         config->rand_augment.magnitude, config->rand_augment.num_bins);
+  if (config->threads < 0 || config->workers < 0)
+    return config_error (error, _("Thread counts cannot be negative"));
+  if (config->amp && config->device.type != MIEN_DEVICE_CUDA)
+    return config_error (error, _("Mixed precision (--amp) needs a CUDA device"));
+  return TRUE;
+}
+
+JsonNode *
+mien_train_config_to_json (const MienTrainConfig *config)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autofree char *device = mien_device_to_string (config->device);
+
+  json_builder_begin_object (b);
+#define STR(key, value) G_STMT_START { json_builder_set_member_name (b, key); \
+  if ((value) != NULL) json_builder_add_string_value (b, value); \
+  else json_builder_add_null_value (b); } G_STMT_END
+#define NUM(key, value) G_STMT_START { json_builder_set_member_name (b, key); \
+  json_builder_add_double_value (b, value); } G_STMT_END
+#define INT(key, value) G_STMT_START { json_builder_set_member_name (b, key); \
+  json_builder_add_int_value (b, value); } G_STMT_END
+  STR ("data", config->data);
+  STR ("val", config->val);
+  NUM ("val_split", config->val_split);
+  json_builder_set_member_name (b, "classes");
+  if (config->classes != NULL)
+    {
+      json_builder_begin_array (b);
+      for (guint i = 0; config->classes[i] != NULL; i++)
+        json_builder_add_string_value (b, config->classes[i]);
+      json_builder_end_array (b);
+    }
+  else
+    json_builder_add_null_value (b);
+  STR ("colour_mode", config->grey ? "grey" : "rgb");
+  STR ("backbone", config->backbone);
+  INT ("input_size", config->input_size);
+  STR ("mode", mien_mode_to_string (config->mode));
+  STR ("batch_norm", mien_batch_norm_to_string (config->batch_norm));
+  STR ("pretrained", config->pretrained);
+  INT ("epochs", config->epochs);
+  INT ("batch_size", config->batch_size);
+  NUM ("lr", config->lr);
+  NUM ("beta1", config->beta1);
+  NUM ("beta2", config->beta2);
+  NUM ("weight_decay", config->weight_decay);
+  STR ("schedule", schedule_names[config->schedule]);
+  NUM ("warmup_epochs", config->warmup_epochs);
+  NUM ("smoothing", config->smoothing);
+  STR ("class_weights", weights_names[config->class_weights]);
+  json_builder_set_member_name (b, "weights");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < config->n_weights; i++)
+    json_builder_add_double_value (b, config->weights[i]);
+  json_builder_end_array (b);
+  STR ("imbalance", mien_imbalance_to_string (config->imbalance));
+  INT ("randaugment_ops", config->rand_augment.num_ops);
+  INT ("randaugment_magnitude", config->rand_augment.magnitude);
+  INT ("randaugment_bins", config->rand_augment.num_bins);
+  STR ("device", device);
+  json_builder_set_member_name (b, "amp");
+  json_builder_add_boolean_value (b, config->amp);
+  /* A string: JSON numbers lose 64-bit seeds in most readers. */
+  {
+    g_autofree char *seed = g_strdup_printf ("%" G_GUINT64_FORMAT, config->seed);
+    STR ("seed", seed);
+  }
+  INT ("threads", config->threads);
+  INT ("workers", config->workers);
+  STR ("out", config->out);
+#undef STR
+#undef NUM
+#undef INT
+  json_builder_end_object (b);
+  return json_builder_get_root (b);
+}
+
+static gboolean
+lookup_index (const char * const *names,
+              guint               n_names,
+              const char         *value,
+              guint              *out)
+{
+  for (guint i = 0; i < n_names; i++)
+    if (g_strcmp0 (names[i], value) == 0)
+      {
+        *out = i;
+        return TRUE;
+      }
+  return FALSE;
+}
+
+MienTrainConfig *
+mien_train_config_from_json (JsonNode  *node,
+                             GError   **error)
+{
+  g_autoptr(MienTrainConfig) config = mien_train_config_new ();
+  JsonObject *o;
+  guint index;
+  const char *str;
+  JsonArray *array;
+
+  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
+    {
+      config_error (error, _("The run configuration is not a JSON object"));
+      return NULL;
+    }
+  o = json_node_get_object (node);
+
+#define GET_STR(key, field) G_STMT_START { g_free (field); \
+  field = g_strdup (json_object_get_string_member_with_default (o, key, NULL)); } G_STMT_END
+  GET_STR ("data", config->data);
+  GET_STR ("val", config->val);
+  GET_STR ("backbone", config->backbone);
+  GET_STR ("pretrained", config->pretrained);
+  GET_STR ("out", config->out);
+#undef GET_STR
+  config->val_split = json_object_get_double_member_with_default (o, "val_split", 0.1);
+  if (json_object_has_member (o, "classes") &&
+      JSON_NODE_HOLDS_ARRAY (json_object_get_member (o, "classes")))
+    {
+      array = json_object_get_array_member (o, "classes");
+      config->classes = g_new0 (char *, json_array_get_length (array) + 1);
+      for (guint i = 0; i < json_array_get_length (array); i++)
+        config->classes[i] = g_strdup (json_array_get_string_element (array, i));
+    }
+  config->grey = g_strcmp0 (json_object_get_string_member_with_default (o, "colour_mode", "rgb"),
+                            "grey") == 0;
+  config->input_size = json_object_get_int_member_with_default (o, "input_size", 0);
+  if (!mien_mode_from_string (json_object_get_string_member_with_default (o, "mode", "finetune"),
+                              &config->mode, error) ||
+      !mien_batch_norm_from_string (json_object_get_string_member_with_default (o, "batch_norm",
+                                                                                "default"),
+                                    &config->batch_norm, error) ||
+      !mien_imbalance_from_string (json_object_get_string_member_with_default (o, "imbalance",
+                                                                               "none"),
+                                   &config->imbalance, error))
+    return NULL;
+  config->epochs = json_object_get_int_member_with_default (o, "epochs", 10);
+  config->batch_size = json_object_get_int_member_with_default (o, "batch_size", 64);
+  config->lr = json_object_get_double_member_with_default (o, "lr", 1e-3);
+  config->beta1 = json_object_get_double_member_with_default (o, "beta1", 0.9);
+  config->beta2 = json_object_get_double_member_with_default (o, "beta2", 0.999);
+  config->weight_decay = json_object_get_double_member_with_default (o, "weight_decay", 0.0);
+  str = json_object_get_string_member_with_default (o, "schedule", "constant");
+  if (!lookup_index (schedule_names, G_N_ELEMENTS (schedule_names), str, &index))
+    {
+      config_error (error, _("Unknown schedule “%s”"), str);
+      return NULL;
+    }
+  config->schedule = (MienSchedule) index;
+  config->warmup_epochs = json_object_get_double_member_with_default (o, "warmup_epochs", 0.0);
+  config->smoothing = json_object_get_double_member_with_default (o, "smoothing", 0.0);
+  str = json_object_get_string_member_with_default (o, "class_weights", "default");
+  if (!lookup_index (weights_names, G_N_ELEMENTS (weights_names), str, &index))
+    {
+      config_error (error, _("Unknown class weights “%s”"), str);
+      return NULL;
+    }
+  config->class_weights = (MienClassWeightsKind) index;
+  if (json_object_has_member (o, "weights") &&
+      JSON_NODE_HOLDS_ARRAY (json_object_get_member (o, "weights")))
+    {
+      array = json_object_get_array_member (o, "weights");
+      config->n_weights = json_array_get_length (array);
+      config->weights = g_new0 (double, MAX (config->n_weights, 1));
+      for (guint i = 0; i < config->n_weights; i++)
+        config->weights[i] = json_array_get_double_element (array, i);
+    }
+  config->rand_augment.num_ops = json_object_get_int_member_with_default (o, "randaugment_ops", 2);
+  config->rand_augment.magnitude =
+    json_object_get_int_member_with_default (o, "randaugment_magnitude", 9);
+  config->rand_augment.num_bins =
+    json_object_get_int_member_with_default (o, "randaugment_bins", 31);
+  if (!mien_device_parse (json_object_get_string_member_with_default (o, "device", "cpu"),
+                          &config->device, error))
+    return NULL;
+  config->amp = json_object_get_boolean_member_with_default (o, "amp", FALSE);
+  config->seed = g_ascii_strtoull (json_object_get_string_member_with_default (o, "seed", "0"),
+                                   NULL, 10);
+  config->threads = json_object_get_int_member_with_default (o, "threads", 0);
+  config->workers = json_object_get_int_member_with_default (o, "workers", 0);
+  if (!mien_train_config_validate (config, error))
+    return NULL;
+  return g_steal_pointer (&config);
+}
+
+/* ---- The trainer --------------------------------------------------------------------- */
+
+struct _MienTrainer
+{
+  GObject                parent_instance;
+
+  MienPluginEngine      *engine;
+  MienTrainConfig       *config;
+  gboolean               continuing;  /* made by new_resume (): the folder is this run's */
+  gboolean               resume;      /* a checkpoint is there to continue from */
+
+  MienTrainProgressFunc  progress_func;
+  gpointer               progress_data;
+  GDestroyNotify         progress_destroy;
+  MienTrainEpochFunc     epoch_func;
+  gpointer               epoch_data;
+  GDestroyNotify         epoch_destroy;
+
+  /* Results */
+  guint                  best_epoch;
+  double                 best_f1;
+  MienMetrics           *best_metrics;
+  char                  *best_path;
+  double                *class_weights;
+};
+
+G_DEFINE_FINAL_TYPE (MienTrainer, mien_trainer, G_TYPE_OBJECT)
+
+static void
+mien_trainer_finalize (GObject *object)
+{
+  MienTrainer *self = MIEN_TRAINER (object);
+
+  if (self->progress_destroy)
+    self->progress_destroy (self->progress_data);
+  if (self->epoch_destroy)
+    self->epoch_destroy (self->epoch_data);
+  g_clear_object (&self->engine);
+  mien_train_config_free (self->config);
+  mien_metrics_free (self->best_metrics);
+  g_free (self->best_path);
+  g_free (self->class_weights);
+  G_OBJECT_CLASS (mien_trainer_parent_class)->finalize (object);
+}
+
+static void
+mien_trainer_class_init (MienTrainerClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = mien_trainer_finalize;
+}
+
+static void
+mien_trainer_init (MienTrainer *self)
+{
+  self->best_f1 = -1.0;
+}
+
+MienTrainer *
+mien_trainer_new (MienPluginEngine      *engine,
+                  const MienTrainConfig *config)
+{
+  MienTrainer *self;
+
+  g_return_val_if_fail (MIEN_IS_PLUGIN_ENGINE (engine), NULL);
+  g_return_val_if_fail (config != NULL, NULL);
+
+  self = g_object_new (MIEN_TYPE_TRAINER, NULL);
+  self->engine = g_object_ref (engine);
+  self->config = mien_train_config_copy (config);
+  return self;
+}
+
+MienTrainer *
+mien_trainer_new_resume (MienPluginEngine  *engine,
+                         const char        *run_dir,
+                         guint              epochs,
+                         const MienDevice  *device,
+                         int                threads,
+                         GError           **error)
+{
+  g_autofree char *config_path = g_build_filename (run_dir, "config.json", NULL);
+  g_autofree char *last_path = g_build_filename (run_dir, "last.safetensors", NULL);
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(MienTrainConfig) config = NULL;
+  g_autoptr(GError) local_error = NULL;
+  MienTrainer *self;
+
+  g_return_val_if_fail (MIEN_IS_PLUGIN_ENGINE (engine), NULL);
+
+  if (!json_parser_load_from_file (parser, config_path, &local_error))
+    {
+      g_set_error (error, MIEN_TRAINER_ERROR, MIEN_TRAINER_ERROR_RESUME,
+                   _("Cannot resume %s: %s"), run_dir, local_error->message);
+      return NULL;
+    }
+  config = mien_train_config_from_json (json_parser_get_root (parser), &local_error);
+  if (config == NULL)
+    {
+      g_set_error (error, MIEN_TRAINER_ERROR, MIEN_TRAINER_ERROR_RESUME,
+                   _("Cannot resume %s: %s"), config_path, local_error->message);
+      return NULL;
+    }
+  /* The folder may have moved since the run started. */
+  g_free (config->out);
+  config->out = g_strdup (run_dir);
+  if (epochs > 0)
+    config->epochs = epochs;
+  if (device != NULL)
+    config->device = *device;
+  if (threads > 0)
+    config->threads = threads;
+  if (config->amp && config->device.type != MIEN_DEVICE_CUDA)
+    config->amp = FALSE;
+  if (!mien_train_config_validate (config, error))
+    return NULL;
+
+  self = mien_trainer_new (engine, config);
+  self->continuing = TRUE;
+  /* A run killed before its first epoch ended has no checkpoint: it starts over. */
+  self->resume = g_file_test (last_path, G_FILE_TEST_EXISTS);
+  return self;
+}
+
+void
+mien_trainer_set_progress_func (MienTrainer           *self,
+                                MienTrainProgressFunc  func,
+                                gpointer               user_data,
+                                GDestroyNotify         destroy)
+{
+  g_return_if_fail (MIEN_IS_TRAINER (self));
+
+  if (self->progress_destroy)
+    self->progress_destroy (self->progress_data);
+  self->progress_func = func;
+  self->progress_data = user_data;
+  self->progress_destroy = destroy;
+}
+
+void
+mien_trainer_set_epoch_func (MienTrainer        *self,
+                             MienTrainEpochFunc  func,
+                             gpointer            user_data,
+                             GDestroyNotify      destroy)
+{
+  g_return_if_fail (MIEN_IS_TRAINER (self));
+
+  if (self->epoch_destroy)
+    self->epoch_destroy (self->epoch_data);
+  self->epoch_func = func;
+  self->epoch_data = user_data;
+  self->epoch_destroy = destroy;
+}
+
+const MienTrainConfig *
+mien_trainer_get_config (MienTrainer *self)
+{
+  g_return_val_if_fail (MIEN_IS_TRAINER (self), NULL);
+  return self->config;
+}
+
+guint
+mien_trainer_get_best_epoch (MienTrainer *self)
+{
+  g_return_val_if_fail (MIEN_IS_TRAINER (self), 0);
+  return self->best_epoch;
+}
+
+MienMetrics *
+mien_trainer_get_best_metrics (MienTrainer *self)
+{
+  g_return_val_if_fail (MIEN_IS_TRAINER (self), NULL);
+  return self->best_metrics;
+}
+
+const char *
+mien_trainer_get_best_path (MienTrainer *self)
+{
+  g_return_val_if_fail (MIEN_IS_TRAINER (self), NULL);
+  return self->best_path;
+}
+
+const double *
+mien_trainer_get_class_weights (MienTrainer *self)
+{
+  g_return_val_if_fail (MIEN_IS_TRAINER (self), NULL);
+  return self->class_weights;
+}
+
+/* ---- One run --------------------------------------------------------------------------- */
+
+/* Everything a run holds while it goes; freed at its end. */
+typedef struct {
+  MienTrainer     *self;
+  MienTrainConfig *config;
+  GCancellable    *cancellable;
+
+  MienDataset     *train_set;
+  MienDataset     *val_set;
+  MienLoader      *train_loader;
+  MienLoader      *val_loader;
+  GArray          *plan;         /* MienSlot, before shuffling */
+  guint            n_classes;
+  guint           *train_counts;
+
+  MienModel       *model;
+  MienOptimizer   *optimizer;
+  MienTensor      *weight;       /* class weights on the device, or NULL */
+  gboolean         augment;
+
+  guint            start_epoch;  /* epochs already done (resume) */
+  gint64           global_step;
+  guint            steps_per_epoch;
+  GPtrArray       *log_lines;    /* char *, one per finished epoch */
+
+  gint64           run_start_us;
+  guint64          steps_this_session;
+} Run;
+
+static void
+run_clear (Run *run)
+{
+  g_clear_object (&run->train_set);
+  g_clear_object (&run->val_set);
+  g_clear_pointer (&run->train_loader, mien_loader_free);
+  g_clear_pointer (&run->val_loader, mien_loader_free);
+  g_clear_pointer (&run->plan, g_array_unref);
+  g_clear_pointer (&run->train_counts, g_free);
+  g_clear_object (&run->model);
+  g_clear_pointer (&run->optimizer, mien_optimizer_free);
+  g_clear_pointer (&run->weight, mien_tensor_free);
+  g_clear_pointer (&run->log_lines, g_ptr_array_unref);
+}
+
+/* splitmix64: the per-epoch libtorch seed, so that a resumed run draws what the uninterrupted
+ * one would have. */
+static guint64
+mix_seed (guint64 seed,
+          guint64 salt)
+{
+  guint64 z = seed + 0x9e3779b97f4a7c15ull * (salt + 1);
+
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+static void
+report (Run            *run,
+        MienTrainPhase  phase,
+        guint           epoch,
+        guint           step,
+        guint           n_steps,
+        double          loss,
+        double          images_per_s)
+{
+  MienTrainer *self = run->self;
+  MienTrainProgress p = { 0 };
+  double total_steps = (double) run->config->epochs * MAX (run->steps_per_epoch, 1);
+  double done_steps;
+
+  if (self->progress_func == NULL)
+    return;
+
+  p.phase = phase;
+  p.epoch = epoch;
+  p.n_epochs = run->config->epochs;
+  p.step = step;
+  p.n_steps = n_steps;
+  p.loss = loss;
+  p.images_per_s = images_per_s;
+  p.eta_s = -1.0;
+  if (phase == MIEN_TRAIN_PHASE_PREPARING)
+    p.fraction = 0.0;
+  else
+    {
+      done_steps = (double) (epoch - 1) * run->steps_per_epoch +
+                   (phase == MIEN_TRAIN_PHASE_VALIDATING ? run->steps_per_epoch : step);
+      p.fraction = CLAMP (done_steps / total_steps, 0.0, 1.0);
+      if (run->steps_this_session > 0)
+        {
+          double elapsed = (g_get_monotonic_time () - run->run_start_us) / 1e6;
+          p.eta_s = elapsed / run->steps_this_session * (total_steps - done_steps);
+        }
+    }
+  self->progress_func (&p, self->progress_data);
+}
+
+typedef struct {
+  Run   *run;
+  guint  total;
+} PrepareProgress;
+
+static void
+prepare_progress_cb (double      fraction,
+                     const char *message,
+                     gpointer    user_data)
+{
+  PrepareProgress *pp = user_data;
+
+  report (pp->run, MIEN_TRAIN_PHASE_PREPARING, 0, (guint) (fraction * pp->total), pp->total,
+          0.0, 0.0);
+}
+
+static gboolean
+is_dir (const char *path)
+{
+  return g_file_test (path, G_FILE_TEST_IS_DIR);
+}
+
+/* Opens the training and validation sets: --val, or train/ and val/ inside --data (the layout
+ * demo-data writes), or a stratified split of --data. */
+static gboolean
+open_datasets (Run     *run,
+               GError **error)
+{
+  MienTrainConfig *config = run->config;
+  g_autofree char *train_dir = g_build_filename (config->data, "train", NULL);
+  g_autofree char *val_dir = g_build_filename (config->data, "val", NULL);
+  g_autoptr(MienDataset) full = NULL;
+  const char *train_path = config->data;
+  const char *val_path = config->val;
+
+  if (val_path == NULL && is_dir (train_dir) && is_dir (val_dir))
+    {
+      train_path = train_dir;
+      val_path = val_dir;
+    }
+
+  full = mien_dataset_open (train_path, (const char * const *) config->classes, error);
+  if (full == NULL)
+    return FALSE;
+  if (val_path != NULL)
+    {
+      run->train_set = g_steal_pointer (&full);
+      run->val_set = mien_dataset_open (val_path,
+                                        mien_dataset_get_classes (run->train_set), error);
+      if (run->val_set == NULL)
+        return FALSE;
+    }
+  else if (!mien_dataset_split (full, config->val_split, config->seed, &run->train_set,
+                                &run->val_set, error))
+    return FALSE;
+
+  run->n_classes = mien_dataset_get_n_classes (run->train_set);
+  run->train_counts = g_new0 (guint, run->n_classes);
+  mien_dataset_count (run->train_set, run->train_counts);
+
+  if (config->class_weights == MIEN_CLASS_WEIGHTS_CUSTOM && config->n_weights != run->n_classes)
+    {
+      g_autofree char *names = g_strjoinv (", ",
+                                           (char **) mien_dataset_get_classes (run->train_set));
+
+      return config_error (error, _("%u class weights given for %u classes (%s)"),
+                           config->n_weights, run->n_classes, names);
+    }
+  return TRUE;
+}
+
+static int
+resolve_input_size (Run     *run,
+                    GError **error)
+{
+  g_autofree char *variant_name = NULL;
+  g_autoptr(MienBackbone) backbone = NULL;
+  const MienBackboneVariant *variant;
+
+  backbone = mien_plugin_engine_create_backbone (run->self->engine, run->config->backbone,
+                                                 &variant_name, error);
+  if (backbone == NULL)
+    return -1;
+  variant = mien_backbone_find_variant (backbone, variant_name);
+  if (variant == NULL)
+    {
+      g_set_error (error, MIEN_BACKBONE_ERROR, MIEN_BACKBONE_ERROR_UNKNOWN_VARIANT,
+                   _("The %s backbone has no variant “%s”"), run->config->backbone,
+                   variant_name);
+      return -1;
+    }
+  return run->config->input_size > 0 ? run->config->input_size : variant->input_size;
+}
+
+static gboolean
+make_loaders (Run     *run,
+              int      input_size,
+              double  *mean,
+              double  *std,
+              GError **error)
+{
+  MienTrainConfig *config = run->config;
+  MienLoaderOptions options = MIEN_LOADER_OPTIONS_INIT;
+  PrepareProgress pp = { run, mien_dataset_get_n_samples (run->train_set) +
+                               mien_dataset_get_n_samples (run->val_set) };
+
+  options.input_size = input_size;
+  options.grey = config->grey;
+  options.batch_size = config->batch_size;
+  options.n_workers = config->workers;
+  options.device = config->device;
+
+  /* A last batch of one image would break batch norm; dropping it costs little. */
+  options.drop_last = TRUE;
+  run->train_loader = mien_loader_new (run->train_set, &options, error);
+  if (run->train_loader == NULL)
+    return FALSE;
+  options.drop_last = FALSE;
+  run->val_loader = mien_loader_new (run->val_set, &options, error);
+  if (run->val_loader == NULL)
+    return FALSE;
+
+  if (!mien_loader_prepare (run->train_loader, mean, std, prepare_progress_cb, &pp,
+                            run->cancellable, error) ||
+      !mien_loader_prepare (run->val_loader, NULL, NULL, NULL, NULL, run->cancellable, error))
+    return FALSE;
+
+  if (config->imbalance == MIEN_IMBALANCE_UPSAMPLE ||
+      config->imbalance == MIEN_IMBALANCE_UPSAMPLE_WEIGHTED)
+    run->plan = mien_dataset_upsample_plan (run->train_set, config->seed);
+  else
+    run->plan = mien_dataset_plain_plan (run->train_set);
+  mien_loader_filter_readable (run->train_loader, run->plan);
+  run->augment = config->imbalance == MIEN_IMBALANCE_UPSAMPLE ||
+                 config->imbalance == MIEN_IMBALANCE_UPSAMPLE_WEIGHTED ||
+                 config->imbalance == MIEN_IMBALANCE_ONTHEFLY;
+
+  run->steps_per_epoch = run->plan->len / config->batch_size;
+  if (run->steps_per_epoch == 0)
+    return config_error (error, _("Only %u readable training images: fewer than one batch of "
+                                  "%u"), run->plan->len, config->batch_size);
+  return TRUE;
+}
+
+static gboolean
+make_class_weights (Run     *run,
+                    GError **error)
+{
+  MienTrainConfig *config = run->config;
+  MienTrainer *self = run->self;
+  MienClassWeightsKind kind = config->class_weights;
+  g_autofree float *w32 = NULL;
+  g_autoptr(MienTensor) host = NULL;
+  gint64 shape[1] = { run->n_classes };
+
+  if (kind == MIEN_CLASS_WEIGHTS_DEFAULT)
+    kind = (config->imbalance == MIEN_IMBALANCE_WEIGHTED ||
+            config->imbalance == MIEN_IMBALANCE_UPSAMPLE_WEIGHTED)
+           ? MIEN_CLASS_WEIGHTS_AUTO : MIEN_CLASS_WEIGHTS_NONE;
+  if (kind == MIEN_CLASS_WEIGHTS_NONE)
+    return TRUE;
+
+  g_free (self->class_weights);
+  self->class_weights = g_new0 (double, run->n_classes);
+  if (kind == MIEN_CLASS_WEIGHTS_AUTO)
+    mien_class_weights_auto (run->train_counts, run->n_classes, self->class_weights);
+  else
+    memcpy (self->class_weights, config->weights, run->n_classes * sizeof (double));
+
+  w32 = g_new (float, run->n_classes);
+  for (guint i = 0; i < run->n_classes; i++)
+    w32[i] = (float) self->class_weights[i];
+  host = mien_tensor_new_from_data (w32, MIEN_DTYPE_FLOAT32, shape, 1, error);
+  if (host == NULL)
+    return FALSE;
+  run->weight = mien_tensor_to_device (host, config->device, error);
+  return run->weight != NULL;
+}
+
+static gboolean
+make_model (Run      *run,
+            int       input_size,
+            double   *mean,
+            double   *std,
+            GError  **error)
+{
+  MienTrainConfig *config = run->config;
+  MienModelSpec spec = { 0 };
+  MienAdamConfig adam = MIEN_ADAM_CONFIG_INIT;
+  g_autofree char *summary = NULL;
+
+  spec.backbone = config->backbone;
+  spec.input_size = input_size;
+  spec.mode = config->mode;
+  spec.batch_norm = config->batch_norm;
+  spec.classes = mien_dataset_get_classes (run->train_set);
+  spec.grey = config->grey;
+  memcpy (spec.mean, mean, sizeof spec.mean);
+  memcpy (spec.std, std, sizeof spec.std);
+  spec.device = config->device;
+
+  /* The initial weights come from this seed, whatever happened before in the process. */
+  mien_torch_manual_seed (config->seed);
+  run->model = mien_model_new (run->self->engine, &spec, error);
+  if (run->model == NULL)
+    return FALSE;
+  if (config->pretrained != NULL && !run->self->resume &&
+      !mien_model_load_pretrained (run->model, config->pretrained, &summary, error))
+    return FALSE;
+  if (summary != NULL)
+    g_debug ("pretrained %s: %s", config->pretrained, summary);
+
+  adam.lr = config->lr;
+  adam.beta1 = config->beta1;
+  adam.beta2 = config->beta2;
+  adam.weight_decay = config->weight_decay;
+  run->optimizer = mien_optimizer_new_adam (&adam, error);
+  if (run->optimizer == NULL)
+    return FALSE;
+  return mien_model_add_to_optimizer (run->model, run->optimizer, error);
+}
+
+/* ---- Checkpoints ---------------------------------------------------------------------- */
+
+#define OPTIMIZER_PREFIX "optimizer."
+
+static void
+collect_state_cb (const char *name,
+                  MienTensor *value,
+                  gpointer    user_data)
+{
+  GPtrArray *pairs = user_data;
+
+  g_ptr_array_add (pairs, g_strconcat (OPTIMIZER_PREFIX, name, NULL));
+  g_ptr_array_add (pairs, mien_tensor_alias (value));
+}
+
+static MienVarStore *
+optimizer_state_store (Run     *run,
+                       GError **error)
+{
+  g_autoptr(MienVarStore) vs = mien_var_store_new (mien_device_cpu ());
+  g_autoptr(GPtrArray) pairs = g_ptr_array_new ();
+  gboolean ok = TRUE;
+
+  mien_optimizer_foreach_state (run->optimizer, collect_state_cb, pairs);
+  for (guint i = 0; i < pairs->len; i += 2)
+    {
+      if (ok)
+        ok = mien_var_store_add (vs, pairs->pdata[i], MIEN_VAR_BUFFER, pairs->pdata[i + 1],
+                                 error);
+      g_free (pairs->pdata[i]);
+      mien_tensor_free (pairs->pdata[i + 1]);
+    }
+  return ok ? g_steal_pointer (&vs) : NULL;
+}
+
+static JsonObject *
+checkpoint_metadata (Run         *run,
+                     guint        epoch,
+                     MienMetrics *metrics,
+                     gboolean     with_trainer)
+{
+  JsonObject *o = json_object_new ();
+  MienTrainer *self = run->self;
+  JsonArray *counts = json_array_new ();
+
+  json_object_set_member (o, "training", mien_train_config_to_json (run->config));
+  json_object_set_member (o, "metrics", mien_metrics_to_json (metrics));
+  json_object_set_int_member (o, "epoch", epoch);
+  for (guint i = 0; i < run->n_classes; i++)
+    json_array_add_int_element (counts, run->train_counts[i]);
+  json_object_set_array_member (o, "train_counts", counts);
+  if (self->class_weights != NULL)
+    {
+      JsonArray *w = json_array_new ();
+
+      for (guint i = 0; i < run->n_classes; i++)
+        json_array_add_double_element (w, self->class_weights[i]);
+      json_object_set_array_member (o, "class_weights", w);
+    }
+  if (with_trainer)
+    {
+      JsonObject *t = json_object_new ();
+
+      json_object_set_int_member (t, "epoch", epoch);
+      json_object_set_int_member (t, "step", run->global_step);
+      json_object_set_int_member (t, "best_epoch", self->best_epoch);
+      json_object_set_double_member (t, "best_macro_f1", self->best_f1);
+      json_object_set_object_member (o, "trainer", t);
+    }
+  return o;
+}
+
+static gboolean
+save_checkpoints (Run          *run,
+                  guint         epoch,
+                  MienMetrics  *metrics,
+                  gboolean      is_best,
+                  GError      **error)
+{
+  MienTrainer *self = run->self;
+  g_autofree char *last_path = g_build_filename (run->config->out, "last.safetensors", NULL);
+  g_autoptr(MienVarStore) state = NULL;
+  g_autoptr(JsonObject) last_meta = NULL;
+
+  /* best first: if the disk fills up in between, last.safetensors still describes the epoch
+   * before, and resume redoes this one. */
+  if (is_best)
+    {
+      g_autoptr(JsonObject) best_meta = checkpoint_metadata (run, epoch, metrics, FALSE);
+      g_autofree char *best_path = g_build_filename (run->config->out, "best.safetensors", NULL);
+
+      if (!mien_model_save (run->model, best_path, best_meta, NULL, error))
+        return FALSE;
+    }
+
+  state = optimizer_state_store (run, error);
+  if (state == NULL)
+    return FALSE;
+  last_meta = checkpoint_metadata (run, epoch, metrics, TRUE);
+  if (!mien_model_save (run->model, last_path, last_meta, state, error))
+    return FALSE;
+  if (is_best)
+    {
+      g_free (self->best_path);
+      self->best_path = g_build_filename (run->config->out, "best.safetensors", NULL);
+    }
+  return TRUE;
+}
+
+static gboolean
+write_log (Run     *run,
+           GError **error)
+{
+  g_autofree char *path = g_build_filename (run->config->out, "log.jsonl", NULL);
+  g_autoptr(GString) text = g_string_new (NULL);
+
+  for (guint i = 0; i < run->log_lines->len; i++)
+    {
+      g_string_append (text, run->log_lines->pdata[i]);
+      g_string_append_c (text, '\n');
+    }
+  return g_file_set_contents_full (path, text->str, text->len,
+                                   G_FILE_SET_CONTENTS_CONSISTENT, 0644, error);
+}
+
+/* Reads back what a killed run left: the weights, the optimiser state, the trainer state and
+ * the log lines of the epochs the checkpoint covers. */
+static gboolean
+restore_checkpoint (Run     *run,
+                    GError **error)
+{
+  MienTrainer *self = run->self;
+  g_autofree char *last_path = g_build_filename (run->config->out, "last.safetensors", NULL);
+  g_autofree char *log_path = g_build_filename (run->config->out, "log.jsonl", NULL);
+  g_autofree char *best_path = g_build_filename (run->config->out, "best.safetensors", NULL);
+  g_autoptr(MienSafetensors) st = NULL;
+  g_autoptr(MienLoadReport) load_report = NULL;
+  g_autoptr(JsonObject) meta = NULL;
+  g_autofree char *log_text = NULL;
+  JsonObject *trainer;
+  MienLoadOptions options = { 0 };
+
+  st = mien_safetensors_open (last_path, error);
+  if (st == NULL)
+    return FALSE;
+  meta = mien_model_read_metadata (last_path, error);
+  if (meta == NULL)
+    return FALSE;
+  trainer = json_object_get_object_member (meta, "trainer");
+  if (trainer == NULL)
+    {
+      g_set_error (error, MIEN_TRAINER_ERROR, MIEN_TRAINER_ERROR_RESUME,
+                   _("%s is not a training checkpoint (no trainer state)"), last_path);
+      return FALSE;
+    }
+
+  options.flags = MIEN_LOAD_TOLERANT;
+  if (!mien_var_store_load_from (mien_model_get_var_store (run->model), st, &options,
+                                 &load_report, error))
+    return FALSE;
+  if (load_report->missing->len > 0 || load_report->mismatched->len > 0)
+    {
+      g_autofree char *summary = mien_load_report_to_string (load_report);
+
+      g_set_error (error, MIEN_TRAINER_ERROR, MIEN_TRAINER_ERROR_RESUME,
+                   _("%s does not fit this run's model: %s"), last_path, summary);
+      return FALSE;
+    }
+
+  for (guint i = 0; i < mien_safetensors_get_n_entries (st); i++)
+    {
+      const MienSafetensorsEntry *entry = mien_safetensors_get_entry (st, i);
+      g_autoptr(MienTensor) value = NULL;
+
+      if (!g_str_has_prefix (entry->name, OPTIMIZER_PREFIX))
+        continue;
+      value = mien_safetensors_load_tensor (st, entry->name, error);
+      if (value == NULL ||
+          !mien_optimizer_set_state (run->optimizer, entry->name + strlen (OPTIMIZER_PREFIX),
+                                     value, error))
+        return FALSE;
+    }
+
+  run->start_epoch = json_object_get_int_member_with_default (trainer, "epoch", 0);
+  run->global_step = json_object_get_int_member_with_default (trainer, "step", 0);
+  self->best_epoch = json_object_get_int_member_with_default (trainer, "best_epoch", 0);
+  self->best_f1 = json_object_get_double_member_with_default (trainer, "best_macro_f1", -1.0);
+  if (self->best_epoch > 0 && g_file_test (best_path, G_FILE_TEST_EXISTS))
+    {
+      g_autoptr(JsonObject) best_meta = mien_model_read_metadata (best_path, NULL);
+
+      self->best_path = g_steal_pointer (&best_path);
+      if (best_meta != NULL && json_object_has_member (best_meta, "metrics"))
+        self->best_metrics = mien_metrics_from_json (json_object_get_member (best_meta,
+                                                                             "metrics"), NULL);
+    }
+
+  /* Keep the log lines of the epochs the checkpoint holds; later ones are redone. */
+  if (g_file_get_contents (log_path, &log_text, NULL, NULL))
+    {
+      g_auto(GStrv) lines = g_strsplit (log_text, "\n", -1);
+
+      for (guint i = 0; lines[i] != NULL && run->log_lines->len < run->start_epoch; i++)
+        if (*lines[i] != '\0')
+          g_ptr_array_add (run->log_lines, g_strdup (lines[i]));
+    }
+  return TRUE;
+}
+
+/* ---- Epochs ---------------------------------------------------------------------------- */
+
+static double
+scheduled_lr (Run *run)
+{
+  MienTrainConfig *config = run->config;
+  double total = (double) config->epochs * run->steps_per_epoch;
+  double warmup = config->warmup_epochs * run->steps_per_epoch;
+  double step = (double) run->global_step;
+
+  if (warmup > 0 && step < warmup)
+    return config->lr * (step + 1) / warmup;
+  if (config->schedule == MIEN_SCHEDULE_COSINE)
+    return 0.5 * config->lr * (1.0 + cos (G_PI * (step - warmup) / MAX (total - warmup, 1.0)));
+  return config->lr;
+}
+
+static MienTensor *
+augment_batch (Run        *run,
+               MienBatch  *batch,
+               MienTensor *images,
+               guint       epoch,
+               GError    **error)
+{
+  MienTrainConfig *config = run->config;
+  g_autofree guint64 *keys = g_new (guint64, batch->n);
+  g_autofree gboolean *apply = g_new (gboolean, batch->n);
+  gboolean onthefly = config->imbalance == MIEN_IMBALANCE_ONTHEFLY;
+  gboolean any = FALSE;
+
+  for (guint i = 0; i < batch->n; i++)
+    {
+      const MienSlot *slot = &batch->slots[i];
+
+      apply[i] = onthefly || slot->copy > 0;
+      keys[i] = mien_augment_key (config->seed, slot->index, slot->copy, onthefly ? epoch : 0);
+      any |= apply[i];
+    }
+  if (!any)
+    return mien_tensor_alias (images);
+  return mien_rand_augment_batch (&config->rand_augment, images, keys, apply, error);
+}
+
+static gboolean
+train_step (Run        *run,
+            MienBatch  *batch,
+            guint       epoch,
+            double     *loss_out,
+            MienMetrics *train_metrics,
+            GError    **error)
+{
+  MienTrainConfig *config = run->config;
+  g_autoptr(MienTensor) images = NULL;
+  g_autoptr(MienTensor) augmented = NULL;
+  g_autoptr(MienTensor) input = NULL;
+  g_autoptr(MienTensor) labels = NULL;
+  g_autoptr(MienTensor) logits = NULL;
+  g_autoptr(MienTensor) loss = NULL;
+
+  images = mien_tensor_to_device (batch->images, config->device, error);
+  if (images == NULL)
+    return FALSE;
+  if (run->augment)
+    augmented = augment_batch (run, batch, images, epoch, error);
+  else
+    augmented = mien_tensor_alias (images);
+  if (augmented == NULL)
+    return FALSE;
+  input = mien_model_prepare_input (run->model, augmented, error);
+  labels = input ? mien_tensor_to_device (batch->labels, config->device, error) : NULL;
+  if (labels == NULL)
+    return FALSE;
+
+  {
+    g_autoptr(MienAutocastGuard) autocast = NULL;
+
+    if (config->amp)
+      {
+        autocast = mien_autocast_guard_new (MIEN_DEVICE_CUDA, MIEN_DTYPE_BFLOAT16, error);
+        if (autocast == NULL)
+          return FALSE;
+      }
+    logits = mien_model_forward (run->model, input, TRUE, error);
+  }
+  if (logits == NULL)
+    return FALSE;
+  /* Eq. (1) with class weights: PyTorch's cross_entropy (weight, label_smoothing). */
+  loss = mien_tensor_cross_entropy (logits, labels, run->weight, config->smoothing, error);
+  if (loss == NULL)
+    return FALSE;
+
+  mien_optimizer_set_lr (run->optimizer, scheduled_lr (run));
+  mien_optimizer_zero_grad (run->optimizer);
+  if (!mien_tensor_backward (loss, error) ||
+      !mien_optimizer_step (run->optimizer, error) ||
+      !mien_tensor_item (loss, loss_out, error) ||
+      !mien_metrics_add_batch (train_metrics, batch->labels, logits, error))
+    return FALSE;
+  if (!isfinite (*loss_out))
+    {
+      g_set_error (error, MIEN_TRAINER_ERROR, MIEN_TRAINER_ERROR_DIVERGED,
+                   _("The training loss became %g at epoch %u, step %" G_GINT64_FORMAT
+                     "; try a lower learning rate"), *loss_out, epoch, run->global_step + 1);
+      return FALSE;
+    }
+  run->global_step++;
+  return TRUE;
+}
+
+static MienMetrics *
+validate (Run     *run,
+          guint    epoch,
+          double  *loss_out,
+          GError **error)
+{
+  g_autoptr(MienMetrics) metrics = mien_metrics_new (mien_model_get_classes (run->model));
+  g_autoptr(GArray) slots = mien_dataset_plain_plan (run->val_set);
+  g_autoptr(MienNoGradGuard) no_grad = mien_no_grad_guard_new ();
+  double loss_sum = 0.0;
+  guint64 n = 0;
+  guint step = 0, n_steps;
+
+  mien_loader_filter_readable (run->val_loader, slots);
+  mien_loader_start (run->val_loader, slots);
+  n_steps = mien_loader_get_n_batches (run->val_loader);
+  for (;;)
+    {
+      g_autoptr(GError) local_error = NULL;
+      g_autoptr(MienBatch) batch = mien_loader_next (run->val_loader, run->cancellable,
+                                                     &local_error);
+      g_autoptr(MienTensor) images = NULL;
+      g_autoptr(MienTensor) input = NULL;
+      g_autoptr(MienTensor) labels = NULL;
+      g_autoptr(MienTensor) logits = NULL;
+      g_autoptr(MienTensor) loss = NULL;
+      double value;
+
+      if (batch == NULL)
+        {
+          if (local_error == NULL)
+            break;
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          return NULL;
+        }
+      images = mien_tensor_to_device (batch->images, run->config->device, error);
+      input = images ? mien_model_prepare_input (run->model, images, error) : NULL;
+      logits = input ? mien_model_forward (run->model, input, FALSE, error) : NULL;
+      labels = logits ? mien_tensor_to_device (batch->labels, run->config->device, error) : NULL;
+      /* The plain cross-entropy: comparable across runs whatever their smoothing or weights. */
+      loss = labels ? mien_tensor_cross_entropy (logits, labels, NULL, 0.0, error) : NULL;
+      if (loss == NULL || !mien_tensor_item (loss, &value, error) ||
+          !mien_metrics_add_batch (metrics, batch->labels, logits, error))
+        return NULL;
+      loss_sum += value * batch->n;
+      n += batch->n;
+      report (run, MIEN_TRAIN_PHASE_VALIDATING, epoch, ++step, n_steps, 0.0, 0.0);
+    }
+  if (n == 0)
+    {
+      g_set_error (error, MIEN_DATASET_ERROR, MIEN_DATASET_ERROR_EMPTY,
+                   _("The validation set has no readable image"));
+      return NULL;
+    }
+  *loss_out = loss_sum / n;
+  mien_metrics_compute (metrics);
+  return g_steal_pointer (&metrics);
+}
+
+static gboolean
+run_epoch (Run     *run,
+           guint    epoch,
+           GError **error)
+{
+  MienTrainer *self = run->self;
+  g_autoptr(GArray) slots = g_array_copy (run->plan);
+  g_autoptr(MienMetrics) train_metrics = mien_metrics_new (mien_model_get_classes (run->model));
+  g_autoptr(MienMetrics) val_metrics = NULL;
+  g_autoptr(JsonObject) record = json_object_new ();
+  g_autoptr(JsonNode) record_node = NULL;
+  gint64 start_us = g_get_monotonic_time ();
+  double loss_sum = 0.0, val_loss = 0.0, train_s;
+  guint64 n_images = 0;
+  guint step = 0;
+  gboolean is_best;
+
+  /* Dropout masks and the like: the same in a resumed run as in an uninterrupted one. */
+  mien_torch_manual_seed (mix_seed (run->config->seed, epoch));
+  mien_slots_shuffle (slots, run->config->seed, epoch);
+  mien_loader_start (run->train_loader, slots);
+
+  for (;;)
+    {
+      g_autoptr(GError) local_error = NULL;
+      g_autoptr(MienBatch) batch = NULL;
+      double loss;
+
+      if (g_cancellable_set_error_if_cancelled (run->cancellable, error))
+        return FALSE;
+      batch = mien_loader_next (run->train_loader, run->cancellable, &local_error);
+      if (batch == NULL)
+        {
+          if (local_error == NULL)
+            break;
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          return FALSE;
+        }
+      /* A batch shrunk to one image by unreadable files would break batch norm. */
+      if (batch->n < 2)
+        continue;
+      if (!train_step (run, batch, epoch, &loss, train_metrics, error))
+        return FALSE;
+      loss_sum += loss * batch->n;
+      n_images += batch->n;
+      step++;
+      run->steps_this_session++;
+      report (run, MIEN_TRAIN_PHASE_TRAINING, epoch, step, run->steps_per_epoch,
+              loss_sum / n_images, n_images / ((g_get_monotonic_time () - start_us) / 1e6));
+    }
+  train_s = (g_get_monotonic_time () - start_us) / 1e6;
+  mien_metrics_compute (train_metrics);
+
+  val_metrics = validate (run, epoch, &val_loss, error);
+  if (val_metrics == NULL)
+    return FALSE;
+
+  is_best = val_metrics->macro_f1 > self->best_f1;
+  if (is_best)
+    {
+      self->best_f1 = val_metrics->macro_f1;
+      self->best_epoch = epoch;
+      mien_metrics_free (self->best_metrics);
+      self->best_metrics = mien_metrics_copy (val_metrics);
+    }
+
+  json_object_set_int_member (record, "epoch", epoch);
+  json_object_set_int_member (record, "step", run->global_step);
+  json_object_set_double_member (record, "lr", mien_optimizer_get_lr (run->optimizer));
+  json_object_set_double_member (record, "train_loss", n_images ? loss_sum / n_images : NAN);
+  json_object_set_double_member (record, "train_accuracy", train_metrics->accuracy);
+  json_object_set_int_member (record, "train_images", n_images);
+  json_object_set_double_member (record, "train_seconds", train_s);
+  json_object_set_double_member (record, "images_per_s", n_images / MAX (train_s, 1e-9));
+  json_object_set_double_member (record, "val_loss", val_loss);
+  json_object_set_double_member (record, "val_macro_f1", val_metrics->macro_f1);
+  json_object_set_double_member (record, "val_accuracy", val_metrics->accuracy);
+  json_object_set_member (record, "val", mien_metrics_to_json (val_metrics));
+  json_object_set_boolean_member (record, "best", is_best);
+
+  if (!save_checkpoints (run, epoch, val_metrics, is_best, error))
+    return FALSE;
+  record_node = json_node_init_object (json_node_alloc (), record);
+  g_ptr_array_add (run->log_lines, json_to_string (record_node, FALSE));
+  if (!write_log (run, error))
+    return FALSE;
+  if (self->epoch_func != NULL)
+    self->epoch_func (record, self->epoch_data);
+  return TRUE;
+}
+
+static gboolean
+prepare_run_folder (Run     *run,
+                    GError **error)
+{
+  MienTrainConfig *config = run->config;
+  g_autofree char *config_path = g_build_filename (config->out, "config.json", NULL);
+  g_autofree char *last_path = g_build_filename (config->out, "last.safetensors", NULL);
+  g_autoptr(JsonNode) node = NULL;
+  g_autofree char *text = NULL;
+
+  if (g_mkdir_with_parents (config->out, 0755) != 0)
+    {
+      int saved_errno = errno;
+
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
+                   _("Cannot create the run folder %s: %s"), config->out,
+                   g_strerror (saved_errno));
+      return FALSE;
+    }
+  if (run->self->continuing)
+    return TRUE;
+  if (g_file_test (last_path, G_FILE_TEST_EXISTS) || g_file_test (config_path,
+                                                                  G_FILE_TEST_EXISTS))
+    {
+      g_set_error (error, MIEN_TRAINER_ERROR, MIEN_TRAINER_ERROR_RUN_EXISTS,
+                   _("%s already holds a run: resume it, or choose another folder"),
+                   config->out);
+      return FALSE;
+    }
+  node = mien_train_config_to_json (config);
+  text = json_to_string (node, TRUE);
+  return g_file_set_contents_full (config_path, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0644,
+                                   error);
+}
+
+gboolean
+mien_trainer_run (MienTrainer   *self,
+                  GCancellable  *cancellable,
+                  GError       **error)
+{
+  Run run = { 0 };
+  double mean[3], std[3];
+  int input_size;
+  gboolean ok = FALSE;
+
+  g_return_val_if_fail (MIEN_IS_TRAINER (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  run.self = self;
+  run.config = self->config;
+  run.cancellable = cancellable;
+  run.log_lines = g_ptr_array_new_with_free_func (g_free);
+
+  if (!mien_train_config_validate (self->config, error))
+    goto out;
+  if (self->config->threads > 0)
+    mien_torch_set_num_threads (self->config->threads);
+  if (!prepare_run_folder (&run, error) ||
+      !open_datasets (&run, error))
+    goto out;
+  input_size = resolve_input_size (&run, error);
+  if (input_size < 0 ||
+      !make_loaders (&run, input_size, mean, std, error) ||
+      !make_class_weights (&run, error) ||
+      !make_model (&run, input_size, mean, std, error))
+    goto out;
+  if (self->resume && !restore_checkpoint (&run, error))
+    goto out;
+
+  run.run_start_us = g_get_monotonic_time ();
+  for (guint epoch = run.start_epoch + 1; epoch <= self->config->epochs; epoch++)
+    if (!run_epoch (&run, epoch, error))
+      goto out;
+  /* From here on, running again means continuing. */
+  self->continuing = TRUE;
+  self->resume = TRUE;
+  ok = TRUE;
+
+out:
+  run_clear (&run);
+  return ok;
+}
+
+static void
+run_thread (GTask        *task,
+            gpointer      source_object,
+            gpointer      task_data,
+            GCancellable *cancellable)
+{
+  GError *error = NULL;
+
+  if (mien_trainer_run (MIEN_TRAINER (source_object), cancellable, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+void
+mien_trainer_run_async (MienTrainer         *self,
+                        GCancellable        *cancellable,
+                        GAsyncReadyCallback  callback,
+                        gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (MIEN_IS_TRAINER (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, mien_trainer_run_async);
+  /* The run checks the cancellable itself and leaves a resumable folder. */
+  g_task_set_return_on_cancel (task, FALSE);
+  g_task_run_in_thread (task, run_thread);
+}
+
+gboolean
+mien_trainer_run_finish (MienTrainer   *self,
+                         GAsyncResult  *result,
+                         GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}

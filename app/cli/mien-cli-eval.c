@@ -1,0 +1,349 @@
+/* mien-cli-eval.c — `mien-cli eval` and `mien-cli predict`. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <glib/gstdio.h>
+
+#include "mien-cli-private.h"
+#include "mien-ensemble.h"
+
+static MienEnsemble *
+load_ensemble (const char  *command,
+               char       **models,
+               const char  *device_arg,
+               int         *status)
+{
+  g_autoptr(GError) error = NULL;
+  MienDevice device = mien_device_cpu ();
+  MienEnsemble *ensemble;
+
+  if (models == NULL || models[0] == NULL)
+    {
+      *status = mien_cli_usage_error (command, _("give at least one --model FILE"));
+      return NULL;
+    }
+  if (device_arg != NULL && !mien_device_parse (device_arg, &device, &error))
+    {
+      *status = mien_cli_usage_error (command, "%s", error->message);
+      return NULL;
+    }
+  ensemble = mien_ensemble_load (mien_plugin_engine_get_default (),
+                                 (const char * const *) models, device, &error);
+  if (ensemble == NULL)
+    {
+      mien_cli_error (error->message);
+      *status = EXIT_FAILURE;
+    }
+  return ensemble;
+}
+
+/* ---- eval ------------------------------------------------------------------------------- */
+
+int
+mien_cli_eval (int    argc,
+               char **argv)
+{
+  g_auto(GStrv) models = NULL;
+  g_autofree char *data = NULL, *classes_arg = NULL, *device = NULL;
+  gboolean json = FALSE;
+  int workers = 0;
+  const GOptionEntry entries[] = {
+    { "model", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &models,
+      N_("A model file; give several for an ensemble"), N_("FILE") },
+    { "data", 0, 0, G_OPTION_ARG_FILENAME, &data, N_("The dataset to evaluate on"),
+      N_("DATASET") },
+    { "classes", 0, 0, G_OPTION_ARG_STRING, &classes_arg,
+      N_("The dataset's classes to use (default: the models'); must be the models' classes"),
+      N_("a,b,…") },
+    { "device", 0, 0, G_OPTION_ARG_STRING, &device, N_("cpu (default) or cuda[:N]"),
+      N_("DEVICE") },
+    { "workers", 0, 0, G_OPTION_ARG_INT, &workers,
+      N_("Image decoding threads (default: one per processor)"), N_("N") },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print one JSON object"), NULL },
+    { NULL }
+  };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MienEnsemble) ensemble = NULL;
+  g_autoptr(MienDataset) dataset = NULL;
+  g_autoptr(MienMetrics) metrics = NULL;
+  g_autoptr(GPtrArray) per_model = NULL;
+  g_autoptr(GPtrArray) unreadable = NULL;
+  g_autoptr(MienCliProgress) progress = NULL;
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_auto(GStrv) classes = NULL;
+  int status = EXIT_SUCCESS;
+
+  if (!mien_cli_parse_options ("eval", "", entries, &argc, &argv))
+    return EXIT_USAGE;
+  if (argc > 1)
+    return mien_cli_usage_error ("eval", _("unexpected argument “%s”"), argv[1]);
+  if (data == NULL)
+    return mien_cli_usage_error ("eval", _("--data DATASET is required"));
+  if (classes_arg != NULL &&
+      (classes = mien_dataset_parse_class_list (classes_arg, &error)) == NULL)
+    return mien_cli_usage_error ("eval", "%s", error->message);
+
+  ensemble = load_ensemble ("eval", models, device, &status);
+  if (ensemble == NULL)
+    return status;
+
+  dataset = mien_dataset_open (data, classes ? (const char * const *) classes
+                                             : mien_ensemble_get_classes (ensemble), &error);
+  if (dataset == NULL)
+    {
+      mien_cli_error (error->message);
+      return EXIT_FAILURE;
+    }
+
+  mien_cli_cancel_on_signals (cancellable);
+  progress = mien_cli_progress_new ();
+  metrics = mien_ensemble_evaluate (ensemble, dataset, workers, &per_model, &unreadable,
+                                    mien_cli_progress_func, progress, cancellable, &error);
+  mien_cli_progress_finish (progress);
+  if (metrics == NULL)
+    {
+      mien_cli_error (error->message);
+      return EXIT_FAILURE;
+    }
+  for (guint i = 0; unreadable != NULL && i < unreadable->len; i++)
+    {
+      g_autofree char *message = g_strdup_printf (_("skipped %s"),
+                                                  (const char *) unreadable->pdata[i]);
+
+      mien_cli_warning (message);
+    }
+
+  if (json)
+    {
+      g_autoptr(JsonNode) node = mien_metrics_to_json (metrics);
+
+      mien_cli_print_json (node);
+    }
+  else
+    {
+      guint n = per_model->len + (per_model->len > 1 ? 1 : 0);
+      g_autofree MienMetrics **rows = g_new0 (MienMetrics *, n);
+      g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+      g_autofree char *table = NULL;
+
+      for (guint m = 0; m < per_model->len; m++)
+        {
+          rows[m] = per_model->pdata[m];
+          g_ptr_array_add (names, g_path_get_basename (models[m]));
+        }
+      if (per_model->len > 1)
+        {
+          rows[per_model->len] = metrics;
+          g_ptr_array_add (names, g_strdup_printf (_("Ensemble (%u)"), per_model->len));
+        }
+      table = mien_metrics_format_table (rows, (const char * const *) names->pdata, n);
+      g_print ("%s", table);
+      g_print (_("\n%" G_GUINT64_FORMAT " images; accuracy %.4f; macro F1 %.4f\n"), metrics->n,
+               metrics->accuracy, metrics->macro_f1);
+      g_print ("%s\n", _("Confusion matrix (rows: true class, columns: predicted):"));
+      {
+        g_autoptr(MienCliTable) confusion = mien_cli_table_new (metrics->n_classes + 1,
+                                                                ~(guint64) 1);
+
+        mien_cli_table_take (confusion, g_strdup (""));
+        for (guint c = 0; c < metrics->n_classes; c++)
+          mien_cli_table_take (confusion, g_strdup (metrics->classes[c]));
+        for (guint t = 0; t < metrics->n_classes; t++)
+          {
+            mien_cli_table_take (confusion, g_strdup (metrics->classes[t]));
+            for (guint p = 0; p < metrics->n_classes; p++)
+              mien_cli_table_take (confusion, g_strdup_printf ("%" G_GUINT64_FORMAT,
+                                                               metrics->confusion[t * metrics->n_classes + p]));
+          }
+        mien_cli_table_print (confusion, "  ");
+      }
+    }
+  return EXIT_SUCCESS;
+}
+
+/* ---- predict ---------------------------------------------------------------------------- */
+
+static gboolean
+is_image_name (const char *name)
+{
+  static const char * const extensions[] = {
+    ".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".jxl",
+    ".avif", ".heic",
+  };
+  g_autofree char *lower = g_ascii_strdown (name, -1);
+
+  for (guint i = 0; i < G_N_ELEMENTS (extensions); i++)
+    if (g_str_has_suffix (lower, extensions[i]))
+      return TRUE;
+  return FALSE;
+}
+
+static int
+compare_names (gconstpointer a,
+               gconstpointer b)
+{
+  return g_strcmp0 (*(const char * const *) a, *(const char * const *) b);
+}
+
+/* Files as given, and the images inside folders (recursively, sorted by name). */
+static void
+collect_paths (const char *path,
+               GPtrArray  *out)
+{
+  g_autoptr(GDir) dir = NULL;
+  g_autoptr(GPtrArray) names = NULL;
+  const char *name;
+
+  if (!g_file_test (path, G_FILE_TEST_IS_DIR))
+    {
+      g_ptr_array_add (out, g_strdup (path));
+      return;
+    }
+  dir = g_dir_open (path, 0, NULL);
+  if (dir == NULL)
+    {
+      g_ptr_array_add (out, g_strdup (path));
+      return;
+    }
+  names = g_ptr_array_new_with_free_func (g_free);
+  while ((name = g_dir_read_name (dir)) != NULL)
+    if (name[0] != '.')
+      g_ptr_array_add (names, g_strdup (name));
+  g_ptr_array_sort (names, compare_names);
+  for (guint i = 0; i < names->len; i++)
+    {
+      g_autofree char *child = g_build_filename (path, names->pdata[i], NULL);
+
+      if (g_file_test (child, G_FILE_TEST_IS_DIR))
+        collect_paths (child, out);
+      else if (is_image_name (names->pdata[i]))
+        g_ptr_array_add (out, g_steal_pointer (&child));
+    }
+}
+
+/* RFC 4180: quote fields holding a comma, a quote or a line break. */
+static void
+append_csv_field (GString    *line,
+                  const char *field)
+{
+  if (strpbrk (field, ",\"\r\n") == NULL)
+    {
+      g_string_append (line, field);
+      return;
+    }
+  g_string_append_c (line, '"');
+  for (const char *p = field; *p; p++)
+    {
+      if (*p == '"')
+        g_string_append_c (line, '"');
+      g_string_append_c (line, *p);
+    }
+  g_string_append_c (line, '"');
+}
+
+int
+mien_cli_predict (int    argc,
+                  char **argv)
+{
+  g_auto(GStrv) models = NULL;
+  g_autofree char *csv = NULL, *device = NULL;
+  const GOptionEntry entries[] = {
+    { "model", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &models,
+      N_("A model file; give several for an ensemble (their softmax outputs are averaged)"),
+      N_("FILE") },
+    { "csv", 0, 0, G_OPTION_ARG_FILENAME, &csv,
+      N_("Write the rows to FILE instead of the standard output"), N_("FILE") },
+    { "device", 0, 0, G_OPTION_ARG_STRING, &device, N_("cpu (default) or cuda[:N]"),
+      N_("DEVICE") },
+    { NULL }
+  };
+  g_autoptr(MienEnsemble) ensemble = NULL;
+  g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GString) text = g_string_new (NULL);
+  g_autofree float *average = NULL;
+  const char * const *classes;
+  guint k, n_failed = 0;
+  int status = EXIT_SUCCESS;
+
+  if (!mien_cli_parse_options ("predict", _("PATH…"), entries, &argc, &argv))
+    return EXIT_USAGE;
+  if (argc < 2)
+    return mien_cli_usage_error ("predict", _("give at least one image or folder"));
+  /* Refuse before any work: the CSV must not replace one of the inputs. */
+  for (int i = 1; csv != NULL && i < argc; i++)
+    if (g_strcmp0 (csv, argv[i]) == 0)
+      return mien_cli_usage_error ("predict", _("--csv %s is also an input"), csv);
+
+  ensemble = load_ensemble ("predict", models, device, &status);
+  if (ensemble == NULL)
+    return status;
+  classes = mien_ensemble_get_classes (ensemble);
+  k = mien_ensemble_get_n_classes (ensemble);
+  average = g_new (float, k);
+
+  for (int i = 1; i < argc; i++)
+    collect_paths (argv[i], paths);
+
+  g_string_append (text, "path,class");
+  for (guint c = 0; c < k; c++)
+    {
+      g_autofree char *column = g_strconcat ("p_", classes[c], NULL);
+
+      g_string_append_c (text, ',');
+      append_csv_field (text, column);
+    }
+  g_string_append_c (text, '\n');
+  if (csv == NULL)
+    {
+      g_print ("%s", text->str);
+      g_string_truncate (text, 0);
+    }
+
+  for (guint i = 0; i < paths->len; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      guint best = 0;
+
+      if (!mien_ensemble_predict_file (ensemble, paths->pdata[i], NULL, average, &error))
+        {
+          mien_cli_error (error->message);
+          n_failed++;
+          continue;
+        }
+      for (guint c = 1; c < k; c++)
+        if (average[c] > average[best])
+          best = c;
+      append_csv_field (text, paths->pdata[i]);
+      g_string_append_c (text, ',');
+      append_csv_field (text, classes[best]);
+      for (guint c = 0; c < k; c++)
+        g_string_append_printf (text, ",%.6f", average[c]);
+      g_string_append_c (text, '\n');
+      if (csv == NULL)
+        {
+          g_print ("%s", text->str);
+          g_string_truncate (text, 0);
+        }
+    }
+
+  if (csv != NULL)
+    {
+      g_autoptr(GError) error = NULL;
+
+      /* Atomic: an existing file is replaced only by a complete one. */
+      if (!g_file_set_contents_full (csv, text->str, text->len, G_FILE_SET_CONTENTS_CONSISTENT,
+                                     0644, &error))
+        {
+          mien_cli_error (error->message);
+          return EXIT_FAILURE;
+        }
+    }
+  if (paths->len == 0)
+    {
+      mien_cli_error (_("no image found in the given paths"));
+      return EXIT_FAILURE;
+    }
+  return n_failed > 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}

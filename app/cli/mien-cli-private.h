@@ -1,0 +1,91 @@
+/* mien-cli-private.h — what the command files of mien-cli share. */
+#pragma once
+
+#include <stdio.h>
+
+#include <glib/gi18n-lib.h>
+#include <json-glib/json-glib.h>
+
+#include "mien-core.h"
+
+G_BEGIN_DECLS
+
+/* Exit status of a usage error (as getopt-style tools do), so that scripts can tell a typo from
+ * a failed run (1). */
+#define EXIT_USAGE 2
+
+typedef int (*MienCliFunc) (int    argc,
+                            char **argv);
+
+typedef struct {
+  const char  *name;
+  const char  *summary;  /* N_(): translated when shown */
+  MienCliFunc  func;
+} MienCliCommand;
+
+/* "mien-cli: warning: …" / "mien-cli: error: …" on stderr. */
+void      mien_cli_warning       (const char *message);
+void      mien_cli_error         (const char *message);
+/* Parses command `name`'s options; on a usage error prints one line and returns FALSE.
+ * `--help` is handled by GOption (prints and exits 0). */
+gboolean  mien_cli_parse_options (const char          *name,
+                                  const char          *parameter_string,
+                                  const GOptionEntry  *entries,
+                                  int                 *argc,
+                                  char              ***argv);
+/* "mien-cli NAME: MESSAGE" on stderr; returns EXIT_USAGE. */
+int       mien_cli_usage_error   (const char *name,
+                                  const char *format,
+                                  ...) G_GNUC_PRINTF (2, 3);
+/* Prints `node` as one line of JSON on stdout. */
+void      mien_cli_print_json    (JsonNode   *node);
+/* 25557032 → "25.6 M" */
+char     *mien_cli_format_count  (gint64      n);
+
+/* A plain text table: cells are padded to their column's width (in characters, not bytes, for
+ * translated headers); `right_aligned` marks numeric columns. */
+typedef struct {
+  guint      n_columns;
+  guint64    right_aligned;  /* bit i: column i */
+  GPtrArray *cells;          /* char *, row-major */
+} MienCliTable;
+
+MienCliTable *mien_cli_table_new   (guint         n_columns,
+                                    guint64       right_aligned);
+void          mien_cli_table_free  (MienCliTable *table);
+/* Takes ownership of `cell`. */
+void          mien_cli_table_take  (MienCliTable *table,
+                                    char         *cell);
+void          mien_cli_table_print (MienCliTable *table,
+                                    const char   *indent);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (MienCliTable, mien_cli_table_free)
+
+/* Progress on stderr: a bar redrawn in place with "\r" on a terminal (at most 10 times a
+ * second), or a plain line every 10% otherwise (logs stay readable). */
+typedef struct _MienCliProgress MienCliProgress;
+MienCliProgress *mien_cli_progress_new    (void);
+void             mien_cli_progress_update (MienCliProgress *progress,
+                                           double           fraction,
+                                           const char      *text,
+                                           double           eta_s);
+/* Ends the bar's line (a terminal) so that later output starts on a new line. */
+void             mien_cli_progress_finish (MienCliProgress *progress);
+void             mien_cli_progress_free   (MienCliProgress *progress);
+/* A MienProgressFunc drawing on a MienCliProgress. */
+void             mien_cli_progress_func   (double           fraction,
+                                           const char      *message,
+                                           gpointer         progress);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (MienCliProgress, mien_cli_progress_free)
+
+/* SIGINT/SIGTERM cancel `cancellable` (a second one exits at once), so that training stops
+ * cleanly at the next batch and the run folder stays resumable. */
+void             mien_cli_cancel_on_signals (GCancellable *cancellable);
+
+/* The commands */
+int mien_cli_demo_data (int argc, char **argv);
+int mien_cli_stats     (int argc, char **argv);
+int mien_cli_train     (int argc, char **argv);
+int mien_cli_eval      (int argc, char **argv);
+int mien_cli_predict   (int argc, char **argv);
+
+G_END_DECLS
