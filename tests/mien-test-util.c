@@ -15,18 +15,31 @@ mien_test_scratch_set_up (MienTestScratch *scratch,
 }
 
 void
+mien_test_remove_tree (const char *path)
+{
+  g_autoptr(GDir) dir = NULL;
+  const char *name;
+
+  if (!g_file_test (path, G_FILE_TEST_IS_DIR) || g_file_test (path, G_FILE_TEST_IS_SYMLINK))
+    {
+      g_unlink (path);
+      return;
+    }
+  dir = g_dir_open (path, 0, NULL);
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *child = g_build_filename (path, name, NULL);
+
+      mien_test_remove_tree (child);
+    }
+  g_rmdir (path);
+}
+
+void
 mien_test_scratch_tear_down (MienTestScratch *scratch,
                              gconstpointer    data)
 {
-  g_autoptr(GDir) dir = g_dir_open (scratch->dir, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *path = g_build_filename (scratch->dir, name, NULL);
-      g_unlink (path);
-    }
-  g_rmdir (scratch->dir);
+  mien_test_remove_tree (scratch->dir);
   g_clear_pointer (&scratch->dir, g_free);
 }
 

@@ -17,6 +17,9 @@ void    mien_test_scratch_set_up    (MienTestScratch *scratch,
 void    mien_test_scratch_tear_down (MienTestScratch *scratch,
                                      gconstpointer    data);
 
+/* Removes `path` and, for a folder, everything inside it (symbolic links are not followed). */
+void    mien_test_remove_tree       (const char      *path);
+
 /* The values of any tensor (any dtype, any device) as a new array of doubles. */
 double *mien_test_values_of         (MienTensor      *t,
                                      gsize           *n_out);
