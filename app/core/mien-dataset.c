@@ -1,1 +1,1152 @@
-/* placeholder until implemented */
+/* mien-dataset.c — labelled image collections, their statistics and epoch plans.
+ *
+ * A dataset is two parallel arrays (absolute paths, labels) that never change after
+ * construction, which is what makes sharing it between the loader's threads free of locks.
+ */
+#include "config.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gdk-pixbuf/gdk-pixbuf.h>
+#include <glib/gi18n-lib.h>
+
+#include "mien-dataset.h"
+#include "mien-image.h"
+
+struct _MienDataset
+{
+  GObject     parent_instance;
+
+  char       *source;
+  char      **classes;  /* NULL-terminated */
+  guint       n_classes;
+  GPtrArray  *paths;    /* char *, absolute */
+  GArray     *labels;   /* guint */
+};
+
+G_DEFINE_FINAL_TYPE (MienDataset, mien_dataset, G_TYPE_OBJECT)
+
+G_DEFINE_QUARK (mien-dataset-error-quark, mien_dataset_error)
+
+static void
+mien_dataset_finalize (GObject *object)
+{
+  MienDataset *self = MIEN_DATASET (object);
+
+  g_free (self->source);
+  g_strfreev (self->classes);
+  g_ptr_array_unref (self->paths);
+  g_array_unref (self->labels);
+
+  G_OBJECT_CLASS (mien_dataset_parent_class)->finalize (object);
+}
+
+static void
+mien_dataset_class_init (MienDatasetClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = mien_dataset_finalize;
+}
+
+static void
+mien_dataset_init (MienDataset *self)
+{
+  self->paths = g_ptr_array_new_with_free_func (g_free);
+  self->labels = g_array_new (FALSE, FALSE, sizeof (guint));
+}
+
+/* ---- Opening --------------------------------------------------------------------------- */
+
+/* Lower-case extensions of every format this GdkPixbuf can load, computed once. */
+static GHashTable *
+image_extensions (void)
+{
+  static GHashTable *extensions = NULL;
+
+  if (g_once_init_enter (&extensions))
+    {
+      GHashTable *set = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+      GSList *formats = gdk_pixbuf_get_formats ();
+
+      for (GSList *l = formats; l != NULL; l = l->next)
+        {
+          g_auto(GStrv) exts = gdk_pixbuf_format_get_extensions (l->data);
+
+          for (guint i = 0; exts != NULL && exts[i] != NULL; i++)
+            g_hash_table_add (set, g_ascii_strdown (exts[i], -1));
+        }
+      g_slist_free (formats);
+      g_once_init_leave (&extensions, set);
+    }
+  return extensions;
+}
+
+static gboolean
+is_image_name (const char *name)
+{
+  const char *dot = strrchr (name, '.');
+  g_autofree char *ext = NULL;
+
+  if (dot == NULL || dot[1] == '\0')
+    return FALSE;
+  ext = g_ascii_strdown (dot + 1, -1);
+  return g_hash_table_contains (image_extensions (), ext);
+}
+
+static int
+compare_strings (gconstpointer a,
+                 gconstpointer b)
+{
+  return g_strcmp0 (*(const char * const *) a, *(const char * const *) b);
+}
+
+/* Checks the requested classes against those found and returns the final list (label order). */
+static char **
+resolve_classes (const char * const  *requested,
+                 GPtrArray           *found,
+                 const char          *source,
+                 GError             **error)
+{
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
+  g_auto(GStrv) result = NULL;
+
+  if (requested == NULL)
+    {
+      for (guint i = 0; i < found->len; i++)
+        g_strv_builder_add (builder, g_ptr_array_index (found, i));
+    }
+  else
+    {
+      for (guint i = 0; requested[i] != NULL; i++)
+        {
+          gboolean present = FALSE;
+
+          if (g_hash_table_contains (seen, requested[i]))
+            {
+              g_set_error (error, MIEN_DATASET_ERROR, MIEN_DATASET_ERROR_CLASSES,
+                           _("Class “%s” is requested twice"), requested[i]);
+              return NULL;
+            }
+          g_hash_table_add (seen, (gpointer) requested[i]);
+          for (guint j = 0; j < found->len && !present; j++)
+            present = g_strcmp0 (g_ptr_array_index (found, j), requested[i]) == 0;
+          if (!present)
+            {
+              g_set_error (error, MIEN_DATASET_ERROR, MIEN_DATASET_ERROR_CLASSES,
+                           _("%s has no class “%s”"), source, requested[i]);
+              return NULL;
+            }
+          g_strv_builder_add (builder, requested[i]);
+        }
+    }
+
+  result = g_strv_builder_end (builder);
+  if (g_strv_length (result) < 2)
+    {
+      g_set_error (error, MIEN_DATASET_ERROR, MIEN_DATASET_ERROR_CLASSES,
+                   _("%s: a dataset needs at least two classes, found %u"),
+                   source, g_strv_length (result));
+      return NULL;
+    }
+  return g_steal_pointer (&result);
+}
+
+static gboolean
+open_folder (MienDataset         *self,
+             const char          *root,
+             const char * const  *requested,
+             GError             **error)
+{
+  g_autoptr(GPtrArray) found = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GDir) dir = NULL;
+  const char *name;
+
+  dir = g_dir_open (root, 0, error);
+  if (dir == NULL)
+    return FALSE;
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = NULL;
+
+      if (name[0] == '.')
+        continue;
+      path = g_build_filename (root, name, NULL);
+      if (g_file_test (path, G_FILE_TEST_IS_DIR))
+        g_ptr_array_add (found, g_strdup (name));
+    }
+  if (found->len == 0)
+    {
+      g_set_error (error, MIEN_DATASET_ERROR, MIEN_DATASET_ERROR_LAYOUT,
+                   _("%s is neither a folder with one sub-folder per class nor a CSV manifest"),
+                   root);
+      return FALSE;
+    }
+  g_ptr_array_sort (found, compare_strings);
+
+  self->classes = resolve_classes (requested, found, root, error);
+  if (self->classes == NULL)
+    return FALSE;
+  self->n_classes = g_strv_length (self->classes);
+
+  for (guint label = 0; label < self->n_classes; label++)
+    {
+      g_autofree char *class_dir = g_build_filename (root, self->classes[label], NULL);
+      g_autoptr(GDir) cdir = g_dir_open (class_dir, 0, error);
+      g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+
+      if (cdir == NULL)
+        return FALSE;
+      while ((name = g_dir_read_name (cdir)) != NULL)
+        if (name[0] != '.' && is_image_name (name))
+          g_ptr_array_add (names, g_strdup (name));
+      if (names->len == 0)
+        {
+          g_set_error (error, MIEN_DATASET_ERROR, MIEN_DATASET_ERROR_EMPTY,
+                       _("Class “%s” has no images (%s)"), self->classes[label], class_dir);
+          return FALSE;
+        }
+      g_ptr_array_sort (names, compare_strings);
+      for (guint i = 0; i < names->len; i++)
+        {
+          g_ptr_array_add (self->paths,
+                           g_build_filename (class_dir, g_ptr_array_index (names, i), NULL));
+          g_array_append_val (self->labels, label);
+        }
+    }
+  return TRUE;
+}
+
+/* One RFC 4180 record starting at *pos; advances *pos past its line ending and *line past every
+ * newline consumed (quoted fields may span lines). On failure *line is where the fault is. */
+static GPtrArray *
+csv_read_record (const char  *text,
+                 gsize        len,
+                 gsize       *pos,
+                 guint       *line,
+                 gboolean    *blank,
+                 GError     **error)
+{
+  g_autoptr(GPtrArray) fields = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GString) field = g_string_new (NULL);
+  gsize i = *pos;
+  gboolean quoted = FALSE;
+  guint start_line = *line;
+
+  if (i >= len)
+    return NULL;
+
+  for (;;)
+    {
+      if (i < len && text[i] == '"' && field->len == 0 && !quoted)
+        {
+          /* A quoted field: everything up to the closing quote, "" being one quote. */
+          quoted = TRUE;
+          i++;
+          for (;;)
+            {
+              if (i >= len)
+                {
+                  *line = start_line;
+                  g_set_error_literal (error, MIEN_DATASET_ERROR, MIEN_DATASET_ERROR_CSV,
+                                       _("unterminated quoted field"));
+                  return NULL;
+                }
+              if (text[i] == '"')
+                {
+                  if (i + 1 < len && text[i + 1] == '"')
+                    {
+                      g_string_append_c (field, '"');
+                      i += 2;
+                      continue;
+                    }
+                  i++;
+                  break;
+                }
+              if (text[i] == '\n')
+                (*line)++;
+              g_string_append_c (field, text[i]);
+              i++;
+            }
+          /* Only a separator or the end of the record may follow the closing quote. */
+          if (i < len && text[i] != ',' && text[i] != '\n' && text[i] != '\r')
+            {
+              g_set_error_literal (error, MIEN_DATASET_ERROR, MIEN_DATASET_ERROR_CSV,
+                                   _("unexpected character after a quoted field"));
+              return NULL;
+            }
+        }
+
+      if (i >= len || text[i] == '\n' || text[i] == '\r')
+        {
+          char *value;
+
+          *blank = fields->len == 0 && !quoted && field->len == 0;
+          value = g_string_free (g_steal_pointer (&field), FALSE);
+          g_ptr_array_add (fields, quoted ? value : g_strstrip (value));
+          if (i < len && text[i] == '\r')
+            i++;
+          if (i < len && text[i] == '\n')
+            i++;
+          (*line)++;
+          *pos = i;
+          return g_steal_pointer (&fields);
+        }
+      if (text[i] == ',')
+        {
+          char *value = g_string_free (g_steal_pointer (&field), FALSE);
+
+          /* Unquoted fields are trimmed: "a.png, happy" means what it seems to. */
+          g_ptr_array_add (fields, quoted ? value : g_strstrip (value));
+          field = g_string_new (NULL);
+          quoted = FALSE;
+          i++;
+          continue;
+        }
+      g_string_append_c (field, text[i]);
+      i++;
+    }
+}
+
+static gboolean
+open_csv (MienDataset         *self,
+          const char          *file,
+          const char * const  *requested,
+          GError             **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *dir = g_path_get_dirname (file);
+  g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) row_labels = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) found = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GHashTable) label_index = NULL;
+  gsize len, pos = 0;
+  guint line = 1;
+  gboolean first = TRUE;
+
+  if (!g_file_get_contents (file, &text, &len, &local_error))
+    {
+      g_set_error (error, MIEN_DATASET_ERROR, MIEN_DATASET_ERROR_LAYOUT,
+                   _("%s cannot be read as a CSV manifest: %s"), file, local_error->message);
+      return FALSE;
+    }
+  if (memchr (text, '\0', len) != NULL || !g_utf8_validate (text, len, NULL))
+    {
+      g_set_error (error, MIEN_DATASET_ERROR, MIEN_DATASET_ERROR_LAYOUT,
+                   _("%s is neither a folder with one sub-folder per class nor a CSV manifest"),
+                   file);
+      return FALSE;
+    }
+  /* A UTF-8 byte-order mark, as spreadsheets write. */
+  if (len >= 3 && memcmp (text, "\xEF\xBB\xBF", 3) == 0)
+    pos = 3;
+
+  while (pos < len)
+    {
+      g_autoptr(GPtrArray) fields = NULL;
+      guint record_line = line;
+      gboolean blank = FALSE;
+      const char *path, *label;
+
+      fields = csv_read_record (text, len, &pos, &line, &blank, &local_error);
+      if (fields == NULL)
+        {
+          g_set_error (error, MIEN_DATASET_ERROR, MIEN_DATASET_ERROR_CSV,
+                       "%s:%u: %s", file, line, local_error->message);
+          return FALSE;
+        }
+      if (blank)
+        continue;
+      if (fields->len != 2)
+        {
+          g_set_error (error, MIEN_DATASET_ERROR, MIEN_DATASET_ERROR_CSV,
+                       _("%s:%u: expected two fields (path,label), found %u"),
+                       file, record_line, fields->len);
+          return FALSE;
+        }
+      path = g_ptr_array_index (fields, 0);
+      label = g_ptr_array_index (fields, 1);
+      if (first && g_ascii_strcasecmp (path, "path") == 0 &&
+          g_ascii_strcasecmp (label, "label") == 0)
+        {
+          first = FALSE;
+          continue;
+        }
+      first = FALSE;
+      if (*path == '\0' || *label == '\0')
+        {
+          g_set_error (error, MIEN_DATASET_ERROR, MIEN_DATASET_ERROR_CSV,
+                       _("%s:%u: empty path or label"), file, record_line);
+          return FALSE;
+        }
+      g_ptr_array_add (paths, g_canonicalize_filename (path, dir));
+      g_ptr_array_add (row_labels, g_strdup (label));
+    }
+
+  if (paths->len == 0)
+    {
+      g_set_error (error, MIEN_DATASET_ERROR, MIEN_DATASET_ERROR_EMPTY,
+                   _("%s lists no images"), file);
+      return FALSE;
+    }
+
+  {
+    g_autoptr(GHashTable) unique = g_hash_table_new (g_str_hash, g_str_equal);
+
+    for (guint i = 0; i < row_labels->len; i++)
+      if (g_hash_table_add (unique, g_ptr_array_index (row_labels, i)))
+        g_ptr_array_add (found, g_strdup (g_ptr_array_index (row_labels, i)));
+    g_ptr_array_sort (found, compare_strings);
+  }
+
+  self->classes = resolve_classes (requested, found, file, error);
+  if (self->classes == NULL)
+    return FALSE;
+  self->n_classes = g_strv_length (self->classes);
+
+  label_index = g_hash_table_new (g_str_hash, g_str_equal);
+  for (guint c = 0; c < self->n_classes; c++)
+    g_hash_table_insert (label_index, self->classes[c], GUINT_TO_POINTER (c + 1));
+  for (guint i = 0; i < paths->len; i++)
+    {
+      guint c = GPOINTER_TO_UINT (g_hash_table_lookup (label_index,
+                                                       g_ptr_array_index (row_labels, i)));
+
+      if (c == 0)
+        continue;
+      c--;
+      g_ptr_array_add (self->paths, g_steal_pointer (&g_ptr_array_index (paths, i)));
+      g_array_append_val (self->labels, c);
+    }
+  return TRUE;
+}
+
+MienDataset *
+mien_dataset_open (const char          *path,
+                   const char * const  *classes,
+                   GError             **error)
+{
+  g_autoptr(MienDataset) self = NULL;
+  g_autofree char *absolute = NULL;
+  gboolean ok;
+
+  g_return_val_if_fail (path != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  absolute = g_canonicalize_filename (path, NULL);
+  if (!g_file_test (absolute, G_FILE_TEST_EXISTS))
+    {
+      g_set_error (error, MIEN_DATASET_ERROR, MIEN_DATASET_ERROR_NOT_FOUND,
+                   _("%s does not exist"), path);
+      return NULL;
+    }
+
+  self = g_object_new (MIEN_TYPE_DATASET, NULL);
+  self->source = g_strdup (path);
+  if (g_file_test (absolute, G_FILE_TEST_IS_DIR))
+    ok = open_folder (self, absolute, classes, error);
+  else
+    ok = open_csv (self, absolute, classes, error);
+  if (!ok)
+    return NULL;
+  return g_steal_pointer (&self);
+}
+
+MienDataset *
+mien_dataset_subset (MienDataset *self,
+                     const guint *indices,
+                     guint        n_indices)
+{
+  MienDataset *subset;
+
+  g_return_val_if_fail (MIEN_IS_DATASET (self), NULL);
+  g_return_val_if_fail (indices != NULL || n_indices == 0, NULL);
+
+  subset = g_object_new (MIEN_TYPE_DATASET, NULL);
+  subset->source = g_strdup (self->source);
+  subset->classes = g_strdupv (self->classes);
+  subset->n_classes = self->n_classes;
+  for (guint i = 0; i < n_indices; i++)
+    {
+      guint index = indices[i];
+
+      if (index >= self->paths->len)
+        {
+          g_critical ("%s: index %u out of range (%u samples)", G_STRFUNC, index,
+                      self->paths->len);
+          continue;
+        }
+      g_ptr_array_add (subset->paths, g_strdup (g_ptr_array_index (self->paths, index)));
+      g_array_append_val (subset->labels, g_array_index (self->labels, guint, index));
+    }
+  return subset;
+}
+
+static GRand *
+rand_from_seed (guint64 seed,
+                guint32 extra)
+{
+  guint32 words[3] = { (guint32) seed, (guint32) (seed >> 32), extra };
+
+  return g_rand_new_with_seed_array (words, G_N_ELEMENTS (words));
+}
+
+static void
+shuffle_uints (guint *values,
+               guint  n,
+               GRand *rand)
+{
+  for (guint i = n; i > 1; i--)
+    {
+      guint j = (guint) g_rand_int_range (rand, 0, (gint32) i);
+      guint tmp = values[i - 1];
+
+      values[i - 1] = values[j];
+      values[j] = tmp;
+    }
+}
+
+/* The sample indices of every class, in dataset order. */
+static GPtrArray *
+indices_by_class (MienDataset *self)
+{
+  GPtrArray *by_class = g_ptr_array_new_with_free_func ((GDestroyNotify) g_array_unref);
+
+  for (guint c = 0; c < self->n_classes; c++)
+    g_ptr_array_add (by_class, g_array_new (FALSE, FALSE, sizeof (guint)));
+  for (guint i = 0; i < self->labels->len; i++)
+    g_array_append_val (g_ptr_array_index (by_class, g_array_index (self->labels, guint, i)), i);
+  return by_class;
+}
+
+static int
+compare_uints (gconstpointer a,
+               gconstpointer b)
+{
+  guint x = *(const guint *) a, y = *(const guint *) b;
+
+  return x < y ? -1 : x > y;
+}
+
+gboolean
+mien_dataset_split (MienDataset         *self,
+                    double               val_fraction,
+                    guint64              seed,
+                    MienDataset        **train_out,
+                    MienDataset        **val_out,
+                    GError             **error)
+{
+  g_autoptr(GPtrArray) by_class = NULL;
+  g_autoptr(GArray) train = g_array_new (FALSE, FALSE, sizeof (guint));
+  g_autoptr(GArray) val = g_array_new (FALSE, FALSE, sizeof (guint));
+  g_autoptr(GRand) rand = NULL;
+
+  g_return_val_if_fail (MIEN_IS_DATASET (self), FALSE);
+  g_return_val_if_fail (train_out != NULL && val_out != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!(val_fraction > 0.0 && val_fraction < 1.0))
+    {
+      g_set_error (error, MIEN_DATASET_ERROR, MIEN_DATASET_ERROR_SPLIT,
+                   _("The validation fraction must be between 0 and 1, not %g"), val_fraction);
+      return FALSE;
+    }
+
+  by_class = indices_by_class (self);
+  rand = rand_from_seed (seed, 0x5eed);
+  for (guint c = 0; c < self->n_classes; c++)
+    {
+      GArray *members = g_ptr_array_index (by_class, c);
+      guint n = members->len;
+      guint n_val = (guint) round (n * val_fraction);
+
+      /* Every class keeps a foot in both halves whenever it can, or neither side sees it. */
+      if (n >= 2)
+        n_val = CLAMP (n_val, 1, n - 1);
+      else
+        n_val = 0;
+      shuffle_uints ((guint *) (gpointer) members->data, n, rand);
+      g_array_append_vals (val, members->data, n_val);
+      g_array_append_vals (train, &g_array_index (members, guint, n_val), n - n_val);
+    }
+  if (train->len == 0 || val->len == 0)
+    {
+      g_set_error (error, MIEN_DATASET_ERROR, MIEN_DATASET_ERROR_SPLIT,
+                   _("%u images are too few to set %g of them aside for validation"),
+                   self->paths->len, val_fraction);
+      return FALSE;
+    }
+  g_array_sort (train, compare_uints);
+  g_array_sort (val, compare_uints);
+
+  *train_out = mien_dataset_subset (self, (const guint *) (gpointer) train->data, train->len);
+  *val_out = mien_dataset_subset (self, (const guint *) (gpointer) val->data, val->len);
+  return TRUE;
+}
+
+const char *
+mien_dataset_get_source (MienDataset *self)
+{
+  g_return_val_if_fail (MIEN_IS_DATASET (self), NULL);
+  return self->source;
+}
+
+guint
+mien_dataset_get_n_classes (MienDataset *self)
+{
+  g_return_val_if_fail (MIEN_IS_DATASET (self), 0);
+  return self->n_classes;
+}
+
+const char * const *
+mien_dataset_get_classes (MienDataset *self)
+{
+  g_return_val_if_fail (MIEN_IS_DATASET (self), NULL);
+  return (const char * const *) self->classes;
+}
+
+guint
+mien_dataset_get_n_samples (MienDataset *self)
+{
+  g_return_val_if_fail (MIEN_IS_DATASET (self), 0);
+  return self->paths->len;
+}
+
+const char *
+mien_dataset_get_path (MienDataset *self,
+                       guint        index)
+{
+  g_return_val_if_fail (MIEN_IS_DATASET (self), NULL);
+  g_return_val_if_fail (index < self->paths->len, NULL);
+  return g_ptr_array_index (self->paths, index);
+}
+
+guint
+mien_dataset_get_label (MienDataset *self,
+                        guint        index)
+{
+  g_return_val_if_fail (MIEN_IS_DATASET (self), 0);
+  g_return_val_if_fail (index < self->labels->len, 0);
+  return g_array_index (self->labels, guint, index);
+}
+
+void
+mien_dataset_count (MienDataset *self,
+                    guint       *counts)
+{
+  g_return_if_fail (MIEN_IS_DATASET (self));
+  g_return_if_fail (counts != NULL);
+
+  memset (counts, 0, self->n_classes * sizeof (guint));
+  for (guint i = 0; i < self->labels->len; i++)
+    counts[g_array_index (self->labels, guint, i)]++;
+}
+
+char **
+mien_dataset_parse_class_list (const char  *list,
+                               GError     **error)
+{
+  g_auto(GStrv) names = NULL;
+  g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
+
+  g_return_val_if_fail (list != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  names = g_strsplit (list, ",", -1);
+  for (guint i = 0; names[i] != NULL; i++)
+    {
+      g_strstrip (names[i]);
+      if (names[i][0] == '\0')
+        {
+          g_set_error (error, MIEN_DATASET_ERROR, MIEN_DATASET_ERROR_CLASSES,
+                       _("Empty class name in “%s”"), list);
+          return NULL;
+        }
+      if (!g_hash_table_add (seen, names[i]))
+        {
+          g_set_error (error, MIEN_DATASET_ERROR, MIEN_DATASET_ERROR_CLASSES,
+                       _("Class “%s” is listed twice"), names[i]);
+          return NULL;
+        }
+    }
+  if (names[0] == NULL)
+    {
+      g_set_error (error, MIEN_DATASET_ERROR, MIEN_DATASET_ERROR_CLASSES,
+                   _("Empty class list"));
+      return NULL;
+    }
+  return g_steal_pointer (&names);
+}
+
+/* ---- Statistics ------------------------------------------------------------------------ */
+
+void
+mien_dataset_stats_free (MienDatasetStats *stats)
+{
+  if (stats == NULL)
+    return;
+  g_strfreev (stats->classes);
+  g_free (stats->counts);
+  g_clear_pointer (&stats->sizes, g_hash_table_unref);
+  g_clear_pointer (&stats->unreadable, g_ptr_array_unref);
+  g_free (stats);
+}
+
+/* What one worker learnt about one image. Integer sums are exact, so the result does not
+ * depend on the order in which the workers finish. */
+typedef struct {
+  guint    index;
+  gboolean ok;
+  int      width, height;
+  gboolean grey;
+  guint64  sum[3];
+  guint64  sum_sq[3];
+  char    *reason;
+} ImageResult;
+
+typedef struct {
+  MienDataset  *dataset;
+  GAsyncQueue  *results;   /* ImageResult * */
+  gint          cancelled; /* atomic */
+} StatsJob;
+
+static void
+image_result_free (ImageResult *result)
+{
+  g_free (result->reason);
+  g_free (result);
+}
+
+static void
+stats_worker (gpointer data,
+              gpointer user_data)
+{
+  StatsJob *job = user_data;
+  ImageResult *result = g_new0 (ImageResult, 1);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GdkPixbuf) loaded = NULL;
+  g_autoptr(GdkPixbuf) pixbuf = NULL;
+
+  result->index = GPOINTER_TO_UINT (data) - 1;
+  if (g_atomic_int_get (&job->cancelled))
+    goto done;
+
+  loaded = gdk_pixbuf_new_from_file (g_ptr_array_index (job->dataset->paths, result->index),
+                                     &error);
+  if (loaded != NULL)
+    pixbuf = gdk_pixbuf_apply_embedded_orientation (loaded);
+  if (pixbuf == NULL)
+    {
+      result->reason = g_strdup (error != NULL ? error->message
+                                               : _("The image could not be decoded"));
+      goto done;
+    }
+
+  {
+    int width = gdk_pixbuf_get_width (pixbuf);
+    int height = gdk_pixbuf_get_height (pixbuf);
+    int stride = gdk_pixbuf_get_rowstride (pixbuf);
+    int n_channels = gdk_pixbuf_get_n_channels (pixbuf);
+    const guint8 *pixels = gdk_pixbuf_read_pixels (pixbuf);
+    gboolean grey = TRUE;
+
+    for (int y = 0; y < height; y++)
+      {
+        const guint8 *p = pixels + (gsize) y * stride;
+
+        for (int x = 0; x < width; x++, p += n_channels)
+          {
+            guint r = p[0], g = p[1], b = p[2];
+
+            result->sum[0] += r;
+            result->sum[1] += g;
+            result->sum[2] += b;
+            result->sum_sq[0] += r * r;
+            result->sum_sq[1] += g * g;
+            result->sum_sq[2] += b * b;
+            grey &= (r == g) & (g == b);
+          }
+      }
+    result->ok = TRUE;
+    result->width = width;
+    result->height = height;
+    result->grey = grey;
+  }
+
+done:
+  g_async_queue_push (job->results, result);
+}
+
+static void
+cancel_cb (GCancellable *cancellable,
+           GAsyncQueue  *results)
+{
+  /* Wakes the collecting thread; index G_MAXUINT is never a real sample. */
+  ImageResult *wake = g_new0 (ImageResult, 1);
+
+  wake->index = G_MAXUINT;
+  g_async_queue_push (results, wake);
+}
+
+static int
+compare_sizes (gconstpointer a,
+               gconstpointer b)
+{
+  int wa = 0, ha = 0, wb = 0, hb = 0;
+
+  sscanf (*(const char * const *) a, "%dx%d", &wa, &ha);
+  sscanf (*(const char * const *) b, "%dx%d", &wb, &hb);
+  if ((gint64) wa * ha != (gint64) wb * hb)
+    return (gint64) wa * ha < (gint64) wb * hb ? -1 : 1;
+  return wa - wb;
+}
+
+MienDatasetStats *
+mien_dataset_compute_stats (MienDataset       *self,
+                            int                n_threads,
+                            MienProgressFunc   progress,
+                            gpointer           progress_data,
+                            GCancellable      *cancellable,
+                            GError           **error)
+{
+  g_autoptr(MienDatasetStats) stats = NULL;
+  GThreadPool *pool;
+  g_autoptr(GAsyncQueue) results = NULL;
+  g_autofree ImageResult **by_index = NULL;
+  StatsJob job = { 0 };
+  guint n = 0, received = 0;
+  gulong cancel_id = 0;
+  guint64 sum[3] = { 0, 0, 0 }, sum_sq[3] = { 0, 0, 0 }, n_pixels = 0;
+  gint64 last_progress = 0;
+  guint min_count = G_MAXUINT, max_count = 0;
+
+  g_return_val_if_fail (MIEN_IS_DATASET (self), NULL);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    return NULL;
+
+  n = self->paths->len;
+  if (n_threads <= 0)
+    n_threads = (int) g_get_num_processors ();
+  n_threads = MAX (1, MIN ((guint) n_threads, MAX (n, 1)));
+
+  results = g_async_queue_new_full ((GDestroyNotify) image_result_free);
+  job.dataset = self;
+  job.results = results;
+  pool = g_thread_pool_new (stats_worker, &job, n_threads, FALSE, error);
+  if (pool == NULL)
+    return NULL;
+  for (guint i = 0; i < n; i++)
+    g_thread_pool_push (pool, GUINT_TO_POINTER (i + 1), NULL);
+
+  if (cancellable != NULL)
+    cancel_id = g_cancellable_connect (cancellable, G_CALLBACK (cancel_cb), results, NULL);
+
+  by_index = g_new0 (ImageResult *, MAX (n, 1));
+  while (received < n && !g_cancellable_is_cancelled (cancellable))
+    {
+      ImageResult *result = g_async_queue_pop (results);
+      gint64 now;
+
+      if (result->index == G_MAXUINT)
+        {
+          image_result_free (result);
+          continue;
+        }
+      by_index[result->index] = result;
+      received++;
+      /* Progress at most every 50 ms: a callback per image would swamp a UI on 100 000 files. */
+      now = g_get_monotonic_time ();
+      if (progress != NULL && (now - last_progress > 50000 || received == n))
+        {
+          g_autofree char *message = g_strdup_printf (_("Reading images (%u of %u)"),
+                                                      received, n);
+
+          last_progress = now;
+          progress ((double) received / n, message, progress_data);
+        }
+    }
+
+  g_cancellable_disconnect (cancellable, cancel_id);
+  if (received < n)
+    {
+      /* Workers still running finish their image (the queue takes what they push); those not
+       * started are dropped. */
+      g_atomic_int_set (&job.cancelled, 1);
+      g_thread_pool_free (pool, TRUE, TRUE);
+      for (guint i = 0; i < n; i++)
+        g_clear_pointer (&by_index[i], image_result_free);
+      g_cancellable_set_error_if_cancelled (cancellable, error);
+      return NULL;
+    }
+  g_thread_pool_free (pool, FALSE, TRUE);
+
+  stats = g_new0 (MienDatasetStats, 1);
+  stats->n_classes = self->n_classes;
+  stats->classes = g_strdupv (self->classes);
+  stats->counts = g_new0 (guint, MAX (self->n_classes, 1));
+  mien_dataset_count (self, stats->counts);
+  stats->n_images = n;
+  stats->sizes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  stats->unreadable = g_ptr_array_new_with_free_func (g_free);
+  stats->min_width = stats->min_height = G_MAXINT;
+  for (guint c = 0; c < self->n_classes; c++)
+    {
+      min_count = MIN (min_count, stats->counts[c]);
+      max_count = MAX (max_count, stats->counts[c]);
+    }
+  stats->imbalance_ratio = min_count > 0 ? (double) max_count / min_count : INFINITY;
+
+  for (guint i = 0; i < n; i++)
+    {
+      ImageResult *r = by_index[i];
+
+      if (r->ok)
+        {
+          g_autofree char *key = g_strdup_printf ("%dx%d", r->width, r->height);
+          guint count = GPOINTER_TO_UINT (g_hash_table_lookup (stats->sizes, key));
+
+          g_hash_table_insert (stats->sizes, g_steal_pointer (&key), GUINT_TO_POINTER (count + 1));
+          stats->n_readable++;
+          stats->n_grey += r->grey ? 1 : 0;
+          stats->min_width = MIN (stats->min_width, r->width);
+          stats->max_width = MAX (stats->max_width, r->width);
+          stats->min_height = MIN (stats->min_height, r->height);
+          stats->max_height = MAX (stats->max_height, r->height);
+          n_pixels += (guint64) r->width * r->height;
+          for (int c = 0; c < 3; c++)
+            {
+              sum[c] += r->sum[c];
+              sum_sq[c] += r->sum_sq[c];
+            }
+        }
+      else
+        {
+          g_ptr_array_add (stats->unreadable,
+                           g_strdup_printf ("%s: %s", (const char *) g_ptr_array_index (self->paths, i),
+                                            r->reason));
+        }
+      g_clear_pointer (&by_index[i], image_result_free);
+    }
+  if (stats->n_readable == 0)
+    stats->min_width = stats->min_height = 0;
+  for (int c = 0; c < 3 && n_pixels > 0; c++)
+    {
+      double mean = (double) sum[c] / n_pixels;
+      double var = (double) sum_sq[c] / n_pixels - mean * mean;
+
+      stats->mean[c] = mean / 255.0;
+      stats->std[c] = sqrt (MAX (var, 0.0)) / 255.0;
+    }
+  return g_steal_pointer (&stats);
+}
+
+static JsonNode *
+doubles_node (const double *values,
+              guint         n)
+{
+  JsonArray *array = json_array_sized_new (n);
+  JsonNode *node = json_node_new (JSON_NODE_ARRAY);
+
+  for (guint i = 0; i < n; i++)
+    json_array_add_double_element (array, values[i]);
+  json_node_take_array (node, array);
+  return node;
+}
+
+JsonNode *
+mien_dataset_stats_to_json (MienDatasetStats *stats,
+                            const char       *source)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autofree const char **keys = NULL;
+  guint n_keys = 0;
+
+  g_return_val_if_fail (stats != NULL, NULL);
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "source");
+  if (source != NULL)
+    json_builder_add_string_value (builder, source);
+  else
+    json_builder_add_null_value (builder);
+
+  json_builder_set_member_name (builder, "classes");
+  json_builder_begin_array (builder);
+  for (guint c = 0; c < stats->n_classes; c++)
+    json_builder_add_string_value (builder, stats->classes[c]);
+  json_builder_end_array (builder);
+
+  json_builder_set_member_name (builder, "counts");
+  json_builder_begin_array (builder);
+  for (guint c = 0; c < stats->n_classes; c++)
+    json_builder_add_int_value (builder, stats->counts[c]);
+  json_builder_end_array (builder);
+
+  json_builder_set_member_name (builder, "n_images");
+  json_builder_add_int_value (builder, stats->n_images);
+  json_builder_set_member_name (builder, "n_readable");
+  json_builder_add_int_value (builder, stats->n_readable);
+  /* JSON has no infinity: a class without images makes the ratio null. */
+  json_builder_set_member_name (builder, "imbalance_ratio");
+  if (isfinite (stats->imbalance_ratio))
+    json_builder_add_double_value (builder, stats->imbalance_ratio);
+  else
+    json_builder_add_null_value (builder);
+  json_builder_set_member_name (builder, "min_width");
+  json_builder_add_int_value (builder, stats->min_width);
+  json_builder_set_member_name (builder, "max_width");
+  json_builder_add_int_value (builder, stats->max_width);
+  json_builder_set_member_name (builder, "min_height");
+  json_builder_add_int_value (builder, stats->min_height);
+  json_builder_set_member_name (builder, "max_height");
+  json_builder_add_int_value (builder, stats->max_height);
+
+  json_builder_set_member_name (builder, "sizes");
+  json_builder_begin_object (builder);
+  if (stats->sizes != NULL)
+    {
+      keys = (const char **) g_hash_table_get_keys_as_array (stats->sizes, &n_keys);
+      qsort (keys, n_keys, sizeof (char *), compare_sizes);
+      for (guint i = 0; i < n_keys; i++)
+        {
+          json_builder_set_member_name (builder, keys[i]);
+          json_builder_add_int_value (builder,
+                                      GPOINTER_TO_UINT (g_hash_table_lookup (stats->sizes,
+                                                                             keys[i])));
+        }
+    }
+  json_builder_end_object (builder);
+
+  json_builder_set_member_name (builder, "n_grey");
+  json_builder_add_int_value (builder, stats->n_grey);
+  json_builder_set_member_name (builder, "mean");
+  json_builder_add_value (builder, doubles_node (stats->mean, 3));
+  json_builder_set_member_name (builder, "std");
+  json_builder_add_value (builder, doubles_node (stats->std, 3));
+
+  json_builder_set_member_name (builder, "unreadable");
+  json_builder_begin_array (builder);
+  for (guint i = 0; stats->unreadable != NULL && i < stats->unreadable->len; i++)
+    json_builder_add_string_value (builder, g_ptr_array_index (stats->unreadable, i));
+  json_builder_end_array (builder);
+  json_builder_end_object (builder);
+
+  return json_builder_get_root (builder);
+}
+
+void
+mien_class_weights_auto (const guint *counts,
+                         guint        n_classes,
+                         double      *weights)
+{
+  guint64 total = 0;
+  guint n_present = 0;
+
+  g_return_if_fail (counts != NULL || n_classes == 0);
+  g_return_if_fail (weights != NULL || n_classes == 0);
+
+  for (guint c = 0; c < n_classes; c++)
+    {
+      total += counts[c];
+      n_present += counts[c] > 0 ? 1 : 0;
+    }
+  /* N / (K n_c) gives sum_c w_c n_c / N = K' / K (K' classes present); dividing by that factor
+   * leaves N / (K' n_c). */
+  for (guint c = 0; c < n_classes; c++)
+    weights[c] = counts[c] > 0 ? (double) total / ((double) n_present * counts[c]) : 0.0;
+}
+
+/* ---- Epoch plans ----------------------------------------------------------------------- */
+
+GArray *
+mien_dataset_upsample_plan (MienDataset *self,
+                            guint64      seed)
+{
+  g_autoptr(GPtrArray) by_class = NULL;
+  g_autoptr(GRand) rand = NULL;
+  g_autofree guint *n_copies = NULL;
+  GArray *slots;
+  guint largest = 0;
+
+  g_return_val_if_fail (MIEN_IS_DATASET (self), NULL);
+
+  by_class = indices_by_class (self);
+  for (guint c = 0; c < self->n_classes; c++)
+    largest = MAX (largest, ((GArray *) g_ptr_array_index (by_class, c))->len);
+
+  n_copies = g_new0 (guint, MAX (self->paths->len, 1));
+  rand = rand_from_seed (seed, 0xc0b1e5);
+  for (guint c = 0; c < self->n_classes; c++)
+    {
+      GArray *members = g_ptr_array_index (by_class, c);
+      guint n = members->len;
+      guint extra, base, rest;
+
+      if (n == 0)
+        continue;
+      extra = largest - n;
+      base = extra / n;
+      rest = extra % n;
+      shuffle_uints ((guint *) (gpointer) members->data, n, rand);
+      for (guint i = 0; i < n; i++)
+        n_copies[g_array_index (members, guint, i)] = base + (i < rest ? 1 : 0);
+    }
+
+  slots = g_array_sized_new (FALSE, FALSE, sizeof (MienSlot), largest * self->n_classes);
+  for (guint i = 0; i < self->paths->len; i++)
+    for (guint k = 0; k <= n_copies[i]; k++)
+      {
+        MienSlot slot = { i, k };
+
+        g_array_append_val (slots, slot);
+      }
+  return slots;
+}
+
+GArray *
+mien_dataset_plain_plan (MienDataset *self)
+{
+  GArray *slots;
+
+  g_return_val_if_fail (MIEN_IS_DATASET (self), NULL);
+
+  slots = g_array_sized_new (FALSE, FALSE, sizeof (MienSlot), self->paths->len);
+  for (guint i = 0; i < self->paths->len; i++)
+    {
+      MienSlot slot = { i, 0 };
+
+      g_array_append_val (slots, slot);
+    }
+  return slots;
+}
+
+void
+mien_slots_shuffle (GArray  *slots,
+                    guint64  seed,
+                    guint    epoch)
+{
+  g_autoptr(GRand) rand = NULL;
+  MienSlot *s;
+
+  g_return_if_fail (slots != NULL);
+  g_return_if_fail (g_array_get_element_size (slots) == sizeof (MienSlot));
+
+  rand = rand_from_seed (seed, epoch);
+  s = (MienSlot *) (gpointer) slots->data;
+  for (guint i = slots->len; i > 1; i--)
+    {
+      guint j = (guint) g_rand_int_range (rand, 0, (gint32) i);
+      MienSlot tmp = s[i - 1];
+
+      s[i - 1] = s[j];
+      s[j] = tmp;
+    }
+}
