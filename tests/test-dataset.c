@@ -16,40 +16,6 @@
 
 typedef MienTestScratch Fixture;
 
-static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        remove_tree (child);
-      else
-        g_unlink (child);
-    }
-  g_rmdir (path);
-}
-
-static void
-fixture_set_up (Fixture       *fixture,
-                gconstpointer  data)
-{
-  mien_test_scratch_set_up (fixture, data);
-}
-
-static void
-fixture_tear_down (Fixture       *fixture,
-                   gconstpointer  data)
-{
-  /* The shared tear-down only empties one level; datasets have class folders. */
-  remove_tree (fixture->dir);
-  g_clear_pointer (&fixture->dir, g_free);
-}
-
 /* Writes a solid-colour PNG at DIR/SUB/NAME (SUB may be NULL) and returns its path. */
 static char *
 write_solid (const char *dir,
@@ -838,7 +804,7 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
 
 #define ADD(path, func) \
-  g_test_add (path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
+  g_test_add (path, Fixture, NULL, mien_test_scratch_set_up, func, mien_test_scratch_tear_down)
 
   ADD ("/dataset/folder", test_folder);
   ADD ("/dataset/csv", test_csv);
