@@ -37,8 +37,19 @@ case "${1:-}" in
   run)
     install_packages
     configure_and_build
-    # Until the training engine lands, the main job lists the backbone plugins Mien loaded.
-    meson devenv -C "$build" mien-cli plugins
+    # The main job: Mien's built-in synthetic demo set, trained on and evaluated. (The GTK
+    # studio arrives with its own milestone; until then this is what a new user runs.)
+    data_home=${XDG_DATA_HOME:-$HOME/.local/share}/mien
+    demo=$data_home/demo
+    run=$data_home/runs/demo-$(date +%Y%m%d-%H%M%S)
+    if [ ! -d "$demo/train" ]; then
+      meson devenv -C "$build" mien-cli demo-data "$demo"
+    fi
+    meson devenv -C "$build" mien-cli stats "$demo/train"
+    meson devenv -C "$build" mien-cli train --data "$demo" --backbone resnet:18 --input-size 64 \
+      --epochs 6 --batch 32 --imbalance upsample --out "$run"
+    meson devenv -C "$build" mien-cli eval --model "$run/best.safetensors" --data "$demo/val"
+    echo "Model: $run/best.safetensors  (try: mien-cli predict --model $run/best.safetensors IMAGE…)"
     ;;
   test)
     install_packages
