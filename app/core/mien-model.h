@@ -103,7 +103,9 @@ MienTensor  *mien_model_prepare_input   (MienModel     *self,
                                          MienTensor    *images,
                                          GError       **error);
 /* The head's input [N, D] for prepared input; `training` selects dropout and (per the batch
- * norm setting) batch statistics in the trained backbone. */
+ * norm setting) batch statistics in the trained backbone. Plugins take one flag for both, so
+ * with batch norm in eval mode the backbone runs without dropout and stochastic depth too (as
+ * the authors' script, which trained under model.eval ()). */
 MienTensor  *mien_model_features        (MienModel     *self,
                                          MienTensor    *input,
                                          gboolean       training,
