@@ -1,4 +1,8 @@
+#include <string.h>
+
 #include <glib/gstdio.h>
+
+#include "mien-safetensors.h"
 
 #include "mien-test-util.h"
 
@@ -58,4 +62,28 @@ mien_test_values_of (MienTensor *t,
   if (n_out != NULL)
     *n_out = n;
   return values;
+}
+
+void
+mien_test_assert_same_tensors (const char *path_a,
+                               const char *path_b)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MienSafetensors) a = mien_safetensors_open (path_a, &error);
+  g_autoptr(MienSafetensors) b = NULL;
+
+  g_assert_no_error (error);
+  b = mien_safetensors_open (path_b, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (mien_safetensors_get_n_entries (a), ==, mien_safetensors_get_n_entries (b));
+  for (guint i = 0; i < mien_safetensors_get_n_entries (a); i++)
+    {
+      const MienSafetensorsEntry *ea = mien_safetensors_get_entry (a, i);
+      const MienSafetensorsEntry *eb = mien_safetensors_lookup (b, ea->name);
+
+      g_assert_nonnull (eb);
+      g_assert_cmpuint (ea->size, ==, eb->size);
+      if (memcmp (ea->data, eb->data, ea->size) != 0)
+        g_error ("%s differs between %s and %s", ea->name, path_a, path_b);
+    }
 }

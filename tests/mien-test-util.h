@@ -20,6 +20,10 @@ void    mien_test_scratch_tear_down (MienTestScratch *scratch,
 /* Removes `path` and, for a folder, everything inside it (symbolic links are not followed). */
 void    mien_test_remove_tree       (const char      *path);
 
+/* Every tensor of two safetensors files is the same, byte for byte (their metadata may differ). */
+void    mien_test_assert_same_tensors (const char    *path_a,
+                                       const char    *path_b);
+
 /* The values of any tensor (any dtype, any device) as a new array of doubles. */
 double *mien_test_values_of         (MienTensor      *t,
                                      gsize           *n_out);

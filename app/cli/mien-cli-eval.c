@@ -165,21 +165,6 @@ mien_cli_eval (int    argc,
 
 /* ---- predict ---------------------------------------------------------------------------- */
 
-static gboolean
-is_image_name (const char *name)
-{
-  static const char * const extensions[] = {
-    ".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".jxl",
-    ".avif", ".heic",
-  };
-  g_autofree char *lower = g_ascii_strdown (name, -1);
-
-  for (guint i = 0; i < G_N_ELEMENTS (extensions); i++)
-    if (g_str_has_suffix (lower, extensions[i]))
-      return TRUE;
-  return FALSE;
-}
-
 static int
 compare_names (gconstpointer a,
                gconstpointer b)
@@ -218,7 +203,7 @@ collect_paths (const char *path,
 
       if (g_file_test (child, G_FILE_TEST_IS_DIR))
         collect_paths (child, out);
-      else if (is_image_name (names->pdata[i]))
+      else if (mien_dataset_is_image_name (names->pdata[i]))
         g_ptr_array_add (out, g_steal_pointer (&child));
     }
 }

@@ -85,8 +85,8 @@ image_extensions (void)
   return extensions;
 }
 
-static gboolean
-is_image_name (const char *name)
+gboolean
+mien_dataset_is_image_name (const char *name)
 {
   const char *dot = strrchr (name, '.');
   g_autofree char *ext = NULL;
@@ -202,7 +202,7 @@ open_folder (MienDataset         *self,
       if (cdir == NULL)
         return FALSE;
       while ((name = g_dir_read_name (cdir)) != NULL)
-        if (name[0] != '.' && is_image_name (name))
+        if (name[0] != '.' && mien_dataset_is_image_name (name))
           g_ptr_array_add (names, g_strdup (name));
       if (names->len == 0)
         {

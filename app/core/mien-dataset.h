@@ -67,6 +67,8 @@ guint               mien_dataset_get_label       (MienDataset *self,
 /* Fills counts[n_classes] with the number of images per class. */
 void                mien_dataset_count           (MienDataset *self,
                                                   guint       *counts);
+/* Whether `name` ends in the extension of an image format GdkPixbuf can load here (any case). */
+gboolean            mien_dataset_is_image_name   (const char  *name);
 /* Parses "a,b,c" into a NULL-terminated class list (trimmed, empty names refused). */
 char              **mien_dataset_parse_class_list (const char  *list,
                                                    GError     **error);

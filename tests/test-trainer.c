@@ -1,0 +1,314 @@
+/* test-trainer.c — reproducibility, resume and the run folder of MienTrainer.
+ *
+ * Runs are tiny (a small demo set at 32 px, resnet:18, batch 8) so that the suite stays within
+ * a few minutes on two CPU cores; what is checked is exactness, not accuracy (test-cli checks
+ * accuracy end to end).
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include <glib/gstdio.h>
+
+#include "mien-demo-data.h"
+#include "mien-trainer.h"
+#include "mien-test-util.h"
+
+static char *demo_dir;
+
+static MienTrainConfig *
+small_config (const char *out)
+{
+  MienTrainConfig *config = mien_train_config_new ();
+
+  config->data = g_strdup (demo_dir);
+  g_free (config->backbone);
+  config->backbone = g_strdup ("resnet:18");
+  config->input_size = 32;
+  config->epochs = 3;
+  config->batch_size = 8;
+  config->lr = 1e-3;
+  config->smoothing = 0.1;
+  config->imbalance = MIEN_IMBALANCE_UPSAMPLE_WEIGHTED;
+  config->seed = 7;
+  config->threads = 1;
+  config->workers = 2;
+  config->out = g_strdup (out);
+  return config;
+}
+
+static guint
+count_lines (const char *path)
+{
+  g_autofree char *text = NULL;
+  guint n = 0;
+
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  for (const char *p = text; *p; p++)
+    n += *p == '\n';
+  return n;
+}
+
+static void
+run_or_fail (MienTrainer *trainer)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (mien_trainer_run (trainer, NULL, &error));
+  g_assert_no_error (error);
+}
+
+static void
+test_same_seed_same_weights (MienTestScratch *scratch,
+                             gconstpointer    data)
+{
+  g_autofree char *out_a = g_build_filename (scratch->dir, "a", NULL);
+  g_autofree char *out_b = g_build_filename (scratch->dir, "b", NULL);
+  g_autofree char *out_c = g_build_filename (scratch->dir, "c", NULL);
+  g_autoptr(MienTrainConfig) config_a = small_config (out_a);
+  g_autoptr(MienTrainConfig) config_b = small_config (out_b);
+  g_autoptr(MienTrainConfig) config_c = small_config (out_c);
+  g_autoptr(MienTrainer) a = NULL, b = NULL, c = NULL;
+  g_autofree char *last_a = g_build_filename (out_a, "last.safetensors", NULL);
+  g_autofree char *last_b = g_build_filename (out_b, "last.safetensors", NULL);
+  g_autofree char *last_c = g_build_filename (out_c, "last.safetensors", NULL);
+  g_autofree char *log_a = g_build_filename (out_a, "log.jsonl", NULL);
+  g_autoptr(MienSafetensors) st_a = NULL, st_c = NULL;
+  g_autoptr(GError) error = NULL;
+  const MienSafetensorsEntry *wa, *wc;
+
+  config_a->epochs = config_b->epochs = config_c->epochs = 2;
+  config_c->seed = 8;
+  a = mien_trainer_new (mien_plugin_engine_get_default (), config_a);
+  b = mien_trainer_new (mien_plugin_engine_get_default (), config_b);
+  c = mien_trainer_new (mien_plugin_engine_get_default (), config_c);
+  run_or_fail (a);
+  run_or_fail (b);
+  run_or_fail (c);
+
+  mien_test_assert_same_tensors (last_a, last_b);
+  g_assert_cmpuint (count_lines (log_a), ==, 2);
+  g_assert_true (g_file_test (mien_trainer_get_best_path (a), G_FILE_TEST_EXISTS));
+  g_assert_cmpuint (mien_trainer_get_best_epoch (a), >=, 1);
+
+  /* Another seed: other weights. */
+  st_a = mien_safetensors_open (last_a, &error);
+  g_assert_no_error (error);
+  st_c = mien_safetensors_open (last_c, &error);
+  g_assert_no_error (error);
+  wa = mien_safetensors_lookup (st_a, "head.weight");
+  wc = mien_safetensors_lookup (st_c, "head.weight");
+  g_assert_nonnull (wa);
+  g_assert_nonnull (wc);
+  g_assert_true (memcmp (wa->data, wc->data, wa->size) != 0);
+
+  /* Upsample+weighted: the auto weights of the training split's own counts. */
+  g_assert_nonnull (mien_trainer_get_class_weights (a));
+}
+
+typedef struct {
+  GCancellable *cancellable;
+  guint         epoch;
+  guint         step;
+} CancelAt;
+
+static void
+cancel_at_cb (const MienTrainProgress *p,
+              gpointer                 user_data)
+{
+  CancelAt *at = user_data;
+
+  if (p->phase == MIEN_TRAIN_PHASE_TRAINING && p->epoch == at->epoch && p->step == at->step)
+    g_cancellable_cancel (at->cancellable);
+}
+
+static void
+test_resume_matches_uninterrupted (MienTestScratch *scratch,
+                                   gconstpointer    data)
+{
+  g_autofree char *out_a = g_build_filename (scratch->dir, "whole", NULL);
+  g_autofree char *out_b = g_build_filename (scratch->dir, "killed", NULL);
+  g_autoptr(MienTrainConfig) config_a = small_config (out_a);
+  g_autoptr(MienTrainConfig) config_b = small_config (out_b);
+  g_autoptr(MienTrainer) a = NULL, b = NULL, resumed = NULL;
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *last_a = g_build_filename (out_a, "last.safetensors", NULL);
+  g_autofree char *last_b = g_build_filename (out_b, "last.safetensors", NULL);
+  g_autofree char *best_a = g_build_filename (out_a, "best.safetensors", NULL);
+  g_autofree char *best_b = g_build_filename (out_b, "best.safetensors", NULL);
+  g_autofree char *log_b = g_build_filename (out_b, "log.jsonl", NULL);
+  CancelAt at = { cancellable, 2, 3 };
+  gboolean ok;
+
+  /* On-the-fly RandAugment: the per-epoch augmentation must also be redone identically. */
+  config_a->imbalance = config_b->imbalance = MIEN_IMBALANCE_ONTHEFLY;
+  a = mien_trainer_new (mien_plugin_engine_get_default (), config_a);
+  run_or_fail (a);
+
+  b = mien_trainer_new (mien_plugin_engine_get_default (), config_b);
+  mien_trainer_set_progress_func (b, cancel_at_cb, &at, NULL);
+  ok = mien_trainer_run (b, cancellable, &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_false (ok);
+  g_clear_error (&error);
+  /* Killed in epoch 2: the folder holds epoch 1. */
+  g_assert_cmpuint (count_lines (log_b), ==, 1);
+
+  /* A new trainer, as after a restart, from the folder alone. */
+  resumed = mien_trainer_new_resume (mien_plugin_engine_get_default (), out_b, 0, NULL, 0,
+                                     &error);
+  g_assert_no_error (error);
+  run_or_fail (resumed);
+  g_assert_cmpuint (count_lines (log_b), ==, 3);
+
+  mien_test_assert_same_tensors (last_a, last_b);
+  mien_test_assert_same_tensors (best_a, best_b);
+  g_assert_cmpuint (mien_trainer_get_best_epoch (a), ==, mien_trainer_get_best_epoch (resumed));
+}
+
+static void
+test_run_folder (MienTestScratch *scratch,
+                 gconstpointer    data)
+{
+  g_autofree char *out = g_build_filename (scratch->dir, "run", NULL);
+  g_autoptr(MienTrainConfig) config = small_config (out);
+  g_autoptr(MienTrainer) first = NULL, second = NULL, again = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *config_path = g_build_filename (out, "config.json", NULL);
+  g_autofree char *best = g_build_filename (out, "best.safetensors", NULL);
+  g_autofree char *log_path = g_build_filename (out, "log.jsonl", NULL);
+  g_autofree char *log_before = NULL, *log_after = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(MienTrainConfig) read_back = NULL;
+  g_autoptr(JsonObject) meta = NULL;
+  JsonObject *training;
+
+  config->epochs = 1;
+  config->mode = MIEN_MODE_DFT;
+  config->class_weights = MIEN_CLASS_WEIGHTS_CUSTOM;
+  config->n_weights = 6;
+  config->weights = g_new (double, 6);
+  for (guint i = 0; i < 6; i++)
+    config->weights[i] = (double[]) { 1, 3, 5, 1, 1, 1 }[i];
+  first = mien_trainer_new (mien_plugin_engine_get_default (), config);
+  run_or_fail (first);
+
+  /* config.json reads back as the same configuration. */
+  g_assert_true (json_parser_load_from_file (parser, config_path, &error));
+  g_assert_no_error (error);
+  read_back = mien_train_config_from_json (json_parser_get_root (parser), &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (read_back->mode, ==, MIEN_MODE_DFT);
+  g_assert_cmpuint (read_back->n_weights, ==, 6);
+  g_assert_cmpfloat (read_back->weights[2], ==, 5.0);
+  g_assert_cmpfloat (read_back->smoothing, ==, 0.1);
+  g_assert_cmpuint (read_back->seed, ==, 7);
+
+  /* The best model file carries what predicting needs, and the training configuration. */
+  meta = mien_model_read_metadata (best, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (json_object_get_string_member (meta, "mode"), ==, "dft");
+  g_assert_cmpint (json_object_get_int_member (meta, "input_size"), ==, 32);
+  training = json_object_get_object_member (meta, "training");
+  g_assert_nonnull (training);
+  g_assert_cmpfloat (json_object_get_double_member (training, "smoothing"), ==, 0.1);
+  g_assert_true (json_object_has_member (meta, "metrics"));
+
+  /* A second run into the same folder is refused and changes nothing. */
+  g_assert_true (g_file_get_contents (log_path, &log_before, NULL, NULL));
+  second = mien_trainer_new (mien_plugin_engine_get_default (), config);
+  g_assert_false (mien_trainer_run (second, NULL, &error));
+  g_assert_error (error, MIEN_TRAINER_ERROR, MIEN_TRAINER_ERROR_RUN_EXISTS);
+  g_clear_error (&error);
+  g_assert_true (g_file_get_contents (log_path, &log_after, NULL, NULL));
+  g_assert_cmpstr (log_before, ==, log_after);
+
+  /* Resuming a finished run with more epochs continues it. */
+  again = mien_trainer_new_resume (mien_plugin_engine_get_default (), out, 2, NULL, 0, &error);
+  g_assert_no_error (error);
+  run_or_fail (again);
+  g_assert_cmpuint (count_lines (log_path), ==, 2);
+}
+
+static void
+test_config_errors (void)
+{
+  g_autoptr(MienTrainConfig) config = small_config ("/nonexistent-run");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MienTrainer) trainer = NULL;
+  MienImbalance imbalance;
+
+  config->batch_size = 1;
+  g_assert_false (mien_train_config_validate (config, &error));
+  g_assert_error (error, MIEN_TRAINER_ERROR, MIEN_TRAINER_ERROR_CONFIG);
+  g_clear_error (&error);
+  config->batch_size = 8;
+
+  config->smoothing = 1.5;
+  g_assert_false (mien_train_config_validate (config, &error));
+  g_assert_error (error, MIEN_TRAINER_ERROR, MIEN_TRAINER_ERROR_CONFIG);
+  g_clear_error (&error);
+  config->smoothing = 0.1;
+
+  g_assert_false (mien_imbalance_from_string ("sometimes", &imbalance, &error));
+  g_assert_error (error, MIEN_TRAINER_ERROR, MIEN_TRAINER_ERROR_CONFIG);
+  g_clear_error (&error);
+  g_assert_true (mien_imbalance_from_string ("upsample+weighted", &imbalance, &error));
+  g_assert_cmpint (imbalance, ==, MIEN_IMBALANCE_UPSAMPLE_WEIGHTED);
+
+  /* Custom weights must match the classes. */
+  config->class_weights = MIEN_CLASS_WEIGHTS_CUSTOM;
+  config->n_weights = 2;
+  config->weights = g_new (double, 2);
+  config->weights[0] = config->weights[1] = 1.0;
+  g_free (config->out);
+  config->out = g_build_filename (g_get_tmp_dir (), "mien-test-weights-XXXXXX", NULL);
+  g_assert_nonnull (g_mkdtemp (config->out));
+  trainer = mien_trainer_new (mien_plugin_engine_get_default (), config);
+  g_assert_false (mien_trainer_run (trainer, NULL, &error));
+  g_assert_error (error, MIEN_TRAINER_ERROR, MIEN_TRAINER_ERROR_CONFIG);
+  g_assert_nonnull (strstr (error->message, "2 class weights"));
+  mien_test_remove_tree (config->out);
+
+  /* Nothing to resume. */
+  g_clear_error (&error);
+  g_assert_null (mien_trainer_new_resume (mien_plugin_engine_get_default (),
+                                          "/nonexistent-run", 0, NULL, 0, &error));
+  g_assert_error (error, MIEN_TRAINER_ERROR, MIEN_TRAINER_ERROR_RESUME);
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  MienDemoDataOptions options = MIEN_DEMO_DATA_OPTIONS_INIT;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *tmp = NULL;
+  int status;
+
+  g_test_init (&argc, &argv, NULL);
+  mien_init ();
+
+  /* One small demo set shared by every test: 20 images in the largest class, 32 px. */
+  tmp = g_dir_make_tmp ("mien-test-trainer-XXXXXX", &error);
+  g_assert_no_error (error);
+  demo_dir = g_build_filename (tmp, "demo", NULL);
+  options.per_class = 24;
+  options.size = 32;
+  options.seed = 3;
+  if (!mien_demo_data_generate (demo_dir, &options, NULL, NULL, NULL, &error))
+    g_error ("demo data: %s", error->message);
+
+  g_test_add ("/trainer/same-seed", MienTestScratch, NULL, mien_test_scratch_set_up,
+              test_same_seed_same_weights, mien_test_scratch_tear_down);
+  g_test_add ("/trainer/resume", MienTestScratch, NULL, mien_test_scratch_set_up,
+              test_resume_matches_uninterrupted, mien_test_scratch_tear_down);
+  g_test_add ("/trainer/run-folder", MienTestScratch, NULL, mien_test_scratch_set_up,
+              test_run_folder, mien_test_scratch_tear_down);
+  g_test_add_func ("/trainer/config-errors", test_config_errors);
+  status = g_test_run ();
+
+  mien_test_remove_tree (tmp);
+  return status;
+}
