@@ -48,3 +48,16 @@ cp build-gpu/meson-logs/testlog.txt "$out/testlog.txt" 2>/dev/null
 
 echo "== benchmarks (CUDA)"
 bash tests/bench/run-bench.sh -B build-gpu -p "$python" -d cuda -n 5 -r 3 2>&1 | tee "$out/bench.txt"
+
+echo "== training on CUDA (mien-cli end to end, and against PyTorch)"
+demo=/tmp/mien-demo
+rm -rf "$demo" /tmp/mien-run-cuda
+MIEN_PLUGIN_PATH=build-gpu/plugins build-gpu/app/cli/mien-cli demo-data "$demo" --per-class 2000 \
+  | tee "$out/demo-data.txt"
+MIEN_PLUGIN_PATH=build-gpu/plugins build-gpu/app/cli/mien-cli train --data "$demo" \
+  --backbone resnet:50 --input-size 112 --epochs 3 --batch 64 --device cuda --amp \
+  --out /tmp/mien-run-cuda --json 2>&1 | tee "$out/train-cuda.jsonl"
+bash tests/bench/bench-train.sh -C build-gpu -p "$python" -d cuda -D "$demo" -b resnet:50 \
+  -s 112 -B 64 -e 3 -w 8 throughput 2>&1 | tee "$out/bench-train-cuda.txt"
+bash tests/bench/bench-train.sh -C build-gpu -p "$python" -d cuda -D "$demo" -b vit:b_16 \
+  -s 224 -B 32 -e 1 memory 2>&1 | tee "$out/bench-dft-memory-cuda.txt"
