@@ -254,7 +254,7 @@ static const Expression jitter = {
 static const Expression emphasis = {
   .brow_raise = 1.4, .brow_inner = 1.5, .brow_outer = 1.4, .brow_arch = 1.4, .brow_together = 1.2,
   .brow_asym = 1.4, .eye_open = 1.1, .eye_lower = 1.0, .eye_slant = 1.3,
-  .mouth_width = 1.15, .mouth_corner = 1.4, .mouth_top = 1.2, .mouth_bottom = 1.2, .mouth_round = 1,
+  .mouth_width = 1.3, .mouth_corner = 1.4, .mouth_top = 1.2, .mouth_bottom = 1.2, .mouth_round = 1,
   .lip_raise = 1.3, .corner_asym = 1.3, .teeth_top = 1, .teeth_bottom = 1,
   .wrinkle = 1, .frown_lines = 1, .cheeks = 1,
 };
@@ -454,15 +454,15 @@ random_face (Face *f,
   f->line = rgb_mix (rgb_scale (f->skin, 0.35), dark, 0.5);
   f->face_rx = rng_range (rng, 0.88, 1.04);
   f->face_ry = rng_range (rng, 1.12, 1.3);
-  f->eye_x = rng_range (rng, 0.34, 0.44);
+  f->eye_x = rng_range (rng, 0.38, 0.46);
   f->eye_y = rng_range (rng, -0.16, -0.06);
-  f->eye_rx = rng_range (rng, 0.22, 0.27);
+  f->eye_rx = rng_range (rng, 0.25, 0.3);
   f->gaze_x = rng_range (rng, -0.4, 0.4);
   f->gaze_y = rng_range (rng, -0.2, 0.2);
   f->brow_y = f->eye_y - rng_range (rng, 0.24, 0.3);
   f->brow_inner_x = rng_range (rng, 0.12, 0.18);
   f->brow_outer_x = f->eye_x + rng_range (rng, 0.2, 0.26);
-  f->brow_width = rng_range (rng, 0.15, 0.2);
+  f->brow_width = rng_range (rng, 0.18, 0.22);
   f->nose_y = rng_range (rng, 0.2, 0.3);
   f->nose_w = rng_range (rng, 0.08, 0.13);
   f->mouth_y = f->nose_y + rng_range (rng, 0.3, 0.38);
@@ -814,7 +814,7 @@ draw_mouth (cairo_t          *cr,
     {
       mouth_path (cr, e, TRUE);
       set_rgb (cr, f->lips);
-      cairo_set_line_width (cr, f->line_width * 2.2);
+      cairo_set_line_width (cr, f->line_width * 2.6);
       cairo_stroke (cr);
     }
   else
@@ -984,8 +984,8 @@ add_noise (cairo_surface_t *surface,
   int width = cairo_image_surface_get_width (surface);
   int height = cairo_image_surface_get_height (surface);
   int stride = cairo_image_surface_get_stride (surface);
-  double sigma = rng_chance (rng, 0.8) ? rng_range (rng, 1.0, 6.0) : 0;
-  double salt = rng_chance (rng, 0.2) ? rng_range (rng, 0.002, 0.02) : 0;
+  double sigma = rng_chance (rng, 0.8) ? rng_range (rng, 1.0, 5.0) : 0;
+  double salt = rng_chance (rng, 0.1) ? rng_range (rng, 0.002, 0.02) : 0;
   guchar *data;
 
   if (sigma == 0 && salt == 0)
@@ -1081,8 +1081,8 @@ mien_demo_data_draw_face (guint   klass,
   /* Head height (hair to chin, about 2.6 face units) is 65–90 % of the image. */
   head = rng_range (&rng, 0.65, 0.9) * size;
   scale = head / 2.6;
-  cx = size / 2.0 + rng_range (&rng, -0.45, 0.45) * (size - 2.1 * scale);
-  cy = size / 2.0 + rng_range (&rng, -0.45, 0.45) * (size - head) + 0.05 * scale;
+  cx = size / 2.0 + rng_range (&rng, -0.35, 0.35) * (size - 2.1 * scale);
+  cy = size / 2.0 + rng_range (&rng, -0.35, 0.35) * (size - head) + 0.05 * scale;
   tilt = rng_range (&rng, -20, 20) * G_PI / 180;
 
   cairo_save (cr);
