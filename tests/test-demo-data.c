@@ -196,9 +196,9 @@ test_class_counts (void)
 
   /* the defaults */
   mien_demo_data_class_counts (NULL, train, val);
-  g_assert_cmpuint (train[4], ==, 400);
-  g_assert_cmpuint (train[2], ==, 40);
-  g_assert_cmpuint (val[4], ==, 100);
+  g_assert_cmpuint (train[4], ==, 800);
+  g_assert_cmpuint (train[2], ==, 80);
+  g_assert_cmpuint (val[4], ==, 200);
 }
 
 typedef struct {

@@ -20,7 +20,7 @@ mien_cli_demo_data (int    argc,
   gint64 seed = (gint64) options.seed;
   const GOptionEntry entries[] = {
     { "per-class", 0, 0, G_OPTION_ARG_INT, &per_class,
-      N_("Training images of the largest class (default 400)"), N_("N") },
+      N_("Training images of the largest class (default 800)"), N_("N") },
     { "balanced", 0, 0, G_OPTION_ARG_NONE, &balanced,
       N_("Give every class as many images (default: the paper's 10:1 imbalance)"), NULL },
     { "seed", 0, 0, G_OPTION_ARG_INT64, &seed, N_("Random seed (default 1)"), N_("S") },

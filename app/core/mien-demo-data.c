@@ -229,6 +229,7 @@ typedef struct {
   double wrinkle;        /* nose-bridge wrinkles, 0..1 */
   double frown_lines;    /* vertical lines between the brows, 0..1 */
   double cheeks;         /* raised, flushed cheeks, 0..1 */
+  double forehead;       /* the cartoon sweat drop of fear, 0..1 */
 } Expression;
 
 #define N_EXPRESSION_PARAMS (sizeof (Expression) / sizeof (double))
@@ -238,7 +239,7 @@ static const Expression neutral = {
   .brow_asym = 0, .eye_open = 0.10, .eye_lower = 0, .eye_slant = 0,
   .mouth_width = 0.52, .mouth_corner = 0, .mouth_top = 0, .mouth_bottom = 0, .mouth_round = 0,
   .lip_raise = 0, .corner_asym = 0, .teeth_top = 0, .teeth_bottom = 0,
-  .wrinkle = 0, .frown_lines = 0, .cheeks = 0,
+  .wrinkle = 0, .frown_lines = 0, .cheeks = 0, .forehead = 0,
 };
 
 /* How much each parameter wanders from face to face, whatever the class. */
@@ -248,6 +249,7 @@ static const Expression jitter = {
   .eye_slant = 0.01, .mouth_width = 0.05, .mouth_corner = 0.025, .mouth_top = 0.015,
   .mouth_bottom = 0.02, .mouth_round = 0.1, .lip_raise = 0.015, .corner_asym = 0.015,
   .teeth_top = 0.1, .teeth_bottom = 0.1, .wrinkle = 0.1, .frown_lines = 0.1, .cheeks = 0.1,
+  .forehead = 0.1,
 };
 
 /* Cartoon exaggeration of each movement, so that 64-pixel faces still show it. */
@@ -256,7 +258,7 @@ static const Expression emphasis = {
   .brow_asym = 1.4, .eye_open = 1.1, .eye_lower = 1.0, .eye_slant = 1.3,
   .mouth_width = 1.3, .mouth_corner = 1.4, .mouth_top = 1.2, .mouth_bottom = 1.2, .mouth_round = 1,
   .lip_raise = 1.3, .corner_asym = 1.3, .teeth_top = 1, .teeth_bottom = 1,
-  .wrinkle = 1, .frown_lines = 1, .cheeks = 1,
+  .wrinkle = 1, .frown_lines = 1, .cheeks = 1, .forehead = 1,
 };
 
 /* The full-intensity target of class `klass`; some classes come in variants. */
@@ -330,6 +332,8 @@ expression_target (guint klass,
       e.mouth_round = 0.3;
       e.teeth_top = 0.4;
       e.teeth_bottom = 0.8;
+      /* what tells fear from surprise at a glance, as in comics: a sweat drop */
+      e.forehead = 1.0;
       break;
 
     case HAPPINESS:
@@ -410,6 +414,7 @@ random_expression (guint klass,
   e.wrinkle = CLAMP (e.wrinkle, 0.0, 1.0);
   e.frown_lines = CLAMP (e.frown_lines, 0.0, 1.0);
   e.cheeks = CLAMP (e.cheeks, 0.0, 1.0);
+  e.forehead = CLAMP (e.forehead, 0.0, 1.0);
   e.eye_lower = CLAMP (e.eye_lower, 0.0, e.eye_open + 0.03);
   return e;
 }
@@ -771,6 +776,25 @@ draw_nose (cairo_t          *cr,
           cairo_line_to (cr, s * 0.035, f->brow_y + 0.12);
           cairo_stroke (cr);
         }
+    }
+
+  if (e->forehead > 0.1)
+    {
+      /* the cartoon sweat drop of fear at the temple, on the side away from the light */
+      double x = 0.8 * f->face_rx;
+      double y = f->eye_y - 0.2;
+      double r = 0.1 * (0.6 + 0.4 * e->forehead);
+
+      cairo_move_to (cr, x, y - 2.2 * r);
+      cairo_curve_to (cr, x + 0.4 * r, y - r, x + 1.1 * r, y - 0.3 * r, x + r, y + 0.2 * r);
+      cairo_arc (cr, x, y + 0.2 * r, r, 0, G_PI);
+      cairo_curve_to (cr, x - 1.1 * r, y - 0.3 * r, x - 0.4 * r, y - r, x, y - 2.2 * r);
+      cairo_close_path (cr);
+      cairo_set_source_rgba (cr, 0.55, 0.8, 1.0, e->forehead);
+      cairo_fill_preserve (cr);
+      cairo_set_source_rgba (cr, 0.2, 0.35, 0.6, e->forehead);
+      cairo_set_line_width (cr, f->line_width * 0.6);
+      cairo_stroke (cr);
     }
 }
 

@@ -28,14 +28,14 @@ typedef enum {
 } MienDemoDataError;
 
 typedef struct {
-  guint    per_class;    /* training images of the largest class (default 400) */
+  guint    per_class;    /* training images of the largest class (default 800) */
   gboolean balanced;     /* every class gets per_class */
   guint64  seed;         /* default 1 */
   int      size;         /* image side in pixels (default 64) */
   double   val_fraction; /* validation images per class = round (train_n_c * f) (default 0.25) */
 } MienDemoDataOptions;
 
-#define MIEN_DEMO_DATA_OPTIONS_INIT { 400, FALSE, 1, 64, 0.25 }
+#define MIEN_DEMO_DATA_OPTIONS_INIT { 800, FALSE, 1, 64, 0.25 }
 
 /* The six class names in order ("anger", "disgust", "fear", "happiness", "sadness",
  * "surprise"). NULL-terminated, static. */

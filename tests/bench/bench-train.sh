@@ -24,7 +24,7 @@
 #   -p PYTHON   python with torch and torchvision [/usr/bin/python3]
 #   -D DIR      dataset: a folder holding train/ and val/ (ImageFolder layout) [a synthetic set
 #               made with `mien-cli demo-data` in a temporary folder, removed at exit]
-#   -n N        images per class of the largest class of the synthetic set [400]
+#   -n N        images per class of the largest class of the synthetic set [800]
 #   -c LIST     only these classes, in this order (mien-cli --classes; a restricted ImageFolder)
 #   -b SPEC     backbone, FAMILY[:VARIANT] in Mien's names [resnet:18]
 #   -s PX       input size [64]
@@ -53,7 +53,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 builddir=build
 python=/usr/bin/python3
 dataset=
-per_class=400
+per_class=800
 classes=
 backbone=resnet:18
 size=64
