@@ -578,6 +578,7 @@ compare_adam_update (const char *name,
   gint64 n, n2;
   double grad_err = 0, worst = 0, diff2 = 0, ref2 = 0;
   gboolean bad = FALSE;
+  gboolean explained = TRUE;
   Diff d = { 0, 0, 0, 0 };
 
   assert_same_shape (name, value, ref_value);
@@ -611,6 +612,13 @@ compare_adam_update (const char *name,
           continue;
         }
       e = fabs (v[j] - rv[j]);
+      /* Adam's first step is lr g / (|g| + eps): for a gradient not far above eps, a tiny
+       * difference between the two sides' gradients moves it by up to
+       * lr eps |g - g'| / ((|g| + eps) (|g'| + eps)). A difference within that (plus rounding)
+       * follows from the gradients, which are compared on their own. */
+      if (e > lr * eps * fabs (g[j] - rg[j]) / ((fabs (g[j]) + eps) * (fabs (rg[j]) + eps)) +
+              2 * bound)
+        explained = FALSE;
       diff2 += e * e;
       ref2 += rv[j] * rv[j];
       d.max_abs = MAX (d.max_abs, e);
@@ -627,7 +635,7 @@ compare_adam_update (const char *name,
     }
   d.ref_norm = sqrt (ref2);
   d.rel = ref2 > 0 ? sqrt (diff2) / d.ref_norm : (diff2 > 0 ? INFINITY : 0);
-  summary_add (summary, "updated parameter", name, &d, diff_ok (&d));
+  summary_add (summary, "updated parameter", name, &d, diff_ok (&d) || explained);
 }
 
 static void
