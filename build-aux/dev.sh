@@ -47,7 +47,7 @@ case "${1:-}" in
     fi
     meson devenv -C "$build" mien-cli stats "$demo/train"
     meson devenv -C "$build" mien-cli train --data "$demo" --backbone resnet:18 --input-size 64 \
-      --epochs 6 --batch 32 --schedule cosine --imbalance weighted --smoothing 0.1 \
+      --epochs 8 --batch 32 --schedule cosine --imbalance weighted --smoothing 0.1 \
       --weight-decay 1e-4 --out "$run"
     meson devenv -C "$build" mien-cli eval --model "$run/best.safetensors" --data "$demo/val"
     echo "Model: $run/best.safetensors  (try: mien-cli predict --model $run/best.safetensors IMAGE…)"

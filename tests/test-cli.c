@@ -147,21 +147,21 @@ test_train_reaches_target (void)
   /* Two of the paper's modules help here too: class weights for the 10:1 imbalance and label
    * smoothing against over-confidence on a small set. */
   r = cli_run ("train", "--data", demo_dir, "--backbone", "resnet:18", "--input-size", "64",
-               "--epochs", "6", "--batch", "32", "--schedule", "cosine", "--imbalance",
+               "--epochs", "8", "--batch", "32", "--schedule", "cosine", "--imbalance",
                "weighted", "--smoothing", "0.1", "--weight-decay", "1e-4", "--seed", "1",
                "--out", run, "--json", NULL);
   assert_success (r);
   lines = g_strsplit (r->out, "\n", -1);
   for (guint i = 0; lines[i] != NULL; i++)
     n_epoch_lines += g_str_has_prefix (lines[i], "{\"epoch\"");
-  g_assert_cmpuint (n_epoch_lines, ==, 6);
+  g_assert_cmpuint (n_epoch_lines, ==, 8);
 
   final = last_json (r->out);
   best_64 = g_strdup (json_object_get_string_member (final, "best"));
   g_assert_true (g_file_test (best_64, G_FILE_TEST_EXISTS));
   metrics = json_object_get_object_member (final, "metrics");
   best_64_f1 = json_object_get_double_member (metrics, "macro_f1");
-  g_test_message ("resnet:18 at 64 px, 6 epochs: validation macro F1 %.4f", best_64_f1);
+  g_test_message ("resnet:18 at 64 px, 8 epochs: validation macro F1 %.4f", best_64_f1);
   /* The target for the demo set. */
   g_assert_cmpfloat (best_64_f1, >=, 0.9);
 
