@@ -168,7 +168,7 @@ test_train_reaches_target (void)
   /* A second member for the ensemble, at another input size. */
   r48 = cli_run ("train", "--data", demo_dir, "--backbone", "resnet:18", "--input-size", "48",
                  "--epochs", "2", "--batch", "32", "--seed", "2", "--smoothing", "0.1",
-                 "--imbalance", "upsample", "--out", run48, "--json", NULL);
+                 "--imbalance", "onthefly", "--out", run48, "--json", NULL);
   assert_success (r48);
   final48 = last_json (r48->out);
   best_48 = g_strdup (json_object_get_string_member (final48, "best"));
