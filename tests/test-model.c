@@ -14,6 +14,8 @@
 #include <glib/gstdio.h>
 
 #include "mien-core.h"
+#include "mien-demo-data.h"
+#include "mien-ensemble.h"
 #include "mien-model.h"
 #include "mien-test-util.h"
 
@@ -1318,6 +1320,102 @@ test_model_pretrained (MienTestScratch *scratch,
   g_assert_cmpuint (count_changed (vs, all_before), ==, 0);
 }
 
+/* mien_ensemble_evaluate_samples () gives the metrics mien_ensemble_evaluate () gives, and
+ * per-sample predictions that rebuild its confusion matrix, with -1 for an unreadable image;
+ * each prediction is the class mien_ensemble_predict_file () ranks first (the Evaluate page
+ * shows these images under the cell of the Predict page's answer). Also the predictions CSV. */
+static void
+test_model_ensemble_samples (MienTestScratch *scratch,
+                             gconstpointer    data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *root = g_build_filename (scratch->dir, "demo", NULL);
+  g_autofree char *val_dir = g_build_filename (root, "val", NULL);
+  g_autofree char *broken = g_build_filename (val_dir, "fear", "zz-broken.png", NULL);
+  MienDemoDataOptions options = MIEN_DEMO_DATA_OPTIONS_INIT;
+  g_autoptr(MienModel) a = new_model ("resnet:18", MIEN_MODE_PROBE, MIEN_BATCH_NORM_DEFAULT,
+                                      six_classes);
+  g_autoptr(MienModel) b = new_model ("resnet:18", MIEN_MODE_FINETUNE, MIEN_BATCH_NORM_DEFAULT,
+                                      six_classes);
+  g_autoptr(MienEnsemble) ensemble = mien_ensemble_new ();
+  g_autoptr(MienDataset) val = NULL;
+  g_autoptr(MienMetrics) plain = NULL;
+  g_autoptr(MienMetrics) metrics = NULL;
+  g_autoptr(MienMetrics) rebuilt = mien_metrics_new (six_classes);
+  g_autoptr(GArray) predictions = NULL;
+  g_autoptr(GPtrArray) unreadable = NULL;
+  g_autoptr(GPtrArray) images = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GString) csv = g_string_new (NULL);
+  g_autofree float *average = g_new (float, 6);
+  guint n_skipped = 0;
+
+  options.per_class = 8;
+  options.size = SIZE;
+  g_assert_true (mien_demo_data_generate (root, &options, NULL, NULL, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_set_contents (broken, "not a picture", -1, &error));
+  g_assert_true (mien_ensemble_add (ensemble, a, &error));
+  g_assert_true (mien_ensemble_add (ensemble, b, &error));
+  g_assert_no_error (error);
+  val = mien_dataset_open (val_dir, six_classes, &error);
+  g_assert_no_error (error);
+
+  plain = mien_ensemble_evaluate (ensemble, val, 2, NULL, NULL, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  metrics = mien_ensemble_evaluate_samples (ensemble, val, 2, &predictions, &unreadable, NULL,
+                                            NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (metrics);
+  g_assert_cmpuint (metrics->n, ==, plain->n);
+  g_assert_cmpmem (metrics->confusion, 36 * sizeof (guint64), plain->confusion,
+                   36 * sizeof (guint64));
+  g_assert_cmpfloat (metrics->macro_f1, ==, plain->macro_f1);
+  g_assert_cmpuint (unreadable->len, ==, 1);
+
+  g_assert_cmpuint (predictions->len, ==, mien_dataset_get_n_samples (val));
+  for (guint i = 0; i < predictions->len; i++)
+    {
+      int p = g_array_index (predictions, int, i);
+      const char *path = mien_dataset_get_path (val, i);
+      guint best = 0;
+
+      if (g_str_equal (path, broken))
+        {
+          g_assert_cmpint (p, ==, -1);
+          n_skipped++;
+          continue;
+        }
+      g_assert_cmpint (p, >=, 0);
+      g_assert_cmpint (p, <, 6);
+      mien_metrics_add (rebuilt, mien_dataset_get_label (val, i), p);
+      g_assert_true (mien_ensemble_predict_file (ensemble, path, NULL, average, &error));
+      g_assert_no_error (error);
+      for (guint c = 1; c < 6; c++)
+        if (average[c] > average[best])
+          best = c;
+      g_assert_cmpint (p, ==, best);
+    }
+  g_assert_cmpuint (n_skipped, ==, 1);
+  g_assert_cmpmem (rebuilt->confusion, 36 * sizeof (guint64), metrics->confusion,
+                   36 * sizeof (guint64));
+
+  /* Folders are walked in name order; the row holds the argmax and six decimals. */
+  mien_ensemble_collect_images (val_dir, images);
+  g_assert_cmpuint (images->len, ==, mien_dataset_get_n_samples (val));
+  g_assert_cmpstr (images->pdata[0], ==, mien_dataset_get_path (val, 0));
+  mien_ensemble_append_csv_header (ensemble, csv);
+  g_assert_cmpstr (csv->str, ==,
+                   "path,class,p_anger,p_disgust,p_fear,p_happiness,p_sadness,p_surprise\n");
+  g_string_truncate (csv, 0);
+  {
+    const float p[6] = { 0.1f, 0.05f, 0.5f, 0.15f, 0.1f, 0.1f };
+
+    mien_ensemble_append_csv_row (ensemble, csv, "/x/a,b.png", p);
+    g_assert_cmpstr (csv->str, ==, "\"/x/a,b.png\",fear,0.100000,0.050000,0.500000,0.150000,"
+                                   "0.100000,0.100000\n");
+  }
+}
+
 int
 main (int    argc,
       char **argv)
@@ -1344,6 +1442,8 @@ main (int    argc,
               test_model_hostile_files, mien_test_scratch_tear_down);
   g_test_add ("/model/pretrained", MienTestScratch, NULL, mien_test_scratch_set_up,
               test_model_pretrained, mien_test_scratch_tear_down);
+  g_test_add ("/model/ensemble/samples", MienTestScratch, NULL, mien_test_scratch_set_up,
+              test_model_ensemble_samples, mien_test_scratch_tear_down);
 
   return g_test_run ();
 }

@@ -165,69 +165,6 @@ mien_cli_eval (int    argc,
 
 /* ---- predict ---------------------------------------------------------------------------- */
 
-static int
-compare_names (gconstpointer a,
-               gconstpointer b)
-{
-  return g_strcmp0 (*(const char * const *) a, *(const char * const *) b);
-}
-
-/* Files as given, and the images inside folders (recursively, sorted by name). */
-static void
-collect_paths (const char *path,
-               GPtrArray  *out)
-{
-  g_autoptr(GDir) dir = NULL;
-  g_autoptr(GPtrArray) names = NULL;
-  const char *name;
-
-  if (!g_file_test (path, G_FILE_TEST_IS_DIR))
-    {
-      g_ptr_array_add (out, g_strdup (path));
-      return;
-    }
-  dir = g_dir_open (path, 0, NULL);
-  if (dir == NULL)
-    {
-      g_ptr_array_add (out, g_strdup (path));
-      return;
-    }
-  names = g_ptr_array_new_with_free_func (g_free);
-  while ((name = g_dir_read_name (dir)) != NULL)
-    if (name[0] != '.')
-      g_ptr_array_add (names, g_strdup (name));
-  g_ptr_array_sort (names, compare_names);
-  for (guint i = 0; i < names->len; i++)
-    {
-      g_autofree char *child = g_build_filename (path, names->pdata[i], NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR))
-        collect_paths (child, out);
-      else if (mien_dataset_is_image_name (names->pdata[i]))
-        g_ptr_array_add (out, g_steal_pointer (&child));
-    }
-}
-
-/* RFC 4180: quote fields holding a comma, a quote or a line break. */
-static void
-append_csv_field (GString    *line,
-                  const char *field)
-{
-  if (strpbrk (field, ",\"\r\n") == NULL)
-    {
-      g_string_append (line, field);
-      return;
-    }
-  g_string_append_c (line, '"');
-  for (const char *p = field; *p; p++)
-    {
-      if (*p == '"')
-        g_string_append_c (line, '"');
-      g_string_append_c (line, *p);
-    }
-  g_string_append_c (line, '"');
-}
-
 int
 mien_cli_predict (int    argc,
                   char **argv)
@@ -248,8 +185,7 @@ mien_cli_predict (int    argc,
   g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GString) text = g_string_new (NULL);
   g_autofree float *average = NULL;
-  const char * const *classes;
-  guint k, n_failed = 0;
+  guint n_failed = 0;
   int status = EXIT_SUCCESS;
 
   if (!mien_cli_parse_options ("predict", _("PATH…"), entries, &argc, &argv))
@@ -264,22 +200,12 @@ mien_cli_predict (int    argc,
   ensemble = load_ensemble ("predict", models, device, &status);
   if (ensemble == NULL)
     return status;
-  classes = mien_ensemble_get_classes (ensemble);
-  k = mien_ensemble_get_n_classes (ensemble);
-  average = g_new (float, k);
+  average = g_new (float, mien_ensemble_get_n_classes (ensemble));
 
   for (int i = 1; i < argc; i++)
-    collect_paths (argv[i], paths);
+    mien_ensemble_collect_images (argv[i], paths);
 
-  g_string_append (text, "path,class");
-  for (guint c = 0; c < k; c++)
-    {
-      g_autofree char *column = g_strconcat ("p_", classes[c], NULL);
-
-      g_string_append_c (text, ',');
-      append_csv_field (text, column);
-    }
-  g_string_append_c (text, '\n');
+  mien_ensemble_append_csv_header (ensemble, text);
   if (csv == NULL)
     {
       g_print ("%s", text->str);
@@ -289,7 +215,6 @@ mien_cli_predict (int    argc,
   for (guint i = 0; i < paths->len; i++)
     {
       g_autoptr(GError) error = NULL;
-      guint best = 0;
 
       if (!mien_ensemble_predict_file (ensemble, paths->pdata[i], NULL, average, &error))
         {
@@ -297,15 +222,7 @@ mien_cli_predict (int    argc,
           n_failed++;
           continue;
         }
-      for (guint c = 1; c < k; c++)
-        if (average[c] > average[best])
-          best = c;
-      append_csv_field (text, paths->pdata[i]);
-      g_string_append_c (text, ',');
-      append_csv_field (text, classes[best]);
-      for (guint c = 0; c < k; c++)
-        g_string_append_printf (text, ",%.6f", average[c]);
-      g_string_append_c (text, '\n');
+      mien_ensemble_append_csv_row (ensemble, text, paths->pdata[i], average);
       if (csv == NULL)
         {
           g_print ("%s", text->str);

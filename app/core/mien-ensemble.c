@@ -318,16 +318,18 @@ argmax (const float *p,
   return best;
 }
 
-MienMetrics *
-mien_ensemble_evaluate (MienEnsemble      *self,
-                        MienDataset       *dataset,
-                        int                n_workers,
-                        GPtrArray        **per_model,
-                        GPtrArray        **unreadable,
-                        MienProgressFunc   progress,
-                        gpointer           progress_data,
-                        GCancellable      *cancellable,
-                        GError           **error)
+/* Both evaluate functions: `predictions` may be NULL. */
+static MienMetrics *
+evaluate (MienEnsemble      *self,
+          MienDataset       *dataset,
+          int                n_workers,
+          GPtrArray        **per_model,
+          GPtrArray        **unreadable,
+          GArray           **predictions,
+          MienProgressFunc   progress,
+          gpointer           progress_data,
+          GCancellable      *cancellable,
+          GError           **error)
 {
   const char * const *classes;
   guint n, k, n_models;
@@ -336,6 +338,7 @@ mien_ensemble_evaluate (MienEnsemble      *self,
   float **probs;
   g_autoptr(MienMetrics) metrics = NULL;
   g_autoptr(GPtrArray) member_metrics = NULL;
+  g_autoptr(GArray) predicted = NULL;
   gboolean ok;
 
   g_return_val_if_fail (MIEN_IS_ENSEMBLE (self), NULL);
@@ -371,22 +374,27 @@ mien_ensemble_evaluate (MienEnsemble      *self,
       for (guint m = 0; m < n_models; m++)
         g_ptr_array_add (member_metrics, mien_metrics_new (classes));
       average = g_new (float, k);
+      predicted = g_array_sized_new (FALSE, FALSE, sizeof (int), n);
       for (guint i = 0; i < n; i++)
         {
           guint label = mien_dataset_get_label (dataset, i);
+          int best = -1;
 
-          if (!readable[i])
-            continue;
-          memset (average, 0, k * sizeof (float));
-          for (guint m = 0; m < n_models; m++)
+          if (readable[i])
             {
-              const float *p = probs[m] + (gsize) i * k;
+              memset (average, 0, k * sizeof (float));
+              for (guint m = 0; m < n_models; m++)
+                {
+                  const float *p = probs[m] + (gsize) i * k;
 
-              for (guint c = 0; c < k; c++)
-                average[c] += p[c] / n_models;
-              mien_metrics_add (member_metrics->pdata[m], label, argmax (p, k));
+                  for (guint c = 0; c < k; c++)
+                    average[c] += p[c] / n_models;
+                  mien_metrics_add (member_metrics->pdata[m], label, argmax (p, k));
+                }
+              best = argmax (average, k);
+              mien_metrics_add (metrics, label, best);
             }
-          mien_metrics_add (metrics, label, argmax (average, k));
+          g_array_append_val (predicted, best);
         }
       if (metrics->n == 0)
         {
@@ -406,5 +414,151 @@ mien_ensemble_evaluate (MienEnsemble      *self,
     mien_metrics_compute (member_metrics->pdata[m]);
   if (per_model != NULL)
     *per_model = g_steal_pointer (&member_metrics);
+  if (predictions != NULL)
+    *predictions = g_steal_pointer (&predicted);
   return g_steal_pointer (&metrics);
+}
+
+MienMetrics *
+mien_ensemble_evaluate (MienEnsemble      *self,
+                        MienDataset       *dataset,
+                        int                n_workers,
+                        GPtrArray        **per_model,
+                        GPtrArray        **unreadable,
+                        MienProgressFunc   progress,
+                        gpointer           progress_data,
+                        GCancellable      *cancellable,
+                        GError           **error)
+{
+  return evaluate (self, dataset, n_workers, per_model, unreadable, NULL, progress,
+                   progress_data, cancellable, error);
+}
+
+MienMetrics *
+mien_ensemble_evaluate_samples (MienEnsemble      *self,
+                                MienDataset       *dataset,
+                                int                n_workers,
+                                GArray           **predictions,
+                                GPtrArray        **unreadable,
+                                MienProgressFunc   progress,
+                                gpointer           progress_data,
+                                GCancellable      *cancellable,
+                                GError           **error)
+{
+  g_return_val_if_fail (predictions != NULL, NULL);
+
+  return evaluate (self, dataset, n_workers, NULL, unreadable, predictions, progress,
+                   progress_data, cancellable, error);
+}
+
+/* ---- The predictions CSV ---------------------------------------------------------------- */
+
+static int
+compare_names (gconstpointer a,
+               gconstpointer b)
+{
+  return g_strcmp0 (*(const char * const *) a, *(const char * const *) b);
+}
+
+void
+mien_ensemble_collect_images (const char *path,
+                              GPtrArray  *out)
+{
+  g_autoptr(GDir) dir = NULL;
+  g_autoptr(GPtrArray) names = NULL;
+  const char *name;
+
+  g_return_if_fail (path != NULL);
+  g_return_if_fail (out != NULL);
+
+  if (!g_file_test (path, G_FILE_TEST_IS_DIR))
+    {
+      g_ptr_array_add (out, g_strdup (path));
+      return;
+    }
+  dir = g_dir_open (path, 0, NULL);
+  if (dir == NULL)
+    {
+      /* Kept so that predicting it reports why it cannot be read. */
+      g_ptr_array_add (out, g_strdup (path));
+      return;
+    }
+  names = g_ptr_array_new_with_free_func (g_free);
+  while ((name = g_dir_read_name (dir)) != NULL)
+    if (name[0] != '.')
+      g_ptr_array_add (names, g_strdup (name));
+  g_ptr_array_sort (names, compare_names);
+  for (guint i = 0; i < names->len; i++)
+    {
+      g_autofree char *child = g_build_filename (path, names->pdata[i], NULL);
+
+      if (g_file_test (child, G_FILE_TEST_IS_DIR))
+        mien_ensemble_collect_images (child, out);
+      else if (mien_dataset_is_image_name (names->pdata[i]))
+        g_ptr_array_add (out, g_steal_pointer (&child));
+    }
+}
+
+/* RFC 4180: quote fields holding a comma, a quote or a line break. */
+static void
+append_csv_field (GString    *line,
+                  const char *field)
+{
+  if (strpbrk (field, ",\"\r\n") == NULL)
+    {
+      g_string_append (line, field);
+      return;
+    }
+  g_string_append_c (line, '"');
+  for (const char *p = field; *p; p++)
+    {
+      if (*p == '"')
+        g_string_append_c (line, '"');
+      g_string_append_c (line, *p);
+    }
+  g_string_append_c (line, '"');
+}
+
+void
+mien_ensemble_append_csv_header (MienEnsemble *self,
+                                 GString      *csv)
+{
+  const char * const *classes;
+
+  g_return_if_fail (MIEN_IS_ENSEMBLE (self));
+  g_return_if_fail (csv != NULL);
+
+  classes = mien_ensemble_get_classes (self);
+  g_string_append (csv, "path,class");
+  for (guint c = 0; classes != NULL && classes[c] != NULL; c++)
+    {
+      g_autofree char *column = g_strconcat ("p_", classes[c], NULL);
+
+      g_string_append_c (csv, ',');
+      append_csv_field (csv, column);
+    }
+  g_string_append_c (csv, '\n');
+}
+
+void
+mien_ensemble_append_csv_row (MienEnsemble *self,
+                              GString      *csv,
+                              const char   *path,
+                              const float  *average)
+{
+  const char * const *classes;
+  guint k;
+
+  g_return_if_fail (MIEN_IS_ENSEMBLE (self));
+  g_return_if_fail (csv != NULL && path != NULL && average != NULL);
+
+  classes = mien_ensemble_get_classes (self);
+  k = mien_ensemble_get_n_classes (self);
+  g_return_if_fail (k > 0);
+  append_csv_field (csv, path);
+  g_string_append_c (csv, ',');
+  append_csv_field (csv, classes[argmax (average, k)]);
+  for (guint c = 0; c < k; c++)
+    g_string_append_printf (csv, ",%.6f", average[c]);
+  g_string_append_c (csv, '\n');
 }

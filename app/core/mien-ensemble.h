@@ -70,4 +70,32 @@ MienMetrics        *mien_ensemble_evaluate     (MienEnsemble      *self,
                                                 GCancellable      *cancellable,
                                                 GError           **error);
 
+/* The same, also giving each sample's predicted class (the argmax of the average): a new
+ * array of n_samples ints, in dataset order, -1 for an unreadable image. Its metrics are those
+ * mien_ensemble_evaluate () returns. */
+MienMetrics        *mien_ensemble_evaluate_samples (MienEnsemble      *self,
+                                                    MienDataset       *dataset,
+                                                    int                n_workers,
+                                                    GArray           **predictions,
+                                                    GPtrArray        **unreadable,
+                                                    MienProgressFunc   progress,
+                                                    gpointer           progress_data,
+                                                    GCancellable      *cancellable,
+                                                    GError           **error);
+
+/* ---- Predictions as CSV (`mien-cli predict`, the studio's folder → CSV) ----------------- */
+
+/* Adds `path` when it is not a folder, else the images inside it (recursively, sorted by name;
+ * hidden files skipped) to `out` (of char *, newly allocated). */
+void                mien_ensemble_collect_images (const char *path,
+                                                  GPtrArray  *out);
+/* The header line "path,class,p_<class>,…" and one row: the path, the predicted class (argmax
+ * of `average`) and the K probabilities with six decimals; RFC 4180 quoting. */
+void                mien_ensemble_append_csv_header (MienEnsemble *self,
+                                                     GString      *csv);
+void                mien_ensemble_append_csv_row    (MienEnsemble *self,
+                                                     GString      *csv,
+                                                     const char   *path,
+                                                     const float  *average);
+
 G_END_DECLS

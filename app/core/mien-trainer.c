@@ -668,19 +668,26 @@ is_dir (const char *path)
   return g_file_test (path, G_FILE_TEST_IS_DIR);
 }
 
-/* Opens the training and validation sets: --val, or train/ and val/ inside --data (the layout
- * demo-data writes), or a stratified split of --data. */
-static gboolean
-open_datasets (Run     *run,
-               GError **error)
+gboolean
+mien_train_config_open_datasets (const MienTrainConfig  *config,
+                                 MienDataset           **train_out,
+                                 MienDataset           **val_out,
+                                 GError               **error)
 {
-  MienTrainConfig *config = run->config;
-  g_autofree char *train_dir = g_build_filename (config->data, "train", NULL);
-  g_autofree char *val_dir = g_build_filename (config->data, "val", NULL);
+  g_autofree char *train_dir = NULL;
+  g_autofree char *val_dir = NULL;
   g_autoptr(MienDataset) full = NULL;
-  const char *train_path = config->data;
-  const char *val_path = config->val;
+  g_autoptr(MienDataset) val_set = NULL;
+  const char *train_path;
+  const char *val_path;
 
+  g_return_val_if_fail (config != NULL && config->data != NULL, FALSE);
+  g_return_val_if_fail (train_out != NULL && val_out != NULL, FALSE);
+
+  train_dir = g_build_filename (config->data, "train", NULL);
+  val_dir = g_build_filename (config->data, "val", NULL);
+  train_path = config->data;
+  val_path = config->val;
   if (val_path == NULL && is_dir (train_dir) && is_dir (val_dir))
     {
       train_path = train_dir;
@@ -690,16 +697,24 @@ open_datasets (Run     *run,
   full = mien_dataset_open (train_path, (const char * const *) config->classes, error);
   if (full == NULL)
     return FALSE;
-  if (val_path != NULL)
-    {
-      run->train_set = g_steal_pointer (&full);
-      run->val_set = mien_dataset_open (val_path,
-                                        mien_dataset_get_classes (run->train_set), error);
-      if (run->val_set == NULL)
-        return FALSE;
-    }
-  else if (!mien_dataset_split (full, config->val_split, config->seed, &run->train_set,
-                                &run->val_set, error))
+  if (val_path == NULL)
+    return mien_dataset_split (full, config->val_split, config->seed, train_out, val_out,
+                               error);
+  val_set = mien_dataset_open (val_path, mien_dataset_get_classes (full), error);
+  if (val_set == NULL)
+    return FALSE;
+  *train_out = g_steal_pointer (&full);
+  *val_out = g_steal_pointer (&val_set);
+  return TRUE;
+}
+
+static gboolean
+open_datasets (Run     *run,
+               GError **error)
+{
+  MienTrainConfig *config = run->config;
+
+  if (!mien_train_config_open_datasets (config, &run->train_set, &run->val_set, error))
     return FALSE;
 
   run->n_classes = mien_dataset_get_n_classes (run->train_set);

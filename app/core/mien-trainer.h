@@ -115,6 +115,15 @@ JsonNode        *mien_train_config_to_json   (const MienTrainConfig *config);
 MienTrainConfig *mien_train_config_from_json (JsonNode             *node,
                                               GError              **error);
 
+/* The training and validation sets of a run, exactly as the trainer opens them: `val` when
+ * given, else train/ and val/ inside `data` when both exist (the layout demo-data writes), else
+ * a stratified split of `data` by `val_split` and `seed`. Front ends use it to look at the
+ * images a run was validated on. */
+gboolean         mien_train_config_open_datasets (const MienTrainConfig  *config,
+                                                  MienDataset           **train_out,
+                                                  MienDataset           **val_out,
+                                                  GError               **error);
+
 /* What a progress callback sees. */
 typedef enum {
   MIEN_TRAIN_PHASE_PREPARING,   /* listing and decoding the images */
