@@ -1,0 +1,213 @@
+/* mien-application.c — the studio's GtkApplication. */
+#include "config.h"
+
+#include <glib/gi18n-lib.h>
+
+#include "mien-application.h"
+#include "mien-preferences-window.h"
+#include "mien-window.h"
+
+struct _MienApplication
+{
+  AdwApplication parent_instance;
+
+  GSettings     *settings;
+  MienStudio    *studio;
+};
+
+G_DEFINE_FINAL_TYPE (MienApplication, mien_application, ADW_TYPE_APPLICATION)
+
+static void
+apply_style (MienApplication *self)
+{
+  static const AdwColorScheme schemes[] = {
+    ADW_COLOR_SCHEME_DEFAULT, ADW_COLOR_SCHEME_FORCE_LIGHT, ADW_COLOR_SCHEME_FORCE_DARK,
+  };
+  guint variant = (guint) g_settings_get_enum (self->settings, "style-variant");
+
+  adw_style_manager_set_color_scheme (adw_style_manager_get_default (),
+                                      schemes[MIN (variant, G_N_ELEMENTS (schemes) - 1)]);
+}
+
+static void
+on_style_changed (GSettings       *settings,
+                  const char      *key,
+                  MienApplication *self)
+{
+  apply_style (self);
+}
+
+static void
+on_threads_changed (GSettings       *settings,
+                    const char      *key,
+                    MienApplication *self)
+{
+  mien_torch_set_num_threads (mien_studio_get_threads (self->studio));
+}
+
+static void
+on_runs_folder_changed (GSettings       *settings,
+                        const char      *key,
+                        MienApplication *self)
+{
+  mien_studio_reload_runs (self->studio);
+}
+
+static void
+quit_activated (GSimpleAction *action,
+                GVariant      *parameter,
+                gpointer       user_data)
+{
+  GApplication *app = user_data;
+  GList *windows = gtk_application_get_windows (GTK_APPLICATION (app));
+
+  /* Closing through close-request lets the window save its size; training threads stop with
+   * their pages' cancellables when the windows are destroyed. */
+  for (GList *l = windows; l != NULL; l = l->next)
+    gtk_window_close (l->data);
+  g_application_quit (app);
+}
+
+static void
+preferences_activated (GSimpleAction *action,
+                       GVariant      *parameter,
+                       gpointer       user_data)
+{
+  MienApplication *self = user_data;
+  GtkWindow *parent = gtk_application_get_active_window (GTK_APPLICATION (self));
+
+  gtk_window_present (GTK_WINDOW (mien_preferences_window_new (parent, self->studio)));
+}
+
+static void
+about_activated (GSimpleAction *action,
+                 GVariant      *parameter,
+                 gpointer       user_data)
+{
+  GtkApplication *app = user_data;
+  static const char *developers[] = { "The Mien developers", NULL };
+  GtkWidget *about = adw_about_window_new ();
+
+  g_object_set (about,
+                "transient-for", gtk_application_get_active_window (app),
+                "application-name", _("Mien"),
+                "application-icon", MIEN_APP_ID,
+                "version", PACKAGE_VERSION,
+                "developer-name", _("The Mien developers"),
+                "developers", developers,
+                "comments", _("Train and try facial expression recognition models. The training "
+                              "method follows “Facial Expression Recognition in the Wild”: label "
+                              "smoothing, class weights, RandAugment upsampling and deviation "
+                              "fine-tuning."),
+                "website", "https://github.com/mienapp/mien",
+                "issue-url", "https://github.com/mienapp/mien/issues",
+                "license-type", GTK_LICENSE_GPL_3_0,
+                "copyright", "© 2026 The Mien developers",
+                /* Translators: your name and e-mail, one per line */
+                "translator-credits", _("translator-credits"),
+                NULL);
+  gtk_window_present (GTK_WINDOW (about));
+}
+
+static const GActionEntry app_actions[] = {
+  { "quit", quit_activated, NULL, NULL, NULL, { 0 } },
+  { "preferences", preferences_activated, NULL, NULL, NULL, { 0 } },
+  { "about", about_activated, NULL, NULL, NULL, { 0 } },
+};
+
+static void
+mien_application_startup (GApplication *app)
+{
+  MienApplication *self = MIEN_APPLICATION (app);
+  static const struct {
+    const char *action;
+    const char *accels[3];
+  } accels[] = {
+    { "app.quit", { "<Control>q", NULL } },
+    { "app.preferences", { "<Control>comma", NULL } },
+    { "win.show-help-overlay", { "<Control>question", NULL } },
+    { "train.start", { "<Control>Return", NULL } },
+    { "train.cancel", { "<Control>period", NULL } },
+    { "predict.open", { "<Control>i", NULL } },
+    { "evaluate.export-csv", { "<Control>e", NULL } },
+    { "live.start", { "<Control>l", NULL } },
+  };
+
+  G_APPLICATION_CLASS (mien_application_parent_class)->startup (app);
+
+  mien_init ();
+
+  self->settings = g_settings_new (MIEN_APP_ID);
+  self->studio = mien_studio_new (self->settings);
+  mien_torch_set_num_threads (mien_studio_get_threads (self->studio));
+  apply_style (self);
+  g_signal_connect (self->settings, "changed::style-variant", G_CALLBACK (on_style_changed), self);
+  g_signal_connect (self->settings, "changed::threads", G_CALLBACK (on_threads_changed), self);
+  g_signal_connect (self->settings, "changed::runs-folder",
+                    G_CALLBACK (on_runs_folder_changed), self);
+
+  g_action_map_add_action_entries (G_ACTION_MAP (app), app_actions, G_N_ELEMENTS (app_actions),
+                                   app);
+  for (guint i = 0; i < G_N_ELEMENTS (accels); i++)
+    gtk_application_set_accels_for_action (GTK_APPLICATION (app), accels[i].action,
+                                           accels[i].accels);
+}
+
+static void
+mien_application_activate (GApplication *app)
+{
+  MienApplication *self = MIEN_APPLICATION (app);
+  GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (app));
+
+  if (window == NULL)
+    {
+      window = GTK_WINDOW (mien_window_new (ADW_APPLICATION (app), self->studio));
+      mien_studio_open_initial_dataset (self->studio);
+      mien_studio_reload_runs (self->studio);
+    }
+  gtk_window_present (window);
+}
+
+static void
+mien_application_shutdown (GApplication *app)
+{
+  MienApplication *self = MIEN_APPLICATION (app);
+
+  G_APPLICATION_CLASS (mien_application_parent_class)->shutdown (app);
+  if (self->settings != NULL)
+    g_signal_handlers_disconnect_by_data (self->settings, self);
+  g_clear_object (&self->studio);
+  g_clear_object (&self->settings);
+}
+
+static void
+mien_application_class_init (MienApplicationClass *klass)
+{
+  GApplicationClass *app_class = G_APPLICATION_CLASS (klass);
+
+  app_class->startup = mien_application_startup;
+  app_class->activate = mien_application_activate;
+  app_class->shutdown = mien_application_shutdown;
+}
+
+static void
+mien_application_init (MienApplication *self)
+{
+}
+
+MienApplication *
+mien_application_new (void)
+{
+  return g_object_new (MIEN_TYPE_APPLICATION,
+                       "application-id", MIEN_APP_ID,
+                       "flags", G_APPLICATION_DEFAULT_FLAGS,
+                       "resource-base-path", "/io/github/mienapp/Mien",
+                       NULL);
+}
+
+MienStudio *
+mien_application_get_studio (MienApplication *self)
+{
+  g_return_val_if_fail (MIEN_IS_APPLICATION (self), NULL);
+  return self->studio;
+}

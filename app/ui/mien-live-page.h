@@ -1,0 +1,27 @@
+/* mien-live-page.h — the Live page: camera frames (GStreamer) with the chosen model's or
+ * ensemble's predictions drawn over them, frames/s and latency. Inference runs in a worker
+ * thread that drops frames rather than queueing them (MienFramePredictor).
+ * Actions (group "live"): "live.start", "live.stop". */
+#pragma once
+
+#include <adwaita.h>
+
+#include "mien-studio.h"
+
+G_BEGIN_DECLS
+
+#define MIEN_TYPE_LIVE_PAGE (mien_live_page_get_type ())
+G_DECLARE_FINAL_TYPE (MienLivePage, mien_live_page, MIEN, LIVE_PAGE, AdwBin)
+
+GtkWidget *mien_live_page_new            (MienStudio         *studio);
+/* A MienCamera source id ("test", "file:PATH", "v4l2:/dev/video0", ...). */
+void       mien_live_page_set_source     (MienLivePage       *self,
+                                          const char         *source_id);
+void       mien_live_page_set_models     (MienLivePage       *self,
+                                          const char * const *paths);
+/* Property "running". Frames shown and predictions drawn since the last start, for tests. */
+gboolean   mien_live_page_get_running    (MienLivePage       *self);
+guint64    mien_live_page_get_n_frames_shown (MienLivePage   *self);
+guint64    mien_live_page_get_n_predictions  (MienLivePage   *self);
+
+G_END_DECLS

@@ -1,0 +1,50 @@
+/* mien-ui-util.h — small things every page of the studio needs: file choosers that work inside
+ * Flatpak (GtkFileChooserNative: GTK 4.8 has no GtkFileDialog), filters, formatting. */
+#pragma once
+
+#include <adwaita.h>
+
+G_BEGIN_DECLS
+
+/* Called with the chosen file, or NULL when the user cancelled. */
+typedef void (*MienFileChosenFunc) (GFile    *file,
+                                    gpointer  user_data);
+
+/* Shows a native file chooser, modal to `parent`'s window. `filters` (may be NULL) is a
+ * NULL-terminated array of filters, borrowed; `suggested_name` is for SAVE. */
+void           mien_ui_choose_file     (GtkWidget            *parent,
+                                        const char           *title,
+                                        GtkFileChooserAction  action,
+                                        const char           *accept_label,
+                                        GtkFileFilter       **filters,
+                                        const char           *suggested_name,
+                                        MienFileChosenFunc    func,
+                                        gpointer              user_data);
+/* The same for several files (OPEN only): called once with a GListModel of GFile, or NULL. */
+typedef void (*MienFilesChosenFunc) (GListModel *files,
+                                     gpointer    user_data);
+void           mien_ui_choose_files    (GtkWidget            *parent,
+                                        const char           *title,
+                                        GtkFileFilter       **filters,
+                                        MienFilesChosenFunc   func,
+                                        gpointer              user_data);
+
+/* New filters (full reference): images GdkPixbuf reads, Mien model files (*.safetensors),
+ * CSV files, PNG/SVG images. */
+GtkFileFilter *mien_ui_filter_images   (void);
+GtkFileFilter *mien_ui_filter_models   (void);
+GtkFileFilter *mien_ui_filter_csv      (void);
+GtkFileFilter *mien_ui_filter_png      (void);
+GtkFileFilter *mien_ui_filter_svg      (void);
+
+/* "0:42", "12:05", "1:02:03"; "—" for a negative value. */
+char          *mien_ui_format_duration (double      seconds);
+/* "happiness" → "Happiness" (class names in headings, as the paper's tables write them). */
+char          *mien_ui_capitalise      (const char *name);
+
+/* A modal error message (AdwMessageDialog) on `widget`'s window. */
+void           mien_ui_show_error      (GtkWidget    *widget,
+                                        const char   *heading,
+                                        const GError *error);
+
+G_END_DECLS

@@ -1,0 +1,435 @@
+/* test-gui.c — the studio driven as a user would, under Xvfb (suite gui).
+ *
+ * One application for the whole program, in a scratch XDG_DATA_HOME so that the first start
+ * draws the demo dataset. The cases run in order and build on each other: the dataset opens,
+ * a one-epoch run is trained through the Train page's action, it shows on the Evaluate page,
+ * its model predicts on the Predict page (compared with mien-cli predict), and it runs on the
+ * Live page's test source while the main loop's stalls are measured.
+ *
+ * With MIEN_SCREENSHOT_DIR set, every page is also saved as DIR/<page>.png at the point where
+ * it shows the most (build-aux/screenshots.sh); MIEN_SCREENSHOT_EPOCHS trains longer for them.
+ */
+#include "config.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include <glib/gstdio.h>
+
+#include "mien-application.h"
+#include "mien-chart.h"
+#include "mien-dataset-page.h"
+#include "mien-evaluate-page.h"
+#include "mien-live-page.h"
+#include "mien-predict-page.h"
+#include "mien-test-util.h"
+#include "mien-train-page.h"
+#include "mien-window.h"
+
+static struct {
+  char            *scratch;
+  MienApplication *app;
+  MienWindow      *window;
+  MienStudio      *studio;
+  char            *run_dir;        /* the run trained in /gui/train */
+  char            *best_model;
+  gboolean         run_finished;
+  char            *run_error;
+  gboolean         runs_changed;
+} fixture;
+
+/* Iterates the main context until `done ()` or `timeout_s` pass (then fails the test). */
+#define WAIT_FOR(condition, timeout_s, what) G_STMT_START {                                      \
+    gint64 wait_end_ = g_get_monotonic_time () + (gint64) (timeout_s) * G_USEC_PER_SEC;        \
+    while (!(condition))                                                                       \
+      {                                                                                        \
+        if (g_get_monotonic_time () > wait_end_)                                               \
+          g_error ("timed out after %d s waiting for %s", (int) (timeout_s), what);            \
+        g_main_context_iteration (NULL, FALSE);                                                \
+        g_usleep (1000);                                                                       \
+      }                                                                                        \
+  } G_STMT_END
+
+static void
+spin (guint ms)
+{
+  gint64 end = g_get_monotonic_time () + ms * 1000;
+
+  while (g_get_monotonic_time () < end)
+    {
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (1000);
+    }
+}
+
+static void
+screenshot (const char *page)
+{
+  const char *dir = g_getenv ("MIEN_SCREENSHOT_DIR");
+  g_autofree char *path = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (dir == NULL || dir[0] == '\0')
+    return;
+  mien_window_show_page (fixture.window, page);
+  spin (1500);  /* transitions, thumbnails and charts settle */
+  path = g_strdup_printf ("%s/%s.png", dir, page);
+  if (!mien_window_save_screenshot (fixture.window, path, &error))
+    g_error ("screenshot %s: %s", path, error->message);
+  g_test_message ("screenshot: %s", path);
+}
+
+static GtkWidget *
+page (const char *name)
+{
+  GtkWidget *widget = mien_window_get_page (fixture.window, name);
+
+  g_assert_nonnull (widget);
+  return widget;
+}
+
+/* ---- The window on the demo dataset ---------------------------------------------------- */
+
+static void
+on_runs_changed (MienStudio *studio,
+                 gpointer    user_data)
+{
+  fixture.runs_changed = TRUE;
+}
+
+static void
+test_dataset (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *demo = NULL;
+  g_autofree char *demo_train = NULL;
+  MienDatasetStats *stats;
+  MienBarChart *chart;
+  graphene_rect_t first, bar;
+  double first_value;
+
+  fixture.app = mien_application_new ();
+  g_application_set_flags (G_APPLICATION (fixture.app), G_APPLICATION_NON_UNIQUE);
+  g_assert_true (g_application_register (G_APPLICATION (fixture.app), NULL, &error));
+  g_assert_no_error (error);
+  g_application_activate (G_APPLICATION (fixture.app));
+
+  fixture.window = MIEN_WINDOW (gtk_application_get_active_window (GTK_APPLICATION (fixture.app)));
+  g_assert_nonnull (fixture.window);
+  fixture.studio = mien_application_get_studio (fixture.app);
+  g_signal_connect (fixture.studio, "runs-changed", G_CALLBACK (on_runs_changed), NULL);
+
+  /* First start: the demo set is drawn into the user's data folder and opened. */
+  WAIT_FOR (mien_studio_get_stats (fixture.studio) != NULL, 300, "the demo dataset");
+  demo = g_build_filename (fixture.scratch, "xdg-data", "mien", "datasets", "demo", NULL);
+  demo_train = g_build_filename (demo, "train", NULL);
+  g_assert_true (g_file_test (demo_train, G_FILE_TEST_IS_DIR));
+  g_assert_cmpstr (mien_studio_get_dataset_path (fixture.studio), ==, demo);
+
+  /* The chart's bars are the statistics: one per class, value = images of that class. */
+  stats = mien_studio_get_stats (fixture.studio);
+  g_assert_cmpuint (stats->n_classes, ==, 6);
+  chart = mien_dataset_page_get_count_chart (MIEN_DATASET_PAGE (page ("dataset")));
+  g_assert_nonnull (chart);
+  g_assert_cmpuint (mien_bar_chart_get_n_categories (chart), ==, stats->n_classes);
+  g_assert_cmpuint (mien_bar_chart_get_n_series (chart), >=, 1);
+  for (guint c = 0; c < stats->n_classes; c++)
+    g_assert_cmpfloat (mien_bar_chart_get_value (chart, 0, c), ==, (double) stats->counts[c]);
+
+  /* And as drawn: bar heights in proportion to the counts (to a pixel). */
+  mien_window_show_page (fixture.window, "dataset");
+  WAIT_FOR (mien_bar_chart_get_bar_rect (chart, 0, 0, &first), 30, "the chart to be drawn");
+  first_value = stats->counts[0];
+  for (guint c = 1; c < stats->n_classes; c++)
+    {
+      g_assert_true (mien_bar_chart_get_bar_rect (chart, 0, c, &bar));
+      g_assert_cmpfloat_with_epsilon (bar.size.height,
+                                      first.size.height * stats->counts[c] / first_value, 1.0);
+    }
+  screenshot ("dataset");
+}
+
+/* ---- A run trained through the app's actions ------------------------------------------- */
+
+static void
+on_run_finished (MienTrainPage *train_page,
+                 const char    *run_dir,
+                 const GError  *error,
+                 gpointer       user_data)
+{
+  fixture.run_finished = TRUE;
+  g_free (fixture.run_dir);
+  fixture.run_dir = g_strdup (run_dir);
+  if (error != NULL)
+    fixture.run_error = g_strdup (error->message);
+}
+
+static void
+test_train (void)
+{
+  MienTrainPage *train_page = MIEN_TRAIN_PAGE (page ("train"));
+  MienEvaluatePage *evaluate_page = MIEN_EVALUATE_PAGE (page ("evaluate"));
+  g_autoptr(MienTrainConfig) config = mien_train_config_new ();
+  const char *epochs = g_getenv ("MIEN_SCREENSHOT_EPOCHS");
+  g_autofree char *run_name = NULL;
+  const char *selected[2] = { NULL, NULL };
+  MienRun *run;
+
+  g_assert_nonnull (mien_studio_get_stats (fixture.studio));
+  mien_window_show_page (fixture.window, "train");
+
+  config->backbone = g_strdup ("resnet:18");
+  config->input_size = 32;
+  config->epochs = epochs != NULL ? (guint) atoi (epochs) : 1;
+  config->batch_size = 32;
+  config->imbalance = MIEN_IMBALANCE_WEIGHTED;
+  config->smoothing = 0.1;
+  mien_train_page_set_config (train_page, config);
+
+  g_signal_connect (train_page, "run-finished", G_CALLBACK (on_run_finished), NULL);
+  fixture.runs_changed = FALSE;
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (train_page), "train.start", NULL));
+  WAIT_FOR (mien_train_page_get_running (train_page), 10, "the run to start");
+  WAIT_FOR (fixture.run_finished, 1200, "the run to finish");
+  g_assert_cmpstr (fixture.run_error, ==, NULL);
+  g_assert_false (mien_train_page_get_running (train_page));
+  g_assert_cmpfloat (mien_train_page_get_images_per_s (train_page), >, 0.0);
+  g_test_message ("GUI training: %.1f images/s", mien_train_page_get_images_per_s (train_page));
+
+  /* It is listed among the runs, with its best model... */
+  WAIT_FOR (fixture.runs_changed && mien_studio_find_run (fixture.studio, fixture.run_dir) != NULL,
+            60, "the run in the runs list");
+  run = mien_studio_find_run (fixture.studio, fixture.run_dir);
+  g_assert_cmpint (mien_run_get_state (run), ==, MIEN_RUN_STATE_COMPLETE);
+  g_assert_cmpuint (mien_run_get_n_epochs (run), ==, config->epochs);
+  g_assert_nonnull (mien_run_get_best_model (run));
+  fixture.best_model = g_strdup (mien_run_get_best_model (run));
+  g_assert_true (g_file_test (fixture.best_model, G_FILE_TEST_IS_REGULAR));
+  screenshot ("train");
+
+  /* ... and on the Evaluate page, as a row of the table named after its folder. */
+  selected[0] = fixture.run_dir;
+  mien_evaluate_page_select_runs (evaluate_page, selected);
+  g_assert_cmpuint (mien_evaluate_page_get_n_rows (evaluate_page), ==, 1);
+  run_name = g_path_get_basename (fixture.run_dir);
+  g_assert_cmpstr (mien_evaluate_page_get_row_name (evaluate_page, 0), ==, run_name);
+  g_assert_cmpuint (mien_heatmap_get_size (mien_evaluate_page_get_heatmap (evaluate_page)), ==, 6);
+  screenshot ("evaluate");
+}
+
+/* ---- Prediction equals mien-cli's ------------------------------------------------------- */
+
+/* The first image of the demo set's validation part. */
+static char *
+first_val_image (void)
+{
+  MienDataset *val = mien_studio_get_val_dataset (fixture.studio);
+
+  g_assert_nonnull (val);
+  return g_strdup (mien_dataset_get_path (val, mien_dataset_get_n_samples (val) / 2));
+}
+
+static void
+test_predict (void)
+{
+  MienPredictPage *predict_page = MIEN_PREDICT_PAGE (page ("predict"));
+  g_autofree char *image = first_val_image ();
+  g_autofree char *csv_path = g_build_filename (fixture.scratch, "predict.csv", NULL);
+  g_autofree char *csv = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) lines = NULL;
+  g_auto(GStrv) header = NULL;
+  g_auto(GStrv) fields = NULL;
+  const char *models[2] = { fixture.best_model, NULL };
+  const float *per_model = NULL, *average = NULL;
+  guint n_models = 0, n_classes = 0;
+  g_autoptr(GFile) file = g_file_new_for_path (image);
+  const char *cli = g_getenv ("MIEN_CLI");
+  const char *argv[] = { cli, "predict", "--model", fixture.best_model, "--out", csv_path,
+                         image, NULL };
+  int status;
+  guint first_prob;
+
+  g_assert_nonnull (fixture.best_model);
+  g_assert_nonnull (cli);
+
+  mien_window_show_page (fixture.window, "predict");
+  mien_predict_page_set_models (predict_page, models);
+  mien_predict_page_open_file (predict_page, file);
+  WAIT_FOR (!mien_predict_page_get_busy (predict_page)
+            && mien_predict_page_get_probabilities (predict_page, &n_models, &n_classes,
+                                                    &per_model, &average),
+            120, "the prediction");
+  g_assert_cmpuint (n_models, ==, 1);
+  g_assert_cmpuint (n_classes, ==, 6);
+
+  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                               &out, &err, &status, &error));
+  g_assert_no_error (error);
+  if (!g_spawn_check_wait_status (status, NULL))
+    g_error ("mien-cli predict failed: %s", err);
+  g_assert_true (g_file_get_contents (csv_path, &csv, NULL, &error));
+  g_assert_no_error (error);
+
+  /* The CLI's CSV: a header naming prob_<class> columns, one row for the image. */
+  lines = g_strsplit (g_strstrip (csv), "\n", -1);
+  g_assert_cmpuint (g_strv_length (lines), ==, 2);
+  header = g_strsplit (lines[0], ",", -1);
+  fields = g_strsplit (lines[1], ",", -1);
+  g_assert_cmpuint (g_strv_length (header), ==, g_strv_length (fields));
+  for (first_prob = 0; header[first_prob] != NULL; first_prob++)
+    if (g_str_has_prefix (header[first_prob], "prob_"))
+      break;
+  g_assert_nonnull (header[first_prob]);
+  g_assert_cmpuint (g_strv_length (header) - first_prob, >=, n_classes);
+  for (guint c = 0; c < n_classes; c++)
+    {
+      double cli_p = g_ascii_strtod (fields[first_prob + c], NULL);
+
+      /* The CLI prints six decimals; the page holds floats from the same code. */
+      g_assert_cmpfloat_with_epsilon (average[c], cli_p, 5e-6);
+      g_assert_cmpfloat_with_epsilon (per_model[c], cli_p, 5e-6);
+    }
+  screenshot ("predict");
+}
+
+/* ---- Live: frames, predictions and a main loop that never stalls ------------------------ */
+
+typedef struct {
+  gint64 last;
+  gint64 max_gap;
+} StallProbe;
+
+static gboolean
+stall_tick (gpointer data)
+{
+  StallProbe *probe = data;
+  gint64 now = g_get_monotonic_time ();
+
+  if (probe->last != 0)
+    probe->max_gap = MAX (probe->max_gap, now - probe->last);
+  probe->last = now;
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+test_live (void)
+{
+  MienLivePage *live_page = MIEN_LIVE_PAGE (page ("live"));
+  const char *models[2] = { fixture.best_model, NULL };
+  StallProbe probe = { 0, 0 };
+  guint probe_id;
+
+  g_assert_nonnull (fixture.best_model);
+  mien_window_show_page (fixture.window, "live");
+  mien_live_page_set_source (live_page, "test");
+  mien_live_page_set_models (live_page, models);
+  WAIT_FOR (mien_live_page_get_ready (live_page), 120, "the live models");
+
+  probe_id = g_timeout_add (5, stall_tick, &probe);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (live_page), "live.start", NULL));
+  WAIT_FOR (mien_live_page_get_n_frames_shown (live_page) >= 30
+            && mien_live_page_get_n_predictions (live_page) >= 30, 180,
+            "30 frames with predictions");
+  g_source_remove (probe_id);
+  g_test_message ("live: %" G_GUINT64_FORMAT " frames shown, %" G_GUINT64_FORMAT
+                  " predictions, longest main-loop stall %.1f ms",
+                  mien_live_page_get_n_frames_shown (live_page),
+                  mien_live_page_get_n_predictions (live_page), probe.max_gap / 1000.0);
+  g_assert_cmpint (probe.max_gap, <, 100 * 1000);
+  g_assert_true (mien_live_page_get_running (live_page));
+  screenshot ("live");
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (live_page), "live.stop", NULL));
+  WAIT_FOR (!mien_live_page_get_running (live_page), 30, "the camera to stop");
+}
+
+/* ---- The installed-style binary starts without a warning --------------------------------- */
+
+static void
+test_launch_clean (void)
+{
+  const char *app_path = g_getenv ("MIEN_APP");
+  g_autofree char *home = g_build_filename (fixture.scratch, "launch", NULL);
+  g_autofree char *err_path = g_build_filename (fixture.scratch, "launch.err", NULL);
+  g_autofree char *err = NULL;
+  g_auto(GStrv) envp = g_get_environ ();
+  g_autoptr(GError) error = NULL;
+  const char *argv[] = { app_path, NULL };
+  GPid pid;
+  int err_fd = -1;
+  int status = 0;
+
+  g_assert_nonnull (app_path);
+  envp = g_environ_setenv (envp, "XDG_DATA_HOME", home, TRUE);
+  envp = g_environ_setenv (envp, "G_DEBUG", "fatal-criticals", TRUE);
+  g_assert_true (g_spawn_async_with_pipes (NULL, (char **) argv, envp, G_SPAWN_DO_NOT_REAP_CHILD,
+                                           NULL, NULL, &pid, NULL, NULL, &err_fd, &error));
+  g_assert_no_error (error);
+
+  /* Long enough to draw the demo set, read it and show every page's first state. */
+  spin (20000);
+  g_assert_cmpint (waitpid (pid, &status, WNOHANG), ==, 0);  /* still running: no crash */
+  kill (pid, SIGTERM);
+  waitpid (pid, &status, 0);
+  g_spawn_close_pid (pid);
+
+  {
+    g_autoptr(GIOChannel) channel = g_io_channel_unix_new (err_fd);
+
+    g_io_channel_set_close_on_unref (channel, TRUE);
+    g_io_channel_read_to_end (channel, &err, NULL, NULL);
+  }
+  g_file_set_contents (err_path, err != NULL ? err : "", -1, NULL);
+  if (err != NULL && (strstr (err, "WARNING") != NULL || strstr (err, "CRITICAL") != NULL
+                      || strstr (err, "Gtk-") != NULL || strstr (err, "GLib-") != NULL))
+    g_error ("mien printed warnings:\n%s", err);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_autofree char *xdg_data = NULL;
+  g_autofree char *xdg_config = NULL;
+  g_autofree char *xdg_cache = NULL;
+  int status;
+
+  fixture.scratch = g_dir_make_tmp ("mien-test-gui-XXXXXX", NULL);
+  g_assert_nonnull (fixture.scratch);
+  xdg_data = g_build_filename (fixture.scratch, "xdg-data", NULL);
+  xdg_config = g_build_filename (fixture.scratch, "xdg-config", NULL);
+  xdg_cache = g_build_filename (fixture.scratch, "xdg-cache", NULL);
+  g_setenv ("XDG_DATA_HOME", xdg_data, TRUE);
+  g_setenv ("XDG_CONFIG_HOME", xdg_config, TRUE);
+  g_setenv ("XDG_CACHE_HOME", xdg_cache, TRUE);
+  g_setenv ("GSETTINGS_BACKEND", "memory", TRUE);
+
+  gtk_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/gui/dataset", test_dataset);
+  g_test_add_func ("/gui/train", test_train);
+  g_test_add_func ("/gui/predict", test_predict);
+  g_test_add_func ("/gui/live", test_live);
+  g_test_add_func ("/gui/launch-clean", test_launch_clean);
+  status = g_test_run ();
+
+  if (fixture.window != NULL)
+    gtk_window_destroy (GTK_WINDOW (fixture.window));
+  if (fixture.app != NULL)
+    {
+      spin (200);
+      g_application_quit (G_APPLICATION (fixture.app));
+      g_clear_object (&fixture.app);
+    }
+  mien_test_remove_tree (fixture.scratch);
+  g_free (fixture.scratch);
+  g_free (fixture.run_dir);
+  g_free (fixture.best_model);
+  g_free (fixture.run_error);
+  return status;
+}
