@@ -1,0 +1,454 @@
+/* test-frame-predictor.c — predictions on a stream of frames: what arrives where, what equals
+ * what, what is dropped, and that nothing arrives after stop.
+ *
+ * Two randomly initialised ResNet-18s at 32 px make the ensemble: the numbers mean nothing,
+ * but each one must equal the ensemble's own answer for the same crop.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "mien-frame-predictor.h"
+#include "mien-test-util.h"
+
+#define N_BURST 40
+
+static const char * const classes[] = { "neutral", "happy", "sad", NULL };
+
+static MienEnsemble *
+make_ensemble (guint n_models)
+{
+  g_autoptr(MienEnsemble) ensemble = mien_ensemble_new ();
+  MienModelSpec spec = { 0, };
+
+  spec.backbone = "resnet:18";
+  spec.input_size = 32;
+  spec.mode = MIEN_MODE_FINETUNE;
+  spec.classes = classes;
+  for (int c = 0; c < 3; c++)
+    {
+      spec.mean[c] = 0.5;
+      spec.std[c] = 0.25;
+    }
+  spec.device = mien_device_cpu ();
+  for (guint m = 0; m < n_models; m++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(MienModel) model = mien_model_new (mien_plugin_engine_get_default (), &spec,
+                                                   &error);
+
+      g_assert_no_error (error);
+      g_assert_true (mien_ensemble_add (ensemble, model, &error));
+      g_assert_no_error (error);
+    }
+  return g_steal_pointer (&ensemble);
+}
+
+static GdkPixbuf *
+random_frame (GRand *rand,
+              int    width,
+              int    height)
+{
+  GdkPixbuf *frame = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, width, height);
+  guint8 *pixels = gdk_pixbuf_get_pixels (frame);
+  int stride = gdk_pixbuf_get_rowstride (frame);
+
+  for (int y = 0; y < height; y++)
+    for (int x = 0; x < width * 3; x++)
+      pixels[y * stride + x] = g_rand_int_range (rand, 0, 256);
+  return frame;
+}
+
+/* What the main context received. */
+typedef struct {
+  GThread   *main_thread;
+  GPtrArray *predictions;  /* MienFramePrediction copies */
+  GPtrArray *errors;       /* GError copies */
+  guint      off_thread;
+} Received;
+
+static void
+received_init (Received *received)
+{
+  received->main_thread = g_thread_self ();
+  received->predictions = g_ptr_array_new_with_free_func ((GDestroyNotify) mien_frame_prediction_free);
+  received->errors = g_ptr_array_new_with_free_func ((GDestroyNotify) g_error_free);
+  received->off_thread = 0;
+}
+
+static void
+received_clear (Received *received)
+{
+  g_ptr_array_unref (received->predictions);
+  g_ptr_array_unref (received->errors);
+}
+
+static void
+prediction_cb (MienFramePredictor        *predictor,
+               const MienFramePrediction *prediction,
+               gpointer                   user_data)
+{
+  Received *received = user_data;
+
+  if (g_thread_self () != received->main_thread)
+    received->off_thread++;
+  g_ptr_array_add (received->predictions, mien_frame_prediction_copy (prediction));
+}
+
+static void
+error_cb (MienFramePredictor *predictor,
+          const GError       *error,
+          gpointer            user_data)
+{
+  Received *received = user_data;
+
+  if (g_thread_self () != received->main_thread)
+    received->off_thread++;
+  g_ptr_array_add (received->errors, g_error_copy (error));
+}
+
+static void
+connect (MienFramePredictor *predictor,
+         Received           *received)
+{
+  g_signal_connect (predictor, "prediction", G_CALLBACK (prediction_cb), received);
+  g_signal_connect (predictor, "error", G_CALLBACK (error_cb), received);
+}
+
+/* Every pushed frame accounted for, and every result delivered. */
+static gboolean
+drained (MienFramePredictor *predictor,
+         Received           *received)
+{
+  guint64 pushed = mien_frame_predictor_get_n_pushed (predictor);
+  guint64 predicted = mien_frame_predictor_get_n_predicted (predictor);
+  guint64 dropped = mien_frame_predictor_get_n_dropped (predictor);
+
+  return pushed == predicted + dropped && received->predictions->len == predicted;
+}
+
+static void
+wait_drained (MienFramePredictor *predictor,
+              Received           *received,
+              guint               expected_pushed)
+{
+  gint64 end = g_get_monotonic_time () + 120 * G_USEC_PER_SEC;
+
+  while ((mien_frame_predictor_get_n_pushed (predictor) < expected_pushed ||
+          !drained (predictor, received)) &&
+         g_get_monotonic_time () < end)
+    {
+      while (g_main_context_iteration (NULL, FALSE))
+        ;
+      g_usleep (1000);
+    }
+  g_assert_true (drained (predictor, received));
+}
+
+static void
+spin (guint ms)
+{
+  gint64 end = g_get_monotonic_time () + ms * (gint64) 1000;
+
+  while (g_get_monotonic_time () < end)
+    {
+      while (g_main_context_iteration (NULL, FALSE))
+        ;
+      g_usleep (1000);
+    }
+}
+
+static void
+assert_close (const float *a,
+              const float *b,
+              guint        n)
+{
+  for (guint i = 0; i < n; i++)
+    g_assert_cmpfloat_with_epsilon (a[i], b[i], 1e-6);
+}
+
+typedef struct {
+  MienFramePredictor *predictor;
+  GPtrArray          *frames;
+} Pusher;
+
+static gpointer
+push_all (gpointer data)
+{
+  Pusher *pusher = data;
+
+  for (guint i = 0; i < pusher->frames->len; i++)
+    mien_frame_predictor_push (pusher->predictor, pusher->frames->pdata[i]);
+  return NULL;
+}
+
+/* ---- Tests ------------------------------------------------------------------------------- */
+
+static void
+test_burst (void)
+{
+  g_autoptr(MienEnsemble) ensemble = make_ensemble (2);
+  g_autoptr(MienFramePredictor) predictor = NULL;
+  g_autoptr(GPtrArray) frames = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GRand) rand = g_rand_new_with_seed (3);
+  Received received;
+  Pusher pusher;
+  GThread *thread;
+  guint64 last_number = 0;
+  guint n;
+
+  received_init (&received);
+  for (guint i = 0; i < N_BURST; i++)
+    g_ptr_array_add (frames, random_frame (rand, 48, 40));
+
+  predictor = mien_frame_predictor_new (ensemble, MIEN_FRAME_REGION_CENTRE);
+  connect (predictor, &received);
+  g_assert_cmpfloat (mien_frame_predictor_get_rate (predictor), ==, 0.0);
+
+  /* A burst from another thread, far faster than inference. */
+  pusher.predictor = predictor;
+  pusher.frames = frames;
+  thread = g_thread_new ("pusher", push_all, &pusher);
+  g_thread_join (thread);
+  wait_drained (predictor, &received, N_BURST);
+
+  g_assert_cmpuint (mien_frame_predictor_get_n_pushed (predictor), ==, N_BURST);
+  g_assert_cmpuint (mien_frame_predictor_get_n_dropped (predictor), >, 0);
+  g_assert_cmpuint (mien_frame_predictor_get_n_predicted (predictor), >=, 1);
+  g_assert_cmpuint (received.errors->len, ==, 0);
+  g_assert_cmpuint (received.off_thread, ==, 0);
+  g_assert_cmpfloat (mien_frame_predictor_get_rate (predictor), >, 0.0);
+  g_test_message ("%u of %u frames predicted, %.1f per second",
+                  received.predictions->len, N_BURST,
+                  mien_frame_predictor_get_rate (predictor));
+
+  for (guint i = 0; i < received.predictions->len; i++)
+    {
+      MienFramePrediction *p = received.predictions->pdata[i];
+
+      /* Newest first: numbers only go up, and the last frame is never replaced. */
+      g_assert_cmpuint (p->frame_number, >, last_number);
+      last_number = p->frame_number;
+      g_assert_true (p->frame == frames->pdata[p->frame_number - 1]);
+      g_assert_cmpuint (p->n_models, ==, 2);
+      g_assert_cmpuint (p->n_classes, ==, 3);
+      g_assert_cmpint (p->x, ==, 4);
+      g_assert_cmpint (p->y, ==, 0);
+      g_assert_cmpint (p->width, ==, 40);
+      g_assert_cmpint (p->height, ==, 40);
+      g_assert_cmpint (p->done_us, >=, p->pushed_us);
+      g_assert_cmpfloat (p->latency_ms, ==, (p->done_us - p->pushed_us) / 1000.0);
+      for (guint c = 0; c < p->n_classes; c++)
+        g_assert_cmpfloat (p->average[p->best_class], >=, p->average[c]);
+    }
+  g_assert_cmpuint (last_number, ==, N_BURST);
+
+  /* The ensemble is ours again once the worker has stopped: each result must be what it
+   * says about the same crop. */
+  mien_frame_predictor_stop (predictor);
+  for (guint i = 0; i < received.predictions->len; i++)
+    {
+      MienFramePrediction *p = received.predictions->pdata[i];
+      g_autoptr(GdkPixbuf) crop = gdk_pixbuf_new_subpixbuf (p->frame, p->x, p->y, p->width,
+                                                            p->height);
+      g_autoptr(GError) error = NULL;
+      float per_model[2 * 3], average[3];
+
+      g_assert_true (mien_ensemble_predict_pixbuf (ensemble, crop, per_model, average, &error));
+      g_assert_no_error (error);
+      assert_close (p->per_model, per_model, 2 * 3);
+      assert_close (p->average, average, 3);
+    }
+
+  /* Stopped: pushing does nothing. */
+  n = received.predictions->len;
+  mien_frame_predictor_push (predictor, frames->pdata[0]);
+  spin (300);
+  g_assert_cmpuint (received.predictions->len, ==, n);
+  g_assert_cmpuint (mien_frame_predictor_get_n_pushed (predictor), ==, N_BURST);
+  mien_frame_predictor_stop (predictor);
+
+  received_clear (&received);
+}
+
+static void
+test_stop_discards (void)
+{
+  g_autoptr(MienEnsemble) ensemble = make_ensemble (1);
+  g_autoptr(GRand) rand = g_rand_new_with_seed (5);
+  g_autoptr(GdkPixbuf) frame = random_frame (rand, 32, 32);
+  Received received;
+
+  received_init (&received);
+  for (guint round = 0; round < 3; round++)
+    {
+      g_autoptr(MienFramePredictor) predictor = mien_frame_predictor_new (ensemble,
+                                                                          MIEN_FRAME_REGION_WHOLE);
+
+      connect (predictor, &received);
+      mien_frame_predictor_push (predictor, frame);
+      /* Round 0 stops before the worker can finish; later rounds after it has finished and
+       * queued its result for the main context, which must then not deliver it. */
+      if (round > 0)
+        {
+          gint64 end = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+
+          while (mien_frame_predictor_get_n_predicted (predictor) == 0 &&
+                 g_get_monotonic_time () < end)
+            g_usleep (1000);
+          g_assert_cmpuint (mien_frame_predictor_get_n_predicted (predictor), ==, 1);
+        }
+      mien_frame_predictor_stop (predictor);
+      g_assert_cmpuint (mien_frame_predictor_get_n_pushed (predictor), ==,
+                        mien_frame_predictor_get_n_predicted (predictor) +
+                        mien_frame_predictor_get_n_dropped (predictor));
+      /* Round 2 drops the predictor with its delivery still queued. */
+      if (round == 2)
+        {
+          mien_frame_predictor_push (predictor, frame);
+          g_clear_object (&predictor);
+        }
+      spin (100);
+    }
+  g_assert_cmpuint (received.predictions->len, ==, 0);
+  g_assert_cmpuint (received.errors->len, ==, 0);
+  received_clear (&received);
+}
+
+static void
+test_region (void)
+{
+  g_autoptr(MienEnsemble) ensemble = make_ensemble (1);
+  g_autoptr(MienFramePredictor) predictor = NULL;
+  g_autoptr(GRand) rand = g_rand_new_with_seed (7);
+  g_autoptr(GdkPixbuf) wide = random_frame (rand, 64, 32);
+  g_autoptr(GdkPixbuf) tall = random_frame (rand, 31, 64);
+  Received received;
+  MienFramePrediction *p;
+  int x, y, w, h;
+
+  mien_frame_region_rect (MIEN_FRAME_REGION_CENTRE, 64, 32, &x, &y, &w, &h);
+  g_assert_cmpint (x, ==, 16);
+  g_assert_cmpint (y, ==, 0);
+  g_assert_cmpint (w, ==, 32);
+  g_assert_cmpint (h, ==, 32);
+  mien_frame_region_rect (MIEN_FRAME_REGION_CENTRE, 31, 64, &x, &y, &w, &h);
+  g_assert_cmpint (x, ==, 0);
+  g_assert_cmpint (y, ==, 16);
+  g_assert_cmpint (w, ==, 31);
+  g_assert_cmpint (h, ==, 31);
+  mien_frame_region_rect (MIEN_FRAME_REGION_WHOLE, 64, 32, &x, &y, &w, &h);
+  g_assert_cmpint (x, ==, 0);
+  g_assert_cmpint (y, ==, 0);
+  g_assert_cmpint (w, ==, 64);
+  g_assert_cmpint (h, ==, 32);
+
+  /* And what the predictor reports. */
+  received_init (&received);
+  predictor = mien_frame_predictor_new (ensemble, MIEN_FRAME_REGION_CENTRE);
+  connect (predictor, &received);
+  mien_frame_predictor_push (predictor, wide);
+  wait_drained (predictor, &received, 1);
+  g_assert_cmpuint (received.predictions->len, ==, 1);
+  p = received.predictions->pdata[0];
+  g_assert_cmpint (p->x, ==, 16);
+  g_assert_cmpint (p->y, ==, 0);
+  g_assert_cmpint (p->width, ==, 32);
+  g_assert_cmpint (p->height, ==, 32);
+  g_assert_cmpuint (p->frame_number, ==, 1);
+
+  mien_frame_predictor_set_region (predictor, MIEN_FRAME_REGION_WHOLE);
+  mien_frame_predictor_push (predictor, wide);
+  wait_drained (predictor, &received, 2);
+  g_assert_cmpuint (received.predictions->len, ==, 2);
+  p = received.predictions->pdata[1];
+  g_assert_cmpint (p->x, ==, 0);
+  g_assert_cmpint (p->y, ==, 0);
+  g_assert_cmpint (p->width, ==, 64);
+  g_assert_cmpint (p->height, ==, 32);
+  g_assert_cmpuint (p->frame_number, ==, 2);
+
+  mien_frame_predictor_set_region (predictor, MIEN_FRAME_REGION_CENTRE);
+  mien_frame_predictor_push (predictor, tall);
+  wait_drained (predictor, &received, 3);
+  p = received.predictions->pdata[2];
+  g_assert_cmpint (p->x, ==, 0);
+  g_assert_cmpint (p->y, ==, 16);
+  g_assert_cmpint (p->width, ==, 31);
+  g_assert_cmpint (p->height, ==, 31);
+
+  mien_frame_predictor_stop (predictor);
+  received_clear (&received);
+}
+
+static void
+test_error (void)
+{
+  g_autoptr(MienEnsemble) empty = mien_ensemble_new ();
+  g_autoptr(MienFramePredictor) predictor = NULL;
+  g_autoptr(GRand) rand = g_rand_new_with_seed (9);
+  g_autoptr(GdkPixbuf) frame = random_frame (rand, 32, 32);
+  Received received;
+  GError *error;
+
+  /* No model: every frame fails, the worker goes on, each failure counts as dropped. */
+  received_init (&received);
+  predictor = mien_frame_predictor_new (empty, MIEN_FRAME_REGION_WHOLE);
+  connect (predictor, &received);
+  mien_frame_predictor_push (predictor, frame);
+  while (received.errors->len < 1)
+    spin (5);
+  mien_frame_predictor_push (predictor, frame);
+  while (received.errors->len < 2)
+    spin (5);
+  error = received.errors->pdata[0];
+  g_assert_error (error, MIEN_ENSEMBLE_ERROR, MIEN_ENSEMBLE_ERROR_EMPTY);
+  g_assert_cmpuint (received.predictions->len, ==, 0);
+  g_assert_cmpuint (mien_frame_predictor_get_n_pushed (predictor), ==, 2);
+  g_assert_cmpuint (mien_frame_predictor_get_n_predicted (predictor), ==, 0);
+  g_assert_cmpuint (mien_frame_predictor_get_n_dropped (predictor), ==, 2);
+  g_assert_cmpuint (received.off_thread, ==, 0);
+  mien_frame_predictor_stop (predictor);
+  received_clear (&received);
+}
+
+static void
+test_prediction_boxed (void)
+{
+  float per_model[] = { 0.25f, 0.75f, 0.5f, 0.5f };
+  float average[] = { 0.375f, 0.625f };
+  g_autoptr(GdkPixbuf) frame = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, 4, 4);
+  MienFramePrediction p = { 0, };
+  MienFramePrediction *copy;
+
+  p.frame_number = 7;
+  p.n_models = 2;
+  p.n_classes = 2;
+  p.per_model = per_model;
+  p.average = average;
+  p.best_class = 1;
+  p.width = p.height = 4;
+  p.frame = frame;
+  copy = g_boxed_copy (MIEN_TYPE_FRAME_PREDICTION, &p);
+  g_assert_true (copy->per_model != per_model);
+  g_assert_cmpmem (copy->per_model, sizeof per_model, per_model, sizeof per_model);
+  g_assert_cmpmem (copy->average, sizeof average, average, sizeof average);
+  g_assert_true (copy->frame == frame);
+  g_assert_cmpuint (copy->frame_number, ==, 7);
+  g_boxed_free (MIEN_TYPE_FRAME_PREDICTION, copy);
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  mien_init ();
+
+  g_test_add_func ("/frame-predictor/prediction-boxed", test_prediction_boxed);
+  g_test_add_func ("/frame-predictor/burst", test_burst);
+  g_test_add_func ("/frame-predictor/stop-discards", test_stop_discards);
+  g_test_add_func ("/frame-predictor/region", test_region);
+  g_test_add_func ("/frame-predictor/error", test_error);
+  return g_test_run ();
+}
