@@ -37,11 +37,15 @@ case "${1:-}" in
   run)
     install_packages
     configure_and_build
-    # The main job: Mien's built-in synthetic demo set, trained on and evaluated. (The GTK
-    # studio arrives with its own milestone; until then this is what a new user runs.)
+    if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] && [ -x "$build/app/ui/mien" ]; then
+      # The studio: on first start it draws the demo dataset and opens it; press Train.
+      exec meson devenv -C "$build" mien
+    fi
+    # Without a display: the same job through mien-cli — the demo set, its statistics, a
+    # training run and the paper-style table.
     data_home=${XDG_DATA_HOME:-$HOME/.local/share}/mien
-    demo=$data_home/demo
-    run=$data_home/runs/demo-$(date +%Y%m%d-%H%M%S)
+    demo=$data_home/datasets/demo
+    run=$data_home/runs/resnet-finetune-$(date +%Y%m%d-%H%M%S)
     if [ ! -d "$demo/train" ]; then
       meson devenv -C "$build" mien-cli demo-data "$demo"
     fi
