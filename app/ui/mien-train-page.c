@@ -1167,7 +1167,7 @@ create_run_row (gpointer item,
   return row;
 }
 
-static void
+static gboolean
 select_run_path (MienTrainPage *self,
                  const char    *path)
 {
@@ -1182,9 +1182,10 @@ select_run_path (MienTrainPage *self,
       if (run != NULL && g_strcmp0 (mien_run_get_path (run), path) == 0)
         {
           gtk_list_box_select_row (self->runs_list, row);
-          return;
+          return TRUE;
         }
     }
+  return FALSE;
 }
 
 static void
@@ -2109,4 +2110,16 @@ mien_train_page_get_images_per_s (MienTrainPage *self)
 {
   g_return_val_if_fail (MIEN_IS_TRAIN_PAGE (self), 0.0);
   return self->images_per_s;
+}
+
+gboolean
+mien_train_page_select_run (MienTrainPage *self,
+                            const char    *path)
+{
+  g_return_val_if_fail (MIEN_IS_TRAIN_PAGE (self), FALSE);
+  g_return_val_if_fail (path != NULL, FALSE);
+
+  g_free (self->selected_path);
+  self->selected_path = g_strdup (path);
+  return select_run_path (self, path);
 }

@@ -28,5 +28,11 @@ MienTrainConfig *mien_train_page_build_config (MienTrainPage   *self,
 gboolean         mien_train_page_get_running  (MienTrainPage   *self);
 /* The training throughput of the last epoch finished in this page (images/s; 0 before any). */
 double           mien_train_page_get_images_per_s (MienTrainPage *self);
+/* Selects the past run in `path` in the runs list, as a click would (its curves show when no
+ * run is active; "train.resume" follows whether it can be resumed). The list is filled from
+ * MienStudio's runs in a thread: after a run, wait for "runs-changed" first. FALSE when the
+ * run is not listed. */
+gboolean         mien_train_page_select_run   (MienTrainPage   *self,
+                                               const char      *path);
 
 G_END_DECLS
