@@ -1,0 +1,1338 @@
+/* mien-predict-page.c — the Predict page.
+ *
+ * Every opened image is an item of a list (the strip under the picture). One worker at a time
+ * decodes an item for display and predicts it with mien_ensemble_predict_file () — the very call
+ * `mien-cli predict` makes, so that the page and the CLI agree to the last digit. The selected
+ * item goes first; the others follow so that switching between them is instant.
+ *
+ * An ensemble belongs to one thread at a time: the worker and a folder → CSV job may both hold
+ * the same one, so it travels with a mutex (SharedEnsemble) that each takes per image. Every
+ * new ensemble bumps `generation`; an item's probabilities count only when they were computed
+ * with the current one.
+ */
+#include "config.h"
+
+#include <glib/gi18n-lib.h>
+
+#include "mien-chart.h"
+#include "mien-model-chooser.h"
+#include "mien-predict-page.h"
+#include "mien-ui-util.h"
+
+/* ---- SharedEnsemble --------------------------------------------------------------------- */
+
+typedef struct {
+  MienEnsemble *ensemble;
+  GMutex        lock;
+} SharedEnsemble;
+
+static void
+shared_ensemble_clear (gpointer data)
+{
+  SharedEnsemble *shared = data;
+
+  g_object_unref (shared->ensemble);
+  g_mutex_clear (&shared->lock);
+}
+
+static SharedEnsemble *
+shared_ensemble_new (MienEnsemble *ensemble)
+{
+  SharedEnsemble *shared = g_rc_box_new0 (SharedEnsemble);
+
+  shared->ensemble = g_object_ref (ensemble);
+  g_mutex_init (&shared->lock);
+  return shared;
+}
+
+static SharedEnsemble *
+shared_ensemble_ref (SharedEnsemble *shared)
+{
+  return g_rc_box_acquire (shared);
+}
+
+static void
+shared_ensemble_unref (SharedEnsemble *shared)
+{
+  g_rc_box_release_full (shared, shared_ensemble_clear);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SharedEnsemble, shared_ensemble_unref)
+
+/* ---- MienPredictItem: one opened image ---------------------------------------------------- */
+
+#define MIEN_TYPE_PREDICT_ITEM (mien_predict_item_get_type ())
+G_DECLARE_FINAL_TYPE (MienPredictItem, mien_predict_item, MIEN, PREDICT_ITEM, GObject)
+
+struct _MienPredictItem
+{
+  GObject     parent_instance;
+
+  GFile      *file;
+  char       *path;
+  GdkTexture *texture;
+  gboolean    decoded;      /* a texture was tried (`texture` NULL: it failed) */
+  char       *error;        /* why it could not be read or predicted */
+  guint       generation;   /* of the ensemble that gave the probabilities; 0: none */
+  guint       n_models;
+  guint       n_classes;
+  float      *per_model;
+  float      *average;
+};
+
+enum {
+  ITEM_PROP_0,
+  ITEM_PROP_TEXTURE,
+  ITEM_N_PROPS
+};
+
+static GParamSpec *item_props[ITEM_N_PROPS];
+
+G_DEFINE_FINAL_TYPE (MienPredictItem, mien_predict_item, G_TYPE_OBJECT)
+
+static void
+mien_predict_item_finalize (GObject *object)
+{
+  MienPredictItem *self = MIEN_PREDICT_ITEM (object);
+
+  g_clear_object (&self->file);
+  g_clear_object (&self->texture);
+  g_free (self->path);
+  g_free (self->error);
+  g_free (self->per_model);
+  g_free (self->average);
+  G_OBJECT_CLASS (mien_predict_item_parent_class)->finalize (object);
+}
+
+static void
+mien_predict_item_get_property (GObject    *object,
+                                guint       prop_id,
+                                GValue     *value,
+                                GParamSpec *pspec)
+{
+  MienPredictItem *self = MIEN_PREDICT_ITEM (object);
+
+  switch (prop_id)
+    {
+    case ITEM_PROP_TEXTURE:
+      g_value_set_object (value, self->texture);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+mien_predict_item_class_init (MienPredictItemClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = mien_predict_item_finalize;
+  object_class->get_property = mien_predict_item_get_property;
+
+  item_props[ITEM_PROP_TEXTURE] =
+    g_param_spec_object ("texture", NULL, NULL, GDK_TYPE_PAINTABLE,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  g_object_class_install_properties (object_class, ITEM_N_PROPS, item_props);
+}
+
+static void
+mien_predict_item_init (MienPredictItem *self)
+{
+}
+
+static MienPredictItem *
+mien_predict_item_new (GFile      *file,
+                       const char *path)
+{
+  MienPredictItem *self = g_object_new (MIEN_TYPE_PREDICT_ITEM, NULL);
+
+  self->file = g_object_ref (file);
+  self->path = g_strdup (path);
+  return self;
+}
+
+/* ---- The page ------------------------------------------------------------------------------ */
+
+typedef struct _FolderJob FolderJob;
+
+struct _MienPredictPage
+{
+  AdwBin              parent_instance;
+
+  MienStudio         *studio;
+  GCancellable       *cancellable;        /* the page's life */
+
+  /* Models */
+  MienModelChooser   *chooser;
+  GCancellable       *load_cancellable;
+  gboolean            loading;
+  SharedEnsemble     *ensemble;           /* NULL when no model is checked or loading failed */
+  char              **model_names;        /* one per member, for the charts */
+  guint               generation;
+  GPtrArray          *charts;             /* MienBarChart: the average (when >1 model), then members */
+
+  /* Images */
+  GListStore         *items;
+  GtkSingleSelection *selection;
+  MienPredictItem    *running;            /* the worker's item, or NULL */
+  gboolean            busy;
+
+  /* Folder → CSV */
+  FolderJob          *folder;
+  guint               folder_poll_id;
+
+  /* Template */
+  GtkBox             *chooser_box;
+  GtkBox             *folder_box;
+  GtkLabel           *folder_label;
+  GtkProgressBar     *folder_bar;
+  GtkStack           *stack;
+  GtkPicture         *picture;
+  GtkLabel           *file_label;
+  GtkLabel           *class_label;
+  GtkLabel           *prob_label;
+  GtkSpinner         *spinner;
+  GtkLabel           *status_label;
+  GtkBox             *charts_box;
+  GtkListView        *strip;
+};
+
+G_DEFINE_FINAL_TYPE (MienPredictPage, mien_predict_page, ADW_TYPE_BIN)
+
+enum {
+  PROP_0,
+  PROP_BUSY,
+  N_PROPS
+};
+
+static GParamSpec *props[N_PROPS];
+
+static void process_next (MienPredictPage *self);
+
+static MienPredictItem *
+selected_item (MienPredictPage *self)
+{
+  return gtk_single_selection_get_selected_item (self->selection);
+}
+
+static void
+set_busy (MienPredictPage *self,
+          gboolean         busy)
+{
+  if (self->busy == busy)
+    return;
+  self->busy = busy;
+  g_object_notify_by_pspec (G_OBJECT (self), props[PROP_BUSY]);
+}
+
+static guint
+argmax (const float *p,
+        guint        k)
+{
+  guint best = 0;
+
+  for (guint c = 1; c < k; c++)
+    if (p[c] > p[best])
+      best = c;
+  return best;
+}
+
+static gboolean
+item_is_fresh (MienPredictPage *self,
+               MienPredictItem *item)
+{
+  return item != NULL && self->ensemble != NULL && !self->loading &&
+         item->generation == self->generation && item->average != NULL;
+}
+
+static void
+update_actions (MienPredictPage *self)
+{
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "predict.open-folder",
+                                 self->ensemble != NULL && !self->loading &&
+                                 self->folder == NULL);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "predict.cancel-folder",
+                                 self->folder != NULL);
+}
+
+/* ---- Showing the selected item --------------------------------------------------------- */
+
+static void
+rebuild_charts (MienPredictPage *self)
+{
+  GtkWidget *child;
+  MienEnsemble *ensemble = self->ensemble != NULL ? self->ensemble->ensemble : NULL;
+  guint n_models = ensemble != NULL ? mien_ensemble_get_n_models (ensemble) : 0;
+  const char * const *classes = ensemble != NULL ? mien_ensemble_get_classes (ensemble) : NULL;
+  guint k = ensemble != NULL ? mien_ensemble_get_n_classes (ensemble) : 0;
+  g_autoptr(GPtrArray) labels = g_ptr_array_new_with_free_func (g_free);
+  guint n_charts;
+
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->charts_box))) != NULL)
+    gtk_box_remove (self->charts_box, child);
+  g_ptr_array_set_size (self->charts, 0);
+  if (n_models == 0)
+    return;
+
+  for (guint c = 0; c < k; c++)
+    g_ptr_array_add (labels, mien_ui_capitalise (classes[c]));
+  g_ptr_array_add (labels, NULL);
+
+  /* With one model its chart is the average: no second chart repeating it. */
+  n_charts = n_models > 1 ? n_models + 1 : 1;
+  for (guint i = 0; i < n_charts; i++)
+    {
+      GtkWidget *chart = mien_bar_chart_new ();
+      MienBarChart *bars = MIEN_BAR_CHART (chart);
+      g_autofree double *zeros = g_new0 (double, k);
+      g_autofree char *title = NULL;
+
+      if (n_models > 1 && i == 0)
+        title = g_strdup_printf (ngettext ("Ensemble (average of %u)",
+                                           "Ensemble (average of %u)", n_models), n_models);
+      else
+        title = g_strdup (self->model_names[n_models > 1 ? i - 1 : 0]);
+      mien_chart_set_title (MIEN_CHART (chart), title);
+      mien_bar_chart_set_orientation (bars, GTK_ORIENTATION_HORIZONTAL);
+      mien_bar_chart_set_categories (bars, (const char * const *) labels->pdata);
+      mien_bar_chart_set_max (bars, 1.0);
+      mien_bar_chart_set_value_format (bars, "%.3f");
+      mien_bar_chart_add_series (bars, _("Probability"), zeros);
+      gtk_widget_set_size_request (chart, -1, 40 + 28 * (int) k);
+      gtk_box_append (self->charts_box, chart);
+      g_ptr_array_add (self->charts, chart);
+    }
+}
+
+static void
+set_chart_values (MienBarChart *chart,
+                  const float  *p,
+                  guint         k)
+{
+  g_autofree double *values = g_new (double, k);
+
+  for (guint c = 0; c < k; c++)
+    values[c] = p[c];
+  mien_bar_chart_set_series_values (chart, 0, values);
+  mien_bar_chart_set_highlight (chart, (int) argmax (p, k));
+}
+
+static void
+show_current (MienPredictPage *self)
+{
+  MienPredictItem *item = selected_item (self);
+  gboolean fresh = item_is_fresh (self, item);
+  gboolean working = FALSE;
+  const char *status = NULL;
+  g_autofree char *name = NULL;
+
+  if (item == NULL)
+    {
+      gtk_stack_set_visible_child_name (self->stack, "empty");
+      return;
+    }
+  gtk_stack_set_visible_child_name (self->stack, "result");
+
+  name = g_file_get_basename (item->file);
+  gtk_picture_set_paintable (self->picture, GDK_PAINTABLE (item->texture));
+  gtk_picture_set_alternative_text (self->picture, name);
+  gtk_label_set_text (self->file_label, item->path);
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->file_label), item->path);
+
+  if (item->error != NULL)
+    status = item->error;
+  else if (self->loading)
+    {
+      status = _("Loading the models…");
+      working = TRUE;
+    }
+  else if (self->ensemble == NULL)
+    status = _("Check a model on the left to predict this image.");
+  else if (!fresh)
+    {
+      status = _("Predicting…");
+      working = TRUE;
+    }
+
+  gtk_label_set_text (self->status_label, status != NULL ? status : "");
+  gtk_widget_set_visible (GTK_WIDGET (self->status_label), status != NULL);
+  gtk_spinner_set_spinning (self->spinner, working);
+  gtk_widget_set_visible (GTK_WIDGET (self->spinner), working);
+  gtk_widget_set_visible (GTK_WIDGET (self->charts_box), fresh);
+  gtk_widget_set_visible (GTK_WIDGET (self->class_label), fresh);
+  gtk_widget_set_visible (GTK_WIDGET (self->prob_label), fresh);
+
+  if (fresh)
+    {
+      const char * const *classes = mien_ensemble_get_classes (self->ensemble->ensemble);
+      guint k = item->n_classes;
+      guint best = argmax (item->average, k);
+      g_autofree char *class_name = mien_ui_capitalise (classes[best]);
+      /* Translators: the predicted class's probability, in percent */
+      g_autofree char *probability = g_strdup_printf (_("%.1f %%"), 100.0 * item->average[best]);
+
+      gtk_label_set_text (self->class_label, class_name);
+      gtk_label_set_text (self->prob_label, probability);
+      for (guint i = 0; i < self->charts->len; i++)
+        {
+          const float *p = item->n_models > 1 && i > 0
+                           ? item->per_model + (gsize) (i - 1) * k : item->average;
+
+          set_chart_values (self->charts->pdata[i], p, k);
+        }
+    }
+}
+
+/* ---- The worker ---------------------------------------------------------------------------- */
+
+typedef struct {
+  MienPredictItem *item;
+  char            *path;
+  GFile           *file;
+  SharedEnsemble  *ensemble;      /* NULL: decode only */
+  guint            generation;
+  gboolean         decode;
+  /* Results */
+  GdkTexture      *texture;
+  char            *decode_error;
+  char            *predict_error;
+  guint            n_models;
+  guint            n_classes;
+  float           *per_model;
+  float           *average;
+} PredictJob;
+
+static void
+predict_job_free (PredictJob *job)
+{
+  g_clear_object (&job->item);
+  g_clear_object (&job->file);
+  g_clear_object (&job->texture);
+  g_clear_pointer (&job->ensemble, shared_ensemble_unref);
+  g_free (job->path);
+  g_free (job->decode_error);
+  g_free (job->predict_error);
+  g_free (job->per_model);
+  g_free (job->average);
+  g_free (job);
+}
+
+static void
+predict_thread (GTask        *task,
+                gpointer      source_object,
+                gpointer      task_data,
+                GCancellable *cancellable)
+{
+  PredictJob *job = task_data;
+
+  if (job->decode)
+    {
+      g_autoptr(GError) error = NULL;
+
+      job->texture = gdk_texture_new_from_file (job->file, &error);
+      if (job->texture == NULL)
+        job->decode_error = g_strdup (error->message);
+    }
+  if (job->ensemble != NULL && job->decode_error == NULL &&
+      !g_cancellable_is_cancelled (cancellable))
+    {
+      MienEnsemble *ensemble = job->ensemble->ensemble;
+      g_autoptr(GError) error = NULL;
+      gboolean ok;
+
+      job->n_models = mien_ensemble_get_n_models (ensemble);
+      job->n_classes = mien_ensemble_get_n_classes (ensemble);
+      job->per_model = g_new0 (float, (gsize) job->n_models * job->n_classes);
+      job->average = g_new0 (float, job->n_classes);
+      g_mutex_lock (&job->ensemble->lock);
+      ok = mien_ensemble_predict_file (ensemble, job->path, job->per_model, job->average,
+                                       &error);
+      g_mutex_unlock (&job->ensemble->lock);
+      if (!ok)
+        {
+          job->predict_error = g_strdup (error->message);
+          g_clear_pointer (&job->per_model, g_free);
+          g_clear_pointer (&job->average, g_free);
+        }
+    }
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+predict_done (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  MienPredictPage *self = MIEN_PREDICT_PAGE (source);
+  PredictJob *job = g_task_get_task_data (G_TASK (result));
+  MienPredictItem *item = job->item;
+
+  if (g_cancellable_is_cancelled (self->cancellable))
+    return;
+  self->running = NULL;
+
+  if (job->decode)
+    {
+      item->decoded = TRUE;
+      if (job->texture != NULL)
+        {
+          g_set_object (&item->texture, job->texture);
+          g_object_notify_by_pspec (G_OBJECT (item), item_props[ITEM_PROP_TEXTURE]);
+        }
+      else
+        {
+          g_free (item->error);
+          item->error = g_strdup_printf (_("Could not read this image: %s"), job->decode_error);
+        }
+    }
+  if (job->ensemble != NULL)
+    {
+      item->generation = job->generation;
+      g_clear_pointer (&item->per_model, g_free);
+      g_clear_pointer (&item->average, g_free);
+      if (job->predict_error != NULL)
+        {
+          g_free (item->error);
+          item->error = g_strdup_printf (_("Could not predict this image: %s"),
+                                         job->predict_error);
+        }
+      else
+        {
+          item->n_models = job->n_models;
+          item->n_classes = job->n_classes;
+          item->per_model = g_steal_pointer (&job->per_model);
+          item->average = g_steal_pointer (&job->average);
+        }
+    }
+  if (item == selected_item (self))
+    show_current (self);
+  process_next (self);
+}
+
+static gboolean
+needs_work (MienPredictPage *self,
+            MienPredictItem *item,
+            gboolean        *decode,
+            gboolean        *predict)
+{
+  *decode = !item->decoded;
+  /* An image that failed once fails again: only a new ensemble is worth another try. */
+  *predict = self->ensemble != NULL && !self->loading && item->generation != self->generation &&
+             (item->decoded ? item->texture != NULL : TRUE);
+  return *decode || *predict;
+}
+
+static void
+process_next (MienPredictPage *self)
+{
+  g_autoptr(MienPredictItem) item = NULL;
+  g_autoptr(GTask) task = NULL;
+  gboolean decode = FALSE, predict = FALSE;
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->items));
+  PredictJob *job;
+
+  if (self->running != NULL)
+    return;
+  item = selected_item (self) != NULL ? g_object_ref (selected_item (self)) : NULL;
+  if (item == NULL || !needs_work (self, item, &decode, &predict))
+    {
+      g_clear_object (&item);
+      for (guint i = 0; i < n; i++)
+        {
+          g_autoptr(MienPredictItem) candidate = g_list_model_get_item (G_LIST_MODEL (self->items), i);
+
+          if (needs_work (self, candidate, &decode, &predict))
+            {
+              item = g_steal_pointer (&candidate);
+              break;
+            }
+        }
+    }
+  if (item == NULL)
+    {
+      set_busy (self, self->loading);
+      return;
+    }
+
+  set_busy (self, TRUE);
+  job = g_new0 (PredictJob, 1);
+  job->item = g_object_ref (item);
+  job->path = g_strdup (item->path);
+  job->file = g_object_ref (item->file);
+  job->decode = decode;
+  if (predict)
+    {
+      job->ensemble = shared_ensemble_ref (self->ensemble);
+      job->generation = self->generation;
+      /* A new attempt: the error of an older ensemble no longer holds. */
+      if (item->decoded)
+        g_clear_pointer (&item->error, g_free);
+    }
+  self->running = item;
+  task = g_task_new (self, self->cancellable, predict_done, NULL);
+  g_task_set_source_tag (task, process_next);
+  g_task_set_task_data (task, job, (GDestroyNotify) predict_job_free);
+  g_task_run_in_thread (task, predict_thread);
+}
+
+/* ---- Models ---------------------------------------------------------------------------------- */
+
+/* A run's best model is named after its run folder; any other file after itself. */
+static char *
+model_name (MienPredictPage *self,
+            const char      *path)
+{
+  g_autofree char *folder = g_path_get_dirname (path);
+  MienRun *run = mien_studio_find_run (self->studio, folder);
+
+  if (run != NULL && g_strcmp0 (mien_run_get_best_model (run), path) == 0)
+    return g_strdup (mien_run_get_name (run));
+  return g_path_get_basename (path);
+}
+
+static void
+set_ensemble (MienPredictPage *self,
+              MienEnsemble    *ensemble,
+              char           **paths)
+{
+  g_clear_pointer (&self->ensemble, shared_ensemble_unref);
+  g_clear_pointer (&self->model_names, g_strfreev);
+  if (ensemble != NULL)
+    {
+      guint n = g_strv_length (paths);
+
+      self->ensemble = shared_ensemble_new (ensemble);
+      self->model_names = g_new0 (char *, n + 1);
+      for (guint i = 0; i < n; i++)
+        self->model_names[i] = model_name (self, paths[i]);
+    }
+  self->generation++;
+  rebuild_charts (self);
+}
+
+typedef struct {
+  MienPredictPage *self;
+  char           **paths;
+} LoadData;
+
+static void
+on_ensemble_loaded (GObject      *source,
+                    GAsyncResult *result,
+                    gpointer      user_data)
+{
+  LoadData *data = user_data;
+  MienPredictPage *self = data->self;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MienEnsemble) ensemble = mien_studio_load_ensemble_finish (MIEN_STUDIO (source),
+                                                                       result, &error);
+
+  /* Cancelled: the page went away, or another selection's load replaced this one. */
+  if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      self->loading = FALSE;
+      if (ensemble == NULL)
+        mien_studio_post_error (self->studio, _("Could not load the models"), error);
+      set_ensemble (self, ensemble, data->paths);
+      update_actions (self);
+      show_current (self);
+      process_next (self);
+    }
+  g_strfreev (data->paths);
+  g_object_unref (data->self);
+  g_free (data);
+}
+
+static void
+on_models_changed (MienModelChooser *chooser,
+                   MienPredictPage  *self)
+{
+  g_auto(GStrv) paths = mien_model_chooser_dup_selected (chooser);
+  LoadData *data;
+
+  g_cancellable_cancel (self->load_cancellable);
+  g_clear_object (&self->load_cancellable);
+  if (paths[0] == NULL)
+    {
+      self->loading = FALSE;
+      set_ensemble (self, NULL, NULL);
+      update_actions (self);
+      show_current (self);
+      process_next (self);
+      return;
+    }
+
+  self->loading = TRUE;
+  set_busy (self, TRUE);
+  update_actions (self);
+  show_current (self);
+  self->load_cancellable = g_cancellable_new ();
+  data = g_new0 (LoadData, 1);
+  data->self = g_object_ref (self);
+  data->paths = g_steal_pointer (&paths);
+  mien_studio_load_ensemble_async (self->studio, (const char * const *) data->paths,
+                                   self->load_cancellable, on_ensemble_loaded, data);
+}
+
+/* ---- Opening images -------------------------------------------------------------------------- */
+
+/* Adds `file` (or finds it among the open ones) and selects it. */
+static gboolean
+open_one (MienPredictPage *self,
+          GFile           *file,
+          gboolean         select)
+{
+  g_autofree char *path = g_file_get_path (file);
+  g_autoptr(MienPredictItem) item = NULL;
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->items));
+
+  if (path == NULL)
+    {
+      g_autofree char *uri = g_file_get_uri (file);
+      g_autofree char *message = g_strdup_printf (_("Only local files can be predicted, not %s"),
+                                                  uri);
+
+      mien_studio_post_message (self->studio, message);
+      return FALSE;
+    }
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(MienPredictItem) other = g_list_model_get_item (G_LIST_MODEL (self->items), i);
+
+      if (g_str_equal (other->path, path))
+        {
+          if (select)
+            gtk_single_selection_set_selected (self->selection, i);
+          return TRUE;
+        }
+    }
+  item = mien_predict_item_new (file, path);
+  g_list_store_append (self->items, item);
+  if (select)
+    gtk_single_selection_set_selected (self->selection, n);
+  return TRUE;
+}
+
+static void
+open_files (MienPredictPage *self,
+            GSList          *files)
+{
+  gboolean first = TRUE;
+
+  for (GSList *l = files; l != NULL; l = l->next)
+    if (open_one (self, l->data, first))
+      first = FALSE;
+  show_current (self);
+  process_next (self);
+}
+
+static void
+on_images_chosen (GListModel *files,
+                  gpointer    user_data)
+{
+  g_autoptr(MienPredictPage) self = user_data;
+  GSList *list = NULL;
+  guint n = files != NULL ? g_list_model_get_n_items (files) : 0;
+
+  if (g_cancellable_is_cancelled (self->cancellable))
+    return;
+  for (guint i = n; i > 0; i--)
+    list = g_slist_prepend (list, g_list_model_get_item (files, i - 1));
+  open_files (self, list);
+  g_slist_free_full (list, g_object_unref);
+}
+
+static void
+open_action (GtkWidget  *widget,
+             const char *action_name,
+             GVariant   *parameter)
+{
+  g_autoptr(GtkFileFilter) images = mien_ui_filter_images ();
+  GtkFileFilter *filters[] = { images, NULL };
+
+  mien_ui_choose_files (widget, _("Open Images"), filters, on_images_chosen,
+                        g_object_ref (widget));
+}
+
+/* ---- Folder → CSV ---------------------------------------------------------------------------- */
+
+struct _FolderJob {
+  char           *folder;
+  char           *csv_path;
+  SharedEnsemble *ensemble;
+  GCancellable   *cancellable;
+  int             done;        /* atomic */
+  int             total;       /* atomic; -1 while listing */
+  guint           n_rows;
+  guint           n_failed;
+  char           *first_failure;
+};
+
+static void
+folder_job_free (FolderJob *job)
+{
+  g_free (job->folder);
+  g_free (job->csv_path);
+  g_clear_pointer (&job->ensemble, shared_ensemble_unref);
+  g_clear_object (&job->cancellable);
+  g_free (job->first_failure);
+  g_free (job);
+}
+
+static void
+folder_thread (GTask        *task,
+               gpointer      source_object,
+               gpointer      task_data,
+               GCancellable *cancellable)
+{
+  FolderJob *job = task_data;
+  MienEnsemble *ensemble = job->ensemble->ensemble;
+  g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GString) csv = g_string_new (NULL);
+  g_autofree float *average = g_new (float, mien_ensemble_get_n_classes (ensemble));
+  GError *error = NULL;
+
+  mien_ensemble_collect_images (job->folder, paths);
+  /* collect_images lists a folder it cannot open as itself, so that predicting reports it. */
+  if (paths->len == 1 && g_str_equal (paths->pdata[0], job->folder))
+    g_ptr_array_set_size (paths, 0);
+  if (paths->len == 0)
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                               _("There is no image in %s"), job->folder);
+      return;
+    }
+  g_atomic_int_set (&job->total, (int) paths->len);
+
+  mien_ensemble_append_csv_header (ensemble, csv);
+  for (guint i = 0; i < paths->len; i++)
+    {
+      g_autoptr(GError) local_error = NULL;
+      gboolean ok;
+
+      if (g_task_return_error_if_cancelled (task))
+        return;
+      g_mutex_lock (&job->ensemble->lock);
+      ok = mien_ensemble_predict_file (ensemble, paths->pdata[i], NULL, average, &local_error);
+      g_mutex_unlock (&job->ensemble->lock);
+      if (ok)
+        {
+          mien_ensemble_append_csv_row (ensemble, csv, paths->pdata[i], average);
+          job->n_rows++;
+        }
+      else
+        {
+          /* As mien-cli predict: an unreadable image is reported and left out. */
+          if (job->first_failure == NULL)
+            job->first_failure = g_strdup (local_error->message);
+          job->n_failed++;
+        }
+      g_atomic_int_set (&job->done, (int) i + 1);
+    }
+  if (g_task_return_error_if_cancelled (task))
+    return;
+  /* Atomic: an existing file is replaced only by a complete one. */
+  if (!g_file_set_contents_full (job->csv_path, csv->str, (gssize) csv->len,
+                                 G_FILE_SET_CONTENTS_CONSISTENT, 0644, &error))
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+static gboolean
+poll_folder (gpointer data)
+{
+  MienPredictPage *self = data;
+  int total, done;
+
+  if (self->folder == NULL)
+    {
+      self->folder_poll_id = 0;
+      return G_SOURCE_REMOVE;
+    }
+  total = g_atomic_int_get (&self->folder->total);
+  done = g_atomic_int_get (&self->folder->done);
+  if (total < 0)
+    {
+      gtk_progress_bar_pulse (self->folder_bar);
+      gtk_progress_bar_set_text (self->folder_bar, _("Listing images…"));
+    }
+  else
+    {
+      /* Translators: progress of predicting a folder: images done of all */
+      g_autofree char *text = g_strdup_printf (_("%d of %d images"), done, total);
+
+      gtk_progress_bar_set_fraction (self->folder_bar, total > 0 ? (double) done / total : 0.0);
+      gtk_progress_bar_set_text (self->folder_bar, text);
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+folder_done (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  MienPredictPage *self = MIEN_PREDICT_PAGE (source);
+  FolderJob *job = g_task_get_task_data (G_TASK (result));
+  g_autoptr(GError) error = NULL;
+
+  if (g_cancellable_is_cancelled (self->cancellable))
+    return;
+  self->folder = NULL;
+  g_clear_handle_id (&self->folder_poll_id, g_source_remove);
+  gtk_widget_set_visible (GTK_WIDGET (self->folder_box), FALSE);
+  update_actions (self);
+
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    {
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        mien_studio_post_message (self->studio, _("Stopped predicting the folder; nothing was written"));
+      else
+        mien_ui_show_error (GTK_WIDGET (self), _("Could not predict the folder"), error);
+      return;
+    }
+  if (job->n_failed > 0)
+    {
+      g_autofree char *message =
+        g_strdup_printf (ngettext ("Wrote %u predictions to %s; %u image could not be read (%s)",
+                                   "Wrote %u predictions to %s; %u images could not be read (%s)",
+                                   job->n_failed),
+                         job->n_rows, job->csv_path, job->n_failed, job->first_failure);
+
+      mien_studio_post_message (self->studio, message);
+    }
+  else
+    {
+      g_autofree char *message =
+        g_strdup_printf (ngettext ("Wrote %u prediction to %s", "Wrote %u predictions to %s",
+                                   job->n_rows),
+                         job->n_rows, job->csv_path);
+
+      mien_studio_post_message (self->studio, message);
+    }
+}
+
+static void
+start_folder (MienPredictPage *self,
+              const char      *folder,
+              const char      *csv_path)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autofree char *name = g_path_get_basename (folder);
+  g_autofree char *label = NULL;
+  FolderJob *job;
+
+  if (self->ensemble == NULL || self->folder != NULL)
+    return;
+  job = g_new0 (FolderJob, 1);
+  job->folder = g_strdup (folder);
+  job->csv_path = g_strdup (csv_path);
+  job->ensemble = shared_ensemble_ref (self->ensemble);
+  job->cancellable = g_cancellable_new ();
+  job->total = -1;
+  self->folder = job;
+
+  /* Translators: the folder being predicted */
+  label = g_strdup_printf (_("Predicting %s"), name);
+  gtk_label_set_text (self->folder_label, label);
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->folder_label), folder);
+  gtk_progress_bar_set_fraction (self->folder_bar, 0.0);
+  gtk_widget_set_visible (GTK_WIDGET (self->folder_box), TRUE);
+  self->folder_poll_id = g_timeout_add (100, poll_folder, self);
+  update_actions (self);
+
+  task = g_task_new (self, job->cancellable, folder_done, NULL);
+  g_task_set_source_tag (task, start_folder);
+  g_task_set_task_data (task, job, (GDestroyNotify) folder_job_free);
+  g_task_run_in_thread (task, folder_thread);
+}
+
+typedef struct {
+  MienPredictPage *self;
+  char            *folder;
+} FolderChoice;
+
+static void
+on_csv_chosen (GFile    *file,
+               gpointer  user_data)
+{
+  FolderChoice *choice = user_data;
+  g_autofree char *path = file != NULL ? g_file_get_path (file) : NULL;
+
+  if (path != NULL && !g_cancellable_is_cancelled (choice->self->cancellable))
+    start_folder (choice->self, choice->folder, path);
+  g_object_unref (choice->self);
+  g_free (choice->folder);
+  g_free (choice);
+}
+
+static void
+choose_csv_for (MienPredictPage *self,
+                const char      *folder)
+{
+  g_autoptr(GtkFileFilter) csv = mien_ui_filter_csv ();
+  GtkFileFilter *filters[] = { csv, NULL };
+  g_autofree char *name = g_path_get_basename (folder);
+  /* Translators: the suggested file name of a folder's predictions; %s is the folder's name */
+  g_autofree char *suggested = g_strdup_printf (_("%s-predictions.csv"), name);
+  FolderChoice *choice = g_new0 (FolderChoice, 1);
+
+  choice->self = g_object_ref (self);
+  choice->folder = g_strdup (folder);
+  mien_ui_choose_file (GTK_WIDGET (self), _("Save the Predictions"),
+                       GTK_FILE_CHOOSER_ACTION_SAVE, _("_Save"), filters, suggested,
+                       on_csv_chosen, choice);
+}
+
+static void
+on_folder_chosen (GFile    *file,
+                  gpointer  user_data)
+{
+  g_autoptr(MienPredictPage) self = user_data;
+  g_autofree char *path = file != NULL ? g_file_get_path (file) : NULL;
+
+  if (path != NULL && !g_cancellable_is_cancelled (self->cancellable))
+    choose_csv_for (self, path);
+}
+
+static void
+open_folder_action (GtkWidget  *widget,
+                    const char *action_name,
+                    GVariant   *parameter)
+{
+  mien_ui_choose_file (widget, _("Predict a Folder"), GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER,
+                       _("_Select"), NULL, NULL, on_folder_chosen, g_object_ref (widget));
+}
+
+static void
+cancel_folder_action (GtkWidget  *widget,
+                      const char *action_name,
+                      GVariant   *parameter)
+{
+  MienPredictPage *self = MIEN_PREDICT_PAGE (widget);
+
+  if (self->folder != NULL)
+    g_cancellable_cancel (self->folder->cancellable);
+}
+
+/* ---- Drag and drop ------------------------------------------------------------------------- */
+
+static gboolean
+on_drop (GtkDropTarget   *target,
+         const GValue    *value,
+         double           x,
+         double           y,
+         MienPredictPage *self)
+{
+  GSList *files = NULL;
+  GSList *images = NULL;
+  gboolean accepted = FALSE;
+
+  if (G_VALUE_HOLDS (value, GDK_TYPE_FILE_LIST))
+    files = g_slist_copy_deep (gdk_file_list_get_files (g_value_get_boxed (value)),
+                               (GCopyFunc) (void (*) (void)) g_object_ref, NULL);
+  else if (G_VALUE_HOLDS (value, G_TYPE_FILE))
+    files = g_slist_prepend (NULL, g_value_dup_object (value));
+
+  for (GSList *l = files; l != NULL; l = l->next)
+    {
+      GFile *file = l->data;
+      g_autofree char *name = g_file_get_basename (file);
+      g_autofree char *path = g_file_get_path (file);
+
+      /* A folder is what "Predict a Folder" is for; it needs a model and a CSV to write. */
+      if (path != NULL && g_file_test (path, G_FILE_TEST_IS_DIR))
+        {
+          if (self->ensemble != NULL && self->folder == NULL && !self->loading)
+            {
+              choose_csv_for (self, path);
+              accepted = TRUE;
+            }
+          else
+            mien_studio_post_message (self->studio,
+                                      _("Check a model first to predict a whole folder"));
+        }
+      else if (name != NULL && mien_dataset_is_image_name (name))
+        images = g_slist_prepend (images, g_object_ref (file));
+      else
+        {
+          g_autofree char *message =
+            g_strdup_printf (_("%s is not an image Mien can read"), name != NULL ? name : "?");
+
+          mien_studio_post_message (self->studio, message);
+        }
+    }
+  images = g_slist_reverse (images);
+  if (images != NULL)
+    {
+      open_files (self, images);
+      accepted = TRUE;
+    }
+  g_slist_free_full (images, g_object_unref);
+  g_slist_free_full (files, g_object_unref);
+  return accepted;
+}
+
+/* ---- The strip ----------------------------------------------------------------------------- */
+
+static void
+setup_thumbnail (GtkSignalListItemFactory *factory,
+                 GtkListItem              *list_item,
+                 gpointer                  user_data)
+{
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 4);
+  GtkWidget *picture = gtk_picture_new ();
+  GtkWidget *label = gtk_label_new (NULL);
+
+  gtk_widget_set_size_request (picture, 88, 88);
+  gtk_picture_set_content_fit (GTK_PICTURE (picture), GTK_CONTENT_FIT_CONTAIN);
+  gtk_picture_set_can_shrink (GTK_PICTURE (picture), TRUE);
+  gtk_label_set_ellipsize (GTK_LABEL (label), PANGO_ELLIPSIZE_MIDDLE);
+  gtk_label_set_max_width_chars (GTK_LABEL (label), 12);
+  gtk_widget_add_css_class (label, "caption");
+  gtk_box_append (GTK_BOX (box), picture);
+  gtk_box_append (GTK_BOX (box), label);
+  gtk_widget_set_margin_top (box, 4);
+  gtk_widget_set_margin_bottom (box, 4);
+  gtk_list_item_set_child (list_item, box);
+}
+
+static void
+bind_thumbnail (GtkSignalListItemFactory *factory,
+                GtkListItem              *list_item,
+                gpointer                  user_data)
+{
+  MienPredictItem *item = gtk_list_item_get_item (list_item);
+  GtkWidget *box = gtk_list_item_get_child (list_item);
+  GtkWidget *picture = gtk_widget_get_first_child (box);
+  GtkWidget *label = gtk_widget_get_last_child (box);
+  g_autofree char *name = g_file_get_basename (item->file);
+  g_autoptr(GFile) parent = g_file_get_parent (item->file);
+  g_autofree char *folder = parent != NULL ? g_file_get_basename (parent) : NULL;
+  /* Images of a class-folder dataset share their names across classes: the folder tells. */
+  g_autofree char *caption = folder != NULL ? g_build_filename (folder, name, NULL)
+                                            : g_strdup (name);
+  GBinding *binding;
+
+  gtk_label_set_text (GTK_LABEL (label), caption);
+  gtk_picture_set_alternative_text (GTK_PICTURE (picture), name);
+  gtk_widget_set_tooltip_text (box, item->path);
+  binding = g_object_bind_property (item, "texture", picture, "paintable", G_BINDING_SYNC_CREATE);
+  g_object_set_data (G_OBJECT (list_item), "mien-binding", binding);
+}
+
+static void
+unbind_thumbnail (GtkSignalListItemFactory *factory,
+                  GtkListItem              *list_item,
+                  gpointer                  user_data)
+{
+  GBinding *binding = g_object_steal_data (G_OBJECT (list_item), "mien-binding");
+
+  if (binding != NULL)
+    g_binding_unbind (binding);
+}
+
+static void
+on_selection_changed (GtkSingleSelection *selection,
+                      GParamSpec         *pspec,
+                      MienPredictPage    *self)
+{
+  show_current (self);
+  process_next (self);
+}
+
+/* ---- GObject ------------------------------------------------------------------------------- */
+
+static void
+mien_predict_page_dispose (GObject *object)
+{
+  MienPredictPage *self = MIEN_PREDICT_PAGE (object);
+
+  g_cancellable_cancel (self->cancellable);
+  g_cancellable_cancel (self->load_cancellable);
+  if (self->folder != NULL)
+    g_cancellable_cancel (self->folder->cancellable);
+  self->folder = NULL;  /* the task owns it */
+  g_clear_handle_id (&self->folder_poll_id, g_source_remove);
+  if (self->chooser != NULL)
+    g_signal_handlers_disconnect_by_data (self->chooser, self);
+  if (self->selection != NULL)
+    g_signal_handlers_disconnect_by_data (self->selection, self);
+  self->chooser = NULL;
+  gtk_widget_dispose_template (GTK_WIDGET (self), MIEN_TYPE_PREDICT_PAGE);
+  g_clear_object (&self->selection);
+  g_clear_object (&self->items);
+  g_clear_object (&self->load_cancellable);
+  g_clear_pointer (&self->ensemble, shared_ensemble_unref);
+  g_clear_pointer (&self->model_names, g_strfreev);
+  g_clear_object (&self->studio);
+  G_OBJECT_CLASS (mien_predict_page_parent_class)->dispose (object);
+}
+
+static void
+mien_predict_page_finalize (GObject *object)
+{
+  MienPredictPage *self = MIEN_PREDICT_PAGE (object);
+
+  g_clear_object (&self->cancellable);
+  g_ptr_array_unref (self->charts);
+  G_OBJECT_CLASS (mien_predict_page_parent_class)->finalize (object);
+}
+
+static void
+mien_predict_page_get_property (GObject    *object,
+                                guint       prop_id,
+                                GValue     *value,
+                                GParamSpec *pspec)
+{
+  MienPredictPage *self = MIEN_PREDICT_PAGE (object);
+
+  switch (prop_id)
+    {
+    case PROP_BUSY:
+      g_value_set_boolean (value, self->busy);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+mien_predict_page_class_init (MienPredictPageClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = mien_predict_page_dispose;
+  object_class->finalize = mien_predict_page_finalize;
+  object_class->get_property = mien_predict_page_get_property;
+
+  props[PROP_BUSY] =
+    g_param_spec_boolean ("busy", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  g_object_class_install_properties (object_class, N_PROPS, props);
+
+  gtk_widget_class_set_template_from_resource (widget_class,
+                                               "/io/github/mienapp/Mien/ui/mien-predict-page.ui");
+  gtk_widget_class_bind_template_child (widget_class, MienPredictPage, chooser_box);
+  gtk_widget_class_bind_template_child (widget_class, MienPredictPage, folder_box);
+  gtk_widget_class_bind_template_child (widget_class, MienPredictPage, folder_label);
+  gtk_widget_class_bind_template_child (widget_class, MienPredictPage, folder_bar);
+  gtk_widget_class_bind_template_child (widget_class, MienPredictPage, stack);
+  gtk_widget_class_bind_template_child (widget_class, MienPredictPage, picture);
+  gtk_widget_class_bind_template_child (widget_class, MienPredictPage, file_label);
+  gtk_widget_class_bind_template_child (widget_class, MienPredictPage, class_label);
+  gtk_widget_class_bind_template_child (widget_class, MienPredictPage, prob_label);
+  gtk_widget_class_bind_template_child (widget_class, MienPredictPage, spinner);
+  gtk_widget_class_bind_template_child (widget_class, MienPredictPage, status_label);
+  gtk_widget_class_bind_template_child (widget_class, MienPredictPage, charts_box);
+  gtk_widget_class_bind_template_child (widget_class, MienPredictPage, strip);
+
+  gtk_widget_class_install_action (widget_class, "predict.open", NULL, open_action);
+  gtk_widget_class_install_action (widget_class, "predict.open-folder", NULL, open_folder_action);
+  gtk_widget_class_install_action (widget_class, "predict.cancel-folder", NULL,
+                                   cancel_folder_action);
+}
+
+static void
+mien_predict_page_init (MienPredictPage *self)
+{
+  GtkListItemFactory *factory;
+  GtkDropTarget *drop;
+  GType types[] = { GDK_TYPE_FILE_LIST, G_TYPE_FILE };
+
+  gtk_widget_init_template (GTK_WIDGET (self));
+  self->cancellable = g_cancellable_new ();
+  self->charts = g_ptr_array_new ();
+
+  self->items = g_list_store_new (MIEN_TYPE_PREDICT_ITEM);
+  self->selection = gtk_single_selection_new (g_object_ref (G_LIST_MODEL (self->items)));
+  g_signal_connect (self->selection, "notify::selected-item",
+                    G_CALLBACK (on_selection_changed), self);
+  factory = gtk_signal_list_item_factory_new ();
+  g_signal_connect (factory, "setup", G_CALLBACK (setup_thumbnail), NULL);
+  g_signal_connect (factory, "bind", G_CALLBACK (bind_thumbnail), NULL);
+  g_signal_connect (factory, "unbind", G_CALLBACK (unbind_thumbnail), NULL);
+  gtk_list_view_set_factory (self->strip, factory);
+  g_object_unref (factory);
+  gtk_list_view_set_model (self->strip, GTK_SELECTION_MODEL (self->selection));
+
+  drop = gtk_drop_target_new (G_TYPE_INVALID, GDK_ACTION_COPY);
+  gtk_drop_target_set_gtypes (drop, types, G_N_ELEMENTS (types));
+  g_signal_connect (drop, "drop", G_CALLBACK (on_drop), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (drop));
+
+  update_actions (self);
+  show_current (self);
+}
+
+GtkWidget *
+mien_predict_page_new (MienStudio *studio)
+{
+  MienPredictPage *self;
+
+  g_return_val_if_fail (MIEN_IS_STUDIO (studio), NULL);
+
+  self = g_object_new (MIEN_TYPE_PREDICT_PAGE, NULL);
+  self->studio = g_object_ref (studio);
+  self->chooser = MIEN_MODEL_CHOOSER (mien_model_chooser_new (studio));
+  gtk_box_append (self->chooser_box, GTK_WIDGET (self->chooser));
+  g_signal_connect (self->chooser, "changed", G_CALLBACK (on_models_changed), self);
+  return GTK_WIDGET (self);
+}
+
+void
+mien_predict_page_set_models (MienPredictPage    *self,
+                              const char * const *paths)
+{
+  g_return_if_fail (MIEN_IS_PREDICT_PAGE (self));
+
+  /* Through the chooser, so that its checks show what is predicting; it says "changed" only
+   * when the selection differs. */
+  mien_model_chooser_set_selected (self->chooser, paths);
+}
+
+void
+mien_predict_page_open_file (MienPredictPage *self,
+                             GFile           *file)
+{
+  GSList one = { file, NULL };
+
+  g_return_if_fail (MIEN_IS_PREDICT_PAGE (self));
+  g_return_if_fail (G_IS_FILE (file));
+
+  open_files (self, &one);
+}
+
+gboolean
+mien_predict_page_get_busy (MienPredictPage *self)
+{
+  g_return_val_if_fail (MIEN_IS_PREDICT_PAGE (self), FALSE);
+  return self->busy;
+}
+
+gboolean
+mien_predict_page_get_probabilities (MienPredictPage  *self,
+                                     guint            *n_models,
+                                     guint            *n_classes,
+                                     const float     **per_model,
+                                     const float     **average)
+{
+  MienPredictItem *item;
+
+  g_return_val_if_fail (MIEN_IS_PREDICT_PAGE (self), FALSE);
+
+  item = selected_item (self);
+  if (!item_is_fresh (self, item))
+    return FALSE;
+  if (n_models != NULL)
+    *n_models = item->n_models;
+  if (n_classes != NULL)
+    *n_classes = item->n_classes;
+  if (per_model != NULL)
+    *per_model = item->per_model;
+  if (average != NULL)
+    *average = item->average;
+  return TRUE;
+}
