@@ -201,7 +201,8 @@ check_cairo (cairo_status_t   status,
     return TRUE;
 
   g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
-               _("Could not write the chart to “%s”: %s"), path, cairo_status_to_string (status));
+               _("Could not write the chart to “%s”: %s"), path,
+               cairo_status_to_string (status));
   return FALSE;
 }
 
@@ -527,7 +528,7 @@ mien_chart_format_tick (double value,
   if (fabs (value) < step * 1e-6)
     value = 0;
   /* Enough decimals to tell two ticks apart (2.5 needs one). */
-  while (decimals < 6 && fabs (step * pow (10, decimals) - round (step * pow (10, decimals))) > 1e-6)
+  for (double scaled = step; decimals < 6 && fabs (scaled - round (scaled)) > 1e-6; scaled *= 10)
     decimals++;
   return g_strdup_printf ("%.*f", decimals, value);
 }

@@ -201,9 +201,13 @@ mien_heatmap_describe (MienChart *chart)
    * it is most often mistaken for. */
   for (guint r = 0; r < self->n; r++)
     {
-      guint64 right = self->values[r * self->n + r];
       guint64 worst = 0;
       guint worst_c = 0;
+      /* Counts as text: a G_GUINT64_FORMAT inside a translatable string hides it from
+       * xgettext. */
+      g_autofree char *right = g_strdup_printf ("%" G_GUINT64_FORMAT,
+                                                self->values[r * self->n + r]);
+      g_autofree char *total = g_strdup_printf ("%" G_GUINT64_FORMAT, self->row_sums[r]);
 
       for (guint c = 0; c < self->n; c++)
         if (c != r && self->values[r * self->n + c] > worst)
@@ -215,14 +219,17 @@ mien_heatmap_describe (MienChart *chart)
       if (text->len > 0)
         g_string_append (text, "; ");
       /* Translators: class name, correct predictions, images of the class, percentage */
-      g_string_append_printf (text, _("%s: %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT
-                                      " right (%.0f%%)"),
-                              self->labels[r], right, self->row_sums[r],
-                              row_share (self, r, r) * 100);
+      g_string_append_printf (text, _("%s: %s of %s right (%.0f%%)"),
+                              self->labels[r], right, total, row_share (self, r, r) * 100);
       if (worst > 0)
-        /* Translators: appended to the above: the class most often predicted instead, count */
-        g_string_append_printf (text, _(", most often taken for %s (%" G_GUINT64_FORMAT ")"),
-                                self->labels[worst_c], worst);
+        {
+          g_autofree char *count = g_strdup_printf ("%" G_GUINT64_FORMAT, worst);
+
+          /* Translators: appended to the above: the class most often predicted instead, and
+           * how often */
+          g_string_append_printf (text, _(", most often taken for %s (%s)"),
+                                  self->labels[worst_c], count);
+        }
     }
   return g_string_free (text, FALSE);
 }
@@ -293,6 +300,7 @@ mien_heatmap_query_tooltip (GtkWidget  *widget,
 {
   MienHeatmap *self = MIEN_HEATMAP (widget);
   g_autofree char *text = NULL;
+  g_autofree char *count = NULL;
   guint row, column;
 
   if (keyboard)
@@ -305,10 +313,10 @@ mien_heatmap_query_tooltip (GtkWidget  *widget,
   else if (!mien_heatmap_get_cell_at (self, x, y, &row, &column))
     return FALSE;
 
+  count = g_strdup_printf ("%" G_GUINT64_FORMAT, self->values[row * self->n + column]);
   /* Translators: true class, predicted class, number of images, share of the true class */
-  text = g_strdup_printf (_("True %s, predicted %s: %" G_GUINT64_FORMAT " (%.0f%% of %s)"),
-                          self->labels[row], self->labels[column],
-                          self->values[row * self->n + column],
+  text = g_strdup_printf (_("True %s, predicted %s: %s (%.0f%% of %s)"),
+                          self->labels[row], self->labels[column], count,
                           row_share (self, row, column) * 100, self->labels[row]);
   gtk_tooltip_set_text (tooltip, text);
   return TRUE;
