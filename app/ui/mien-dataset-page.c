@@ -239,7 +239,6 @@ load_examples (MienDatasetPage  *self,
       gtk_flow_box_set_column_spacing (GTK_FLOW_BOX (box), 6);
       gtk_flow_box_set_row_spacing (GTK_FLOW_BOX (box), 6);
       gtk_widget_set_hexpand (box, TRUE);
-      gtk_widget_set_halign (box, GTK_ALIGN_START);
       gtk_widget_set_valign (box, GTK_ALIGN_CENTER);
       gtk_widget_set_focusable (box, FALSE);
       gtk_accessible_update_property (GTK_ACCESSIBLE (box), GTK_ACCESSIBLE_PROPERTY_LABEL, name,
