@@ -515,11 +515,13 @@ on_runs_changed (GListModel       *runs,
     if (mien_studio_find_run (self->studio, self->selected->pdata[i - 1]) == NULL)
       g_ptr_array_remove_index (self->selected, i - 1);
 
-  /* Until the user chooses, the newest run is shown: the page is never empty beside runs. */
-  if (!self->touched && self->selected->len == 0 && n > 0)
+  /* Until the user chooses, the newest run is shown (the one just trained, say): the table is
+   * never empty beside runs. */
+  if (!self->touched && n > 0)
     {
       g_autoptr(MienRun) newest = g_list_model_get_item (runs, 0);
 
+      g_ptr_array_set_size (self->selected, 0);
       g_ptr_array_add (self->selected, g_strdup (mien_run_get_path (newest)));
     }
 
