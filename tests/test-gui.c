@@ -249,7 +249,7 @@ test_predict (void)
   guint n_models = 0, n_classes = 0;
   g_autoptr(GFile) file = g_file_new_for_path (image);
   const char *cli = g_getenv ("MIEN_CLI");
-  const char *argv[] = { cli, "predict", "--model", fixture.best_model, "--out", csv_path,
+  const char *argv[] = { cli, "predict", "--model", fixture.best_model, "--csv", csv_path,
                          image, NULL };
   int status;
   guint first_prob;
@@ -275,14 +275,14 @@ test_predict (void)
   g_assert_true (g_file_get_contents (csv_path, &csv, NULL, &error));
   g_assert_no_error (error);
 
-  /* The CLI's CSV: a header naming prob_<class> columns, one row for the image. */
+  /* The CLI's CSV: a header naming p_<class> columns, one row for the image. */
   lines = g_strsplit (g_strstrip (csv), "\n", -1);
   g_assert_cmpuint (g_strv_length (lines), ==, 2);
   header = g_strsplit (lines[0], ",", -1);
   fields = g_strsplit (lines[1], ",", -1);
   g_assert_cmpuint (g_strv_length (header), ==, g_strv_length (fields));
   for (first_prob = 0; header[first_prob] != NULL; first_prob++)
-    if (g_str_has_prefix (header[first_prob], "prob_"))
+    if (g_str_has_prefix (header[first_prob], "p_"))
       break;
   g_assert_nonnull (header[first_prob]);
   g_assert_cmpuint (g_strv_length (header) - first_prob, >=, n_classes);

@@ -1188,7 +1188,6 @@ mien_evaluate_page_dispose (GObject *object)
     g_signal_handlers_disconnect_by_data (self->runs, self);
   g_clear_object (&self->runs);
   g_clear_object (&self->thumbs_cancellable);
-  gtk_widget_dispose_template (GTK_WIDGET (self), MIEN_TYPE_EVALUATE_PAGE);
   g_clear_object (&self->studio);
   G_OBJECT_CLASS (mien_evaluate_page_parent_class)->dispose (object);
 }

@@ -209,7 +209,6 @@ mien_model_chooser_dispose (GObject *object)
     g_signal_handlers_disconnect_by_data (self->runs, self);
   g_clear_object (&self->runs);
   g_clear_object (&self->studio);
-  gtk_widget_dispose_template (GTK_WIDGET (self), MIEN_TYPE_MODEL_CHOOSER);
   G_OBJECT_CLASS (mien_model_chooser_parent_class)->dispose (object);
 }
 

@@ -1160,7 +1160,6 @@ mien_predict_page_dispose (GObject *object)
   if (self->selection != NULL)
     g_signal_handlers_disconnect_by_data (self->selection, self);
   self->chooser = NULL;
-  gtk_widget_dispose_template (GTK_WIDGET (self), MIEN_TYPE_PREDICT_PAGE);
   g_clear_object (&self->selection);
   g_clear_object (&self->items);
   g_clear_object (&self->load_cancellable);

@@ -171,7 +171,6 @@ mien_preferences_window_dispose (GObject *object)
   g_clear_object (&self->settings);
   g_clear_object (&self->studio);
   g_clear_pointer (&self->device_ids, g_ptr_array_unref);
-  gtk_widget_dispose_template (GTK_WIDGET (self), MIEN_TYPE_PREFERENCES_WINDOW);
   G_OBJECT_CLASS (mien_preferences_window_parent_class)->dispose (object);
 }
 

@@ -1634,7 +1634,6 @@ mien_train_page_dispose (GObject *object)
   g_clear_object (&self->run_cancellable);
   if (self->runs_list != NULL)
     gtk_list_box_bind_model (self->runs_list, NULL, NULL, NULL, NULL);
-  gtk_widget_dispose_template (GTK_WIDGET (self), MIEN_TYPE_TRAIN_PAGE);
   g_clear_object (&self->studio);
   G_OBJECT_CLASS (mien_train_page_parent_class)->dispose (object);
 }

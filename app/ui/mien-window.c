@@ -154,7 +154,6 @@ mien_window_dispose (GObject *object)
   if (self->studio != NULL)
     g_signal_handlers_disconnect_by_data (self->studio, self);
   g_clear_object (&self->studio);
-  gtk_widget_dispose_template (GTK_WIDGET (self), MIEN_TYPE_WINDOW);
   G_OBJECT_CLASS (mien_window_parent_class)->dispose (object);
 }
 
