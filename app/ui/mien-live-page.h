@@ -1,7 +1,14 @@
 /* mien-live-page.h — the Live page: camera frames (GStreamer) with the chosen model's or
  * ensemble's predictions drawn over them, frames/s and latency. Inference runs in a worker
  * thread that drops frames rather than queueing them (MienFramePredictor).
- * Actions (group "live"): "live.start", "live.stop". */
+ * Actions (group "live"): "live.start", "live.stop".
+ *
+ * "live.start" is enabled only when it can start at once: camera support was checked (on a
+ * thread, when the page is made), the models given last are loaded (set_models and the chooser
+ * load them asynchronously) and nothing is running or still stopping. Property "ready" (read
+ * only, notified) says exactly that; a caller waits for it, then activates "live.start".
+ * Changing the models while running keeps the camera and swaps the predictor once the new
+ * models are loaded. */
 #pragma once
 
 #include <adwaita.h>
@@ -21,6 +28,8 @@ void       mien_live_page_set_models     (MienLivePage       *self,
                                           const char * const *paths);
 /* Property "running". Frames shown and predictions drawn since the last start, for tests. */
 gboolean   mien_live_page_get_running    (MienLivePage       *self);
+/* Property "ready": whether "live.start" is enabled (see above). */
+gboolean   mien_live_page_get_ready      (MienLivePage       *self);
 guint64    mien_live_page_get_n_frames_shown (MienLivePage   *self);
 guint64    mien_live_page_get_n_predictions  (MienLivePage   *self);
 

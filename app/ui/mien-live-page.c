@@ -1,0 +1,1750 @@
+/* mien-live-page.c — camera frames with the models' predictions drawn over them.
+ *
+ * Three threads meet here. GStreamer's streaming thread hands every frame to a LiveFeed, which
+ * pushes it to the MienFramePredictor (whose worker predicts only the newest frame) and keeps
+ * it in a one-frame mailbox for the main loop: at most one idle is queued, and a frame that
+ * arrives before it runs replaces the one waiting, so a busy main loop shows fewer frames
+ * instead of falling behind. Predictions come back on the main loop as a signal. Nothing on
+ * the main loop waits for inference: stopping a predictor (which waits for the inference in
+ * progress) and a camera happens on a short-lived thread, except when the page goes away.
+ */
+#include "config.h"
+
+#include <glib/gi18n-lib.h>
+
+#include "mien-camera.h"
+#include "mien-chart.h"
+#include "mien-dataset.h"
+#include "mien-frame-predictor.h"
+#include "mien-live-page.h"
+#include "mien-model-chooser.h"
+#include "mien-ui-util.h"
+
+/* The test pattern's size: enough for the models (224 px at most) and for a demo on screen,
+ * and little to copy and upload per frame. */
+#define LIVE_TEST_WIDTH   640
+#define LIVE_TEST_HEIGHT  480
+/* Still images larger than this (on their longer side) are scaled down by GStreamer, on its
+ * thread: a photo from a phone would otherwise be copied and uploaded 25 times a second. */
+#define LIVE_MAX_IMAGE_SIDE 960
+/* How often the status line is refreshed. */
+#define STATUS_INTERVAL_MS 500
+
+/* ---- MienLiveOverlay: the predictions drawn over the frame ------------------------------ */
+
+#define MIEN_TYPE_LIVE_OVERLAY (mien_live_overlay_get_type ())
+G_DECLARE_FINAL_TYPE (MienLiveOverlay, mien_live_overlay, MIEN, LIVE_OVERLAY, GtkWidget)
+
+struct _MienLiveOverlay
+{
+  GtkWidget        parent_instance;
+
+  int              frame_width;   /* 0 while no frame is shown */
+  int              frame_height;
+  MienFrameRegion  region;
+  GStrv            labels;        /* class names as headings */
+  guint            n_classes;
+
+  /* The latest prediction; `average` NULL when there is none. */
+  float           *average;
+  float           *per_model;
+  guint            n_models;
+  guint            best;
+  int              x, y, width, height;
+};
+
+G_DEFINE_FINAL_TYPE (MienLiveOverlay, mien_live_overlay, GTK_TYPE_WIDGET)
+
+static const GdkRGBA panel_colour = { 0.0f, 0.0f, 0.0f, 0.62f };
+static const GdkRGBA text_colour = { 1.0f, 1.0f, 1.0f, 1.0f };
+static const GdkRGBA track_colour = { 1.0f, 1.0f, 1.0f, 0.22f };
+static const GdkRGBA bar_colour = { 1.0f, 1.0f, 1.0f, 0.75f };
+
+static PangoLayout *
+overlay_layout (MienLiveOverlay *self,
+                const char      *text,
+                gboolean         bold,
+                double           scale)
+{
+  PangoLayout *layout = gtk_widget_create_pango_layout (GTK_WIDGET (self), text);
+  PangoAttrList *attrs = pango_attr_list_new ();
+
+  if (bold)
+    pango_attr_list_insert (attrs, pango_attr_weight_new (PANGO_WEIGHT_BOLD));
+  if (scale != 1.0)
+    pango_attr_list_insert (attrs, pango_attr_scale_new (scale));
+  /* Digits of equal width, so that percentages do not jitter from frame to frame. */
+  pango_attr_list_insert (attrs, pango_attr_font_features_new ("tnum=1"));
+  pango_layout_set_attributes (layout, attrs);
+  pango_attr_list_unref (attrs);
+  return layout;
+}
+
+static void
+append_layout_at (GtkSnapshot   *snapshot,
+                  PangoLayout   *layout,
+                  float          x,
+                  float          y,
+                  const GdkRGBA *colour)
+{
+  gtk_snapshot_save (snapshot);
+  gtk_snapshot_translate (snapshot, &GRAPHENE_POINT_INIT (x, y));
+  gtk_snapshot_append_layout (snapshot, layout, colour);
+  gtk_snapshot_restore (snapshot);
+}
+
+static void
+append_rounded (GtkSnapshot   *snapshot,
+                float          x,
+                float          y,
+                float          width,
+                float          height,
+                float          radius,
+                const GdkRGBA *colour)
+{
+  GskRoundedRect rounded;
+  graphene_rect_t rect = GRAPHENE_RECT_INIT (x, y, width, height);
+
+  gsk_rounded_rect_init_from_rect (&rounded, &rect, MIN (radius, MIN (width, height) / 2));
+  gtk_snapshot_push_rounded_clip (snapshot, &rounded);
+  gtk_snapshot_append_color (snapshot, colour, &rect);
+  gtk_snapshot_pop (snapshot);
+}
+
+static char *
+format_percent (float probability)
+{
+  /* Translators: a probability as a percentage, e.g. “87 %”. */
+  return g_strdup_printf (_("%.0f %%"), 100.0 * probability);
+}
+
+/* The frame's place in the widget: what GtkPicture's "contain" fit gives (scaled to fit,
+ * centred, letterboxed), so that frame pixels map onto what is on screen. */
+static void
+overlay_frame_rect (MienLiveOverlay *self,
+                    double          *ox,
+                    double          *oy,
+                    double          *scale)
+{
+  double width = gtk_widget_get_width (GTK_WIDGET (self));
+  double height = gtk_widget_get_height (GTK_WIDGET (self));
+  double ratio = (double) self->frame_width / self->frame_height;
+  double w, h;
+
+  if (ratio > width / height)
+    {
+      w = width;
+      h = width / ratio;
+    }
+  else
+    {
+      w = height * ratio;
+      h = height;
+    }
+  *scale = w / self->frame_width;
+  *ox = (width - ceil (w)) / 2;
+  *oy = floor ((height - ceil (h)) / 2);
+}
+
+static void
+snapshot_region (MienLiveOverlay *self,
+                 GtkSnapshot     *snapshot,
+                 double           ox,
+                 double           oy,
+                 double           scale)
+{
+  GdkRGBA accent;
+  GdkRGBA colours[4];
+  GskRoundedRect border;
+  float widths[4] = { 3, 3, 3, 3 };
+  int rx, ry, rw, rh;
+  graphene_rect_t rect;
+
+  if (self->average != NULL)
+    {
+      rx = self->x;
+      ry = self->y;
+      rw = self->width;
+      rh = self->height;
+    }
+  else
+    mien_frame_region_rect (self->region, self->frame_width, self->frame_height,
+                            &rx, &ry, &rw, &rh);
+
+  mien_chart_palette (0, &accent);
+  for (guint i = 0; i < 4; i++)
+    colours[i] = accent;
+  rect = GRAPHENE_RECT_INIT (ox + rx * scale, oy + ry * scale, rw * scale, rh * scale);
+  gsk_rounded_rect_init_from_rect (&border, &rect, 6);
+  gtk_snapshot_append_border (snapshot, &border, widths, colours);
+
+  if (self->average != NULL && self->best < self->n_classes)
+    {
+      g_autofree char *percent = format_percent (self->average[self->best]);
+      g_autofree char *text = g_strdup_printf ("%s  %s", self->labels[self->best], percent);
+      g_autoptr(PangoLayout) layout = overlay_layout (self, text, TRUE, 1.0);
+      int tw, th;
+      float lx, ly;
+
+      pango_layout_get_pixel_size (layout, &tw, &th);
+      lx = rect.origin.x;
+      ly = rect.origin.y - th - 8;
+      /* No room above the region (it starts at the frame's top): inside it instead. */
+      if (ly < oy)
+        {
+          lx += 6;
+          ly = rect.origin.y + 6;
+        }
+      append_rounded (snapshot, lx, ly, tw + 16, th + 6, 6, &accent);
+      append_layout_at (snapshot, layout, lx + 8, ly + 3, &text_colour);
+    }
+}
+
+/* Per class: its name, a bar of the ensemble's probability (with one thin bar per model under
+ * it when there are several) and the percentage; in a translucent panel at the frame's
+ * bottom left. */
+static void
+snapshot_bars (MienLiveOverlay *self,
+               GtkSnapshot     *snapshot,
+               double           ox,
+               double           oy,
+               double           scale)
+{
+  const float pad = 10, gap = 8, bar_width = 110, bar_height = 7;
+  const float model_bar = 2, model_gap = 1;
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GPtrArray) percents = g_ptr_array_new_with_free_func (g_object_unref);
+  GdkRGBA accent;
+  int name_width = 0, percent_width = 0, row_height = 0;
+  float panel_width, panel_height, px, py, extra;
+
+  if (self->average == NULL || self->n_classes == 0)
+    return;
+
+  for (guint c = 0; c < self->n_classes; c++)
+    {
+      g_autofree char *percent = format_percent (self->average[c]);
+      PangoLayout *name = overlay_layout (self, self->labels[c], c == self->best, 0.83);
+      PangoLayout *value = overlay_layout (self, percent, c == self->best, 0.83);
+      int w, h;
+
+      pango_layout_get_pixel_size (name, &w, &h);
+      name_width = MAX (name_width, w);
+      row_height = MAX (row_height, h);
+      pango_layout_get_pixel_size (value, &w, &h);
+      percent_width = MAX (percent_width, w);
+      g_ptr_array_add (names, name);
+      g_ptr_array_add (percents, value);
+    }
+  /* Room for the per-model bars under the average's. */
+  extra = self->n_models > 1 ? self->n_models * (model_bar + model_gap) : 0;
+  row_height = MAX (row_height, (int) ceil (bar_height + extra)) + 4;
+
+  panel_width = pad + name_width + gap + bar_width + gap + percent_width + pad;
+  panel_height = pad + self->n_classes * row_height + pad - 4;
+  px = ox + 12;
+  py = oy + self->frame_height * scale - 12 - panel_height;
+  py = MAX (py, oy + 12);
+
+  mien_chart_palette (0, &accent);
+  append_rounded (snapshot, px, py, panel_width, panel_height, 10, &panel_colour);
+
+  for (guint c = 0; c < self->n_classes; c++)
+    {
+      float row_y = py + pad + c * row_height;
+      float bar_x = px + pad + name_width + gap;
+      float text_h = pango_layout_get_baseline (names->pdata[c]) / (float) PANGO_SCALE;
+      float bar_y = row_y + MAX (0, text_h - bar_height - extra);
+      float value = CLAMP (self->average[c], 0.0f, 1.0f);
+      int w, h;
+
+      append_layout_at (snapshot, names->pdata[c], px + pad, row_y, &text_colour);
+      append_rounded (snapshot, bar_x, bar_y, bar_width, bar_height, bar_height / 2,
+                      &track_colour);
+      if (value > 0)
+        append_rounded (snapshot, bar_x, bar_y, MAX (bar_width * value, 1), bar_height,
+                        bar_height / 2, c == self->best ? &accent : &bar_colour);
+      for (guint m = 0; self->n_models > 1 && m < self->n_models; m++)
+        {
+          GdkRGBA colour;
+          float p = CLAMP (self->per_model[m * self->n_classes + c], 0.0f, 1.0f);
+
+          mien_chart_palette (m + 1, &colour);
+          gtk_snapshot_append_color (snapshot, &colour,
+                                     &GRAPHENE_RECT_INIT (bar_x,
+                                                          bar_y + bar_height + model_gap +
+                                                          m * (model_bar + model_gap),
+                                                          MAX (bar_width * p, 1), model_bar));
+        }
+      pango_layout_get_pixel_size (percents->pdata[c], &w, &h);
+      append_layout_at (snapshot, percents->pdata[c], px + panel_width - pad - w, row_y,
+                        &text_colour);
+    }
+}
+
+static void
+mien_live_overlay_snapshot (GtkWidget   *widget,
+                            GtkSnapshot *snapshot)
+{
+  MienLiveOverlay *self = MIEN_LIVE_OVERLAY (widget);
+  double ox, oy, scale;
+
+  if (self->frame_width <= 0 || self->frame_height <= 0 ||
+      gtk_widget_get_width (widget) <= 0 || gtk_widget_get_height (widget) <= 0)
+    return;
+
+  overlay_frame_rect (self, &ox, &oy, &scale);
+  snapshot_region (self, snapshot, ox, oy, scale);
+  snapshot_bars (self, snapshot, ox, oy, scale);
+}
+
+static void
+overlay_clear_prediction (MienLiveOverlay *self)
+{
+  g_clear_pointer (&self->average, g_free);
+  g_clear_pointer (&self->per_model, g_free);
+  self->n_models = 0;
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self),
+                                  GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, "", -1);
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+static void
+overlay_set_classes (MienLiveOverlay    *self,
+                     const char * const *classes)
+{
+  guint n = classes != NULL ? g_strv_length ((char **) classes) : 0;
+
+  overlay_clear_prediction (self);
+  g_strfreev (self->labels);
+  self->labels = g_new0 (char *, n + 1);
+  for (guint i = 0; i < n; i++)
+    self->labels[i] = mien_ui_capitalise (classes[i]);
+  self->n_classes = n;
+}
+
+static void
+overlay_set_prediction (MienLiveOverlay           *self,
+                        const MienFramePrediction *prediction)
+{
+  gboolean best_changed;
+
+  /* A prediction of other classes than the labels' (models changing) is not drawn. */
+  if (prediction->n_classes != self->n_classes || prediction->n_classes == 0)
+    return;
+
+  best_changed = self->average == NULL || self->best != prediction->best_class;
+  g_free (self->average);
+  g_free (self->per_model);
+  self->average = g_memdup2 (prediction->average, sizeof (float) * prediction->n_classes);
+  self->per_model = g_memdup2 (prediction->per_model,
+                               sizeof (float) * prediction->n_classes * prediction->n_models);
+  self->n_models = prediction->n_models;
+  self->best = prediction->best_class;
+  self->x = prediction->x;
+  self->y = prediction->y;
+  self->width = prediction->width;
+  self->height = prediction->height;
+
+  /* Told to assistive technologies when the class changes, not at every prediction. */
+  if (best_changed)
+    gtk_accessible_update_property (GTK_ACCESSIBLE (self),
+                                    GTK_ACCESSIBLE_PROPERTY_DESCRIPTION,
+                                    self->labels[self->best], -1);
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+static void
+overlay_set_frame_size (MienLiveOverlay *self,
+                        int              width,
+                        int              height)
+{
+  if (self->frame_width == width && self->frame_height == height)
+    return;
+  self->frame_width = width;
+  self->frame_height = height;
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+static void
+overlay_set_region (MienLiveOverlay *self,
+                    MienFrameRegion  region)
+{
+  self->region = region;
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+/* Pango loads a face the first time text uses it (tens of milliseconds from disk, longer on a
+ * busy machine): done when the page is realized rather than at the first prediction, while
+ * frames are streaming. */
+static void
+mien_live_overlay_realize (GtkWidget *widget)
+{
+  MienLiveOverlay *self = MIEN_LIVE_OVERLAY (widget);
+
+  GTK_WIDGET_CLASS (mien_live_overlay_parent_class)->realize (widget);
+  for (guint i = 0; i < 4; i++)
+    {
+      g_autoptr(PangoLayout) layout = overlay_layout (self, "Ag 100 %", i % 2 == 0,
+                                                      i < 2 ? 1.0 : 0.83);
+      int width, height;
+
+      pango_layout_get_pixel_size (layout, &width, &height);
+    }
+}
+
+static void
+mien_live_overlay_finalize (GObject *object)
+{
+  MienLiveOverlay *self = MIEN_LIVE_OVERLAY (object);
+
+  g_strfreev (self->labels);
+  g_free (self->average);
+  g_free (self->per_model);
+  G_OBJECT_CLASS (mien_live_overlay_parent_class)->finalize (object);
+}
+
+static void
+mien_live_overlay_class_init (MienLiveOverlayClass *klass)
+{
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  G_OBJECT_CLASS (klass)->finalize = mien_live_overlay_finalize;
+  widget_class->snapshot = mien_live_overlay_snapshot;
+  widget_class->realize = mien_live_overlay_realize;
+  gtk_widget_class_set_accessible_role (widget_class, GTK_ACCESSIBLE_ROLE_IMG);
+}
+
+static void
+mien_live_overlay_init (MienLiveOverlay *self)
+{
+  self->labels = g_new0 (char *, 1);
+  self->region = MIEN_FRAME_REGION_CENTRE;
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL, _("Live predictions"), -1);
+}
+
+/* ---- MienLiveFrames: the frames as one paintable ----------------------------------------- */
+
+/* The picture keeps one paintable whose contents change, rather than a new texture per frame:
+ * a new paintable makes the picture measure itself again (and the window lay out again) at
+ * every frame, a changed one only redraws it. */
+#define MIEN_TYPE_LIVE_FRAMES (mien_live_frames_get_type ())
+G_DECLARE_FINAL_TYPE (MienLiveFrames, mien_live_frames, MIEN, LIVE_FRAMES, GObject)
+
+struct _MienLiveFrames
+{
+  GObject     parent_instance;
+  GdkTexture *texture;
+};
+
+static void
+mien_live_frames_snapshot (GdkPaintable *paintable,
+                           GdkSnapshot  *snapshot,
+                           double        width,
+                           double        height)
+{
+  MienLiveFrames *self = MIEN_LIVE_FRAMES (paintable);
+
+  if (self->texture != NULL)
+    gdk_paintable_snapshot (GDK_PAINTABLE (self->texture), snapshot, width, height);
+}
+
+static GdkPaintable *
+mien_live_frames_get_current_image (GdkPaintable *paintable)
+{
+  MienLiveFrames *self = MIEN_LIVE_FRAMES (paintable);
+
+  if (self->texture != NULL)
+    return GDK_PAINTABLE (g_object_ref (self->texture));
+  return gdk_paintable_new_empty (0, 0);
+}
+
+static int
+mien_live_frames_get_intrinsic_width (GdkPaintable *paintable)
+{
+  MienLiveFrames *self = MIEN_LIVE_FRAMES (paintable);
+
+  return self->texture != NULL ? gdk_texture_get_width (self->texture) : 0;
+}
+
+static int
+mien_live_frames_get_intrinsic_height (GdkPaintable *paintable)
+{
+  MienLiveFrames *self = MIEN_LIVE_FRAMES (paintable);
+
+  return self->texture != NULL ? gdk_texture_get_height (self->texture) : 0;
+}
+
+static void
+mien_live_frames_paintable_init (GdkPaintableInterface *iface)
+{
+  iface->snapshot = mien_live_frames_snapshot;
+  iface->get_current_image = mien_live_frames_get_current_image;
+  iface->get_intrinsic_width = mien_live_frames_get_intrinsic_width;
+  iface->get_intrinsic_height = mien_live_frames_get_intrinsic_height;
+}
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (MienLiveFrames, mien_live_frames, G_TYPE_OBJECT,
+                               G_IMPLEMENT_INTERFACE (GDK_TYPE_PAINTABLE,
+                                                      mien_live_frames_paintable_init))
+
+static void
+mien_live_frames_finalize (GObject *object)
+{
+  g_clear_object (&MIEN_LIVE_FRAMES (object)->texture);
+  G_OBJECT_CLASS (mien_live_frames_parent_class)->finalize (object);
+}
+
+static void
+mien_live_frames_class_init (MienLiveFramesClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = mien_live_frames_finalize;
+}
+
+static void
+mien_live_frames_init (MienLiveFrames *self)
+{
+}
+
+/* `texture` NULL: nothing. */
+static void
+live_frames_set_texture (MienLiveFrames *self,
+                         GdkTexture     *texture)
+{
+  gboolean resized =
+    (self->texture == NULL) != (texture == NULL) ||
+    (texture != NULL &&
+     (gdk_texture_get_width (texture) != gdk_texture_get_width (self->texture) ||
+      gdk_texture_get_height (texture) != gdk_texture_get_height (self->texture)));
+
+  g_set_object (&self->texture, texture);
+  if (resized)
+    gdk_paintable_invalidate_size (GDK_PAINTABLE (self));
+  gdk_paintable_invalidate_contents (GDK_PAINTABLE (self));
+}
+
+/* ---- LiveFeed: what the streaming thread shares with the page ---------------------------- */
+
+typedef struct {
+  gatomicrefcount     ref_count;
+  GWeakRef            page;
+  GMainContext       *context;
+
+  GMutex              lock;
+  /* Under lock: */
+  MienFramePredictor *predictor;   /* NULL while no model is loaded */
+  GdkPixbuf          *newest;      /* the mailbox */
+  gboolean            queued;      /* an idle will empty the mailbox */
+} LiveFeed;
+
+static LiveFeed *
+live_feed_new (gpointer page)
+{
+  LiveFeed *feed = g_new0 (LiveFeed, 1);
+
+  g_atomic_ref_count_init (&feed->ref_count);
+  g_weak_ref_init (&feed->page, page);
+  feed->context = g_main_context_ref_thread_default ();
+  g_mutex_init (&feed->lock);
+  return feed;
+}
+
+static LiveFeed *
+live_feed_ref (LiveFeed *feed)
+{
+  g_atomic_ref_count_inc (&feed->ref_count);
+  return feed;
+}
+
+static void
+live_feed_unref (gpointer data)
+{
+  LiveFeed *feed = data;
+
+  if (!g_atomic_ref_count_dec (&feed->ref_count))
+    return;
+  g_weak_ref_clear (&feed->page);
+  g_main_context_unref (feed->context);
+  g_clear_object (&feed->predictor);
+  g_clear_object (&feed->newest);
+  g_mutex_clear (&feed->lock);
+  g_free (feed);
+}
+
+/* Swaps the predictor frames go to; returns the old one. */
+static MienFramePredictor *
+live_feed_swap_predictor (LiveFeed           *feed,
+                          MienFramePredictor *predictor)
+{
+  MienFramePredictor *old;
+
+  g_mutex_lock (&feed->lock);
+  old = g_steal_pointer (&feed->predictor);
+  feed->predictor = predictor != NULL ? g_object_ref (predictor) : NULL;
+  g_mutex_unlock (&feed->lock);
+  return old;
+}
+
+/* ---- The page ----------------------------------------------------------------------------- */
+
+struct _MienLivePage
+{
+  AdwBin              parent_instance;
+
+  MienStudio         *studio;
+  GSettings          *settings;
+  GtkWidget          *chooser;
+
+  /* Camera support and the cameras, found on a thread (GStreamer's first start may scan its
+   * plugins for seconds). */
+  GCancellable       *cancellable;
+  gboolean            probed;
+  gboolean            supported;
+  GPtrArray          *cameras;        /* MienCameraSource: the cameras, then the test source */
+  GPtrArray          *row_ids;        /* char *: the source row's items; NULL = "choose a file" */
+  char               *source_id;
+  gboolean            source_chosen;  /* by a person or a caller, not only read from settings */
+  gboolean            updating_rows;
+
+  /* The models. */
+  GCancellable       *load_cancellable;
+  MienEnsemble       *ensemble;
+  gboolean            loading;
+
+  /* While running. */
+  MienCamera         *camera;
+  LiveFeed           *feed;
+  MienFramePredictor *predictor;
+  gboolean            running;
+  gboolean            ready;
+  gboolean            predictor_failed;
+  guint64             n_frames_shown;
+  guint64             n_predictions;
+  double              latency_ms;
+  guint               status_id;
+  guint64             status_frames;
+  gint64              status_time;
+  double              camera_rate;
+
+  GPtrArray          *teardowns;      /* Teardown: stopping on a thread */
+  GtkWindow          *window;
+  gulong              close_id;
+
+  /* Template children. */
+  GtkStack           *stack;
+  GtkRevealer        *error_revealer;
+  GtkLabel           *error_label;
+  GtkStack           *view_stack;
+  AdwStatusPage      *stopped_page;
+  GtkPicture         *picture;
+  MienLiveFrames     *frames;
+  MienLiveOverlay    *overlay;
+  GtkLabel           *status_label;
+  GtkWidget          *start_button;
+  GtkWidget          *stop_button;
+  AdwComboRow        *source_row;
+  AdwComboRow        *region_row;
+  AdwBin             *chooser_bin;
+};
+
+G_DEFINE_FINAL_TYPE (MienLivePage, mien_live_page, ADW_TYPE_BIN)
+
+enum {
+  PROP_0,
+  PROP_STUDIO,
+  PROP_RUNNING,
+  PROP_READY,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+static void stop_running (MienLivePage *self,
+                          gboolean      wait);
+
+static MienFrameRegion
+get_region (MienLivePage *self)
+{
+  return g_settings_get_enum (self->settings, "live-region") == MIEN_FRAME_REGION_WHOLE
+         ? MIEN_FRAME_REGION_WHOLE : MIEN_FRAME_REGION_CENTRE;
+}
+
+/* `what` may be NULL when the message says it all. */
+static void
+show_error (MienLivePage *self,
+            const char   *what,
+            const GError *error)
+{
+  g_autofree char *text = what != NULL ? g_strdup_printf ("%s: %s", what, error->message)
+                                       : g_strdup (error->message);
+
+  gtk_label_set_text (self->error_label, text);
+  gtk_revealer_set_reveal_child (self->error_revealer, TRUE);
+  mien_studio_post_error (self->studio, what, error);
+}
+
+static void
+on_dismiss_error (MienLivePage *self)
+{
+  gtk_revealer_set_reveal_child (self->error_revealer, FALSE);
+}
+
+static void
+update_status (MienLivePage *self)
+{
+  g_autofree char *text = NULL;
+  g_autofree char *latency = NULL;
+  g_autofree char *dropped_text = NULL;
+  g_autofree char *count = NULL;
+  double prediction_rate = 0.0;
+  guint64 dropped = 0;
+
+  if (!self->running)
+    {
+      gtk_label_set_text (self->status_label, "");
+      return;
+    }
+  if (self->predictor == NULL)
+    {
+      /* Translators: camera frames per second, while no model predicts. */
+      text = g_strdup_printf (self->loading ? _("%.1f frames/s · loading the models…")
+                                            : _("%.1f frames/s · no model chosen"),
+                              self->camera_rate);
+      gtk_label_set_text (self->status_label, text);
+      return;
+    }
+  prediction_rate = mien_frame_predictor_get_rate (self->predictor);
+  dropped = mien_frame_predictor_get_n_dropped (self->predictor);
+  latency = self->latency_ms > 0.0
+            /* Translators: the time from a camera frame to its prediction. */
+            ? g_strdup_printf (_("%.0f ms latency"), self->latency_ms)
+            : g_strdup (_("— ms latency"));
+  /* The count as text: xgettext cannot read G_GUINT64_FORMAT inside a message. */
+  count = g_strdup_printf ("%" G_GUINT64_FORMAT, dropped);
+  /* Translators: frames the models had no time for (the camera is faster than they are). */
+  dropped_text = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%s frame skipped",
+                                               "%s frames skipped",
+                                               (gulong) MIN (dropped, G_MAXULONG)),
+                                  count);
+  /* Translators: camera frames per second, predictions per second, the latency, the frames
+   * skipped. */
+  text = g_strdup_printf (_("%.1f frames/s · %.1f predictions/s · %s · %s"),
+                          self->camera_rate, prediction_rate, latency, dropped_text);
+  gtk_label_set_text (self->status_label, text);
+}
+
+static gboolean
+status_tick (gpointer data)
+{
+  MienLivePage *self = data;
+  gint64 now = g_get_monotonic_time ();
+  guint64 frames = self->camera != NULL ? mien_camera_get_n_frames (self->camera) : 0;
+
+  if (self->status_time != 0 && now > self->status_time)
+    self->camera_rate = (frames - self->status_frames) * (double) G_USEC_PER_SEC /
+                        (now - self->status_time);
+  self->status_frames = frames;
+  self->status_time = now;
+  update_status (self);
+  return G_SOURCE_CONTINUE;
+}
+
+/* Start needs camera support, a loaded model, nothing running and nothing still stopping
+ * (a predictor being stopped may still be using the ensemble). */
+static void
+update_state (MienLivePage *self)
+{
+  gboolean ready = self->probed && self->supported && self->ensemble != NULL && !self->loading &&
+                   !self->running && self->teardowns->len == 0;
+
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "live.start", ready);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "live.stop", self->running);
+  gtk_widget_set_visible (self->start_button, !self->running);
+  gtk_widget_set_visible (self->stop_button, self->running);
+
+  if (self->probed && !self->supported)
+    gtk_stack_set_visible_child_name (self->stack, "unsupported");
+
+  if (!self->running)
+    {
+      const char *title, *description;
+
+      if (!self->probed)
+        {
+          title = _("Looking for Cameras");
+          description = _("This takes a moment the first time.");
+        }
+      else if (self->loading)
+        {
+          title = _("Loading Models");
+          description = _("The live view can start once they are loaded.");
+        }
+      else if (self->ensemble == NULL)
+        {
+          title = _("Choose a Model");
+          description = _("Check a model on the right to see its predictions on the camera’s "
+                          "frames. The Train page makes new ones.");
+        }
+      else
+        {
+          title = _("Camera Off");
+          description = _("Press Start to see the frames with the models’ predictions.");
+        }
+      adw_status_page_set_title (self->stopped_page, title);
+      adw_status_page_set_description (self->stopped_page, description);
+      gtk_stack_set_visible_child_name (self->view_stack, "stopped");
+    }
+
+  if (self->ready != ready)
+    {
+      self->ready = ready;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_READY]);
+    }
+}
+
+/* ---- Stopping on a thread ------------------------------------------------------------------ */
+
+typedef struct {
+  GWeakRef            page;
+  MienCamera         *camera;
+  MienFramePredictor *predictor;
+  GThread            *thread;
+} Teardown;
+
+static gboolean
+teardown_done_cb (gpointer data)
+{
+  Teardown *teardown = data;
+  g_autoptr(MienLivePage) self = g_weak_ref_get (&teardown->page);
+
+  /* Not listed any more: dispose joined the thread already. */
+  if (self != NULL && self->teardowns != NULL &&
+      g_ptr_array_remove_fast (self->teardowns, teardown))
+    {
+      g_thread_join (teardown->thread);
+      update_state (self);
+    }
+  g_weak_ref_clear (&teardown->page);
+  g_free (teardown);
+  return G_SOURCE_REMOVE;
+}
+
+static gpointer
+teardown_thread (gpointer data)
+{
+  Teardown *teardown = data;
+
+  /* The camera first, so that no frame is pushed any more. */
+  if (teardown->camera != NULL)
+    mien_camera_stop (teardown->camera);
+  if (teardown->predictor != NULL)
+    mien_frame_predictor_stop (teardown->predictor);
+  g_clear_object (&teardown->camera);
+  g_clear_object (&teardown->predictor);
+  g_idle_add_full (G_PRIORITY_DEFAULT, teardown_done_cb, teardown, NULL);
+  return NULL;
+}
+
+/* Stops and releases a camera and/or a predictor, whose signals must be disconnected from the
+ * page already. `wait`: here and now, else on a thread. */
+static void
+teardown (MienLivePage       *self,
+          MienCamera         *camera,
+          MienFramePredictor *predictor,
+          gboolean            wait)
+{
+  Teardown *data;
+
+  if (camera == NULL && predictor == NULL)
+    return;
+  if (wait)
+    {
+      if (camera != NULL)
+        mien_camera_stop (camera);
+      if (predictor != NULL)
+        mien_frame_predictor_stop (predictor);
+      g_clear_object (&camera);
+      g_clear_object (&predictor);
+      return;
+    }
+  data = g_new0 (Teardown, 1);
+  g_weak_ref_init (&data->page, self);
+  data->camera = camera;
+  data->predictor = predictor;
+  g_ptr_array_add (self->teardowns, data);
+  data->thread = g_thread_new ("mien-live-stop", teardown_thread, data);
+}
+
+/* ---- Frames and predictions ------------------------------------------------------------- */
+
+static void
+show_frame (MienLivePage *self,
+            GdkPixbuf    *frame)
+{
+  int width = gdk_pixbuf_get_width (frame);
+  int height = gdk_pixbuf_get_height (frame);
+  /* A view of the frame's pixels (holding a reference to it), not a copy. */
+  g_autoptr(GBytes) bytes = gdk_pixbuf_read_pixel_bytes (frame);
+  g_autoptr(GdkTexture) texture = NULL;
+
+  g_return_if_fail (gdk_pixbuf_get_n_channels (frame) == 3 && !gdk_pixbuf_get_has_alpha (frame));
+
+  texture = gdk_memory_texture_new (width, height, GDK_MEMORY_R8G8B8, bytes,
+                                    gdk_pixbuf_get_rowstride (frame));
+  live_frames_set_texture (self->frames, texture);
+  overlay_set_frame_size (self->overlay, width, height);
+  if (self->n_frames_shown++ == 0)
+    gtk_stack_set_visible_child_name (self->view_stack, "frames");
+
+}
+
+static gboolean
+show_frame_cb (gpointer data)
+{
+  LiveFeed *feed = data;
+  g_autoptr(MienLivePage) self = g_weak_ref_get (&feed->page);
+  g_autoptr(GdkPixbuf) frame = NULL;
+
+  g_mutex_lock (&feed->lock);
+  frame = g_steal_pointer (&feed->newest);
+  feed->queued = FALSE;
+  g_mutex_unlock (&feed->lock);
+
+  /* Frames of a feed that was stopped meanwhile are not shown. */
+  if (self != NULL && self->feed == feed && frame != NULL)
+    show_frame (self, frame);
+  return G_SOURCE_REMOVE;
+}
+
+/* On GStreamer's streaming thread. */
+static void
+on_frame (GdkPixbuf *frame,
+          gint64     pts_us,
+          gpointer   user_data)
+{
+  LiveFeed *feed = user_data;
+  g_autoptr(MienFramePredictor) predictor = NULL;
+  g_autoptr(GdkPixbuf) replaced = NULL;
+  gboolean schedule;
+
+  g_mutex_lock (&feed->lock);
+  if (feed->predictor != NULL)
+    predictor = g_object_ref (feed->predictor);
+  replaced = g_steal_pointer (&feed->newest);
+  feed->newest = g_object_ref (frame);
+  schedule = !feed->queued;
+  feed->queued = TRUE;
+  g_mutex_unlock (&feed->lock);
+
+  if (schedule)
+    {
+      g_autoptr(GSource) source = g_idle_source_new ();
+
+      /* Above redraws' priority would starve them; the default one runs before them. */
+      g_source_set_priority (source, G_PRIORITY_DEFAULT);
+      g_source_set_callback (source, show_frame_cb, live_feed_ref (feed), live_feed_unref);
+      g_source_set_static_name (source, "[mien] live frame");
+      g_source_attach (source, feed->context);
+    }
+  if (predictor != NULL)
+    mien_frame_predictor_push (predictor, frame);
+}
+
+static void
+on_prediction (MienFramePredictor        *predictor,
+               const MienFramePrediction *prediction,
+               MienLivePage              *self)
+{
+  if (predictor != self->predictor)
+    return;
+  self->n_predictions++;
+  self->latency_ms = prediction->latency_ms;
+  overlay_set_prediction (self->overlay, prediction);
+}
+
+static void
+on_prediction_error (MienFramePredictor *predictor,
+                     const GError       *error,
+                     MienLivePage       *self)
+{
+  /* The worker goes on with the next frame: say it once, not at every frame. */
+  if (predictor != self->predictor || self->predictor_failed)
+    return;
+  self->predictor_failed = TRUE;
+  show_error (self, _("The models could not predict a frame"), error);
+}
+
+/* Replaces the predictor (when running) with one on the current ensemble, or none. */
+static void
+replace_predictor (MienLivePage *self)
+{
+  g_autoptr(MienFramePredictor) predictor = NULL;
+  MienFramePredictor *old;
+
+  if (self->predictor != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (self->predictor, self);
+      /* The feed's reference first, so that the streaming thread pushes no more. */
+      g_clear_object (&self->predictor);
+      if (self->feed != NULL)
+        {
+          old = live_feed_swap_predictor (self->feed, NULL);
+          teardown (self, NULL, old, FALSE);
+        }
+    }
+  overlay_clear_prediction (self->overlay);
+  self->predictor_failed = FALSE;
+  self->latency_ms = 0.0;
+
+  if (!self->running || self->ensemble == NULL)
+    {
+      update_status (self);
+      return;
+    }
+  predictor = mien_frame_predictor_new (self->ensemble, get_region (self));
+  g_signal_connect (predictor, "prediction", G_CALLBACK (on_prediction), self);
+  g_signal_connect (predictor, "error", G_CALLBACK (on_prediction_error), self);
+  self->predictor = g_object_ref (predictor);
+  old = live_feed_swap_predictor (self->feed, predictor);
+  g_assert (old == NULL);
+  update_status (self);
+}
+
+/* ---- Start and stop ------------------------------------------------------------------------ */
+
+static void
+on_camera_error (MienCamera   *camera,
+                 const GError *error,
+                 MienLivePage *self)
+{
+  if (camera != self->camera)
+    return;
+  stop_running (self, FALSE);
+  /* The camera's message names the source and what went wrong. */
+  show_error (self, NULL, error);
+}
+
+/* The frame size to ask the camera for; 0 keeps the source's. Only both sides together: with
+ * one side fixed, GStreamer keeps the other and stretches the pixels (a pixel aspect ratio
+ * that a GdkPixbuf cannot carry). */
+static void
+frame_size_for_source (const char *source_id,
+                       int        *width,
+                       int        *height)
+{
+  int w = 0, h = 0;
+
+  *width = *height = 0;
+  if (g_str_equal (source_id, "test"))
+    {
+      *width = LIVE_TEST_WIDTH;
+      *height = LIVE_TEST_HEIGHT;
+    }
+  else if (g_str_has_prefix (source_id, "file:") && mien_dataset_is_image_name (source_id + 5) &&
+           gdk_pixbuf_get_file_info (source_id + 5, &w, &h) != NULL &&
+           MAX (w, h) > LIVE_MAX_IMAGE_SIDE)
+    {
+      double scale = (double) LIVE_MAX_IMAGE_SIDE / MAX (w, h);
+
+      *width = MAX (1, (int) round (w * scale));
+      *height = MAX (1, (int) round (h * scale));
+    }
+}
+
+static void
+start_running (MienLivePage *self)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MienCamera) camera = NULL;
+  int width, height;
+
+  if (!self->ready)
+    return;
+
+  frame_size_for_source (self->source_id, &width, &height);
+  camera = mien_camera_new (self->source_id, width, height, &error);
+  if (camera == NULL)
+    {
+      show_error (self, _("Could not open the video source"), error);
+      return;
+    }
+  gtk_revealer_set_reveal_child (self->error_revealer, FALSE);
+
+  self->camera = g_object_ref (camera);
+  self->feed = live_feed_new (self);
+  g_signal_connect (camera, "error", G_CALLBACK (on_camera_error), self);
+  mien_camera_set_frame_func (camera, on_frame, live_feed_ref (self->feed), live_feed_unref);
+
+  self->running = TRUE;
+  self->n_frames_shown = 0;
+  self->n_predictions = 0;
+  self->latency_ms = 0.0;
+  self->camera_rate = 0.0;
+  self->status_frames = 0;
+  self->status_time = g_get_monotonic_time ();
+  replace_predictor (self);
+
+  if (!mien_camera_start (camera, &error))
+    {
+      stop_running (self, FALSE);
+      show_error (self, _("Could not start the video source"), error);
+      return;
+    }
+
+  adw_status_page_set_title (self->stopped_page, _("Starting…"));
+  adw_status_page_set_description (self->stopped_page, NULL);
+  self->status_id = g_timeout_add (STATUS_INTERVAL_MS, status_tick, self);
+  g_source_set_static_name (g_main_context_find_source_by_id (NULL, self->status_id),
+                            "[mien] live status");
+  update_status (self);
+  update_state (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RUNNING]);
+}
+
+static void
+stop_running (MienLivePage *self,
+              gboolean      wait)
+{
+  MienFramePredictor *predictor = NULL;
+
+  if (!self->running)
+    return;
+
+  g_signal_handlers_disconnect_by_data (self->camera, self);
+  if (self->predictor != NULL)
+    g_signal_handlers_disconnect_by_data (self->predictor, self);
+  g_clear_object (&self->predictor);
+  predictor = live_feed_swap_predictor (self->feed, NULL);
+  g_clear_pointer (&self->feed, live_feed_unref);
+  teardown (self, g_steal_pointer (&self->camera), predictor, wait);
+
+  self->running = FALSE;
+  g_clear_handle_id (&self->status_id, g_source_remove);
+  live_frames_set_texture (self->frames, NULL);
+  overlay_clear_prediction (self->overlay);
+  overlay_set_frame_size (self->overlay, 0, 0);
+  update_status (self);
+  update_state (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RUNNING]);
+}
+
+static void
+start_action (GtkWidget  *widget,
+              const char *action_name,
+              GVariant   *parameter)
+{
+  start_running (MIEN_LIVE_PAGE (widget));
+}
+
+static void
+stop_action (GtkWidget  *widget,
+             const char *action_name,
+             GVariant   *parameter)
+{
+  stop_running (MIEN_LIVE_PAGE (widget), FALSE);
+}
+
+/* ---- Models ---------------------------------------------------------------------------------- */
+
+static void
+on_ensemble_loaded (GObject      *source,
+                    GAsyncResult *result,
+                    gpointer      user_data)
+{
+  g_autoptr(MienLivePage) self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MienEnsemble) ensemble = NULL;
+
+  ensemble = mien_studio_load_ensemble_finish (MIEN_STUDIO (source), result, &error);
+  /* A newer selection replaced this one (or the page went away). */
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+
+  g_clear_object (&self->load_cancellable);
+  self->loading = FALSE;
+  if (ensemble == NULL)
+    show_error (self, _("Could not load the models"), error);
+  g_set_object (&self->ensemble, ensemble);
+  overlay_set_classes (self->overlay,
+                       ensemble != NULL ? mien_ensemble_get_classes (ensemble) : NULL);
+  replace_predictor (self);
+  update_state (self);
+}
+
+static void
+load_models (MienLivePage       *self,
+             const char * const *paths)
+{
+  g_cancellable_cancel (self->load_cancellable);
+  g_clear_object (&self->load_cancellable);
+  g_clear_object (&self->ensemble);
+  self->loading = paths != NULL && paths[0] != NULL;
+  /* The old models stop predicting now; the camera goes on. */
+  replace_predictor (self);
+  overlay_set_classes (self->overlay, NULL);
+
+  if (self->loading)
+    {
+      self->load_cancellable = g_cancellable_new ();
+      mien_studio_load_ensemble_async (self->studio, paths, self->load_cancellable,
+                                       on_ensemble_loaded, g_object_ref (self));
+    }
+  update_state (self);
+}
+
+static void
+on_models_changed (MienModelChooser *chooser,
+                   MienLivePage     *self)
+{
+  g_auto(GStrv) paths = mien_model_chooser_dup_selected (chooser);
+
+  load_models (self, (const char * const *) paths);
+}
+
+/* ---- Sources ------------------------------------------------------------------------------- */
+
+static void apply_source (MienLivePage *self,
+                          const char   *source_id);
+
+/* For row_ids, whose last entry is NULL. */
+static gboolean
+str_equal0 (gconstpointer a,
+            gconstpointer b)
+{
+  return g_strcmp0 (a, b) == 0;
+}
+
+static gboolean
+row_index (MienLivePage *self,
+           const char   *id,
+           guint        *index)
+{
+  return g_ptr_array_find_with_equal_func (self->row_ids, id, str_equal0, index);
+}
+
+static gboolean
+cameras_have (MienLivePage *self,
+              const char   *id)
+{
+  for (guint i = 0; self->cameras != NULL && i < self->cameras->len; i++)
+    if (g_str_equal (((MienCameraSource *) self->cameras->pdata[i])->id, id))
+      return TRUE;
+  return FALSE;
+}
+
+static char *
+source_display_name (const char *id)
+{
+  if (g_str_has_prefix (id, "file:"))
+    return g_path_get_basename (id + 5);
+  if (g_str_equal (id, "test"))
+    return g_strdup (_("Test pattern"));
+  return g_strdup (id);
+}
+
+/* The source row lists the cameras and the test pattern, then the chosen source when it is
+ * none of them (a file), then the entry that opens a file chooser. */
+static void
+rebuild_source_rows (MienLivePage *self)
+{
+  g_autoptr(GtkStringList) names = gtk_string_list_new (NULL);
+  guint selected = 0;
+
+  g_ptr_array_set_size (self->row_ids, 0);
+  if (self->cameras != NULL)
+    for (guint i = 0; i < self->cameras->len; i++)
+      {
+        MienCameraSource *source = self->cameras->pdata[i];
+
+        gtk_string_list_append (names, source->name);
+        g_ptr_array_add (self->row_ids, g_strdup (source->id));
+      }
+  else
+    {
+      gtk_string_list_append (names, _("Test pattern"));
+      g_ptr_array_add (self->row_ids, g_strdup ("test"));
+    }
+  if (!row_index (self, self->source_id, NULL))
+    {
+      g_autofree char *name = source_display_name (self->source_id);
+
+      gtk_string_list_append (names, name);
+      g_ptr_array_add (self->row_ids, g_strdup (self->source_id));
+    }
+  gtk_string_list_append (names, _("Image or Video File…"));
+  g_ptr_array_add (self->row_ids, NULL);
+
+  row_index (self, self->source_id, &selected);
+  self->updating_rows = TRUE;
+  adw_combo_row_set_model (self->source_row, G_LIST_MODEL (names));
+  adw_combo_row_set_selected (self->source_row, selected);
+  self->updating_rows = FALSE;
+}
+
+static void
+select_current_row (MienLivePage *self)
+{
+  guint index;
+
+  if (!row_index (self, self->source_id, &index))
+    {
+      rebuild_source_rows (self);
+      return;
+    }
+  self->updating_rows = TRUE;
+  adw_combo_row_set_selected (self->source_row, index);
+  self->updating_rows = FALSE;
+}
+
+static void
+on_file_chosen (GFile    *file,
+                gpointer  user_data)
+{
+  g_autoptr(MienLivePage) self = user_data;
+  g_autofree char *path = NULL;
+  g_autofree char *id = NULL;
+
+  /* Nothing to do once the page is gone (the chooser outlived it). */
+  if (file == NULL || self->studio == NULL || (path = g_file_get_path (file)) == NULL)
+    return;
+  id = g_strconcat ("file:", path, NULL);
+  self->source_chosen = TRUE;
+  apply_source (self, id);
+}
+
+static void
+choose_file (MienLivePage *self)
+{
+  g_autoptr(GtkFileFilter) media = gtk_file_filter_new ();
+  g_autoptr(GtkFileFilter) images = mien_ui_filter_images ();
+  GtkFileFilter *filters[] = { media, images, NULL };
+
+  gtk_file_filter_set_name (media, _("Images and videos"));
+  gtk_file_filter_add_mime_type (media, "image/*");
+  gtk_file_filter_add_mime_type (media, "video/*");
+  mien_ui_choose_file (GTK_WIDGET (self), _("Show an Image or a Video"),
+                       GTK_FILE_CHOOSER_ACTION_OPEN, _("_Show"), filters, NULL,
+                       on_file_chosen, g_object_ref (self));
+}
+
+static void
+on_source_selected (AdwComboRow  *row,
+                    GParamSpec   *pspec,
+                    MienLivePage *self)
+{
+  guint index = adw_combo_row_get_selected (row);
+  const char *id;
+
+  if (self->updating_rows || index >= self->row_ids->len)
+    return;
+  id = self->row_ids->pdata[index];
+  if (id == NULL)
+    {
+      /* The entry opens a chooser; until a file is chosen the source stays what it was. */
+      select_current_row (self);
+      choose_file (self);
+      return;
+    }
+  self->source_chosen = TRUE;
+  apply_source (self, id);
+}
+
+static void
+apply_source (MienLivePage *self,
+              const char   *source_id)
+{
+  if (g_strcmp0 (self->source_id, source_id) != 0)
+    {
+      stop_running (self, FALSE);
+      g_free (self->source_id);
+      self->source_id = g_strdup (source_id);
+      g_settings_set_string (self->settings, "live-source", source_id);
+    }
+  select_current_row (self);
+}
+
+typedef struct {
+  gboolean   supported;
+  GPtrArray *cameras;
+} Probe;
+
+static void
+probe_free (gpointer data)
+{
+  Probe *probe = data;
+
+  g_clear_pointer (&probe->cameras, g_ptr_array_unref);
+  g_free (probe);
+}
+
+static void
+probe_thread (GTask        *task,
+              gpointer      source_object,
+              gpointer      task_data,
+              GCancellable *cancellable)
+{
+  Probe *probe = g_new0 (Probe, 1);
+
+  probe->supported = mien_camera_is_supported ();
+  if (probe->supported)
+    probe->cameras = mien_camera_list_sources ();
+  g_task_return_pointer (task, probe, probe_free);
+}
+
+static void
+on_probed (GObject      *source,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  MienLivePage *self = MIEN_LIVE_PAGE (source);
+  Probe *probe = g_task_propagate_pointer (G_TASK (result), NULL);
+
+  if (probe == NULL || g_cancellable_is_cancelled (self->cancellable))
+    {
+      g_clear_pointer (&probe, probe_free);
+      return;
+    }
+  self->probed = TRUE;
+  self->supported = probe->supported;
+  g_clear_pointer (&self->cameras, g_ptr_array_unref);
+  self->cameras = g_steal_pointer (&probe->cameras);
+  probe_free (probe);
+
+  /* A camera remembered from last time that is not there now (unplugged, or a PipeWire
+   * serial of another session) gives way to the first source there is, unless someone chose
+   * it meanwhile. */
+  if (!self->source_chosen && !g_str_equal (self->source_id, "test") &&
+      !g_str_has_prefix (self->source_id, "file:") && !cameras_have (self, self->source_id) &&
+      self->cameras != NULL && self->cameras->len > 0)
+    {
+      g_free (self->source_id);
+      self->source_id = g_strdup (((MienCameraSource *) self->cameras->pdata[0])->id);
+    }
+  rebuild_source_rows (self);
+  update_state (self);
+}
+
+/* ---- Settings ------------------------------------------------------------------------------ */
+
+static gboolean
+region_get_mapping (GValue   *value,
+                    GVariant *variant,
+                    gpointer  user_data)
+{
+  g_value_set_uint (value, g_str_equal (g_variant_get_string (variant, NULL), "whole") ? 0 : 1);
+  return TRUE;
+}
+
+static GVariant *
+region_set_mapping (const GValue       *value,
+                    const GVariantType *expected_type,
+                    gpointer            user_data)
+{
+  return g_variant_new_string (g_value_get_uint (value) == 0 ? "whole" : "centre");
+}
+
+static void
+on_region_changed (GSettings    *settings,
+                   const char   *key,
+                   MienLivePage *self)
+{
+  MienFrameRegion region = get_region (self);
+
+  overlay_set_region (self->overlay, region);
+  if (self->predictor != NULL)
+    mien_frame_predictor_set_region (self->predictor, region);
+}
+
+/* ---- The window closing ------------------------------------------------------------------ */
+
+static gboolean
+on_close_request (MienLivePage *self)
+{
+  /* Waiting here is fine: the window is going; the camera must not outlive it. */
+  stop_running (self, TRUE);
+  return GDK_EVENT_PROPAGATE;
+}
+
+static void
+mien_live_page_root (GtkWidget *widget)
+{
+  MienLivePage *self = MIEN_LIVE_PAGE (widget);
+  GtkRoot *root;
+
+  GTK_WIDGET_CLASS (mien_live_page_parent_class)->root (widget);
+  root = gtk_widget_get_root (widget);
+  if (GTK_IS_WINDOW (root))
+    {
+      self->window = GTK_WINDOW (root);
+      self->close_id = g_signal_connect_swapped (root, "close-request",
+                                                 G_CALLBACK (on_close_request), self);
+    }
+}
+
+static void
+mien_live_page_unroot (GtkWidget *widget)
+{
+  MienLivePage *self = MIEN_LIVE_PAGE (widget);
+
+  if (self->window != NULL)
+    g_clear_signal_handler (&self->close_id, self->window);
+  self->window = NULL;
+  GTK_WIDGET_CLASS (mien_live_page_parent_class)->unroot (widget);
+}
+
+/* ---- GObject ----------------------------------------------------------------------------- */
+
+static void
+mien_live_page_constructed (GObject *object)
+{
+  MienLivePage *self = MIEN_LIVE_PAGE (object);
+  g_autoptr(GTask) task = NULL;
+  g_auto(GStrv) selected = NULL;
+
+  G_OBJECT_CLASS (mien_live_page_parent_class)->constructed (object);
+
+  g_assert (MIEN_IS_STUDIO (self->studio));
+  self->settings = g_object_ref (mien_studio_get_settings (self->studio));
+
+  self->source_id = g_settings_get_string (self->settings, "live-source");
+  /* A file that is gone is no source to start with. */
+  if (self->source_id[0] == '\0' ||
+      (g_str_has_prefix (self->source_id, "file:") &&
+       !g_file_test (self->source_id + 5, G_FILE_TEST_IS_REGULAR)))
+    {
+      g_free (self->source_id);
+      self->source_id = g_strdup ("test");
+    }
+  rebuild_source_rows (self);
+  g_signal_connect (self->source_row, "notify::selected", G_CALLBACK (on_source_selected), self);
+
+  g_settings_bind_with_mapping (self->settings, "live-region", self->region_row, "selected",
+                                G_SETTINGS_BIND_DEFAULT, region_get_mapping, region_set_mapping,
+                                NULL, NULL);
+  g_signal_connect (self->settings, "changed::live-region", G_CALLBACK (on_region_changed), self);
+  overlay_set_region (self->overlay, get_region (self));
+
+  self->chooser = mien_model_chooser_new (self->studio);
+  adw_bin_set_child (self->chooser_bin, self->chooser);
+  g_signal_connect (self->chooser, "changed", G_CALLBACK (on_models_changed), self);
+  selected = mien_model_chooser_dup_selected (MIEN_MODEL_CHOOSER (self->chooser));
+  if (selected != NULL && selected[0] != NULL)
+    load_models (self, (const char * const *) selected);
+
+  task = g_task_new (self, self->cancellable, on_probed, NULL);
+  g_task_set_source_tag (task, mien_live_page_constructed);
+  g_task_run_in_thread (task, probe_thread);
+
+  update_state (self);
+}
+
+static void
+mien_live_page_dispose (GObject *object)
+{
+  MienLivePage *self = MIEN_LIVE_PAGE (object);
+
+  g_cancellable_cancel (self->cancellable);
+  g_cancellable_cancel (self->load_cancellable);
+  g_clear_object (&self->load_cancellable);
+  stop_running (self, TRUE);
+  if (self->predictor != NULL)
+    g_signal_handlers_disconnect_by_data (self->predictor, self);
+  g_clear_object (&self->predictor);
+  /* Stops still in flight finish before the page is gone (their idles find it unlisted). */
+  if (self->teardowns != NULL)
+    {
+      for (guint i = 0; i < self->teardowns->len; i++)
+        g_thread_join (((Teardown *) self->teardowns->pdata[i])->thread);
+      g_clear_pointer (&self->teardowns, g_ptr_array_unref);
+    }
+  if (self->settings != NULL)
+    g_signal_handlers_disconnect_by_data (self->settings, self);
+  if (self->chooser != NULL)
+    g_signal_handlers_disconnect_by_data (self->chooser, self);
+  g_clear_handle_id (&self->status_id, g_source_remove);
+
+  /* The bin's child first: disposing the template would unparent it under AdwBin's feet. */
+  adw_bin_set_child (ADW_BIN (self), NULL);
+  gtk_widget_dispose_template (GTK_WIDGET (self), MIEN_TYPE_LIVE_PAGE);
+  g_clear_object (&self->ensemble);
+  g_clear_object (&self->settings);
+  g_clear_object (&self->studio);
+  G_OBJECT_CLASS (mien_live_page_parent_class)->dispose (object);
+}
+
+static void
+mien_live_page_finalize (GObject *object)
+{
+  MienLivePage *self = MIEN_LIVE_PAGE (object);
+
+  g_clear_object (&self->cancellable);
+  g_clear_pointer (&self->cameras, g_ptr_array_unref);
+  g_clear_pointer (&self->row_ids, g_ptr_array_unref);
+  g_free (self->source_id);
+  g_clear_object (&self->frames);
+  G_OBJECT_CLASS (mien_live_page_parent_class)->finalize (object);
+}
+
+static void
+mien_live_page_get_property (GObject    *object,
+                             guint       prop_id,
+                             GValue     *value,
+                             GParamSpec *pspec)
+{
+  MienLivePage *self = MIEN_LIVE_PAGE (object);
+
+  switch (prop_id)
+    {
+    case PROP_STUDIO:
+      g_value_set_object (value, self->studio);
+      break;
+    case PROP_RUNNING:
+      g_value_set_boolean (value, self->running);
+      break;
+    case PROP_READY:
+      g_value_set_boolean (value, self->ready);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+mien_live_page_set_property (GObject      *object,
+                             guint         prop_id,
+                             const GValue *value,
+                             GParamSpec   *pspec)
+{
+  MienLivePage *self = MIEN_LIVE_PAGE (object);
+
+  switch (prop_id)
+    {
+    case PROP_STUDIO:
+      self->studio = g_value_dup_object (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+mien_live_page_class_init (MienLivePageClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->constructed = mien_live_page_constructed;
+  object_class->dispose = mien_live_page_dispose;
+  object_class->finalize = mien_live_page_finalize;
+  object_class->get_property = mien_live_page_get_property;
+  object_class->set_property = mien_live_page_set_property;
+  widget_class->root = mien_live_page_root;
+  widget_class->unroot = mien_live_page_unroot;
+
+  properties[PROP_STUDIO] =
+    g_param_spec_object ("studio", NULL, NULL, MIEN_TYPE_STUDIO,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_RUNNING] =
+    g_param_spec_boolean ("running", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_READY] =
+    g_param_spec_boolean ("ready", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  g_type_ensure (MIEN_TYPE_LIVE_OVERLAY);
+  gtk_widget_class_set_template_from_resource (widget_class,
+                                               "/io/github/mienapp/Mien/ui/mien-live-page.ui");
+  gtk_widget_class_bind_template_child (widget_class, MienLivePage, stack);
+  gtk_widget_class_bind_template_child (widget_class, MienLivePage, error_revealer);
+  gtk_widget_class_bind_template_child (widget_class, MienLivePage, error_label);
+  gtk_widget_class_bind_template_child (widget_class, MienLivePage, view_stack);
+  gtk_widget_class_bind_template_child (widget_class, MienLivePage, stopped_page);
+  gtk_widget_class_bind_template_child (widget_class, MienLivePage, picture);
+  gtk_widget_class_bind_template_child (widget_class, MienLivePage, overlay);
+  gtk_widget_class_bind_template_child (widget_class, MienLivePage, status_label);
+  gtk_widget_class_bind_template_child (widget_class, MienLivePage, start_button);
+  gtk_widget_class_bind_template_child (widget_class, MienLivePage, stop_button);
+  gtk_widget_class_bind_template_child (widget_class, MienLivePage, source_row);
+  gtk_widget_class_bind_template_child (widget_class, MienLivePage, region_row);
+  gtk_widget_class_bind_template_child (widget_class, MienLivePage, chooser_bin);
+  gtk_widget_class_bind_template_callback (widget_class, on_dismiss_error);
+
+  gtk_widget_class_install_action (widget_class, "live.start", NULL, start_action);
+  gtk_widget_class_install_action (widget_class, "live.stop", NULL, stop_action);
+}
+
+static void
+mien_live_page_init (MienLivePage *self)
+{
+  self->cancellable = g_cancellable_new ();
+  self->row_ids = g_ptr_array_new_with_free_func (g_free);
+  self->teardowns = g_ptr_array_new ();
+  gtk_widget_init_template (GTK_WIDGET (self));
+  self->frames = g_object_new (MIEN_TYPE_LIVE_FRAMES, NULL);
+  gtk_picture_set_paintable (self->picture, GDK_PAINTABLE (self->frames));
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "live.start", FALSE);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "live.stop", FALSE);
+}
+
+GtkWidget *
+mien_live_page_new (MienStudio *studio)
+{
+  g_return_val_if_fail (MIEN_IS_STUDIO (studio), NULL);
+
+  return g_object_new (MIEN_TYPE_LIVE_PAGE, "studio", studio, NULL);
+}
+
+void
+mien_live_page_set_source (MienLivePage *self,
+                           const char   *source_id)
+{
+  g_return_if_fail (MIEN_IS_LIVE_PAGE (self));
+  g_return_if_fail (source_id != NULL && source_id[0] != '\0');
+
+  self->source_chosen = TRUE;
+  apply_source (self, source_id);
+}
+
+void
+mien_live_page_set_models (MienLivePage       *self,
+                           const char * const *paths)
+{
+  g_return_if_fail (MIEN_IS_LIVE_PAGE (self));
+
+  /* The chooser shows the selection; the load starts here whether or not it says "changed". */
+  g_signal_handlers_block_by_func (self->chooser, on_models_changed, self);
+  mien_model_chooser_set_selected (MIEN_MODEL_CHOOSER (self->chooser),
+                                   paths != NULL ? paths : (const char * const[]) { NULL });
+  g_signal_handlers_unblock_by_func (self->chooser, on_models_changed, self);
+  load_models (self, paths);
+}
+
+gboolean
+mien_live_page_get_running (MienLivePage *self)
+{
+  g_return_val_if_fail (MIEN_IS_LIVE_PAGE (self), FALSE);
+  return self->running;
+}
+
+gboolean
+mien_live_page_get_ready (MienLivePage *self)
+{
+  g_return_val_if_fail (MIEN_IS_LIVE_PAGE (self), FALSE);
+  return self->ready;
+}
+
+guint64
+mien_live_page_get_n_frames_shown (MienLivePage *self)
+{
+  g_return_val_if_fail (MIEN_IS_LIVE_PAGE (self), 0);
+  return self->n_frames_shown;
+}
+
+guint64
+mien_live_page_get_n_predictions (MienLivePage *self)
+{
+  g_return_val_if_fail (MIEN_IS_LIVE_PAGE (self), 0);
+  return self->n_predictions;
+}
