@@ -30,7 +30,7 @@
 /* How often the status line is refreshed. */
 #define STATUS_INTERVAL_MS 500
 
-/* ---- MienLiveOverlay: the predictions drawn over the frame ------------------------------ */
+/* ---- MienLiveOverlay: the predictions drawn over the frame ----------------------------------- */
 
 #define MIEN_TYPE_LIVE_OVERLAY (mien_live_overlay_get_type ())
 G_DECLARE_FINAL_TYPE (MienLiveOverlay, mien_live_overlay, MIEN, LIVE_OVERLAY, GtkWidget)
@@ -424,7 +424,7 @@ mien_live_overlay_init (MienLiveOverlay *self)
                                   GTK_ACCESSIBLE_PROPERTY_LABEL, _("Live predictions"), -1);
 }
 
-/* ---- MienLiveFrames: the frames as one paintable ----------------------------------------- */
+/* ---- MienLiveFrames: the frames as one paintable --------------------------------------------- */
 
 /* The picture keeps one paintable whose contents change, rather than a new texture per frame:
  * a new paintable makes the picture measure itself again (and the window lay out again) at
@@ -524,7 +524,7 @@ live_frames_set_texture (MienLiveFrames *self,
   gdk_paintable_invalidate_contents (GDK_PAINTABLE (self));
 }
 
-/* ---- LiveFeed: what the streaming thread shares with the page ---------------------------- */
+/* ---- LiveFeed: what the streaming thread shares with the page -------------------------------- */
 
 typedef struct {
   gatomicrefcount     ref_count;
@@ -586,7 +586,7 @@ live_feed_swap_predictor (LiveFeed           *feed,
   return old;
 }
 
-/* ---- The page ----------------------------------------------------------------------------- */
+/* ---- The page -------------------------------------------------------------------------------- */
 
 struct _MienLivePage
 {
@@ -803,7 +803,7 @@ update_state (MienLivePage *self)
     }
 }
 
-/* ---- Stopping on a thread ------------------------------------------------------------------ */
+/* ---- Stopping on a thread -------------------------------------------------------------------- */
 
 typedef struct {
   GWeakRef            page;
@@ -876,7 +876,7 @@ teardown (MienLivePage       *self,
   data->thread = g_thread_new ("mien-live-stop", teardown_thread, data);
 }
 
-/* ---- Frames and predictions ------------------------------------------------------------- */
+/* ---- Frames and predictions ------------------------------------------------------------------ */
 
 static void
 show_frame (MienLivePage *self,
@@ -1011,7 +1011,7 @@ replace_predictor (MienLivePage *self)
   update_status (self);
 }
 
-/* ---- Start and stop ------------------------------------------------------------------------ */
+/* ---- Start and stop -------------------------------------------------------------------------- */
 
 static void
 on_camera_error (MienCamera   *camera,
@@ -1202,7 +1202,7 @@ on_models_changed (MienModelChooser *chooser,
   load_models (self, (const char * const *) paths);
 }
 
-/* ---- Sources ------------------------------------------------------------------------------- */
+/* ---- Sources --------------------------------------------------------------------------------- */
 
 static void apply_source (MienLivePage *self,
                           const char   *source_id);
@@ -1425,7 +1425,7 @@ on_probed (GObject      *source,
   update_state (self);
 }
 
-/* ---- Settings ------------------------------------------------------------------------------ */
+/* ---- Settings -------------------------------------------------------------------------------- */
 
 static gboolean
 region_get_mapping (GValue   *value,
@@ -1456,7 +1456,7 @@ on_region_changed (GSettings    *settings,
     mien_frame_predictor_set_region (self->predictor, region);
 }
 
-/* ---- The window closing ------------------------------------------------------------------ */
+/* ---- The window closing ---------------------------------------------------------------------- */
 
 static gboolean
 on_close_request (MienLivePage *self)
@@ -1493,7 +1493,7 @@ mien_live_page_unroot (GtkWidget *widget)
   GTK_WIDGET_CLASS (mien_live_page_parent_class)->unroot (widget);
 }
 
-/* ---- GObject ----------------------------------------------------------------------------- */
+/* ---- GObject --------------------------------------------------------------------------------- */
 
 static void
 mien_live_page_constructed (GObject *object)
