@@ -76,8 +76,14 @@ screenshot (const char *page)
   mien_window_show_page (fixture.window, page);
   spin (1500);  /* transitions, thumbnails and charts settle */
   path = g_strdup_printf ("%s/%s.png", dir, page);
-  if (!mien_window_save_screenshot (fixture.window, path, &error))
-    g_error ("screenshot %s: %s", path, error->message);
+  /* Just after a redraw was queued the window's paintable can be empty: try a few frames. */
+  for (guint attempt = 0; !mien_window_save_screenshot (fixture.window, path, &error); attempt++)
+    {
+      if (attempt == 20)
+        g_error ("screenshot %s: %s", path, error->message);
+      g_clear_error (&error);
+      spin (50);
+    }
   g_test_message ("screenshot: %s", path);
 }
 

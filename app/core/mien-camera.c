@@ -428,7 +428,10 @@ build_pipeline (MienCamera  *self,
       break;
     }
 
-  caps = gst_caps_new_simple ("video/x-raw", "format", G_TYPE_STRING, "RGB", NULL);
+  /* Square pixels: asked for one side only, videoscale then keeps the picture's proportions
+   * instead of stretching it. */
+  caps = gst_caps_new_simple ("video/x-raw", "format", G_TYPE_STRING, "RGB",
+                              "pixel-aspect-ratio", GST_TYPE_FRACTION, 1, 1, NULL);
   if (self->width > 0)
     gst_caps_set_simple (caps, "width", G_TYPE_INT, self->width, NULL);
   if (self->height > 0)

@@ -126,11 +126,6 @@ mien_application_startup (GApplication *app)
     { "app.quit", { "<Control>q", NULL } },
     { "app.preferences", { "<Control>comma", NULL } },
     { "win.show-help-overlay", { "<Control>question", NULL } },
-    { "train.start", { "<Control>Return", NULL } },
-    { "train.cancel", { "<Control>period", NULL } },
-    { "predict.open", { "<Control>i", NULL } },
-    { "evaluate.export-csv", { "<Control>e", NULL } },
-    { "live.start", { "<Control>l", NULL } },
   };
 
   G_APPLICATION_CLASS (mien_application_parent_class)->startup (app);

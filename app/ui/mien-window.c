@@ -145,6 +145,40 @@ show_page_action (GtkWidget  *widget,
   mien_window_show_page (MIEN_WINDOW (widget), g_variant_get_string (parameter, NULL));
 }
 
+/* Page actions live on their pages, so an accelerator would only reach them while the focus is
+ * inside that page. The window's shortcuts forward them instead, showing the page first. */
+static const struct {
+  guint           key;
+  GdkModifierType mods;
+  const char     *page;
+  const char     *action;
+} page_shortcuts[] = {
+  { GDK_KEY_Return, GDK_CONTROL_MASK, "train",    "train.start" },
+  { GDK_KEY_period, GDK_CONTROL_MASK, "train",    "train.cancel" },
+  { GDK_KEY_e,      GDK_CONTROL_MASK, "evaluate", "evaluate.export-csv" },
+  { GDK_KEY_i,      GDK_CONTROL_MASK, "predict",  "predict.open" },
+  { GDK_KEY_l,      GDK_CONTROL_MASK, "live",     "live.toggle" },
+};
+
+static gboolean
+page_shortcut (GtkWidget *widget,
+               GVariant  *args,
+               gpointer   user_data)
+{
+  MienWindow *self = MIEN_WINDOW (widget);
+  guint index = g_variant_get_uint32 (args);
+  GtkWidget *target = mien_window_get_page (self, page_shortcuts[index].page);
+  const char *action = page_shortcuts[index].action;
+
+  if (target == NULL)
+    return FALSE;
+  mien_window_show_page (self, page_shortcuts[index].page);
+  /* One key starts and stops the camera. */
+  if (g_str_equal (action, "live.toggle"))
+    action = mien_live_page_get_running (MIEN_LIVE_PAGE (target)) ? "live.stop" : "live.start";
+  return gtk_widget_activate_action (target, action, NULL);
+}
+
 static void
 mien_window_dispose (GObject *object)
 {
@@ -198,6 +232,9 @@ mien_window_class_init (MienWindowClass *klass)
   for (guint i = 0; i < G_N_ELEMENTS (pages); i++)
     gtk_widget_class_add_binding_action (widget_class, GDK_KEY_1 + i, GDK_ALT_MASK,
                                          "win.show-page", "s", pages[i].name);
+  for (guint i = 0; i < G_N_ELEMENTS (page_shortcuts); i++)
+    gtk_widget_class_add_binding (widget_class, page_shortcuts[i].key, page_shortcuts[i].mods,
+                                  page_shortcut, "u", i);
 }
 
 static void

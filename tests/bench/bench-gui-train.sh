@@ -21,7 +21,7 @@ done
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 export MIEN_PLUGIN_PATH=$build/plugins MIEN_CLI=$build/app/cli/mien-cli MIEN_APP=$build/app/ui/mien
-export GSETTINGS_SCHEMA_DIR=$build/data GSETTINGS_BACKEND=memory GTK_A11Y=none
+export GSETTINGS_SCHEMA_DIR=$build/data GSETTINGS_BACKEND=memory GTK_A11Y=test GSK_RENDERER=cairo
 
 "$MIEN_CLI" demo-data "$scratch/demo" >/dev/null
 last_rate () {
