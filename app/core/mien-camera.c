@@ -219,12 +219,25 @@ new_sample_cb (GstAppSink *sink,
   return GST_FLOW_OK;
 }
 
+static void
+weak_ref_free (gpointer data)
+{
+  g_weak_ref_clear (data);
+  g_free (data);
+}
+
 static gboolean
 bus_cb (GstBus     *bus,
         GstMessage *message,
         gpointer    user_data)
 {
-  MienCamera *self = user_data;
+  /* Weak: the camera may be stopped and released on another thread (the live page stops on
+   * one) while this watch is being dispatched here; g_source_destroy () does not wait for a
+   * dispatch in progress. */
+  g_autoptr(MienCamera) self = g_weak_ref_get (user_data);
+
+  if (self == NULL)
+    return G_SOURCE_REMOVE;
 
   switch (GST_MESSAGE_TYPE (message))
     {
@@ -233,7 +246,6 @@ bus_cb (GstBus     *bus,
         g_autoptr(GError) gst_error = NULL;
         g_autoptr(GError) error = NULL;
         g_autofree char *debug = NULL;
-        g_autoptr(MienCamera) hold = g_object_ref (self);
 
         gst_message_parse_error (message, &gst_error, &debug);
         /* The debug string is for developers (element internals, source lines). */
@@ -676,8 +688,11 @@ mien_camera_start (MienCamera  *self,
 
     if (self->bus_source == NULL)
       {
+        GWeakRef *weak = g_new0 (GWeakRef, 1);
+
+        g_weak_ref_init (weak, self);
         self->bus_source = gst_bus_create_watch (bus);
-        g_source_set_callback (self->bus_source, (GSourceFunc) bus_cb, self, NULL);
+        g_source_set_callback (self->bus_source, (GSourceFunc) bus_cb, weak, weak_ref_free);
         g_source_set_static_name (self->bus_source, "[mien] camera bus");
         g_source_attach (self->bus_source, self->context);
       }
