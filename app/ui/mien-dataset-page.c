@@ -559,7 +559,8 @@ on_dataset_chosen (GFile    *file,
   g_autoptr(MienDatasetPage) self = user_data;
   g_autofree char *path = NULL;
 
-  if (file == NULL)
+  /* Nothing to do once the page is gone (the chooser outlived it). */
+  if (file == NULL || self->studio == NULL)
     return;
   path = g_file_get_path (file);
   if (path == NULL)

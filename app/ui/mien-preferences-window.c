@@ -58,7 +58,8 @@ on_folder_chosen (GFile    *file,
   FolderChoice *choice = user_data;
   g_autofree char *path = file != NULL ? g_file_get_path (file) : NULL;
 
-  if (path != NULL)
+  /* The window may have been closed (and its settings dropped) while the chooser was open. */
+  if (path != NULL && choice->self->settings != NULL)
     g_settings_set_string (choice->self->settings, choice->key, path);
   g_object_unref (choice->self);
   g_free (choice);

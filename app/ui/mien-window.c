@@ -98,7 +98,8 @@ on_dataset_chosen (GFile    *file,
   MienWindow *self = user_data;
   g_autofree char *path = NULL;
 
-  if (file != NULL && (path = g_file_get_path (file)) != NULL)
+  /* The window may have been closed (and its studio dropped) while the chooser was open. */
+  if (file != NULL && self->studio != NULL && (path = g_file_get_path (file)) != NULL)
     {
       mien_studio_open_dataset (self->studio, path);
       mien_window_show_page (self, "dataset");
