@@ -59,13 +59,17 @@ quit_activated (GSimpleAction *action,
                 gpointer       user_data)
 {
   GApplication *app = user_data;
-  GList *windows = gtk_application_get_windows (GTK_APPLICATION (app));
+  /* A copy: closing a window removes it (and its link) from the application's list. */
+  GList *windows = g_list_copy_deep (gtk_application_get_windows (GTK_APPLICATION (app)),
+                                     (GCopyFunc) (void (*) (void)) g_object_ref, NULL);
 
   /* Closing through close-request lets the window save its size; training threads stop with
-   * their pages' cancellables when the windows are destroyed. */
+   * their pages' cancellables when the windows are destroyed. No g_application_quit (): the
+   * application ends with its last window, or once a cancelled run's thread has finished
+   * (the Train page holds it until then). */
   for (GList *l = windows; l != NULL; l = l->next)
     gtk_window_close (l->data);
-  g_application_quit (app);
+  g_list_free_full (windows, g_object_unref);
 }
 
 static void

@@ -1224,6 +1224,7 @@ struct _RunLink
   MienTrainProgress  latest;    /* under lock */
   gboolean           pending;   /* under lock: an idle is queued and will read `latest` */
   gboolean           finished;  /* main thread only: late idles are ignored */
+  GApplication      *app;       /* held until the run's thread has finished */
 };
 
 static void
@@ -1232,6 +1233,7 @@ run_link_clear (gpointer data)
   RunLink *link = data;
 
   g_weak_ref_clear (&link->page);
+  g_clear_object (&link->app);
   g_main_context_unref (link->context);
   g_mutex_clear (&link->lock);
 }
@@ -1414,9 +1416,9 @@ epoch_cb (JsonObject *record,
 /* ---- Training: start, finish ------------------------------------------------------------- */
 
 static void
-run_done_cb (GObject      *source,
-             GAsyncResult *result,
-             gpointer      user_data)
+run_done (GObject      *source,
+          GAsyncResult *result,
+          gpointer      user_data)
 {
   RunLink *link = user_data;
   MienTrainer *trainer = MIEN_TRAINER (source);
@@ -1484,6 +1486,19 @@ run_done_cb (GObject      *source,
 }
 
 static void
+run_done_cb (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  RunLink *link = user_data;
+  g_autoptr(GApplication) app = g_steal_pointer (&link->app);
+
+  run_done (source, result, link);
+  if (app != NULL)
+    g_application_release (app);
+}
+
+static void
 begin_run (MienTrainPage *self,
            MienTrainer   *trainer,
            MienRun       *resumed)
@@ -1494,6 +1509,13 @@ begin_run (MienTrainPage *self,
   self->trainer = g_object_ref (trainer);
   self->run_cancellable = g_cancellable_new ();
   self->link = run_link_new (self);
+  /* Closing the window cancels the run, but its thread still finishes the batch (and may be
+   * writing a checkpoint): the application must not exit under it. */
+  if (g_application_get_default () != NULL)
+    {
+      self->link->app = g_object_ref (g_application_get_default ());
+      g_application_hold (self->link->app);
+    }
   g_free (self->run_dir);
   self->run_dir = g_strdup (config->out);
   self->running = TRUE;
