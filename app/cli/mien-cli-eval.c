@@ -140,8 +140,8 @@ mien_cli_eval (int    argc,
         }
       table = mien_metrics_format_table (rows, (const char * const *) names->pdata, n);
       g_print ("%s", table);
-      g_print (_("\n%" G_GUINT64_FORMAT " images; accuracy %.4f; macro F1 %.4f\n"), metrics->n,
-               metrics->accuracy, metrics->macro_f1);
+      g_print (_("\n%llu images; accuracy %.4f; macro F1 %.4f\n"),
+               (unsigned long long) metrics->n, metrics->accuracy, metrics->macro_f1);
       g_print ("%s\n", _("Confusion matrix (rows: true class, columns: predicted):"));
       {
         g_autoptr(MienCliTable) confusion = mien_cli_table_new (metrics->n_classes + 1,

@@ -51,9 +51,9 @@ epoch_cb (JsonObject *record,
       mien_cli_print_json (node);
       return;
     }
-  g_print (_("epoch %3" G_GINT64_FORMAT "  train loss %.4f  acc %.4f  │  val loss %.4f  "
+  g_print (_("epoch %3lld  train loss %.4f  acc %.4f  │  val loss %.4f  "
              "macro F1 %.4f  acc %.4f  │  %.0f img/s%s\n"),
-           json_object_get_int_member (record, "epoch"),
+           (long long) json_object_get_int_member (record, "epoch"),
            json_object_get_double_member (record, "train_loss"),
            json_object_get_double_member (record, "train_accuracy"),
            json_object_get_double_member (record, "val_loss"),

@@ -241,7 +241,7 @@ worker (gpointer data)
         }
       else
         {
-          g_prefix_error (&error, _("Frame %" G_GUINT64_FORMAT ": "), number);
+          g_prefix_error (&error, _("Frame %llu: "), (unsigned long long) number);
           deliver (self, NULL, g_steal_pointer (&error));
         }
     }

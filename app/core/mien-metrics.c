@@ -160,9 +160,8 @@ mien_metrics_add_batch (MienMetrics  *metrics,
     if (t[i] < 0 || t[i] >= (gint64) metrics->n_classes)
       {
         g_set_error (error, MIEN_TORCH_ERROR, MIEN_TORCH_ERROR_INVALID_ARGUMENT,
-                     _("Target %" G_GINT64_FORMAT " of sample %" G_GINT64_FORMAT
-                       " is not a class index (0 to %u)"),
-                     t[i], i, metrics->n_classes - 1);
+                     _("Target %lld of sample %lld is not a class index (0 to %u)"),
+                     (long long) t[i], (long long) i, metrics->n_classes - 1);
         return FALSE;
       }
 

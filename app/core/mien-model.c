@@ -948,8 +948,8 @@ parse_metadata (JsonObject  *md,
   if (v != FORMAT_VERSION)
     {
       g_set_error (error, MIEN_MODEL_ERROR, MIEN_MODEL_ERROR_FILE,
-                   _("it is in version %" G_GINT64_FORMAT " of the format; this Mien reads "
-                     "version %d"), v, FORMAT_VERSION);
+                   _("it is in version %lld of the format; this Mien reads version %d"),
+                   (long long) v, FORMAT_VERSION);
       return FALSE;
     }
 
@@ -1081,7 +1081,8 @@ append_names (GString   *s,
     g_string_append_printf (s, "%s%s", i > 0 ? ", " : "",
                             (const char *) g_ptr_array_index (names, i));
   if (names->len > shown)
-    g_string_append_printf (s, ngettext (" and %u more", " and %u more", names->len - shown),
+    g_string_append_printf (s, g_dngettext (GETTEXT_PACKAGE, " and %u more", " and %u more",
+                                            names->len - shown),
                             names->len - shown);
   g_string_append_c (s, ')');
 }
@@ -1096,24 +1097,26 @@ describe_misfits (GPtrArray *missing,
 
   if (missing != NULL && missing->len > 0)
     {
-      g_string_append_printf (s, ngettext ("%u tensor missing", "%u tensors missing",
-                                           missing->len), missing->len);
+      g_string_append_printf (s, g_dngettext (GETTEXT_PACKAGE, "%u tensor missing",
+                                              "%u tensors missing", missing->len),
+                              missing->len);
       append_names (s, missing);
     }
   if (unexpected != NULL && unexpected->len > 0)
     {
       if (s->len > 0)
         g_string_append (s, "; ");
-      g_string_append_printf (s, ngettext ("%u unexpected tensor", "%u unexpected tensors",
-                                           unexpected->len), unexpected->len);
+      g_string_append_printf (s, g_dngettext (GETTEXT_PACKAGE, "%u unexpected tensor",
+                                              "%u unexpected tensors", unexpected->len),
+                              unexpected->len);
       append_names (s, unexpected);
     }
   if (mismatched != NULL && mismatched->len > 0)
     {
       if (s->len > 0)
         g_string_append (s, "; ");
-      g_string_append_printf (s, ngettext ("%u tensor of another shape",
-                                           "%u tensors of another shape", mismatched->len),
+      g_string_append_printf (s, g_dngettext (GETTEXT_PACKAGE, "%u tensor of another shape",
+                                              "%u tensors of another shape", mismatched->len),
                               mismatched->len);
       append_names (s, mismatched);
     }

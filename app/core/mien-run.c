@@ -117,8 +117,8 @@ parse_record (const char  *line,
   if (json_node_get_int (epoch) != expected_epoch)
     {
       g_set_error (error, MIEN_RUN_ERROR, MIEN_RUN_ERROR_CORRUPT,
-                   _("epoch %" G_GINT64_FORMAT " where %u was expected"),
-                   json_node_get_int (epoch), expected_epoch);
+                   _("epoch %lld where %u was expected"),
+                   (long long) json_node_get_int (epoch), expected_epoch);
       return NULL;
     }
   return json_object_ref (object);

@@ -1193,8 +1193,8 @@ train_step (Run        *run,
   if (!isfinite (*loss_out))
     {
       g_set_error (error, MIEN_TRAINER_ERROR, MIEN_TRAINER_ERROR_DIVERGED,
-                   _("The training loss became %g at epoch %u, step %" G_GINT64_FORMAT
-                     "; try a lower learning rate"), *loss_out, epoch, run->global_step + 1);
+                   _("The training loss became %g at epoch %u, step %lld; try a lower learning "
+                     "rate"), *loss_out, epoch, (long long) (run->global_step + 1));
       return FALSE;
     }
   run->global_step++;

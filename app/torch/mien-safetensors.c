@@ -469,7 +469,7 @@ parse_header_json (const char  *header,
   if (!ok || scan.p != scan.end)
     {
       g_set_error (error, MIEN_SAFETENSORS_ERROR, MIEN_SAFETENSORS_ERROR_HEADER,
-                   _("The header is not valid JSON (byte %" G_GSIZE_FORMAT ")"),
+                   _("The header is not valid JSON (byte %zu)"),
                    (gsize) (scan.p - header));
       return NULL;
     }
@@ -631,15 +631,15 @@ parse_tensor (const char  *name,
   if (begin > end)
     {
       g_set_error (error, MIEN_SAFETENSORS_ERROR, MIEN_SAFETENSORS_ERROR_OFFSETS,
-                   _("Tensor “%s” begins at %" G_GINT64_FORMAT " after it ends at %"
-                     G_GINT64_FORMAT), shown, begin, end);
+                   _("Tensor “%s” begins at %lld after it ends at %lld"), shown,
+                   (long long) begin, (long long) end);
       return FALSE;
     }
   if ((guint64) (end - begin) != bytes)
     {
       g_set_error (error, MIEN_SAFETENSORS_ERROR, MIEN_SAFETENSORS_ERROR_OFFSETS,
-                   _("Tensor “%s” occupies %" G_GINT64_FORMAT " bytes but its dtype and shape "
-                     "need %" G_GUINT64_FORMAT), shown, end - begin, bytes);
+                   _("Tensor “%s” occupies %lld bytes but its dtype and shape need %llu"), shown,
+                   (long long) (end - begin), (unsigned long long) bytes);
       return FALSE;
     }
 
@@ -696,8 +696,7 @@ mien_safetensors_new_from_bytes (GBytes  *bytes,
   if (len < 8)
     {
       g_set_error (error, MIEN_SAFETENSORS_ERROR, MIEN_SAFETENSORS_ERROR_TRUNCATED,
-                   _("The file has %" G_GSIZE_FORMAT " bytes, fewer than the 8 of the header "
-                     "length"), len);
+                   _("The file has %zu bytes, fewer than the 8 of the header length"), len);
       return NULL;
     }
 
@@ -706,15 +705,15 @@ mien_safetensors_new_from_bytes (GBytes  *bytes,
   if (header_len > MIEN_SAFETENSORS_MAX_HEADER)
     {
       g_set_error (error, MIEN_SAFETENSORS_ERROR, MIEN_SAFETENSORS_ERROR_HEADER,
-                   _("The header claims %" G_GUINT64_FORMAT " bytes, more than the %d allowed"),
-                   header_len, MIEN_SAFETENSORS_MAX_HEADER);
+                   _("The header claims %llu bytes, more than the %d allowed"),
+                   (unsigned long long) header_len, MIEN_SAFETENSORS_MAX_HEADER);
       return NULL;
     }
   if (header_len > len - 8)
     {
       g_set_error (error, MIEN_SAFETENSORS_ERROR, MIEN_SAFETENSORS_ERROR_TRUNCATED,
-                   _("The header claims %" G_GUINT64_FORMAT " bytes but the file has only %"
-                     G_GSIZE_FORMAT " after its length"), header_len, len - 8);
+                   _("The header claims %llu bytes but the file has only %zu after its length"),
+                   (unsigned long long) header_len, len - 8);
       return NULL;
     }
 
@@ -773,14 +772,14 @@ mien_safetensors_new_from_bytes (GBytes  *bytes,
 
           if (t->begin < expected)
             g_set_error (error, MIEN_SAFETENSORS_ERROR, MIEN_SAFETENSORS_ERROR_OFFSETS,
-                         _("Tensor “%s” at bytes %" G_GUINT64_FORMAT "–%" G_GUINT64_FORMAT
-                           " overlaps the tensor before it, which ends at %" G_GUINT64_FORMAT),
-                         shown, t->begin, t->end, expected);
+                         _("Tensor “%s” at bytes %llu–%llu overlaps the tensor before it, which "
+                           "ends at %llu"), shown, (unsigned long long) t->begin,
+                         (unsigned long long) t->end, (unsigned long long) expected);
           else
             g_set_error (error, MIEN_SAFETENSORS_ERROR, MIEN_SAFETENSORS_ERROR_OFFSETS,
-                         _("Bytes %" G_GUINT64_FORMAT "–%" G_GUINT64_FORMAT " of the data "
-                           "section, before tensor “%s”, belong to no tensor"),
-                         expected, t->begin, shown);
+                         _("Bytes %llu–%llu of the data section, before tensor “%s”, belong to no "
+                           "tensor"), (unsigned long long) expected,
+                         (unsigned long long) t->begin, shown);
           return NULL;
         }
       expected = t->end;
@@ -791,16 +790,16 @@ mien_safetensors_new_from_bytes (GBytes  *bytes,
   if (expected > st->buffer_size)
     {
       g_set_error (error, MIEN_SAFETENSORS_ERROR, MIEN_SAFETENSORS_ERROR_TRUNCATED,
-                   _("The header describes %" G_GUINT64_FORMAT " bytes of tensor data but the "
-                     "file holds only %" G_GUINT64_FORMAT ": it was cut short"),
-                   expected, st->buffer_size);
+                   _("The header describes %llu bytes of tensor data but the file holds only "
+                     "%llu: it was cut short"), (unsigned long long) expected,
+                   (unsigned long long) st->buffer_size);
       return NULL;
     }
   if (expected < st->buffer_size)
     {
       g_set_error (error, MIEN_SAFETENSORS_ERROR, MIEN_SAFETENSORS_ERROR_OFFSETS,
-                   _("Bytes %" G_GUINT64_FORMAT "–%" G_GUINT64_FORMAT " at the end of the data "
-                     "section belong to no tensor"), expected, st->buffer_size);
+                   _("Bytes %llu–%llu at the end of the data section belong to no tensor"),
+                   (unsigned long long) expected, (unsigned long long) st->buffer_size);
       return NULL;
     }
 
@@ -940,7 +939,7 @@ mien_safetensors_load_tensor (MienSafetensors  *st,
       if (aligned == NULL)
         {
           g_set_error (error, MIEN_TORCH_ERROR, MIEN_TORCH_ERROR_OUT_OF_MEMORY,
-                       _("Not enough memory for %" G_GSIZE_FORMAT " bytes"), entry->size);
+                       _("Not enough memory for %zu bytes"), entry->size);
           return NULL;
         }
       memcpy (aligned, data, entry->size);
@@ -1016,8 +1015,8 @@ validate_entries (GHashTable                 *metadata,
       if (bytes != e->size)
         {
           g_set_error (error, MIEN_SAFETENSORS_ERROR, MIEN_SAFETENSORS_ERROR_INVALID,
-                       _("Tensor “%s” has %" G_GSIZE_FORMAT " bytes but its dtype and shape "
-                         "need %" G_GUINT64_FORMAT), shown, e->size, bytes);
+                       _("Tensor “%s” has %zu bytes but its dtype and shape need %llu"), shown,
+                       e->size, (unsigned long long) bytes);
           return FALSE;
         }
       if (e->data == NULL && e->size > 0 && !have_fill)
@@ -1196,8 +1195,8 @@ write_contents (int                         fd,
           if (buffer == NULL)
             {
               g_set_error (error, MIEN_SAFETENSORS_ERROR, MIEN_SAFETENSORS_ERROR_IO,
-                           _("Cannot write “%s”: not enough memory for %" G_GSIZE_FORMAT
-                             " bytes"), display, e->size);
+                           _("Cannot write “%s”: not enough memory for %zu bytes"), display,
+                           e->size);
               return FALSE;
             }
           if (!fill (i, buffer, e->size, user_data, &local_error))
@@ -1267,8 +1266,8 @@ mien_safetensors_write (const char                 *path,
   if (header_len > MIEN_SAFETENSORS_MAX_HEADER)
     {
       g_set_error (error, MIEN_SAFETENSORS_ERROR, MIEN_SAFETENSORS_ERROR_INVALID,
-                   _("Cannot write “%s”: its header would have %" G_GSIZE_FORMAT " bytes, more "
-                     "than readers accept"), display, header_len);
+                   _("Cannot write “%s”: its header would have %zu bytes, more than readers "
+                     "accept"), display, header_len);
       return FALSE;
     }
 

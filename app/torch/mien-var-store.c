@@ -684,7 +684,8 @@ append_list (GString   *s,
     {
       guint more = names->len - shown;
 
-      g_string_append_printf (s, ngettext (" and %u more", " and %u more", more), more);
+      g_string_append_printf (s, g_dngettext (GETTEXT_PACKAGE, " and %u more", " and %u more",
+                                              more), more);
     }
   g_string_append_c (s, ')');
 }
@@ -694,17 +695,18 @@ static void
 append_lists (GString        *s,
               MienLoadReport *report)
 {
-  g_string_append_printf (s, ngettext ("%u missing", "%u missing", report->missing->len),
+  g_string_append_printf (s, g_dngettext (GETTEXT_PACKAGE, "%u missing", "%u missing",
+                                          report->missing->len),
                           report->missing->len);
   append_list (s, report->missing);
   g_string_append (s, "; ");
-  g_string_append_printf (s, ngettext ("%u unexpected", "%u unexpected",
-                                       report->unexpected->len),
+  g_string_append_printf (s, g_dngettext (GETTEXT_PACKAGE, "%u unexpected", "%u unexpected",
+                                          report->unexpected->len),
                           report->unexpected->len);
   append_list (s, report->unexpected);
   g_string_append (s, "; ");
-  g_string_append_printf (s, ngettext ("%u shape mismatch", "%u shape mismatches",
-                                       report->mismatched->len),
+  g_string_append_printf (s, g_dngettext (GETTEXT_PACKAGE, "%u shape mismatch",
+                                          "%u shape mismatches", report->mismatched->len),
                           report->mismatched->len);
   append_list (s, report->mismatched);
 }
@@ -717,8 +719,8 @@ mien_load_report_to_string (MienLoadReport *report)
   g_return_val_if_fail (report != NULL, NULL);
 
   s = g_string_new (NULL);
-  g_string_append_printf (s, ngettext ("loaded %u tensor", "loaded %u tensors",
-                                       report->n_loaded),
+  g_string_append_printf (s, g_dngettext (GETTEXT_PACKAGE, "loaded %u tensor",
+                                          "loaded %u tensors", report->n_loaded),
                           report->n_loaded);
   g_string_append (s, "; ");
   append_lists (s, report);

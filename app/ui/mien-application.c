@@ -106,7 +106,7 @@ about_activated (GSimpleAction *action,
                 "website", "https://github.com/mienapp/mien",
                 "issue-url", "https://github.com/mienapp/mien/issues",
                 "license-type", GTK_LICENSE_GPL_3_0,
-                "copyright", "© 2026 The Mien developers",
+                "copyright", _("© 2026 The Mien developers"),
                 /* Translators: your name and e-mail, one per line */
                 "translator-credits", _("translator-credits"),
                 NULL);

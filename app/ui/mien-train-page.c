@@ -139,7 +139,9 @@ backbone_item_update_subtitle (MienTrainBackboneItem *self)
   if (s->len > 0)
     g_string_append (s, " · ");
   /* Translators: the length of the feature vector a backbone gives the classifier head. */
-  g_string_append_printf (s, _("%" G_GINT64_FORMAT " features"), self->feature_dim);
+  g_string_append_printf (s, g_dngettext (GETTEXT_PACKAGE, "%lld feature", "%lld features",
+                                          (gulong) self->feature_dim),
+                          (long long) self->feature_dim);
   g_free (self->subtitle);
   self->subtitle = g_string_free (s, FALSE);
   g_object_notify_by_pspec (G_OBJECT (self), item_properties[ITEM_PROP_SUBTITLE]);
