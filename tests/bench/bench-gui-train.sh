@@ -23,7 +23,7 @@ trap 'rm -rf "$scratch"' EXIT
 export MIEN_PLUGIN_PATH=$build/plugins MIEN_CLI=$build/app/cli/mien-cli MIEN_APP=$build/app/ui/mien
 export GSETTINGS_SCHEMA_DIR=$build/data GSETTINGS_BACKEND=memory GTK_A11Y=test GSK_RENDERER=cairo
 
-"$MIEN_CLI" demo-data "$scratch/demo" >/dev/null
+"$MIEN_CLI" demo-data "$scratch/demo" >/dev/null 2>&1
 last_rate () {
   /usr/bin/python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).read().splitlines()[-1])["images_per_s"])' "$1"
 }
