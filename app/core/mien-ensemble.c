@@ -306,9 +306,9 @@ predict_dataset (MienEnsemble      *self,
   return TRUE;
 }
 
-static guint
-argmax (const float *p,
-        guint        k)
+guint
+mien_probabilities_argmax (const float *p,
+                           guint        k)
 {
   guint best = 0;
 
@@ -389,9 +389,10 @@ evaluate (MienEnsemble      *self,
 
                   for (guint c = 0; c < k; c++)
                     average[c] += p[c] / n_models;
-                  mien_metrics_add (member_metrics->pdata[m], label, argmax (p, k));
+                  mien_metrics_add (member_metrics->pdata[m], label,
+                                    mien_probabilities_argmax (p, k));
                 }
-              best = argmax (average, k);
+              best = mien_probabilities_argmax (average, k);
               mien_metrics_add (metrics, label, best);
             }
           g_array_append_val (predicted, best);
@@ -557,7 +558,7 @@ mien_ensemble_append_csv_row (MienEnsemble *self,
   g_return_if_fail (k > 0);
   append_csv_field (csv, path);
   g_string_append_c (csv, ',');
-  append_csv_field (csv, classes[argmax (average, k)]);
+  append_csv_field (csv, classes[mien_probabilities_argmax (average, k)]);
   for (guint c = 0; c < k; c++)
     g_string_append_printf (csv, ",%.6f", average[c]);
   g_string_append_c (csv, '\n');

@@ -85,6 +85,10 @@ MienMetrics        *mien_ensemble_evaluate_samples (MienEnsemble      *self,
 
 /* ---- Predictions as CSV (`mien-cli predict`, the studio's folder → CSV) ----------------- */
 
+/* The class with the highest probability in p[k] (the first of equals). */
+guint               mien_probabilities_argmax  (const float *p,
+                                                guint        k);
+
 /* Adds `path` when it is not a folder, else the images inside it (recursively, sorted by name;
  * hidden files skipped) to `out` (of char *, newly allocated). */
 void                mien_ensemble_collect_images (const char *path,

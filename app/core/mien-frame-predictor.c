@@ -176,9 +176,8 @@ predict (MienFramePredictor  *self,
   if (!mien_ensemble_predict_pixbuf (self->ensemble, crop, prediction->per_model,
                                      prediction->average, error))
     return NULL;
-  for (guint c = 1; c < prediction->n_classes; c++)
-    if (prediction->average[c] > prediction->average[prediction->best_class])
-      prediction->best_class = c;
+  prediction->best_class = mien_probabilities_argmax (prediction->average,
+                                                      prediction->n_classes);
   return g_steal_pointer (&prediction);
 }
 

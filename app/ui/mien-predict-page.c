@@ -226,18 +226,6 @@ set_busy (MienPredictPage *self,
   g_object_notify_by_pspec (G_OBJECT (self), props[PROP_BUSY]);
 }
 
-static guint
-argmax (const float *p,
-        guint        k)
-{
-  guint best = 0;
-
-  for (guint c = 1; c < k; c++)
-    if (p[c] > p[best])
-      best = c;
-  return best;
-}
-
 static gboolean
 item_is_fresh (MienPredictPage *self,
                MienPredictItem *item)
@@ -315,7 +303,7 @@ set_chart_values (MienBarChart *chart,
   for (guint c = 0; c < k; c++)
     values[c] = p[c];
   mien_bar_chart_set_series_values (chart, 0, values);
-  mien_bar_chart_set_highlight (chart, (int) argmax (p, k));
+  mien_bar_chart_set_highlight (chart, (int) mien_probabilities_argmax (p, k));
 }
 
 static void
@@ -367,7 +355,7 @@ show_current (MienPredictPage *self)
     {
       const char * const *classes = mien_ensemble_get_classes (self->ensemble->ensemble);
       guint k = item->n_classes;
-      guint best = argmax (item->average, k);
+      guint best = mien_probabilities_argmax (item->average, k);
       g_autofree char *class_name = mien_ui_capitalise (classes[best]);
       /* Translators: the predicted class's probability, in percent */
       g_autofree char *probability = g_strdup_printf (_("%.1f %%"), 100.0 * item->average[best]);
