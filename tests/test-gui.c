@@ -198,6 +198,27 @@ test_train (void)
   fixture.runs_changed = FALSE;
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (train_page), "train.start", NULL));
   WAIT_FOR (mien_train_page_get_running (train_page), 10, "the run to start");
+
+  /* Closing the window while it trains asks first; keeping it changes nothing. */
+  {
+    AdwMessageDialog *dialog = NULL;
+    GListModel *toplevels = gtk_window_get_toplevels ();
+
+    gtk_window_close (GTK_WINDOW (fixture.window));
+    for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+      {
+        g_autoptr(GObject) toplevel = g_list_model_get_item (toplevels, i);
+
+        if (ADW_IS_MESSAGE_DIALOG (toplevel))
+          dialog = ADW_MESSAGE_DIALOG (toplevel);
+      }
+    g_assert_nonnull (dialog);
+    g_assert_true (gtk_widget_get_visible (GTK_WIDGET (fixture.window)));
+    adw_message_dialog_response (dialog, "keep");
+    spin (100);
+    g_assert_true (mien_train_page_get_running (train_page));
+    g_assert_true (gtk_widget_get_visible (GTK_WIDGET (fixture.window)));
+  }
   WAIT_FOR (fixture.run_finished, 1200, "the run to finish");
   g_assert_cmpstr (fixture.run_error, ==, NULL);
   g_assert_false (mien_train_page_get_running (train_page));

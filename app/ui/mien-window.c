@@ -23,6 +23,8 @@ struct _MienWindow
   GtkLabel            *busy_label;
   GtkProgressBar      *busy_bar;
   guint                pulse_id;
+  /* The user chose to stop a training run by closing the window. */
+  gboolean             close_confirmed;
 };
 
 G_DEFINE_FINAL_TYPE (MienWindow, mien_window, ADW_TYPE_APPLICATION_WINDOW)
@@ -192,12 +194,56 @@ mien_window_dispose (GObject *object)
   G_OBJECT_CLASS (mien_window_parent_class)->dispose (object);
 }
 
+static void
+on_close_response (AdwMessageDialog *dialog,
+                   const char       *response,
+                   MienWindow       *self)
+{
+  if (g_str_equal (response, "stop"))
+    {
+      self->close_confirmed = TRUE;
+      gtk_window_close (GTK_WINDOW (self));
+    }
+}
+
+/* Closing cancels a training run; the user is asked first, since the epoch in progress is lost
+ * (the run stays resumable from its last finished epoch). */
+static gboolean
+confirm_stop_training (MienWindow *self)
+{
+  GtkWidget *train_page = mien_window_get_page (self, "train");
+  GtkWidget *dialog;
+
+  if (self->close_confirmed || train_page == NULL
+      || !mien_train_page_get_running (MIEN_TRAIN_PAGE (train_page)))
+    return FALSE;
+
+  dialog = adw_message_dialog_new (GTK_WINDOW (self), _("Stop Training?"),
+                                   _("Closing the window stops the run after the current batch. "
+                                     "The epoch in progress is lost; the run can be resumed "
+                                     "later from its last finished epoch."));
+  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog),
+                                    "keep", _("_Keep Training"),
+                                    "stop", _("_Stop and Close"),
+                                    NULL);
+  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "stop",
+                                              ADW_RESPONSE_DESTRUCTIVE);
+  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "keep");
+  adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "keep");
+  g_signal_connect_object (dialog, "response", G_CALLBACK (on_close_response), self, 0);
+  gtk_window_present (GTK_WINDOW (dialog));
+  return TRUE;
+}
+
 static gboolean
 mien_window_close_request (GtkWindow *window)
 {
   MienWindow *self = MIEN_WINDOW (window);
   GSettings *settings = mien_studio_get_settings (self->studio);
   int width, height;
+
+  if (confirm_stop_training (self))
+    return TRUE;
 
   gtk_window_get_default_size (window, &width, &height);
   g_settings_set_int (settings, "window-width", width);
