@@ -17,3 +17,19 @@ mien_init (void)
       g_once_init_leave (&initialised, 1);
     }
 }
+
+gboolean
+mien_name_lookup (const char * const *names,
+                  guint               n_names,
+                  const char         *name,
+                  guint              *index)
+{
+  for (guint i = 0; name != NULL && i < n_names; i++)
+    if (g_str_equal (names[i], name))
+      {
+        if (index != NULL)
+          *index = i;
+        return TRUE;
+      }
+  return FALSE;
+}

@@ -17,6 +17,13 @@ typedef void (*MienProgressFunc) (double      fraction,
                                   const char *message,
                                   gpointer    user_data);
 
+/* The index of `name` in `names` (the string forms of an enumeration, in its order); FALSE when
+ * it is not there (or NULL). The caller reports the error in its own domain. */
+gboolean mien_name_lookup (const char * const *names,
+                           guint               n_names,
+                           const char         *name,
+                           guint              *index);
+
 /* Call once at start-up (idempotent): initialises libtorch's threads and gettext's domain. */
 void mien_init (void);
 

@@ -100,15 +100,16 @@ mien_mode_from_string (const char  *str,
                        MienMode    *out,
                        GError     **error)
 {
+  guint index;
+
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  for (guint i = 0; str != NULL && i < G_N_ELEMENTS (mode_names); i++)
-    if (g_str_equal (str, mode_names[i]))
-      {
-        if (out != NULL)
-          *out = (MienMode) i;
-        return TRUE;
-      }
+  if (mien_name_lookup (mode_names, G_N_ELEMENTS (mode_names), str, &index))
+    {
+      if (out != NULL)
+        *out = (MienMode) index;
+      return TRUE;
+    }
 
   g_set_error (error, MIEN_MODEL_ERROR, MIEN_MODEL_ERROR_INVALID,
                _("Unknown training mode “%s”; valid modes: probe, finetune, dft"),
@@ -129,15 +130,16 @@ mien_batch_norm_from_string (const char     *str,
                              MienBatchNorm  *out,
                              GError        **error)
 {
+  guint index;
+
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  for (guint i = 0; str != NULL && i < G_N_ELEMENTS (batch_norm_names); i++)
-    if (g_str_equal (str, batch_norm_names[i]))
-      {
-        if (out != NULL)
-          *out = (MienBatchNorm) i;
-        return TRUE;
-      }
+  if (mien_name_lookup (batch_norm_names, G_N_ELEMENTS (batch_norm_names), str, &index))
+    {
+      if (out != NULL)
+        *out = (MienBatchNorm) index;
+      return TRUE;
+    }
 
   g_set_error (error, MIEN_MODEL_ERROR, MIEN_MODEL_ERROR_INVALID,
                _("Unknown batch-norm setting “%s”; valid settings: default, train, eval"),

@@ -31,12 +31,13 @@ mien_imbalance_from_string (const char     *str,
                             MienImbalance  *out,
                             GError        **error)
 {
-  for (guint i = 0; i < G_N_ELEMENTS (imbalance_names); i++)
-    if (g_strcmp0 (str, imbalance_names[i]) == 0)
-      {
-        *out = (MienImbalance) i;
-        return TRUE;
-      }
+  guint index;
+
+  if (mien_name_lookup (imbalance_names, G_N_ELEMENTS (imbalance_names), str, &index))
+    {
+      *out = (MienImbalance) index;
+      return TRUE;
+    }
   g_set_error (error, MIEN_TRAINER_ERROR, MIEN_TRAINER_ERROR_CONFIG,
                _("Unknown imbalance strategy “%s” (expected none, weighted, upsample, "
                  "upsample+weighted or onthefly)"), str ? str : "");
@@ -249,21 +250,6 @@ mien_train_config_to_json (const MienTrainConfig *config)
   return json_builder_get_root (b);
 }
 
-static gboolean
-lookup_index (const char * const *names,
-              guint               n_names,
-              const char         *value,
-              guint              *out)
-{
-  for (guint i = 0; i < n_names; i++)
-    if (g_strcmp0 (names[i], value) == 0)
-      {
-        *out = i;
-        return TRUE;
-      }
-  return FALSE;
-}
-
 MienTrainConfig *
 mien_train_config_from_json (JsonNode  *node,
                              GError   **error)
@@ -317,7 +303,7 @@ mien_train_config_from_json (JsonNode  *node,
   config->beta2 = json_object_get_double_member_with_default (o, "beta2", 0.999);
   config->weight_decay = json_object_get_double_member_with_default (o, "weight_decay", 0.0);
   str = json_object_get_string_member_with_default (o, "schedule", "constant");
-  if (!lookup_index (schedule_names, G_N_ELEMENTS (schedule_names), str, &index))
+  if (!mien_name_lookup (schedule_names, G_N_ELEMENTS (schedule_names), str, &index))
     {
       config_error (error, _("Unknown schedule “%s”"), str);
       return NULL;
@@ -326,7 +312,7 @@ mien_train_config_from_json (JsonNode  *node,
   config->warmup_epochs = json_object_get_double_member_with_default (o, "warmup_epochs", 0.0);
   config->smoothing = json_object_get_double_member_with_default (o, "smoothing", 0.0);
   str = json_object_get_string_member_with_default (o, "class_weights", "default");
-  if (!lookup_index (weights_names, G_N_ELEMENTS (weights_names), str, &index))
+  if (!mien_name_lookup (weights_names, G_N_ELEMENTS (weights_names), str, &index))
     {
       config_error (error, _("Unknown class weights “%s”"), str);
       return NULL;
