@@ -33,3 +33,19 @@ mien_name_lookup (const char * const *names,
       }
   return FALSE;
 }
+
+void
+mien_main_context_post (GMainContext   *context,
+                        int             priority,
+                        const char     *name,
+                        GSourceFunc     func,
+                        gpointer        data,
+                        GDestroyNotify  notify)
+{
+  g_autoptr(GSource) source = g_idle_source_new ();
+
+  g_source_set_priority (source, priority);
+  g_source_set_callback (source, func, data, notify);
+  g_source_set_static_name (source, name);
+  g_source_attach (source, context);
+}

@@ -24,6 +24,18 @@ gboolean mien_name_lookup (const char * const *names,
                            const char         *name,
                            guint              *index);
 
+/* Queues `func` (with `data`, freed by `notify`) on `context` (NULL: the global default one) at
+ * `priority`, from any thread. Unlike g_main_context_invoke(), it never runs `func` in the
+ * calling thread: a worker that happens to acquire an idle main context would otherwise run
+ * main-thread code (GTK's, say) itself. `name`, a static string, labels the source
+ * for profilers. */
+void mien_main_context_post (GMainContext   *context,
+                             int             priority,
+                             const char     *name,
+                             GSourceFunc     func,
+                             gpointer        data,
+                             GDestroyNotify  notify);
+
 /* Call once at start-up (idempotent): initialises libtorch's threads and gettext's domain. */
 void mien_init (void);
 

@@ -113,16 +113,13 @@ deliver (MienFramePredictor  *self,
          GError              *error)
 {
   Delivery *delivery = g_new0 (Delivery, 1);
-  g_autoptr(GSource) source = g_idle_source_new ();
 
   g_weak_ref_init (&delivery->self, self);
   delivery->prediction = prediction;
   delivery->error = error;
   /* Default priority: results should not wait behind redraws and other idles. */
-  g_source_set_priority (source, G_PRIORITY_DEFAULT);
-  g_source_set_callback (source, deliver_cb, delivery, delivery_free);
-  g_source_set_static_name (source, "[mien] frame prediction");
-  g_source_attach (source, self->context);
+  mien_main_context_post (self->context, G_PRIORITY_DEFAULT, "[mien] frame prediction",
+                          deliver_cb, delivery, delivery_free);
 }
 
 void

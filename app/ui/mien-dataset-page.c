@@ -152,8 +152,8 @@ examples_thread (GTask        *task,
         }
 
       /* Class by class, so that the first rows fill while the rest decode. */
-      g_main_context_invoke_full (NULL, G_PRIORITY_DEFAULT_IDLE, deliver_examples, batch,
-                                  examples_batch_free);
+      mien_main_context_post (NULL, G_PRIORITY_DEFAULT_IDLE, "[mien] dataset examples",
+                              deliver_examples, batch, examples_batch_free);
     }
   g_task_return_boolean (task, TRUE);
 }

@@ -937,16 +937,10 @@ on_frame (GdkPixbuf *frame,
   feed->queued = TRUE;
   g_mutex_unlock (&feed->lock);
 
+  /* Above redraws' priority would starve them; the default one runs before them. */
   if (schedule)
-    {
-      g_autoptr(GSource) source = g_idle_source_new ();
-
-      /* Above redraws' priority would starve them; the default one runs before them. */
-      g_source_set_priority (source, G_PRIORITY_DEFAULT);
-      g_source_set_callback (source, show_frame_cb, live_feed_ref (feed), live_feed_unref);
-      g_source_set_static_name (source, "[mien] live frame");
-      g_source_attach (source, feed->context);
-    }
+    mien_main_context_post (feed->context, G_PRIORITY_DEFAULT, "[mien] live frame",
+                            show_frame_cb, live_feed_ref (feed), live_feed_unref);
   if (predictor != NULL)
     mien_frame_predictor_push (predictor, frame);
 }

@@ -315,8 +315,8 @@ thread_progress (double      fraction,
   g_mutex_unlock (&self->progress_lock);
 
   if (queue)
-    g_main_context_invoke_full (NULL, G_PRIORITY_DEFAULT, deliver_progress,
-                                g_object_ref (self), g_object_unref);
+    mien_main_context_post (NULL, G_PRIORITY_DEFAULT, "[mien] studio progress", deliver_progress,
+                            g_object_ref (self), g_object_unref);
 }
 
 /* ---- Messages --------------------------------------------------------------------------- */

@@ -1355,8 +1355,8 @@ progress_cb (const MienTrainProgress *progress,
   /* Below the redraw's priority: a fast GPU may report every millisecond, and the window has
    * to be drawn all the same. */
   if (queue)
-    g_main_context_invoke_full (link->context, G_PRIORITY_DEFAULT_IDLE, progress_idle,
-                                g_atomic_rc_box_acquire (link), run_link_release);
+    mien_main_context_post (link->context, G_PRIORITY_DEFAULT_IDLE, "[mien] training progress",
+                            progress_idle, g_atomic_rc_box_acquire (link), run_link_release);
 }
 
 typedef struct {
@@ -1411,8 +1411,8 @@ epoch_cb (JsonObject *record,
   message->json = json_to_string (node, FALSE);
   /* The default priority, like the task's own completion, so that every epoch reaches the
    * charts before the run is reported finished. */
-  g_main_context_invoke_full (link->context, G_PRIORITY_DEFAULT, epoch_idle, message,
-                              epoch_message_free);
+  mien_main_context_post (link->context, G_PRIORITY_DEFAULT, "[mien] training epoch", epoch_idle,
+                          message, epoch_message_free);
 }
 
 /* ---- Training: start, finish ------------------------------------------------------------- */
