@@ -1,4 +1,13 @@
+#include "config.h"
+
 #include <string.h>
+
+#include <gio/gio.h>
+#ifdef MIEN_HAVE_CAMERA
+#include <gst/app/gstappsrc.h>
+#include <gst/gst.h>
+#include <gst/video/video.h>
+#endif
 
 #include <glib/gstdio.h>
 
@@ -86,4 +95,145 @@ mien_test_assert_same_tensors (const char *path_a,
       if (memcmp (ea->data, eb->data, ea->size) != 0)
         g_error ("%s differs between %s and %s", ea->name, path_a, path_b);
     }
+}
+
+#ifdef MIEN_HAVE_CAMERA
+/* A pixbuf's rows in a buffer laid out as GStreamer's video info says (its stride rounds rows
+ * up to 4 bytes, GdkPixbuf's need not be the same). */
+static GstBuffer *
+buffer_from_pixbuf (GdkPixbuf          *pixbuf,
+                    const GstVideoInfo *info)
+{
+  GstBuffer *buffer = gst_buffer_new_allocate (NULL, GST_VIDEO_INFO_SIZE (info), NULL);
+  const guint8 *src = gdk_pixbuf_read_pixels (pixbuf);
+  int src_stride = gdk_pixbuf_get_rowstride (pixbuf);
+  gsize row = (gsize) GST_VIDEO_INFO_WIDTH (info) * gdk_pixbuf_get_n_channels (pixbuf);
+  GstMapInfo map;
+
+  g_assert (gst_buffer_map (buffer, &map, GST_MAP_WRITE));
+  for (int y = 0; y < GST_VIDEO_INFO_HEIGHT (info); y++)
+    memcpy (map.data + GST_VIDEO_INFO_PLANE_OFFSET (info, 0) +
+              (gsize) y * GST_VIDEO_INFO_PLANE_STRIDE (info, 0),
+            src + (gsize) y * src_stride, row);
+  gst_buffer_unmap (buffer, &map);
+  return buffer;
+}
+#endif
+
+gboolean
+mien_test_write_video (const char        *path,
+                       GdkPixbuf * const *frames,
+                       guint              n_frames,
+                       int                fps,
+                       GError           **error)
+{
+#ifdef MIEN_HAVE_CAMERA
+  static const char * const needed[] = {
+    "appsrc", "videoconvert", "jpegenc", "avimux", "filesink", NULL
+  };
+  g_autoptr(GstElement) pipeline = NULL;
+  g_autoptr(GstElement) src = NULL;
+  g_autoptr(GstElement) sink = NULL;
+  g_autoptr(GstBus) bus = NULL;
+  g_autoptr(GstCaps) caps = NULL;
+  g_autoptr(GstMessage) message = NULL;
+  g_autoptr(GError) local_error = NULL;
+  GstVideoInfo info;
+  gboolean alpha;
+  int width, height;
+
+  g_return_val_if_fail (path != NULL, FALSE);
+  g_return_val_if_fail (n_frames > 0 && frames != NULL, FALSE);
+  g_return_val_if_fail (fps > 0, FALSE);
+
+  if (!gst_init_check (NULL, NULL, &local_error))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED, "GStreamer: %s",
+                   local_error->message);
+      return FALSE;
+    }
+  for (guint i = 0; needed[i] != NULL; i++)
+    {
+      g_autoptr(GstElementFactory) factory = gst_element_factory_find (needed[i]);
+
+      if (factory == NULL)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                       "the GStreamer element “%s” is not installed", needed[i]);
+          return FALSE;
+        }
+    }
+
+  width = gdk_pixbuf_get_width (frames[0]);
+  height = gdk_pixbuf_get_height (frames[0]);
+  alpha = gdk_pixbuf_get_has_alpha (frames[0]);
+  for (guint k = 0; k < n_frames; k++)
+    g_return_val_if_fail (gdk_pixbuf_get_width (frames[k]) == width &&
+                          gdk_pixbuf_get_height (frames[k]) == height &&
+                          gdk_pixbuf_get_has_alpha (frames[k]) == alpha &&
+                          gdk_pixbuf_get_bits_per_sample (frames[k]) == 8, FALSE);
+
+  /* quality=95: the tests locate shapes in the decoded frames; JPEG's default (85) smears
+   * their edges more than needed. */
+  pipeline = gst_parse_launch_full ("appsrc name=src format=time ! videoconvert ! "
+                                    "jpegenc quality=95 ! avimux ! filesink name=sink",
+                                    NULL, GST_PARSE_FLAG_FATAL_ERRORS, &local_error);
+  if (pipeline == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s", local_error->message);
+      return FALSE;
+    }
+  gst_object_ref_sink (pipeline);
+  src = gst_bin_get_by_name (GST_BIN (pipeline), "src");
+  sink = gst_bin_get_by_name (GST_BIN (pipeline), "sink");
+  gst_video_info_set_format (&info, alpha ? GST_VIDEO_FORMAT_RGBA : GST_VIDEO_FORMAT_RGB,
+                             (guint) width, (guint) height);
+  GST_VIDEO_INFO_FPS_N (&info) = fps;
+  GST_VIDEO_INFO_FPS_D (&info) = 1;
+  caps = gst_video_info_to_caps (&info);
+  g_object_set (src, "caps", caps, NULL);
+  g_object_set (sink, "location", path, NULL);
+
+  if (gst_element_set_state (pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot start writing %s", path);
+      gst_element_set_state (pipeline, GST_STATE_NULL);
+      return FALSE;
+    }
+  /* appsrc queues without limit by default: every frame is pushed at once, then the end. */
+  for (guint k = 0; k < n_frames; k++)
+    {
+      GstBuffer *buffer = buffer_from_pixbuf (frames[k], &info);
+
+      GST_BUFFER_PTS (buffer) = gst_util_uint64_scale (k, GST_SECOND, (guint64) fps);
+      GST_BUFFER_DURATION (buffer) = gst_util_uint64_scale (1, GST_SECOND, (guint64) fps);
+      gst_app_src_push_buffer (GST_APP_SRC (src), buffer);
+    }
+  gst_app_src_end_of_stream (GST_APP_SRC (src));
+
+  /* avimux writes its index and fixes its header at the end of stream: wait for it. */
+  bus = gst_element_get_bus (pipeline);
+  message = gst_bus_timed_pop_filtered (bus, 60 * GST_SECOND,
+                                        GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  if (message == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT, "writing %s took too long", path);
+      return FALSE;
+    }
+  if (GST_MESSAGE_TYPE (message) == GST_MESSAGE_ERROR)
+    {
+      g_autoptr(GError) gst_error = NULL;
+
+      gst_message_parse_error (message, &gst_error, NULL);
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "writing %s: %s", path,
+                   gst_error->message);
+      return FALSE;
+    }
+  return TRUE;
+#else
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+               "this build has no GStreamer to write videos with");
+  return FALSE;
+#endif
 }

@@ -1,6 +1,7 @@
 /* mien-test-util.h — helpers shared by the g_test programs. */
 #pragma once
 
+#include <gdk-pixbuf/gdk-pixbuf.h>
 #include <glib.h>
 
 #include "mien-torch.h"
@@ -27,5 +28,15 @@ void    mien_test_assert_same_tensors (const char    *path_a,
 /* The values of any tensor (any dtype, any device) as a new array of doubles. */
 double *mien_test_values_of         (MienTensor      *t,
                                      gsize           *n_out);
+
+/* Writes `frames` (all of one size, RGB or RGBA) as a Motion-JPEG AVI at `fps` frames per
+ * second, frame k at k/fps s, with GStreamer (appsrc ! videoconvert ! jpegenc ! avimux). Fails
+ * with G_IO_ERROR_NOT_SUPPORTED in a build without GStreamer or without those elements (tests
+ * then skip), with GStreamer's message otherwise. */
+gboolean mien_test_write_video      (const char       *path,
+                                     GdkPixbuf * const *frames,
+                                     guint             n_frames,
+                                     int               fps,
+                                     GError          **error);
 
 G_END_DECLS

@@ -225,6 +225,37 @@ test_engine_not_backbone (void)
 }
 
 static void
+test_engine_not_face_detector (void)
+{
+  g_autoptr(MienPluginEngine) engine = engine_for_fixtures ("notdetector", "toy", NULL);
+  g_autoptr(MienFaceDetector) detector = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *method = NULL;
+
+  assert_fixture_error (engine, "notdetector", "notdetector." G_MODULE_SUFFIX,
+                        "type MienNotDetector does not implement MienFaceDetector");
+  g_assert_null (mien_plugin_engine_find (engine, "notdetector"));
+  assert_toy_loaded (engine);
+
+  /* Refused, it is not offered as a face detector; nor is a backbone, whatever its id. */
+  detector = mien_plugin_engine_create_face_detector (engine, NULL, &method, &error);
+  g_assert_error (error, MIEN_PLUGIN_ERROR, MIEN_PLUGIN_ERROR_NOT_FOUND);
+  g_assert_null (detector);
+  g_assert_null (method);
+  g_clear_error (&error);
+
+  detector = mien_plugin_engine_create_face_detector (engine, "toy:tiny", &method, &error);
+  g_assert_error (error, MIEN_PLUGIN_ERROR, MIEN_PLUGIN_ERROR_NOT_FOUND);
+  g_assert_nonnull (strstr (error->message, "“toy”"));
+  g_assert_null (detector);
+  g_clear_error (&error);
+
+  detector = mien_plugin_engine_create_face_detector (engine, "notdetector", NULL, &error);
+  g_assert_error (error, MIEN_PLUGIN_ERROR, MIEN_PLUGIN_ERROR_NOT_FOUND);
+  g_assert_null (detector);
+}
+
+static void
 test_engine_duplicate (void)
 {
   g_autoptr(MienPluginEngine) engine = engine_for_fixtures ("toy", "duplicate", NULL);
@@ -318,8 +349,8 @@ test_engine_key_file_problems (void)
   const KeyFileCase cases[] = {
     { "missing.plugin", "[Plugin]\nModule=missing\nX-Mien-Abi=@ABI@\n",
       "its module" },
-    { "kind.plugin", "[Plugin]\nModule=kind\nX-Mien-Abi=@ABI@\nX-Mien-Kind=face-detector\n",
-      "unknown plugin kind “face-detector”" },
+    { "kind.plugin", "[Plugin]\nModule=kind\nX-Mien-Abi=@ABI@\nX-Mien-Kind=tokenizer\n",
+      "unknown plugin kind “tokenizer”" },
     { "badid.plugin", "[Plugin]\nModule=../../tmp/evil\nX-Mien-Abi=@ABI@\n",
       "is not a valid plugin id" },
     { "noabi.plugin", "[Plugin]\nModule=noabi\n",
@@ -939,6 +970,7 @@ main (int    argc,
   g_test_add_func ("/plugins/engine/wrong-abi", test_engine_wrong_abi);
   g_test_add_func ("/plugins/engine/no-entry-point", test_engine_no_entry_point);
   g_test_add_func ("/plugins/engine/not-backbone", test_engine_not_backbone);
+  g_test_add_func ("/plugins/engine/not-face-detector", test_engine_not_face_detector);
   g_test_add_func ("/plugins/engine/duplicate", test_engine_duplicate);
   g_test_add_func ("/plugins/engine/duplicate-first-wins", test_engine_duplicate_first_wins);
   g_test_add_func ("/plugins/engine/no-module-key", test_engine_no_module_key);

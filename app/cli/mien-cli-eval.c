@@ -170,11 +170,28 @@ mien_cli_predict (int    argc,
                   char **argv)
 {
   g_auto(GStrv) models = NULL;
-  g_autofree char *csv = NULL, *device = NULL;
+  g_autofree char *csv = NULL, *device = NULL, *detector = NULL, *face_model = NULL;
+  gboolean faces = FALSE, no_rotate = FALSE;
+  double margin = 0.2, smoothing = 0.0;
   const GOptionEntry entries[] = {
     { "model", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &models,
       N_("A model file; give several for an ensemble (their softmax outputs are averaged)"),
       N_("FILE") },
+    { "faces", 0, 0, G_OPTION_ARG_NONE, &faces,
+      N_("Find the faces first and predict each one (images, folders and videos); one row per "
+         "face and frame, or one saying there is none"), NULL },
+    { "detector", 0, 0, G_OPTION_ARG_STRING, &detector,
+      N_("The face detector (see mien-cli detectors; default: the best available)"),
+      N_("PLUGIN[:METHOD]") },
+    { "face-model", 0, 0, G_OPTION_ARG_FILENAME, &face_model,
+      N_("YuNet's model file, if it is not in Mien's data folder"), N_("FILE") },
+    { "margin", 0, 0, G_OPTION_ARG_DOUBLE, &margin,
+      N_("Room around a face, as a fraction of its box (default 0.2)"), N_("FRACTION") },
+    { "no-rotate", 0, 0, G_OPTION_ARG_NONE, &no_rotate,
+      N_("Do not level the eyes (when the detector gives landmarks)"), NULL },
+    { "smoothing", 0, 0, G_OPTION_ARG_DOUBLE, &smoothing,
+      N_("In videos, the weight of a face's past probabilities (0 = none, below 1)"),
+      N_("ALPHA") },
     { "csv", 0, 0, G_OPTION_ARG_FILENAME, &csv,
       N_("Write the rows to FILE instead of the standard output"), N_("FILE") },
     { "device", 0, 0, G_OPTION_ARG_STRING, &device, N_("cpu (default) or cuda[:N]"),
@@ -200,6 +217,9 @@ mien_cli_predict (int    argc,
   ensemble = load_ensemble ("predict", models, device, &status);
   if (ensemble == NULL)
     return status;
+  if (faces)
+    return mien_cli_predict_faces (ensemble, detector, face_model, margin, no_rotate, smoothing,
+                                   csv, argv + 1);
   average = g_new (float, mien_ensemble_get_n_classes (ensemble));
 
   for (int i = 1; i < argc; i++)

@@ -7,6 +7,7 @@
 #include <json-glib/json-glib.h>
 
 #include "mien-core.h"
+#include "mien-ensemble.h"
 
 G_BEGIN_DECLS
 
@@ -87,5 +88,15 @@ int mien_cli_stats     (int argc, char **argv);
 int mien_cli_train     (int argc, char **argv);
 int mien_cli_eval      (int argc, char **argv);
 int mien_cli_predict   (int argc, char **argv);
+int mien_cli_detectors (int argc, char **argv);
+/* predict --faces: the rows of every face in `inputs` (images, folders, videos). */
+int mien_cli_predict_faces (MienEnsemble *ensemble,
+                            const char   *detector_spec,
+                            const char   *face_model,
+                            double        margin,
+                            gboolean      no_rotate,
+                            double        smoothing,
+                            const char   *csv,
+                            char        **inputs);
 
 G_END_DECLS

@@ -32,6 +32,7 @@ static const MienCliCommand commands[] = {
   { "eval",      N_("Evaluate models or an ensemble on a dataset"),           mien_cli_eval },
   { "predict",   N_("Predict the expression of images with a model or an ensemble"),
     mien_cli_predict },
+  { "detectors", N_("List the face detectors, or fetch YuNet's model file"),  mien_cli_detectors },
   { "help",      N_("Show the help of mien-cli or of one command"),           cmd_help },
 };
 
@@ -404,12 +405,17 @@ cmd_plugins (int    argc,
   for (guint i = 0; i < plugins->len; i++)
     {
       const MienPluginInfo *info = g_ptr_array_index (plugins, i);
-      g_autoptr(GObject) object = g_object_new (info->type, NULL);
-      MienBackbone *backbone = MIEN_BACKBONE (object);
+      g_autoptr(GObject) object = NULL;
+      MienBackbone *backbone;
       g_autoptr(MienCliTable) table = NULL;
       const MienBackboneVariant *variants;
       guint n_variants;
 
+      /* Face detectors have a command of their own (detectors). */
+      if (!g_str_equal (info->kind, "backbone"))
+        continue;
+      object = g_object_new (info->type, NULL);
+      backbone = MIEN_BACKBONE (object);
       variants = mien_backbone_list_variants (backbone, &n_variants);
 
       json_builder_begin_object (builder);

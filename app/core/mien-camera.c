@@ -9,6 +9,8 @@
 #include <gst/app/gstappsink.h>
 #include <gst/gst.h>
 #include <gst/video/video.h>
+
+#include "mien-gst-private.h"
 #endif
 
 #include "mien-camera.h"
@@ -77,8 +79,8 @@ static const char * const common_elements[] = {
   "videoconvert", "videoscale", "capsfilter", "appsink", NULL
 };
 
-static gboolean
-has_element (const char *name)
+gboolean
+mien_gst_has_element (const char *name)
 {
   g_autoptr(GstElementFactory) factory = gst_element_factory_find (name);
 
@@ -86,8 +88,8 @@ has_element (const char *name)
 }
 
 /* gst_init_check () is idempotent, but its failure is only reported the first time: keep it. */
-static gboolean
-ensure_gstreamer (GError **error)
+const char *
+mien_gst_init_failure (void)
 {
   static gsize initialised = 0;
   static char *failure = NULL;
@@ -99,11 +101,19 @@ ensure_gstreamer (GError **error)
       if (!gst_init_check (NULL, NULL, &local_error))
         failure = g_strdup (local_error->message);
       for (guint i = 0; failure == NULL && common_elements[i] != NULL; i++)
-        if (!has_element (common_elements[i]))
+        if (!mien_gst_has_element (common_elements[i]))
           failure = g_strdup_printf (_("the GStreamer element “%s” is not installed"),
                                      common_elements[i]);
       g_once_init_leave (&initialised, 1);
     }
+  return failure;
+}
+
+static gboolean
+ensure_gstreamer (GError **error)
+{
+  const char *failure = mien_gst_init_failure ();
+
   if (failure != NULL)
     {
       g_set_error (error, MIEN_CAMERA_ERROR, MIEN_CAMERA_ERROR_UNSUPPORTED,
@@ -120,7 +130,7 @@ require_elements (const char * const  *names,
 {
   for (guint i = 0; names[i] != NULL; i++)
     {
-      if (has_element (names[i]))
+      if (mien_gst_has_element (names[i]))
         continue;
       if (g_str_equal (names[i], "pipewiresrc"))
         g_set_error (error, MIEN_CAMERA_ERROR, MIEN_CAMERA_ERROR_UNSUPPORTED,
@@ -135,8 +145,9 @@ require_elements (const char * const  *names,
   return TRUE;
 }
 
-static GdkPixbuf *
-sample_to_pixbuf (GstSample *sample)
+GdkPixbuf *
+mien_gst_sample_to_pixbuf (GstSample *sample,
+                           gint64    *pts_us)
 {
   GstCaps *caps = gst_sample_get_caps (sample);
   GstBuffer *buffer = gst_sample_get_buffer (sample);
@@ -147,6 +158,9 @@ sample_to_pixbuf (GstSample *sample)
   guint8 *dest;
   int width, height, src_stride, dest_stride;
 
+  if (pts_us != NULL)
+    *pts_us = buffer != NULL && GST_CLOCK_TIME_IS_VALID (GST_BUFFER_PTS (buffer))
+              ? (gint64) GST_TIME_AS_USECONDS (GST_BUFFER_PTS (buffer)) : -1;
   if (caps == NULL || buffer == NULL || !gst_video_info_from_caps (&info, caps) ||
       GST_VIDEO_INFO_FORMAT (&info) != GST_VIDEO_FORMAT_RGB)
     return NULL;
@@ -181,7 +195,6 @@ new_sample_cb (GstAppSink *sink,
   g_autoptr(GdkPixbuf) pixbuf = NULL;
   MienCameraFrameFunc func;
   gpointer func_data;
-  GstBuffer *buffer;
   gint64 pts_us = -1;
 
   if (sample == NULL)
@@ -196,10 +209,7 @@ new_sample_cb (GstAppSink *sink,
   self->n_in_callback++;
   g_mutex_unlock (&self->lock);
 
-  pixbuf = sample_to_pixbuf (sample);
-  buffer = gst_sample_get_buffer (sample);
-  if (buffer != NULL && GST_CLOCK_TIME_IS_VALID (GST_BUFFER_PTS (buffer)))
-    pts_us = GST_TIME_AS_USECONDS (GST_BUFFER_PTS (buffer));
+  pixbuf = mien_gst_sample_to_pixbuf (sample, &pts_us);
 
   g_mutex_lock (&self->lock);
   if (pixbuf != NULL)

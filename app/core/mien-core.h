@@ -5,6 +5,7 @@
 #include "mien-safetensors.h"
 #include "mien-var-store.h"
 #include "mien-backbone.h"
+#include "mien-face-detector.h"
 #include "mien-plugin-engine.h"
 #include "mien-nn.h"
 

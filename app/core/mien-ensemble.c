@@ -157,18 +157,20 @@ check_not_empty (MienEnsemble  *self,
   return FALSE;
 }
 
-gboolean
-mien_ensemble_predict_pixbuf (MienEnsemble  *self,
-                              GdkPixbuf     *pixbuf,
-                              float         *per_model,
-                              float         *average,
-                              GError       **error)
+/* What one member is shown: a new reference to a pixbuf of any size, which
+ * mien_image_from_pixbuf () brings to the member's input size and colour mode. */
+typedef GdkPixbuf *(*MemberInputFunc) (MienModel *model,
+                                       gpointer   data);
+
+static gboolean
+predict_members (MienEnsemble     *self,
+                 MemberInputFunc   input,
+                 gpointer          input_data,
+                 float            *per_model,
+                 float            *average,
+                 GError          **error)
 {
   guint k;
-
-  g_return_val_if_fail (MIEN_IS_ENSEMBLE (self), FALSE);
-  g_return_val_if_fail (GDK_IS_PIXBUF (pixbuf), FALSE);
-  g_return_val_if_fail (average != NULL, FALSE);
 
   if (!check_not_empty (self, error))
     return FALSE;
@@ -180,9 +182,16 @@ mien_ensemble_predict_pixbuf (MienEnsemble  *self,
       int size = mien_model_get_input_size (model);
       g_autofree guint8 *pixels = g_malloc (3 * (gsize) size * size);
       g_autofree float *probs = g_new (float, k);
+      g_autoptr(GdkPixbuf) pixbuf = input (model, input_data);
       g_autoptr(MienTensor) images = NULL;
       g_autoptr(MienTensor) out = NULL;
 
+      if (pixbuf == NULL)
+        {
+          g_set_error (error, GDK_PIXBUF_ERROR, GDK_PIXBUF_ERROR_INSUFFICIENT_MEMORY,
+                       _("Not enough memory for a %d × %d image"), size, size);
+          return FALSE;
+        }
       if (!mien_image_from_pixbuf (pixbuf, size, mien_model_get_grey (model), pixels, NULL,
                                    error))
         return FALSE;
@@ -196,6 +205,73 @@ mien_ensemble_predict_pixbuf (MienEnsemble  *self,
         memcpy (per_model + (gsize) m * k, probs, k * sizeof (float));
     }
   return TRUE;
+}
+
+static GdkPixbuf *
+whole_pixbuf (MienModel *model,
+              gpointer   data)
+{
+  return g_object_ref (data);
+}
+
+gboolean
+mien_ensemble_predict_pixbuf (MienEnsemble  *self,
+                              GdkPixbuf     *pixbuf,
+                              float         *per_model,
+                              float         *average,
+                              GError       **error)
+{
+  g_return_val_if_fail (MIEN_IS_ENSEMBLE (self), FALSE);
+  g_return_val_if_fail (GDK_IS_PIXBUF (pixbuf), FALSE);
+  g_return_val_if_fail (average != NULL, FALSE);
+
+  return predict_members (self, whole_pixbuf, pixbuf, per_model, average, error);
+}
+
+typedef struct {
+  GdkPixbuf                  *frame;
+  const MienFace             *face;
+  const MienFaceAlignOptions *options;
+} FaceInput;
+
+static GdkPixbuf *
+aligned_face (MienModel *model,
+              gpointer   data)
+{
+  FaceInput *in = data;
+
+  return mien_face_align (in->frame, in->face, in->options, mien_model_get_input_size (model),
+                          mien_model_get_grey (model));
+}
+
+gboolean
+mien_ensemble_predict_face (MienEnsemble                *self,
+                            GdkPixbuf                   *frame,
+                            const MienFace              *face,
+                            const MienFaceAlignOptions  *options,
+                            float                       *per_model,
+                            float                       *average,
+                            GError                     **error)
+{
+  FaceInput in = { frame, face, options };
+
+  g_return_val_if_fail (MIEN_IS_ENSEMBLE (self), FALSE);
+  g_return_val_if_fail (GDK_IS_PIXBUF (frame), FALSE);
+  g_return_val_if_fail (face != NULL, FALSE);
+  g_return_val_if_fail (average != NULL, FALSE);
+
+  /* mien_face_align () only checks the frame's layout with g_return_val_if_fail; a camera or a
+   * file may hand anything, so it is refused here as mien_image_from_pixbuf () would. */
+  if (gdk_pixbuf_get_colorspace (frame) != GDK_COLORSPACE_RGB ||
+      gdk_pixbuf_get_bits_per_sample (frame) != 8 ||
+      (gdk_pixbuf_get_n_channels (frame) != 3 && gdk_pixbuf_get_n_channels (frame) != 4))
+    {
+      g_set_error (error, GDK_PIXBUF_ERROR, GDK_PIXBUF_ERROR_UNKNOWN_TYPE,
+                   _("Unsupported pixel layout (%d channels, %d bits)"),
+                   gdk_pixbuf_get_n_channels (frame), gdk_pixbuf_get_bits_per_sample (frame));
+      return FALSE;
+    }
+  return predict_members (self, aligned_face, &in, per_model, average, error);
 }
 
 gboolean
@@ -462,14 +538,16 @@ compare_names (gconstpointer a,
 }
 
 void
-mien_ensemble_collect_images (const char *path,
-                              GPtrArray  *out)
+mien_ensemble_collect_files (const char     *path,
+                             MienFileFilter  accept,
+                             GPtrArray      *out)
 {
   g_autoptr(GDir) dir = NULL;
   g_autoptr(GPtrArray) names = NULL;
   const char *name;
 
   g_return_if_fail (path != NULL);
+  g_return_if_fail (accept != NULL);
   g_return_if_fail (out != NULL);
 
   if (!g_file_test (path, G_FILE_TEST_IS_DIR))
@@ -494,10 +572,18 @@ mien_ensemble_collect_images (const char *path,
       g_autofree char *child = g_build_filename (path, names->pdata[i], NULL);
 
       if (g_file_test (child, G_FILE_TEST_IS_DIR))
-        mien_ensemble_collect_images (child, out);
-      else if (mien_dataset_is_image_name (names->pdata[i]))
+        mien_ensemble_collect_files (child, accept, out);
+      else if (accept (child))
         g_ptr_array_add (out, g_steal_pointer (&child));
     }
+}
+
+void
+mien_ensemble_collect_images (const char *path,
+                              GPtrArray  *out)
+{
+  /* A path ends with its file's name, which is all mien_dataset_is_image_name () looks at. */
+  mien_ensemble_collect_files (path, mien_dataset_is_image_name, out);
 }
 
 /* RFC 4180: quote fields holding a comma, a quote or a line break. */
@@ -520,17 +606,14 @@ append_csv_field (GString    *line,
   g_string_append_c (line, '"');
 }
 
-void
-mien_ensemble_append_csv_header (MienEnsemble *self,
-                                 GString      *csv)
+/* "class,p_<class>,…\n" */
+static void
+append_class_columns (MienEnsemble *self,
+                      GString      *csv)
 {
-  const char * const *classes;
+  const char * const *classes = mien_ensemble_get_classes (self);
 
-  g_return_if_fail (MIEN_IS_ENSEMBLE (self));
-  g_return_if_fail (csv != NULL);
-
-  classes = mien_ensemble_get_classes (self);
-  g_string_append (csv, "path,class");
+  g_string_append (csv, "class");
   for (guint c = 0; classes != NULL && classes[c] != NULL; c++)
     {
       g_autofree char *column = g_strconcat ("p_", classes[c], NULL);
@@ -541,25 +624,87 @@ mien_ensemble_append_csv_header (MienEnsemble *self,
   g_string_append_c (csv, '\n');
 }
 
+/* The predicted class (argmax of `average`) and the K probabilities with six decimals, "\n". */
+static void
+append_class_and_probabilities (MienEnsemble *self,
+                                GString      *csv,
+                                const float  *average)
+{
+  guint k = mien_ensemble_get_n_classes (self);
+
+  append_csv_field (csv, mien_ensemble_get_classes (self)[mien_probabilities_argmax (average, k)]);
+  for (guint c = 0; c < k; c++)
+    g_string_append_printf (csv, ",%.6f", average[c]);
+  g_string_append_c (csv, '\n');
+}
+
+void
+mien_ensemble_append_csv_header (MienEnsemble *self,
+                                 GString      *csv)
+{
+  g_return_if_fail (MIEN_IS_ENSEMBLE (self));
+  g_return_if_fail (csv != NULL);
+
+  g_string_append (csv, "path,");
+  append_class_columns (self, csv);
+}
+
+void
+mien_ensemble_append_faces_csv_header (MienEnsemble *self,
+                                       GString      *csv)
+{
+  g_return_if_fail (MIEN_IS_ENSEMBLE (self));
+  g_return_if_fail (csv != NULL);
+
+  g_string_append (csv, "path,frame,timestamp,faces,face,track,x,y,width,height,score,");
+  /* "class,p_…" as in the plain header. */
+  append_class_columns (self, csv);
+}
+
+void
+mien_ensemble_append_faces_csv_row (MienEnsemble      *self,
+                                    GString           *csv,
+                                    const MienFaceRow *row)
+{
+  guint k;
+
+  g_return_if_fail (MIEN_IS_ENSEMBLE (self));
+  g_return_if_fail (csv != NULL && row != NULL && row->path != NULL);
+  g_return_if_fail (row->n_faces == 0 || (row->face != NULL && row->average != NULL));
+
+  k = mien_ensemble_get_n_classes (self);
+  append_csv_field (csv, row->path);
+  g_string_append_printf (csv, ",%" G_GINT64_FORMAT ",", row->frame);
+  if (row->timestamp_us >= 0)
+    g_string_append_printf (csv, "%.3f", row->timestamp_us / 1e6);
+  g_string_append_printf (csv, ",%u", row->n_faces);
+  if (row->n_faces == 0)
+    {
+      /* face, track, x, y, width, height, score, class and the K probabilities: empty. */
+      for (guint c = 0; c < 8 + k; c++)
+        g_string_append_c (csv, ',');
+      g_string_append_c (csv, '\n');
+      return;
+    }
+  g_string_append_printf (csv, ",%u,", row->index);
+  if (row->track_id > 0)
+    g_string_append_printf (csv, "%u", row->track_id);
+  g_string_append_printf (csv, ",%.1f,%.1f,%.1f,%.1f,%.3f,", row->face->x, row->face->y,
+                          row->face->width, row->face->height, row->face->score);
+  append_class_and_probabilities (self, csv, row->average);
+}
+
 void
 mien_ensemble_append_csv_row (MienEnsemble *self,
                               GString      *csv,
                               const char   *path,
                               const float  *average)
 {
-  const char * const *classes;
-  guint k;
-
   g_return_if_fail (MIEN_IS_ENSEMBLE (self));
   g_return_if_fail (csv != NULL && path != NULL && average != NULL);
+  g_return_if_fail (mien_ensemble_get_n_classes (self) > 0);
 
-  classes = mien_ensemble_get_classes (self);
-  k = mien_ensemble_get_n_classes (self);
-  g_return_if_fail (k > 0);
   append_csv_field (csv, path);
   g_string_append_c (csv, ',');
-  append_csv_field (csv, classes[mien_probabilities_argmax (average, k)]);
-  for (guint c = 0; c < k; c++)
-    g_string_append_printf (csv, ",%.6f", average[c]);
-  g_string_append_c (csv, '\n');
+  append_class_and_probabilities (self, csv, average);
 }

@@ -10,6 +10,7 @@
 #include <gio/gio.h>
 
 #include "mien-dataset.h"
+#include "mien-face-align.h"
 #include "mien-metrics.h"
 #include "mien-model.h"
 
@@ -50,6 +51,16 @@ gboolean            mien_ensemble_predict_pixbuf (MienEnsemble *self,
                                                   float        *per_model,
                                                   float        *average,
                                                   GError      **error);
+/* The same for one face in a frame: each member sees the face aligned (mien_face_align ()) at
+ * its own input size and colour mode, so the crop reaches it without another resize. `options`
+ * NULL means MIEN_FACE_ALIGN_OPTIONS_INIT. */
+gboolean            mien_ensemble_predict_face (MienEnsemble               *self,
+                                                GdkPixbuf                  *frame,
+                                                const MienFace             *face,
+                                                const MienFaceAlignOptions *options,
+                                                float                      *per_model,
+                                                float                      *average,
+                                                GError                    **error);
 gboolean            mien_ensemble_predict_file (MienEnsemble *self,
                                                 const char   *path,
                                                 float        *per_model,
@@ -89,14 +100,41 @@ MienMetrics        *mien_ensemble_evaluate_samples (MienEnsemble      *self,
 guint               mien_probabilities_argmax  (const float *p,
                                                 guint        k);
 
-/* Adds `path` when it is not a folder, else the images inside it (recursively, sorted by name;
- * hidden files skipped) to `out` (of char *, newly allocated). */
+/* Adds `path` when it is not a folder, else the files inside it that `accept` takes (by their
+ * path; recursively, sorted by name; hidden files skipped) to `out` (of char *, newly
+ * allocated). */
+typedef gboolean (*MienFileFilter) (const char *path);
+void                mien_ensemble_collect_files  (const char     *path,
+                                                  MienFileFilter  accept,
+                                                  GPtrArray      *out);
+/* The same for images (mien_dataset_is_image_name ()). */
 void                mien_ensemble_collect_images (const char *path,
                                                   GPtrArray  *out);
 /* The header line "path,class,p_<class>,…" and one row: the path, the predicted class (argmax
  * of `average`) and the K probabilities with six decimals; RFC 4180 quoting. */
 void                mien_ensemble_append_csv_header (MienEnsemble *self,
                                                      GString      *csv);
+/* Faces (predict --faces): one row per face and frame, or one row saying a frame has none.
+ * Columns: path, frame (0-based; 0 for an image), timestamp (seconds, empty when unknown),
+ * faces (in the frame; 0 in the row of a frame without any), face (0-based, left to right),
+ * track (a video's face identity; empty for an image), x, y, width, height (the face's box in
+ * pixels), score (the detector's), class, p_<class>…; a frame without faces leaves face to the
+ * last column empty. */
+typedef struct {
+  const char     *path;
+  gint64          frame;
+  gint64          timestamp_us;  /* -1: none */
+  guint           n_faces;
+  guint           index;
+  guint           track_id;      /* 0: not tracked */
+  const MienFace *face;          /* NULL when n_faces is 0 */
+  const float    *average;
+} MienFaceRow;
+void                mien_ensemble_append_faces_csv_header (MienEnsemble      *self,
+                                                           GString           *csv);
+void                mien_ensemble_append_faces_csv_row    (MienEnsemble      *self,
+                                                           GString           *csv,
+                                                           const MienFaceRow *row);
 void                mien_ensemble_append_csv_row    (MienEnsemble *self,
                                                      GString      *csv,
                                                      const char   *path,

@@ -11,15 +11,6 @@
 
 #include "mien-image.h"
 
-/* PIL's convert ("L") in fixed point, so that grey models see the same values as in Python. */
-static inline guint8
-luminance (guint r,
-           guint g,
-           guint b)
-{
-  return (guint8) ((r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16);
-}
-
 static gboolean
 pixbuf_is_grey (GdkPixbuf *pixbuf)
 {
@@ -143,7 +134,7 @@ mien_image_from_pixbuf (GdkPixbuf      *pixbuf,
 
       if (grey)
         for (int x = 0; x < size; x++, p += n_channels)
-          r[x] = g[x] = b[x] = luminance (p[0], p[1], p[2]);
+          r[x] = g[x] = b[x] = mien_image_luminance (p[0], p[1], p[2]);
       else
         for (int x = 0; x < size; x++, p += n_channels)
           {

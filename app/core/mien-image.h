@@ -15,6 +15,17 @@
 
 G_BEGIN_DECLS
 
+/* PIL's convert ("L") in fixed point, so that grey models see the same values as in Python.
+ * Inline because callers run it once per pixel; the weights sum to 65536, so a grey pixel
+ * keeps its value. */
+static inline guint8
+mien_image_luminance (guint r,
+                      guint g,
+                      guint b)
+{
+  return (guint8) ((r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16);
+}
+
 typedef struct {
   int      width;      /* of the file, before resizing */
   int      height;

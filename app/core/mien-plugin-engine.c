@@ -17,6 +17,7 @@
 
 #define PLUGIN_GROUP "Plugin"
 #define KIND_BACKBONE "backbone"
+#define KIND_FACE_DETECTOR "face-detector"
 
 struct _MienPluginEngine
 {
@@ -220,6 +221,17 @@ strip_path_prefix (const char *message,
   return message;
 }
 
+/* The interface a plugin of `kind` must implement; G_TYPE_INVALID for an unknown kind. */
+static GType
+kind_interface (const char *kind)
+{
+  if (g_str_equal (kind, KIND_BACKBONE))
+    return MIEN_TYPE_BACKBONE;
+  if (g_str_equal (kind, KIND_FACE_DETECTOR))
+    return MIEN_TYPE_FACE_DETECTOR;
+  return G_TYPE_INVALID;
+}
+
 /* Reads and checks PATH's [Plugin] group. Returns a new info without a type (not yet loaded). */
 static MienPluginInfo *
 read_key_file (const char  *dir,
@@ -291,11 +303,11 @@ read_key_file (const char  *dir,
       g_free (info->kind);
       info->kind = g_strdup (KIND_BACKBONE);
     }
-  if (!g_str_equal (info->kind, KIND_BACKBONE))
+  if (kind_interface (info->kind) == G_TYPE_INVALID)
     {
       g_set_error (error, MIEN_PLUGIN_ERROR, MIEN_PLUGIN_ERROR_KEY_FILE,
-                   _("%s: unknown plugin kind “%s” (this Mien knows: %s)"),
-                   path, info->kind, KIND_BACKBONE);
+                   _("%s: unknown plugin kind “%s” (this Mien knows: %s, %s)"),
+                   path, info->kind, KIND_BACKBONE, KIND_FACE_DETECTOR);
       return NULL;
     }
 
@@ -372,11 +384,12 @@ load_module (MienPluginEngine *self,
                    info->module_path, MIEN_PLUGIN_QUERY_TYPE_SYMBOL);
       return FALSE;
     }
-  if (!g_type_is_a (type, MIEN_TYPE_BACKBONE))
+  if (!g_type_is_a (type, kind_interface (info->kind)))
     {
       g_set_error (error, MIEN_PLUGIN_ERROR, MIEN_PLUGIN_ERROR_TYPE,
                    _("%s: its type %s does not implement %s"),
-                   info->module_path, g_type_name (type), g_type_name (MIEN_TYPE_BACKBONE));
+                   info->module_path, g_type_name (type),
+                   g_type_name (kind_interface (info->kind)));
       return FALSE;
     }
   if (!G_TYPE_IS_INSTANTIATABLE (type) || G_TYPE_IS_ABSTRACT (type))
@@ -578,8 +591,10 @@ mien_plugin_engine_get_errors (MienPluginEngine *self)
   return (const char * const *) self->errors->pdata;
 }
 
+/* The ids of the plugins of `kind` (NULL: all), comma-separated. */
 static char *
-join_plugin_ids (MienPluginEngine *self)
+join_plugin_ids (MienPluginEngine *self,
+                 const char       *kind)
 {
   g_autoptr(GString) ids = g_string_new (NULL);
 
@@ -587,6 +602,8 @@ join_plugin_ids (MienPluginEngine *self)
     {
       const MienPluginInfo *info = g_ptr_array_index (self->plugins, i);
 
+      if (kind != NULL && !g_str_equal (info->kind, kind))
+        continue;
       if (ids->len > 0)
         g_string_append (ids, ", ");
       g_string_append (ids, info->id);
@@ -644,7 +661,7 @@ mien_plugin_engine_create_backbone (MienPluginEngine  *self,
   info = mien_plugin_engine_find (self, family);
   if (info == NULL || !g_str_equal (info->kind, KIND_BACKBONE))
     {
-      g_autofree char *ids = join_plugin_ids (self);
+      g_autofree char *ids = join_plugin_ids (self, KIND_BACKBONE);
 
       g_set_error (error, MIEN_PLUGIN_ERROR, MIEN_PLUGIN_ERROR_NOT_FOUND,
                    _("No backbone plugin “%s”; available: %s"),
@@ -671,4 +688,78 @@ mien_plugin_engine_create_backbone (MienPluginEngine  *self,
     *variant_out = g_steal_pointer (&variant);
 
   return g_steal_pointer (&backbone);
+}
+
+MienFaceDetector *
+mien_plugin_engine_create_face_detector (MienPluginEngine  *self,
+                                         const char        *spec,
+                                         char             **method_out,
+                                         GError           **error)
+{
+  g_autofree char *id = NULL;
+  g_autofree char *method = NULL;
+  g_autoptr(MienFaceDetector) detector = NULL;
+  const MienPluginInfo *info = NULL;
+  const char *colon;
+
+  g_return_val_if_fail (MIEN_IS_PLUGIN_ENGINE (self), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  ensure_loaded (self);
+
+  colon = spec != NULL ? strchr (spec, ':') : NULL;
+  if (colon != NULL)
+    {
+      id = g_strndup (spec, colon - spec);
+      if (colon[1] != '\0')
+        method = g_strdup (colon + 1);
+    }
+  else if (spec != NULL)
+    {
+      id = g_strdup (spec);
+    }
+
+  if (id != NULL && id[0] != '\0')
+    {
+      info = mien_plugin_engine_find (self, id);
+      if (info != NULL && !g_str_equal (info->kind, KIND_FACE_DETECTOR))
+        info = NULL;
+    }
+  else
+    {
+      /* `plugins` is sorted by id, so "the first" does not depend on the search path's order. */
+      for (guint i = 0; i < self->plugins->len && info == NULL; i++)
+        {
+          const MienPluginInfo *candidate = g_ptr_array_index (self->plugins, i);
+
+          if (g_str_equal (candidate->kind, KIND_FACE_DETECTOR))
+            info = candidate;
+        }
+    }
+
+  if (info == NULL)
+    {
+      g_autofree char *ids = join_plugin_ids (self, KIND_FACE_DETECTOR);
+
+      if (id != NULL && id[0] != '\0')
+        g_set_error (error, MIEN_PLUGIN_ERROR, MIEN_PLUGIN_ERROR_NOT_FOUND,
+                     _("No face-detector plugin “%s”; available: %s"),
+                     id, ids[0] != '\0' ? ids : _("none"));
+      else
+        g_set_error_literal (error, MIEN_PLUGIN_ERROR, MIEN_PLUGIN_ERROR_NOT_FOUND,
+                             _("No face-detector plugin is installed"));
+      return NULL;
+    }
+
+  detector = g_object_new (info->type, NULL);
+
+  /* As for backbones: a mistyped method fails when the command line is read. Only the name is
+   * checked; whether its model file is there is prepare ()'s business. */
+  if (method != NULL && mien_face_detector_find_method (detector, method, error) == NULL)
+    return NULL;
+
+  if (method_out != NULL)
+    *method_out = g_steal_pointer (&method);
+
+  return g_steal_pointer (&detector);
 }

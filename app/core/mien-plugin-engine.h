@@ -13,13 +13,15 @@
  * every folder in MIEN_PLUGIN_PATH (colon-separated), then the build tree when the running
  * program is itself in the build tree, then the install folder. Loading follows gnome-software:
  * check the ABI in the key file, open the module, look up mien_plugin_query_type (), check the
- * type implements MienBackbone, make the module resident. Anything that fails is recorded as an
+ * type implements the interface of its kind (X-Mien-Kind=backbone: MienBackbone, face-detector:
+ * MienFaceDetector), make the module resident. Anything that fails is recorded as an
  * error string (see mien_plugin_engine_get_errors ()) and skipped: never a crash, never fatal.
  */
 #pragma once
 
 #include <glib-object.h>
 #include "mien-backbone.h"
+#include "mien-face-detector.h"
 
 G_BEGIN_DECLS
 
@@ -40,7 +42,7 @@ typedef struct {
   char  *id;           /* Module= : "resnet" */
   char  *name;         /* Name= : "ResNet" */
   char  *description;
-  char  *kind;         /* "backbone" */
+  char  *kind;         /* "backbone" or "face-detector" */
   char  *module_path;  /* absolute path of the .so */
   GType  type;
 } MienPluginInfo;
@@ -73,5 +75,13 @@ MienBackbone     *mien_plugin_engine_create_backbone (MienPluginEngine  *self,
                                                       const char        *spec,
                                                       char             **variant_out,
                                                       GError           **error);
+
+/* "PLUGIN" or "PLUGIN:METHOD" → a new, unprepared face detector of that plugin; NULL or "" gives
+ * the first face-detector plugin (by id). `method_out` (may be NULL) receives the method part (or
+ * NULL, meaning the plugin's first available method); an unknown method name is an error here. */
+MienFaceDetector *mien_plugin_engine_create_face_detector (MienPluginEngine  *self,
+                                                          const char        *spec,
+                                                          char             **method_out,
+                                                          GError           **error);
 
 G_END_DECLS

@@ -1,0 +1,282 @@
+/* mien-opencv-faces.cpp — the OpenCV side of mien-opencv-faces.h.
+ *
+ * Everything C++ of the plugin stays in this file. Each extern "C" entry point runs its body
+ * through guard (), which turns every exception (cv::Exception, std::exception, anything) into a
+ * GError, so that nothing unwinds into the plugin's C frames.
+ */
+#include "mien-opencv-faces.h"
+
+#include <opencv2/core.hpp>
+#include <opencv2/imgproc.hpp>
+#include <opencv2/objdetect.hpp>
+#include <opencv2/objdetect/face.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <memory>
+#include <new>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+struct _MienOpencvFaces
+{
+  cv::Ptr<cv::FaceDetectorYN> yunet;    /* set for YuNet */
+  cv::CascadeClassifier       cascade;  /* loaded for Haar and LBP */
+  MienOpencvCascadeParams     params;
+  /* Per-frame buffers, kept between frames (an instance serves one thread at a time). */
+  cv::Mat                     bgr;
+  cv::Mat                     grey;
+};
+
+namespace {
+
+/* An error that already carries its code, thrown by our own checks. */
+class FacesError : public std::runtime_error
+{
+public:
+  FacesError (MienFaceDetectorError code, const std::string &message)
+    : std::runtime_error (message), code_ (code) {}
+  MienFaceDetectorError code () const { return code_; }
+
+private:
+  MienFaceDetectorError code_;
+};
+
+/* Runs `f`, turning any exception into `error` with `failure_code` (the code of the step that
+ * was running: loading a model or detecting) and returning `failure`. */
+template <class R, class F>
+R
+guard (GError              **error,
+       MienFaceDetectorError failure_code,
+       R                     failure,
+       F                   &&f) noexcept
+{
+  try
+    {
+      return f ();
+    }
+  catch (const FacesError &e)
+    {
+      g_set_error_literal (error, MIEN_FACE_DETECTOR_ERROR, e.code (), e.what ());
+    }
+  catch (const cv::Exception &e)
+    {
+      /* what () repeats file, line and function; the message alone is what a user can act on. */
+      const char *message = e.err.empty () ? e.what () : e.err.c_str ();
+
+      g_set_error (error, MIEN_FACE_DETECTOR_ERROR, failure_code, "OpenCV: %s", message);
+    }
+  catch (const std::bad_alloc &)
+    {
+      g_set_error_literal (error, MIEN_FACE_DETECTOR_ERROR, MIEN_FACE_DETECTOR_ERROR_FAILED,
+                           "Out of memory");
+    }
+  catch (const std::exception &e)
+    {
+      g_set_error (error, MIEN_FACE_DETECTOR_ERROR, failure_code, "OpenCV: %s", e.what ());
+    }
+  catch (...)
+    {
+      g_set_error_literal (error, MIEN_FACE_DETECTOR_ERROR, failure_code,
+                           "OpenCV: unknown C++ exception");
+    }
+  return failure;
+}
+
+/* A frame of any size would do for create (); detect () sets the real size for each frame. */
+const cv::Size yunet_initial_size (320, 320);
+
+void
+append_face (GArray       *faces,
+             const float  *box,
+             float         score,
+             const float  *landmarks)
+{
+  MienFace face = {};
+
+  face.x = box[0];
+  face.y = box[1];
+  face.width = box[2];
+  face.height = box[3];
+  face.score = std::clamp (score, 0.0f, 1.0f);
+  if (landmarks != nullptr)
+    {
+      face.has_landmarks = TRUE;
+      for (int i = 0; i < MIEN_FACE_N_LANDMARKS; i++)
+        {
+          face.landmarks[i][0] = landmarks[2 * i];
+          face.landmarks[i][1] = landmarks[2 * i + 1];
+        }
+    }
+  g_array_append_val (faces, face);
+}
+
+void
+detect_yunet (MienOpencvFaces *self,
+              int              min_face_size,
+              float            score_threshold,
+              GArray          *faces)
+{
+  cv::Mat found;
+
+  self->yunet->setInputSize (self->bgr.size ());
+  self->yunet->setScoreThreshold (score_threshold);
+  self->yunet->detect (self->bgr, found);
+
+  if (found.empty ())
+    return;
+  /* Each row: box (x, y, w, h), five landmarks (x, y), score: 15 floats. */
+  if (found.type () != CV_32F || found.cols < 15)
+    throw FacesError (MIEN_FACE_DETECTOR_ERROR_FAILED,
+                      "YuNet returned rows of an unexpected shape (is it the 2022mar model?)");
+
+  for (int r = 0; r < found.rows; r++)
+    {
+      const float *row = found.ptr<float> (r);
+
+      if (std::min (row[2], row[3]) < (float) min_face_size || !std::isfinite (row[14]))
+        continue;
+      append_face (faces, row, row[14], row + 4);
+    }
+}
+
+void
+detect_cascade (MienOpencvFaces *self,
+                int              min_face_size,
+                GArray          *faces)
+{
+  std::vector<cv::Rect> found;
+  cv::Size window = self->cascade.getOriginalWindowSize ();
+  int min_side = std::max ({ min_face_size, window.width, window.height });
+
+  cv::cvtColor (self->bgr, self->grey, cv::COLOR_BGR2GRAY);
+  if (self->params.equalise)
+    cv::equalizeHist (self->grey, self->grey);
+
+  self->cascade.detectMultiScale (self->grey, found, self->params.scale_factor,
+                                  self->params.min_neighbours, 0,
+                                  cv::Size (min_side, min_side));
+
+  for (const cv::Rect &r : found)
+    {
+      const float box[4] = { (float) r.x, (float) r.y, (float) r.width, (float) r.height };
+
+      /* A cascade has no confidence of its own: every face it keeps passed all its stages. */
+      append_face (faces, box, 1.0f, nullptr);
+    }
+}
+
+} /* namespace */
+
+extern "C" {
+
+MienOpencvFaces *
+mien_opencv_faces_new_yunet (const char  *model_path,
+                             GError     **error)
+{
+  g_return_val_if_fail (model_path != NULL, NULL);
+
+  return guard (error, MIEN_FACE_DETECTOR_ERROR_MODEL, (MienOpencvFaces *) nullptr, [&] {
+    std::unique_ptr<MienOpencvFaces> self (new MienOpencvFaces ());
+
+    /* OpenCV would report a missing file as a parser failure; this says what is wrong. */
+    if (!g_file_test (model_path, G_FILE_TEST_IS_REGULAR))
+      throw FacesError (MIEN_FACE_DETECTOR_ERROR_MODEL,
+                        std::string ("no YuNet model file ") + model_path);
+
+    /* OpenCV's messages ("model_proto.has_graph()") do not say which file they are about. */
+    try
+      {
+        self->yunet = cv::FaceDetectorYN::create (model_path, "", yunet_initial_size);
+      }
+    catch (const cv::Exception &e)
+      {
+        throw FacesError (MIEN_FACE_DETECTOR_ERROR_MODEL,
+                          std::string ("OpenCV could not load the YuNet model ") + model_path +
+                          ": " + (e.err.empty () ? e.what () : e.err));
+      }
+    if (self->yunet.empty ())
+      throw FacesError (MIEN_FACE_DETECTOR_ERROR_MODEL,
+                        std::string ("OpenCV could not load the YuNet model ") + model_path);
+    return self.release ();
+  });
+}
+
+MienOpencvFaces *
+mien_opencv_faces_new_cascade (const char                    *cascade_path,
+                               const MienOpencvCascadeParams *params,
+                               GError                       **error)
+{
+  g_return_val_if_fail (cascade_path != NULL, NULL);
+  g_return_val_if_fail (params != NULL && params->scale_factor > 1.0, NULL);
+
+  return guard (error, MIEN_FACE_DETECTOR_ERROR_MODEL, (MienOpencvFaces *) nullptr, [&] {
+    std::unique_ptr<MienOpencvFaces> self (new MienOpencvFaces ());
+
+    if (!g_file_test (cascade_path, G_FILE_TEST_IS_REGULAR))
+      throw FacesError (MIEN_FACE_DETECTOR_ERROR_MODEL,
+                        std::string ("no cascade file ") + cascade_path);
+    /* load () reports a file that is not a cascade by returning false, not by throwing. */
+    if (!self->cascade.load (cascade_path) || self->cascade.empty ())
+      throw FacesError (MIEN_FACE_DETECTOR_ERROR_MODEL,
+                        std::string ("not an OpenCV cascade: ") + cascade_path);
+    self->params = *params;
+    return self.release ();
+  });
+}
+
+void
+mien_opencv_faces_free (MienOpencvFaces *self)
+{
+  /* Destructors of OpenCV objects do not throw; the guard only keeps that promise explicit. */
+  GError *ignored = nullptr;
+
+  guard (&ignored, MIEN_FACE_DETECTOR_ERROR_FAILED, false, [&] { delete self; return true; });
+  g_clear_error (&ignored);
+}
+
+gboolean
+mien_opencv_faces_detect (MienOpencvFaces *self,
+                          const guint8    *rgb,
+                          int              width,
+                          int              height,
+                          int              rowstride,
+                          int              min_face_size,
+                          float            score_threshold,
+                          GArray          *faces,
+                          GError         **error)
+{
+  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (faces != NULL, FALSE);
+
+  if (rgb == NULL || width <= 0 || height <= 0 || rowstride < width * 3)
+    {
+      g_set_error (error, MIEN_FACE_DETECTOR_ERROR, MIEN_FACE_DETECTOR_ERROR_INPUT,
+                   "Face detection got an empty or malformed frame (%d×%d, %d bytes a row)",
+                   width, height, rowstride);
+      return FALSE;
+    }
+
+  guint first = faces->len;
+  gboolean ok = guard (error, MIEN_FACE_DETECTOR_ERROR_FAILED, FALSE, [&] {
+    /* Wraps the caller's pixels without copying; OpenCV only reads them here. */
+    const cv::Mat frame (height, width, CV_8UC3, const_cast<guint8 *> (rgb), (size_t) rowstride);
+
+    /* Both detectors were trained on OpenCV's usual BGR order. */
+    cv::cvtColor (frame, self->bgr, cv::COLOR_RGB2BGR);
+
+    if (self->yunet)
+      detect_yunet (self, min_face_size, score_threshold, faces);
+    else
+      detect_cascade (self, min_face_size, faces);
+    return TRUE;
+  });
+
+  /* Nothing half-appended survives a throw: the caller's array is as it was. */
+  if (!ok)
+    g_array_set_size (faces, first);
+  return ok;
+}
+
+} /* extern "C" */

@@ -1,0 +1,380 @@
+/* test-face-model.c — the detector's model file: where it is looked for, checking it, and
+ * downloading it from a local web server (the real one is not reachable from tests): what a
+ * good, a wrong, an oversized, a missing and a cancelled transfer leave behind.
+ */
+#include "config.h"
+
+#include <string.h>
+#include <glib/gstdio.h>
+
+#ifdef MIEN_HAVE_SOUP
+#include <libsoup/soup.h>
+#endif
+
+#include "mien-face-model.h"
+#include "mien-test-util.h"
+
+#define PAYLOAD_SIZE (300 * 1024 + 17)  /* a few chunks and an odd tail */
+
+static guint8 *payload;
+static char *payload_sha256;
+
+static void
+make_payload (void)
+{
+  GRand *rand = g_rand_new_with_seed (5);
+
+  payload = g_malloc (PAYLOAD_SIZE);
+  for (gsize i = 0; i < PAYLOAD_SIZE; i++)
+    payload[i] = g_rand_int (rand) & 0xff;
+  g_rand_free (rand);
+  payload_sha256 = g_compute_checksum_for_data (G_CHECKSUM_SHA256, payload, PAYLOAD_SIZE);
+}
+
+static void
+write_file (const char   *path,
+            const guint8 *data,
+            gsize         size)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_file_set_contents (path, (const char *) data, size, &error);
+  g_assert_no_error (error);
+}
+
+static guint
+count_entries (const char *dir)
+{
+  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+  guint n = 0;
+
+  while (d != NULL && g_dir_read_name (d) != NULL)
+    n++;
+  return n;
+}
+
+static void
+test_default_path (void)
+{
+  g_autofree char *path = NULL;
+  const MienFaceModelInfo *info = mien_face_model_get_yunet ();
+
+  g_assert_cmpstr (info->file_name, ==, "face_detection_yunet_2022mar.onnx");
+  g_assert_cmpuint (strlen (info->sha256), ==, 64);
+  g_assert_true (g_str_has_prefix (info->url, "https://"));
+  g_assert_true (g_str_has_suffix (info->url, info->file_name));
+
+  g_setenv ("MIEN_YUNET_MODEL", "/somewhere/yunet.onnx", TRUE);
+  path = mien_face_model_get_default_path ();
+  g_assert_cmpstr (path, ==, "/somewhere/yunet.onnx");
+  g_clear_pointer (&path, g_free);
+
+  g_unsetenv ("MIEN_YUNET_MODEL");
+  path = mien_face_model_get_default_path ();
+  g_assert_true (g_str_has_prefix (path, g_get_user_data_dir ()));
+  g_assert_true (g_str_has_suffix (path, "/mien/models/face_detection_yunet_2022mar.onnx"));
+}
+
+static void
+test_verify (MienTestScratch *scratch,
+             gconstpointer    data)
+{
+  g_autofree char *path = g_build_filename (scratch->dir, "model.onnx", NULL);
+  g_autofree char *missing = g_build_filename (scratch->dir, "missing.onnx", NULL);
+  g_autoptr(GError) error = NULL;
+
+  write_file (path, payload, PAYLOAD_SIZE);
+  g_assert_true (mien_face_model_verify (path, payload_sha256, PAYLOAD_SIZE, &error));
+  g_assert_no_error (error);
+  g_assert_true (mien_face_model_verify (path, payload_sha256, -1, &error));
+  g_assert_no_error (error);
+
+  g_assert_false (mien_face_model_verify (path, payload_sha256, PAYLOAD_SIZE - 1, &error));
+  g_assert_error (error, MIEN_DOWNLOAD_ERROR, MIEN_DOWNLOAD_ERROR_SIZE);
+  g_clear_error (&error);
+
+  /* One byte changed. */
+  payload[1000] ^= 1;
+  write_file (path, payload, PAYLOAD_SIZE);
+  payload[1000] ^= 1;
+  g_assert_false (mien_face_model_verify (path, payload_sha256, PAYLOAD_SIZE, &error));
+  g_assert_error (error, MIEN_DOWNLOAD_ERROR, MIEN_DOWNLOAD_ERROR_CHECKSUM);
+  g_assert_nonnull (strstr (error->message, payload_sha256));
+  g_clear_error (&error);
+
+  g_assert_false (mien_face_model_verify (missing, payload_sha256, PAYLOAD_SIZE, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
+}
+
+#ifdef MIEN_HAVE_SOUP
+
+/* A web server on its own thread and main context: the download blocks the test's thread. */
+typedef struct {
+  GThread      *thread;
+  GMainContext *context;
+  GMainLoop    *loop;
+  SoupServer   *server;
+  char         *base;     /* "http://127.0.0.1:PORT" */
+  GMutex        lock;
+  GCond         cond;
+  gboolean      ready;
+} Server;
+
+static void
+handle (SoupServer        *soup_server,
+        SoupServerMessage *message,
+        const char        *path,
+        GHashTable        *query,
+        gpointer           user_data)
+{
+  Server *server = user_data;
+  SoupMessageHeaders *headers = soup_server_message_get_response_headers (message);
+
+  if (g_str_equal (path, "/model.onnx"))
+    {
+      soup_server_message_set_status (message, SOUP_STATUS_OK, NULL);
+      soup_server_message_set_response (message, "application/octet-stream", SOUP_MEMORY_STATIC,
+                                        (const char *) payload, PAYLOAD_SIZE);
+    }
+  else if (g_str_equal (path, "/moved"))
+    {
+      g_autofree char *to = g_strdup_printf ("%s/model.onnx", server->base);
+
+      soup_server_message_set_redirect (message, SOUP_STATUS_FOUND, to);
+    }
+  else if (g_str_equal (path, "/bigger"))
+    {
+      /* The right bytes and then some: a server that never stops must be cut off. */
+      g_autofree guint8 *more = g_malloc0 (PAYLOAD_SIZE * 2);
+
+      memcpy (more, payload, PAYLOAD_SIZE);
+      soup_server_message_set_status (message, SOUP_STATUS_OK, NULL);
+      soup_server_message_set_response (message, "application/octet-stream", SOUP_MEMORY_COPY,
+                                        (const char *) more, PAYLOAD_SIZE * 2);
+    }
+  else if (g_str_equal (path, "/slow"))
+    {
+      /* Chunked: the headers and a first piece now, the rest never (until released). */
+      SoupMessageBody *body = soup_server_message_get_response_body (message);
+
+      soup_message_headers_set_encoding (headers, SOUP_ENCODING_CHUNKED);
+      soup_server_message_set_status (message, SOUP_STATUS_OK, NULL);
+      soup_message_body_append (body, SOUP_MEMORY_STATIC, payload, 1024);
+    }
+  else
+    soup_server_message_set_status (message, SOUP_STATUS_NOT_FOUND, NULL);
+}
+
+static gpointer
+server_thread (gpointer data)
+{
+  Server *server = data;
+  g_autoptr(GError) error = NULL;
+  GSList *uris;
+
+  g_main_context_push_thread_default (server->context);
+  server->server = soup_server_new (NULL, NULL);
+  soup_server_add_handler (server->server, NULL, handle, server, NULL);
+  soup_server_listen_local (server->server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, &error);
+  g_assert_no_error (error);
+  uris = soup_server_get_uris (server->server);
+  server->base = g_strdup_printf ("http://127.0.0.1:%d", g_uri_get_port (uris->data));
+  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+
+  g_mutex_lock (&server->lock);
+  server->ready = TRUE;
+  g_cond_signal (&server->cond);
+  g_mutex_unlock (&server->lock);
+
+  g_main_loop_run (server->loop);
+  soup_server_disconnect (server->server);
+  g_clear_object (&server->server);
+  g_main_context_pop_thread_default (server->context);
+  return NULL;
+}
+
+static Server *
+server_start (void)
+{
+  Server *server = g_new0 (Server, 1);
+
+  g_mutex_init (&server->lock);
+  g_cond_init (&server->cond);
+  server->context = g_main_context_new ();
+  server->loop = g_main_loop_new (server->context, FALSE);
+  server->thread = g_thread_new ("test-web-server", server_thread, server);
+  g_mutex_lock (&server->lock);
+  while (!server->ready)
+    g_cond_wait (&server->cond, &server->lock);
+  g_mutex_unlock (&server->lock);
+  return server;
+}
+
+static gboolean
+quit_loop (gpointer data)
+{
+  g_main_loop_quit (data);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+server_stop (Server *server)
+{
+  g_main_context_invoke (server->context, quit_loop, server->loop);
+  g_thread_join (server->thread);
+  g_main_loop_unref (server->loop);
+  g_main_context_unref (server->context);
+  g_mutex_clear (&server->lock);
+  g_cond_clear (&server->cond);
+  g_free (server->base);
+  g_free (server);
+}
+
+typedef struct {
+  GArray *fractions;
+} Progress;
+
+static void
+on_progress (double      fraction,
+             const char *message,
+             gpointer    user_data)
+{
+  Progress *progress = user_data;
+
+  g_array_append_val (progress->fractions, fraction);
+}
+
+static void
+test_download (MienTestScratch *scratch,
+               gconstpointer    data)
+{
+  Server *server = server_start ();
+  g_autofree char *url = g_strdup_printf ("%s/model.onnx", server->base);
+  g_autofree char *moved = g_strdup_printf ("%s/moved", server->base);
+  g_autofree char *dest = g_build_filename (scratch->dir, "models", "yunet.onnx", NULL);
+  g_autofree char *dir = g_path_get_dirname (dest);
+  Progress progress = { g_array_new (FALSE, FALSE, sizeof (double)) };
+  g_autoptr(GError) error = NULL;
+  g_autofree char *contents = NULL;
+  gsize length = 0;
+
+  /* The folder does not exist yet: made. */
+  g_assert_true (mien_download_file (url, payload_sha256, PAYLOAD_SIZE, dest, on_progress,
+                                     &progress, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_get_contents (dest, &contents, &length, NULL));
+  g_assert_cmpmem (contents, length, payload, PAYLOAD_SIZE);
+  g_assert_true (mien_face_model_verify (dest, payload_sha256, PAYLOAD_SIZE, NULL));
+  /* Progress rises to 1, a report per percent at most, and no temporary file stays. */
+  g_assert_cmpuint (progress.fractions->len, >=, 2);
+  g_assert_cmpuint (progress.fractions->len, <=, 101);
+  for (guint i = 1; i < progress.fractions->len; i++)
+    g_assert_cmpfloat (g_array_index (progress.fractions, double, i), >,
+                       g_array_index (progress.fractions, double, i - 1));
+  g_assert_cmpfloat (g_array_index (progress.fractions, double, progress.fractions->len - 1),
+                     ==, 1.0);
+  g_assert_cmpuint (count_entries (dir), ==, 1);
+  g_array_unref (progress.fractions);
+
+  /* Redirections are followed (GitHub's raw links redirect to their LFS store). */
+  g_unlink (dest);
+  g_assert_true (mien_download_file (moved, payload_sha256, PAYLOAD_SIZE, dest, NULL, NULL,
+                                     NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (mien_face_model_verify (dest, payload_sha256, PAYLOAD_SIZE, NULL));
+
+  server_stop (server);
+}
+
+static gpointer
+cancel_later (gpointer cancellable)
+{
+  g_usleep (300 * 1000);
+  g_cancellable_cancel (cancellable);
+  return NULL;
+}
+
+/* Every failure leaves the file that was there (here: a good one) as it was, and nothing else. */
+static void
+test_download_failures (MienTestScratch *scratch,
+                        gconstpointer    data)
+{
+  Server *server = server_start ();
+  g_autofree char *url = g_strdup_printf ("%s/model.onnx", server->base);
+  g_autofree char *bigger = g_strdup_printf ("%s/bigger", server->base);
+  g_autofree char *absent = g_strdup_printf ("%s/absent.onnx", server->base);
+  g_autofree char *slow = g_strdup_printf ("%s/slow", server->base);
+  g_autofree char *dest = g_build_filename (scratch->dir, "yunet.onnx", NULL);
+  g_autofree char *wrong_sha = g_strdup (payload_sha256);
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  static const guint8 old[] = "the file that was there before";
+  g_autoptr(GError) error = NULL;
+  g_autofree char *contents = NULL;
+  gsize length = 0;
+
+  write_file (dest, old, sizeof old);
+  wrong_sha[0] = wrong_sha[0] == '0' ? '1' : '0';
+
+  g_assert_false (mien_download_file (url, wrong_sha, PAYLOAD_SIZE, dest, NULL, NULL, NULL,
+                                      &error));
+  g_assert_error (error, MIEN_DOWNLOAD_ERROR, MIEN_DOWNLOAD_ERROR_CHECKSUM);
+  g_clear_error (&error);
+
+  g_assert_false (mien_download_file (url, payload_sha256, PAYLOAD_SIZE + 1, dest, NULL, NULL,
+                                      NULL, &error));
+  g_assert_error (error, MIEN_DOWNLOAD_ERROR, MIEN_DOWNLOAD_ERROR_SIZE);
+  g_clear_error (&error);
+
+  g_assert_false (mien_download_file (bigger, payload_sha256, PAYLOAD_SIZE, dest, NULL, NULL,
+                                      NULL, &error));
+  g_assert_error (error, MIEN_DOWNLOAD_ERROR, MIEN_DOWNLOAD_ERROR_SIZE);
+  g_clear_error (&error);
+
+  g_assert_false (mien_download_file (absent, payload_sha256, PAYLOAD_SIZE, dest, NULL, NULL,
+                                      NULL, &error));
+  g_assert_error (error, MIEN_DOWNLOAD_ERROR, MIEN_DOWNLOAD_ERROR_HTTP);
+  g_assert_nonnull (strstr (error->message, "404"));
+  g_clear_error (&error);
+
+  g_assert_false (mien_download_file ("not a url", payload_sha256, PAYLOAD_SIZE, dest, NULL,
+                                      NULL, NULL, &error));
+  g_assert_nonnull (error);
+  g_clear_error (&error);
+
+  /* A transfer that stalls, cancelled from another thread. */
+  {
+    GThread *canceller = g_thread_new ("test-cancel", cancel_later, cancellable);
+
+    g_assert_false (mien_download_file (slow, payload_sha256, PAYLOAD_SIZE, dest, NULL, NULL,
+                                        cancellable, &error));
+    g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+    g_clear_error (&error);
+    g_thread_join (canceller);
+  }
+  server_stop (server);
+
+  g_assert_true (g_file_get_contents (dest, &contents, &length, NULL));
+  g_assert_cmpmem (contents, length, old, sizeof old);
+  g_assert_cmpuint (count_entries (scratch->dir), ==, 1);
+}
+
+#endif  /* MIEN_HAVE_SOUP */
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  make_payload ();
+
+  g_test_add_func ("/face-model/default-path", test_default_path);
+  g_test_add ("/face-model/verify", MienTestScratch, NULL, mien_test_scratch_set_up, test_verify,
+              mien_test_scratch_tear_down);
+#ifdef MIEN_HAVE_SOUP
+  g_test_add ("/face-model/download", MienTestScratch, NULL, mien_test_scratch_set_up,
+              test_download, mien_test_scratch_tear_down);
+  g_test_add ("/face-model/download-failures", MienTestScratch, NULL, mien_test_scratch_set_up,
+              test_download_failures, mien_test_scratch_tear_down);
+#endif
+  return g_test_run ();
+}
