@@ -232,14 +232,17 @@ test_burst (void)
       g_assert_true (p->frame == frames->pdata[p->frame_number - 1]);
       g_assert_cmpuint (p->n_models, ==, 2);
       g_assert_cmpuint (p->n_classes, ==, 3);
-      g_assert_cmpint (p->x, ==, 4);
-      g_assert_cmpint (p->y, ==, 0);
-      g_assert_cmpint (p->width, ==, 40);
-      g_assert_cmpint (p->height, ==, 40);
+      g_assert_false (p->faces);
+      g_assert_cmpuint (p->n_regions, ==, 1);
+      g_assert_cmpuint (p->regions[0].track_id, ==, 0);
+      g_assert_cmpint (p->regions[0].x, ==, 4);
+      g_assert_cmpint (p->regions[0].y, ==, 0);
+      g_assert_cmpint (p->regions[0].width, ==, 40);
+      g_assert_cmpint (p->regions[0].height, ==, 40);
       g_assert_cmpint (p->done_us, >=, p->pushed_us);
       g_assert_cmpfloat (p->latency_ms, ==, (p->done_us - p->pushed_us) / 1000.0);
       for (guint c = 0; c < p->n_classes; c++)
-        g_assert_cmpfloat (p->average[p->best_class], >=, p->average[c]);
+        g_assert_cmpfloat (p->regions[0].average[p->regions[0].best_class], >=, p->regions[0].average[c]);
     }
   g_assert_cmpuint (last_number, ==, N_BURST);
 
@@ -249,15 +252,15 @@ test_burst (void)
   for (guint i = 0; i < received.predictions->len; i++)
     {
       MienFramePrediction *p = received.predictions->pdata[i];
-      g_autoptr(GdkPixbuf) crop = gdk_pixbuf_new_subpixbuf (p->frame, p->x, p->y, p->width,
-                                                            p->height);
+      g_autoptr(GdkPixbuf) crop = gdk_pixbuf_new_subpixbuf (p->frame, p->regions[0].x, p->regions[0].y, p->regions[0].width,
+                                                            p->regions[0].height);
       g_autoptr(GError) error = NULL;
       float per_model[2 * 3], average[3];
 
       g_assert_true (mien_ensemble_predict_pixbuf (ensemble, crop, per_model, average, &error));
       g_assert_no_error (error);
-      assert_close (p->per_model, per_model, 2 * 3);
-      assert_close (p->average, average, 3);
+      assert_close (p->regions[0].per_model, per_model, 2 * 3);
+      assert_close (p->regions[0].average, average, 3);
     }
 
   /* Stopped: pushing does nothing. */
@@ -351,10 +354,10 @@ test_region (void)
   wait_drained (predictor, &received, 1);
   g_assert_cmpuint (received.predictions->len, ==, 1);
   p = received.predictions->pdata[0];
-  g_assert_cmpint (p->x, ==, 16);
-  g_assert_cmpint (p->y, ==, 0);
-  g_assert_cmpint (p->width, ==, 32);
-  g_assert_cmpint (p->height, ==, 32);
+  g_assert_cmpint (p->regions[0].x, ==, 16);
+  g_assert_cmpint (p->regions[0].y, ==, 0);
+  g_assert_cmpint (p->regions[0].width, ==, 32);
+  g_assert_cmpint (p->regions[0].height, ==, 32);
   g_assert_cmpuint (p->frame_number, ==, 1);
 
   mien_frame_predictor_set_region (predictor, MIEN_FRAME_REGION_WHOLE);
@@ -362,20 +365,20 @@ test_region (void)
   wait_drained (predictor, &received, 2);
   g_assert_cmpuint (received.predictions->len, ==, 2);
   p = received.predictions->pdata[1];
-  g_assert_cmpint (p->x, ==, 0);
-  g_assert_cmpint (p->y, ==, 0);
-  g_assert_cmpint (p->width, ==, 64);
-  g_assert_cmpint (p->height, ==, 32);
+  g_assert_cmpint (p->regions[0].x, ==, 0);
+  g_assert_cmpint (p->regions[0].y, ==, 0);
+  g_assert_cmpint (p->regions[0].width, ==, 64);
+  g_assert_cmpint (p->regions[0].height, ==, 32);
   g_assert_cmpuint (p->frame_number, ==, 2);
 
   mien_frame_predictor_set_region (predictor, MIEN_FRAME_REGION_CENTRE);
   mien_frame_predictor_push (predictor, tall);
   wait_drained (predictor, &received, 3);
   p = received.predictions->pdata[2];
-  g_assert_cmpint (p->x, ==, 0);
-  g_assert_cmpint (p->y, ==, 16);
-  g_assert_cmpint (p->width, ==, 31);
-  g_assert_cmpint (p->height, ==, 31);
+  g_assert_cmpint (p->regions[0].x, ==, 0);
+  g_assert_cmpint (p->regions[0].y, ==, 16);
+  g_assert_cmpint (p->regions[0].width, ==, 31);
+  g_assert_cmpint (p->regions[0].height, ==, 31);
 
   mien_frame_predictor_stop (predictor);
   received_clear (&received);
@@ -418,21 +421,27 @@ test_prediction_boxed (void)
   float per_model[] = { 0.25f, 0.75f, 0.5f, 0.5f };
   float average[] = { 0.375f, 0.625f };
   g_autoptr(GdkPixbuf) frame = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, 4, 4);
+  MienRegionPrediction region = { 0, };
   MienFramePrediction p = { 0, };
   MienFramePrediction *copy;
 
   p.frame_number = 7;
   p.n_models = 2;
   p.n_classes = 2;
-  p.per_model = per_model;
-  p.average = average;
-  p.best_class = 1;
-  p.width = p.height = 4;
+  region.per_model = per_model;
+  region.average = average;
+  region.best_class = 1;
+  region.width = region.height = 4;
+  region.track_id = 3;
+  p.n_regions = 1;
+  p.regions = &region;
   p.frame = frame;
   copy = g_boxed_copy (MIEN_TYPE_FRAME_PREDICTION, &p);
-  g_assert_true (copy->per_model != per_model);
-  g_assert_cmpmem (copy->per_model, sizeof per_model, per_model, sizeof per_model);
-  g_assert_cmpmem (copy->average, sizeof average, average, sizeof average);
+  g_assert_true (copy->regions != &region);
+  g_assert_true (copy->regions[0].per_model != per_model);
+  g_assert_cmpmem (copy->regions[0].per_model, sizeof per_model, per_model, sizeof per_model);
+  g_assert_cmpmem (copy->regions[0].average, sizeof average, average, sizeof average);
+  g_assert_cmpuint (copy->regions[0].track_id, ==, 3);
   g_assert_true (copy->frame == frame);
   g_assert_cmpuint (copy->frame_number, ==, 7);
   g_boxed_free (MIEN_TYPE_FRAME_PREDICTION, copy);

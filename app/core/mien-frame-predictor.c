@@ -1,14 +1,30 @@
-/* mien-frame-predictor.c — one worker thread, a one-frame mailbox, results on the main context. */
+/* mien-frame-predictor.c — mailboxes of one job each between the pusher, the detection thread
+ * (faces mode) and the classification thread; results on the main context. */
 #include "config.h"
 
+#include <math.h>
 #include <string.h>
 
 #include <glib/gi18n-lib.h>
 
+#include "mien-face-tracker.h"
 #include "mien-frame-predictor.h"
 
-/* The window of mien_frame_predictor_get_rate (). */
+/* The window of the rates. */
 #define RATE_WINDOW_US (2 * G_USEC_PER_SEC)
+
+static void
+region_prediction_copy_into (MienRegionPrediction       *dest,
+                             const MienRegionPrediction *src,
+                             guint                       n_models,
+                             guint                       n_classes)
+{
+  *dest = *src;
+  dest->per_model = src->per_model != NULL
+                    ? g_memdup2 (src->per_model, sizeof (float) * n_models * n_classes) : NULL;
+  dest->average = src->average != NULL
+                  ? g_memdup2 (src->average, sizeof (float) * n_classes) : NULL;
+}
 
 MienFramePrediction *
 mien_frame_prediction_copy (const MienFramePrediction *prediction)
@@ -18,9 +34,10 @@ mien_frame_prediction_copy (const MienFramePrediction *prediction)
   g_return_val_if_fail (prediction != NULL, NULL);
 
   copy = g_memdup2 (prediction, sizeof *prediction);
-  copy->per_model = g_memdup2 (prediction->per_model,
-                               sizeof (float) * prediction->n_models * prediction->n_classes);
-  copy->average = g_memdup2 (prediction->average, sizeof (float) * prediction->n_classes);
+  copy->regions = g_new0 (MienRegionPrediction, MAX (prediction->n_regions, 1));
+  for (guint i = 0; i < prediction->n_regions; i++)
+    region_prediction_copy_into (&copy->regions[i], &prediction->regions[i],
+                                 prediction->n_models, prediction->n_classes);
   if (prediction->frame != NULL)
     g_object_ref (prediction->frame);
   return copy;
@@ -31,8 +48,12 @@ mien_frame_prediction_free (MienFramePrediction *prediction)
 {
   if (prediction == NULL)
     return;
-  g_free (prediction->per_model);
-  g_free (prediction->average);
+  for (guint i = 0; i < prediction->n_regions; i++)
+    {
+      g_free (prediction->regions[i].per_model);
+      g_free (prediction->regions[i].average);
+    }
+  g_free (prediction->regions);
   g_clear_object (&prediction->frame);
   g_free (prediction);
 }
@@ -42,41 +63,73 @@ G_DEFINE_BOXED_TYPE (MienFramePrediction, mien_frame_prediction,
 
 enum {
   SIGNAL_PREDICTION,
+  SIGNAL_DETECTION,
   SIGNAL_ERROR,
   N_SIGNALS
 };
 
 static guint signals[N_SIGNALS];
 
+/* A frame on its way through the stages. */
+typedef struct {
+  GdkPixbuf *frame;
+  guint64    number;
+  gint64     pushed_us;
+  GArray    *faces;      /* faces mode, once detected: MienFace */
+  GArray    *track_ids;  /* guint, one per face */
+  double     detect_ms;
+} Job;
+
+static void
+job_free (Job *job)
+{
+  if (job == NULL)
+    return;
+  g_clear_object (&job->frame);
+  g_clear_pointer (&job->faces, g_array_unref);
+  g_clear_pointer (&job->track_ids, g_array_unref);
+  g_free (job);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Job, job_free)
+
 struct _MienFramePredictor
 {
-  GObject          parent_instance;
-  MienEnsemble    *ensemble;       /* the worker's alone once it runs */
-  GMainContext    *context;
-  GThread         *thread;
-  gint             stopped;        /* atomic; set before the worker is told to quit */
+  GObject               parent_instance;
+  MienEnsemble         *ensemble;       /* the classification thread's alone once it runs */
+  MienFaceDetector     *detector;       /* faces mode: the detection thread's alone */
+  MienFaceAlignOptions  align;
+  GMainContext         *context;
+  GThread              *detect_thread;  /* faces mode */
+  GThread              *classify_thread;
+  gint                  stopped;        /* atomic; set before the workers are told to quit */
 
-  GMutex           lock;
-  GCond            cond;
+  /* Ids are the detection thread's, smoothing the classification thread's: one lock for both. */
+  GMutex                tracker_lock;
+  MienFaceTracker      *tracker;
+
+  GMutex                lock;
+  GCond                 cond;
   /* Under lock: */
-  gboolean         quit;
-  GdkPixbuf       *pending;
-  guint64          pending_number;
-  gint64           pending_us;
-  MienFrameRegion  region;
-  guint64          n_pushed;
-  guint64          n_predicted;
-  guint64          n_dropped;
-  gint64           first_push_us;
-  GQueue           done_times;     /* gint64 * of predictions in the last RATE_WINDOW_US */
+  gboolean              quit;
+  Job                  *to_detect;      /* the newest frame waiting for the detector */
+  Job                  *to_classify;    /* the newest frame (with its faces) for the classifier */
+  MienFrameRegion       region;
+  guint64               n_pushed;
+  guint64               n_predicted;
+  guint64               n_dropped;
+  gint64                first_push_us;
+  GQueue                detect_times;   /* gint64 * of detections in the last RATE_WINDOW_US */
+  GQueue                done_times;     /* gint64 * of predictions in the last RATE_WINDOW_US */
 };
 
 G_DEFINE_FINAL_TYPE (MienFramePredictor, mien_frame_predictor, G_TYPE_OBJECT)
 
-/* What travels from the worker to the main context. Weak, so that a pending delivery keeps
+/* What travels from a worker to the main context. Weak, so that a pending delivery keeps
  * no predictor alive; the "stopped" flag covers a predictor still alive but stopped. */
 typedef struct {
   GWeakRef             self;
+  guint                signal;
   MienFramePrediction *prediction;
   GError              *error;
 } Delivery;
@@ -101,7 +154,7 @@ deliver_cb (gpointer data)
   if (self == NULL || g_atomic_int_get (&self->stopped))
     return G_SOURCE_REMOVE;
   if (delivery->prediction != NULL)
-    g_signal_emit (self, signals[SIGNAL_PREDICTION], 0, delivery->prediction);
+    g_signal_emit (self, signals[delivery->signal], 0, delivery->prediction);
   else
     g_signal_emit (self, signals[SIGNAL_ERROR], 0, delivery->error);
   return G_SOURCE_REMOVE;
@@ -109,17 +162,79 @@ deliver_cb (gpointer data)
 
 static void
 deliver (MienFramePredictor  *self,
+         guint                signal,
          MienFramePrediction *prediction,
          GError              *error)
 {
   Delivery *delivery = g_new0 (Delivery, 1);
 
   g_weak_ref_init (&delivery->self, self);
+  delivery->signal = signal;
   delivery->prediction = prediction;
   delivery->error = error;
   /* Default priority: results should not wait behind redraws and other idles. */
   mien_main_context_post (self->context, G_PRIORITY_DEFAULT, "[mien] frame prediction",
                           deliver_cb, delivery, delivery_free);
+}
+
+static void
+deliver_error (MienFramePredictor *self,
+               guint64             number,
+               GError             *error)
+{
+  g_prefix_error (&error, _("Frame %llu: "), (unsigned long long) number);
+  deliver (self, SIGNAL_ERROR, NULL, error);
+}
+
+/* Under lock. */
+static void
+note_time (GQueue *times,
+           gint64  now)
+{
+  gint64 *t = g_new (gint64, 1);
+
+  *t = now;
+  g_queue_push_tail (times, t);
+  while (now - *(gint64 *) g_queue_peek_head (times) > RATE_WINDOW_US)
+    g_free (g_queue_pop_head (times));
+}
+
+/* Puts `job` in a mailbox; a job still waiting there is dropped. Under lock. */
+static Job *
+post_job (MienFramePredictor  *self,
+          Job                **mailbox,
+          Job                 *job)
+{
+  Job *replaced = g_steal_pointer (mailbox);
+
+  if (replaced != NULL)
+    self->n_dropped++;
+  *mailbox = job;
+  g_cond_broadcast (&self->cond);
+  return replaced;
+}
+
+/* Waits for a job in `mailbox`; NULL when told to quit. */
+static Job *
+take_job (MienFramePredictor  *self,
+          Job                **mailbox)
+{
+  Job *job;
+
+  g_mutex_lock (&self->lock);
+  while (*mailbox == NULL && !self->quit)
+    g_cond_wait (&self->cond, &self->lock);
+  job = self->quit ? NULL : g_steal_pointer (mailbox);
+  g_mutex_unlock (&self->lock);
+  return job;
+}
+
+static void
+count_dropped (MienFramePredictor *self)
+{
+  g_mutex_lock (&self->lock);
+  self->n_dropped++;
+  g_mutex_unlock (&self->lock);
 }
 
 void
@@ -150,75 +265,185 @@ mien_frame_region_rect (MienFrameRegion  region,
     }
 }
 
-static MienFramePrediction *
-predict (MienFramePredictor  *self,
-         GdkPixbuf           *frame,
-         MienFrameRegion      region,
-         GError             **error)
+static void
+region_from_face (MienRegionPrediction *region,
+                  const MienFace       *face,
+                  guint                 track_id)
 {
-  g_autoptr(MienFramePrediction) prediction = g_new0 (MienFramePrediction, 1);
-  g_autoptr(GdkPixbuf) crop = NULL;
+  region->face = *face;
+  region->track_id = track_id;
+  region->x = (int) floorf (face->x + 0.5f);
+  region->y = (int) floorf (face->y + 0.5f);
+  region->width = (int) floorf (face->width + 0.5f);
+  region->height = (int) floorf (face->height + 0.5f);
+}
 
-  prediction->frame = g_object_ref (frame);
-  prediction->n_models = mien_ensemble_get_n_models (self->ensemble);
-  prediction->n_classes = mien_ensemble_get_n_classes (self->ensemble);
-  mien_frame_region_rect (region, gdk_pixbuf_get_width (frame), gdk_pixbuf_get_height (frame),
-                          &prediction->x, &prediction->y,
-                          &prediction->width, &prediction->height);
-  /* A view into the frame's pixels, not a copy. */
-  crop = gdk_pixbuf_new_subpixbuf (frame, prediction->x, prediction->y,
-                                   prediction->width, prediction->height);
-  prediction->per_model = g_new0 (float, MAX (prediction->n_models * prediction->n_classes, 1));
-  prediction->average = g_new0 (float, MAX (prediction->n_classes, 1));
-  if (!mien_ensemble_predict_pixbuf (self->ensemble, crop, prediction->per_model,
-                                     prediction->average, error))
-    return NULL;
-  prediction->best_class = mien_probabilities_argmax (prediction->average,
-                                                      prediction->n_classes);
+static MienFramePrediction *
+prediction_new (const Job *job,
+                guint      n_regions)
+{
+  MienFramePrediction *prediction = g_new0 (MienFramePrediction, 1);
+
+  prediction->frame = g_object_ref (job->frame);
+  prediction->frame_number = job->number;
+  prediction->pushed_us = job->pushed_us;
+  prediction->detect_ms = job->detect_ms;
+  prediction->faces = job->faces != NULL;
+  prediction->n_regions = n_regions;
+  prediction->regions = g_new0 (MienRegionPrediction, MAX (n_regions, 1));
+  return prediction;
+}
+
+/* The detection thread (faces mode). */
+static gpointer
+detect_worker (gpointer data)
+{
+  MienFramePredictor *self = data;
+  Job *job;
+
+  while ((job = take_job (self, &self->to_detect)) != NULL)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(Job) replaced = NULL;
+      MienFramePrediction *detection;
+      gint64 start = g_get_monotonic_time (), now;
+
+      job->faces = mien_face_detector_detect (self->detector, job->frame, &error);
+      if (job->faces == NULL)
+        {
+          /* Counted so that every pushed frame ends up predicted or dropped. */
+          count_dropped (self);
+          deliver_error (self, job->number, g_steal_pointer (&error));
+          job_free (job);
+          continue;
+        }
+      job->track_ids = g_array_sized_new (FALSE, TRUE, sizeof (guint), job->faces->len);
+      g_array_set_size (job->track_ids, job->faces->len);
+      g_mutex_lock (&self->tracker_lock);
+      mien_face_tracker_update (self->tracker, (const MienFace *) job->faces->data,
+                                job->faces->len, (guint *) job->track_ids->data);
+      g_mutex_unlock (&self->tracker_lock);
+      now = g_get_monotonic_time ();
+      job->detect_ms = (now - start) / 1000.0;
+
+      detection = prediction_new (job, job->faces->len);
+      for (guint i = 0; i < job->faces->len; i++)
+        region_from_face (&detection->regions[i], &g_array_index (job->faces, MienFace, i),
+                          g_array_index (job->track_ids, guint, i));
+      detection->done_us = now;
+      detection->latency_ms = (now - job->pushed_us) / 1000.0;
+      deliver (self, SIGNAL_DETECTION, detection, NULL);
+
+      g_mutex_lock (&self->lock);
+      note_time (&self->detect_times, now);
+      if (self->quit)
+        {
+          self->n_dropped++;
+          replaced = job;
+        }
+      else
+        replaced = post_job (self, &self->to_classify, job);
+      g_mutex_unlock (&self->lock);
+    }
+  return NULL;
+}
+
+static gboolean
+classify_region (MienFramePredictor    *self,
+                 const Job             *job,
+                 MienRegionPrediction  *region,
+                 guint                  n_models,
+                 guint                  n_classes,
+                 GError               **error)
+{
+  region->per_model = g_new0 (float, MAX (n_models * n_classes, 1));
+  region->average = g_new0 (float, MAX (n_classes, 1));
+  if (job->faces != NULL)
+    {
+      if (!mien_ensemble_predict_face (self->ensemble, job->frame, &region->face, &self->align,
+                                       region->per_model, region->average, error))
+        return FALSE;
+      g_mutex_lock (&self->tracker_lock);
+      mien_face_tracker_smooth (self->tracker, region->track_id, region->average, n_classes);
+      g_mutex_unlock (&self->tracker_lock);
+    }
+  else
+    {
+      /* A view into the frame's pixels, not a copy. */
+      g_autoptr(GdkPixbuf) crop = gdk_pixbuf_new_subpixbuf (job->frame, region->x, region->y,
+                                                            region->width, region->height);
+
+      if (!mien_ensemble_predict_pixbuf (self->ensemble, crop, region->per_model,
+                                         region->average, error))
+        return FALSE;
+    }
+  region->best_class = mien_probabilities_argmax (region->average, n_classes);
+  return TRUE;
+}
+
+static MienFramePrediction *
+classify (MienFramePredictor  *self,
+          const Job           *job,
+          GError             **error)
+{
+  g_autoptr(MienFramePrediction) prediction = NULL;
+  guint n_models = mien_ensemble_get_n_models (self->ensemble);
+  guint n_classes = mien_ensemble_get_n_classes (self->ensemble);
+  gint64 start = g_get_monotonic_time ();
+
+  if (job->faces != NULL)
+    {
+      prediction = prediction_new (job, job->faces->len);
+      for (guint i = 0; i < job->faces->len; i++)
+        region_from_face (&prediction->regions[i], &g_array_index (job->faces, MienFace, i),
+                          g_array_index (job->track_ids, guint, i));
+    }
+  else
+    {
+      MienRegionPrediction *region;
+      MienFrameRegion mode;
+
+      g_mutex_lock (&self->lock);
+      mode = self->region;
+      g_mutex_unlock (&self->lock);
+      prediction = prediction_new (job, 1);
+      region = &prediction->regions[0];
+      mien_frame_region_rect (mode, gdk_pixbuf_get_width (job->frame),
+                              gdk_pixbuf_get_height (job->frame),
+                              &region->x, &region->y, &region->width, &region->height);
+      region->face.x = region->x;
+      region->face.y = region->y;
+      region->face.width = region->width;
+      region->face.height = region->height;
+      region->face.score = 1.0f;
+    }
+  prediction->n_models = n_models;
+  prediction->n_classes = n_classes;
+  for (guint i = 0; i < prediction->n_regions; i++)
+    if (!classify_region (self, job, &prediction->regions[i], n_models, n_classes, error))
+      return NULL;
+  prediction->classify_ms = (g_get_monotonic_time () - start) / 1000.0;
   return g_steal_pointer (&prediction);
 }
 
+/* The classification thread. */
 static gpointer
-worker (gpointer data)
+classify_worker (gpointer data)
 {
   MienFramePredictor *self = data;
+  Job *job;
 
-  for (;;)
+  while ((job = take_job (self, &self->to_classify)) != NULL)
     {
-      g_autoptr(GdkPixbuf) frame = NULL;
       g_autoptr(GError) error = NULL;
-      MienFramePrediction *prediction;
-      MienFrameRegion region;
-      guint64 number;
-      gint64 pushed_us, done_us;
-
-      g_mutex_lock (&self->lock);
-      while (self->pending == NULL && !self->quit)
-        g_cond_wait (&self->cond, &self->lock);
-      if (self->quit)
-        {
-          g_mutex_unlock (&self->lock);
-          break;
-        }
-      frame = g_steal_pointer (&self->pending);
-      number = self->pending_number;
-      pushed_us = self->pending_us;
-      region = self->region;
-      g_mutex_unlock (&self->lock);
-
-      prediction = predict (self, frame, region, &error);
-      done_us = g_get_monotonic_time ();
+      MienFramePrediction *prediction = classify (self, job, &error);
+      gint64 done_us = g_get_monotonic_time ();
 
       g_mutex_lock (&self->lock);
       if (prediction != NULL)
         {
-          gint64 *t = g_new (gint64, 1);
-
           self->n_predicted++;
-          *t = done_us;
-          g_queue_push_tail (&self->done_times, t);
-          while (done_us - *(gint64 *) g_queue_peek_head (&self->done_times) > RATE_WINDOW_US)
-            g_free (g_queue_pop_head (&self->done_times));
+          note_time (&self->done_times, done_us);
         }
       else
         {
@@ -229,17 +454,13 @@ worker (gpointer data)
 
       if (prediction != NULL)
         {
-          prediction->frame_number = number;
-          prediction->pushed_us = pushed_us;
           prediction->done_us = done_us;
-          prediction->latency_ms = (done_us - pushed_us) / 1000.0;
-          deliver (self, prediction, NULL);
+          prediction->latency_ms = (done_us - job->pushed_us) / 1000.0;
+          deliver (self, SIGNAL_PREDICTION, prediction, NULL);
         }
       else
-        {
-          g_prefix_error (&error, _("Frame %llu: "), (unsigned long long) number);
-          deliver (self, NULL, g_steal_pointer (&error));
-        }
+        deliver_error (self, job->number, g_steal_pointer (&error));
+      job_free (job);
     }
   return NULL;
 }
@@ -251,6 +472,8 @@ mien_frame_predictor_dispose (GObject *object)
 
   mien_frame_predictor_stop (self);
   g_clear_object (&self->ensemble);
+  g_clear_object (&self->detector);
+  g_clear_object (&self->tracker);
   G_OBJECT_CLASS (mien_frame_predictor_parent_class)->dispose (object);
 }
 
@@ -259,9 +482,11 @@ mien_frame_predictor_finalize (GObject *object)
 {
   MienFramePredictor *self = MIEN_FRAME_PREDICTOR (object);
 
+  g_queue_clear_full (&self->detect_times, g_free);
   g_queue_clear_full (&self->done_times, g_free);
   g_clear_pointer (&self->context, g_main_context_unref);
   g_mutex_clear (&self->lock);
+  g_mutex_clear (&self->tracker_lock);
   g_cond_clear (&self->cond);
   G_OBJECT_CLASS (mien_frame_predictor_parent_class)->finalize (object);
 }
@@ -279,6 +504,10 @@ mien_frame_predictor_class_init (MienFramePredictorClass *klass)
     g_signal_new ("prediction", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
                   NULL, NULL, NULL, G_TYPE_NONE, 1,
                   MIEN_TYPE_FRAME_PREDICTION | G_SIGNAL_TYPE_STATIC_SCOPE);
+  signals[SIGNAL_DETECTION] =
+    g_signal_new ("detection", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                  NULL, NULL, NULL, G_TYPE_NONE, 1,
+                  MIEN_TYPE_FRAME_PREDICTION | G_SIGNAL_TYPE_STATIC_SCOPE);
   signals[SIGNAL_ERROR] =
     g_signal_new ("error", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
                   NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_ERROR | G_SIGNAL_TYPE_STATIC_SCOPE);
@@ -288,8 +517,12 @@ static void
 mien_frame_predictor_init (MienFramePredictor *self)
 {
   g_mutex_init (&self->lock);
+  g_mutex_init (&self->tracker_lock);
   g_cond_init (&self->cond);
+  g_queue_init (&self->detect_times);
   g_queue_init (&self->done_times);
+  self->tracker = mien_face_tracker_new ();
+  self->align = (MienFaceAlignOptions) MIEN_FACE_ALIGN_OPTIONS_INIT;
 }
 
 MienFramePredictor *
@@ -299,12 +532,36 @@ mien_frame_predictor_new (MienEnsemble    *ensemble,
   MienFramePredictor *self;
 
   g_return_val_if_fail (MIEN_IS_ENSEMBLE (ensemble), NULL);
+  g_return_val_if_fail (region != MIEN_FRAME_REGION_FACES, NULL);
 
   self = g_object_new (MIEN_TYPE_FRAME_PREDICTOR, NULL);
   self->ensemble = g_object_ref (ensemble);
   self->region = region;
   self->context = g_main_context_ref_thread_default ();
-  self->thread = g_thread_new ("mien-frame-predictor", worker, self);
+  self->classify_thread = g_thread_new ("mien-frame-predictor", classify_worker, self);
+  return self;
+}
+
+MienFramePredictor *
+mien_frame_predictor_new_for_faces (MienEnsemble               *ensemble,
+                                    MienFaceDetector           *detector,
+                                    const MienFaceAlignOptions *align)
+{
+  MienFramePredictor *self;
+
+  g_return_val_if_fail (MIEN_IS_ENSEMBLE (ensemble), NULL);
+  g_return_val_if_fail (MIEN_IS_FACE_DETECTOR (detector), NULL);
+  g_return_val_if_fail (mien_face_detector_get_method (detector) != NULL, NULL);
+
+  self = g_object_new (MIEN_TYPE_FRAME_PREDICTOR, NULL);
+  self->ensemble = g_object_ref (ensemble);
+  self->detector = g_object_ref (detector);
+  if (align != NULL)
+    self->align = *align;
+  self->region = MIEN_FRAME_REGION_FACES;
+  self->context = g_main_context_ref_thread_default ();
+  self->classify_thread = g_thread_new ("mien-face-classify", classify_worker, self);
+  self->detect_thread = g_thread_new ("mien-face-detect", detect_worker, self);
   return self;
 }
 
@@ -313,6 +570,7 @@ mien_frame_predictor_set_region (MienFramePredictor *self,
                                  MienFrameRegion     region)
 {
   g_return_if_fail (MIEN_IS_FRAME_PREDICTOR (self));
+  g_return_if_fail (self->detector == NULL && region != MIEN_FRAME_REGION_FACES);
 
   g_mutex_lock (&self->lock);
   self->region = region;
@@ -320,10 +578,22 @@ mien_frame_predictor_set_region (MienFramePredictor *self,
 }
 
 void
+mien_frame_predictor_set_smoothing (MienFramePredictor *self,
+                                    double              alpha)
+{
+  g_return_if_fail (MIEN_IS_FRAME_PREDICTOR (self));
+
+  g_mutex_lock (&self->tracker_lock);
+  mien_face_tracker_set_smoothing (self->tracker, alpha);
+  g_mutex_unlock (&self->tracker_lock);
+}
+
+void
 mien_frame_predictor_push (MienFramePredictor *self,
                            GdkPixbuf          *frame)
 {
-  g_autoptr(GdkPixbuf) replaced = NULL;
+  g_autoptr(Job) replaced = NULL;
+  Job *job;
 
   g_return_if_fail (MIEN_IS_FRAME_PREDICTOR (self));
   g_return_if_fail (GDK_IS_PIXBUF (frame));
@@ -337,44 +607,42 @@ mien_frame_predictor_push (MienFramePredictor *self,
   self->n_pushed++;
   if (self->first_push_us == 0)
     self->first_push_us = g_get_monotonic_time ();
-  if (self->pending != NULL)
-    {
-      replaced = g_steal_pointer (&self->pending);
-      self->n_dropped++;
-    }
-  self->pending = g_object_ref (frame);
-  self->pending_number = self->n_pushed;
-  self->pending_us = g_get_monotonic_time ();
-  g_cond_signal (&self->cond);
+  job = g_new0 (Job, 1);
+  job->frame = g_object_ref (frame);
+  job->number = self->n_pushed;
+  job->pushed_us = g_get_monotonic_time ();
+  replaced = post_job (self, self->detector != NULL ? &self->to_detect : &self->to_classify, job);
   g_mutex_unlock (&self->lock);
-  /* `replaced` is unreffed here, outside the lock: it may be the last reference to a frame. */
+  /* `replaced` is freed here, outside the lock: it may hold the last reference to a frame. */
 }
 
 void
 mien_frame_predictor_stop (MienFramePredictor *self)
 {
-  g_autoptr(GdkPixbuf) pending = NULL;
-  GThread *thread;
+  g_autoptr(Job) to_detect = NULL;
+  g_autoptr(Job) to_classify = NULL;
+  GThread *detect_thread, *classify_thread;
 
   g_return_if_fail (MIEN_IS_FRAME_PREDICTOR (self));
 
   g_atomic_int_set (&self->stopped, TRUE);
   g_mutex_lock (&self->lock);
   self->quit = TRUE;
-  if (self->pending != NULL)
-    {
-      pending = g_steal_pointer (&self->pending);
-      self->n_dropped++;
-    }
-  thread = g_steal_pointer (&self->thread);
-  g_cond_signal (&self->cond);
+  to_detect = g_steal_pointer (&self->to_detect);
+  to_classify = g_steal_pointer (&self->to_classify);
+  self->n_dropped += (to_detect != NULL) + (to_classify != NULL);
+  detect_thread = g_steal_pointer (&self->detect_thread);
+  classify_thread = g_steal_pointer (&self->classify_thread);
+  g_cond_broadcast (&self->cond);
   g_mutex_unlock (&self->lock);
 
-  /* At most one inference to wait for. */
-  if (thread != NULL)
-    g_thread_join (thread);
+  /* At most one detection and one inference to wait for. A frame the detector finishes after
+   * quit is dropped there, so nothing is posted once this returns. */
+  if (detect_thread != NULL)
+    g_thread_join (detect_thread);
+  if (classify_thread != NULL)
+    g_thread_join (classify_thread);
 }
-
 guint64
 mien_frame_predictor_get_n_pushed (MienFramePredictor *self)
 {
@@ -414,17 +682,16 @@ mien_frame_predictor_get_n_dropped (MienFramePredictor *self)
   return n;
 }
 
-double
-mien_frame_predictor_get_rate (MienFramePredictor *self)
+static double
+rate_of (MienFramePredictor *self,
+         GQueue             *times)
 {
   gint64 now = g_get_monotonic_time ();
   gint64 span_us;
   guint n = 0;
 
-  g_return_val_if_fail (MIEN_IS_FRAME_PREDICTOR (self), 0.0);
-
   g_mutex_lock (&self->lock);
-  for (GList *l = self->done_times.tail; l != NULL; l = l->prev)
+  for (GList *l = times->tail; l != NULL; l = l->prev)
     {
       if (now - *(gint64 *) l->data > RATE_WINDOW_US)
         break;
@@ -437,4 +704,18 @@ mien_frame_predictor_get_rate (MienFramePredictor *self)
   if (n == 0 || span_us <= 0)
     return 0.0;
   return n / (span_us / (double) G_USEC_PER_SEC);
+}
+
+double
+mien_frame_predictor_get_rate (MienFramePredictor *self)
+{
+  g_return_val_if_fail (MIEN_IS_FRAME_PREDICTOR (self), 0.0);
+  return rate_of (self, &self->done_times);
+}
+
+double
+mien_frame_predictor_get_detect_rate (MienFramePredictor *self)
+{
+  g_return_val_if_fail (MIEN_IS_FRAME_PREDICTOR (self), 0.0);
+  return rate_of (self, &self->detect_times);
 }

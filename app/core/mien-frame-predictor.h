@@ -1,10 +1,14 @@
 /* mien-frame-predictor.h — predictions on a stream of frames without falling behind.
  *
- * Frames are pushed from any thread (a camera's streaming thread); one worker thread predicts
- * the newest frame only: a frame that arrives while another waits replaces it (counted as
- * dropped), so latency stays one inference at most and nothing queues up. Results are delivered
- * on the GMainContext that was thread-default when the predictor was created, through the
- * "prediction" signal, so a UI never blocks on the network.
+ * Frames are pushed from any thread (a camera's streaming thread). In region mode one worker
+ * thread classifies a fixed region of the newest frame. In faces mode a detection thread finds
+ * and tracks the faces of the newest frame and hands them to a classification thread, which
+ * classifies every face of the newest detection: the two stages run side by side at their own
+ * rates, so boxes keep up with moving faces even when an ensemble classifies more slowly.
+ * At each stage a frame that arrives while another waits replaces it (counted as dropped), so
+ * latency stays one detection plus one classification at most and nothing queues up. Results
+ * are delivered on the GMainContext that was thread-default when the predictor was created, so
+ * a UI never blocks on a network.
  */
 #pragma once
 
@@ -12,22 +16,34 @@
 #include <gio/gio.h>
 
 #include "mien-ensemble.h"
+#include "mien-face-align.h"
+#include "mien-face-detector.h"
 
 G_BEGIN_DECLS
 
+/* One classified region of a frame: the fixed region, or one face. */
 typedef struct {
-  guint64    frame_number;  /* of the pushed frames, 1-based */
-  guint      n_models;
-  guint      n_classes;
-  float     *per_model;     /* n_models × n_classes */
-  float     *average;       /* n_classes: the ensemble's mean */
-  guint      best_class;    /* argmax of average */
-  /* The region of the frame that was classified, in frame pixels. */
-  int        x, y, width, height;
-  GdkPixbuf *frame;         /* the frame itself (a reference) */
-  gint64     pushed_us;     /* g_get_monotonic_time () at push */
-  gint64     done_us;       /* when the prediction was ready */
-  double     latency_ms;    /* done - pushed */
+  int        x, y, width, height;  /* the region, or the face's box rounded, in frame pixels */
+  MienFace   face;                 /* faces mode: the detection (region mode: the region) */
+  guint      track_id;             /* faces mode: the face's identity across frames (1, 2, …) */
+  float     *per_model;            /* n_models × n_classes; NULL in a "detection" */
+  float     *average;              /* n_classes: the ensemble's mean (smoothed, if asked) */
+  guint      best_class;           /* argmax of average */
+} MienRegionPrediction;
+
+typedef struct {
+  guint64               frame_number;  /* of the pushed frames, 1-based */
+  guint                 n_models;
+  guint                 n_classes;
+  gboolean              faces;         /* faces mode: n_regions 0 means no face was found */
+  guint                 n_regions;
+  MienRegionPrediction *regions;       /* faces: left to right */
+  GdkPixbuf            *frame;         /* the frame itself (a reference) */
+  gint64                pushed_us;     /* g_get_monotonic_time () at push */
+  gint64                done_us;       /* when the prediction was ready */
+  double                latency_ms;    /* done - pushed */
+  double                detect_ms;     /* time spent detecting (faces mode) */
+  double                classify_ms;   /* time spent classifying every region */
 } MienFramePrediction;
 
 #define MIEN_TYPE_FRAME_PREDICTION (mien_frame_prediction_get_type ())
@@ -38,6 +54,7 @@ void                 mien_frame_prediction_free     (MienFramePrediction       *
 typedef enum {
   MIEN_FRAME_REGION_WHOLE,   /* the whole frame (the model's resize squashes it) */
   MIEN_FRAME_REGION_CENTRE,  /* the largest centred square */
+  MIEN_FRAME_REGION_FACES,   /* every face a detector finds (mien_frame_predictor_new_for_faces) */
 } MienFrameRegion;
 
 /* The rectangle `region` covers in a frame of that size (CENTRE: the odd pixel, if any, goes
@@ -53,12 +70,22 @@ void                mien_frame_region_rect (MienFrameRegion  region,
 #define MIEN_TYPE_FRAME_PREDICTOR (mien_frame_predictor_get_type ())
 G_DECLARE_FINAL_TYPE (MienFramePredictor, mien_frame_predictor, MIEN, FRAME_PREDICTOR, GObject)
 
-/* Starts the worker. The ensemble is used from the worker thread only, from now on (until
- * mien_frame_predictor_stop () returns). */
+/* Starts the worker (region mode: WHOLE or CENTRE). The ensemble is used from the worker
+ * thread only, from now on (until mien_frame_predictor_stop () returns). */
 MienFramePredictor *mien_frame_predictor_new      (MienEnsemble       *ensemble,
                                                    MienFrameRegion     region);
+/* Starts the detection and classification threads (faces mode). `detector` must be prepared;
+ * like the ensemble, it belongs to its thread from now on. */
+MienFramePredictor *mien_frame_predictor_new_for_faces (MienEnsemble               *ensemble,
+                                                        MienFaceDetector           *detector,
+                                                        const MienFaceAlignOptions *align);
+/* Region mode only: WHOLE or CENTRE. */
 void                mien_frame_predictor_set_region (MienFramePredictor *self,
                                                      MienFrameRegion     region);
+/* Faces mode: the weight of a face's past probabilities in [0, 1) (0: none; see
+ * mien_face_tracker_smooth ()). Thread-safe. */
+void                mien_frame_predictor_set_smoothing (MienFramePredictor *self,
+                                                        double              alpha);
 /* Thread-safe. Takes a reference to `frame`. After stop it does nothing (and counts nothing). */
 void                mien_frame_predictor_push     (MienFramePredictor *self,
                                                    GdkPixbuf          *frame);
@@ -71,11 +98,15 @@ void                mien_frame_predictor_stop     (MienFramePredictor *self);
 guint64             mien_frame_predictor_get_n_pushed    (MienFramePredictor *self);
 guint64             mien_frame_predictor_get_n_predicted (MienFramePredictor *self);
 guint64             mien_frame_predictor_get_n_dropped   (MienFramePredictor *self);
-/* Predictions per second over the last two seconds. */
+/* Predictions (classified frames) per second over the last two seconds. */
 double              mien_frame_predictor_get_rate (MienFramePredictor *self);
+/* Faces mode: detected frames per second over the last two seconds (0 in region mode). */
+double              mien_frame_predictor_get_detect_rate (MienFramePredictor *self);
 
 /* Signal "prediction" (MIEN_TYPE_FRAME_PREDICTION, static scope: const MienFramePrediction *,
  * valid during the emission; copy it to keep it): on the creating main context.
+ * Signal "detection" (the same type; faces mode): the faces of a frame as soon as they are
+ * found and tracked, before classification (regions without probabilities: n_models 0).
  * Signal "error" (G_TYPE_ERROR, const GError *): a frame that could not be predicted; the worker
  * goes on. Neither is emitted once mien_frame_predictor_stop () has been called. */
 

@@ -15,6 +15,7 @@
 #include "mien-camera.h"
 #include "mien-chart.h"
 #include "mien-dataset.h"
+#include "mien-face-model.h"
 #include "mien-frame-predictor.h"
 #include "mien-live-page.h"
 #include "mien-model-chooser.h"
@@ -45,13 +46,37 @@ struct _MienLiveOverlay
   GStrv            labels;        /* class names as headings */
   guint            n_classes;
 
-  /* The latest prediction; `average` NULL when there is none. */
-  float           *average;
-  float           *per_model;
   guint            n_models;
-  guint            best;
-  int              x, y, width, height;
+  /* Faces mode: the latest detection's boxes (`detected` once one came); region mode: the
+   * latest prediction's region. */
+  gboolean         detected;
+  GArray          *boxes;         /* OverlayBox */
+  /* The latest probabilities of each box's track (region mode: track 0). */
+  GPtrArray       *probs;         /* OverlayProbs * */
+  int              announced;     /* the class told to assistive technologies, or -1 */
 };
+
+typedef struct {
+  int   x, y, width, height;
+  guint track_id;
+} OverlayBox;
+
+typedef struct {
+  guint  track_id;
+  guint  best;
+  float *average;     /* n_classes */
+  float *per_model;   /* n_models × n_classes */
+} OverlayProbs;
+
+static void
+overlay_probs_free (gpointer data)
+{
+  OverlayProbs *probs = data;
+
+  g_free (probs->average);
+  g_free (probs->per_model);
+  g_free (probs);
+}
 
 G_DEFINE_FINAL_TYPE (MienLiveOverlay, mien_live_overlay, GTK_TYPE_WIDGET)
 
@@ -146,42 +171,54 @@ overlay_frame_rect (MienLiveOverlay *self,
   *oy = floor ((height - ceil (h)) / 2);
 }
 
+static OverlayProbs *
+overlay_find_probs (MienLiveOverlay *self,
+                    guint            track_id)
+{
+  for (guint i = 0; i < self->probs->len; i++)
+    {
+      OverlayProbs *probs = g_ptr_array_index (self->probs, i);
+
+      if (probs->track_id == track_id)
+        return probs;
+    }
+  return NULL;
+}
+
+/* A box's outline and, above it, its class and probability (and its face's number when there
+ * are several, so that a class can tell which face is which). */
 static void
-snapshot_region (MienLiveOverlay *self,
-                 GtkSnapshot     *snapshot,
-                 double           ox,
-                 double           oy,
-                 double           scale)
+snapshot_box (MienLiveOverlay    *self,
+              GtkSnapshot        *snapshot,
+              const OverlayBox   *box,
+              const OverlayProbs *probs,
+              gboolean            numbered,
+              double              ox,
+              double              oy,
+              double              scale)
 {
   GdkRGBA accent;
   GdkRGBA colours[4];
   GskRoundedRect border;
   float widths[4] = { 3, 3, 3, 3 };
-  int rx, ry, rw, rh;
   graphene_rect_t rect;
-
-  if (self->average != NULL)
-    {
-      rx = self->x;
-      ry = self->y;
-      rw = self->width;
-      rh = self->height;
-    }
-  else
-    mien_frame_region_rect (self->region, self->frame_width, self->frame_height,
-                            &rx, &ry, &rw, &rh);
 
   mien_chart_palette (0, &accent);
   for (guint i = 0; i < 4; i++)
     colours[i] = accent;
-  rect = GRAPHENE_RECT_INIT (ox + rx * scale, oy + ry * scale, rw * scale, rh * scale);
+  rect = GRAPHENE_RECT_INIT (ox + box->x * scale, oy + box->y * scale, box->width * scale,
+                             box->height * scale);
   gsk_rounded_rect_init_from_rect (&border, &rect, 6);
   gtk_snapshot_append_border (snapshot, &border, widths, colours);
 
-  if (self->average != NULL && self->best < self->n_classes)
+  if (probs != NULL && probs->best < self->n_classes)
     {
-      g_autofree char *percent = format_percent (self->average[self->best]);
-      g_autofree char *text = g_strdup_printf ("%s  %s", self->labels[self->best], percent);
+      g_autofree char *percent = format_percent (probs->average[probs->best]);
+      g_autofree char *text = numbered
+                              /* Translators: a face's number, its class and probability. */
+                              ? g_strdup_printf (_("#%u  %s  %s"), box->track_id,
+                                                 self->labels[probs->best], percent)
+                              : g_strdup_printf ("%s  %s", self->labels[probs->best], percent);
       g_autoptr(PangoLayout) layout = overlay_layout (self, text, TRUE, 1.0);
       int tw, th;
       float lx, ly;
@@ -189,7 +226,7 @@ snapshot_region (MienLiveOverlay *self,
       pango_layout_get_pixel_size (layout, &tw, &th);
       lx = rect.origin.x;
       ly = rect.origin.y - th - 8;
-      /* No room above the region (it starts at the frame's top): inside it instead. */
+      /* No room above the box (it starts at the frame's top): inside it instead. */
       if (ly < oy)
         {
           lx += 6;
@@ -200,15 +237,37 @@ snapshot_region (MienLiveOverlay *self,
     }
 }
 
+/* A pill in the middle of the frame: what there is to say instead of boxes. */
+static void
+snapshot_notice (MienLiveOverlay *self,
+                 GtkSnapshot     *snapshot,
+                 const char      *text,
+                 double           ox,
+                 double           oy,
+                 double           scale)
+{
+  g_autoptr(PangoLayout) layout = overlay_layout (self, text, TRUE, 1.0);
+  int tw, th;
+  float x, y;
+
+  pango_layout_get_pixel_size (layout, &tw, &th);
+  x = ox + (self->frame_width * scale - tw) / 2;
+  y = oy + (self->frame_height * scale - th) / 2;
+  append_rounded (snapshot, x - 14, y - 8, tw + 28, th + 16, (th + 16) / 2.0f, &panel_colour);
+  append_layout_at (snapshot, layout, x, y, &text_colour);
+}
+
 /* Per class: its name, a bar of the ensemble's probability (with one thin bar per model under
  * it when there are several) and the percentage; in a translucent panel at the frame's
  * bottom left. */
 static void
-snapshot_bars (MienLiveOverlay *self,
-               GtkSnapshot     *snapshot,
-               double           ox,
-               double           oy,
-               double           scale)
+snapshot_bars (MienLiveOverlay    *self,
+               GtkSnapshot        *snapshot,
+               const OverlayProbs *probs,
+               const OverlayBox   *under,
+               double              ox,
+               double              oy,
+               double              scale)
 {
   const float pad = 10, gap = 8, bar_width = 110, bar_height = 7;
   const float model_bar = 2, model_gap = 1;
@@ -218,14 +277,14 @@ snapshot_bars (MienLiveOverlay *self,
   int name_width = 0, percent_width = 0, row_height = 0;
   float panel_width, panel_height, px, py, extra;
 
-  if (self->average == NULL || self->n_classes == 0)
+  if (probs == NULL || self->n_classes == 0)
     return;
 
   for (guint c = 0; c < self->n_classes; c++)
     {
-      g_autofree char *percent = format_percent (self->average[c]);
-      PangoLayout *name = overlay_layout (self, self->labels[c], c == self->best, 0.83);
-      PangoLayout *value = overlay_layout (self, percent, c == self->best, 0.83);
+      g_autofree char *percent = format_percent (probs->average[c]);
+      PangoLayout *name = overlay_layout (self, self->labels[c], c == probs->best, 0.83);
+      PangoLayout *value = overlay_layout (self, percent, c == probs->best, 0.83);
       int w, h;
 
       pango_layout_get_pixel_size (name, &w, &h);
@@ -242,8 +301,21 @@ snapshot_bars (MienLiveOverlay *self,
 
   panel_width = pad + name_width + gap + bar_width + gap + percent_width + pad;
   panel_height = pad + self->n_classes * row_height + pad - 4;
-  px = ox + 12;
-  py = oy + self->frame_height * scale - 12 - panel_height;
+  if (under == NULL)
+    {
+      /* The only region: at the frame's bottom left, out of the way. */
+      px = ox + 12;
+      py = oy + self->frame_height * scale - 12 - panel_height;
+    }
+  else
+    {
+      /* One of several faces: under its box, or above it when there is no room below. */
+      px = ox + under->x * scale;
+      py = oy + (under->y + under->height) * scale + 6;
+      if (py + panel_height > oy + self->frame_height * scale)
+        py = oy + under->y * scale - 40 - panel_height;
+      px = CLAMP (px, ox, ox + self->frame_width * scale - panel_width);
+    }
   py = MAX (py, oy + 12);
 
   mien_chart_palette (0, &accent);
@@ -255,7 +327,7 @@ snapshot_bars (MienLiveOverlay *self,
       float bar_x = px + pad + name_width + gap;
       float text_h = pango_layout_get_baseline (names->pdata[c]) / (float) PANGO_SCALE;
       float bar_y = row_y + MAX (0, text_h - bar_height - extra);
-      float value = CLAMP (self->average[c], 0.0f, 1.0f);
+      float value = CLAMP (probs->average[c], 0.0f, 1.0f);
       int w, h;
 
       append_layout_at (snapshot, names->pdata[c], px + pad, row_y, &text_colour);
@@ -263,11 +335,11 @@ snapshot_bars (MienLiveOverlay *self,
                       &track_colour);
       if (value > 0)
         append_rounded (snapshot, bar_x, bar_y, MAX (bar_width * value, 1), bar_height,
-                        bar_height / 2, c == self->best ? &accent : &bar_colour);
+                        bar_height / 2, c == probs->best ? &accent : &bar_colour);
       for (guint m = 0; self->n_models > 1 && m < self->n_models; m++)
         {
           GdkRGBA colour;
-          float p = CLAMP (self->per_model[m * self->n_classes + c], 0.0f, 1.0f);
+          float p = CLAMP (probs->per_model[m * self->n_classes + c], 0.0f, 1.0f);
 
           mien_chart_palette (m + 1, &colour);
           gtk_snapshot_append_color (snapshot, &colour,
@@ -294,18 +366,64 @@ mien_live_overlay_snapshot (GtkWidget   *widget,
     return;
 
   overlay_frame_rect (self, &ox, &oy, &scale);
-  snapshot_region (self, snapshot, ox, oy, scale);
-  snapshot_bars (self, snapshot, ox, oy, scale);
+  if (self->region == MIEN_FRAME_REGION_FACES)
+    {
+      if (self->detected && self->boxes->len == 0)
+        snapshot_notice (self, snapshot, _("No face found"), ox, oy, scale);
+      for (guint i = 0; i < self->boxes->len; i++)
+        {
+          const OverlayBox *box = &g_array_index (self->boxes, OverlayBox, i);
+
+          snapshot_box (self, snapshot, box, overlay_find_probs (self, box->track_id),
+                        self->boxes->len > 1, ox, oy, scale);
+        }
+      for (guint i = 0; i < self->boxes->len; i++)
+        {
+          const OverlayBox *box = &g_array_index (self->boxes, OverlayBox, i);
+
+          snapshot_bars (self, snapshot, overlay_find_probs (self, box->track_id),
+                         self->boxes->len > 1 ? box : NULL, ox, oy, scale);
+        }
+      return;
+    }
+  if (self->boxes->len > 0)
+    {
+      const OverlayBox *box = &g_array_index (self->boxes, OverlayBox, 0);
+
+      snapshot_box (self, snapshot, box, overlay_find_probs (self, 0), FALSE, ox, oy, scale);
+      snapshot_bars (self, snapshot, overlay_find_probs (self, 0), NULL, ox, oy, scale);
+    }
+  else
+    {
+      OverlayBox box = { 0, };
+
+      /* Before the first prediction: where the models will look. */
+      mien_frame_region_rect (self->region, self->frame_width, self->frame_height,
+                              &box.x, &box.y, &box.width, &box.height);
+      snapshot_box (self, snapshot, &box, NULL, FALSE, ox, oy, scale);
+    }
+}
+
+static void
+overlay_announce (MienLiveOverlay *self,
+                  int              best)
+{
+  /* Told to assistive technologies when the class changes, not at every prediction. */
+  if (best == self->announced)
+    return;
+  self->announced = best;
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_DESCRIPTION,
+                                  best >= 0 ? self->labels[best] : "", -1);
 }
 
 static void
 overlay_clear_prediction (MienLiveOverlay *self)
 {
-  g_clear_pointer (&self->average, g_free);
-  g_clear_pointer (&self->per_model, g_free);
+  g_array_set_size (self->boxes, 0);
+  g_ptr_array_set_size (self->probs, 0);
+  self->detected = FALSE;
   self->n_models = 0;
-  gtk_accessible_update_property (GTK_ACCESSIBLE (self),
-                                  GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, "", -1);
+  overlay_announce (self, -1);
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 
@@ -324,33 +442,78 @@ overlay_set_classes (MienLiveOverlay    *self,
 }
 
 static void
+overlay_set_boxes (MienLiveOverlay           *self,
+                   const MienFramePrediction *prediction)
+{
+  g_array_set_size (self->boxes, prediction->n_regions);
+  for (guint i = 0; i < prediction->n_regions; i++)
+    {
+      const MienRegionPrediction *region = &prediction->regions[i];
+      OverlayBox *box = &g_array_index (self->boxes, OverlayBox, i);
+
+      box->x = region->x;
+      box->y = region->y;
+      box->width = region->width;
+      box->height = region->height;
+      box->track_id = region->track_id;
+    }
+}
+
+/* Faces mode: the boxes of the newest frame, drawn with their tracks' latest classes. */
+static void
+overlay_set_detection (MienLiveOverlay           *self,
+                       const MienFramePrediction *detection)
+{
+  overlay_set_boxes (self, detection);
+  self->detected = TRUE;
+  /* Tracks that are gone take their probabilities with them. */
+  for (guint i = self->probs->len; i-- > 0;)
+    {
+      OverlayProbs *probs = g_ptr_array_index (self->probs, i);
+      gboolean seen = FALSE;
+
+      for (guint b = 0; b < self->boxes->len && !seen; b++)
+        seen = g_array_index (self->boxes, OverlayBox, b).track_id == probs->track_id;
+      if (!seen)
+        g_ptr_array_remove_index_fast (self->probs, i);
+    }
+  if (self->boxes->len == 0)
+    overlay_announce (self, -1);
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+static void
 overlay_set_prediction (MienLiveOverlay           *self,
                         const MienFramePrediction *prediction)
 {
-  gboolean best_changed;
-
   /* A prediction of other classes than the labels' (models changing) is not drawn. */
   if (prediction->n_classes != self->n_classes || prediction->n_classes == 0)
     return;
 
-  best_changed = self->average == NULL || self->best != prediction->best_class;
-  g_free (self->average);
-  g_free (self->per_model);
-  self->average = g_memdup2 (prediction->average, sizeof (float) * prediction->n_classes);
-  self->per_model = g_memdup2 (prediction->per_model,
-                               sizeof (float) * prediction->n_classes * prediction->n_models);
+  /* In faces mode the detections, which are newer, place the boxes. */
+  if (!prediction->faces)
+    overlay_set_boxes (self, prediction);
   self->n_models = prediction->n_models;
-  self->best = prediction->best_class;
-  self->x = prediction->x;
-  self->y = prediction->y;
-  self->width = prediction->width;
-  self->height = prediction->height;
+  for (guint i = 0; i < prediction->n_regions; i++)
+    {
+      const MienRegionPrediction *region = &prediction->regions[i];
+      OverlayProbs *probs = overlay_find_probs (self, region->track_id);
 
-  /* Told to assistive technologies when the class changes, not at every prediction. */
-  if (best_changed)
-    gtk_accessible_update_property (GTK_ACCESSIBLE (self),
-                                    GTK_ACCESSIBLE_PROPERTY_DESCRIPTION,
-                                    self->labels[self->best], -1);
+      if (probs == NULL)
+        {
+          probs = g_new0 (OverlayProbs, 1);
+          probs->track_id = region->track_id;
+          g_ptr_array_add (self->probs, probs);
+        }
+      g_free (probs->average);
+      g_free (probs->per_model);
+      probs->average = g_memdup2 (region->average, sizeof (float) * prediction->n_classes);
+      probs->per_model = g_memdup2 (region->per_model, sizeof (float) * prediction->n_classes *
+                                                       prediction->n_models);
+      probs->best = region->best_class;
+    }
+  if (prediction->n_regions > 0)
+    overlay_announce (self, prediction->regions[0].best_class);
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 
@@ -370,7 +533,13 @@ static void
 overlay_set_region (MienLiveOverlay *self,
                     MienFrameRegion  region)
 {
+  gboolean faces_changed = (region == MIEN_FRAME_REGION_FACES) !=
+                           (self->region == MIEN_FRAME_REGION_FACES);
+
   self->region = region;
+  /* Boxes of one kind are no use to the other. */
+  if (faces_changed)
+    overlay_clear_prediction (self);
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 
@@ -399,8 +568,8 @@ mien_live_overlay_finalize (GObject *object)
   MienLiveOverlay *self = MIEN_LIVE_OVERLAY (object);
 
   g_strfreev (self->labels);
-  g_free (self->average);
-  g_free (self->per_model);
+  g_array_unref (self->boxes);
+  g_ptr_array_unref (self->probs);
   G_OBJECT_CLASS (mien_live_overlay_parent_class)->finalize (object);
 }
 
@@ -420,6 +589,9 @@ mien_live_overlay_init (MienLiveOverlay *self)
 {
   self->labels = g_new0 (char *, 1);
   self->region = MIEN_FRAME_REGION_CENTRE;
+  self->boxes = g_array_new (FALSE, TRUE, sizeof (OverlayBox));
+  self->probs = g_ptr_array_new_with_free_func (overlay_probs_free);
+  self->announced = -1;
   gtk_accessible_update_property (GTK_ACCESSIBLE (self),
                                   GTK_ACCESSIBLE_PROPERTY_LABEL, _("Live predictions"), -1);
 }
@@ -616,6 +788,8 @@ struct _MienLivePage
   MienCamera         *camera;
   LiveFeed           *feed;
   MienFramePredictor *predictor;
+  GCancellable       *detector_cancellable;  /* opening a face detector for the predictor */
+  guint               n_faces;        /* in the latest detection */
   gboolean            running;
   gboolean            ready;
   gboolean            predictor_failed;
@@ -645,6 +819,8 @@ struct _MienLivePage
   GtkWidget          *stop_button;
   AdwComboRow        *source_row;
   AdwComboRow        *region_row;
+  AdwActionRow       *smoothing_row;
+  GtkSwitch          *smoothing_switch;
   AdwBin             *chooser_bin;
 };
 
@@ -663,11 +839,21 @@ static GParamSpec *properties[N_PROPS];
 static void stop_running (MienLivePage *self,
                           gboolean      wait);
 
+/* The settings' enumeration has the values of MienFrameRegion. */
 static MienFrameRegion
 get_region (MienLivePage *self)
 {
-  return g_settings_get_enum (self->settings, "live-region") == MIEN_FRAME_REGION_WHOLE
-         ? MIEN_FRAME_REGION_WHOLE : MIEN_FRAME_REGION_CENTRE;
+  return g_settings_get_enum (self->settings, "live-region");
+}
+
+/* The weight of a face's past probabilities when smoothing is on: about the last three frames
+ * count (0.6, 0.36, 0.22, …). */
+#define SMOOTHING_ALPHA 0.6
+
+static double
+get_smoothing (MienLivePage *self)
+{
+  return g_settings_get_boolean (self->settings, "live-smoothing") ? SMOOTHING_ALPHA : 0.0;
 }
 
 /* `what` may be NULL when the message says it all. */
@@ -727,10 +913,19 @@ update_status (MienLivePage *self)
                                                "%s frames skipped",
                                                (gulong) MIN (dropped, G_MAXULONG)),
                                   count);
-  /* Translators: camera frames per second, predictions per second, the latency, the frames
-   * skipped. */
-  text = g_strdup_printf (_("%.1f frames/s · %.1f predictions/s · %s · %s"),
-                          self->camera_rate, prediction_rate, latency, dropped_text);
+  if (get_region (self) == MIEN_FRAME_REGION_FACES)
+    /* Translators: camera frames per second, frames searched for faces per second, frames
+     * whose faces were classified per second, the latency, the frames skipped. */
+    text = g_strdup_printf (_("%.1f frames/s · detection %.1f/s · classification %.1f/s · %s · "
+                              "%s"),
+                            self->camera_rate,
+                            mien_frame_predictor_get_detect_rate (self->predictor),
+                            prediction_rate, latency, dropped_text);
+  else
+    /* Translators: camera frames per second, predictions per second, the latency, the frames
+     * skipped. */
+    text = g_strdup_printf (_("%.1f frames/s · %.1f predictions/s · %s · %s"),
+                            self->camera_rate, prediction_rate, latency, dropped_text);
   gtk_label_set_text (self->status_label, text);
 }
 
@@ -954,7 +1149,20 @@ on_prediction (MienFramePredictor        *predictor,
     return;
   self->n_predictions++;
   self->latency_ms = prediction->latency_ms;
+  if (prediction->faces)
+    self->n_faces = prediction->n_regions;
   overlay_set_prediction (self->overlay, prediction);
+}
+
+static void
+on_detection (MienFramePredictor        *predictor,
+              const MienFramePrediction *detection,
+              MienLivePage              *self)
+{
+  if (predictor != self->predictor)
+    return;
+  self->n_faces = detection->n_regions;
+  overlay_set_detection (self->overlay, detection);
 }
 
 static void
@@ -969,13 +1177,77 @@ on_prediction_error (MienFramePredictor *predictor,
   show_error (self, _("The models could not predict a frame"), error);
 }
 
-/* Replaces the predictor (when running) with one on the current ensemble, or none. */
+static void
+use_predictor (MienLivePage       *self,
+               MienFramePredictor *predictor)
+{
+  MienFramePredictor *old;
+
+  g_signal_connect (predictor, "prediction", G_CALLBACK (on_prediction), self);
+  g_signal_connect (predictor, "detection", G_CALLBACK (on_detection), self);
+  g_signal_connect (predictor, "error", G_CALLBACK (on_prediction_error), self);
+  self->predictor = g_object_ref (predictor);
+  old = live_feed_swap_predictor (self->feed, predictor);
+  g_assert (old == NULL);
+  update_status (self);
+}
+
+/* Opening a detector reads its model (a cascade's XML, YuNet's network): on a thread. */
+static void
+open_detector_thread (GTask        *task,
+                      gpointer      source_object,
+                      gpointer      task_data,
+                      GCancellable *cancellable)
+{
+  MienLivePage *self = source_object;
+  const char *model_file = task_data;
+  GError *error = NULL;
+  MienFaceDetector *detector =
+    mien_face_model_open_detector (mien_studio_get_engine (self->studio), NULL,
+                                   model_file[0] != '\0' ? model_file : NULL, &error);
+
+  if (detector == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, detector, g_object_unref);
+}
+
+static void
+on_detector_opened (GObject      *source,
+                    GAsyncResult *result,
+                    gpointer      user_data)
+{
+  MienLivePage *self = MIEN_LIVE_PAGE (source);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MienFaceDetector) detector = g_task_propagate_pointer (G_TASK (result), &error);
+  g_autoptr(MienFramePredictor) predictor = NULL;
+  MienFaceAlignOptions align = MIEN_FACE_ALIGN_OPTIONS_INIT;
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  g_clear_object (&self->detector_cancellable);
+  if (detector == NULL)
+    {
+      show_error (self, _("Faces cannot be found"), error);
+      return;
+    }
+  if (!self->running || self->ensemble == NULL || self->predictor != NULL)
+    return;
+  predictor = mien_frame_predictor_new_for_faces (self->ensemble, detector, &align);
+  mien_frame_predictor_set_smoothing (predictor, get_smoothing (self));
+  use_predictor (self, predictor);
+}
+
+/* Replaces the predictor (when running) with one on the current ensemble, or none. In faces
+ * mode the new one comes once its detector is open. */
 static void
 replace_predictor (MienLivePage *self)
 {
   g_autoptr(MienFramePredictor) predictor = NULL;
   MienFramePredictor *old;
 
+  g_cancellable_cancel (self->detector_cancellable);
+  g_clear_object (&self->detector_cancellable);
   if (self->predictor != NULL)
     {
       g_signal_handlers_disconnect_by_data (self->predictor, self);
@@ -990,19 +1262,27 @@ replace_predictor (MienLivePage *self)
   overlay_clear_prediction (self->overlay);
   self->predictor_failed = FALSE;
   self->latency_ms = 0.0;
+  self->n_faces = 0;
 
   if (!self->running || self->ensemble == NULL)
     {
       update_status (self);
       return;
     }
+  if (get_region (self) == MIEN_FRAME_REGION_FACES)
+    {
+      g_autoptr(GTask) task = NULL;
+
+      self->detector_cancellable = g_cancellable_new ();
+      task = g_task_new (self, self->detector_cancellable, on_detector_opened, NULL);
+      g_task_set_source_tag (task, replace_predictor);
+      g_task_set_task_data (task, g_settings_get_string (self->settings, "face-model"), g_free);
+      g_task_run_in_thread (task, open_detector_thread);
+      update_status (self);
+      return;
+    }
   predictor = mien_frame_predictor_new (self->ensemble, get_region (self));
-  g_signal_connect (predictor, "prediction", G_CALLBACK (on_prediction), self);
-  g_signal_connect (predictor, "error", G_CALLBACK (on_prediction_error), self);
-  self->predictor = g_object_ref (predictor);
-  old = live_feed_swap_predictor (self->feed, predictor);
-  g_assert (old == NULL);
-  update_status (self);
+  use_predictor (self, predictor);
 }
 
 /* ---- Start and stop -------------------------------------------------------------------------- */
@@ -1421,12 +1701,19 @@ on_probed (GObject      *source,
 
 /* ---- Settings -------------------------------------------------------------------------------- */
 
+/* The region row's items, in their order. */
+static const char * const region_nicks[] = { "faces", "whole", "centre" };
+
 static gboolean
 region_get_mapping (GValue   *value,
                     GVariant *variant,
                     gpointer  user_data)
 {
-  g_value_set_uint (value, g_str_equal (g_variant_get_string (variant, NULL), "whole") ? 0 : 1);
+  guint index = 0;
+
+  mien_name_lookup (region_nicks, G_N_ELEMENTS (region_nicks),
+                    g_variant_get_string (variant, NULL), &index);
+  g_value_set_uint (value, index);
   return TRUE;
 }
 
@@ -1435,7 +1722,9 @@ region_set_mapping (const GValue       *value,
                     const GVariantType *expected_type,
                     gpointer            user_data)
 {
-  return g_variant_new_string (g_value_get_uint (value) == 0 ? "whole" : "centre");
+  guint index = g_value_get_uint (value);
+
+  return g_variant_new_string (region_nicks[index < G_N_ELEMENTS (region_nicks) ? index : 0]);
 }
 
 static void
@@ -1444,10 +1733,25 @@ on_region_changed (GSettings    *settings,
                    MienLivePage *self)
 {
   MienFrameRegion region = get_region (self);
+  gboolean faces_changed = (region == MIEN_FRAME_REGION_FACES) !=
+                           (self->overlay->region == MIEN_FRAME_REGION_FACES);
 
   overlay_set_region (self->overlay, region);
-  if (self->predictor != NULL)
+  gtk_widget_set_sensitive (GTK_WIDGET (self->smoothing_row), region == MIEN_FRAME_REGION_FACES);
+  /* Faces need a predictor of their own (a detector, two threads); a region only a word. */
+  if (faces_changed)
+    replace_predictor (self);
+  else if (self->predictor != NULL)
     mien_frame_predictor_set_region (self->predictor, region);
+}
+
+static void
+on_smoothing_changed (GSettings    *settings,
+                      const char   *key,
+                      MienLivePage *self)
+{
+  if (self->predictor != NULL)
+    mien_frame_predictor_set_smoothing (self->predictor, get_smoothing (self));
 }
 
 /* ---- The window closing ---------------------------------------------------------------------- */
@@ -1518,6 +1822,12 @@ mien_live_page_constructed (GObject *object)
                                 NULL, NULL);
   g_signal_connect (self->settings, "changed::live-region", G_CALLBACK (on_region_changed), self);
   overlay_set_region (self->overlay, get_region (self));
+  g_settings_bind (self->settings, "live-smoothing", self->smoothing_switch, "active",
+                   G_SETTINGS_BIND_DEFAULT);
+  g_signal_connect (self->settings, "changed::live-smoothing", G_CALLBACK (on_smoothing_changed),
+                    self);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->smoothing_row),
+                            get_region (self) == MIEN_FRAME_REGION_FACES);
 
   self->chooser = mien_model_chooser_new (self->studio);
   adw_bin_set_child (self->chooser_bin, self->chooser);
@@ -1541,6 +1851,8 @@ mien_live_page_dispose (GObject *object)
   g_cancellable_cancel (self->cancellable);
   g_cancellable_cancel (self->load_cancellable);
   g_clear_object (&self->load_cancellable);
+  g_cancellable_cancel (self->detector_cancellable);
+  g_clear_object (&self->detector_cancellable);
   stop_running (self, TRUE);
   if (self->predictor != NULL)
     g_signal_handlers_disconnect_by_data (self->predictor, self);
@@ -1662,6 +1974,8 @@ mien_live_page_class_init (MienLivePageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, MienLivePage, stop_button);
   gtk_widget_class_bind_template_child (widget_class, MienLivePage, source_row);
   gtk_widget_class_bind_template_child (widget_class, MienLivePage, region_row);
+  gtk_widget_class_bind_template_child (widget_class, MienLivePage, smoothing_row);
+  gtk_widget_class_bind_template_child (widget_class, MienLivePage, smoothing_switch);
   gtk_widget_class_bind_template_child (widget_class, MienLivePage, chooser_bin);
   gtk_widget_class_bind_template_callback (widget_class, on_dismiss_error);
 
@@ -1741,4 +2055,11 @@ mien_live_page_get_n_predictions (MienLivePage *self)
 {
   g_return_val_if_fail (MIEN_IS_LIVE_PAGE (self), 0);
   return self->n_predictions;
+}
+
+guint
+mien_live_page_get_n_faces (MienLivePage *self)
+{
+  g_return_val_if_fail (MIEN_IS_LIVE_PAGE (self), 0);
+  return self->n_faces;
 }

@@ -32,5 +32,7 @@ gboolean   mien_live_page_get_running    (MienLivePage       *self);
 gboolean   mien_live_page_get_ready      (MienLivePage       *self);
 guint64    mien_live_page_get_n_frames_shown (MienLivePage   *self);
 guint64    mien_live_page_get_n_predictions  (MienLivePage   *self);
+/* Faces mode: the faces of the latest frame searched. */
+guint      mien_live_page_get_n_faces        (MienLivePage   *self);
 
 G_END_DECLS
