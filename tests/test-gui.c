@@ -343,8 +343,15 @@ stall_tick (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
+#define MESSI_PHOTO "/usr/share/doc/opencv-doc/examples/data/messi5.jpg"
+
+/* Streams `source` with `region` until 30 frames are shown and `n_predictions` predictions
+ * made, measuring the main loop's longest stall meanwhile. */
 static void
-test_live (void)
+run_live (const char *source,
+          const char *region,
+          guint       n_predictions,
+          const char *screenshot_name)
 {
   MienLivePage *live_page = MIEN_LIVE_PAGE (page ("live"));
   const char *models[2] = { fixture.best_model, NULL };
@@ -352,27 +359,61 @@ test_live (void)
   guint probe_id;
 
   g_assert_nonnull (fixture.best_model);
+  g_settings_set_string (mien_studio_get_settings (fixture.studio), "live-region", region);
   mien_window_show_page (fixture.window, "live");
-  mien_live_page_set_source (live_page, "test");
+  mien_live_page_set_source (live_page, source);
   mien_live_page_set_models (live_page, models);
   WAIT_FOR (mien_live_page_get_ready (live_page), 120, "the live models");
 
   probe_id = g_timeout_add (5, stall_tick, &probe);
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (live_page), "live.start", NULL));
   WAIT_FOR (mien_live_page_get_n_frames_shown (live_page) >= 30
-            && mien_live_page_get_n_predictions (live_page) >= 30, 180,
-            "30 frames with predictions");
+            && mien_live_page_get_n_predictions (live_page) >= n_predictions, 180,
+            "frames with predictions");
   g_source_remove (probe_id);
-  g_test_message ("live: %" G_GUINT64_FORMAT " frames shown, %" G_GUINT64_FORMAT
-                  " predictions, longest main-loop stall %.1f ms",
+  g_test_message ("live (%s, %s): %" G_GUINT64_FORMAT " frames shown, %" G_GUINT64_FORMAT
+                  " predictions, %u faces, longest main-loop stall %.1f ms", source, region,
                   mien_live_page_get_n_frames_shown (live_page),
-                  mien_live_page_get_n_predictions (live_page), probe.max_gap / 1000.0);
+                  mien_live_page_get_n_predictions (live_page),
+                  mien_live_page_get_n_faces (live_page), probe.max_gap / 1000.0);
   g_assert_cmpint (probe.max_gap, <, 100 * 1000);
   g_assert_true (mien_live_page_get_running (live_page));
-  screenshot ("live");
+  if (screenshot_name != NULL)
+    screenshot (screenshot_name);
+}
+
+static void
+stop_live (void)
+{
+  MienLivePage *live_page = MIEN_LIVE_PAGE (page ("live"));
 
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (live_page), "live.stop", NULL));
   WAIT_FOR (!mien_live_page_get_running (live_page), 30, "the camera to stop");
+}
+
+static void
+test_live (void)
+{
+  /* The test pattern, its centre square classified: 30 predictions. */
+  run_live ("test", "centre", 30, NULL);
+  stop_live ();
+}
+
+static void
+test_live_faces (void)
+{
+  g_autofree char *source = g_strconcat ("file:", MESSI_PHOTO, NULL);
+
+  if (!g_file_test (MESSI_PHOTO, G_FILE_TEST_EXISTS))
+    {
+      g_test_skip ("no " MESSI_PHOTO " (Debian's opencv-doc)");
+      return;
+    }
+  /* The photo as a still stream: its one face found, tracked and classified frame after
+   * frame, the faces shown by the page being the detector's. */
+  run_live (source, "faces", 10, "live");
+  g_assert_cmpuint (mien_live_page_get_n_faces (MIEN_LIVE_PAGE (page ("live"))), ==, 1);
+  stop_live ();
 }
 
 /* ---- The installed-style binary starts without a warning --------------------------------- */
@@ -442,6 +483,7 @@ main (int   argc,
   g_test_add_func ("/gui/train", test_train);
   g_test_add_func ("/gui/predict", test_predict);
   g_test_add_func ("/gui/live", test_live);
+  g_test_add_func ("/gui/live-faces", test_live_faces);
   g_test_add_func ("/gui/launch-clean", test_launch_clean);
   status = g_test_run ();
 

@@ -59,6 +59,7 @@ struct _MienOpencv
   char            *cascade_dir;
   double           score_threshold;
   int              min_face_size;
+  double           min_face_fraction;
 
   MienOpencvFaces *faces;     /* the prepared method's detector */
   OpencvMethodId   prepared;
@@ -79,6 +80,7 @@ enum {
   PROP_CASCADE_DIR,
   PROP_SCORE_THRESHOLD,
   PROP_MIN_FACE_SIZE,
+  PROP_MIN_FACE_FRACTION,
   N_PROPS
 };
 
@@ -209,6 +211,8 @@ mien_opencv_detect (MienFaceDetector *detector,
 
   /* YuNet is cheap at every size and its small faces have honest scores; a cascade's cost and
    * its false hits both grow with the number of small windows it tries. */
+  if (min_face_size == 0 && self->min_face_fraction > 0)
+    min_face_size = (int) (MIN (width, height) * self->min_face_fraction);
   if (min_face_size == 0 && self->prepared != METHOD_YUNET)
     min_face_size = MIN (width, height) / (self->prepared == METHOD_LBP
                                            ? lbp_cascade.min_face_divisor
@@ -261,6 +265,9 @@ mien_opencv_get_property (GObject    *object,
     case PROP_MIN_FACE_SIZE:
       g_value_set_int (value, self->min_face_size);
       break;
+    case PROP_MIN_FACE_FRACTION:
+      g_value_set_double (value, self->min_face_fraction);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -292,6 +299,9 @@ mien_opencv_set_property (GObject      *object,
     case PROP_MIN_FACE_SIZE:
       self->min_face_size = g_value_get_int (value);
       break;
+    case PROP_MIN_FACE_FRACTION:
+      self->min_face_fraction = g_value_get_double (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -322,6 +332,11 @@ mien_opencv_class_init (MienOpencvClass *klass)
   properties[PROP_MIN_FACE_SIZE] =
     g_param_spec_int ("min-face-size", NULL, NULL, 0, G_MAXINT, 0,
                       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  /* The smallest face searched as a fraction of the frame's shorter side (when min-face-size
+   * is 0; 0 here too: automatic), for callers that do not know the frames' size yet. */
+  properties[PROP_MIN_FACE_FRACTION] =
+    g_param_spec_double ("min-face-fraction", NULL, NULL, 0.0, 1.0, 0.0,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
