@@ -94,7 +94,8 @@ predict_image (FacesJob    *job,
     return FALSE;
   /* As cameras meant it: a portrait photo's faces are upright only once turned. */
   frame = gdk_pixbuf_apply_embedded_orientation (loaded);
-  return predict_frame (job, path, frame, 0, 0, FALSE, error);
+  /* A photo has no time of its own: an empty timestamp tells its row from a video's first. */
+  return predict_frame (job, path, frame, 0, -1, FALSE, error);
 }
 
 static gboolean

@@ -3,6 +3,7 @@
 
 #include <glib/gi18n-lib.h>
 
+#include "mien-face-model.h"
 #include "mien-preferences-window.h"
 #include "mien-ui-util.h"
 
@@ -24,6 +25,17 @@ struct _MienPreferencesWindow
   GtkButton    *runs_choose;
   GtkButton    *runs_reset;
   AdwComboRow  *style_row;
+  AdwActionRow *face_model_row;
+  GtkWidget    *face_model_reset;
+  GtkWidget    *face_model_choose;
+  GtkWidget    *face_model_download;
+  GtkWidget    *face_model_cancel;
+  GtkProgressBar *face_model_progress;
+
+  /* The YuNet download, while it runs. */
+  GCancellable *download_cancellable;
+  guint         download_poll_id;
+  gint          download_permille;  /* atomic: written by the download's thread */
 };
 
 G_DEFINE_FINAL_TYPE (MienPreferencesWindow, mien_preferences_window, ADW_TYPE_PREFERENCES_WINDOW)
@@ -76,6 +88,177 @@ choose_folder (MienPreferencesWindow *self,
   choice->key = key;
   mien_ui_choose_file (GTK_WIDGET (self), title, GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER,
                        _("_Select"), NULL, NULL, on_folder_chosen, choice);
+}
+
+/* ---- The face detector's model file ------------------------------------------------------ */
+
+static void
+update_face_model (MienPreferencesWindow *self)
+{
+  const MienFaceModelInfo *info = mien_face_model_get_yunet ();
+  g_autofree char *custom = g_settings_get_string (self->settings, "face-model");
+  g_autofree char *path = custom[0] != '\0' ? g_strdup (custom)
+                                             : mien_face_model_get_default_path ();
+  g_autofree char *text = NULL;
+  g_autoptr(GError) error = NULL;
+  gboolean downloading = self->download_cancellable != NULL;
+  gboolean ready;
+
+  /* A file of one's own need not be the pinned one; the detector says whether it loads. */
+  if (custom[0] != '\0')
+    ready = g_file_test (path, G_FILE_TEST_IS_REGULAR);
+  else
+    ready = mien_face_model_verify (path, info->sha256, info->size, &error);
+
+  if (downloading)
+    text = g_strdup (_("Downloading…"));
+  else if (ready)
+    /* Translators: %s is the model file's path. */
+    text = g_strdup_printf (_("In use: %s"), path);
+  else if (error != NULL && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
+    /* Translators: the downloaded file is damaged or not the expected one. */
+    text = g_strdup_printf (_("Not usable (%s); download it again"), error->message);
+  else
+    /* Translators: %s is where the model file is looked for. */
+    text = g_strdup_printf (_("Not downloaded: faces are found with OpenCV’s Haar cascade. "
+                              "YuNet is looked for at %s."), path);
+  adw_action_row_set_subtitle (self->face_model_row, text);
+  gtk_widget_set_visible (self->face_model_download, !downloading && !ready &&
+                                                      custom[0] == '\0');
+  gtk_widget_set_visible (self->face_model_cancel, downloading);
+  gtk_widget_set_visible (self->face_model_reset, custom[0] != '\0');
+  gtk_widget_set_visible (GTK_WIDGET (self->face_model_progress), downloading);
+}
+
+static void
+download_progress (double      fraction,
+                   const char *message,
+                   gpointer    user_data)
+{
+  MienPreferencesWindow *self = user_data;
+
+  g_atomic_int_set (&self->download_permille, fraction < 0 ? -1 : (int) (fraction * 1000));
+}
+
+static gboolean
+poll_download (gpointer data)
+{
+  MienPreferencesWindow *self = data;
+  int permille = g_atomic_int_get (&self->download_permille);
+
+  if (permille < 0)
+    gtk_progress_bar_pulse (self->face_model_progress);
+  else
+    gtk_progress_bar_set_fraction (self->face_model_progress, permille / 1000.0);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+download_thread (GTask        *task,
+                 gpointer      source_object,
+                 gpointer      task_data,
+                 GCancellable *cancellable)
+{
+  const MienFaceModelInfo *info = mien_face_model_get_yunet ();
+  g_autofree char *dest = mien_face_model_get_default_path ();
+  GError *error = NULL;
+
+  if (mien_download_file (info->url, info->sha256, info->size, dest, download_progress,
+                          source_object, cancellable, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+static void
+download_done (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  MienPreferencesWindow *self = MIEN_PREFERENCES_WINDOW (source);
+  g_autoptr(GError) error = NULL;
+
+  g_clear_handle_id (&self->download_poll_id, g_source_remove);
+  g_clear_object (&self->download_cancellable);
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        {
+          g_autofree char *text = g_strdup_printf (_("Could not download YuNet: %s"),
+                                                   error->message);
+
+          adw_preferences_window_add_toast (ADW_PREFERENCES_WINDOW (self), adw_toast_new (text));
+        }
+    }
+  else
+    adw_preferences_window_add_toast (ADW_PREFERENCES_WINDOW (self),
+                                      adw_toast_new (_("YuNet is ready: faces are found with it "
+                                                       "from the next start of Live")));
+  if (self->settings != NULL)
+    update_face_model (self);
+}
+
+static void
+on_face_model_download (MienPreferencesWindow *self)
+{
+  g_autoptr(GTask) task = NULL;
+
+  if (self->download_cancellable != NULL)
+    return;
+  self->download_cancellable = g_cancellable_new ();
+  g_atomic_int_set (&self->download_permille, 0);
+  gtk_progress_bar_set_fraction (self->face_model_progress, 0.0);
+  self->download_poll_id = g_timeout_add (100, poll_download, self);
+  /* The task holds the window until the download ends (closing it cancels the download). */
+  task = g_task_new (self, self->download_cancellable, download_done, NULL);
+  g_task_set_source_tag (task, on_face_model_download);
+  g_task_run_in_thread (task, download_thread);
+  update_face_model (self);
+}
+
+static void
+on_face_model_cancel (MienPreferencesWindow *self)
+{
+  g_cancellable_cancel (self->download_cancellable);
+}
+
+static void
+on_face_model_chosen (GFile    *file,
+                      gpointer  user_data)
+{
+  MienPreferencesWindow *self = user_data;
+  g_autofree char *path = file != NULL ? g_file_get_path (file) : NULL;
+
+  if (path != NULL && self->settings != NULL)
+    g_settings_set_string (self->settings, "face-model", path);
+  g_object_unref (self);
+}
+
+static void
+on_face_model_choose (MienPreferencesWindow *self)
+{
+  g_autoptr(GtkFileFilter) onnx = gtk_file_filter_new ();
+  GtkFileFilter *filters[] = { onnx, NULL };
+
+  gtk_file_filter_set_name (onnx, _("ONNX models"));
+  gtk_file_filter_add_suffix (onnx, "onnx");
+  mien_ui_choose_file (GTK_WIDGET (self), _("Choose YuNet’s Model File"),
+                       GTK_FILE_CHOOSER_ACTION_OPEN, _("_Select"), filters, NULL,
+                       on_face_model_chosen, g_object_ref (self));
+}
+
+static void
+on_face_model_reset (MienPreferencesWindow *self)
+{
+  g_settings_reset (self->settings, "face-model");
+}
+
+static void
+on_face_model_setting_changed (GSettings             *settings,
+                               const char            *key,
+                               MienPreferencesWindow *self)
+{
+  update_face_model (self);
 }
 
 static void
@@ -167,6 +350,8 @@ mien_preferences_window_dispose (GObject *object)
 {
   MienPreferencesWindow *self = MIEN_PREFERENCES_WINDOW (object);
 
+  g_cancellable_cancel (self->download_cancellable);
+  g_clear_handle_id (&self->download_poll_id, g_source_remove);
   if (self->settings != NULL)
     g_signal_handlers_disconnect_by_data (self->settings, self);
   g_clear_object (&self->settings);
@@ -192,6 +377,12 @@ mien_preferences_window_class_init (MienPreferencesWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, MienPreferencesWindow, runs_choose);
   gtk_widget_class_bind_template_child (widget_class, MienPreferencesWindow, runs_reset);
   gtk_widget_class_bind_template_child (widget_class, MienPreferencesWindow, style_row);
+  gtk_widget_class_bind_template_child (widget_class, MienPreferencesWindow, face_model_row);
+  gtk_widget_class_bind_template_child (widget_class, MienPreferencesWindow, face_model_reset);
+  gtk_widget_class_bind_template_child (widget_class, MienPreferencesWindow, face_model_choose);
+  gtk_widget_class_bind_template_child (widget_class, MienPreferencesWindow, face_model_download);
+  gtk_widget_class_bind_template_child (widget_class, MienPreferencesWindow, face_model_cancel);
+  gtk_widget_class_bind_template_child (widget_class, MienPreferencesWindow, face_model_progress);
 }
 
 static void
@@ -227,5 +418,16 @@ mien_preferences_window_new (GtkWindow  *parent,
   g_signal_connect (self->settings, "changed::runs-folder",
                     G_CALLBACK (on_folder_setting_changed), self);
   update_folders (self);
+  g_signal_connect_swapped (self->face_model_download, "clicked",
+                            G_CALLBACK (on_face_model_download), self);
+  g_signal_connect_swapped (self->face_model_cancel, "clicked",
+                            G_CALLBACK (on_face_model_cancel), self);
+  g_signal_connect_swapped (self->face_model_choose, "clicked",
+                            G_CALLBACK (on_face_model_choose), self);
+  g_signal_connect_swapped (self->face_model_reset, "clicked",
+                            G_CALLBACK (on_face_model_reset), self);
+  g_signal_connect (self->settings, "changed::face-model",
+                    G_CALLBACK (on_face_model_setting_changed), self);
+  update_face_model (self);
   return GTK_WIDGET (self);
 }

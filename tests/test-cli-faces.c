@@ -1,0 +1,756 @@
+/* test-cli-faces.c — `mien-cli predict --faces` and `mien-cli detectors`, end to end: the rows
+ * for a photo with one face, four faces, none, a folder and a video, and the errors scripts
+ * rely on.
+ *
+ * The photo is OpenCV's messi5.jpg (Debian's opencv-doc): 548×342, one face of about 40 px near
+ * (244, 113). The model is a randomly initialised ResNet-18 at 32 px: its numbers mean nothing,
+ * but the command line must give the same ones as the ensemble does in-process for the same
+ * face. The program under test is $MIEN_CLI; faces are found with the Haar cascade (YuNet's
+ * model file is not packaged, and $XDG_DATA_HOME points into the scratch folder so that a copy
+ * in the user's own data folder changes nothing).
+ */
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+
+#include "mien-core.h"
+#include "mien-ensemble.h"
+#include "mien-face-model.h"
+#include "mien-test-util.h"
+
+#define MESSI_PHOTO "/usr/share/doc/opencv-doc/examples/data/messi5.jpg"
+
+/* Where Messi's face lies in the photo, with slack (as in test-face-detector.c). */
+#define FACE_LEFT     200.0
+#define FACE_TOP       60.0
+#define FACE_RIGHT    295.0
+#define FACE_BOTTOM   160.0
+#define FACE_MIN_SIZE  20.0
+
+/* The video: the photo pasted on a grey canvas, STEP px further right in every frame. */
+#define VIDEO_FRAMES  8
+#define VIDEO_WIDTH   640
+#define VIDEO_HEIGHT  480
+#define VIDEO_FPS     10
+#define VIDEO_LEFT    10
+#define VIDEO_TOP     60
+#define STEP          6
+
+static const char * const classes[] = { "neutral", "happy", "sad", NULL };
+#define N_CLASSES 3
+
+static const char header[] =
+  "path,frame,timestamp,faces,face,track,x,y,width,height,score,class,p_neutral,p_happy,p_sad";
+
+enum {
+  COL_PATH,
+  COL_FRAME,
+  COL_TIMESTAMP,
+  COL_FACES,
+  COL_FACE,
+  COL_TRACK,
+  COL_X,
+  COL_Y,
+  COL_WIDTH,
+  COL_HEIGHT,
+  COL_SCORE,
+  COL_CLASS,
+  COL_P,  /* the first of N_CLASSES probabilities */
+  N_COLUMNS = COL_P + N_CLASSES
+};
+
+static char *tmp_dir;
+/* Made on first use (ensure_fixtures ()), so that any one test can run alone. */
+static char *model_path;
+static char *tiled_path;
+static char *grey_path;
+static char *crop_path;
+static char *set_dir;
+
+/* ---- Running the command line ----------------------------------------------------------- */
+
+typedef struct {
+  int   status;  /* exit status, or -signal */
+  char *out;
+  char *err;
+} CliResult;
+
+static void
+cli_result_free (CliResult *r)
+{
+  g_free (r->out);
+  g_free (r->err);
+  g_free (r);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CliResult, cli_result_free)
+
+static CliResult *
+cli_run (const char *first,
+         ...)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(GError) error = NULL;
+  CliResult *r = g_new0 (CliResult, 1);
+  const char *cli = g_getenv ("MIEN_CLI");
+  va_list args;
+  int wait_status;
+
+  g_assert_nonnull (cli);
+  g_ptr_array_add (argv, (char *) cli);
+  va_start (args, first);
+  for (const char *a = first; a != NULL; a = va_arg (args, const char *))
+    g_ptr_array_add (argv, (char *) a);
+  va_end (args);
+  g_ptr_array_add (argv, NULL);
+
+  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                               &r->out, &r->err, &wait_status, &error));
+  g_assert_no_error (error);
+  r->status = WIFEXITED (wait_status) ? WEXITSTATUS (wait_status) : -WTERMSIG (wait_status);
+  if (g_test_verbose ())
+    g_printerr ("$ mien-cli %s… → %d\n%s", first, r->status, r->err);
+  return r;
+}
+
+static void
+assert_success (CliResult *r)
+{
+  if (r->status != 0)
+    g_error ("mien-cli failed with %d:\n%s", r->status, r->err);
+}
+
+/* `predict --faces` with the Haar cascade, on the scratch model and the given paths. */
+#define PREDICT_FACES(...) \
+  cli_run ("predict", "--model", model_path, "--faces", "--detector", "opencv:haar", \
+           __VA_ARGS__, NULL)
+
+/* ---- Reading the CSV -------------------------------------------------------------------- */
+
+/* The rows after the header (which must be the expected one), each split into its N_COLUMNS
+ * fields. No field of these files needs quoting, so a plain split is the whole parser. */
+static GPtrArray *
+parse_csv (const char *text)
+{
+  g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
+  GPtrArray *rows = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
+  guint n_lines = g_strv_length (lines);
+
+  /* Every line ends with "\n", so the split ends with an empty string. */
+  g_assert_cmpuint (n_lines, >=, 2);
+  g_assert_cmpstr (lines[n_lines - 1], ==, "");
+  g_assert_cmpstr (lines[0], ==, header);
+  for (guint i = 1; i + 1 < n_lines; i++)
+    {
+      char **fields = g_strsplit (lines[i], ",", -1);
+
+      g_assert_null (strchr (lines[i], '"'));
+      g_assert_cmpuint (g_strv_length (fields), ==, N_COLUMNS);
+      g_ptr_array_add (rows, fields);
+    }
+  return rows;
+}
+
+static gint64
+int_field (const char *field)
+{
+  gint64 value = 0;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (g_ascii_string_to_signed (field, 10, 0, G_MAXINT64, &value, &error));
+  g_assert_no_error (error);
+  return value;
+}
+
+static double
+double_field (const char *field)
+{
+  char *end = NULL;
+  double value;
+
+  g_assert_cmpstr (field, !=, "");
+  value = g_ascii_strtod (field, &end);
+  g_assert_cmpint (*end, ==, '\0');
+  return value;
+}
+
+/* A row of a face: its box and score parsed, its class the argmax of probabilities that sum
+ * to 1; the probabilities are returned in `p`. */
+static void
+assert_face_row (char   **row,
+                 MienFace *box,
+                 double   *p)
+{
+  double sum = 0;
+  guint argmax = 0;
+
+  box->x = double_field (row[COL_X]);
+  box->y = double_field (row[COL_Y]);
+  box->width = double_field (row[COL_WIDTH]);
+  box->height = double_field (row[COL_HEIGHT]);
+  box->score = double_field (row[COL_SCORE]);
+  g_assert_cmpfloat (box->width, >=, FACE_MIN_SIZE);
+  g_assert_cmpfloat (box->height, >=, FACE_MIN_SIZE);
+  g_assert_cmpfloat (box->score, >, 0.0);
+  g_assert_cmpfloat (box->score, <=, 1.0);
+  for (guint c = 0; c < N_CLASSES; c++)
+    {
+      p[c] = double_field (row[COL_P + c]);
+      g_assert_cmpfloat (p[c], >=, 0.0);
+      g_assert_cmpfloat (p[c], <=, 1.0);
+      sum += p[c];
+      /* The first of equals, as the command line takes it. */
+      if (p[c] > p[argmax])
+        argmax = c;
+    }
+  g_assert_cmpfloat_with_epsilon (sum, 1.0, 1e-4);
+  g_assert_cmpstr (row[COL_CLASS], ==, classes[argmax]);
+}
+
+/* `box` (in a frame where the photo was moved by (dx, dy)) lies where Messi's face is. */
+static void
+assert_messi_box (const MienFace *box,
+                  double          dx,
+                  double          dy)
+{
+  g_assert_cmpfloat (box->x - dx, >=, FACE_LEFT);
+  g_assert_cmpfloat (box->y - dy, >=, FACE_TOP);
+  g_assert_cmpfloat (box->x - dx + box->width, <=, FACE_RIGHT);
+  g_assert_cmpfloat (box->y - dy + box->height, <=, FACE_BOTTOM);
+}
+
+/* The one row of an image without faces: frame 0, no timestamp, and nothing after faces=0. */
+static void
+assert_faceless_image_row (char       **row,
+                           const char  *path)
+{
+  g_assert_cmpstr (row[COL_PATH], ==, path);
+  g_assert_cmpstr (row[COL_FRAME], ==, "0");
+  g_assert_cmpstr (row[COL_TIMESTAMP], ==, "");
+  g_assert_cmpstr (row[COL_FACES], ==, "0");
+  for (guint c = COL_FACE; c < N_COLUMNS; c++)
+    g_assert_cmpstr (row[c], ==, "");
+}
+
+/* ---- Fixtures --------------------------------------------------------------------------- */
+
+static char *
+scratch_path (const char *name)
+{
+  return g_build_filename (tmp_dir, name, NULL);
+}
+
+static void
+save_png (GdkPixbuf  *pixbuf,
+          const char *path)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (gdk_pixbuf_save (pixbuf, path, "png", &error, NULL));
+  g_assert_no_error (error);
+}
+
+static GdkPixbuf *
+load_photo (void)
+{
+  g_autoptr(GError) error = NULL;
+  GdkPixbuf *photo = gdk_pixbuf_new_from_file (MESSI_PHOTO, &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpint (gdk_pixbuf_get_width (photo), ==, 548);
+  g_assert_cmpint (gdk_pixbuf_get_height (photo), ==, 342);
+  return photo;
+}
+
+/* The model and the images; FALSE (and the test skipped) without the photo or the plugin. */
+static gboolean
+ensure_fixtures (void)
+{
+  g_autoptr(GdkPixbuf) photo = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (!g_file_test (MESSI_PHOTO, G_FILE_TEST_IS_REGULAR))
+    {
+      g_test_skip ("No " MESSI_PHOTO " (Debian: install opencv-doc)");
+      return FALSE;
+    }
+  if (mien_plugin_engine_find (mien_plugin_engine_get_default (), "opencv") == NULL)
+    {
+      g_test_skip ("The opencv plugin is not built (-Dface_detection)");
+      return FALSE;
+    }
+  if (model_path != NULL)
+    return TRUE;
+
+  {
+    MienModelSpec spec = { 0, };
+    g_autoptr(MienModel) model = NULL;
+    g_autofree char *path = scratch_path ("model.safetensors");
+
+    spec.backbone = "resnet:18";
+    spec.input_size = 32;
+    spec.mode = MIEN_MODE_FINETUNE;
+    spec.classes = classes;
+    for (int c = 0; c < 3; c++)
+      {
+        spec.mean[c] = 0.5;
+        spec.std[c] = 0.25;
+      }
+    spec.device = mien_device_cpu ();
+    mien_torch_manual_seed (7);
+    model = mien_model_new (mien_plugin_engine_get_default (), &spec, &error);
+    g_assert_no_error (error);
+    g_assert_true (mien_model_save (model, path, NULL, NULL, &error));
+    g_assert_no_error (error);
+    model_path = g_steal_pointer (&path);
+  }
+
+  photo = load_photo ();
+  set_dir = scratch_path ("set");
+  {
+    g_autofree char *sub = g_build_filename (set_dir, "b-sub", NULL);
+
+    g_assert_cmpint (g_mkdir_with_parents (sub, 0755), ==, 0);
+  }
+  /* Names chosen so that name order puts the subfolder between the two files. */
+  tiled_path = g_build_filename (set_dir, "a-tiled.png", NULL);
+  crop_path = g_build_filename (set_dir, "b-sub", "crop.png", NULL);
+  grey_path = g_build_filename (set_dir, "c-grey.png", NULL);
+
+  {
+    int w = gdk_pixbuf_get_width (photo);
+    int h = gdk_pixbuf_get_height (photo);
+    g_autoptr(GdkPixbuf) tiled = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, 2 * w, 2 * h);
+
+    for (int i = 0; i < 4; i++)
+      gdk_pixbuf_copy_area (photo, 0, 0, w, h, tiled, (i % 2) * w, (i / 2) * h);
+    save_png (tiled, tiled_path);
+  }
+  {
+    /* The stands and the ball, right of the face (test-face-detector.c: no face there). */
+    g_autoptr(GdkPixbuf) right = gdk_pixbuf_new_subpixbuf (photo, 310, 0, 548 - 310, 342);
+
+    save_png (right, crop_path);
+  }
+  {
+    g_autoptr(GdkPixbuf) grey = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, 320, 240);
+
+    gdk_pixbuf_fill (grey, 0x808080ff);
+    save_png (grey, grey_path);
+  }
+  return TRUE;
+}
+
+/* ---- Tests ------------------------------------------------------------------------------ */
+
+static void
+test_photo (void)
+{
+  g_autoptr(CliResult) r = NULL;
+  g_autoptr(GPtrArray) rows = NULL;
+  g_autoptr(MienEnsemble) ensemble = NULL;
+  g_autoptr(MienFaceDetector) detector = NULL;
+  g_autoptr(GdkPixbuf) photo = NULL;
+  g_autoptr(GArray) faces = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *paths[2] = { NULL, NULL };
+  float expected[N_CLASSES];
+  const MienFace *face;
+  MienFace box;
+  double p[N_CLASSES];
+  char **row;
+
+  if (!ensure_fixtures ())
+    return;
+
+  r = PREDICT_FACES (MESSI_PHOTO);
+  assert_success (r);
+  rows = parse_csv (r->out);
+  g_assert_cmpuint (rows->len, ==, 1);
+  row = rows->pdata[0];
+  g_assert_cmpstr (row[COL_PATH], ==, MESSI_PHOTO);
+  g_assert_cmpstr (row[COL_FRAME], ==, "0");
+  /* An image has no time of its own. */
+  g_assert_cmpstr (row[COL_TIMESTAMP], ==, "");
+  g_assert_cmpstr (row[COL_FACES], ==, "1");
+  g_assert_cmpstr (row[COL_FACE], ==, "0");
+  /* Identities belong to videos. */
+  g_assert_cmpstr (row[COL_TRACK], ==, "");
+  assert_face_row (row, &box, p);
+  assert_messi_box (&box, 0, 0);
+
+  /* In-process, by another route to the same engine: the saved model loaded back, the cascade
+   * opened directly, the default alignment (margin 0.2, eyes levelled). */
+  paths[0] = model_path;
+  ensemble = mien_ensemble_load (mien_plugin_engine_get_default (), paths, mien_device_cpu (),
+                                 &error);
+  g_assert_no_error (error);
+  detector = mien_face_model_open_detector (mien_plugin_engine_get_default (), "opencv:haar",
+                                            NULL, &error);
+  g_assert_no_error (error);
+  photo = load_photo ();
+  faces = mien_face_detector_detect (detector, photo, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (faces->len, ==, 1);
+  face = &g_array_index (faces, MienFace, 0);
+  /* The CSV gives the box with one decimal. */
+  g_assert_cmpfloat_with_epsilon (box.x, face->x, 0.051);
+  g_assert_cmpfloat_with_epsilon (box.y, face->y, 0.051);
+  g_assert_cmpfloat_with_epsilon (box.width, face->width, 0.051);
+  g_assert_cmpfloat_with_epsilon (box.height, face->height, 0.051);
+  g_assert_true (mien_ensemble_predict_face (ensemble, photo, face, NULL, NULL, expected,
+                                             &error));
+  g_assert_no_error (error);
+  for (guint c = 0; c < N_CLASSES; c++)
+    g_assert_cmpfloat_with_epsilon (p[c], expected[c], 1e-5);
+}
+
+static void
+test_tiled (void)
+{
+  g_autoptr(CliResult) r = NULL;
+  g_autoptr(GPtrArray) rows = NULL;
+  gboolean seen[4] = { FALSE, };
+
+  if (!ensure_fixtures ())
+    return;
+
+  r = PREDICT_FACES (tiled_path);
+  assert_success (r);
+  rows = parse_csv (r->out);
+  g_assert_cmpuint (rows->len, ==, 4);
+  for (guint i = 0; i < 4; i++)
+    {
+      char **row = rows->pdata[i];
+      g_autofree char *index = g_strdup_printf ("%u", i);
+      MienFace box;
+      double p[N_CLASSES];
+      int quadrant;
+
+      g_assert_cmpstr (row[COL_PATH], ==, tiled_path);
+      g_assert_cmpstr (row[COL_FRAME], ==, "0");
+      g_assert_cmpstr (row[COL_TIMESTAMP], ==, "");
+      g_assert_cmpstr (row[COL_FACES], ==, "4");
+      g_assert_cmpstr (row[COL_FACE], ==, index);
+      g_assert_cmpstr (row[COL_TRACK], ==, "");
+      assert_face_row (row, &box, p);
+      quadrant = (box.x + box.width / 2 >= 548 ? 1 : 0) + (box.y + box.height / 2 >= 342 ? 2 : 0);
+      g_assert_false (seen[quadrant]);
+      seen[quadrant] = TRUE;
+      assert_messi_box (&box, (quadrant % 2) * 548, (quadrant / 2) * 342);
+    }
+}
+
+static void
+test_no_face (void)
+{
+  g_autoptr(CliResult) r = NULL;
+  g_autoptr(GPtrArray) rows = NULL;
+
+  if (!ensure_fixtures ())
+    return;
+
+  /* Finding nothing is an answer, not an error. */
+  r = PREDICT_FACES (grey_path, crop_path);
+  assert_success (r);
+  rows = parse_csv (r->out);
+  g_assert_cmpuint (rows->len, ==, 2);
+  assert_faceless_image_row (rows->pdata[0], grey_path);
+  assert_faceless_image_row (rows->pdata[1], crop_path);
+}
+
+static void
+test_folder (void)
+{
+  g_autoptr(CliResult) files = NULL;
+  g_autoptr(CliResult) folder = NULL;
+  g_autoptr(GPtrArray) rows = NULL;
+
+  if (!ensure_fixtures ())
+    return;
+
+  /* Name order, into the subfolder between the two files beside it. */
+  files = PREDICT_FACES (tiled_path, crop_path, grey_path);
+  assert_success (files);
+  folder = PREDICT_FACES (set_dir);
+  assert_success (folder);
+  g_assert_cmpstr (folder->out, ==, files->out);
+  rows = parse_csv (folder->out);
+  g_assert_cmpuint (rows->len, ==, 6);
+  for (guint i = 0; i < 4; i++)
+    {
+      char **row = rows->pdata[i];
+
+      g_assert_cmpstr (row[COL_PATH], ==, tiled_path);
+      g_assert_cmpstr (row[COL_FACES], ==, "4");
+    }
+  assert_faceless_image_row (rows->pdata[4], crop_path);
+  assert_faceless_image_row (rows->pdata[5], grey_path);
+}
+
+/* The moving photo as an AVI; NULL (and the test skipped) without GStreamer's encoders. */
+static char *
+write_video (void)
+{
+  g_autoptr(GdkPixbuf) photo = load_photo ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = scratch_path ("walk.avi");
+  GdkPixbuf *frames[VIDEO_FRAMES];
+  gboolean ok;
+
+  for (guint k = 0; k < VIDEO_FRAMES; k++)
+    {
+      frames[k] = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, VIDEO_WIDTH, VIDEO_HEIGHT);
+      gdk_pixbuf_fill (frames[k], 0x808080ff);
+      gdk_pixbuf_copy_area (photo, 0, 0, 548, 342, frames[k], VIDEO_LEFT + STEP * (int) k,
+                            VIDEO_TOP);
+    }
+  ok = mien_test_write_video (path, frames, VIDEO_FRAMES, VIDEO_FPS, &error);
+  for (guint k = 0; k < VIDEO_FRAMES; k++)
+    g_object_unref (frames[k]);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED))
+    {
+      g_test_skip (error->message);
+      return NULL;
+    }
+  g_assert_no_error (error);
+  g_assert_true (ok);
+  return g_steal_pointer (&path);
+}
+
+static void
+test_video (void)
+{
+  g_autofree char *video = NULL;
+  g_autoptr(CliResult) r = NULL;
+  g_autoptr(CliResult) smoothed = NULL;
+  g_autoptr(GPtrArray) rows = NULL;
+  g_autoptr(GPtrArray) smoothed_rows = NULL;
+  double p[VIDEO_FRAMES][N_CLASSES];
+  double past[N_CLASSES];
+  double last_x = 0;
+
+  if (!ensure_fixtures ())
+    return;
+  video = write_video ();
+  if (video == NULL)
+    return;
+
+  r = PREDICT_FACES (video);
+  assert_success (r);
+  rows = parse_csv (r->out);
+  g_assert_cmpuint (rows->len, ==, VIDEO_FRAMES);
+  for (guint k = 0; k < VIDEO_FRAMES; k++)
+    {
+      char **row = rows->pdata[k];
+      g_autofree char *timestamp = g_strdup_printf ("%.3f", (double) k / VIDEO_FPS);
+      MienFace box;
+
+      g_assert_cmpstr (row[COL_PATH], ==, video);
+      g_assert_cmpint (int_field (row[COL_FRAME]), ==, k);
+      g_assert_cmpstr (row[COL_TIMESTAMP], ==, timestamp);
+      g_assert_cmpstr (row[COL_FACES], ==, "1");
+      g_assert_cmpstr (row[COL_FACE], ==, "0");
+      /* One face seen throughout keeps one identity. */
+      g_assert_cmpstr (row[COL_TRACK], !=, "");
+      g_assert_cmpstr (row[COL_TRACK], ==, ((char **) rows->pdata[0])[COL_TRACK]);
+      assert_face_row (row, &box, p[k]);
+      g_test_message ("frame %u: [%.1f, %.1f %.1f×%.1f]", k, box.x, box.y, box.width, box.height);
+      assert_messi_box (&box, VIDEO_LEFT + STEP * k, VIDEO_TOP);
+      if (k > 0)
+        g_assert_cmpfloat_with_epsilon (box.x - last_x, STEP, 4.0);
+      last_x = box.x;
+    }
+
+  /* Smoothing: the first frame has no past, every later one leans on it. */
+  smoothed = PREDICT_FACES ("--smoothing", "0.5", video);
+  assert_success (smoothed);
+  smoothed_rows = parse_csv (smoothed->out);
+  g_assert_cmpuint (smoothed_rows->len, ==, VIDEO_FRAMES);
+  for (guint k = 0; k < VIDEO_FRAMES; k++)
+    {
+      char **row = smoothed_rows->pdata[k];
+      char **plain = rows->pdata[k];
+      double q[N_CLASSES];
+      double difference = 0;
+      MienFace box;
+
+      /* The same faces, found the same way. */
+      for (guint c = COL_PATH; c <= COL_SCORE; c++)
+        g_assert_cmpstr (row[c], ==, plain[c]);
+      assert_face_row (row, &box, q);
+      for (guint c = 0; c < N_CLASSES; c++)
+        {
+          difference = MAX (difference, fabs (q[c] - p[k][c]));
+          /* An even blend of the smoothed past and the frame's own: each printed value is off
+           * by up to 5e-7, the blend by up to 1e-6. */
+          if (k > 0)
+            g_assert_cmpfloat_with_epsilon (q[c], 0.5 * past[c] + 0.5 * p[k][c], 2e-6);
+        }
+      memcpy (past, q, sizeof past);
+      g_test_message ("frame %u: smoothed %.6f %.6f %.6f (by up to %.6f)", k, q[0], q[1], q[2],
+                      difference);
+      if (k == 0)
+        g_assert_cmpfloat (difference, ==, 0.0);
+      else
+        g_assert_cmpfloat (difference, >, 0.0);
+    }
+}
+
+static void
+test_csv_file (void)
+{
+  g_autofree char *csv = scratch_path ("faces.csv");
+  g_autofree char *written = NULL;
+  g_autoptr(CliResult) to_stdout = NULL;
+  g_autoptr(CliResult) to_file = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (!ensure_fixtures ())
+    return;
+
+  to_stdout = PREDICT_FACES (MESSI_PHOTO, grey_path);
+  assert_success (to_stdout);
+  to_file = PREDICT_FACES ("--csv", csv, MESSI_PHOTO, grey_path);
+  assert_success (to_file);
+  g_assert_cmpstr (to_file->out, ==, "");
+  g_assert_true (g_file_get_contents (csv, &written, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (written, ==, to_stdout->out);
+}
+
+static void
+test_errors (void)
+{
+  g_autofree char *missing = scratch_path ("missing.png");
+  g_autoptr(CliResult) r = NULL;
+  g_autoptr(CliResult) yunet = NULL;
+  g_autoptr(CliResult) margin = NULL;
+  g_autoptr(GPtrArray) rows = NULL;
+
+  if (!ensure_fixtures ())
+    return;
+
+  /* A missing file is reported, and the inputs after it still get their rows. */
+  r = PREDICT_FACES (missing, grey_path);
+  g_assert_cmpint (r->status, ==, 1);
+  g_assert_nonnull (strstr (r->err, missing));
+  rows = parse_csv (r->out);
+  g_assert_cmpuint (rows->len, ==, 1);
+  assert_faceless_image_row (rows->pdata[0], grey_path);
+
+  yunet = cli_run ("predict", "--model", model_path, "--faces", "--detector", "opencv:yunet",
+                   "--face-model", "/nonexistent.onnx", grey_path, NULL);
+  g_assert_cmpint (yunet->status, ==, 1);
+  g_assert_nonnull (strstr (yunet->err, "/nonexistent.onnx"));
+
+  margin = PREDICT_FACES ("--margin", "5", grey_path);
+  g_assert_cmpint (margin->status, ==, 2);
+  g_assert_nonnull (strstr (margin->err, "--margin"));
+}
+
+static void
+test_detectors (void)
+{
+  g_autoptr(CliResult) r = NULL;
+  g_autoptr(CliResult) plugins = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) error = NULL;
+  JsonArray *array;
+  JsonArray *backbones;
+  gboolean seen_haar = FALSE, seen_yunet = FALSE;
+
+  if (!ensure_fixtures ())
+    return;
+
+  r = cli_run ("detectors", "--json", NULL);
+  assert_success (r);
+  g_assert_true (json_parser_load_from_data (parser, r->out, -1, &error));
+  g_assert_no_error (error);
+  g_assert_true (JSON_NODE_HOLDS_ARRAY (json_parser_get_root (parser)));
+  array = json_node_get_array (json_parser_get_root (parser));
+  for (guint i = 0; i < json_array_get_length (array); i++)
+    {
+      JsonObject *o = json_array_get_object_element (array, i);
+      const char *spec = json_object_get_string_member (o, "spec");
+
+      g_assert_nonnull (spec);
+      if (g_str_equal (spec, "opencv:haar"))
+        {
+          seen_haar = TRUE;
+          g_assert_true (json_object_get_boolean_member (o, "available"));
+          g_assert_false (json_object_has_member (o, "why_not"));
+        }
+      else if (g_str_equal (spec, "opencv:yunet"))
+        {
+          seen_yunet = TRUE;
+          /* Its model file is not in the scratch data folder. */
+          g_assert_false (json_object_get_boolean_member (o, "available"));
+          g_assert_cmpstr (json_object_get_string_member (o, "why_not"), !=, "");
+          g_assert_true (json_object_get_boolean_member (o, "landmarks"));
+        }
+    }
+  g_assert_true (seen_haar);
+  g_assert_true (seen_yunet);
+
+  /* Face detectors are not backbones. */
+  plugins = cli_run ("plugins", "--json", NULL);
+  assert_success (plugins);
+  g_clear_object (&parser);
+  parser = json_parser_new ();
+  g_assert_true (json_parser_load_from_data (parser, plugins->out, -1, &error));
+  g_assert_no_error (error);
+  backbones = json_object_get_array_member (json_node_get_object (json_parser_get_root (parser)),
+                                            "plugins");
+  g_assert_cmpuint (json_array_get_length (backbones), >, 0);
+  for (guint i = 0; i < json_array_get_length (backbones); i++)
+    {
+      JsonObject *o = json_array_get_object_element (backbones, i);
+
+      g_assert_cmpstr (json_object_get_string_member (o, "id"), !=, "opencv");
+    }
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *data_home = NULL;
+  int status;
+
+  tmp_dir = g_dir_make_tmp ("mien-cli-faces-XXXXXX", &error);
+  g_assert_no_error (error);
+  /* Before anything reads them (GLib caches the data folder): YuNet's default file is then
+   * looked for in the scratch folder, where it is not, for this process and the command line. */
+  data_home = g_build_filename (tmp_dir, "data", NULL);
+  g_setenv ("XDG_DATA_HOME", data_home, TRUE);
+  g_unsetenv ("MIEN_YUNET_MODEL");
+
+  g_test_init (&argc, &argv, NULL);
+  mien_init ();
+
+  g_test_add_func ("/cli-faces/photo", test_photo);
+  g_test_add_func ("/cli-faces/tiled", test_tiled);
+  g_test_add_func ("/cli-faces/no-face", test_no_face);
+  g_test_add_func ("/cli-faces/folder", test_folder);
+  g_test_add_func ("/cli-faces/video", test_video);
+  g_test_add_func ("/cli-faces/csv-file", test_csv_file);
+  g_test_add_func ("/cli-faces/errors", test_errors);
+  g_test_add_func ("/cli-faces/detectors", test_detectors);
+
+  status = g_test_run ();
+  mien_test_remove_tree (tmp_dir);
+  g_free (tmp_dir);
+  g_free (model_path);
+  g_free (tiled_path);
+  g_free (grey_path);
+  g_free (crop_path);
+  g_free (set_dir);
+  return status;
+}
