@@ -403,6 +403,53 @@ test_photo (gconstpointer data)
   g_assert_cmpmem (faces_rgba->data, sizeof (MienFace), faces->data, sizeof (MienFace));
 }
 
+/* Searching near the previous frame's faces: the same face again, nothing where there was
+ * none, and one face however many previous boxes lead to it. */
+static void
+test_near (void)
+{
+  g_autoptr(MienFaceDetector) detector = new_prepared ("haar");
+  g_autoptr(GdkPixbuf) photo = NULL;
+  g_autoptr(GArray) faces = NULL;
+  g_autoptr(GArray) near = NULL;
+  g_autoptr(GArray) nowhere = NULL;
+  g_autoptr(GArray) twice = NULL;
+  g_autoptr(GError) error = NULL;
+  MienFace previous[2];
+
+  SKIP_WITHOUT_OPENCV (detector);
+  photo = load_photo (1.0);
+  if (photo == NULL)
+    return;
+  faces = detect (detector, photo);
+  g_assert_cmpuint (faces->len, ==, 1);
+
+  /* The face, moved a little since the previous frame. */
+  previous[0] = g_array_index (faces, MienFace, 0);
+  previous[0].x += 6;
+  previous[0].y -= 4;
+  near = mien_face_detector_detect_near (detector, photo, previous, 1, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (near->len, ==, 1);
+  g_assert_cmpfloat (mien_face_iou (&g_array_index (near, MienFace, 0),
+                                    &g_array_index (faces, MienFace, 0)), >, 0.7);
+  assert_messi_face (&g_array_index (near, MienFace, 0), 1.0, 0, 0);
+
+  /* A box on the grass at the bottom left: nothing there. */
+  previous[1] = previous[0];
+  previous[1].x = 20;
+  previous[1].y = gdk_pixbuf_get_height (photo) - 80;
+  nowhere = mien_face_detector_detect_near (detector, photo, &previous[1], 1, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (nowhere->len, ==, 0);
+
+  /* Two previous boxes over the same face give it once. */
+  previous[1] = g_array_index (faces, MienFace, 0);
+  twice = mien_face_detector_detect_near (detector, photo, previous, 2, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (twice->len, ==, 1);
+}
+
 static void
 test_no_face (gconstpointer data)
 {
@@ -669,6 +716,7 @@ main (int   argc,
   g_test_add_data_func ("/face-detector/haar/photo", &haar_case, test_photo);
   g_test_add_data_func ("/face-detector/haar/no-face", &haar_case, test_no_face);
   g_test_add_data_func ("/face-detector/haar/tiled", &haar_case, test_tiled);
+  g_test_add_func ("/face-detector/haar/near", test_near);
   g_test_add_data_func ("/face-detector/haar/timing", &haar_case, test_timing);
   g_test_add_data_func ("/face-detector/lbp/photo", &lbp_case, test_photo);
   g_test_add_data_func ("/face-detector/lbp/no-face", &lbp_case, test_no_face);

@@ -28,6 +28,9 @@
 #include "mien-train-page.h"
 #include "mien-window.h"
 
+/* A real photo with one face (Debian's opencv-doc). */
+#define MESSI_PHOTO "/usr/share/doc/opencv-doc/examples/data/messi5.jpg"
+
 static struct {
   char            *scratch;
   MienApplication *app;
@@ -285,6 +288,9 @@ test_predict (void)
   g_assert_nonnull (cli);
 
   mien_window_show_page (fixture.window, "predict");
+  /* The whole image, as `mien-cli predict` sees it (the demo set's cartoons are no faces for
+   * a cascade). */
+  mien_predict_page_set_find_faces (predict_page, FALSE);
   mien_predict_page_set_models (predict_page, models);
   mien_predict_page_open_file (predict_page, file);
   WAIT_FOR (!mien_predict_page_get_busy (predict_page)
@@ -321,6 +327,66 @@ test_predict (void)
       g_assert_cmpfloat_with_epsilon (average[c], cli_p, 5e-6);
       g_assert_cmpfloat_with_epsilon (per_model[c], cli_p, 5e-6);
     }
+}
+
+/* The photo's one face on the page: its box and probabilities are `mien-cli predict --faces`'s
+ * for the same model. */
+static void
+test_predict_faces (void)
+{
+  MienPredictPage *predict_page = MIEN_PREDICT_PAGE (page ("predict"));
+  g_autofree char *csv_path = g_build_filename (fixture.scratch, "faces.csv", NULL);
+  g_autofree char *csv = NULL;
+  g_autofree char *err = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GFile) file = g_file_new_for_path (MESSI_PHOTO);
+  g_auto(GStrv) lines = NULL;
+  g_auto(GStrv) fields = NULL;
+  const char *models[2] = { fixture.best_model, NULL };
+  const char *cli = g_getenv ("MIEN_CLI");
+  const char *argv[] = { cli, "predict", "--faces", "--model", fixture.best_model, "--csv",
+                         csv_path, MESSI_PHOTO, NULL };
+  const float *per_model = NULL, *average = NULL;
+  guint n_models = 0, n_classes = 0;
+  MienFace box;
+  int status;
+
+  if (!g_file_test (MESSI_PHOTO, G_FILE_TEST_EXISTS))
+    {
+      g_test_skip ("no " MESSI_PHOTO " (Debian's opencv-doc)");
+      return;
+    }
+  mien_window_show_page (fixture.window, "predict");
+  mien_predict_page_set_models (predict_page, models);
+  mien_predict_page_set_find_faces (predict_page, TRUE);
+  mien_predict_page_open_file (predict_page, file);
+  WAIT_FOR (!mien_predict_page_get_busy (predict_page)
+            && mien_predict_page_get_n_faces (predict_page) >= 0, 120, "the faces");
+  g_assert_cmpint (mien_predict_page_get_n_faces (predict_page), ==, 1);
+  g_assert_true (mien_predict_page_get_face_probabilities (predict_page, 0, &box, &n_models,
+                                                           &n_classes, &per_model, &average));
+  g_assert_cmpuint (n_models, ==, 1);
+  g_assert_cmpuint (n_classes, ==, 6);
+
+  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, NULL,
+                               &err, &status, &error));
+  g_assert_no_error (error);
+  if (!g_spawn_check_wait_status (status, NULL))
+    g_error ("mien-cli predict --faces failed: %s", err);
+  g_assert_true (g_file_get_contents (csv_path, &csv, NULL, &error));
+  g_assert_no_error (error);
+  /* path,frame,timestamp,faces,face,track,x,y,width,height,score,class,p_… */
+  lines = g_strsplit (g_strstrip (csv), "\n", -1);
+  g_assert_cmpuint (g_strv_length (lines), ==, 2);
+  fields = g_strsplit (lines[1], ",", -1);
+  g_assert_cmpuint (g_strv_length (fields), ==, 12 + n_classes);
+  g_assert_cmpstr (fields[3], ==, "1");
+  g_assert_cmpfloat_with_epsilon (box.x, g_ascii_strtod (fields[6], NULL), 0.051);
+  g_assert_cmpfloat_with_epsilon (box.y, g_ascii_strtod (fields[7], NULL), 0.051);
+  g_assert_cmpfloat_with_epsilon (box.width, g_ascii_strtod (fields[8], NULL), 0.051);
+  g_assert_cmpfloat_with_epsilon (box.height, g_ascii_strtod (fields[9], NULL), 0.051);
+  for (guint c = 0; c < n_classes; c++)
+    g_assert_cmpfloat_with_epsilon (average[c], g_ascii_strtod (fields[12 + c], NULL), 5e-6);
   screenshot ("predict");
 }
 
@@ -342,8 +408,6 @@ stall_tick (gpointer data)
   probe->last = now;
   return G_SOURCE_CONTINUE;
 }
-
-#define MESSI_PHOTO "/usr/share/doc/opencv-doc/examples/data/messi5.jpg"
 
 /* Streams `source` with `region` until 30 frames are shown and `n_predictions` predictions
  * made, measuring the main loop's longest stall meanwhile. */
@@ -482,6 +546,7 @@ main (int   argc,
   g_test_add_func ("/gui/dataset", test_dataset);
   g_test_add_func ("/gui/train", test_train);
   g_test_add_func ("/gui/predict", test_predict);
+  g_test_add_func ("/gui/predict-faces", test_predict_faces);
   g_test_add_func ("/gui/live", test_live);
   g_test_add_func ("/gui/live-faces", test_live_faces);
   g_test_add_func ("/gui/launch-clean", test_launch_clean);

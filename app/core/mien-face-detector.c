@@ -5,6 +5,8 @@
  */
 #include "config.h"
 
+#include <math.h>
+
 #include <string.h>
 
 #include <glib/gi18n-lib.h>
@@ -269,6 +271,75 @@ mien_face_detector_detect (MienFaceDetector *self,
   if (!iface->detect (self, pixels, width, height, rowstride, faces, error))
     return NULL;
 
+  g_array_sort (faces, compare_faces);
+  return g_steal_pointer (&faces);
+}
+
+GArray *
+mien_face_detector_detect_near (MienFaceDetector *self,
+                                GdkPixbuf        *frame,
+                                const MienFace   *previous,
+                                guint             n_previous,
+                                GError          **error)
+{
+  g_autoptr(GArray) faces = NULL;
+  int width, height;
+
+  g_return_val_if_fail (MIEN_IS_FACE_DETECTOR (self), NULL);
+  g_return_val_if_fail (GDK_IS_PIXBUF (frame), NULL);
+  g_return_val_if_fail (previous != NULL || n_previous == 0, NULL);
+
+  width = gdk_pixbuf_get_width (frame);
+  height = gdk_pixbuf_get_height (frame);
+  faces = g_array_new (FALSE, TRUE, sizeof (MienFace));
+  for (guint i = 0; i < n_previous; i++)
+    {
+      const MienFace *old = &previous[i];
+      double side = 2.0 * MAX (old->width, old->height);
+      int x0 = CLAMP ((int) floor (old->x + old->width / 2 - side / 2), 0, width);
+      int y0 = CLAMP ((int) floor (old->y + old->height / 2 - side / 2), 0, height);
+      int x1 = CLAMP ((int) ceil (old->x + old->width / 2 + side / 2), 0, width);
+      int y1 = CLAMP ((int) ceil (old->y + old->height / 2 + side / 2), 0, height);
+      g_autoptr(GdkPixbuf) area = NULL;
+      g_autoptr(GArray) found = NULL;
+      MienFace best;
+      double best_iou = -1.0;
+      gboolean duplicate = FALSE;
+
+      if (x1 - x0 < 8 || y1 - y0 < 8)
+        continue;
+      /* A view into the frame, not a copy. */
+      area = gdk_pixbuf_new_subpixbuf (frame, x0, y0, x1 - x0, y1 - y0);
+      found = mien_face_detector_detect (self, area, error);
+      if (found == NULL)
+        return NULL;
+      for (guint f = 0; f < found->len; f++)
+        {
+          MienFace face = g_array_index (found, MienFace, f);
+          double iou;
+
+          face.x += x0;
+          face.y += y0;
+          for (guint l = 0; face.has_landmarks && l < MIEN_FACE_N_LANDMARKS; l++)
+            {
+              face.landmarks[l][0] += x0;
+              face.landmarks[l][1] += y0;
+            }
+          iou = mien_face_iou (&face, old);
+          if (iou > best_iou)
+            {
+              best = face;
+              best_iou = iou;
+            }
+        }
+      if (best_iou < 0)
+        continue;
+      /* Two faces close together search overlapping squares: one face found twice. */
+      for (guint f = 0; f < faces->len && !duplicate; f++)
+        duplicate = mien_face_iou (&g_array_index (faces, MienFace, f), &best) > 0.5;
+      if (!duplicate)
+        g_array_append_val (faces, best);
+    }
   g_array_sort (faces, compare_faces);
   return g_steal_pointer (&faces);
 }

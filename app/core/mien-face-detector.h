@@ -114,6 +114,16 @@ GArray      *mien_face_detector_detect       (MienFaceDetector *self,
  * mien-backbone.h, and here so that a face-detector plugin needs only this header. */
 GType        mien_plugin_query_type          (void);
 
+/* The faces near those of the previous frame: each one searched for in a square of twice its
+ * box's size around it, which costs a fraction of a whole frame's search; at most one face per
+ * previous one (the one overlapping it most), sorted as above. Faces that came into the frame
+ * elsewhere are not found: a tracker alternates this with whole-frame searches. */
+GArray      *mien_face_detector_detect_near  (MienFaceDetector *self,
+                                              GdkPixbuf        *frame,
+                                              const MienFace   *previous,
+                                              guint             n_previous,
+                                              GError          **error);
+
 /* Intersection over union of two faces' boxes, in [0, 1]. */
 double       mien_face_iou                   (const MienFace   *a,
                                               const MienFace   *b);

@@ -81,9 +81,12 @@ check_digest (GChecksum   *checksum,
 
   if (expected_size >= 0 && n_bytes != expected_size)
     {
+      /* The counts as text: xgettext cannot read G_GINT64_FORMAT inside a message. */
+      g_autofree char *got = g_strdup_printf ("%" G_GINT64_FORMAT, n_bytes);
+      g_autofree char *want = g_strdup_printf ("%" G_GINT64_FORMAT, expected_size);
+
       g_set_error (error, MIEN_DOWNLOAD_ERROR, MIEN_DOWNLOAD_ERROR_SIZE,
-                   _("%s has %" G_GINT64_FORMAT " bytes, not the %" G_GINT64_FORMAT " expected"),
-                   what, n_bytes, expected_size);
+                   _("%s has %s bytes, not the %s expected"), what, got, want);
       return FALSE;
     }
   if (g_ascii_strcasecmp (digest, sha256) != 0)
@@ -160,9 +163,10 @@ copy_response (GInputStream      *in,
         return TRUE;
       if (expected_size >= 0 && *n_bytes + n > expected_size)
         {
+          g_autofree char *want = g_strdup_printf ("%" G_GINT64_FORMAT, expected_size);
+
           g_set_error (error, MIEN_DOWNLOAD_ERROR, MIEN_DOWNLOAD_ERROR_SIZE,
-                       _("The server sent more than the %" G_GINT64_FORMAT " bytes expected"),
-                       expected_size);
+                       _("The server sent more than the %s bytes expected"), want);
           return FALSE;
         }
       if (!g_output_stream_write_all (out, buffer, n, NULL, cancellable, error))

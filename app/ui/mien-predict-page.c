@@ -9,12 +9,22 @@
  * the same one, so it travels with a mutex (SharedEnsemble) that each takes per image. Every
  * new ensemble bumps `generation`; an item's probabilities count only when they were computed
  * with the current one.
+ *
+ * With "Find faces" on (setting "predict-faces"), the worker finds the faces of an image and
+ * predicts each with mien_ensemble_predict_face (). Opening the face detector reads files, so
+ * the worker does it, once; the detector then lives in the page and is lent to each job (jobs
+ * run one at a time, and a detector serves one thread at a time). Folder → CSV predicts whole
+ * images, as `mien-cli predict` does, and never touches the detector. An item keeps its
+ * whole-image and its faces results apart, so that the switch flips between them at once.
  */
 #include "config.h"
 
 #include <glib/gi18n-lib.h>
+#include <math.h>
 
 #include "mien-chart.h"
+#include "mien-face-align.h"
+#include "mien-face-model.h"
 #include "mien-model-chooser.h"
 #include "mien-predict-page.h"
 #include "mien-ui-util.h"
@@ -59,6 +69,28 @@ shared_ensemble_unref (SharedEnsemble *shared)
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SharedEnsemble, shared_ensemble_unref)
 
+/* ---- FaceResult: one face of an image and its probabilities ------------------------------- */
+
+#define THUMBNAIL_SIZE 96
+
+typedef struct {
+  MienFace    face;
+  GdkTexture *thumbnail;  /* the aligned crop, as the models see it (in colour) */
+  float      *per_model;  /* n_models × n_classes */
+  float      *average;    /* n_classes */
+} FaceResult;
+
+static void
+face_result_free (gpointer data)
+{
+  FaceResult *result = data;
+
+  g_clear_object (&result->thumbnail);
+  g_free (result->per_model);
+  g_free (result->average);
+  g_free (result);
+}
+
 /* ---- MienPredictItem: one opened image ---------------------------------------------------- */
 
 #define MIEN_TYPE_PREDICT_ITEM (mien_predict_item_get_type ())
@@ -78,6 +110,13 @@ struct _MienPredictItem
   guint       n_classes;
   float      *per_model;
   float      *average;
+  /* Faces: their own generation; `faces` NULL until searched, empty when none was found. */
+  guint       faces_generation;
+  GPtrArray  *faces;        /* FaceResult */
+  int         frame_width;
+  int         frame_height;
+  char       *faces_error;  /* searching this image failed: its whole is classified instead */
+  gboolean    whole_requested;
 };
 
 enum {
@@ -101,6 +140,8 @@ mien_predict_item_finalize (GObject *object)
   g_free (self->error);
   g_free (self->per_model);
   g_free (self->average);
+  g_clear_pointer (&self->faces, g_ptr_array_unref);
+  g_free (self->faces_error);
   G_OBJECT_CLASS (mien_predict_item_parent_class)->finalize (object);
 }
 
@@ -152,6 +193,184 @@ mien_predict_item_new (GFile      *file,
   return self;
 }
 
+/* ---- MienFaceBoxes: the faces' boxes and labels over the picture -------------------------- */
+
+/* Drawn on top of the GtkPicture (same allocation, in a GtkOverlay); decorative: the sections
+ * beside the picture say the same in words. */
+
+typedef struct {
+  graphene_rect_t box;   /* frame pixels */
+  char           *text;
+} FaceBox;
+
+static void
+face_box_clear (gpointer data)
+{
+  FaceBox *box = data;
+
+  g_free (box->text);
+}
+
+#define MIEN_TYPE_FACE_BOXES (mien_face_boxes_get_type ())
+G_DECLARE_FINAL_TYPE (MienFaceBoxes, mien_face_boxes, MIEN, FACE_BOXES, GtkWidget)
+
+struct _MienFaceBoxes
+{
+  GtkWidget  parent_instance;
+
+  GArray    *boxes;  /* FaceBox */
+  int        frame_width;
+  int        frame_height;
+};
+
+G_DEFINE_FINAL_TYPE (MienFaceBoxes, mien_face_boxes, GTK_TYPE_WIDGET)
+
+/* The frame's place in the widget: what GtkPicture's "contain" fit gives (scaled to fit,
+ * centred), so that frame pixels land on what is on screen. */
+static void
+face_boxes_frame_rect (MienFaceBoxes *self,
+                       double        *ox,
+                       double        *oy,
+                       double        *scale)
+{
+  double width = gtk_widget_get_width (GTK_WIDGET (self));
+  double height = gtk_widget_get_height (GTK_WIDGET (self));
+  double ratio = (double) self->frame_width / self->frame_height;
+  double w, h;
+
+  if (ratio > width / height)
+    {
+      w = width;
+      h = width / ratio;
+    }
+  else
+    {
+      w = height * ratio;
+      h = height;
+    }
+  *scale = w / self->frame_width;
+  *ox = (width - ceil (w)) / 2;
+  *oy = floor ((height - ceil (h)) / 2);
+}
+
+static void
+mien_face_boxes_snapshot (GtkWidget   *widget,
+                          GtkSnapshot *snapshot)
+{
+  MienFaceBoxes *self = MIEN_FACE_BOXES (widget);
+  GdkRGBA accent;
+  GdkRGBA white = { 1, 1, 1, 1 };
+  double ox, oy, scale;
+
+  if (self->boxes->len == 0 || self->frame_width <= 0 || self->frame_height <= 0 ||
+      gtk_widget_get_width (widget) <= 0 || gtk_widget_get_height (widget) <= 0)
+    return;
+  face_boxes_frame_rect (self, &ox, &oy, &scale);
+  mien_chart_palette (0, &accent);
+
+  for (guint i = 0; i < self->boxes->len; i++)
+    {
+      const FaceBox *box = &g_array_index (self->boxes, FaceBox, i);
+      GdkRGBA colours[4] = { accent, accent, accent, accent };
+      float widths[4] = { 3, 3, 3, 3 };
+      graphene_rect_t rect = GRAPHENE_RECT_INIT (ox + box->box.origin.x * scale,
+                                                 oy + box->box.origin.y * scale,
+                                                 box->box.size.width * scale,
+                                                 box->box.size.height * scale);
+      g_autoptr(PangoLayout) layout = gtk_widget_create_pango_layout (widget, box->text);
+      PangoAttrList *attrs = pango_attr_list_new ();
+      GskRoundedRect border;
+      GskRoundedRect pill;
+      graphene_rect_t pill_rect;
+      int tw, th;
+      float lx, ly;
+
+      gsk_rounded_rect_init_from_rect (&border, &rect, 4);
+      gtk_snapshot_append_border (snapshot, &border, widths, colours);
+
+      pango_attr_list_insert (attrs, pango_attr_weight_new (PANGO_WEIGHT_BOLD));
+      pango_layout_set_attributes (layout, attrs);
+      pango_attr_list_unref (attrs);
+      pango_layout_get_pixel_size (layout, &tw, &th);
+      lx = rect.origin.x;
+      ly = rect.origin.y - th - 6;
+      /* No room above the box: inside it instead. */
+      if (ly < oy)
+        {
+          lx += 4;
+          ly = rect.origin.y + 4;
+        }
+      pill_rect = GRAPHENE_RECT_INIT (lx, ly, tw + 12, th + 4);
+      gsk_rounded_rect_init_from_rect (&pill, &pill_rect, 4);
+      gtk_snapshot_push_rounded_clip (snapshot, &pill);
+      gtk_snapshot_append_color (snapshot, &accent, &pill_rect);
+      gtk_snapshot_pop (snapshot);
+      gtk_snapshot_save (snapshot);
+      gtk_snapshot_translate (snapshot, &GRAPHENE_POINT_INIT (lx + 6, ly + 2));
+      gtk_snapshot_append_layout (snapshot, layout, &white);
+      gtk_snapshot_restore (snapshot);
+    }
+}
+
+static void
+mien_face_boxes_finalize (GObject *object)
+{
+  MienFaceBoxes *self = MIEN_FACE_BOXES (object);
+
+  g_array_unref (self->boxes);
+  G_OBJECT_CLASS (mien_face_boxes_parent_class)->finalize (object);
+}
+
+static void
+mien_face_boxes_class_init (MienFaceBoxesClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->finalize = mien_face_boxes_finalize;
+  widget_class->snapshot = mien_face_boxes_snapshot;
+}
+
+static void
+mien_face_boxes_init (MienFaceBoxes *self)
+{
+  self->boxes = g_array_new (FALSE, TRUE, sizeof (FaceBox));
+  g_array_set_clear_func (self->boxes, face_box_clear);
+  gtk_widget_set_can_target (GTK_WIDGET (self), FALSE);
+  gtk_widget_set_can_focus (GTK_WIDGET (self), FALSE);
+}
+
+static void
+mien_face_boxes_clear (MienFaceBoxes *self)
+{
+  if (self->boxes->len == 0)
+    return;
+  g_array_set_size (self->boxes, 0);
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+/* Takes `text`. */
+static void
+mien_face_boxes_add (MienFaceBoxes  *self,
+                     const MienFace *face,
+                     char           *text)
+{
+  FaceBox box = { GRAPHENE_RECT_INIT (face->x, face->y, face->width, face->height), text };
+
+  g_array_append_val (self->boxes, box);
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+static void
+mien_face_boxes_set_frame_size (MienFaceBoxes *self,
+                                int            width,
+                                int            height)
+{
+  self->frame_width = width;
+  self->frame_height = height;
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
 /* ---- The page ------------------------------------------------------------------------------ */
 
 typedef struct _FolderJob FolderJob;
@@ -172,6 +391,15 @@ struct _MienPredictPage
   guint               generation;
   GPtrArray          *charts;             /* MienBarChart: the average (when >1 model), then members */
 
+  /* Faces */
+  GSettings          *settings;
+  gboolean            find_faces;         /* "predict-faces" */
+  MienFaceDetector   *detector;           /* opened by a job; NULL while lent to one, or none yet */
+  guint               detector_generation;  /* bumped when the detector's settings change */
+  char               *detector_error;     /* it cannot be opened: whole images are classified */
+  GPtrArray          *shown_faces;        /* the FaceResults the face sections show (a ref) */
+  MienFaceBoxes      *boxes;
+
   /* Images */
   GListStore         *items;
   GtkSingleSelection *selection;
@@ -188,7 +416,12 @@ struct _MienPredictPage
   GtkLabel           *folder_label;
   GtkProgressBar     *folder_bar;
   GtkStack           *stack;
+  GtkOverlay         *picture_overlay;
   GtkPicture         *picture;
+  GtkSwitch          *faces_switch;
+  GtkLabel           *note_label;
+  AdwStatusPage      *no_face_page;
+  GtkBox             *faces_box;
   GtkLabel           *file_label;
   GtkLabel           *class_label;
   GtkLabel           *prob_label;
@@ -234,6 +467,22 @@ item_is_fresh (MienPredictPage *self,
          item->generation == self->generation && item->average != NULL;
 }
 
+/* Whether the selected mode for `item` is its faces (else its whole image). */
+static gboolean
+item_wants_faces (MienPredictPage *self,
+                  MienPredictItem *item)
+{
+  return self->find_faces && self->detector_error == NULL && !item->whole_requested;
+}
+
+static gboolean
+item_faces_fresh (MienPredictPage *self,
+                  MienPredictItem *item)
+{
+  return item != NULL && self->ensemble != NULL && !self->loading &&
+         item->faces_generation == self->generation && item->faces != NULL;
+}
+
 static void
 update_actions (MienPredictPage *self)
 {
@@ -247,9 +496,22 @@ update_actions (MienPredictPage *self)
 /* ---- Showing the selected item --------------------------------------------------------- */
 
 static void
-rebuild_charts (MienPredictPage *self)
+clear_box (GtkBox *box)
 {
   GtkWidget *child;
+
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (box))) != NULL)
+    gtk_box_remove (box, child);
+}
+
+/* One chart set of the current ensemble (the average when there are several models, then
+ * each model) appended to `box`, the charts to `charts`. Used for the whole image and for
+ * each face. */
+static void
+append_chart_set (MienPredictPage *self,
+                  GtkBox          *box,
+                  GPtrArray       *charts)
+{
   MienEnsemble *ensemble = self->ensemble != NULL ? self->ensemble->ensemble : NULL;
   guint n_models = ensemble != NULL ? mien_ensemble_get_n_models (ensemble) : 0;
   const char * const *classes = ensemble != NULL ? mien_ensemble_get_classes (ensemble) : NULL;
@@ -257,9 +519,6 @@ rebuild_charts (MienPredictPage *self)
   g_autoptr(GPtrArray) labels = g_ptr_array_new_with_free_func (g_free);
   guint n_charts;
 
-  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->charts_box))) != NULL)
-    gtk_box_remove (self->charts_box, child);
-  g_ptr_array_set_size (self->charts, 0);
   if (n_models == 0)
     return;
 
@@ -288,9 +547,20 @@ rebuild_charts (MienPredictPage *self)
       mien_bar_chart_set_value_format (bars, "%.3f");
       mien_bar_chart_add_series (bars, _("Probability"), zeros);
       gtk_widget_set_size_request (chart, -1, 40 + 28 * (int) k);
-      gtk_box_append (self->charts_box, chart);
-      g_ptr_array_add (self->charts, chart);
+      gtk_box_append (box, chart);
+      g_ptr_array_add (charts, chart);
     }
+}
+
+static void
+rebuild_charts (MienPredictPage *self)
+{
+  clear_box (self->charts_box);
+  g_ptr_array_set_size (self->charts, 0);
+  append_chart_set (self, self->charts_box, self->charts);
+  /* The face sections hold charts of the old ensemble too. */
+  clear_box (self->faces_box);
+  g_clear_pointer (&self->shown_faces, g_ptr_array_unref);
 }
 
 static void
@@ -307,14 +577,108 @@ set_chart_values (MienBarChart *chart,
 }
 
 static void
+set_chart_set_values (GPtrArray   *charts,
+                      guint        n_models,
+                      guint        k,
+                      const float *per_model,
+                      const float *average)
+{
+  for (guint i = 0; i < charts->len; i++)
+    {
+      const float *p = n_models > 1 && i > 0 ? per_model + (gsize) (i - 1) * k : average;
+
+      set_chart_values (charts->pdata[i], p, k);
+    }
+}
+
+/* The face sections of `faces`, built again only when they are other faces. */
+static void
+show_faces (MienPredictPage *self,
+            MienPredictItem *item)
+{
+  const char * const *classes = mien_ensemble_get_classes (self->ensemble->ensemble);
+  guint k = item->n_classes;
+
+  mien_face_boxes_clear (self->boxes);
+  mien_face_boxes_set_frame_size (self->boxes, item->frame_width, item->frame_height);
+  for (guint f = 0; f < item->faces->len; f++)
+    {
+      FaceResult *result = item->faces->pdata[f];
+      guint best = mien_probabilities_argmax (result->average, k);
+      g_autofree char *class_name = mien_ui_capitalise (classes[best]);
+
+      /* Translators: the label of a face on the picture: its number and its class */
+      mien_face_boxes_add (self->boxes, &result->face,
+                           g_strdup_printf (_("%u · %s"), f + 1, class_name));
+    }
+
+  if (self->shown_faces == item->faces)
+    return;
+  clear_box (self->faces_box);
+  g_clear_pointer (&self->shown_faces, g_ptr_array_unref);
+  self->shown_faces = g_ptr_array_ref (item->faces);
+
+  for (guint f = 0; f < item->faces->len; f++)
+    {
+      FaceResult *result = item->faces->pdata[f];
+      guint best = mien_probabilities_argmax (result->average, k);
+      g_autofree char *class_name = mien_ui_capitalise (classes[best]);
+      /* Translators: a face's heading; %u is its number on the picture */
+      g_autofree char *heading = g_strdup_printf (_("Face %u"), f + 1);
+      /* Translators: the predicted class's probability, in percent */
+      g_autofree char *probability = g_strdup_printf (_("%.1f %%"), 100.0 * result->average[best]);
+      g_autoptr(GPtrArray) charts = g_ptr_array_new ();
+      GtkWidget *section = gtk_box_new (GTK_ORIENTATION_VERTICAL, 12);
+      GtkWidget *header = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 12);
+      GtkWidget *texts = gtk_box_new (GTK_ORIENTATION_VERTICAL, 2);
+      GtkWidget *thumbnail = gtk_picture_new_for_paintable (GDK_PAINTABLE (result->thumbnail));
+      GtkWidget *label;
+
+      gtk_widget_set_size_request (thumbnail, 64, 64);
+      gtk_widget_set_valign (thumbnail, GTK_ALIGN_CENTER);
+      gtk_picture_set_can_shrink (GTK_PICTURE (thumbnail), TRUE);
+      gtk_picture_set_alternative_text (GTK_PICTURE (thumbnail), heading);
+      gtk_box_append (GTK_BOX (header), thumbnail);
+
+      gtk_widget_set_valign (texts, GTK_ALIGN_CENTER);
+      label = gtk_label_new (heading);
+      gtk_label_set_xalign (GTK_LABEL (label), 0);
+      gtk_widget_add_css_class (label, "heading");
+      gtk_box_append (GTK_BOX (texts), label);
+      label = gtk_label_new (class_name);
+      gtk_label_set_xalign (GTK_LABEL (label), 0);
+      gtk_label_set_wrap (GTK_LABEL (label), TRUE);
+      gtk_widget_add_css_class (label, "title-2");
+      gtk_box_append (GTK_BOX (texts), label);
+      label = gtk_label_new (probability);
+      gtk_label_set_xalign (GTK_LABEL (label), 0);
+      gtk_widget_add_css_class (label, "numeric");
+      gtk_widget_add_css_class (label, "dim-label");
+      gtk_box_append (GTK_BOX (texts), label);
+      gtk_box_append (GTK_BOX (header), texts);
+      gtk_box_append (GTK_BOX (section), header);
+
+      append_chart_set (self, GTK_BOX (section), charts);
+      set_chart_set_values (charts, item->n_models, k, result->per_model, result->average);
+      gtk_box_append (self->faces_box, section);
+    }
+}
+
+static void
 show_current (MienPredictPage *self)
 {
   MienPredictItem *item = selected_item (self);
-  gboolean fresh = item_is_fresh (self, item);
+  gboolean wants_faces = item != NULL && item_wants_faces (self, item);
+  gboolean faces_fresh = wants_faces && item_faces_fresh (self, item);
+  gboolean fresh = !wants_faces && item_is_fresh (self, item);
   gboolean working = FALSE;
   const char *status = NULL;
+  g_autofree char *note = NULL;
+  gboolean note_is_error = FALSE;
   g_autofree char *name = NULL;
 
+  if (!faces_fresh)
+    mien_face_boxes_clear (self->boxes);
   if (item == NULL)
     {
       gtk_stack_set_visible_child_name (self->stack, "empty");
@@ -337,11 +701,50 @@ show_current (MienPredictPage *self)
     }
   else if (self->ensemble == NULL)
     status = _("Check a model on the left to predict this image.");
-  else if (!fresh)
+  else if (!fresh && !faces_fresh)
     {
-      status = _("Predicting…");
+      status = wants_faces ? _("Finding faces…") : _("Predicting…");
       working = TRUE;
     }
+
+  if (item->error == NULL && !self->loading && self->ensemble != NULL && self->find_faces &&
+      !wants_faces)
+    {
+      if (self->detector_error != NULL)
+        {
+          /* Translators: %s says why faces cannot be found */
+          note = g_strdup_printf (_("Faces cannot be found (%s): the whole image is classified instead."),
+                                  self->detector_error);
+          note_is_error = TRUE;
+        }
+      else if (item->faces_error != NULL)
+        {
+          /* Translators: %s says why searching this image for faces failed */
+          note = g_strdup_printf (_("Faces could not be searched in this image (%s): the whole image is classified instead."),
+                                  item->faces_error);
+          note_is_error = TRUE;
+        }
+      else if (item->whole_requested)
+        note = g_strdup (_("No face was found: these are the probabilities of the whole image."));
+    }
+  gtk_label_set_text (self->note_label, note != NULL ? note : "");
+  gtk_widget_set_visible (GTK_WIDGET (self->note_label), note != NULL);
+  if (note_is_error)
+    {
+      gtk_widget_add_css_class (GTK_WIDGET (self->note_label), "error");
+      gtk_widget_remove_css_class (GTK_WIDGET (self->note_label), "dim-label");
+    }
+  else
+    {
+      gtk_widget_remove_css_class (GTK_WIDGET (self->note_label), "error");
+      gtk_widget_add_css_class (GTK_WIDGET (self->note_label), "dim-label");
+    }
+  gtk_widget_set_visible (GTK_WIDGET (self->no_face_page),
+                          item->error == NULL && faces_fresh && item->faces->len == 0);
+  gtk_widget_set_visible (GTK_WIDGET (self->faces_box),
+                          item->error == NULL && faces_fresh && item->faces->len > 0);
+  if (item->error == NULL && faces_fresh)
+    show_faces (self, item);
 
   gtk_label_set_text (self->status_label, status != NULL ? status : "");
   gtk_widget_set_visible (GTK_WIDGET (self->status_label), status != NULL);
@@ -362,13 +765,7 @@ show_current (MienPredictPage *self)
 
       gtk_label_set_text (self->class_label, class_name);
       gtk_label_set_text (self->prob_label, probability);
-      for (guint i = 0; i < self->charts->len; i++)
-        {
-          const float *p = item->n_models > 1 && i > 0
-                           ? item->per_model + (gsize) (i - 1) * k : item->average;
-
-          set_chart_values (self->charts->pdata[i], p, k);
-        }
+      set_chart_set_values (self->charts, item->n_models, k, item->per_model, item->average);
     }
 }
 
@@ -381,14 +778,25 @@ typedef struct {
   SharedEnsemble  *ensemble;      /* NULL: decode only */
   guint            generation;
   gboolean         decode;
+  gboolean         faces;         /* predict its faces rather than the whole image */
+  MienFaceDetector *detector;     /* lent by the page (NULL: open one); given back when done */
+  MienPluginEngine *engine;
+  char            *face_model;    /* NULL: the default path */
+  guint            detector_generation;
   /* Results */
   GdkTexture      *texture;
   char            *decode_error;
   char            *predict_error;
+  char            *detector_error; /* the detector cannot be opened */
+  char            *faces_error;    /* searching this image failed */
+  gboolean         whole;          /* per_model and average are the whole image's */
   guint            n_models;
   guint            n_classes;
   float           *per_model;
   float           *average;
+  GPtrArray       *face_results;   /* FaceResult; NULL unless the faces were searched */
+  int              frame_width;
+  int              frame_height;
 } PredictJob;
 
 static void
@@ -398,12 +806,99 @@ predict_job_free (PredictJob *job)
   g_clear_object (&job->file);
   g_clear_object (&job->texture);
   g_clear_pointer (&job->ensemble, shared_ensemble_unref);
+  g_clear_object (&job->detector);
+  g_clear_object (&job->engine);
+  g_clear_pointer (&job->face_results, g_ptr_array_unref);
   g_free (job->path);
+  g_free (job->face_model);
   g_free (job->decode_error);
   g_free (job->predict_error);
+  g_free (job->detector_error);
+  g_free (job->faces_error);
   g_free (job->per_model);
   g_free (job->average);
   g_free (job);
+}
+
+/* Every face of the frame, predicted; FALSE (and job->faces_error or job->predict_error) when
+ * the search or a prediction fails. */
+static gboolean
+predict_faces (PredictJob   *job,
+               GdkPixbuf    *frame,
+               GCancellable *cancellable)
+{
+  MienEnsemble *ensemble = job->ensemble->ensemble;
+  MienFaceAlignOptions align = MIEN_FACE_ALIGN_OPTIONS_INIT;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GArray) faces = mien_face_detector_detect (job->detector, frame, &error);
+  g_autoptr(GPtrArray) results = g_ptr_array_new_with_free_func (face_result_free);
+
+  if (faces == NULL)
+    {
+      job->faces_error = g_strdup (error->message);
+      return FALSE;
+    }
+  for (guint f = 0; f < faces->len; f++)
+    {
+      FaceResult *result = g_new0 (FaceResult, 1);
+      g_autoptr(GdkPixbuf) crop = NULL;
+      gboolean ok;
+
+      g_ptr_array_add (results, result);
+      if (g_cancellable_is_cancelled (cancellable))
+        return FALSE;
+      result->face = g_array_index (faces, MienFace, f);
+      result->per_model = g_new0 (float, (gsize) job->n_models * job->n_classes);
+      result->average = g_new0 (float, job->n_classes);
+      g_mutex_lock (&job->ensemble->lock);
+      ok = mien_ensemble_predict_face (ensemble, frame, &result->face, &align,
+                                       result->per_model, result->average, &error);
+      g_mutex_unlock (&job->ensemble->lock);
+      if (!ok)
+        {
+          job->predict_error = g_strdup (error->message);
+          return FALSE;
+        }
+      crop = mien_face_align (frame, &result->face, &align, THUMBNAIL_SIZE, FALSE);
+      if (crop != NULL)
+        {
+          G_GNUC_BEGIN_IGNORE_DEPRECATIONS
+          result->thumbnail = gdk_texture_new_for_pixbuf (crop);
+          G_GNUC_END_IGNORE_DEPRECATIONS
+        }
+    }
+  job->frame_width = gdk_pixbuf_get_width (frame);
+  job->frame_height = gdk_pixbuf_get_height (frame);
+  job->face_results = g_steal_pointer (&results);
+  return TRUE;
+}
+
+static void
+predict_whole (PredictJob *job,
+               GdkPixbuf  *frame)
+{
+  MienEnsemble *ensemble = job->ensemble->ensemble;
+  g_autoptr(GError) error = NULL;
+  gboolean ok;
+
+  job->per_model = g_new0 (float, (gsize) job->n_models * job->n_classes);
+  job->average = g_new0 (float, job->n_classes);
+  g_mutex_lock (&job->ensemble->lock);
+  /* From the file, as `mien-cli predict` does, unless the frame is already decoded (the same
+   * pixels: predict_file decodes with gdk_pixbuf_new_from_file () too). */
+  if (frame != NULL)
+    ok = mien_ensemble_predict_pixbuf (ensemble, frame, job->per_model, job->average, &error);
+  else
+    ok = mien_ensemble_predict_file (ensemble, job->path, job->per_model, job->average, &error);
+  g_mutex_unlock (&job->ensemble->lock);
+  if (!ok)
+    {
+      job->predict_error = g_strdup (error->message);
+      g_clear_pointer (&job->per_model, g_free);
+      g_clear_pointer (&job->average, g_free);
+    }
+  else
+    job->whole = TRUE;
 }
 
 static void
@@ -426,22 +921,34 @@ predict_thread (GTask        *task,
       !g_cancellable_is_cancelled (cancellable))
     {
       MienEnsemble *ensemble = job->ensemble->ensemble;
-      g_autoptr(GError) error = NULL;
-      gboolean ok;
 
       job->n_models = mien_ensemble_get_n_models (ensemble);
       job->n_classes = mien_ensemble_get_n_classes (ensemble);
-      job->per_model = g_new0 (float, (gsize) job->n_models * job->n_classes);
-      job->average = g_new0 (float, job->n_classes);
-      g_mutex_lock (&job->ensemble->lock);
-      ok = mien_ensemble_predict_file (ensemble, job->path, job->per_model, job->average,
-                                       &error);
-      g_mutex_unlock (&job->ensemble->lock);
-      if (!ok)
+      if (!job->faces)
+        predict_whole (job, NULL);
+      else
         {
-          job->predict_error = g_strdup (error->message);
-          g_clear_pointer (&job->per_model, g_free);
-          g_clear_pointer (&job->average, g_free);
+          g_autoptr(GError) error = NULL;
+          g_autoptr(GdkPixbuf) frame = gdk_pixbuf_new_from_file (job->path, &error);
+
+          if (frame == NULL)
+            job->predict_error = g_strdup (error->message);
+          else
+            {
+              if (job->detector == NULL)
+                {
+                  job->detector = mien_face_model_open_detector (job->engine, NULL,
+                                                                 job->face_model, &error);
+                  if (job->detector == NULL)
+                    job->detector_error = g_strdup (error->message);
+                }
+              /* No detector, or the search failed: the whole image, rather than nothing. */
+              if (job->detector != NULL && !predict_faces (job, frame, cancellable) &&
+                  job->faces_error != NULL)
+                predict_whole (job, frame);
+              else if (job->detector == NULL)
+                predict_whole (job, frame);
+            }
         }
     }
   g_task_return_boolean (task, TRUE);
@@ -474,18 +981,49 @@ predict_done (GObject      *source,
           item->error = g_strdup_printf (_("Could not read this image: %s"), job->decode_error);
         }
     }
+  if (job->faces && job->detector_generation == self->detector_generation)
+    {
+      /* Back from the job, for the next one. */
+      if (job->detector != NULL && self->detector == NULL)
+        self->detector = g_steal_pointer (&job->detector);
+      if (job->detector_error != NULL && self->detector_error == NULL)
+        {
+          self->detector_error = g_steal_pointer (&job->detector_error);
+          /* Every image now wants its whole: show the error once, where it is noticed. */
+          mien_studio_post_message (self->studio, _("Faces cannot be found: whole images are classified instead"));
+        }
+    }
   if (job->ensemble != NULL)
     {
-      item->generation = job->generation;
-      g_clear_pointer (&item->per_model, g_free);
-      g_clear_pointer (&item->average, g_free);
+      if (job->faces_error != NULL)
+        {
+          g_free (item->faces_error);
+          item->faces_error = g_steal_pointer (&job->faces_error);
+          item->whole_requested = TRUE;
+        }
+      if (job->face_results != NULL || job->predict_error != NULL)
+        {
+          item->faces_generation = job->generation;
+          g_clear_pointer (&item->faces, g_ptr_array_unref);
+          item->faces = g_steal_pointer (&job->face_results);
+          item->frame_width = job->frame_width;
+          item->frame_height = job->frame_height;
+          item->n_models = job->n_models;
+          item->n_classes = job->n_classes;
+        }
+      if (job->whole || job->predict_error != NULL)
+        {
+          item->generation = job->generation;
+          g_clear_pointer (&item->per_model, g_free);
+          g_clear_pointer (&item->average, g_free);
+        }
       if (job->predict_error != NULL)
         {
           g_free (item->error);
           item->error = g_strdup_printf (_("Could not predict this image: %s"),
                                          job->predict_error);
         }
-      else
+      else if (job->whole)
         {
           item->n_models = job->n_models;
           item->n_classes = job->n_classes;
@@ -504,9 +1042,11 @@ needs_work (MienPredictPage *self,
             gboolean        *decode,
             gboolean        *predict)
 {
+  guint done = item_wants_faces (self, item) ? item->faces_generation : item->generation;
+
   *decode = !item->decoded;
   /* An image that failed once fails again: only a new ensemble is worth another try. */
-  *predict = self->ensemble != NULL && !self->loading && item->generation != self->generation &&
+  *predict = self->ensemble != NULL && !self->loading && done != self->generation &&
              (item->decoded ? item->texture != NULL : TRUE);
   return *decode || *predict;
 }
@@ -553,6 +1093,16 @@ process_next (MienPredictPage *self)
     {
       job->ensemble = shared_ensemble_ref (self->ensemble);
       job->generation = self->generation;
+      if (item_wants_faces (self, item))
+        {
+          g_autofree char *face_model = g_settings_get_string (self->settings, "face-model");
+
+          job->faces = TRUE;
+          job->detector = g_steal_pointer (&self->detector);
+          job->detector_generation = self->detector_generation;
+          job->engine = g_object_ref (mien_studio_get_engine (self->studio));
+          job->face_model = face_model[0] != '\0' ? g_steal_pointer (&face_model) : NULL;
+        }
       /* A new attempt: the error of an older ensemble no longer holds. */
       if (item->decoded)
         g_clear_pointer (&item->error, g_free);
@@ -1004,6 +1554,71 @@ cancel_folder_action (GtkWidget  *widget,
     g_cancellable_cancel (self->folder->cancellable);
 }
 
+/* ---- Faces ------------------------------------------------------------------------------------ */
+
+static void
+classify_whole_action (GtkWidget  *widget,
+                       const char *action_name,
+                       GVariant   *parameter)
+{
+  MienPredictPage *self = MIEN_PREDICT_PAGE (widget);
+  MienPredictItem *item = selected_item (self);
+
+  if (item == NULL)
+    return;
+  item->whole_requested = TRUE;
+  show_current (self);
+  process_next (self);
+}
+
+/* Every item's faces search over again: after the switch comes back on, or another detector. */
+static void
+forget_faces (MienPredictPage *self,
+              gboolean         results)
+{
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->items));
+
+  g_clear_pointer (&self->detector_error, g_free);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(MienPredictItem) item = g_list_model_get_item (G_LIST_MODEL (self->items), i);
+
+      item->whole_requested = FALSE;
+      g_clear_pointer (&item->faces_error, g_free);
+      if (results)
+        item->faces_generation = 0;
+    }
+}
+
+static void
+on_faces_setting_changed (GSettings       *settings,
+                          const char      *key,
+                          MienPredictPage *self)
+{
+  gboolean find_faces = g_settings_get_boolean (settings, "predict-faces");
+
+  if (find_faces == self->find_faces)
+    return;
+  self->find_faces = find_faces;
+  if (find_faces)
+    forget_faces (self, FALSE);
+  show_current (self);
+  process_next (self);
+}
+
+static void
+on_face_model_changed (GSettings       *settings,
+                       const char      *key,
+                       MienPredictPage *self)
+{
+  /* A job holding the old detector drops it when it comes back. */
+  g_clear_object (&self->detector);
+  self->detector_generation++;
+  forget_faces (self, TRUE);
+  show_current (self);
+  process_next (self);
+}
+
 /* ---- Drag and drop ------------------------------------------------------------------------- */
 
 static gboolean
@@ -1147,6 +1762,12 @@ mien_predict_page_dispose (GObject *object)
     g_signal_handlers_disconnect_by_data (self->chooser, self);
   if (self->selection != NULL)
     g_signal_handlers_disconnect_by_data (self->selection, self);
+  if (self->settings != NULL)
+    g_signal_handlers_disconnect_by_data (self->settings, self);
+  g_clear_object (&self->settings);
+  g_clear_object (&self->detector);
+  g_clear_pointer (&self->detector_error, g_free);
+  g_clear_pointer (&self->shown_faces, g_ptr_array_unref);
   self->chooser = NULL;
   g_clear_object (&self->selection);
   g_clear_object (&self->items);
@@ -1207,7 +1828,12 @@ mien_predict_page_class_init (MienPredictPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, MienPredictPage, folder_label);
   gtk_widget_class_bind_template_child (widget_class, MienPredictPage, folder_bar);
   gtk_widget_class_bind_template_child (widget_class, MienPredictPage, stack);
+  gtk_widget_class_bind_template_child (widget_class, MienPredictPage, picture_overlay);
   gtk_widget_class_bind_template_child (widget_class, MienPredictPage, picture);
+  gtk_widget_class_bind_template_child (widget_class, MienPredictPage, faces_switch);
+  gtk_widget_class_bind_template_child (widget_class, MienPredictPage, note_label);
+  gtk_widget_class_bind_template_child (widget_class, MienPredictPage, no_face_page);
+  gtk_widget_class_bind_template_child (widget_class, MienPredictPage, faces_box);
   gtk_widget_class_bind_template_child (widget_class, MienPredictPage, file_label);
   gtk_widget_class_bind_template_child (widget_class, MienPredictPage, class_label);
   gtk_widget_class_bind_template_child (widget_class, MienPredictPage, prob_label);
@@ -1220,6 +1846,8 @@ mien_predict_page_class_init (MienPredictPageClass *klass)
   gtk_widget_class_install_action (widget_class, "predict.open-folder", NULL, open_folder_action);
   gtk_widget_class_install_action (widget_class, "predict.cancel-folder", NULL,
                                    cancel_folder_action);
+  gtk_widget_class_install_action (widget_class, "predict.classify-whole", NULL,
+                                   classify_whole_action);
 }
 
 static void
@@ -1232,6 +1860,8 @@ mien_predict_page_init (MienPredictPage *self)
   gtk_widget_init_template (GTK_WIDGET (self));
   self->cancellable = g_cancellable_new ();
   self->charts = g_ptr_array_new ();
+  self->boxes = g_object_new (MIEN_TYPE_FACE_BOXES, NULL);
+  gtk_overlay_add_overlay (self->picture_overlay, GTK_WIDGET (self->boxes));
 
   self->items = g_list_store_new (MIEN_TYPE_PREDICT_ITEM);
   self->selection = gtk_single_selection_new (g_object_ref (G_LIST_MODEL (self->items)));
@@ -1263,6 +1893,14 @@ mien_predict_page_new (MienStudio *studio)
 
   self = g_object_new (MIEN_TYPE_PREDICT_PAGE, NULL);
   self->studio = g_object_ref (studio);
+  self->settings = g_object_ref (mien_studio_get_settings (studio));
+  self->find_faces = g_settings_get_boolean (self->settings, "predict-faces");
+  g_settings_bind (self->settings, "predict-faces", self->faces_switch, "active",
+                   G_SETTINGS_BIND_DEFAULT);
+  g_signal_connect (self->settings, "changed::predict-faces",
+                    G_CALLBACK (on_faces_setting_changed), self);
+  g_signal_connect (self->settings, "changed::face-model",
+                    G_CALLBACK (on_face_model_changed), self);
   self->chooser = MIEN_MODEL_CHOOSER (mien_model_chooser_new (studio));
   gtk_box_append (self->chooser_box, GTK_WIDGET (self->chooser));
   g_signal_connect (self->chooser, "changed", G_CALLBACK (on_models_changed), self);
@@ -1311,7 +1949,7 @@ mien_predict_page_get_probabilities (MienPredictPage  *self,
   g_return_val_if_fail (MIEN_IS_PREDICT_PAGE (self), FALSE);
 
   item = selected_item (self);
-  if (!item_is_fresh (self, item))
+  if (item == NULL || item_wants_faces (self, item) || !item_is_fresh (self, item))
     return FALSE;
   if (n_models != NULL)
     *n_models = item->n_models;
@@ -1321,5 +1959,67 @@ mien_predict_page_get_probabilities (MienPredictPage  *self,
     *per_model = item->per_model;
   if (average != NULL)
     *average = item->average;
+  return TRUE;
+}
+
+void
+mien_predict_page_set_find_faces (MienPredictPage *self,
+                                  gboolean         find_faces)
+{
+  g_return_if_fail (MIEN_IS_PREDICT_PAGE (self));
+
+  /* Through the settings, so that the switch follows (and the choice is remembered). */
+  g_settings_set_boolean (self->settings, "predict-faces", find_faces);
+}
+
+gboolean
+mien_predict_page_get_find_faces (MienPredictPage *self)
+{
+  g_return_val_if_fail (MIEN_IS_PREDICT_PAGE (self), FALSE);
+  return self->find_faces;
+}
+
+int
+mien_predict_page_get_n_faces (MienPredictPage *self)
+{
+  MienPredictItem *item;
+
+  g_return_val_if_fail (MIEN_IS_PREDICT_PAGE (self), -1);
+
+  item = selected_item (self);
+  if (item == NULL || !self->find_faces || !item_faces_fresh (self, item))
+    return -1;
+  return (int) item->faces->len;
+}
+
+gboolean
+mien_predict_page_get_face_probabilities (MienPredictPage  *self,
+                                          guint             face,
+                                          MienFace         *box,
+                                          guint            *n_models,
+                                          guint            *n_classes,
+                                          const float     **per_model,
+                                          const float     **average)
+{
+  MienPredictItem *item;
+  FaceResult *result;
+
+  g_return_val_if_fail (MIEN_IS_PREDICT_PAGE (self), FALSE);
+
+  item = selected_item (self);
+  if (item == NULL || !self->find_faces || !item_faces_fresh (self, item) ||
+      face >= item->faces->len)
+    return FALSE;
+  result = item->faces->pdata[face];
+  if (box != NULL)
+    *box = result->face;
+  if (n_models != NULL)
+    *n_models = item->n_models;
+  if (n_classes != NULL)
+    *n_classes = item->n_classes;
+  if (per_model != NULL)
+    *per_model = result->per_model;
+  if (average != NULL)
+    *average = result->average;
   return TRUE;
 }

@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cmath>
 #include <memory>
+#include <mutex>
 #include <new>
 #include <stdexcept>
 #include <string>
@@ -167,6 +168,18 @@ detect_cascade (MienOpencvFaces *self,
     }
 }
 
+/* Detection runs on the calling thread alone: OpenCV's worker threads (TBB) speed the cascades
+ * up little, and their spinning slows down the classifier that runs beside the detector (the
+ * Live page's second thread) or right after it (libtorch's threads), by up to ten times on two
+ * cores (tests/bench/bench-faces). */
+void
+use_one_thread ()
+{
+  static std::once_flag once;
+
+  std::call_once (once, [] { cv::setNumThreads (1); });
+}
+
 } /* namespace */
 
 extern "C" {
@@ -179,6 +192,8 @@ mien_opencv_faces_new_yunet (const char  *model_path,
 
   return guard (error, MIEN_FACE_DETECTOR_ERROR_MODEL, (MienOpencvFaces *) nullptr, [&] {
     std::unique_ptr<MienOpencvFaces> self (new MienOpencvFaces ());
+
+    use_one_thread ();
 
     /* OpenCV would report a missing file as a parser failure; this says what is wrong. */
     if (!g_file_test (model_path, G_FILE_TEST_IS_REGULAR))
@@ -213,6 +228,8 @@ mien_opencv_faces_new_cascade (const char                    *cascade_path,
 
   return guard (error, MIEN_FACE_DETECTOR_ERROR_MODEL, (MienOpencvFaces *) nullptr, [&] {
     std::unique_ptr<MienOpencvFaces> self (new MienOpencvFaces ());
+
+    use_one_thread ();
 
     if (!g_file_test (cascade_path, G_FILE_TEST_IS_REGULAR))
       throw FacesError (MIEN_FACE_DETECTOR_ERROR_MODEL,
