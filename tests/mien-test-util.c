@@ -237,3 +237,46 @@ mien_test_write_video (const char        *path,
   return FALSE;
 #endif
 }
+
+void
+mien_test_cli_result_free (MienTestCliResult *result)
+{
+  g_free (result->out);
+  g_free (result->err);
+  g_free (result);
+}
+
+MienTestCliResult *
+mien_test_cli_run (const char *first,
+                   ...)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(GError) error = NULL;
+  MienTestCliResult *r = g_new0 (MienTestCliResult, 1);
+  const char *cli = g_getenv ("MIEN_CLI");
+  va_list args;
+  int wait_status;
+
+  g_assert_nonnull (cli);
+  g_ptr_array_add (argv, (char *) cli);
+  va_start (args, first);
+  for (const char *a = first; a != NULL; a = va_arg (args, const char *))
+    g_ptr_array_add (argv, (char *) a);
+  va_end (args);
+  g_ptr_array_add (argv, NULL);
+
+  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                               &r->out, &r->err, &wait_status, &error));
+  g_assert_no_error (error);
+  r->status = WIFEXITED (wait_status) ? WEXITSTATUS (wait_status) : -WTERMSIG (wait_status);
+  if (g_test_verbose ())
+    g_printerr ("$ mien-cli %s… → %d\n%s", first, r->status, r->err);
+  return r;
+}
+
+void
+mien_test_cli_assert_success (MienTestCliResult *result)
+{
+  if (result->status != 0)
+    g_error ("mien-cli failed with %d:\n%s", result->status, result->err);
+}

@@ -39,4 +39,19 @@ gboolean mien_test_write_video      (const char       *path,
                                      int               fps,
                                      GError          **error);
 
+/* $MIEN_CLI run with the NULL-terminated arguments, to its end: its exit status (or -signal)
+ * and what it printed. */
+typedef struct {
+  int   status;
+  char *out;
+  char *err;
+} MienTestCliResult;
+
+MienTestCliResult *mien_test_cli_run            (const char        *first,
+                                                 ...) G_GNUC_NULL_TERMINATED;
+void               mien_test_cli_result_free    (MienTestCliResult *result);
+/* Fails the test with mien-cli's standard error unless it exited with 0. */
+void               mien_test_cli_assert_success (MienTestCliResult *result);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (MienTestCliResult, mien_test_cli_result_free)
+
 G_END_DECLS

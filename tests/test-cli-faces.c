@@ -72,62 +72,9 @@ static char *grey_path;
 static char *crop_path;
 static char *set_dir;
 
-/* ---- Running the command line ----------------------------------------------------------- */
-
-typedef struct {
-  int   status;  /* exit status, or -signal */
-  char *out;
-  char *err;
-} CliResult;
-
-static void
-cli_result_free (CliResult *r)
-{
-  g_free (r->out);
-  g_free (r->err);
-  g_free (r);
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (CliResult, cli_result_free)
-
-static CliResult *
-cli_run (const char *first,
-         ...)
-{
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr(GError) error = NULL;
-  CliResult *r = g_new0 (CliResult, 1);
-  const char *cli = g_getenv ("MIEN_CLI");
-  va_list args;
-  int wait_status;
-
-  g_assert_nonnull (cli);
-  g_ptr_array_add (argv, (char *) cli);
-  va_start (args, first);
-  for (const char *a = first; a != NULL; a = va_arg (args, const char *))
-    g_ptr_array_add (argv, (char *) a);
-  va_end (args);
-  g_ptr_array_add (argv, NULL);
-
-  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
-                               &r->out, &r->err, &wait_status, &error));
-  g_assert_no_error (error);
-  r->status = WIFEXITED (wait_status) ? WEXITSTATUS (wait_status) : -WTERMSIG (wait_status);
-  if (g_test_verbose ())
-    g_printerr ("$ mien-cli %s… → %d\n%s", first, r->status, r->err);
-  return r;
-}
-
-static void
-assert_success (CliResult *r)
-{
-  if (r->status != 0)
-    g_error ("mien-cli failed with %d:\n%s", r->status, r->err);
-}
-
 /* `predict --faces` with the Haar cascade, on the scratch model and the given paths. */
 #define PREDICT_FACES(...) \
-  cli_run ("predict", "--model", model_path, "--faces", "--detector", "opencv:haar", \
+  mien_test_cli_run ("predict", "--model", model_path, "--faces", "--detector", "opencv:haar", \
            __VA_ARGS__, NULL)
 
 /* ---- Reading the CSV -------------------------------------------------------------------- */
@@ -351,7 +298,7 @@ ensure_fixtures (void)
 static void
 test_photo (void)
 {
-  g_autoptr(CliResult) r = NULL;
+  g_autoptr(MienTestCliResult) r = NULL;
   g_autoptr(GPtrArray) rows = NULL;
   g_autoptr(MienEnsemble) ensemble = NULL;
   g_autoptr(MienFaceDetector) detector = NULL;
@@ -369,7 +316,7 @@ test_photo (void)
     return;
 
   r = PREDICT_FACES (MESSI_PHOTO);
-  assert_success (r);
+  mien_test_cli_assert_success (r);
   rows = parse_csv (r->out);
   g_assert_cmpuint (rows->len, ==, 1);
   row = rows->pdata[0];
@@ -413,7 +360,7 @@ test_photo (void)
 static void
 test_tiled (void)
 {
-  g_autoptr(CliResult) r = NULL;
+  g_autoptr(MienTestCliResult) r = NULL;
   g_autoptr(GPtrArray) rows = NULL;
   gboolean seen[4] = { FALSE, };
 
@@ -421,7 +368,7 @@ test_tiled (void)
     return;
 
   r = PREDICT_FACES (tiled_path);
-  assert_success (r);
+  mien_test_cli_assert_success (r);
   rows = parse_csv (r->out);
   g_assert_cmpuint (rows->len, ==, 4);
   for (guint i = 0; i < 4; i++)
@@ -449,7 +396,7 @@ test_tiled (void)
 static void
 test_no_face (void)
 {
-  g_autoptr(CliResult) r = NULL;
+  g_autoptr(MienTestCliResult) r = NULL;
   g_autoptr(GPtrArray) rows = NULL;
 
   if (!ensure_fixtures ())
@@ -457,7 +404,7 @@ test_no_face (void)
 
   /* Finding nothing is an answer, not an error. */
   r = PREDICT_FACES (grey_path, crop_path);
-  assert_success (r);
+  mien_test_cli_assert_success (r);
   rows = parse_csv (r->out);
   g_assert_cmpuint (rows->len, ==, 2);
   assert_faceless_image_row (rows->pdata[0], grey_path);
@@ -467,8 +414,8 @@ test_no_face (void)
 static void
 test_folder (void)
 {
-  g_autoptr(CliResult) files = NULL;
-  g_autoptr(CliResult) folder = NULL;
+  g_autoptr(MienTestCliResult) files = NULL;
+  g_autoptr(MienTestCliResult) folder = NULL;
   g_autoptr(GPtrArray) rows = NULL;
 
   if (!ensure_fixtures ())
@@ -476,9 +423,9 @@ test_folder (void)
 
   /* Name order, into the subfolder between the two files beside it. */
   files = PREDICT_FACES (tiled_path, crop_path, grey_path);
-  assert_success (files);
+  mien_test_cli_assert_success (files);
   folder = PREDICT_FACES (set_dir);
-  assert_success (folder);
+  mien_test_cli_assert_success (folder);
   g_assert_cmpstr (folder->out, ==, files->out);
   rows = parse_csv (folder->out);
   g_assert_cmpuint (rows->len, ==, 6);
@@ -527,8 +474,8 @@ static void
 test_video (void)
 {
   g_autofree char *video = NULL;
-  g_autoptr(CliResult) r = NULL;
-  g_autoptr(CliResult) smoothed = NULL;
+  g_autoptr(MienTestCliResult) r = NULL;
+  g_autoptr(MienTestCliResult) smoothed = NULL;
   g_autoptr(GPtrArray) rows = NULL;
   g_autoptr(GPtrArray) smoothed_rows = NULL;
   double p[VIDEO_FRAMES][N_CLASSES];
@@ -542,7 +489,7 @@ test_video (void)
     return;
 
   r = PREDICT_FACES (video);
-  assert_success (r);
+  mien_test_cli_assert_success (r);
   rows = parse_csv (r->out);
   g_assert_cmpuint (rows->len, ==, VIDEO_FRAMES);
   for (guint k = 0; k < VIDEO_FRAMES; k++)
@@ -569,7 +516,7 @@ test_video (void)
 
   /* Smoothing: the first frame has no past, every later one leans on it. */
   smoothed = PREDICT_FACES ("--smoothing", "0.5", video);
-  assert_success (smoothed);
+  mien_test_cli_assert_success (smoothed);
   smoothed_rows = parse_csv (smoothed->out);
   g_assert_cmpuint (smoothed_rows->len, ==, VIDEO_FRAMES);
   for (guint k = 0; k < VIDEO_FRAMES; k++)
@@ -607,17 +554,17 @@ test_csv_file (void)
 {
   g_autofree char *csv = scratch_path ("faces.csv");
   g_autofree char *written = NULL;
-  g_autoptr(CliResult) to_stdout = NULL;
-  g_autoptr(CliResult) to_file = NULL;
+  g_autoptr(MienTestCliResult) to_stdout = NULL;
+  g_autoptr(MienTestCliResult) to_file = NULL;
   g_autoptr(GError) error = NULL;
 
   if (!ensure_fixtures ())
     return;
 
   to_stdout = PREDICT_FACES (MESSI_PHOTO, grey_path);
-  assert_success (to_stdout);
+  mien_test_cli_assert_success (to_stdout);
   to_file = PREDICT_FACES ("--csv", csv, MESSI_PHOTO, grey_path);
-  assert_success (to_file);
+  mien_test_cli_assert_success (to_file);
   g_assert_cmpstr (to_file->out, ==, "");
   g_assert_true (g_file_get_contents (csv, &written, NULL, &error));
   g_assert_no_error (error);
@@ -628,9 +575,9 @@ static void
 test_errors (void)
 {
   g_autofree char *missing = scratch_path ("missing.png");
-  g_autoptr(CliResult) r = NULL;
-  g_autoptr(CliResult) yunet = NULL;
-  g_autoptr(CliResult) margin = NULL;
+  g_autoptr(MienTestCliResult) r = NULL;
+  g_autoptr(MienTestCliResult) yunet = NULL;
+  g_autoptr(MienTestCliResult) margin = NULL;
   g_autoptr(GPtrArray) rows = NULL;
 
   if (!ensure_fixtures ())
@@ -644,7 +591,7 @@ test_errors (void)
   g_assert_cmpuint (rows->len, ==, 1);
   assert_faceless_image_row (rows->pdata[0], grey_path);
 
-  yunet = cli_run ("predict", "--model", model_path, "--faces", "--detector", "opencv:yunet",
+  yunet = mien_test_cli_run ("predict", "--model", model_path, "--faces", "--detector", "opencv:yunet",
                    "--face-model", "/nonexistent.onnx", grey_path, NULL);
   g_assert_cmpint (yunet->status, ==, 1);
   g_assert_nonnull (strstr (yunet->err, "/nonexistent.onnx"));
@@ -657,8 +604,8 @@ test_errors (void)
 static void
 test_detectors (void)
 {
-  g_autoptr(CliResult) r = NULL;
-  g_autoptr(CliResult) plugins = NULL;
+  g_autoptr(MienTestCliResult) r = NULL;
+  g_autoptr(MienTestCliResult) plugins = NULL;
   g_autoptr(JsonParser) parser = json_parser_new ();
   g_autoptr(GError) error = NULL;
   JsonArray *array;
@@ -668,8 +615,8 @@ test_detectors (void)
   if (!ensure_fixtures ())
     return;
 
-  r = cli_run ("detectors", "--json", NULL);
-  assert_success (r);
+  r = mien_test_cli_run ("detectors", "--json", NULL);
+  mien_test_cli_assert_success (r);
   g_assert_true (json_parser_load_from_data (parser, r->out, -1, &error));
   g_assert_no_error (error);
   g_assert_true (JSON_NODE_HOLDS_ARRAY (json_parser_get_root (parser)));
@@ -699,8 +646,8 @@ test_detectors (void)
   g_assert_true (seen_yunet);
 
   /* Face detectors are not backbones. */
-  plugins = cli_run ("plugins", "--json", NULL);
-  assert_success (plugins);
+  plugins = mien_test_cli_run ("plugins", "--json", NULL);
+  mien_test_cli_assert_success (plugins);
   g_clear_object (&parser);
   parser = json_parser_new ();
   g_assert_true (json_parser_load_from_data (parser, plugins->out, -1, &error));

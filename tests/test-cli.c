@@ -18,57 +18,6 @@
 static char *tmp_dir;
 static char *demo_dir;
 
-typedef struct {
-  int   status;  /* exit status, or -signal */
-  char *out;
-  char *err;
-} CliResult;
-
-static void
-cli_result_free (CliResult *r)
-{
-  g_free (r->out);
-  g_free (r->err);
-  g_free (r);
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (CliResult, cli_result_free)
-
-static CliResult *
-cli_run (const char *first,
-         ...)
-{
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr(GError) error = NULL;
-  CliResult *r = g_new0 (CliResult, 1);
-  const char *cli = g_getenv ("MIEN_CLI");
-  va_list args;
-  int wait_status;
-
-  g_assert_nonnull (cli);
-  g_ptr_array_add (argv, (char *) cli);
-  va_start (args, first);
-  for (const char *a = first; a != NULL; a = va_arg (args, const char *))
-    g_ptr_array_add (argv, (char *) a);
-  va_end (args);
-  g_ptr_array_add (argv, NULL);
-
-  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
-                               &r->out, &r->err, &wait_status, &error));
-  g_assert_no_error (error);
-  r->status = WIFEXITED (wait_status) ? WEXITSTATUS (wait_status) : -WTERMSIG (wait_status);
-  if (g_test_verbose ())
-    g_printerr ("$ mien-cli %s… → %d\n%s", first, r->status, r->err);
-  return r;
-}
-
-static void
-assert_success (CliResult *r)
-{
-  if (r->status != 0)
-    g_error ("mien-cli failed with %d:\n%s", r->status, r->err);
-}
-
 /* The last line of stdout as a JSON object. */
 static JsonObject *
 last_json (const char *text)
@@ -102,20 +51,20 @@ static double best_64_f1;
 static void
 test_demo_data_and_stats (void)
 {
-  g_autoptr(CliResult) again = NULL;
-  g_autoptr(CliResult) stats = NULL;
+  g_autoptr(MienTestCliResult) again = NULL;
+  g_autoptr(MienTestCliResult) stats = NULL;
   g_autoptr(JsonObject) o = NULL;
   g_autofree char *train_dir = g_build_filename (demo_dir, "train", NULL);
   JsonArray *counts;
   gint64 largest = 0, smallest = G_MAXINT64;
 
   /* main () made the set; writing it again is refused and leaves it alone. */
-  again = cli_run ("demo-data", demo_dir, NULL);
+  again = mien_test_cli_run ("demo-data", demo_dir, NULL);
   g_assert_cmpint (again->status, ==, 1);
   g_assert_nonnull (strstr (again->err, "error:"));
 
-  stats = cli_run ("stats", train_dir, "--json", NULL);
-  assert_success (stats);
+  stats = mien_test_cli_run ("stats", train_dir, "--json", NULL);
+  mien_test_cli_assert_success (stats);
   o = last_json (stats->out);
   counts = json_object_get_array_member (o, "counts");
   g_assert_cmpuint (json_array_get_length (counts), ==, 6);
@@ -136,8 +85,8 @@ test_train_reaches_target (void)
 {
   g_autofree char *run = scratch_path ("run-64");
   g_autofree char *run48 = scratch_path ("run-48");
-  g_autoptr(CliResult) r = NULL;
-  g_autoptr(CliResult) r48 = NULL;
+  g_autoptr(MienTestCliResult) r = NULL;
+  g_autoptr(MienTestCliResult) r48 = NULL;
   g_autoptr(JsonObject) final = NULL;
   g_autoptr(JsonObject) final48 = NULL;
   JsonObject *metrics;
@@ -146,11 +95,11 @@ test_train_reaches_target (void)
 
   /* Two of the paper's modules help here too: class weights for the 10:1 imbalance and label
    * smoothing against over-confidence on a small set. */
-  r = cli_run ("train", "--data", demo_dir, "--backbone", "resnet:18", "--input-size", "64",
+  r = mien_test_cli_run ("train", "--data", demo_dir, "--backbone", "resnet:18", "--input-size", "64",
                "--epochs", "8", "--batch", "32", "--schedule", "cosine", "--imbalance",
                "weighted", "--smoothing", "0.1", "--weight-decay", "1e-4", "--seed", "1",
                "--out", run, "--json", NULL);
-  assert_success (r);
+  mien_test_cli_assert_success (r);
   lines = g_strsplit (r->out, "\n", -1);
   for (guint i = 0; lines[i] != NULL; i++)
     n_epoch_lines += g_str_has_prefix (lines[i], "{\"epoch\"");
@@ -166,10 +115,10 @@ test_train_reaches_target (void)
   g_assert_cmpfloat (best_64_f1, >=, 0.9);
 
   /* A second member for the ensemble, at another input size. */
-  r48 = cli_run ("train", "--data", demo_dir, "--backbone", "resnet:18", "--input-size", "48",
+  r48 = mien_test_cli_run ("train", "--data", demo_dir, "--backbone", "resnet:18", "--input-size", "48",
                  "--epochs", "2", "--batch", "32", "--seed", "2", "--smoothing", "0.1",
                  "--imbalance", "onthefly", "--out", run48, "--json", NULL);
-  assert_success (r48);
+  mien_test_cli_assert_success (r48);
   final48 = last_json (r48->out);
   best_48 = g_strdup (json_object_get_string_member (final48, "best"));
 }
@@ -178,17 +127,17 @@ static void
 test_eval_and_ensemble (void)
 {
   g_autofree char *val_dir = g_build_filename (demo_dir, "val", NULL);
-  g_autoptr(CliResult) one = NULL;
-  g_autoptr(CliResult) two = NULL;
-  g_autoptr(CliResult) table = NULL;
+  g_autoptr(MienTestCliResult) one = NULL;
+  g_autoptr(MienTestCliResult) two = NULL;
+  g_autoptr(MienTestCliResult) table = NULL;
   g_autoptr(JsonObject) o1 = NULL;
   g_autoptr(JsonObject) o2 = NULL;
   JsonArray *confusion;
   gint64 n, sum = 0;
 
   g_assert_nonnull (best_64);
-  one = cli_run ("eval", "--model", best_64, "--data", val_dir, "--json", NULL);
-  assert_success (one);
+  one = mien_test_cli_run ("eval", "--model", best_64, "--data", val_dir, "--json", NULL);
+  mien_test_cli_assert_success (one);
   o1 = last_json (one->out);
   /* The same images and model as the training's last validation: the same figure. */
   g_assert_cmpfloat_with_epsilon (json_object_get_double_member (o1, "macro_f1"), best_64_f1,
@@ -199,9 +148,9 @@ test_eval_and_ensemble (void)
   g_assert_true (json_object_has_member (o1, "recall"));
   g_assert_true (json_object_has_member (o1, "accuracy"));
 
-  two = cli_run ("eval", "--model", best_64, "--model", best_48, "--data", val_dir, "--json",
+  two = mien_test_cli_run ("eval", "--model", best_64, "--model", best_48, "--data", val_dir, "--json",
                  NULL);
-  assert_success (two);
+  mien_test_cli_assert_success (two);
   o2 = last_json (two->out);
   n = json_object_get_int_member (o2, "n");
   confusion = json_object_get_array_member (o2, "confusion");
@@ -219,8 +168,8 @@ test_eval_and_ensemble (void)
                   json_object_get_double_member (o2, "macro_f1"));
 
   /* The paper's table, with a row per member and one for the ensemble. */
-  table = cli_run ("eval", "--model", best_64, "--model", best_48, "--data", val_dir, NULL);
-  assert_success (table);
+  table = mien_test_cli_run ("eval", "--model", best_64, "--model", best_48, "--data", val_dir, NULL);
+  mien_test_cli_assert_success (table);
   g_assert_nonnull (strstr (table->out, "Avg."));
   g_assert_nonnull (strstr (table->out, "Ensemble"));
   g_assert_nonnull (strstr (table->out, "Happiness"));
@@ -231,8 +180,8 @@ test_predict_csv (void)
 {
   g_autofree char *fear_dir = g_build_filename (demo_dir, "val", "fear", NULL);
   g_autofree char *csv = scratch_path ("predictions.csv");
-  g_autoptr(CliResult) r = NULL;
-  g_autoptr(CliResult) bad = NULL;
+  g_autoptr(MienTestCliResult) r = NULL;
+  g_autoptr(MienTestCliResult) bad = NULL;
   g_autofree char *text = NULL;
   g_auto(GStrv) lines = NULL;
   g_autoptr(GDir) dir = g_dir_open (fear_dir, 0, NULL);
@@ -243,8 +192,8 @@ test_predict_csv (void)
   while (g_dir_read_name (dir) != NULL)
     n_files++;
 
-  r = cli_run ("predict", "--model", best_64, "--model", best_48, fear_dir, "--csv", csv, NULL);
-  assert_success (r);
+  r = mien_test_cli_run ("predict", "--model", best_64, "--model", best_48, fear_dir, "--csv", csv, NULL);
+  mien_test_cli_assert_success (r);
   g_assert_true (g_file_get_contents (csv, &text, NULL, NULL));
   lines = g_strsplit (text, "\n", -1);
   g_assert_cmpstr (lines[0], ==,
@@ -266,7 +215,7 @@ test_predict_csv (void)
   g_assert_cmpuint (n_rows, ==, n_files);
 
   /* A missing file: one clear line, a non-zero exit, the other rows still written. */
-  bad = cli_run ("predict", "--model", best_64, missing, NULL);
+  bad = mien_test_cli_run ("predict", "--model", best_64, missing, NULL);
   g_assert_cmpint (bad->status, ==, 1);
   g_assert_nonnull (strstr (bad->err, "missing.png"));
 }
@@ -276,16 +225,16 @@ test_mismatched_ensemble (void)
 {
   g_autofree char *run = scratch_path ("run-two-classes");
   g_autofree char *val_dir = g_build_filename (demo_dir, "val", NULL);
-  g_autoptr(CliResult) train = NULL;
-  g_autoptr(CliResult) eval = NULL;
+  g_autoptr(MienTestCliResult) train = NULL;
+  g_autoptr(MienTestCliResult) eval = NULL;
   g_autoptr(JsonObject) final = NULL;
 
-  train = cli_run ("train", "--data", demo_dir, "--classes", "anger,fear", "--backbone",
+  train = mien_test_cli_run ("train", "--data", demo_dir, "--classes", "anger,fear", "--backbone",
                    "resnet:18", "--input-size", "32", "--epochs", "1", "--batch", "8", "--out",
                    run, "--json", NULL);
-  assert_success (train);
+  mien_test_cli_assert_success (train);
   final = last_json (train->out);
-  eval = cli_run ("eval", "--model", best_64, "--model",
+  eval = mien_test_cli_run ("eval", "--model", best_64, "--model",
                   json_object_get_string_member (final, "best"), "--data", val_dir, NULL);
   g_assert_cmpint (eval->status, ==, 1);
   g_assert_nonnull (strstr (eval->err, "classes"));
@@ -320,16 +269,16 @@ test_kill_and_resume (void)
                            "5", "--imbalance", "onthefly", "--threads", "1", "--out" };
   g_autoptr(GPtrArray) argv = g_ptr_array_new ();
   g_autoptr(GError) error = NULL;
-  g_autoptr(CliResult) r = NULL;
-  g_autoptr(CliResult) resumed = NULL;
+  g_autoptr(MienTestCliResult) r = NULL;
+  g_autoptr(MienTestCliResult) resumed = NULL;
   GPid pid;
   int wait_status;
   gint64 deadline;
 
-  r = cli_run (common[0], common[1], common[2], common[3], common[4], common[5], common[6],
+  r = mien_test_cli_run (common[0], common[1], common[2], common[3], common[4], common[5], common[6],
                common[7], common[8], common[9], common[10], common[11], common[12], common[13],
                common[14], common[15], common[16], common[17], whole, NULL);
-  assert_success (r);
+  mien_test_cli_assert_success (r);
 
   g_ptr_array_add (argv, (char *) g_getenv ("MIEN_CLI"));
   for (guint i = 0; i < G_N_ELEMENTS (common); i++)
@@ -354,8 +303,8 @@ test_kill_and_resume (void)
   g_assert_true (WIFSIGNALED (wait_status));
   g_assert_false (file_has_lines (log_path, 3));
 
-  resumed = cli_run ("train", "--out", killed, "--resume", "--json", NULL);
-  assert_success (resumed);
+  resumed = mien_test_cli_run ("train", "--out", killed, "--resume", "--json", NULL);
+  mien_test_cli_assert_success (resumed);
   g_assert_true (file_has_lines (log_path, 3));
   mien_test_assert_same_tensors (last_whole, last_killed);
 }
@@ -365,14 +314,14 @@ test_usage_errors (void)
 {
   g_autofree char *run = scratch_path ("run-bad");
   g_autofree char *corrupt = scratch_path ("corrupt.safetensors");
-  g_autoptr(CliResult) no_out = cli_run ("train", "--data", demo_dir, NULL);
-  g_autoptr(CliResult) bad_imbalance = cli_run ("train", "--data", demo_dir, "--out", run,
+  g_autoptr(MienTestCliResult) no_out = mien_test_cli_run ("train", "--data", demo_dir, NULL);
+  g_autoptr(MienTestCliResult) bad_imbalance = mien_test_cli_run ("train", "--data", demo_dir, "--out", run,
                                                 "--imbalance", "sometimes", NULL);
-  g_autoptr(CliResult) bad_weights = cli_run ("train", "--data", demo_dir, "--out", run,
+  g_autoptr(MienTestCliResult) bad_weights = mien_test_cli_run ("train", "--data", demo_dir, "--out", run,
                                                "--class-weights", "1,x", NULL);
-  g_autoptr(CliResult) bad_backbone = NULL;
-  g_autoptr(CliResult) bad_model = NULL;
-  g_autoptr(CliResult) no_data = NULL;
+  g_autoptr(MienTestCliResult) bad_backbone = NULL;
+  g_autoptr(MienTestCliResult) bad_model = NULL;
+  g_autoptr(MienTestCliResult) no_data = NULL;
 
   g_assert_cmpint (no_out->status, ==, 2);
   g_assert_nonnull (strstr (no_out->err, "--out"));
@@ -381,17 +330,17 @@ test_usage_errors (void)
   g_assert_cmpint (bad_weights->status, ==, 2);
   g_assert_false (g_file_test (run, G_FILE_TEST_EXISTS));
 
-  bad_backbone = cli_run ("train", "--data", demo_dir, "--out", run, "--backbone", "alexnet",
+  bad_backbone = mien_test_cli_run ("train", "--data", demo_dir, "--out", run, "--backbone", "alexnet",
                           "--epochs", "1", NULL);
   g_assert_cmpint (bad_backbone->status, ==, 1);
   g_assert_nonnull (strstr (bad_backbone->err, "alexnet"));
 
   g_assert_true (g_file_set_contents (corrupt, "not a model", -1, NULL));
-  bad_model = cli_run ("eval", "--model", corrupt, "--data", demo_dir, NULL);
+  bad_model = mien_test_cli_run ("eval", "--model", corrupt, "--data", demo_dir, NULL);
   g_assert_cmpint (bad_model->status, ==, 1);
   g_assert_nonnull (strstr (bad_model->err, "corrupt.safetensors"));
 
-  no_data = cli_run ("stats", "/nonexistent/dataset", NULL);
+  no_data = mien_test_cli_run ("stats", "/nonexistent/dataset", NULL);
   g_assert_cmpint (no_data->status, ==, 1);
   g_assert_nonnull (strstr (no_data->err, "/nonexistent/dataset"));
 }
@@ -410,9 +359,9 @@ main (int    argc,
   g_assert_no_error (error);
   demo_dir = g_build_filename (tmp_dir, "demo", NULL);
   {
-    g_autoptr(CliResult) demo = cli_run ("demo-data", demo_dir, NULL);
+    g_autoptr(MienTestCliResult) demo = mien_test_cli_run ("demo-data", demo_dir, NULL);
 
-    assert_success (demo);
+    mien_test_cli_assert_success (demo);
   }
 
   g_test_add_func ("/cli/demo-data-and-stats", test_demo_data_and_stats);

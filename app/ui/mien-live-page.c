@@ -143,34 +143,6 @@ format_percent (float probability)
   return g_strdup_printf (_("%.0f %%"), 100.0 * probability);
 }
 
-/* The frame's place in the widget: what GtkPicture's "contain" fit gives (scaled to fit,
- * centred, letterboxed), so that frame pixels map onto what is on screen. */
-static void
-overlay_frame_rect (MienLiveOverlay *self,
-                    double          *ox,
-                    double          *oy,
-                    double          *scale)
-{
-  double width = gtk_widget_get_width (GTK_WIDGET (self));
-  double height = gtk_widget_get_height (GTK_WIDGET (self));
-  double ratio = (double) self->frame_width / self->frame_height;
-  double w, h;
-
-  if (ratio > width / height)
-    {
-      w = width;
-      h = width / ratio;
-    }
-  else
-    {
-      w = height * ratio;
-      h = height;
-    }
-  *scale = w / self->frame_width;
-  *ox = (width - ceil (w)) / 2;
-  *oy = floor ((height - ceil (h)) / 2);
-}
-
 static OverlayProbs *
 overlay_find_probs (MienLiveOverlay *self,
                     guint            track_id)
@@ -365,7 +337,8 @@ mien_live_overlay_snapshot (GtkWidget   *widget,
       gtk_widget_get_width (widget) <= 0 || gtk_widget_get_height (widget) <= 0)
     return;
 
-  overlay_frame_rect (self, &ox, &oy, &scale);
+  mien_ui_contain_rect (GTK_WIDGET (self), self->frame_width, self->frame_height, &ox, &oy,
+                        &scale);
   if (self->region == MIEN_FRAME_REGION_FACES)
     {
       if (self->detected && self->boxes->len == 0)

@@ -225,34 +225,6 @@ struct _MienFaceBoxes
 
 G_DEFINE_FINAL_TYPE (MienFaceBoxes, mien_face_boxes, GTK_TYPE_WIDGET)
 
-/* The frame's place in the widget: what GtkPicture's "contain" fit gives (scaled to fit,
- * centred), so that frame pixels land on what is on screen. */
-static void
-face_boxes_frame_rect (MienFaceBoxes *self,
-                       double        *ox,
-                       double        *oy,
-                       double        *scale)
-{
-  double width = gtk_widget_get_width (GTK_WIDGET (self));
-  double height = gtk_widget_get_height (GTK_WIDGET (self));
-  double ratio = (double) self->frame_width / self->frame_height;
-  double w, h;
-
-  if (ratio > width / height)
-    {
-      w = width;
-      h = width / ratio;
-    }
-  else
-    {
-      w = height * ratio;
-      h = height;
-    }
-  *scale = w / self->frame_width;
-  *ox = (width - ceil (w)) / 2;
-  *oy = floor ((height - ceil (h)) / 2);
-}
-
 static void
 mien_face_boxes_snapshot (GtkWidget   *widget,
                           GtkSnapshot *snapshot)
@@ -265,7 +237,8 @@ mien_face_boxes_snapshot (GtkWidget   *widget,
   if (self->boxes->len == 0 || self->frame_width <= 0 || self->frame_height <= 0 ||
       gtk_widget_get_width (widget) <= 0 || gtk_widget_get_height (widget) <= 0)
     return;
-  face_boxes_frame_rect (self, &ox, &oy, &scale);
+  mien_ui_contain_rect (GTK_WIDGET (self), self->frame_width, self->frame_height, &ox, &oy,
+                        &scale);
   mien_chart_palette (0, &accent);
 
   for (guint i = 0; i < self->boxes->len; i++)

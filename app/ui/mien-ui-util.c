@@ -201,3 +201,31 @@ mien_ui_show_error (GtkWidget    *widget,
   adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "close");
   gtk_window_present (GTK_WINDOW (dialog));
 }
+
+void
+mien_ui_contain_rect (GtkWidget *widget,
+                      int        frame_width,
+                      int        frame_height,
+                      double    *ox,
+                      double    *oy,
+                      double    *scale)
+{
+  double width = gtk_widget_get_width (widget);
+  double height = gtk_widget_get_height (widget);
+  double ratio = (double) frame_width / frame_height;
+  double w, h;
+
+  if (ratio > width / height)
+    {
+      w = width;
+      h = width / ratio;
+    }
+  else
+    {
+      w = height * ratio;
+      h = height;
+    }
+  *scale = w / frame_width;
+  *ox = (width - ceil (w)) / 2;
+  *oy = floor ((height - ceil (h)) / 2);
+}

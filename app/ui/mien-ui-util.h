@@ -47,4 +47,14 @@ void           mien_ui_show_error      (GtkWidget    *widget,
                                         const char   *heading,
                                         const GError *error);
 
+/* Where a `frame_width` × `frame_height` picture lies in `widget` with GtkPicture's "contain"
+ * fit (scaled to fit, centred): its top left corner and its scale, so that overlays drawn over
+ * a picture put frame pixels on what is on screen. */
+void           mien_ui_contain_rect    (GtkWidget  *widget,
+                                        int         frame_width,
+                                        int         frame_height,
+                                        double     *ox,
+                                        double     *oy,
+                                        double     *scale);
+
 G_END_DECLS
