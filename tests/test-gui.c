@@ -327,6 +327,8 @@ test_predict (void)
       g_assert_cmpfloat_with_epsilon (average[c], cli_p, 5e-6);
       g_assert_cmpfloat_with_epsilon (per_model[c], cli_p, 5e-6);
     }
+  /* The screenshots show the project's own images, not the third-party photo below. */
+  screenshot ("predict");
 }
 
 /* The photo's one face on the page: its box and probabilities are `mien-cli predict --faces`'s
@@ -387,7 +389,6 @@ test_predict_faces (void)
   g_assert_cmpfloat_with_epsilon (box.height, g_ascii_strtod (fields[9], NULL), 0.051);
   for (guint c = 0; c < n_classes; c++)
     g_assert_cmpfloat_with_epsilon (average[c], g_ascii_strtod (fields[12 + c], NULL), 5e-6);
-  screenshot ("predict");
 }
 
 /* ---- Live: frames, predictions and a main loop that never stalls ------------------------ */
@@ -459,7 +460,7 @@ static void
 test_live (void)
 {
   /* The test pattern, its centre square classified: 30 predictions. */
-  run_live ("test", "centre", 30, NULL);
+  run_live ("test", "centre", 30, "live");
   stop_live ();
 }
 
@@ -475,7 +476,7 @@ test_live_faces (void)
     }
   /* The photo as a still stream: its one face found, tracked and classified frame after
    * frame, the faces shown by the page being the detector's. */
-  run_live (source, "faces", 10, "live");
+  run_live (source, "faces", 10, NULL);
   g_assert_cmpuint (mien_live_page_get_n_faces (MIEN_LIVE_PAGE (page ("live"))), ==, 1);
   stop_live ();
 }
