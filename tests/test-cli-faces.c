@@ -591,8 +591,8 @@ test_errors (void)
   g_assert_cmpuint (rows->len, ==, 1);
   assert_faceless_image_row (rows->pdata[0], grey_path);
 
-  yunet = mien_test_cli_run ("predict", "--model", model_path, "--faces", "--detector", "opencv:yunet",
-                   "--face-model", "/nonexistent.onnx", grey_path, NULL);
+  yunet = mien_test_cli_run ("predict", "--model", model_path, "--faces", "--detector",
+                             "opencv:yunet", "--face-model", "/nonexistent.onnx", grey_path, NULL);
   g_assert_cmpint (yunet->status, ==, 1);
   g_assert_nonnull (strstr (yunet->err, "/nonexistent.onnx"));
 

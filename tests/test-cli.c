@@ -95,10 +95,10 @@ test_train_reaches_target (void)
 
   /* Two of the paper's modules help here too: class weights for the 10:1 imbalance and label
    * smoothing against over-confidence on a small set. */
-  r = mien_test_cli_run ("train", "--data", demo_dir, "--backbone", "resnet:18", "--input-size", "64",
-               "--epochs", "8", "--batch", "32", "--schedule", "cosine", "--imbalance",
-               "weighted", "--smoothing", "0.1", "--weight-decay", "1e-4", "--seed", "1",
-               "--out", run, "--json", NULL);
+  r = mien_test_cli_run ("train", "--data", demo_dir, "--backbone", "resnet:18", "--input-size",
+                         "64", "--epochs", "8", "--batch", "32", "--schedule", "cosine",
+                         "--imbalance", "weighted", "--smoothing", "0.1", "--weight-decay", "1e-4",
+                         "--seed", "1", "--out", run, "--json", NULL);
   mien_test_cli_assert_success (r);
   lines = g_strsplit (r->out, "\n", -1);
   for (guint i = 0; lines[i] != NULL; i++)
@@ -115,9 +115,9 @@ test_train_reaches_target (void)
   g_assert_cmpfloat (best_64_f1, >=, 0.9);
 
   /* A second member for the ensemble, at another input size. */
-  r48 = mien_test_cli_run ("train", "--data", demo_dir, "--backbone", "resnet:18", "--input-size", "48",
-                 "--epochs", "2", "--batch", "32", "--seed", "2", "--smoothing", "0.1",
-                 "--imbalance", "onthefly", "--out", run48, "--json", NULL);
+  r48 = mien_test_cli_run ("train", "--data", demo_dir, "--backbone", "resnet:18", "--input-size",
+                           "48", "--epochs", "2", "--batch", "32", "--seed", "2", "--smoothing",
+                           "0.1", "--imbalance", "onthefly", "--out", run48, "--json", NULL);
   mien_test_cli_assert_success (r48);
   final48 = last_json (r48->out);
   best_48 = g_strdup (json_object_get_string_member (final48, "best"));
@@ -148,8 +148,8 @@ test_eval_and_ensemble (void)
   g_assert_true (json_object_has_member (o1, "recall"));
   g_assert_true (json_object_has_member (o1, "accuracy"));
 
-  two = mien_test_cli_run ("eval", "--model", best_64, "--model", best_48, "--data", val_dir, "--json",
-                 NULL);
+  two = mien_test_cli_run ("eval", "--model", best_64, "--model", best_48, "--data", val_dir,
+                           "--json", NULL);
   mien_test_cli_assert_success (two);
   o2 = last_json (two->out);
   n = json_object_get_int_member (o2, "n");
@@ -168,7 +168,8 @@ test_eval_and_ensemble (void)
                   json_object_get_double_member (o2, "macro_f1"));
 
   /* The paper's table, with a row per member and one for the ensemble. */
-  table = mien_test_cli_run ("eval", "--model", best_64, "--model", best_48, "--data", val_dir, NULL);
+  table = mien_test_cli_run ("eval", "--model", best_64, "--model", best_48, "--data", val_dir,
+                             NULL);
   mien_test_cli_assert_success (table);
   g_assert_nonnull (strstr (table->out, "Avg."));
   g_assert_nonnull (strstr (table->out, "Ensemble"));
@@ -192,7 +193,8 @@ test_predict_csv (void)
   while (g_dir_read_name (dir) != NULL)
     n_files++;
 
-  r = mien_test_cli_run ("predict", "--model", best_64, "--model", best_48, fear_dir, "--csv", csv, NULL);
+  r = mien_test_cli_run ("predict", "--model", best_64, "--model", best_48, fear_dir, "--csv", csv,
+                         NULL);
   mien_test_cli_assert_success (r);
   g_assert_true (g_file_get_contents (csv, &text, NULL, NULL));
   lines = g_strsplit (text, "\n", -1);
@@ -230,12 +232,12 @@ test_mismatched_ensemble (void)
   g_autoptr(JsonObject) final = NULL;
 
   train = mien_test_cli_run ("train", "--data", demo_dir, "--classes", "anger,fear", "--backbone",
-                   "resnet:18", "--input-size", "32", "--epochs", "1", "--batch", "8", "--out",
-                   run, "--json", NULL);
+                             "resnet:18", "--input-size", "32", "--epochs", "1", "--batch", "8",
+                             "--out", run, "--json", NULL);
   mien_test_cli_assert_success (train);
   final = last_json (train->out);
   eval = mien_test_cli_run ("eval", "--model", best_64, "--model",
-                  json_object_get_string_member (final, "best"), "--data", val_dir, NULL);
+                            json_object_get_string_member (final, "best"), "--data", val_dir, NULL);
   g_assert_cmpint (eval->status, ==, 1);
   g_assert_nonnull (strstr (eval->err, "classes"));
 }
@@ -275,9 +277,10 @@ test_kill_and_resume (void)
   int wait_status;
   gint64 deadline;
 
-  r = mien_test_cli_run (common[0], common[1], common[2], common[3], common[4], common[5], common[6],
-               common[7], common[8], common[9], common[10], common[11], common[12], common[13],
-               common[14], common[15], common[16], common[17], whole, NULL);
+  r = mien_test_cli_run (common[0], common[1], common[2], common[3], common[4], common[5],
+                         common[6], common[7], common[8], common[9], common[10], common[11],
+                         common[12], common[13], common[14], common[15], common[16], common[17],
+                         whole, NULL);
   mien_test_cli_assert_success (r);
 
   g_ptr_array_add (argv, (char *) g_getenv ("MIEN_CLI"));
@@ -315,10 +318,12 @@ test_usage_errors (void)
   g_autofree char *run = scratch_path ("run-bad");
   g_autofree char *corrupt = scratch_path ("corrupt.safetensors");
   g_autoptr(MienTestCliResult) no_out = mien_test_cli_run ("train", "--data", demo_dir, NULL);
-  g_autoptr(MienTestCliResult) bad_imbalance = mien_test_cli_run ("train", "--data", demo_dir, "--out", run,
-                                                "--imbalance", "sometimes", NULL);
-  g_autoptr(MienTestCliResult) bad_weights = mien_test_cli_run ("train", "--data", demo_dir, "--out", run,
-                                               "--class-weights", "1,x", NULL);
+  g_autoptr(MienTestCliResult) bad_imbalance = mien_test_cli_run ("train", "--data", demo_dir,
+                                                                  "--out", run, "--imbalance",
+                                                                  "sometimes", NULL);
+  g_autoptr(MienTestCliResult) bad_weights = mien_test_cli_run ("train", "--data", demo_dir,
+                                                                "--out", run, "--class-weights",
+                                                                "1,x", NULL);
   g_autoptr(MienTestCliResult) bad_backbone = NULL;
   g_autoptr(MienTestCliResult) bad_model = NULL;
   g_autoptr(MienTestCliResult) no_data = NULL;
@@ -330,8 +335,8 @@ test_usage_errors (void)
   g_assert_cmpint (bad_weights->status, ==, 2);
   g_assert_false (g_file_test (run, G_FILE_TEST_EXISTS));
 
-  bad_backbone = mien_test_cli_run ("train", "--data", demo_dir, "--out", run, "--backbone", "alexnet",
-                          "--epochs", "1", NULL);
+  bad_backbone = mien_test_cli_run ("train", "--data", demo_dir, "--out", run, "--backbone",
+                                    "alexnet", "--epochs", "1", NULL);
   g_assert_cmpint (bad_backbone->status, ==, 1);
   g_assert_nonnull (strstr (bad_backbone->err, "alexnet"));
 
