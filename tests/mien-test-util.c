@@ -280,3 +280,22 @@ mien_test_cli_assert_success (MienTestCliResult *result)
   if (result->status != 0)
     g_error ("mien-cli failed with %d:\n%s", result->status, result->err);
 }
+
+gboolean
+mien_test_write_video_or_skip (const char        *path,
+                               GdkPixbuf * const *frames,
+                               guint              n_frames,
+                               int                fps)
+{
+  g_autoptr(GError) error = NULL;
+  gboolean ok = mien_test_write_video (path, frames, n_frames, fps, &error);
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED))
+    {
+      g_test_skip (error->message);
+      return FALSE;
+    }
+  g_assert_no_error (error);
+  g_assert_true (ok);
+  return TRUE;
+}

@@ -38,6 +38,13 @@ gboolean mien_test_write_video      (const char       *path,
                                      guint             n_frames,
                                      int               fps,
                                      GError          **error);
+/* The same for tests that need the video: TRUE when it is written; FALSE, with the test marked
+ * skipped, where this system cannot write one (G_IO_ERROR_NOT_SUPPORTED); any other failure
+ * fails the test. */
+gboolean mien_test_write_video_or_skip (const char        *path,
+                                        GdkPixbuf * const *frames,
+                                        guint              n_frames,
+                                        int                fps);
 
 /* $MIEN_CLI run with the NULL-terminated arguments, to its end: its exit status (or -signal)
  * and what it printed. */

@@ -445,7 +445,6 @@ static char *
 write_video (void)
 {
   g_autoptr(GdkPixbuf) photo = load_photo ();
-  g_autoptr(GError) error = NULL;
   g_autofree char *path = scratch_path ("walk.avi");
   GdkPixbuf *frames[VIDEO_FRAMES];
   gboolean ok;
@@ -457,17 +456,10 @@ write_video (void)
       gdk_pixbuf_copy_area (photo, 0, 0, 548, 342, frames[k], VIDEO_LEFT + STEP * (int) k,
                             VIDEO_TOP);
     }
-  ok = mien_test_write_video (path, frames, VIDEO_FRAMES, VIDEO_FPS, &error);
+  ok = mien_test_write_video_or_skip (path, frames, VIDEO_FRAMES, VIDEO_FPS);
   for (guint k = 0; k < VIDEO_FRAMES; k++)
     g_object_unref (frames[k]);
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED))
-    {
-      g_test_skip (error->message);
-      return NULL;
-    }
-  g_assert_no_error (error);
-  g_assert_true (ok);
-  return g_steal_pointer (&path);
+  return ok ? g_steal_pointer (&path) : NULL;
 }
 
 static void

@@ -81,23 +81,15 @@ static char *
 write_clip (Fixture *fixture)
 {
   g_autofree char *path = g_build_filename (fixture->dir, "clip.avi", NULL);
-  g_autoptr(GError) error = NULL;
   GdkPixbuf *frames[N_FRAMES];
   gboolean ok;
 
   for (guint k = 0; k < N_FRAMES; k++)
     frames[k] = draw_frame (k);
-  ok = mien_test_write_video (path, frames, N_FRAMES, FPS, &error);
+  ok = mien_test_write_video_or_skip (path, frames, N_FRAMES, FPS);
   for (guint k = 0; k < N_FRAMES; k++)
     g_object_unref (frames[k]);
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED))
-    {
-      g_test_skip (error->message);
-      return NULL;
-    }
-  g_assert_no_error (error);
-  g_assert_true (ok);
-  return g_steal_pointer (&path);
+  return ok ? g_steal_pointer (&path) : NULL;
 }
 
 static void
