@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <math.h>
+#include <stdlib.h>
 
 #include <gdk-pixbuf/gdk-pixbuf.h>
 #include <glib/gstdio.h>
@@ -276,10 +277,12 @@ assert_svg (const char *path)
   g_assert_cmpstr (root, ==, "svg");
 }
 
-static void
-assert_png (const char *path,
-            int         width,
-            int         height)
+/* The exported PNG at its size: a white background (the corner), dark things drawn on it (text,
+ * axes). */
+static GdkPixbuf *
+load_png (const char *path,
+          int         width,
+          int         height)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(GdkPixbuf) pixbuf = gdk_pixbuf_new_from_file (path, &error);
@@ -291,7 +294,6 @@ assert_png (const char *path,
   g_assert_cmpint (gdk_pixbuf_get_width (pixbuf), ==, width);
   g_assert_cmpint (gdk_pixbuf_get_height (pixbuf), ==, height);
 
-  /* A white background (the corner), with dark things drawn on it (text, axes). */
   pixels = gdk_pixbuf_read_pixels (pixbuf);
   stride = gdk_pixbuf_get_rowstride (pixbuf);
   n_channels = gdk_pixbuf_get_n_channels (pixbuf);
@@ -306,6 +308,170 @@ assert_png (const char *path,
         dark = p[0] < 160 && p[1] < 160 && p[2] < 160;
       }
   g_assert_true (dark);
+  return g_steal_pointer (&pixbuf);
+}
+
+/* Pixel (x, y) is `colour` laid over the white background at `alpha`, give or take rounding. */
+static gboolean
+pixel_is (GdkPixbuf     *pixbuf,
+          int            x,
+          int            y,
+          const GdkRGBA *colour,
+          double         alpha)
+{
+  const guchar *p = gdk_pixbuf_read_pixels (pixbuf) + y * gdk_pixbuf_get_rowstride (pixbuf) +
+                    x * gdk_pixbuf_get_n_channels (pixbuf);
+  const double rgb[3] = { colour->red, colour->green, colour->blue };
+
+  for (int c = 0; c < 3; c++)
+    if (fabs (p[c] - 255 * (1 - alpha + alpha * rgb[c])) > 2)
+      return FALSE;
+  return TRUE;
+}
+
+/* The rows of column x that hold `colour`: FALSE when none does. */
+static gboolean
+column_extent (GdkPixbuf     *pixbuf,
+               int            x,
+               const GdkRGBA *colour,
+               int           *top,
+               int           *bottom)
+{
+  *top = -1;
+  for (int y = 0; y < gdk_pixbuf_get_height (pixbuf); y++)
+    if (pixel_is (pixbuf, x, y, colour, 1.0))
+      {
+        if (*top < 0)
+          *top = y;
+        *bottom = y;
+      }
+  return *top >= 0;
+}
+
+/* The count chart's bars, in the first series' colour: one per category left to right, all on
+ * one baseline, their heights in the ratio of the counts (the 1-image bar is under a pixel). */
+static void
+assert_count_bars (GdkPixbuf *pixbuf)
+{
+  GdkRGBA colour;
+  int heights[G_N_ELEMENTS (counts)];
+  int baseline = -1;
+  guint n_bars = 0;
+  gboolean in_bar = FALSE;
+
+  mien_chart_palette (0, &colour);
+  for (int x = 0; x < gdk_pixbuf_get_width (pixbuf); x++)
+    {
+      int top, bottom;
+
+      if (!column_extent (pixbuf, x, &colour, &top, &bottom))
+        {
+          in_bar = FALSE;
+          continue;
+        }
+      if (!in_bar)
+        {
+          g_assert_cmpuint (n_bars, <, G_N_ELEMENTS (counts));
+          heights[n_bars++] = 0;
+          in_bar = TRUE;
+        }
+      if (baseline < 0)
+        baseline = bottom;
+      g_assert_cmpint (abs (bottom - baseline), <=, 1);
+      heights[n_bars - 1] = MAX (heights[n_bars - 1], bottom - top + 1);
+    }
+  /* The last category's single image is no visible bar; the tallest is tall enough for the
+   * ratios to mean something at 2 px. */
+  g_assert_cmpuint (n_bars, ==, G_N_ELEMENTS (counts) - 1);
+  g_assert_cmpint (heights[0], >=, 20);
+  for (guint c = 0; c < n_bars; c++)
+    {
+      g_test_message ("bar %u: %d px", c, heights[c]);
+      g_assert_cmpfloat (fabs (heights[c] - heights[0] * counts[c] / counts[0]), <=, 2.0);
+    }
+}
+
+/* The loss line of 1/i: in the first series' colour, falling from left to right. */
+static void
+assert_falling_line (GdkPixbuf *pixbuf)
+{
+  GdkRGBA colour;
+  double previous = -1, first = -1;
+  int n_columns = 0;
+
+  mien_chart_palette (0, &colour);
+  for (int x = 0; x < gdk_pixbuf_get_width (pixbuf); x++)
+    {
+      int top, bottom;
+      double middle;
+
+      if (!column_extent (pixbuf, x, &colour, &top, &bottom))
+        continue;
+      middle = (top + bottom) / 2.0;
+      if (first < 0)
+        first = middle;
+      /* y grows downwards: a falling line's rows only grow (the line is a few pixels thick). */
+      g_assert_cmpfloat (middle, >=, previous - 2);
+      previous = middle;
+      n_columns++;
+    }
+  /* It spans most of the plot, and drops 80 % of its range there. */
+  g_assert_cmpint (n_columns, >=, gdk_pixbuf_get_width (pixbuf) / 2);
+  g_assert_cmpfloat (previous - first, >=, gdk_pixbuf_get_height (pixbuf) / 3.0);
+}
+
+/* The confusion matrix's cells, found from the one whose row is all its own (the last row's
+ * 9 of 9, drawn in the full scale colour): each cell's corner, clear of its text, is the scale
+ * colour (mien-heatmap.c's GNOME blue) at 0.08 + 0.92 × its share of the row, or the text colour
+ * at 0.04 where it holds nothing. */
+static void
+assert_heatmap_cells (GdkPixbuf     *pixbuf,
+                      const guint64 *matrix,
+                      guint          n)
+{
+  static const GdkRGBA scale = { 0x1c / 255.0, 0x71 / 255.0, 0xd8 / 255.0, 1.0 };
+  static const GdkRGBA text = { 0x24 / 255.0, 0x1f / 255.0, 0x31 / 255.0, 1.0 };
+  int left = G_MAXINT, right = -1, top = G_MAXINT, bottom = -1;
+  double cell, grid_x, grid_y;
+
+  g_assert_cmpuint (matrix[n * n - 1], >, 0);
+  for (int y = 0; y < gdk_pixbuf_get_height (pixbuf); y++)
+    for (int x = 0; x < gdk_pixbuf_get_width (pixbuf); x++)
+      if (pixel_is (pixbuf, x, y, &scale, 1.0))
+        {
+          left = MIN (left, x);
+          right = MAX (right, x);
+          top = MIN (top, y);
+          bottom = MAX (bottom, y);
+        }
+  g_assert_cmpint (right, >=, 0);
+  /* A square filled from half a pixel in to half a pixel short of the next cell: its whole
+   * pixels run from the cell's second to its last but one. */
+  g_assert_cmpint (right - left, ==, bottom - top);
+  cell = right - left + 3;
+  grid_x = left - 1 - (n - 1) * cell;
+  grid_y = top - 1 - (n - 1) * cell;
+  g_test_message ("heatmap: %.0f px cells from (%.0f, %.0f)", cell, grid_x, grid_y);
+  g_assert_cmpfloat (cell, >=, 20);
+
+  for (guint r = 0; r < n; r++)
+    {
+      guint64 sum = 0;
+
+      for (guint c = 0; c < n; c++)
+        sum += matrix[r * n + c];
+      for (guint c = 0; c < n; c++)
+        {
+          double share = sum == 0 ? 0 : (double) matrix[r * n + c] / sum;
+          int x = (int) (grid_x + c * cell) + 3;
+          int y = (int) (grid_y + r * cell) + 3;
+
+          if (share > 0)
+            g_assert_true (pixel_is (pixbuf, x, y, &scale, 0.08 + 0.92 * share));
+          else
+            g_assert_true (pixel_is (pixbuf, x, y, &text, 0.04));
+        }
+    }
 }
 
 static void
@@ -326,15 +492,22 @@ test_export (void)
   g_autofree char *missing_dir = scratch_path ("no/such/folder/counts.png");
   g_autofree char *missing_svg = scratch_path ("no/such/folder/counts.svg");
   const guint64 matrix[] = { 5, 1, 0, 2, 7, 1, 0, 0, 9 };
+  g_autoptr(GdkPixbuf) bars = NULL;
+  g_autoptr(GdkPixbuf) small_bars = NULL;
+  g_autoptr(GdkPixbuf) line_pixbuf = NULL;
+  g_autoptr(GdkPixbuf) heatmap_pixbuf = NULL;
+  g_autoptr(GdkPixbuf) empty = NULL;
   graphene_rect_t rect;
   guint s;
 
   g_assert_true (mien_chart_export (MIEN_CHART (chart), png, 800, 500, &error));
   g_assert_no_error (error);
-  assert_png (png, 800, 500);
+  bars = load_png (png, 800, 500);
+  assert_count_bars (bars);
   g_assert_true (mien_chart_export (MIEN_CHART (chart), upper, 321, 123, &error));
   g_assert_no_error (error);
-  assert_png (upper, 321, 123);
+  small_bars = load_png (upper, 321, 123);
+  assert_count_bars (small_bars);
 
   g_assert_true (mien_chart_export (MIEN_CHART (chart), svg, 640, 400, &error));
   g_assert_no_error (error);
@@ -348,7 +521,8 @@ test_export (void)
     mien_line_chart_append (MIEN_LINE_CHART (line), s, i, 1.0 / i);
   g_assert_true (mien_chart_export (MIEN_CHART (line), line_png, 500, 300, &error));
   g_assert_no_error (error);
-  assert_png (line_png, 500, 300);
+  line_pixbuf = load_png (line_png, 500, 300);
+  assert_falling_line (line_pixbuf);
   g_assert_true (mien_chart_export (MIEN_CHART (line), line_svg, 500, 300, &error));
   g_assert_no_error (error);
   assert_svg (line_svg);
@@ -357,13 +531,22 @@ test_export (void)
                            matrix, 3);
   g_assert_true (mien_chart_export (MIEN_CHART (heatmap), heatmap_png, 400, 400, &error));
   g_assert_no_error (error);
-  assert_png (heatmap_png, 400, 400);
+  heatmap_pixbuf = load_png (heatmap_png, 400, 400);
+  assert_heatmap_cells (heatmap_pixbuf, matrix, 3);
 
   /* An empty chart exports too (its "No data" text). */
   mien_line_chart_clear (MIEN_LINE_CHART (line));
   g_assert_true (mien_chart_export (MIEN_CHART (line), empty_png, 300, 200, &error));
   g_assert_no_error (error);
-  assert_png (empty_png, 300, 200);
+  empty = load_png (empty_png, 300, 200);
+  {
+    GdkRGBA colour;
+    int top, bottom;
+
+    mien_chart_palette (0, &colour);
+    for (int x = 0; x < 300; x++)
+      g_assert_false (column_extent (empty, x, &colour, &top, &bottom));
+  }
 
   g_assert_false (mien_chart_export (MIEN_CHART (chart), bad, 640, 400, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);

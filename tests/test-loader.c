@@ -446,32 +446,94 @@ test_prepare (Fixture       *fixture,
   g_assert_cmpmem (std, sizeof std, std2, sizeof std2);
 }
 
+/* Entries of a /proc/self folder whose "comm" (for tasks) is `name`, or all with `name` NULL. */
+static guint
+count_proc_entries (const char *folder,
+                    const char *name)
+{
+  g_autoptr(GDir) dir = g_dir_open (folder, 0, NULL);
+  const char *entry;
+  guint n = 0;
+
+  g_assert_nonnull (dir);
+  while ((entry = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *comm_path = NULL;
+      g_autofree char *comm = NULL;
+
+      if (name == NULL)
+        {
+          n++;
+          continue;
+        }
+      comm_path = g_build_filename (folder, entry, "comm", NULL);
+      /* A task that ended since the folder was read has no comm any more. */
+      if (g_file_get_contents (comm_path, &comm, NULL, NULL) &&
+          g_strcmp0 (g_strchomp (comm), name) == 0)
+        n++;
+    }
+  return n;
+}
+
+/* Producer threads alive: each restart must stop and join the previous epoch's. */
+static guint
+count_producers (void)
+{
+  return count_proc_entries ("/proc/self/task", "mien-loader");
+}
+
 static void
 test_restart (Fixture       *fixture,
               gconstpointer  data)
 {
   g_autoptr(MienDataset) dataset = make_dataset (fixture->dir);
-  g_autoptr(MienLoader) loader = new_loader (dataset, 2, FALSE, 0);
   g_autoptr(GArray) slots = mien_dataset_upsample_plan (dataset, 1);
+  g_autoptr(GArray) first_slots = NULL;
   g_autoptr(GByteArray) pixels = NULL;
+  g_autofree guint8 *batch_pixels = NULL;
+  MienLoader *loader;
   MienBatch *batch;
+  guint n_fds;
+
+  if (!g_file_test ("/proc/self/task", G_FILE_TEST_IS_DIR))
+    {
+      g_test_skip ("No /proc/self/task to count the loader's threads in");
+      return;
+    }
+  g_assert_cmpuint (count_producers (), ==, 0);
+  n_fds = count_proc_entries ("/proc/self/fd", NULL);
+  loader = new_loader (dataset, 2, FALSE, 0);
+  first_slots = g_array_copy (slots);
 
   /* Abandoned after one batch, with the producer blocked on a full queue. */
   mien_loader_start (loader, slots);
   batch = next_batch (loader);
-  g_assert_nonnull (batch);
+  batch_pixels = check_batch (batch, dataset, &g_array_index (first_slots, MienSlot, 0), 2);
   mien_batch_free (batch);
   g_usleep (20000);
+  g_assert_cmpuint (count_producers (), ==, 1);
 
+  /* A new order: the whole epoch comes in it (run_epoch checks every batch against its slots),
+   * nothing of the abandoned one, and that epoch's producer is gone. */
   mien_slots_shuffle (slots, 1, 1);
+  g_assert_true (memcmp (slots->data, first_slots->data, slots->len * sizeof (MienSlot)) != 0);
   pixels = run_epoch (loader, slots, 2, FALSE);
+  g_assert_cmpuint (pixels->len, ==, slots->len * 3 * SIZE * SIZE);
+  g_assert_cmpuint (count_producers (), <=, 1);
 
-  /* Abandoned before taking anything, then freed in the middle of an epoch. */
+  /* Abandoned before taking anything: the next batch is the new epoch's first. */
+  mien_loader_start (loader, first_slots);
   mien_loader_start (loader, slots);
-  mien_loader_start (loader, slots);
+  g_assert_cmpuint (count_producers (), <=, 1);
+  g_assert_cmpuint (mien_loader_get_n_batches (loader), ==, (slots->len + 1) / 2);
   batch = next_batch (loader);
-  g_assert_nonnull (batch);
+  g_free (check_batch (batch, dataset, &g_array_index (slots, MienSlot, 0), 2));
   mien_batch_free (batch);
+
+  /* Freed in the middle of an epoch: no thread and no file left behind. */
+  mien_loader_free (loader);
+  g_assert_cmpuint (count_producers (), ==, 0);
+  g_assert_cmpuint (count_proc_entries ("/proc/self/fd", NULL), ==, n_fds);
 }
 
 static void
