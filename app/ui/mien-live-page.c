@@ -16,6 +16,7 @@
 #include "mien-chart.h"
 #include "mien-dataset.h"
 #include "mien-face-model.h"
+#include "mien-face-overlay.h"
 #include "mien-frame-predictor.h"
 #include "mien-live-page.h"
 #include "mien-model-chooser.h"
@@ -85,57 +86,6 @@ static const GdkRGBA text_colour = { 1.0f, 1.0f, 1.0f, 1.0f };
 static const GdkRGBA track_colour = { 1.0f, 1.0f, 1.0f, 0.22f };
 static const GdkRGBA bar_colour = { 1.0f, 1.0f, 1.0f, 0.75f };
 
-static PangoLayout *
-overlay_layout (MienLiveOverlay *self,
-                const char      *text,
-                gboolean         bold,
-                double           scale)
-{
-  PangoLayout *layout = gtk_widget_create_pango_layout (GTK_WIDGET (self), text);
-  PangoAttrList *attrs = pango_attr_list_new ();
-
-  if (bold)
-    pango_attr_list_insert (attrs, pango_attr_weight_new (PANGO_WEIGHT_BOLD));
-  if (scale != 1.0)
-    pango_attr_list_insert (attrs, pango_attr_scale_new (scale));
-  /* Digits of equal width, so that percentages do not jitter from frame to frame. */
-  pango_attr_list_insert (attrs, pango_attr_font_features_new ("tnum=1"));
-  pango_layout_set_attributes (layout, attrs);
-  pango_attr_list_unref (attrs);
-  return layout;
-}
-
-static void
-append_layout_at (GtkSnapshot   *snapshot,
-                  PangoLayout   *layout,
-                  float          x,
-                  float          y,
-                  const GdkRGBA *colour)
-{
-  gtk_snapshot_save (snapshot);
-  gtk_snapshot_translate (snapshot, &GRAPHENE_POINT_INIT (x, y));
-  gtk_snapshot_append_layout (snapshot, layout, colour);
-  gtk_snapshot_restore (snapshot);
-}
-
-static void
-append_rounded (GtkSnapshot   *snapshot,
-                float          x,
-                float          y,
-                float          width,
-                float          height,
-                float          radius,
-                const GdkRGBA *colour)
-{
-  GskRoundedRect rounded;
-  graphene_rect_t rect = GRAPHENE_RECT_INIT (x, y, width, height);
-
-  gsk_rounded_rect_init_from_rect (&rounded, &rect, MIN (radius, MIN (width, height) / 2));
-  gtk_snapshot_push_rounded_clip (snapshot, &rounded);
-  gtk_snapshot_append_color (snapshot, colour, &rect);
-  gtk_snapshot_pop (snapshot);
-}
-
 static char *
 format_percent (float probability)
 {
@@ -169,44 +119,20 @@ snapshot_box (MienLiveOverlay    *self,
               double              oy,
               double              scale)
 {
-  GdkRGBA accent;
-  GdkRGBA colours[4];
-  GskRoundedRect border;
-  float widths[4] = { 3, 3, 3, 3 };
-  graphene_rect_t rect;
-
-  mien_chart_palette (0, &accent);
-  for (guint i = 0; i < 4; i++)
-    colours[i] = accent;
-  rect = GRAPHENE_RECT_INIT (ox + box->x * scale, oy + box->y * scale, box->width * scale,
-                             box->height * scale);
-  gsk_rounded_rect_init_from_rect (&border, &rect, 6);
-  gtk_snapshot_append_border (snapshot, &border, widths, colours);
+  graphene_rect_t rect = GRAPHENE_RECT_INIT (box->x, box->y, box->width, box->height);
+  g_autofree char *text = NULL;
 
   if (probs != NULL && probs->best < self->n_classes)
     {
       g_autofree char *percent = format_percent (probs->average[probs->best]);
-      g_autofree char *text = numbered
-                              /* Translators: a face's number, its class and probability. */
-                              ? g_strdup_printf (_("#%u  %s  %s"), box->track_id,
-                                                 self->labels[probs->best], percent)
-                              : g_strdup_printf ("%s  %s", self->labels[probs->best], percent);
-      g_autoptr(PangoLayout) layout = overlay_layout (self, text, TRUE, 1.0);
-      int tw, th;
-      float lx, ly;
 
-      pango_layout_get_pixel_size (layout, &tw, &th);
-      lx = rect.origin.x;
-      ly = rect.origin.y - th - 8;
-      /* No room above the box (it starts at the frame's top): inside it instead. */
-      if (ly < oy)
-        {
-          lx += 6;
-          ly = rect.origin.y + 6;
-        }
-      append_rounded (snapshot, lx, ly, tw + 16, th + 6, 6, &accent);
-      append_layout_at (snapshot, layout, lx + 8, ly + 3, &text_colour);
+      text = numbered
+             /* Translators: a face's number, its class and probability. */
+             ? g_strdup_printf (_("#%u  %s  %s"), box->track_id, self->labels[probs->best],
+                                percent)
+             : g_strdup_printf ("%s  %s", self->labels[probs->best], percent);
     }
+  mien_face_overlay_append_box (GTK_WIDGET (self), snapshot, &rect, text, ox, oy, scale);
 }
 
 /* A pill in the middle of the frame: what there is to say instead of boxes. */
@@ -218,15 +144,16 @@ snapshot_notice (MienLiveOverlay *self,
                  double           oy,
                  double           scale)
 {
-  g_autoptr(PangoLayout) layout = overlay_layout (self, text, TRUE, 1.0);
+  g_autoptr(PangoLayout) layout = mien_face_overlay_layout (GTK_WIDGET (self), text, TRUE, 1.0);
   int tw, th;
   float x, y;
 
   pango_layout_get_pixel_size (layout, &tw, &th);
   x = ox + (self->frame_width * scale - tw) / 2;
   y = oy + (self->frame_height * scale - th) / 2;
-  append_rounded (snapshot, x - 14, y - 8, tw + 28, th + 16, (th + 16) / 2.0f, &panel_colour);
-  append_layout_at (snapshot, layout, x, y, &text_colour);
+  mien_face_overlay_append_rounded (snapshot, x - 14, y - 8, tw + 28, th + 16, (th + 16) / 2.0f,
+                                    &panel_colour);
+  mien_face_overlay_append_layout (snapshot, layout, x, y, &text_colour);
 }
 
 /* Per class: its name, a bar of the ensemble's probability (with one thin bar per model under
@@ -255,8 +182,10 @@ snapshot_bars (MienLiveOverlay    *self,
   for (guint c = 0; c < self->n_classes; c++)
     {
       g_autofree char *percent = format_percent (probs->average[c]);
-      PangoLayout *name = overlay_layout (self, self->labels[c], c == probs->best, 0.83);
-      PangoLayout *value = overlay_layout (self, percent, c == probs->best, 0.83);
+      PangoLayout *name = mien_face_overlay_layout (GTK_WIDGET (self), self->labels[c],
+                                                    c == probs->best, 0.83);
+      PangoLayout *value = mien_face_overlay_layout (GTK_WIDGET (self), percent,
+                                                     c == probs->best, 0.83);
       int w, h;
 
       pango_layout_get_pixel_size (name, &w, &h);
@@ -291,7 +220,7 @@ snapshot_bars (MienLiveOverlay    *self,
   py = MAX (py, oy + 12);
 
   mien_chart_palette (0, &accent);
-  append_rounded (snapshot, px, py, panel_width, panel_height, 10, &panel_colour);
+  mien_face_overlay_append_rounded (snapshot, px, py, panel_width, panel_height, 10, &panel_colour);
 
   for (guint c = 0; c < self->n_classes; c++)
     {
@@ -302,12 +231,13 @@ snapshot_bars (MienLiveOverlay    *self,
       float value = CLAMP (probs->average[c], 0.0f, 1.0f);
       int w, h;
 
-      append_layout_at (snapshot, names->pdata[c], px + pad, row_y, &text_colour);
-      append_rounded (snapshot, bar_x, bar_y, bar_width, bar_height, bar_height / 2,
-                      &track_colour);
+      mien_face_overlay_append_layout (snapshot, names->pdata[c], px + pad, row_y, &text_colour);
+      mien_face_overlay_append_rounded (snapshot, bar_x, bar_y, bar_width, bar_height,
+                                        bar_height / 2, &track_colour);
       if (value > 0)
-        append_rounded (snapshot, bar_x, bar_y, MAX (bar_width * value, 1), bar_height,
-                        bar_height / 2, c == probs->best ? &accent : &bar_colour);
+        mien_face_overlay_append_rounded (snapshot, bar_x, bar_y, MAX (bar_width * value, 1),
+                                          bar_height, bar_height / 2,
+                                          c == probs->best ? &accent : &bar_colour);
       for (guint m = 0; self->n_models > 1 && m < self->n_models; m++)
         {
           GdkRGBA colour;
@@ -321,8 +251,8 @@ snapshot_bars (MienLiveOverlay    *self,
                                                           MAX (bar_width * p, 1), model_bar));
         }
       pango_layout_get_pixel_size (percents->pdata[c], &w, &h);
-      append_layout_at (snapshot, percents->pdata[c], px + panel_width - pad - w, row_y,
-                        &text_colour);
+      mien_face_overlay_append_layout (snapshot, percents->pdata[c], px + panel_width - pad - w,
+                                       row_y, &text_colour);
     }
 }
 
@@ -527,8 +457,8 @@ mien_live_overlay_realize (GtkWidget *widget)
   GTK_WIDGET_CLASS (mien_live_overlay_parent_class)->realize (widget);
   for (guint i = 0; i < 4; i++)
     {
-      g_autoptr(PangoLayout) layout = overlay_layout (self, "Ag 100 %", i % 2 == 0,
-                                                      i < 2 ? 1.0 : 0.83);
+      g_autoptr(PangoLayout) layout = mien_face_overlay_layout (GTK_WIDGET (self), "Ag 100 %",
+                                                                i % 2 == 0, i < 2 ? 1.0 : 0.83);
       int width, height;
 
       pango_layout_get_pixel_size (layout, &width, &height);
