@@ -22,6 +22,7 @@
 #include "mien-ensemble.h"
 #include "mien-face-model.h"
 #include "mien-face-pipeline.h"
+#include "mien-image.h"
 #include "mien-test-util.h"
 
 #define MESSI_PHOTO "/usr/share/doc/opencv-doc/examples/data/messi5.jpg"
@@ -172,6 +173,17 @@ assert_messi_box (const MienFace *box,
   g_assert_cmpfloat (box->y - dy, >=, FACE_TOP);
   g_assert_cmpfloat (box->x - dx + box->width, <=, FACE_RIGHT);
   g_assert_cmpfloat (box->y - dy + box->height, <=, FACE_BOTTOM);
+}
+
+/* A box read from the CSV is `face`'s, given with one decimal. */
+static void
+assert_csv_box (const MienFace *box,
+                const MienFace *face)
+{
+  g_assert_cmpfloat_with_epsilon (box->x, face->x, 0.051);
+  g_assert_cmpfloat_with_epsilon (box->y, face->y, 0.051);
+  g_assert_cmpfloat_with_epsilon (box->width, face->width, 0.051);
+  g_assert_cmpfloat_with_epsilon (box->height, face->height, 0.051);
 }
 
 /* The one row of an image without faces: frame 0, no timestamp, and nothing after faces=0. */
@@ -348,11 +360,7 @@ test_photo (void)
   g_assert_no_error (error);
   g_assert_cmpuint (faces->len, ==, 1);
   face = &g_array_index (faces, MienFace, 0);
-  /* The CSV gives the box with one decimal. */
-  g_assert_cmpfloat_with_epsilon (box.x, face->x, 0.051);
-  g_assert_cmpfloat_with_epsilon (box.y, face->y, 0.051);
-  g_assert_cmpfloat_with_epsilon (box.width, face->width, 0.051);
-  g_assert_cmpfloat_with_epsilon (box.height, face->height, 0.051);
+  assert_csv_box (&box, face);
   g_assert_true (mien_ensemble_predict_face (ensemble, photo, face, NULL, NULL, expected,
                                              &error));
   g_assert_no_error (error);
@@ -371,7 +379,6 @@ test_exif_portrait (void)
   g_autoptr(GPtrArray) rows = NULL;
   g_autoptr(GdkPixbuf) photo = NULL;
   g_autoptr(GdkPixbuf) portrait = NULL;
-  g_autoptr(GdkPixbuf) loaded = NULL;
   g_autoptr(MienEnsemble) ensemble = NULL;
   g_autoptr(MienFaceDetector) detector = NULL;
   g_autoptr(MienFacePipeline) pipeline = NULL;
@@ -405,10 +412,9 @@ test_exif_portrait (void)
   detector = mien_face_model_open_detector (mien_plugin_engine_get_default (), "opencv:haar",
                                             NULL, &error);
   g_assert_no_error (error);
-  loaded = gdk_pixbuf_new_from_file (path, &error);
-  g_assert_no_error (error);
   g_clear_object (&photo);
-  photo = gdk_pixbuf_apply_embedded_orientation (loaded);
+  photo = mien_image_load (path, &error);
+  g_assert_no_error (error);
   g_assert_cmpint (gdk_pixbuf_get_width (photo), ==, 220);
   g_assert_cmpint (gdk_pixbuf_get_height (photo), ==, 342);
   pipeline = mien_face_pipeline_new (ensemble, detector, NULL);
@@ -416,11 +422,7 @@ test_exif_portrait (void)
   g_assert_no_error (error);
   g_assert_cmpuint (prediction->n_regions, ==, 1);
   face = &prediction->regions[0].face;
-  /* The CSV gives the box with one decimal. */
-  g_assert_cmpfloat_with_epsilon (box.x, face->x, 0.051);
-  g_assert_cmpfloat_with_epsilon (box.y, face->y, 0.051);
-  g_assert_cmpfloat_with_epsilon (box.width, face->width, 0.051);
-  g_assert_cmpfloat_with_epsilon (box.height, face->height, 0.051);
+  assert_csv_box (&box, face);
   for (guint c = 0; c < N_CLASSES; c++)
     g_assert_cmpfloat_with_epsilon (p[c], prediction->regions[0].average[c], 1e-5);
 }

@@ -10,10 +10,11 @@
  * new ensemble bumps `generation`; an item's probabilities count only when they were computed
  * with the current one.
  *
- * With "Find faces" on (setting "predict-faces"), the worker finds the faces of an image and
- * predicts each with mien_ensemble_predict_face (). Opening the face detector reads files, so
- * the worker does it, once; the detector then lives in the page and is lent to each job (jobs
- * run one at a time, and a detector serves one thread at a time). Folder → CSV predicts whole
+ * With "Find faces" on (setting "predict-faces"), the worker runs the image through the face
+ * pipeline (MienFacePipeline, as `mien-cli predict --faces` does; the whole image when faces
+ * cannot be searched). Opening the face detector reads files, so the worker does it, once; the
+ * detector then lives in the page and is lent to each job (jobs run one at a time, and a
+ * detector serves one thread at a time). Folder → CSV predicts whole
  * images, as `mien-cli predict` does, and never touches the detector. An item keeps its
  * whole-image and its faces results apart, so that the switch flips between them at once.
  */
@@ -27,6 +28,7 @@
 #include "mien-face-model.h"
 #include "mien-face-overlay.h"
 #include "mien-face-pipeline.h"
+#include "mien-image.h"
 #include "mien-model-chooser.h"
 #include "mien-predict-page.h"
 #include "mien-ui-util.h"
@@ -728,22 +730,6 @@ predict_whole (PredictJob *job)
     job->whole = TRUE;
 }
 
-/* The image upright, as the models and the picture see it; never NULL without a message. */
-static GdkPixbuf *
-load_frame (const char  *path,
-            char       **message)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GdkPixbuf) loaded = gdk_pixbuf_new_from_file (path, &error);
-
-  if (loaded == NULL)
-    {
-      *message = g_strdup (error != NULL ? error->message : _("the image could not be decoded"));
-      return NULL;
-    }
-  return gdk_pixbuf_apply_embedded_orientation (loaded);
-}
-
 static void
 predict_thread (GTask        *task,
                 gpointer      source_object,
@@ -753,9 +739,16 @@ predict_thread (GTask        *task,
   PredictJob *job = task_data;
   g_autoptr(GdkPixbuf) frame = NULL;
 
-  /* The faces' boxes are drawn over the picture: both come from the same upright pixels. */
+  /* The faces' boxes are drawn over the picture: both come from the same upright pixels,
+   * loaded as every other path loads images (EXIF orientation, size limits). */
   if (job->decode || job->faces)
-    frame = load_frame (job->path, job->decode ? &job->decode_error : &job->predict_error);
+    {
+      g_autoptr(GError) error = NULL;
+
+      frame = mien_image_load (job->path, &error);
+      if (frame == NULL)
+        *(job->decode ? &job->decode_error : &job->predict_error) = g_strdup (error->message);
+    }
   if (job->decode && frame != NULL)
     {
       G_GNUC_BEGIN_IGNORE_DEPRECATIONS
