@@ -782,18 +782,18 @@ script_faces (TestScriptedDetector *detector,
   g_array_append_vals (detector->faces, faces, n);
 }
 
-/* A two-model ensemble (one colour, one grey, of different sizes), as test_ensemble_face's. */
+/* A two-model ensemble (one colour at 32 px, one grey at 40 px), as test_ensemble_face's. */
 static MienEnsemble *
-two_model_ensemble (MienModel **models)
+two_model_ensemble (void)
 {
-  g_autoptr(GError) error = NULL;
   MienEnsemble *ensemble = mien_ensemble_new ();
 
-  models[0] = make_model (32, FALSE);
-  models[1] = make_model (40, TRUE);
   for (int m = 0; m < 2; m++)
     {
-      g_assert_true (mien_ensemble_add (ensemble, models[m], &error));
+      g_autoptr(GError) error = NULL;
+      g_autoptr(MienModel) model = make_model (m == 0 ? 32 : 40, m == 1);
+
+      g_assert_true (mien_ensemble_add (ensemble, model, &error));
       g_assert_no_error (error);
     }
   return ensemble;
@@ -802,18 +802,19 @@ two_model_ensemble (MienModel **models)
 /* Each member's probabilities for `face` equal those of that member alone on a crop aligned by
  * hand with `options`, and the average is their mean. */
 static void
-assert_face_probabilities (MienModel                  **models,
+assert_face_probabilities (MienEnsemble                *ensemble,
                            GdkPixbuf                   *frame,
                            const MienRegionPrediction  *region,
                            const MienFaceAlignOptions  *options)
 {
   for (int m = 0; m < 2; m++)
     {
-      int size = mien_model_get_input_size (models[m]);
+      MienModel *model = mien_ensemble_get_model (ensemble, m);
+      int size = mien_model_get_input_size (model);
       g_autoptr(GdkPixbuf) crop = mien_face_align (frame, &region->face, options, size, m == 1);
       float probs[3];
 
-      predict_alone (models[m], crop, probs);
+      predict_alone (model, crop, probs);
       g_assert_cmpmem (region->per_model + 3 * m, sizeof probs, probs, sizeof probs);
     }
   for (int c = 0; c < 3; c++)
@@ -833,7 +834,6 @@ test_pipeline_faces (void)
   g_autoptr(MienFacePrediction) prediction = NULL;
   g_autoptr(MienEnsemble) ensemble = NULL;
   MienFaceAlignOptions options = { 0.1, TRUE };
-  MienModel *models[2];
   MienFace faces[2];
 
   /* A tilted face with landmarks and an upright one without, at fractional positions. */
@@ -841,7 +841,7 @@ test_pipeline_faces (void)
   set_eyes (&faces[0], 15, 20, 31, 25);
   faces[1] = box_face (55, 12, 28, 28.5f);
   script_faces (detector, faces, 2);
-  ensemble = two_model_ensemble (models);
+  ensemble = two_model_ensemble ();
   pipeline = mien_face_pipeline_new (ensemble, MIEN_FACE_DETECTOR (detector), &options);
   g_assert_true (mien_face_pipeline_get_align (pipeline)->margin == 0.1);
 
@@ -862,7 +862,7 @@ test_pipeline_faces (void)
       g_assert_cmpmem (&region->face, sizeof (MienFace), &faces[i], sizeof (MienFace));
       /* Untracked: no identity. */
       g_assert_cmpuint (region->track_id, ==, 0);
-      assert_face_probabilities (models, frame, region, &options);
+      assert_face_probabilities (ensemble, frame, region, &options);
     }
   /* The boxes rounded to the nearest pixel: 8.4 → 8, 10.6 → 11, 30.2 → 30; 28.5 → 29. */
   g_assert_cmpint (prediction->regions[0].x, ==, 8);
@@ -886,9 +886,6 @@ test_pipeline_faces (void)
       g_assert_cmpmem (copy->regions[i].per_model, 6 * sizeof (float),
                        prediction->regions[i].per_model, 6 * sizeof (float));
   }
-
-  for (int m = 0; m < 2; m++)
-    g_object_unref (models[m]);
 }
 
 static void
@@ -898,10 +895,9 @@ test_pipeline_fallback (void)
   g_autoptr(GdkPixbuf) frame = random_frame (rand, 70, 50, FALSE);
   g_autoptr(TestScriptedDetector) detector = scripted_detector_new ();
   g_autoptr(MienEnsemble) ensemble = NULL;
-  MienModel *models[2];
   float per_model[6], average[3];
 
-  ensemble = two_model_ensemble (models);
+  ensemble = two_model_ensemble ();
   /* The whole frame, as mien_ensemble_predict_pixbuf () sees it. */
   {
     g_autoptr(GError) error = NULL;
@@ -957,9 +953,6 @@ test_pipeline_fallback (void)
         g_assert_cmpmem (region->average, sizeof average, average, sizeof average);
       }
   detector->fail = FALSE;
-
-  for (int m = 0; m < 2; m++)
-    g_object_unref (models[m]);
 }
 
 /* Ids follow the faces from frame to frame, start again after a reset, and are 0 untracked. */
@@ -971,12 +964,11 @@ test_pipeline_tracking (void)
   g_autoptr(TestScriptedDetector) detector = scripted_detector_new ();
   g_autoptr(MienEnsemble) ensemble = NULL;
   g_autoptr(MienFacePipeline) pipeline = NULL;
-  MienModel *models[2];
   /* Two faces moving right by 3 px a frame; a third comes in on the fourth frame, left of the
    * others, so that the detector's left-to-right order is no longer the order of the ids. */
   const guint expected[5][3] = { { 1, 2 }, { 1, 2 }, { 1, 2 }, { 3, 1, 2 }, { 3, 1, 2 } };
 
-  ensemble = two_model_ensemble (models);
+  ensemble = two_model_ensemble ();
   pipeline = mien_face_pipeline_new (ensemble, MIEN_FACE_DETECTOR (detector), NULL);
   mien_face_pipeline_set_tracking (pipeline, TRUE);
   for (int t = 0; t < 5; t++)
@@ -1022,9 +1014,6 @@ test_pipeline_tracking (void)
     for (guint i = 0; i < prediction->n_regions; i++)
       g_assert_cmpuint (prediction->regions[i].track_id, ==, 0);
   }
-
-  for (int m = 0; m < 2; m++)
-    g_object_unref (models[m]);
 }
 
 /* Tracked faces' probabilities are smoothed over frames: p ← α p_past + (1 − α) p (sums to 1
@@ -1042,13 +1031,10 @@ test_pipeline_smoothing (void)
   float p1[3], p2[3], per_model[6];
   const double alpha = 0.75;
 
+  ensemble = two_model_ensemble ();
   {
-    MienModel *models[2];
     g_autoptr(GError) error = NULL;
 
-    ensemble = two_model_ensemble (models);
-    for (int m = 0; m < 2; m++)
-      g_object_unref (models[m]);
     g_assert_true (mien_ensemble_predict_face (ensemble, first, &face, NULL, per_model, p1,
                                                &error));
     g_assert_true (mien_ensemble_predict_face (ensemble, second, &face, NULL, per_model, p2,
