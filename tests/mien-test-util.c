@@ -299,3 +299,34 @@ mien_test_write_video_or_skip (const char        *path,
   g_assert_true (ok);
   return TRUE;
 }
+
+void
+mien_test_write_turned_jpeg (const char *path,
+                             GdkPixbuf  *upright)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GdkPixbuf) stored = gdk_pixbuf_rotate_simple (upright,
+                                                          GDK_PIXBUF_ROTATE_COUNTERCLOCKWISE);
+  g_autoptr(GByteArray) out = g_byte_array_new ();
+  g_autofree char *jpeg = NULL;
+  gsize len = 0;
+  /* APP1 "Exif", a big-endian TIFF with one IFD of one entry: tag 0x0112 (Orientation),
+   * SHORT, count 1, value 6. GdkPixbuf's JPEG saver writes no EXIF of its own. */
+  static const guint8 app1[] = {
+    0xff, 0xe1, 0x00, 34, 'E', 'x', 'i', 'f', 0, 0,
+    'M', 'M', 0x00, 0x2a, 0x00, 0x00, 0x00, 0x08,
+    0x00, 0x01,
+    0x01, 0x12, 0x00, 0x03, 0x00, 0x00, 0x00, 0x01, 0x00, 6, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00,
+  };
+
+  g_assert_true (gdk_pixbuf_save_to_buffer (stored, &jpeg, &len, "jpeg", &error,
+                                            "quality", "95", NULL));
+  g_assert_no_error (error);
+  /* Right after SOI, where readers look for it. */
+  g_byte_array_append (out, (const guint8 *) jpeg, 2);
+  g_byte_array_append (out, app1, sizeof app1);
+  g_byte_array_append (out, (const guint8 *) jpeg + 2, (guint) len - 2);
+  g_assert_true (g_file_set_contents (path, (const char *) out->data, out->len, &error));
+  g_assert_no_error (error);
+}

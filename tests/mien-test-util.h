@@ -61,4 +61,10 @@ void               mien_test_cli_result_free    (MienTestCliResult *result);
 void               mien_test_cli_assert_success (MienTestCliResult *result);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MienTestCliResult, mien_test_cli_result_free)
 
+/* `upright` as a phone saves a photo it took turned: the pixels stored a quarter turn
+ * anticlockwise in a JPEG whose EXIF orientation (6, "turn 90° clockwise to show") puts them
+ * upright again. Fails the test if it cannot be written. */
+void               mien_test_write_turned_jpeg  (const char        *path,
+                                                 GdkPixbuf         *upright);
+
 G_END_DECLS

@@ -21,6 +21,8 @@
 #include "mien-core.h"
 #include "mien-ensemble.h"
 #include "mien-face-model.h"
+#include "mien-face-pipeline.h"
+#include "mien-image.h"
 #include "mien-test-util.h"
 
 #define MESSI_PHOTO "/usr/share/doc/opencv-doc/examples/data/messi5.jpg"
@@ -71,6 +73,8 @@ static char *tiled_path;
 static char *grey_path;
 static char *crop_path;
 static char *set_dir;
+/* YuNet's genuine model file: $MIEN_YUNET_MODEL, else ../shared/models beside the source tree. */
+static char *yunet_model;
 
 /* `predict --faces` with the Haar cascade, on the scratch model and the given paths. */
 #define PREDICT_FACES(...) \
@@ -169,6 +173,17 @@ assert_messi_box (const MienFace *box,
   g_assert_cmpfloat (box->y - dy, >=, FACE_TOP);
   g_assert_cmpfloat (box->x - dx + box->width, <=, FACE_RIGHT);
   g_assert_cmpfloat (box->y - dy + box->height, <=, FACE_BOTTOM);
+}
+
+/* A box read from the CSV is `face`'s, given with one decimal. */
+static void
+assert_csv_box (const MienFace *box,
+                const MienFace *face)
+{
+  g_assert_cmpfloat_with_epsilon (box->x, face->x, 0.051);
+  g_assert_cmpfloat_with_epsilon (box->y, face->y, 0.051);
+  g_assert_cmpfloat_with_epsilon (box->width, face->width, 0.051);
+  g_assert_cmpfloat_with_epsilon (box->height, face->height, 0.051);
 }
 
 /* The one row of an image without faces: frame 0, no timestamp, and nothing after faces=0. */
@@ -345,16 +360,98 @@ test_photo (void)
   g_assert_no_error (error);
   g_assert_cmpuint (faces->len, ==, 1);
   face = &g_array_index (faces, MienFace, 0);
-  /* The CSV gives the box with one decimal. */
-  g_assert_cmpfloat_with_epsilon (box.x, face->x, 0.051);
-  g_assert_cmpfloat_with_epsilon (box.y, face->y, 0.051);
-  g_assert_cmpfloat_with_epsilon (box.width, face->width, 0.051);
-  g_assert_cmpfloat_with_epsilon (box.height, face->height, 0.051);
+  assert_csv_box (&box, face);
   g_assert_true (mien_ensemble_predict_face (ensemble, photo, face, NULL, NULL, expected,
                                              &error));
   g_assert_no_error (error);
   for (guint c = 0; c < N_CLASSES; c++)
     g_assert_cmpfloat_with_epsilon (p[c], expected[c], 1e-5);
+}
+
+/* A phone portrait (the photo's middle, stored turned with an EXIF orientation): its face is
+ * found upright, where it shows, by the command line and by the face pipeline on the pixels
+ * the studio's pages load — the same box and probabilities. */
+static void
+test_exif_portrait (void)
+{
+  g_autofree char *path = NULL;
+  g_autoptr(MienTestCliResult) r = NULL;
+  g_autoptr(GPtrArray) rows = NULL;
+  g_autoptr(GdkPixbuf) photo = NULL;
+  g_autoptr(GdkPixbuf) portrait = NULL;
+  g_autoptr(MienEnsemble) ensemble = NULL;
+  g_autoptr(MienFaceDetector) detector = NULL;
+  g_autoptr(MienFacePipeline) pipeline = NULL;
+  g_autoptr(MienFacePrediction) prediction = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *paths[2] = { NULL, NULL };
+  const MienFace *face;
+  MienFace box;
+  double p[N_CLASSES];
+
+  if (!ensure_fixtures ())
+    return;
+
+  path = scratch_path ("portrait.jpg");
+  photo = load_photo ();
+  portrait = gdk_pixbuf_new_subpixbuf (photo, 150, 0, 220, 342);
+  mien_test_write_turned_jpeg (path, portrait);
+
+  r = PREDICT_FACES (path);
+  mien_test_cli_assert_success (r);
+  rows = parse_csv (r->out);
+  g_assert_cmpuint (rows->len, ==, 1);
+  g_assert_cmpstr (((char **) rows->pdata[0])[COL_FACES], ==, "1");
+  assert_face_row (rows->pdata[0], &box, p);
+  assert_messi_box (&box, -150, 0);
+
+  paths[0] = model_path;
+  ensemble = mien_ensemble_load (mien_plugin_engine_get_default (), paths, mien_device_cpu (),
+                                 &error);
+  g_assert_no_error (error);
+  detector = mien_face_model_open_detector (mien_plugin_engine_get_default (), "opencv:haar",
+                                            NULL, &error);
+  g_assert_no_error (error);
+  g_clear_object (&photo);
+  photo = mien_image_load (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (gdk_pixbuf_get_width (photo), ==, 220);
+  g_assert_cmpint (gdk_pixbuf_get_height (photo), ==, 342);
+  pipeline = mien_face_pipeline_new (ensemble, detector, NULL);
+  prediction = mien_face_pipeline_process (pipeline, photo, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (prediction->n_regions, ==, 1);
+  face = &prediction->regions[0].face;
+  assert_csv_box (&box, face);
+  for (guint c = 0; c < N_CLASSES; c++)
+    g_assert_cmpfloat_with_epsilon (p[c], prediction->regions[0].average[c], 1e-5);
+}
+
+/* What the Predict and Live pages open (no detector named, the preferences' model file): YuNet
+ * when its file is there, else the Haar cascade. */
+static void
+test_default_detector (void)
+{
+  g_autofree char *missing = scratch_path ("missing.onnx");
+  g_autoptr(MienFaceDetector) yunet = NULL;
+  g_autoptr(MienFaceDetector) haar = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (!ensure_fixtures ())
+    return;
+  if (!g_file_test (yunet_model, G_FILE_TEST_IS_REGULAR))
+    {
+      g_test_skip ("No face_detection_yunet_2022mar.onnx in ../shared/models");
+      return;
+    }
+  yunet = mien_face_model_open_detector (mien_plugin_engine_get_default (), NULL, yunet_model,
+                                         &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (mien_face_detector_get_method (yunet)->name, ==, "yunet");
+  haar = mien_face_model_open_detector (mien_plugin_engine_get_default (), NULL, missing,
+                                        &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (mien_face_detector_get_method (haar)->name, ==, "haar");
 }
 
 static void
@@ -669,12 +766,20 @@ main (int   argc,
    * looked for in the scratch folder, where it is not, for this process and the command line. */
   data_home = g_build_filename (tmp_dir, "data", NULL);
   g_setenv ("XDG_DATA_HOME", data_home, TRUE);
+  yunet_model = g_getenv ("MIEN_YUNET_MODEL") != NULL
+                ? g_strdup (g_getenv ("MIEN_YUNET_MODEL"))
+                : g_build_filename (g_getenv ("G_TEST_SRCDIR") != NULL
+                                    ? g_getenv ("G_TEST_SRCDIR") : ".",
+                                    "..", "..", "shared", "models",
+                                    "face_detection_yunet_2022mar.onnx", NULL);
   g_unsetenv ("MIEN_YUNET_MODEL");
 
   g_test_init (&argc, &argv, NULL);
   mien_init ();
 
   g_test_add_func ("/cli-faces/photo", test_photo);
+  g_test_add_func ("/cli-faces/exif-portrait", test_exif_portrait);
+  g_test_add_func ("/cli-faces/default-detector", test_default_detector);
   g_test_add_func ("/cli-faces/tiled", test_tiled);
   g_test_add_func ("/cli-faces/no-face", test_no_face);
   g_test_add_func ("/cli-faces/folder", test_folder);
@@ -691,5 +796,6 @@ main (int   argc,
   g_free (grey_path);
   g_free (crop_path);
   g_free (set_dir);
+  g_free (yunet_model);
   return status;
 }

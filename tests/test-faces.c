@@ -3,6 +3,8 @@
  *
  * Expected values are worked out by hand (in the comments) or come from an independent path
  * through GdkPixbuf (sub-pixbufs, gdk_pixbuf_rotate_simple ()), never from the code under test.
+ * The face pipeline is checked against those parts called by hand, with a scripted detector
+ * that finds the faces it is told to (or fails when told to).
  */
 #include "config.h"
 
@@ -11,6 +13,7 @@
 
 #include "mien-ensemble.h"
 #include "mien-face-align.h"
+#include "mien-face-pipeline.h"
 #include "mien-face-tracker.h"
 #include "mien-image.h"
 #include "mien-test-util.h"
@@ -670,6 +673,402 @@ test_ensemble_face (void)
     g_object_unref (models[m]);
 }
 
+/* ---- The face pipeline ------------------------------------------------------------------ */
+
+/* A detector that "finds" the faces of its script, and fails while `fail` is set. */
+#define TEST_TYPE_SCRIPTED_DETECTOR (test_scripted_detector_get_type ())
+G_DECLARE_FINAL_TYPE (TestScriptedDetector, test_scripted_detector, TEST, SCRIPTED_DETECTOR,
+                      GObject)
+
+struct _TestScriptedDetector
+{
+  GObject   parent_instance;
+  GArray   *faces;  /* MienFace */
+  gboolean  fail;
+  guint     n_calls;
+};
+
+static const MienFaceDetectorMethod scripted_methods[] = {
+  { "scripted", "The faces it is told to find", TRUE },
+};
+
+static const MienFaceDetectorMethod *
+scripted_list_methods (MienFaceDetector *detector,
+                       guint            *n_methods)
+{
+  *n_methods = G_N_ELEMENTS (scripted_methods);
+  return scripted_methods;
+}
+
+static gboolean
+scripted_prepare (MienFaceDetector             *detector,
+                  const MienFaceDetectorMethod *method,
+                  GError                      **error)
+{
+  return TRUE;
+}
+
+static gboolean
+scripted_detect (MienFaceDetector  *detector,
+                 const guint8      *rgb,
+                 int                width,
+                 int                height,
+                 int                rowstride,
+                 GArray            *faces,
+                 GError           **error)
+{
+  TestScriptedDetector *self = TEST_SCRIPTED_DETECTOR (detector);
+
+  self->n_calls++;
+  if (self->fail)
+    {
+      g_set_error_literal (error, MIEN_FACE_DETECTOR_ERROR, MIEN_FACE_DETECTOR_ERROR_FAILED,
+                           "scripted failure");
+      return FALSE;
+    }
+  g_array_append_vals (faces, self->faces->data, self->faces->len);
+  return TRUE;
+}
+
+static void
+scripted_detector_iface_init (MienFaceDetectorInterface *iface)
+{
+  iface->list_methods = scripted_list_methods;
+  iface->prepare = scripted_prepare;
+  iface->detect = scripted_detect;
+}
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (TestScriptedDetector, test_scripted_detector, G_TYPE_OBJECT,
+                               G_IMPLEMENT_INTERFACE (MIEN_TYPE_FACE_DETECTOR,
+                                                      scripted_detector_iface_init))
+
+static void
+test_scripted_detector_finalize (GObject *object)
+{
+  g_array_unref (TEST_SCRIPTED_DETECTOR (object)->faces);
+  G_OBJECT_CLASS (test_scripted_detector_parent_class)->finalize (object);
+}
+
+static void
+test_scripted_detector_class_init (TestScriptedDetectorClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = test_scripted_detector_finalize;
+}
+
+static void
+test_scripted_detector_init (TestScriptedDetector *self)
+{
+  self->faces = g_array_new (FALSE, TRUE, sizeof (MienFace));
+}
+
+static TestScriptedDetector *
+scripted_detector_new (void)
+{
+  TestScriptedDetector *self = g_object_new (TEST_TYPE_SCRIPTED_DETECTOR, NULL);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (mien_face_detector_prepare (MIEN_FACE_DETECTOR (self), NULL, &error));
+  g_assert_no_error (error);
+  return self;
+}
+
+/* The detector finds exactly `n` faces from now on. */
+static void
+script_faces (TestScriptedDetector *detector,
+              const MienFace       *faces,
+              guint                 n)
+{
+  g_array_set_size (detector->faces, 0);
+  g_array_append_vals (detector->faces, faces, n);
+}
+
+/* A two-model ensemble (one colour at 32 px, one grey at 40 px), as test_ensemble_face's. */
+static MienEnsemble *
+two_model_ensemble (void)
+{
+  MienEnsemble *ensemble = mien_ensemble_new ();
+
+  for (int m = 0; m < 2; m++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(MienModel) model = make_model (m == 0 ? 32 : 40, m == 1);
+
+      g_assert_true (mien_ensemble_add (ensemble, model, &error));
+      g_assert_no_error (error);
+    }
+  return ensemble;
+}
+
+/* Each member's probabilities for `face` equal those of that member alone on a crop aligned by
+ * hand with `options`, and the average is their mean. */
+static void
+assert_face_probabilities (MienEnsemble                *ensemble,
+                           GdkPixbuf                   *frame,
+                           const MienRegionPrediction  *region,
+                           const MienFaceAlignOptions  *options)
+{
+  for (int m = 0; m < 2; m++)
+    {
+      MienModel *model = mien_ensemble_get_model (ensemble, m);
+      int size = mien_model_get_input_size (model);
+      g_autoptr(GdkPixbuf) crop = mien_face_align (frame, &region->face, options, size, m == 1);
+      float probs[3];
+
+      predict_alone (model, crop, probs);
+      g_assert_cmpmem (region->per_model + 3 * m, sizeof probs, probs, sizeof probs);
+    }
+  for (int c = 0; c < 3; c++)
+    g_assert_cmpfloat_with_epsilon (region->average[c],
+                                    (region->per_model[c] + region->per_model[3 + c]) / 2, 1e-6);
+  g_assert_cmpuint (region->best_class, ==, mien_probabilities_argmax (region->average, 3));
+}
+
+static void
+test_pipeline_faces (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GRand) rand = g_rand_new_with_seed (12);
+  g_autoptr(GdkPixbuf) frame = random_frame (rand, 96, 64, FALSE);
+  g_autoptr(TestScriptedDetector) detector = scripted_detector_new ();
+  g_autoptr(MienFacePipeline) pipeline = NULL;
+  g_autoptr(MienFacePrediction) prediction = NULL;
+  g_autoptr(MienEnsemble) ensemble = NULL;
+  MienFaceAlignOptions options = { 0.1, TRUE };
+  MienFace faces[2];
+
+  /* A tilted face with landmarks and an upright one without, at fractional positions. */
+  faces[0] = box_face (8.4f, 10.6f, 30.2f, 34);
+  set_eyes (&faces[0], 15, 20, 31, 25);
+  faces[1] = box_face (55, 12, 28, 28.5f);
+  script_faces (detector, faces, 2);
+  ensemble = two_model_ensemble ();
+  pipeline = mien_face_pipeline_new (ensemble, MIEN_FACE_DETECTOR (detector), &options);
+  g_assert_true (mien_face_pipeline_get_align (pipeline)->margin == 0.1);
+
+  prediction = mien_face_pipeline_process (pipeline, frame, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (prediction);
+  g_assert_false (prediction->whole);
+  g_assert_null (prediction->detect_error);
+  g_assert_cmpint (prediction->frame_width, ==, 96);
+  g_assert_cmpint (prediction->frame_height, ==, 64);
+  g_assert_cmpuint (prediction->n_models, ==, 2);
+  g_assert_cmpuint (prediction->n_classes, ==, 3);
+  g_assert_cmpuint (prediction->n_regions, ==, 2);
+  for (guint i = 0; i < 2; i++)
+    {
+      const MienRegionPrediction *region = &prediction->regions[i];
+
+      g_assert_cmpmem (&region->face, sizeof (MienFace), &faces[i], sizeof (MienFace));
+      /* Untracked: no identity. */
+      g_assert_cmpuint (region->track_id, ==, 0);
+      assert_face_probabilities (ensemble, frame, region, &options);
+    }
+  /* The boxes rounded to the nearest pixel: 8.4 → 8, 10.6 → 11, 30.2 → 30; 28.5 → 29. */
+  g_assert_cmpint (prediction->regions[0].x, ==, 8);
+  g_assert_cmpint (prediction->regions[0].y, ==, 11);
+  g_assert_cmpint (prediction->regions[0].width, ==, 30);
+  g_assert_cmpint (prediction->regions[1].height, ==, 29);
+
+  /* The two stages apart give the same, and a copy is a deep one. */
+  {
+    g_autoptr(MienFacePrediction) detected = mien_face_pipeline_detect (pipeline, frame, &error);
+    g_autoptr(MienFacePrediction) copy = NULL;
+
+    g_assert_no_error (error);
+    g_assert_cmpuint (detected->n_models, ==, 0);
+    g_assert_null (detected->regions[0].average);
+    g_assert_true (mien_face_pipeline_classify (pipeline, frame, detected, &error));
+    g_assert_no_error (error);
+    copy = mien_face_prediction_copy (detected);
+    g_clear_pointer (&detected, mien_face_prediction_free);
+    for (guint i = 0; i < 2; i++)
+      g_assert_cmpmem (copy->regions[i].per_model, 6 * sizeof (float),
+                       prediction->regions[i].per_model, 6 * sizeof (float));
+  }
+}
+
+static void
+test_pipeline_fallback (void)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (13);
+  g_autoptr(GdkPixbuf) frame = random_frame (rand, 70, 50, FALSE);
+  g_autoptr(TestScriptedDetector) detector = scripted_detector_new ();
+  g_autoptr(MienEnsemble) ensemble = NULL;
+  float per_model[6], average[3];
+
+  ensemble = two_model_ensemble ();
+  /* The whole frame, as mien_ensemble_predict_pixbuf () sees it. */
+  {
+    g_autoptr(GError) error = NULL;
+
+    g_assert_true (mien_ensemble_predict_pixbuf (ensemble, frame, per_model, average, &error));
+    g_assert_no_error (error);
+  }
+
+  for (MienFaceFallback fallback = MIEN_FACE_FALLBACK_NONE;
+       fallback <= MIEN_FACE_FALLBACK_NO_FACE; fallback++)
+    for (int failing = 0; failing < 3; failing++)
+      {
+        /* failing: 0 no face found, 1 the search fails, 2 no detector at all */
+        g_autoptr(GError) error = NULL;
+        g_autoptr(MienFacePipeline) pipeline =
+          mien_face_pipeline_new (ensemble,
+                                  failing == 2 ? NULL : MIEN_FACE_DETECTOR (detector), NULL);
+        g_autoptr(MienFacePrediction) prediction = NULL;
+        gboolean whole = failing == 2 ||
+                         (failing == 1 && fallback != MIEN_FACE_FALLBACK_NONE) ||
+                         (failing == 0 && fallback == MIEN_FACE_FALLBACK_NO_FACE);
+        const MienRegionPrediction *region;
+
+        g_test_message ("fallback %d, case %d", fallback, failing);
+        detector->fail = failing == 1;
+        mien_face_pipeline_set_fallback (pipeline, fallback);
+        prediction = mien_face_pipeline_process (pipeline, frame, &error);
+        if (failing == 1 && fallback == MIEN_FACE_FALLBACK_NONE)
+          {
+            g_assert_error (error, MIEN_FACE_DETECTOR_ERROR, MIEN_FACE_DETECTOR_ERROR_FAILED);
+            g_assert_null (prediction);
+            continue;
+          }
+        g_assert_no_error (error);
+        g_assert_cmpint (prediction->whole, ==, whole);
+        if (failing == 1)
+          g_assert_cmpstr (prediction->detect_error, ==, "scripted failure");
+        else
+          g_assert_null (prediction->detect_error);
+        if (!whole)
+          {
+            g_assert_cmpuint (prediction->n_regions, ==, 0);
+            continue;
+          }
+        g_assert_cmpuint (prediction->n_regions, ==, 1);
+        region = &prediction->regions[0];
+        g_assert_cmpint (region->x, ==, 0);
+        g_assert_cmpint (region->y, ==, 0);
+        g_assert_cmpint (region->width, ==, 70);
+        g_assert_cmpint (region->height, ==, 50);
+        g_assert_cmpuint (region->track_id, ==, 0);
+        g_assert_cmpmem (region->per_model, sizeof per_model, per_model, sizeof per_model);
+        g_assert_cmpmem (region->average, sizeof average, average, sizeof average);
+      }
+  detector->fail = FALSE;
+}
+
+/* Ids follow the faces from frame to frame, start again after a reset, and are 0 untracked. */
+static void
+test_pipeline_tracking (void)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (14);
+  g_autoptr(GdkPixbuf) frame = random_frame (rand, 120, 60, FALSE);
+  g_autoptr(TestScriptedDetector) detector = scripted_detector_new ();
+  g_autoptr(MienEnsemble) ensemble = NULL;
+  g_autoptr(MienFacePipeline) pipeline = NULL;
+  /* Two faces moving right by 3 px a frame; a third comes in on the fourth frame, left of the
+   * others, so that the detector's left-to-right order is no longer the order of the ids. */
+  const guint expected[5][3] = { { 1, 2 }, { 1, 2 }, { 1, 2 }, { 3, 1, 2 }, { 3, 1, 2 } };
+
+  ensemble = two_model_ensemble ();
+  pipeline = mien_face_pipeline_new (ensemble, MIEN_FACE_DETECTOR (detector), NULL);
+  mien_face_pipeline_set_tracking (pipeline, TRUE);
+  for (int t = 0; t < 5; t++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(MienFacePrediction) prediction = NULL;
+      MienFace faces[3];
+      guint n = 0;
+
+      if (t >= 3)
+        faces[n++] = box_face (2, 30, 16, 16);
+      faces[n++] = box_face (20 + 3 * t, 10, 24, 24);
+      faces[n++] = box_face (60 + 3 * t, 12, 24, 24);
+      script_faces (detector, faces, n);
+      prediction = mien_face_pipeline_detect (pipeline, frame, &error);
+      g_assert_no_error (error);
+      g_assert_cmpuint (prediction->n_regions, ==, n);
+      for (guint i = 0; i < n; i++)
+        g_assert_cmpuint (prediction->regions[i].track_id, ==, expected[t][i]);
+    }
+
+  /* A new video: ids from 1 again. */
+  mien_face_pipeline_reset (pipeline);
+  {
+    g_autoptr(GError) error = NULL;
+    g_autoptr(MienFacePrediction) prediction = mien_face_pipeline_detect (pipeline, frame,
+                                                                          &error);
+
+    g_assert_no_error (error);
+    g_assert_cmpuint (prediction->regions[0].track_id, ==, 1);
+    g_assert_cmpuint (prediction->regions[1].track_id, ==, 2);
+    g_assert_cmpuint (prediction->regions[2].track_id, ==, 3);
+  }
+
+  /* Untracked: 0. */
+  mien_face_pipeline_set_tracking (pipeline, FALSE);
+  {
+    g_autoptr(GError) error = NULL;
+    g_autoptr(MienFacePrediction) prediction = mien_face_pipeline_detect (pipeline, frame,
+                                                                          &error);
+
+    g_assert_no_error (error);
+    for (guint i = 0; i < prediction->n_regions; i++)
+      g_assert_cmpuint (prediction->regions[i].track_id, ==, 0);
+  }
+}
+
+/* Tracked faces' probabilities are smoothed over frames: p ← α p_past + (1 − α) p (sums to 1
+ * already); untracked ones never are. */
+static void
+test_pipeline_smoothing (void)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (15);
+  g_autoptr(GdkPixbuf) first = random_frame (rand, 64, 48, FALSE);
+  g_autoptr(GdkPixbuf) second = random_frame (rand, 64, 48, FALSE);
+  g_autoptr(TestScriptedDetector) detector = scripted_detector_new ();
+  g_autoptr(MienEnsemble) ensemble = NULL;
+  g_autoptr(MienFacePipeline) pipeline = NULL;
+  MienFace face = box_face (12, 8, 30, 30);
+  float p1[3], p2[3], per_model[6];
+  const double alpha = 0.75;
+
+  ensemble = two_model_ensemble ();
+  {
+    g_autoptr(GError) error = NULL;
+
+    g_assert_true (mien_ensemble_predict_face (ensemble, first, &face, NULL, per_model, p1,
+                                               &error));
+    g_assert_true (mien_ensemble_predict_face (ensemble, second, &face, NULL, per_model, p2,
+                                               &error));
+    g_assert_no_error (error);
+  }
+  script_faces (detector, &face, 1);
+  pipeline = mien_face_pipeline_new (ensemble, MIEN_FACE_DETECTOR (detector), NULL);
+  mien_face_pipeline_set_smoothing (pipeline, alpha);
+
+  for (int tracked = 0; tracked < 2; tracked++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(MienFacePrediction) a = NULL;
+      g_autoptr(MienFacePrediction) b = NULL;
+
+      mien_face_pipeline_set_tracking (pipeline, tracked);
+      mien_face_pipeline_reset (pipeline);
+      a = mien_face_pipeline_process (pipeline, first, &error);
+      b = mien_face_pipeline_process (pipeline, second, &error);
+      g_assert_no_error (error);
+      for (int c = 0; c < 3; c++)
+        {
+          /* The first frame of a track passes unchanged. */
+          g_assert_cmpfloat_with_epsilon (a->regions[0].average[c], p1[c], 1e-6);
+          g_assert_cmpfloat_with_epsilon (b->regions[0].average[c],
+                                          tracked ? alpha * p1[c] + (1 - alpha) * p2[c] : p2[c],
+                                          1e-5);
+        }
+      /* What each model said is never smoothed. */
+      g_assert_cmpmem (b->regions[0].per_model, sizeof per_model, per_model, sizeof per_model);
+    }
+}
+
 int
 main (int    argc,
       char **argv)
@@ -692,5 +1091,9 @@ main (int    argc,
   g_test_add_func ("/faces/tracker/threshold", test_tracker_threshold);
   g_test_add_func ("/faces/tracker/smoothing", test_tracker_smoothing);
   g_test_add_func ("/faces/ensemble/face", test_ensemble_face);
+  g_test_add_func ("/faces/pipeline/faces", test_pipeline_faces);
+  g_test_add_func ("/faces/pipeline/fallback", test_pipeline_fallback);
+  g_test_add_func ("/faces/pipeline/tracking", test_pipeline_tracking);
+  g_test_add_func ("/faces/pipeline/smoothing", test_pipeline_smoothing);
   return g_test_run ();
 }

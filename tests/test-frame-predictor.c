@@ -8,6 +8,7 @@
 
 #include <string.h>
 
+#include "mien-frame-feed.h"
 #include "mien-frame-predictor.h"
 #include "mien-test-util.h"
 
@@ -447,6 +448,173 @@ test_prediction_boxed (void)
   g_boxed_free (MIEN_TYPE_FRAME_PREDICTION, copy);
 }
 
+/* ---- The feed: frames to a predictor and to the main loop ---------------------------------- */
+
+typedef struct {
+  GThread   *main_thread;
+  GPtrArray *frames;      /* GdkPixbuf, as delivered */
+  guint      off_thread;
+} Shown;
+
+static void
+shown_cb (MienFrameFeed *feed,
+          GdkPixbuf     *frame,
+          gpointer       user_data)
+{
+  Shown *shown = user_data;
+
+  if (g_thread_self () != shown->main_thread)
+    shown->off_thread++;
+  g_ptr_array_add (shown->frames, g_object_ref (frame));
+}
+
+typedef struct {
+  MienFrameFeed *feed;
+  GPtrArray     *frames;
+} FeedPusher;
+
+static gpointer
+feed_all (gpointer data)
+{
+  FeedPusher *pusher = data;
+
+  for (guint i = 0; i < pusher->frames->len; i++)
+    mien_frame_feed_push (pusher->feed, pusher->frames->pdata[i]);
+  return NULL;
+}
+
+/* Every frame reaches the predictor; the main loop gets only the newest of those that came
+ * while it was busy, on its own thread; nothing moves after stop. */
+static void
+test_feed (void)
+{
+  g_autoptr(MienEnsemble) ensemble = make_ensemble (1);
+  g_autoptr(MienFramePredictor) predictor = mien_frame_predictor_new (ensemble,
+                                                                      MIEN_FRAME_REGION_WHOLE);
+  g_autoptr(MienFramePredictor) stopped = NULL;
+  g_autoptr(MienFrameFeed) feed = mien_frame_feed_new ();
+  g_autoptr(GPtrArray) frames = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GRand) rand = g_rand_new_with_seed (8);
+  Shown shown = { g_thread_self (), g_ptr_array_new_with_free_func (g_object_unref), 0 };
+  FeedPusher pusher = { feed, frames };
+
+  for (guint i = 0; i < 13; i++)
+    g_ptr_array_add (frames, random_frame (rand, 24, 16));
+  g_signal_connect (feed, "frame", G_CALLBACK (shown_cb), &shown);
+  g_assert_null (mien_frame_feed_swap_predictor (feed, predictor));
+
+  /* Ten frames from a streaming thread while the main loop is busy (joining it). */
+  pusher.frames = g_ptr_array_new ();
+  for (guint i = 0; i < 10; i++)
+    g_ptr_array_add (pusher.frames, frames->pdata[i]);
+  g_thread_join (g_thread_new ("feed", feed_all, &pusher));
+  g_ptr_array_unref (pusher.frames);
+  g_assert_cmpuint (mien_frame_predictor_get_n_pushed (predictor), ==, 10);
+  spin (50);
+  g_assert_cmpuint (shown.frames->len, ==, 1);
+  g_assert_true (shown.frames->pdata[0] == frames->pdata[9]);
+
+  /* One more, shown on its own. */
+  mien_frame_feed_push (feed, frames->pdata[10]);
+  spin (50);
+  g_assert_cmpuint (shown.frames->len, ==, 2);
+  g_assert_true (shown.frames->pdata[1] == frames->pdata[10]);
+  g_assert_cmpuint (mien_frame_predictor_get_n_pushed (predictor), ==, 11);
+
+  /* Stopped before the main loop ran: the waiting frame is not shown, later ones go nowhere. */
+  mien_frame_feed_push (feed, frames->pdata[11]);
+  stopped = mien_frame_feed_stop (feed);
+  g_assert_true (stopped == predictor);
+  mien_frame_feed_push (feed, frames->pdata[12]);
+  spin (50);
+  g_assert_cmpuint (shown.frames->len, ==, 2);
+  g_assert_cmpuint (mien_frame_predictor_get_n_pushed (predictor), ==, 12);
+  g_assert_null (mien_frame_feed_stop (feed));
+  g_assert_null (mien_frame_feed_swap_predictor (feed, predictor));
+  g_assert_null (mien_frame_feed_stop (feed));
+  g_assert_cmpuint (shown.off_thread, ==, 0);
+  g_ptr_array_unref (shown.frames);
+}
+
+typedef struct {
+  GThread *main_thread;
+  guint    n_done;
+  guint    n_notified;
+  guint    off_thread;
+} TeardownDone;
+
+static gboolean
+teardown_done_cb (gpointer data)
+{
+  TeardownDone *done = data;
+
+  if (g_thread_self () != done->main_thread)
+    done->off_thread++;
+  done->n_done++;
+  return G_SOURCE_REMOVE;
+}
+
+static void
+teardown_notify_cb (gpointer data)
+{
+  ((TeardownDone *) data)->n_notified++;
+}
+
+/* A running camera and its predictor stopped on a thread, the camera first: every frame it
+ * gave reached the predictor, none comes after, and the main loop hears of it once. */
+static void
+test_feed_teardown (void)
+{
+  g_autoptr(MienEnsemble) ensemble = make_ensemble (1);
+  g_autoptr(MienFramePredictor) predictor = mien_frame_predictor_new (ensemble,
+                                                                      MIEN_FRAME_REGION_WHOLE);
+  g_autoptr(MienFrameFeed) feed = mien_frame_feed_new ();
+  g_autoptr(MienCamera) camera = NULL;
+  g_autoptr(GError) error = NULL;
+  TeardownDone done = { g_thread_self (), 0, 0, 0 };
+  GThread *thread;
+  guint64 n_frames, n_pushed;
+  gint64 end;
+
+  if (!mien_camera_is_supported ())
+    {
+      g_test_skip ("Built without camera support");
+      return;
+    }
+  camera = mien_camera_new ("test", 64, 48, &error);
+  g_assert_no_error (error);
+  mien_frame_feed_attach (feed, camera);
+  g_assert_null (mien_frame_feed_swap_predictor (feed, predictor));
+  g_assert_true (mien_camera_start (camera, &error));
+  g_assert_no_error (error);
+  end = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+  while (mien_frame_predictor_get_n_pushed (predictor) < 5 && g_get_monotonic_time () < end)
+    spin (10);
+  g_assert_cmpuint (mien_frame_predictor_get_n_pushed (predictor), >=, 5);
+
+  thread = mien_frame_feed_teardown (g_object_ref (camera), g_object_ref (predictor),
+                                     teardown_done_cb, &done, teardown_notify_cb);
+  g_thread_join (thread);
+  n_frames = mien_camera_get_n_frames (camera);
+  n_pushed = mien_frame_predictor_get_n_pushed (predictor);
+  g_assert_cmpuint (n_pushed, ==, n_frames);
+  g_assert_cmpuint (done.n_done, ==, 0);
+  spin (200);
+  g_assert_cmpuint (done.n_done, ==, 1);
+  g_assert_cmpuint (done.n_notified, ==, 1);
+  g_assert_cmpuint (done.off_thread, ==, 0);
+  g_assert_cmpuint (mien_camera_get_n_frames (camera), ==, n_frames);
+  g_assert_cmpuint (mien_frame_predictor_get_n_pushed (predictor), ==, n_pushed);
+  /* Stopped for good: a frame pushed now is not counted. */
+  {
+    g_autoptr(GRand) rand = g_rand_new_with_seed (9);
+    g_autoptr(GdkPixbuf) frame = random_frame (rand, 24, 16);
+
+    mien_frame_predictor_push (predictor, frame);
+    g_assert_cmpuint (mien_frame_predictor_get_n_pushed (predictor), ==, n_pushed);
+  }
+}
+
 int
 main (int    argc,
       char **argv)
@@ -459,5 +627,7 @@ main (int    argc,
   g_test_add_func ("/frame-predictor/stop-discards", test_stop_discards);
   g_test_add_func ("/frame-predictor/region", test_region);
   g_test_add_func ("/frame-predictor/error", test_error);
+  g_test_add_func ("/frame-predictor/feed", test_feed);
+  g_test_add_func ("/frame-predictor/feed-teardown", test_feed_teardown);
   return g_test_run ();
 }

@@ -9,20 +9,16 @@
 #include "mien-dataset.h"
 #include "mien-ensemble.h"
 #include "mien-face-model.h"
-#include "mien-face-tracker.h"
+#include "mien-face-pipeline.h"
+#include "mien-image.h"
 #include "mien-video.h"
 
 /* ---- predict --faces ------------------------------------------------------------------- */
 
 typedef struct {
-  MienEnsemble         *ensemble;
-  MienFaceDetector     *detector;
-  MienFaceTracker      *tracker;
-  MienFaceAlignOptions  align;
-  GString              *text;      /* the CSV so far (all of it with --csv, else one file's) */
-  gboolean              to_stdout;
-  float                *per_model;
-  float                *average;
+  MienFacePipeline *pipeline;
+  GString          *text;      /* the CSV so far (all of it with --csv, else one file's) */
+  gboolean          to_stdout;
 } FacesJob;
 
 static void
@@ -42,42 +38,28 @@ predict_frame (FacesJob     *job,
                GdkPixbuf    *frame,
                gint64        index,
                gint64        pts_us,
-               gboolean      track,
                GError      **error)
 {
-  g_autoptr(GArray) faces = mien_face_detector_detect (job->detector, frame, error);
-  g_autofree guint *ids = NULL;
+  g_autoptr(MienFacePrediction) prediction = mien_face_pipeline_process (job->pipeline, frame,
+                                                                         error);
+  MienEnsemble *ensemble = mien_face_pipeline_get_ensemble (job->pipeline);
   MienFaceRow row = { 0, };
 
-  if (faces == NULL)
+  if (prediction == NULL)
     return FALSE;
   row.path = path;
   row.frame = index;
   row.timestamp_us = pts_us;
-  row.n_faces = faces->len;
-  if (faces->len == 0)
+  row.n_faces = prediction->n_regions;
+  if (prediction->n_regions == 0)
+    mien_ensemble_append_faces_csv_row (ensemble, job->text, &row);
+  for (guint i = 0; i < prediction->n_regions; i++)
     {
-      mien_ensemble_append_faces_csv_row (job->ensemble, job->text, &row);
-      return TRUE;
-    }
-  ids = g_new0 (guint, faces->len);
-  if (track)
-    mien_face_tracker_update (job->tracker, (const MienFace *) faces->data, faces->len, ids);
-  for (guint i = 0; i < faces->len; i++)
-    {
-      const MienFace *face = &g_array_index (faces, MienFace, i);
-
-      if (!mien_ensemble_predict_face (job->ensemble, frame, face, &job->align, job->per_model,
-                                       job->average, error))
-        return FALSE;
-      if (track)
-        mien_face_tracker_smooth (job->tracker, ids[i], job->average,
-                                  mien_ensemble_get_n_classes (job->ensemble));
       row.index = i;
-      row.track_id = ids[i];
-      row.face = face;
-      row.average = job->average;
-      mien_ensemble_append_faces_csv_row (job->ensemble, job->text, &row);
+      row.track_id = prediction->regions[i].track_id;
+      row.face = &prediction->regions[i].face;
+      row.average = prediction->regions[i].average;
+      mien_ensemble_append_faces_csv_row (ensemble, job->text, &row);
     }
   return TRUE;
 }
@@ -87,15 +69,15 @@ predict_image (FacesJob    *job,
                const char  *path,
                GError     **error)
 {
-  g_autoptr(GdkPixbuf) loaded = gdk_pixbuf_new_from_file (path, error);
-  g_autoptr(GdkPixbuf) frame = NULL;
+  /* Upright as cameras meant it (a portrait photo's faces are upright only once turned), and
+   * refused when too large to decode. */
+  g_autoptr(GdkPixbuf) frame = mien_image_load (path, error);
 
-  if (loaded == NULL)
+  if (frame == NULL)
     return FALSE;
-  /* As cameras meant it: a portrait photo's faces are upright only once turned. */
-  frame = gdk_pixbuf_apply_embedded_orientation (loaded);
   /* A photo has no time of its own: an empty timestamp tells its row from a video's first. */
-  return predict_frame (job, path, frame, 0, -1, FALSE, error);
+  mien_face_pipeline_set_tracking (job->pipeline, FALSE);
+  return predict_frame (job, path, frame, 0, -1, error);
 }
 
 static gboolean
@@ -113,7 +95,8 @@ predict_video (FacesJob         *job,
     return FALSE;
   duration = mien_video_reader_get_duration (reader);
   /* Identities start afresh in every video. */
-  mien_face_tracker_reset (job->tracker);
+  mien_face_pipeline_set_tracking (job->pipeline, TRUE);
+  mien_face_pipeline_reset (job->pipeline);
   for (;;)
     {
       g_autoptr(GdkPixbuf) frame = NULL;
@@ -125,7 +108,7 @@ predict_video (FacesJob         *job,
       if (frame == NULL)
         return error == NULL || *error == NULL;
       if (!predict_frame (job, path, frame, mien_video_reader_get_frame_index (reader), pts_us,
-                          TRUE, error))
+                          error))
         return FALSE;
       flush_rows (job);
       if (duration > 0 && pts_us >= 0)
@@ -160,13 +143,12 @@ mien_cli_predict_faces (MienEnsemble      *ensemble,
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(MienFaceDetector) detector = NULL;
-  g_autoptr(MienFaceTracker) tracker = mien_face_tracker_new ();
+  g_autoptr(MienFacePipeline) pipeline = NULL;
   g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GString) text = g_string_new (NULL);
   g_autoptr(MienCliProgress) progress = mien_cli_progress_new ();
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
-  g_autofree float *per_model = NULL;
-  g_autofree float *average = NULL;
+  MienFaceAlignOptions align = MIEN_FACE_ALIGN_OPTIONS_INIT;
   const MienFaceDetectorMethod *method;
   FacesJob job = { 0, };
   guint n_failed = 0;
@@ -195,25 +177,18 @@ mien_cli_predict_faces (MienEnsemble      *ensemble,
 
       mien_cli_warning (message);
     }
-  mien_face_tracker_set_smoothing (tracker, smoothing);
+  align.margin = margin;
+  align.rotate = !no_rotate;
+  pipeline = mien_face_pipeline_new (ensemble, detector, &align);
+  mien_face_pipeline_set_smoothing (pipeline, smoothing);
   mien_cli_cancel_on_signals (cancellable);
 
   for (int i = 0; inputs[i] != NULL; i++)
     collect_inputs (inputs[i], paths);
 
-  per_model = g_new0 (float, mien_ensemble_get_n_models (ensemble) *
-                             mien_ensemble_get_n_classes (ensemble));
-  average = g_new0 (float, mien_ensemble_get_n_classes (ensemble));
-  job.ensemble = ensemble;
-  job.detector = detector;
-  job.tracker = tracker;
-  job.align = (MienFaceAlignOptions) MIEN_FACE_ALIGN_OPTIONS_INIT;
-  job.align.margin = margin;
-  job.align.rotate = !no_rotate;
+  job.pipeline = pipeline;
   job.text = text;
   job.to_stdout = csv == NULL;
-  job.per_model = per_model;
-  job.average = average;
 
   mien_ensemble_append_faces_csv_header (ensemble, text);
   flush_rows (&job);

@@ -7,7 +7,6 @@
 
 #include <glib/gi18n-lib.h>
 
-#include "mien-face-tracker.h"
 #include "mien-frame-predictor.h"
 
 /* The window of the rates. */
@@ -18,19 +17,6 @@
  * the picture is found within this many frames. */
 #define FULL_SEARCH_EVERY 8
 
-static void
-region_prediction_copy_into (MienRegionPrediction       *dest,
-                             const MienRegionPrediction *src,
-                             guint                       n_models,
-                             guint                       n_classes)
-{
-  *dest = *src;
-  dest->per_model = src->per_model != NULL
-                    ? g_memdup2 (src->per_model, sizeof (float) * n_models * n_classes) : NULL;
-  dest->average = src->average != NULL
-                  ? g_memdup2 (src->average, sizeof (float) * n_classes) : NULL;
-}
-
 MienFramePrediction *
 mien_frame_prediction_copy (const MienFramePrediction *prediction)
 {
@@ -39,10 +25,8 @@ mien_frame_prediction_copy (const MienFramePrediction *prediction)
   g_return_val_if_fail (prediction != NULL, NULL);
 
   copy = g_memdup2 (prediction, sizeof *prediction);
-  copy->regions = g_new0 (MienRegionPrediction, MAX (prediction->n_regions, 1));
-  for (guint i = 0; i < prediction->n_regions; i++)
-    region_prediction_copy_into (&copy->regions[i], &prediction->regions[i],
-                                 prediction->n_models, prediction->n_classes);
+  copy->regions = mien_region_predictions_copy (prediction->regions, prediction->n_regions,
+                                                prediction->n_models, prediction->n_classes);
   if (prediction->frame != NULL)
     g_object_ref (prediction->frame);
   return copy;
@@ -53,12 +37,7 @@ mien_frame_prediction_free (MienFramePrediction *prediction)
 {
   if (prediction == NULL)
     return;
-  for (guint i = 0; i < prediction->n_regions; i++)
-    {
-      g_free (prediction->regions[i].per_model);
-      g_free (prediction->regions[i].average);
-    }
-  g_free (prediction->regions);
+  mien_region_predictions_free (prediction->regions, prediction->n_regions);
   g_clear_object (&prediction->frame);
   g_free (prediction);
 }
@@ -80,9 +59,7 @@ typedef struct {
   GdkPixbuf *frame;
   guint64    number;
   gint64     pushed_us;
-  GArray    *faces;      /* faces mode, once detected: MienFace */
-  GArray    *track_ids;  /* guint, one per face */
-  double     detect_ms;
+  MienFacePrediction *faces;  /* faces mode, once detected */
 } Job;
 
 static void
@@ -91,8 +68,7 @@ job_free (Job *job)
   if (job == NULL)
     return;
   g_clear_object (&job->frame);
-  g_clear_pointer (&job->faces, g_array_unref);
-  g_clear_pointer (&job->track_ids, g_array_unref);
+  g_clear_pointer (&job->faces, mien_face_prediction_free);
   g_free (job);
 }
 
@@ -102,18 +78,12 @@ struct _MienFramePredictor
 {
   GObject               parent_instance;
   MienEnsemble         *ensemble;       /* the classification thread's alone once it runs */
-  MienFaceDetector     *detector;       /* faces mode: the detection thread's alone */
-  GArray               *last_faces;     /* the detection thread's: the previous frame's faces */
-  guint                 since_full;     /* frames since the last whole-frame search */
-  MienFaceAlignOptions  align;
+  MienFacePipeline     *pipeline;       /* faces mode: detect () the detection thread's,
+                                         * classify () the classification thread's */
   GMainContext         *context;
   GThread              *detect_thread;  /* faces mode */
   GThread              *classify_thread;
   gint                  stopped;        /* atomic; set before the workers are told to quit */
-
-  /* Ids are the detection thread's, smoothing the classification thread's: one lock for both. */
-  GMutex                tracker_lock;
-  MienFaceTracker      *tracker;
 
   GMutex                lock;
   GCond                 cond;
@@ -272,19 +242,7 @@ mien_frame_region_rect (MienFrameRegion  region,
     }
 }
 
-static void
-region_from_face (MienRegionPrediction *region,
-                  const MienFace       *face,
-                  guint                 track_id)
-{
-  region->face = *face;
-  region->track_id = track_id;
-  region->x = (int) floorf (face->x + 0.5f);
-  region->y = (int) floorf (face->y + 0.5f);
-  region->width = (int) floorf (face->width + 0.5f);
-  region->height = (int) floorf (face->height + 0.5f);
-}
-
+/* A prediction of `job`'s frame; in faces mode its regions are (copies of) the job's faces. */
 static MienFramePrediction *
 prediction_new (const Job *job,
                 guint      n_regions)
@@ -294,10 +252,20 @@ prediction_new (const Job *job,
   prediction->frame = g_object_ref (job->frame);
   prediction->frame_number = job->number;
   prediction->pushed_us = job->pushed_us;
-  prediction->detect_ms = job->detect_ms;
   prediction->faces = job->faces != NULL;
   prediction->n_regions = n_regions;
-  prediction->regions = g_new0 (MienRegionPrediction, MAX (n_regions, 1));
+  if (job->faces != NULL)
+    {
+      prediction->detect_ms = job->faces->detect_ms;
+      prediction->classify_ms = job->faces->classify_ms;
+      prediction->n_models = job->faces->n_models;
+      prediction->n_classes = job->faces->n_classes;
+      prediction->regions = mien_region_predictions_copy (job->faces->regions, n_regions,
+                                                          job->faces->n_models,
+                                                          job->faces->n_classes);
+    }
+  else
+    prediction->regions = g_new0 (MienRegionPrediction, MAX (n_regions, 1));
   return prediction;
 }
 
@@ -313,18 +281,9 @@ detect_worker (gpointer data)
       g_autoptr(GError) error = NULL;
       g_autoptr(Job) replaced = NULL;
       MienFramePrediction *detection;
-      gint64 start = g_get_monotonic_time (), now;
+      gint64 now;
 
-      if (self->last_faces == NULL || self->last_faces->len == 0 ||
-          ++self->since_full >= FULL_SEARCH_EVERY)
-        {
-          job->faces = mien_face_detector_detect (self->detector, job->frame, &error);
-          self->since_full = 0;
-        }
-      else
-        job->faces = mien_face_detector_detect_near (self->detector, job->frame,
-                                                     (const MienFace *) self->last_faces->data,
-                                                     self->last_faces->len, &error);
+      job->faces = mien_face_pipeline_detect (self->pipeline, job->frame, &error);
       if (job->faces == NULL)
         {
           /* Counted so that every pushed frame ends up predicted or dropped. */
@@ -333,21 +292,8 @@ detect_worker (gpointer data)
           job_free (job);
           continue;
         }
-      g_clear_pointer (&self->last_faces, g_array_unref);
-      self->last_faces = g_array_ref (job->faces);
-      job->track_ids = g_array_sized_new (FALSE, TRUE, sizeof (guint), job->faces->len);
-      g_array_set_size (job->track_ids, job->faces->len);
-      g_mutex_lock (&self->tracker_lock);
-      mien_face_tracker_update (self->tracker, (const MienFace *) job->faces->data,
-                                job->faces->len, (guint *) job->track_ids->data);
-      g_mutex_unlock (&self->tracker_lock);
       now = g_get_monotonic_time ();
-      job->detect_ms = (now - start) / 1000.0;
-
-      detection = prediction_new (job, job->faces->len);
-      for (guint i = 0; i < job->faces->len; i++)
-        region_from_face (&detection->regions[i], &g_array_index (job->faces, MienFace, i),
-                          g_array_index (job->track_ids, guint, i));
+      detection = prediction_new (job, job->faces->n_regions);
       detection->done_us = now;
       detection->latency_ms = (now - job->pushed_us) / 1000.0;
       deliver (self, SIGNAL_DETECTION, detection, NULL);
@@ -366,37 +312,42 @@ detect_worker (gpointer data)
   return NULL;
 }
 
-static gboolean
-classify_region (MienFramePredictor    *self,
-                 const Job             *job,
-                 MienRegionPrediction  *region,
-                 guint                  n_models,
-                 guint                  n_classes,
-                 GError               **error)
+/* Region mode: the fixed region of the frame. */
+static MienFramePrediction *
+classify_region (MienFramePredictor  *self,
+                 const Job           *job,
+                 GError             **error)
 {
-  region->per_model = g_new0 (float, MAX (n_models * n_classes, 1));
-  region->average = g_new0 (float, MAX (n_classes, 1));
-  if (job->faces != NULL)
-    {
-      if (!mien_ensemble_predict_face (self->ensemble, job->frame, &region->face, &self->align,
-                                       region->per_model, region->average, error))
-        return FALSE;
-      g_mutex_lock (&self->tracker_lock);
-      mien_face_tracker_smooth (self->tracker, region->track_id, region->average, n_classes);
-      g_mutex_unlock (&self->tracker_lock);
-    }
-  else
-    {
-      /* A view into the frame's pixels, not a copy. */
-      g_autoptr(GdkPixbuf) crop = gdk_pixbuf_new_subpixbuf (job->frame, region->x, region->y,
-                                                            region->width, region->height);
+  g_autoptr(MienFramePrediction) prediction = prediction_new (job, 1);
+  MienRegionPrediction *region = &prediction->regions[0];
+  g_autoptr(GdkPixbuf) crop = NULL;
+  MienFrameRegion mode;
+  gint64 start = g_get_monotonic_time ();
 
-      if (!mien_ensemble_predict_pixbuf (self->ensemble, crop, region->per_model,
-                                         region->average, error))
-        return FALSE;
-    }
-  region->best_class = mien_probabilities_argmax (region->average, n_classes);
-  return TRUE;
+  g_mutex_lock (&self->lock);
+  mode = self->region;
+  g_mutex_unlock (&self->lock);
+  mien_frame_region_rect (mode, gdk_pixbuf_get_width (job->frame),
+                          gdk_pixbuf_get_height (job->frame),
+                          &region->x, &region->y, &region->width, &region->height);
+  region->face.x = region->x;
+  region->face.y = region->y;
+  region->face.width = region->width;
+  region->face.height = region->height;
+  region->face.score = 1.0f;
+  prediction->n_models = mien_ensemble_get_n_models (self->ensemble);
+  prediction->n_classes = mien_ensemble_get_n_classes (self->ensemble);
+  region->per_model = g_new0 (float, MAX (prediction->n_models * prediction->n_classes, 1));
+  region->average = g_new0 (float, MAX (prediction->n_classes, 1));
+  /* A view into the frame's pixels, not a copy. */
+  crop = gdk_pixbuf_new_subpixbuf (job->frame, region->x, region->y, region->width,
+                                   region->height);
+  if (!mien_ensemble_predict_pixbuf (self->ensemble, crop, region->per_model, region->average,
+                                     error))
+    return NULL;
+  region->best_class = mien_probabilities_argmax (region->average, prediction->n_classes);
+  prediction->classify_ms = (g_get_monotonic_time () - start) / 1000.0;
+  return g_steal_pointer (&prediction);
 }
 
 static MienFramePrediction *
@@ -404,44 +355,11 @@ classify (MienFramePredictor  *self,
           const Job           *job,
           GError             **error)
 {
-  g_autoptr(MienFramePrediction) prediction = NULL;
-  guint n_models = mien_ensemble_get_n_models (self->ensemble);
-  guint n_classes = mien_ensemble_get_n_classes (self->ensemble);
-  gint64 start = g_get_monotonic_time ();
-
-  if (job->faces != NULL)
-    {
-      prediction = prediction_new (job, job->faces->len);
-      for (guint i = 0; i < job->faces->len; i++)
-        region_from_face (&prediction->regions[i], &g_array_index (job->faces, MienFace, i),
-                          g_array_index (job->track_ids, guint, i));
-    }
-  else
-    {
-      MienRegionPrediction *region;
-      MienFrameRegion mode;
-
-      g_mutex_lock (&self->lock);
-      mode = self->region;
-      g_mutex_unlock (&self->lock);
-      prediction = prediction_new (job, 1);
-      region = &prediction->regions[0];
-      mien_frame_region_rect (mode, gdk_pixbuf_get_width (job->frame),
-                              gdk_pixbuf_get_height (job->frame),
-                              &region->x, &region->y, &region->width, &region->height);
-      region->face.x = region->x;
-      region->face.y = region->y;
-      region->face.width = region->width;
-      region->face.height = region->height;
-      region->face.score = 1.0f;
-    }
-  prediction->n_models = n_models;
-  prediction->n_classes = n_classes;
-  for (guint i = 0; i < prediction->n_regions; i++)
-    if (!classify_region (self, job, &prediction->regions[i], n_models, n_classes, error))
-      return NULL;
-  prediction->classify_ms = (g_get_monotonic_time () - start) / 1000.0;
-  return g_steal_pointer (&prediction);
+  if (job->faces == NULL)
+    return classify_region (self, job, error);
+  if (!mien_face_pipeline_classify (self->pipeline, job->frame, job->faces, error))
+    return NULL;
+  return prediction_new (job, job->faces->n_regions);
 }
 
 /* The classification thread. */
@@ -453,7 +371,7 @@ classify_worker (gpointer data)
 
   /* libtorch's thread count is per thread (OpenMP's), and a new thread starts with every core.
    * Beside a detection thread, one core is the detector's. */
-  if (self->detector != NULL)
+  if (self->pipeline != NULL)
     mien_torch_set_num_threads (MAX ((int) g_get_num_processors () - 1, 1));
 
   while ((job = take_job (self, &self->to_classify)) != NULL)
@@ -495,9 +413,7 @@ mien_frame_predictor_dispose (GObject *object)
 
   mien_frame_predictor_stop (self);
   g_clear_object (&self->ensemble);
-  g_clear_object (&self->detector);
-  g_clear_pointer (&self->last_faces, g_array_unref);
-  g_clear_object (&self->tracker);
+  g_clear_object (&self->pipeline);
   G_OBJECT_CLASS (mien_frame_predictor_parent_class)->dispose (object);
 }
 
@@ -510,7 +426,6 @@ mien_frame_predictor_finalize (GObject *object)
   g_queue_clear_full (&self->done_times, g_free);
   g_clear_pointer (&self->context, g_main_context_unref);
   g_mutex_clear (&self->lock);
-  g_mutex_clear (&self->tracker_lock);
   g_cond_clear (&self->cond);
   G_OBJECT_CLASS (mien_frame_predictor_parent_class)->finalize (object);
 }
@@ -541,12 +456,9 @@ static void
 mien_frame_predictor_init (MienFramePredictor *self)
 {
   g_mutex_init (&self->lock);
-  g_mutex_init (&self->tracker_lock);
   g_cond_init (&self->cond);
   g_queue_init (&self->detect_times);
   g_queue_init (&self->done_times);
-  self->tracker = mien_face_tracker_new ();
-  self->align = (MienFaceAlignOptions) MIEN_FACE_ALIGN_OPTIONS_INIT;
 }
 
 MienFramePredictor *
@@ -579,9 +491,9 @@ mien_frame_predictor_new_for_faces (MienEnsemble               *ensemble,
 
   self = g_object_new (MIEN_TYPE_FRAME_PREDICTOR, NULL);
   self->ensemble = g_object_ref (ensemble);
-  self->detector = g_object_ref (detector);
-  if (align != NULL)
-    self->align = *align;
+  self->pipeline = mien_face_pipeline_new (ensemble, detector, align);
+  mien_face_pipeline_set_tracking (self->pipeline, TRUE);
+  mien_face_pipeline_set_full_search_every (self->pipeline, FULL_SEARCH_EVERY);
   self->region = MIEN_FRAME_REGION_FACES;
   self->context = g_main_context_ref_thread_default ();
   self->classify_thread = g_thread_new ("mien-face-classify", classify_worker, self);
@@ -594,7 +506,7 @@ mien_frame_predictor_set_region (MienFramePredictor *self,
                                  MienFrameRegion     region)
 {
   g_return_if_fail (MIEN_IS_FRAME_PREDICTOR (self));
-  g_return_if_fail (self->detector == NULL && region != MIEN_FRAME_REGION_FACES);
+  g_return_if_fail (self->pipeline == NULL && region != MIEN_FRAME_REGION_FACES);
 
   g_mutex_lock (&self->lock);
   self->region = region;
@@ -607,9 +519,8 @@ mien_frame_predictor_set_smoothing (MienFramePredictor *self,
 {
   g_return_if_fail (MIEN_IS_FRAME_PREDICTOR (self));
 
-  g_mutex_lock (&self->tracker_lock);
-  mien_face_tracker_set_smoothing (self->tracker, alpha);
-  g_mutex_unlock (&self->tracker_lock);
+  if (self->pipeline != NULL)
+    mien_face_pipeline_set_smoothing (self->pipeline, alpha);
 }
 
 void
@@ -635,7 +546,7 @@ mien_frame_predictor_push (MienFramePredictor *self,
   job->frame = g_object_ref (frame);
   job->number = self->n_pushed;
   job->pushed_us = g_get_monotonic_time ();
-  replaced = post_job (self, self->detector != NULL ? &self->to_detect : &self->to_classify, job);
+  replaced = post_job (self, self->pipeline != NULL ? &self->to_detect : &self->to_classify, job);
   g_mutex_unlock (&self->lock);
   /* `replaced` is freed here, outside the lock: it may hold the last reference to a frame. */
 }

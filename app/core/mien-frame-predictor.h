@@ -16,20 +16,9 @@
 #include <gio/gio.h>
 
 #include "mien-ensemble.h"
-#include "mien-face-align.h"
-#include "mien-face-detector.h"
+#include "mien-face-pipeline.h"
 
 G_BEGIN_DECLS
-
-/* One classified region of a frame: the fixed region, or one face. */
-typedef struct {
-  int        x, y, width, height;  /* the region, or the face's box rounded, in frame pixels */
-  MienFace   face;                 /* faces mode: the detection (region mode: the region) */
-  guint      track_id;             /* faces mode: the face's identity across frames (1, 2, …) */
-  float     *per_model;            /* n_models × n_classes; NULL in a "detection" */
-  float     *average;              /* n_classes: the ensemble's mean (smoothed, if asked) */
-  guint      best_class;           /* argmax of average */
-} MienRegionPrediction;
 
 typedef struct {
   guint64               frame_number;  /* of the pushed frames, 1-based */
@@ -74,8 +63,9 @@ G_DECLARE_FINAL_TYPE (MienFramePredictor, mien_frame_predictor, MIEN, FRAME_PRED
  * thread only, from now on (until mien_frame_predictor_stop () returns). */
 MienFramePredictor *mien_frame_predictor_new      (MienEnsemble       *ensemble,
                                                    MienFrameRegion     region);
-/* Starts the detection and classification threads (faces mode). `detector` must be prepared;
- * like the ensemble, it belongs to its thread from now on. */
+/* Starts the detection and classification threads (faces mode): mien_face_pipeline_detect ()
+ * on the one, mien_face_pipeline_classify () on the other, with tracking on. `detector` must be
+ * prepared; like the ensemble, it belongs to its thread from now on. */
 MienFramePredictor *mien_frame_predictor_new_for_faces (MienEnsemble               *ensemble,
                                                         MienFaceDetector           *detector,
                                                         const MienFaceAlignOptions *align);

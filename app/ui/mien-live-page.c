@@ -1,22 +1,23 @@
 /* mien-live-page.c — camera frames with the models' predictions drawn over them.
  *
- * Three threads meet here. GStreamer's streaming thread hands every frame to a LiveFeed, which
- * pushes it to the MienFramePredictor (whose worker predicts only the newest frame) and keeps
- * it in a one-frame mailbox for the main loop: at most one idle is queued, and a frame that
- * arrives before it runs replaces the one waiting, so a busy main loop shows fewer frames
- * instead of falling behind. Predictions come back on the main loop as a signal. Nothing on
- * the main loop waits for inference: stopping a predictor (which waits for the inference in
- * progress) and a camera happens on a short-lived thread, except when the page goes away.
+ * Three threads meet here. GStreamer's streaming thread hands every frame to a MienFrameFeed
+ * (core), which pushes it to the MienFramePredictor (whose worker predicts only the newest
+ * frame) and gives the newest frame to the main loop without falling behind. Predictions come
+ * back on the main loop as a signal. Nothing on the main loop waits for inference: stopping a
+ * predictor (which waits for the inference in progress) and a camera happens on a short-lived
+ * thread (mien_frame_feed_teardown ()), except when the page goes away.
  */
 #include "config.h"
 
 #include <glib/gi18n-lib.h>
 
 #include "mien-camera.h"
-#include "mien-chart.h"
 #include "mien-dataset.h"
 #include "mien-face-model.h"
+#include "mien-frame-feed.h"
 #include "mien-frame-predictor.h"
+#include "mien-live-frames.h"
+#include "mien-live-overlay.h"
 #include "mien-live-page.h"
 #include "mien-model-chooser.h"
 #include "mien-ui-util.h"
@@ -30,706 +31,6 @@
 #define LIVE_MAX_IMAGE_SIDE 960
 /* How often the status line is refreshed. */
 #define STATUS_INTERVAL_MS 500
-
-/* ---- MienLiveOverlay: the predictions drawn over the frame ----------------------------------- */
-
-#define MIEN_TYPE_LIVE_OVERLAY (mien_live_overlay_get_type ())
-G_DECLARE_FINAL_TYPE (MienLiveOverlay, mien_live_overlay, MIEN, LIVE_OVERLAY, GtkWidget)
-
-struct _MienLiveOverlay
-{
-  GtkWidget        parent_instance;
-
-  int              frame_width;   /* 0 while no frame is shown */
-  int              frame_height;
-  MienFrameRegion  region;
-  GStrv            labels;        /* class names as headings */
-  guint            n_classes;
-
-  guint            n_models;
-  /* Faces mode: the latest detection's boxes (`detected` once one came); region mode: the
-   * latest prediction's region. */
-  gboolean         detected;
-  GArray          *boxes;         /* OverlayBox */
-  /* The latest probabilities of each box's track (region mode: track 0). */
-  GPtrArray       *probs;         /* OverlayProbs * */
-  int              announced;     /* the class told to assistive technologies, or -1 */
-};
-
-typedef struct {
-  int   x, y, width, height;
-  guint track_id;
-} OverlayBox;
-
-typedef struct {
-  guint  track_id;
-  guint  best;
-  float *average;     /* n_classes */
-  float *per_model;   /* n_models × n_classes */
-} OverlayProbs;
-
-static void
-overlay_probs_free (gpointer data)
-{
-  OverlayProbs *probs = data;
-
-  g_free (probs->average);
-  g_free (probs->per_model);
-  g_free (probs);
-}
-
-G_DEFINE_FINAL_TYPE (MienLiveOverlay, mien_live_overlay, GTK_TYPE_WIDGET)
-
-static const GdkRGBA panel_colour = { 0.0f, 0.0f, 0.0f, 0.62f };
-static const GdkRGBA text_colour = { 1.0f, 1.0f, 1.0f, 1.0f };
-static const GdkRGBA track_colour = { 1.0f, 1.0f, 1.0f, 0.22f };
-static const GdkRGBA bar_colour = { 1.0f, 1.0f, 1.0f, 0.75f };
-
-static PangoLayout *
-overlay_layout (MienLiveOverlay *self,
-                const char      *text,
-                gboolean         bold,
-                double           scale)
-{
-  PangoLayout *layout = gtk_widget_create_pango_layout (GTK_WIDGET (self), text);
-  PangoAttrList *attrs = pango_attr_list_new ();
-
-  if (bold)
-    pango_attr_list_insert (attrs, pango_attr_weight_new (PANGO_WEIGHT_BOLD));
-  if (scale != 1.0)
-    pango_attr_list_insert (attrs, pango_attr_scale_new (scale));
-  /* Digits of equal width, so that percentages do not jitter from frame to frame. */
-  pango_attr_list_insert (attrs, pango_attr_font_features_new ("tnum=1"));
-  pango_layout_set_attributes (layout, attrs);
-  pango_attr_list_unref (attrs);
-  return layout;
-}
-
-static void
-append_layout_at (GtkSnapshot   *snapshot,
-                  PangoLayout   *layout,
-                  float          x,
-                  float          y,
-                  const GdkRGBA *colour)
-{
-  gtk_snapshot_save (snapshot);
-  gtk_snapshot_translate (snapshot, &GRAPHENE_POINT_INIT (x, y));
-  gtk_snapshot_append_layout (snapshot, layout, colour);
-  gtk_snapshot_restore (snapshot);
-}
-
-static void
-append_rounded (GtkSnapshot   *snapshot,
-                float          x,
-                float          y,
-                float          width,
-                float          height,
-                float          radius,
-                const GdkRGBA *colour)
-{
-  GskRoundedRect rounded;
-  graphene_rect_t rect = GRAPHENE_RECT_INIT (x, y, width, height);
-
-  gsk_rounded_rect_init_from_rect (&rounded, &rect, MIN (radius, MIN (width, height) / 2));
-  gtk_snapshot_push_rounded_clip (snapshot, &rounded);
-  gtk_snapshot_append_color (snapshot, colour, &rect);
-  gtk_snapshot_pop (snapshot);
-}
-
-static char *
-format_percent (float probability)
-{
-  /* Translators: a probability as a percentage, e.g. “87 %”. */
-  return g_strdup_printf (_("%.0f %%"), 100.0 * probability);
-}
-
-static OverlayProbs *
-overlay_find_probs (MienLiveOverlay *self,
-                    guint            track_id)
-{
-  for (guint i = 0; i < self->probs->len; i++)
-    {
-      OverlayProbs *probs = g_ptr_array_index (self->probs, i);
-
-      if (probs->track_id == track_id)
-        return probs;
-    }
-  return NULL;
-}
-
-/* A box's outline and, above it, its class and probability (and its face's number when there
- * are several, so that a class can tell which face is which). */
-static void
-snapshot_box (MienLiveOverlay    *self,
-              GtkSnapshot        *snapshot,
-              const OverlayBox   *box,
-              const OverlayProbs *probs,
-              gboolean            numbered,
-              double              ox,
-              double              oy,
-              double              scale)
-{
-  GdkRGBA accent;
-  GdkRGBA colours[4];
-  GskRoundedRect border;
-  float widths[4] = { 3, 3, 3, 3 };
-  graphene_rect_t rect;
-
-  mien_chart_palette (0, &accent);
-  for (guint i = 0; i < 4; i++)
-    colours[i] = accent;
-  rect = GRAPHENE_RECT_INIT (ox + box->x * scale, oy + box->y * scale, box->width * scale,
-                             box->height * scale);
-  gsk_rounded_rect_init_from_rect (&border, &rect, 6);
-  gtk_snapshot_append_border (snapshot, &border, widths, colours);
-
-  if (probs != NULL && probs->best < self->n_classes)
-    {
-      g_autofree char *percent = format_percent (probs->average[probs->best]);
-      g_autofree char *text = numbered
-                              /* Translators: a face's number, its class and probability. */
-                              ? g_strdup_printf (_("#%u  %s  %s"), box->track_id,
-                                                 self->labels[probs->best], percent)
-                              : g_strdup_printf ("%s  %s", self->labels[probs->best], percent);
-      g_autoptr(PangoLayout) layout = overlay_layout (self, text, TRUE, 1.0);
-      int tw, th;
-      float lx, ly;
-
-      pango_layout_get_pixel_size (layout, &tw, &th);
-      lx = rect.origin.x;
-      ly = rect.origin.y - th - 8;
-      /* No room above the box (it starts at the frame's top): inside it instead. */
-      if (ly < oy)
-        {
-          lx += 6;
-          ly = rect.origin.y + 6;
-        }
-      append_rounded (snapshot, lx, ly, tw + 16, th + 6, 6, &accent);
-      append_layout_at (snapshot, layout, lx + 8, ly + 3, &text_colour);
-    }
-}
-
-/* A pill in the middle of the frame: what there is to say instead of boxes. */
-static void
-snapshot_notice (MienLiveOverlay *self,
-                 GtkSnapshot     *snapshot,
-                 const char      *text,
-                 double           ox,
-                 double           oy,
-                 double           scale)
-{
-  g_autoptr(PangoLayout) layout = overlay_layout (self, text, TRUE, 1.0);
-  int tw, th;
-  float x, y;
-
-  pango_layout_get_pixel_size (layout, &tw, &th);
-  x = ox + (self->frame_width * scale - tw) / 2;
-  y = oy + (self->frame_height * scale - th) / 2;
-  append_rounded (snapshot, x - 14, y - 8, tw + 28, th + 16, (th + 16) / 2.0f, &panel_colour);
-  append_layout_at (snapshot, layout, x, y, &text_colour);
-}
-
-/* Per class: its name, a bar of the ensemble's probability (with one thin bar per model under
- * it when there are several) and the percentage; in a translucent panel at the frame's
- * bottom left. */
-static void
-snapshot_bars (MienLiveOverlay    *self,
-               GtkSnapshot        *snapshot,
-               const OverlayProbs *probs,
-               const OverlayBox   *under,
-               double              ox,
-               double              oy,
-               double              scale)
-{
-  const float pad = 10, gap = 8, bar_width = 110, bar_height = 7;
-  const float model_bar = 2, model_gap = 1;
-  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_object_unref);
-  g_autoptr(GPtrArray) percents = g_ptr_array_new_with_free_func (g_object_unref);
-  GdkRGBA accent;
-  int name_width = 0, percent_width = 0, row_height = 0;
-  float panel_width, panel_height, px, py, extra;
-
-  if (probs == NULL || self->n_classes == 0)
-    return;
-
-  for (guint c = 0; c < self->n_classes; c++)
-    {
-      g_autofree char *percent = format_percent (probs->average[c]);
-      PangoLayout *name = overlay_layout (self, self->labels[c], c == probs->best, 0.83);
-      PangoLayout *value = overlay_layout (self, percent, c == probs->best, 0.83);
-      int w, h;
-
-      pango_layout_get_pixel_size (name, &w, &h);
-      name_width = MAX (name_width, w);
-      row_height = MAX (row_height, h);
-      pango_layout_get_pixel_size (value, &w, &h);
-      percent_width = MAX (percent_width, w);
-      g_ptr_array_add (names, name);
-      g_ptr_array_add (percents, value);
-    }
-  /* Room for the per-model bars under the average's. */
-  extra = self->n_models > 1 ? self->n_models * (model_bar + model_gap) : 0;
-  row_height = MAX (row_height, (int) ceil (bar_height + extra)) + 4;
-
-  panel_width = pad + name_width + gap + bar_width + gap + percent_width + pad;
-  panel_height = pad + self->n_classes * row_height + pad - 4;
-  if (under == NULL)
-    {
-      /* The only region: at the frame's bottom left, out of the way. */
-      px = ox + 12;
-      py = oy + self->frame_height * scale - 12 - panel_height;
-    }
-  else
-    {
-      /* One of several faces: under its box, or above it when there is no room below. */
-      px = ox + under->x * scale;
-      py = oy + (under->y + under->height) * scale + 6;
-      if (py + panel_height > oy + self->frame_height * scale)
-        py = oy + under->y * scale - 40 - panel_height;
-      px = CLAMP (px, ox, ox + self->frame_width * scale - panel_width);
-    }
-  py = MAX (py, oy + 12);
-
-  mien_chart_palette (0, &accent);
-  append_rounded (snapshot, px, py, panel_width, panel_height, 10, &panel_colour);
-
-  for (guint c = 0; c < self->n_classes; c++)
-    {
-      float row_y = py + pad + c * row_height;
-      float bar_x = px + pad + name_width + gap;
-      float text_h = pango_layout_get_baseline (names->pdata[c]) / (float) PANGO_SCALE;
-      float bar_y = row_y + MAX (0, text_h - bar_height - extra);
-      float value = CLAMP (probs->average[c], 0.0f, 1.0f);
-      int w, h;
-
-      append_layout_at (snapshot, names->pdata[c], px + pad, row_y, &text_colour);
-      append_rounded (snapshot, bar_x, bar_y, bar_width, bar_height, bar_height / 2,
-                      &track_colour);
-      if (value > 0)
-        append_rounded (snapshot, bar_x, bar_y, MAX (bar_width * value, 1), bar_height,
-                        bar_height / 2, c == probs->best ? &accent : &bar_colour);
-      for (guint m = 0; self->n_models > 1 && m < self->n_models; m++)
-        {
-          GdkRGBA colour;
-          float p = CLAMP (probs->per_model[m * self->n_classes + c], 0.0f, 1.0f);
-
-          mien_chart_palette (m + 1, &colour);
-          gtk_snapshot_append_color (snapshot, &colour,
-                                     &GRAPHENE_RECT_INIT (bar_x,
-                                                          bar_y + bar_height + model_gap +
-                                                          m * (model_bar + model_gap),
-                                                          MAX (bar_width * p, 1), model_bar));
-        }
-      pango_layout_get_pixel_size (percents->pdata[c], &w, &h);
-      append_layout_at (snapshot, percents->pdata[c], px + panel_width - pad - w, row_y,
-                        &text_colour);
-    }
-}
-
-static void
-mien_live_overlay_snapshot (GtkWidget   *widget,
-                            GtkSnapshot *snapshot)
-{
-  MienLiveOverlay *self = MIEN_LIVE_OVERLAY (widget);
-  double ox, oy, scale;
-
-  if (self->frame_width <= 0 || self->frame_height <= 0 ||
-      gtk_widget_get_width (widget) <= 0 || gtk_widget_get_height (widget) <= 0)
-    return;
-
-  mien_ui_contain_rect (GTK_WIDGET (self), self->frame_width, self->frame_height, &ox, &oy,
-                        &scale);
-  if (self->region == MIEN_FRAME_REGION_FACES)
-    {
-      if (self->detected && self->boxes->len == 0)
-        snapshot_notice (self, snapshot, _("No face found"), ox, oy, scale);
-      for (guint i = 0; i < self->boxes->len; i++)
-        {
-          const OverlayBox *box = &g_array_index (self->boxes, OverlayBox, i);
-
-          snapshot_box (self, snapshot, box, overlay_find_probs (self, box->track_id),
-                        self->boxes->len > 1, ox, oy, scale);
-        }
-      for (guint i = 0; i < self->boxes->len; i++)
-        {
-          const OverlayBox *box = &g_array_index (self->boxes, OverlayBox, i);
-
-          snapshot_bars (self, snapshot, overlay_find_probs (self, box->track_id),
-                         self->boxes->len > 1 ? box : NULL, ox, oy, scale);
-        }
-      return;
-    }
-  if (self->boxes->len > 0)
-    {
-      const OverlayBox *box = &g_array_index (self->boxes, OverlayBox, 0);
-
-      snapshot_box (self, snapshot, box, overlay_find_probs (self, 0), FALSE, ox, oy, scale);
-      snapshot_bars (self, snapshot, overlay_find_probs (self, 0), NULL, ox, oy, scale);
-    }
-  else
-    {
-      OverlayBox box = { 0, };
-
-      /* Before the first prediction: where the models will look. */
-      mien_frame_region_rect (self->region, self->frame_width, self->frame_height,
-                              &box.x, &box.y, &box.width, &box.height);
-      snapshot_box (self, snapshot, &box, NULL, FALSE, ox, oy, scale);
-    }
-}
-
-static void
-overlay_announce (MienLiveOverlay *self,
-                  int              best)
-{
-  /* Told to assistive technologies when the class changes, not at every prediction. */
-  if (best == self->announced)
-    return;
-  self->announced = best;
-  gtk_accessible_update_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_DESCRIPTION,
-                                  best >= 0 ? self->labels[best] : "", -1);
-}
-
-static void
-overlay_clear_prediction (MienLiveOverlay *self)
-{
-  g_array_set_size (self->boxes, 0);
-  g_ptr_array_set_size (self->probs, 0);
-  self->detected = FALSE;
-  self->n_models = 0;
-  overlay_announce (self, -1);
-  gtk_widget_queue_draw (GTK_WIDGET (self));
-}
-
-static void
-overlay_set_classes (MienLiveOverlay    *self,
-                     const char * const *classes)
-{
-  guint n = classes != NULL ? g_strv_length ((char **) classes) : 0;
-
-  overlay_clear_prediction (self);
-  g_strfreev (self->labels);
-  self->labels = g_new0 (char *, n + 1);
-  for (guint i = 0; i < n; i++)
-    self->labels[i] = mien_ui_capitalise (classes[i]);
-  self->n_classes = n;
-}
-
-static void
-overlay_set_boxes (MienLiveOverlay           *self,
-                   const MienFramePrediction *prediction)
-{
-  g_array_set_size (self->boxes, prediction->n_regions);
-  for (guint i = 0; i < prediction->n_regions; i++)
-    {
-      const MienRegionPrediction *region = &prediction->regions[i];
-      OverlayBox *box = &g_array_index (self->boxes, OverlayBox, i);
-
-      box->x = region->x;
-      box->y = region->y;
-      box->width = region->width;
-      box->height = region->height;
-      box->track_id = region->track_id;
-    }
-}
-
-/* Faces mode: the boxes of the newest frame, drawn with their tracks' latest classes. */
-static void
-overlay_set_detection (MienLiveOverlay           *self,
-                       const MienFramePrediction *detection)
-{
-  overlay_set_boxes (self, detection);
-  self->detected = TRUE;
-  /* Tracks that are gone take their probabilities with them. */
-  for (guint i = self->probs->len; i-- > 0;)
-    {
-      OverlayProbs *probs = g_ptr_array_index (self->probs, i);
-      gboolean seen = FALSE;
-
-      for (guint b = 0; b < self->boxes->len && !seen; b++)
-        seen = g_array_index (self->boxes, OverlayBox, b).track_id == probs->track_id;
-      if (!seen)
-        g_ptr_array_remove_index_fast (self->probs, i);
-    }
-  if (self->boxes->len == 0)
-    overlay_announce (self, -1);
-  gtk_widget_queue_draw (GTK_WIDGET (self));
-}
-
-static void
-overlay_set_prediction (MienLiveOverlay           *self,
-                        const MienFramePrediction *prediction)
-{
-  /* A prediction of other classes than the labels' (models changing) is not drawn. */
-  if (prediction->n_classes != self->n_classes || prediction->n_classes == 0)
-    return;
-
-  /* In faces mode the detections, which are newer, place the boxes. */
-  if (!prediction->faces)
-    overlay_set_boxes (self, prediction);
-  self->n_models = prediction->n_models;
-  for (guint i = 0; i < prediction->n_regions; i++)
-    {
-      const MienRegionPrediction *region = &prediction->regions[i];
-      OverlayProbs *probs = overlay_find_probs (self, region->track_id);
-
-      if (probs == NULL)
-        {
-          probs = g_new0 (OverlayProbs, 1);
-          probs->track_id = region->track_id;
-          g_ptr_array_add (self->probs, probs);
-        }
-      g_free (probs->average);
-      g_free (probs->per_model);
-      probs->average = g_memdup2 (region->average, sizeof (float) * prediction->n_classes);
-      probs->per_model = g_memdup2 (region->per_model, sizeof (float) * prediction->n_classes *
-                                                       prediction->n_models);
-      probs->best = region->best_class;
-    }
-  if (prediction->n_regions > 0)
-    overlay_announce (self, prediction->regions[0].best_class);
-  gtk_widget_queue_draw (GTK_WIDGET (self));
-}
-
-static void
-overlay_set_frame_size (MienLiveOverlay *self,
-                        int              width,
-                        int              height)
-{
-  if (self->frame_width == width && self->frame_height == height)
-    return;
-  self->frame_width = width;
-  self->frame_height = height;
-  gtk_widget_queue_draw (GTK_WIDGET (self));
-}
-
-static void
-overlay_set_region (MienLiveOverlay *self,
-                    MienFrameRegion  region)
-{
-  gboolean faces_changed = (region == MIEN_FRAME_REGION_FACES) !=
-                           (self->region == MIEN_FRAME_REGION_FACES);
-
-  self->region = region;
-  /* Boxes of one kind are no use to the other. */
-  if (faces_changed)
-    overlay_clear_prediction (self);
-  gtk_widget_queue_draw (GTK_WIDGET (self));
-}
-
-/* Pango loads a face the first time text uses it (tens of milliseconds from disk, longer on a
- * busy machine): done when the page is realized rather than at the first prediction, while
- * frames are streaming. */
-static void
-mien_live_overlay_realize (GtkWidget *widget)
-{
-  MienLiveOverlay *self = MIEN_LIVE_OVERLAY (widget);
-
-  GTK_WIDGET_CLASS (mien_live_overlay_parent_class)->realize (widget);
-  for (guint i = 0; i < 4; i++)
-    {
-      g_autoptr(PangoLayout) layout = overlay_layout (self, "Ag 100 %", i % 2 == 0,
-                                                      i < 2 ? 1.0 : 0.83);
-      int width, height;
-
-      pango_layout_get_pixel_size (layout, &width, &height);
-    }
-}
-
-static void
-mien_live_overlay_finalize (GObject *object)
-{
-  MienLiveOverlay *self = MIEN_LIVE_OVERLAY (object);
-
-  g_strfreev (self->labels);
-  g_array_unref (self->boxes);
-  g_ptr_array_unref (self->probs);
-  G_OBJECT_CLASS (mien_live_overlay_parent_class)->finalize (object);
-}
-
-static void
-mien_live_overlay_class_init (MienLiveOverlayClass *klass)
-{
-  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
-
-  G_OBJECT_CLASS (klass)->finalize = mien_live_overlay_finalize;
-  widget_class->snapshot = mien_live_overlay_snapshot;
-  widget_class->realize = mien_live_overlay_realize;
-  gtk_widget_class_set_accessible_role (widget_class, GTK_ACCESSIBLE_ROLE_IMG);
-}
-
-static void
-mien_live_overlay_init (MienLiveOverlay *self)
-{
-  self->labels = g_new0 (char *, 1);
-  self->region = MIEN_FRAME_REGION_CENTRE;
-  self->boxes = g_array_new (FALSE, TRUE, sizeof (OverlayBox));
-  self->probs = g_ptr_array_new_with_free_func (overlay_probs_free);
-  self->announced = -1;
-  gtk_accessible_update_property (GTK_ACCESSIBLE (self),
-                                  GTK_ACCESSIBLE_PROPERTY_LABEL, _("Live predictions"), -1);
-}
-
-/* ---- MienLiveFrames: the frames as one paintable --------------------------------------------- */
-
-/* The picture keeps one paintable whose contents change, rather than a new texture per frame:
- * a new paintable makes the picture measure itself again (and the window lay out again) at
- * every frame, a changed one only redraws it. */
-#define MIEN_TYPE_LIVE_FRAMES (mien_live_frames_get_type ())
-G_DECLARE_FINAL_TYPE (MienLiveFrames, mien_live_frames, MIEN, LIVE_FRAMES, GObject)
-
-struct _MienLiveFrames
-{
-  GObject     parent_instance;
-  GdkTexture *texture;
-};
-
-static void
-mien_live_frames_snapshot (GdkPaintable *paintable,
-                           GdkSnapshot  *snapshot,
-                           double        width,
-                           double        height)
-{
-  MienLiveFrames *self = MIEN_LIVE_FRAMES (paintable);
-
-  if (self->texture != NULL)
-    gdk_paintable_snapshot (GDK_PAINTABLE (self->texture), snapshot, width, height);
-}
-
-static GdkPaintable *
-mien_live_frames_get_current_image (GdkPaintable *paintable)
-{
-  MienLiveFrames *self = MIEN_LIVE_FRAMES (paintable);
-
-  if (self->texture != NULL)
-    return GDK_PAINTABLE (g_object_ref (self->texture));
-  return gdk_paintable_new_empty (0, 0);
-}
-
-static int
-mien_live_frames_get_intrinsic_width (GdkPaintable *paintable)
-{
-  MienLiveFrames *self = MIEN_LIVE_FRAMES (paintable);
-
-  return self->texture != NULL ? gdk_texture_get_width (self->texture) : 0;
-}
-
-static int
-mien_live_frames_get_intrinsic_height (GdkPaintable *paintable)
-{
-  MienLiveFrames *self = MIEN_LIVE_FRAMES (paintable);
-
-  return self->texture != NULL ? gdk_texture_get_height (self->texture) : 0;
-}
-
-static void
-mien_live_frames_paintable_init (GdkPaintableInterface *iface)
-{
-  iface->snapshot = mien_live_frames_snapshot;
-  iface->get_current_image = mien_live_frames_get_current_image;
-  iface->get_intrinsic_width = mien_live_frames_get_intrinsic_width;
-  iface->get_intrinsic_height = mien_live_frames_get_intrinsic_height;
-}
-
-G_DEFINE_FINAL_TYPE_WITH_CODE (MienLiveFrames, mien_live_frames, G_TYPE_OBJECT,
-                               G_IMPLEMENT_INTERFACE (GDK_TYPE_PAINTABLE,
-                                                      mien_live_frames_paintable_init))
-
-static void
-mien_live_frames_finalize (GObject *object)
-{
-  g_clear_object (&MIEN_LIVE_FRAMES (object)->texture);
-  G_OBJECT_CLASS (mien_live_frames_parent_class)->finalize (object);
-}
-
-static void
-mien_live_frames_class_init (MienLiveFramesClass *klass)
-{
-  G_OBJECT_CLASS (klass)->finalize = mien_live_frames_finalize;
-}
-
-static void
-mien_live_frames_init (MienLiveFrames *self)
-{
-}
-
-/* `texture` NULL: nothing. */
-static void
-live_frames_set_texture (MienLiveFrames *self,
-                         GdkTexture     *texture)
-{
-  gboolean resized =
-    (self->texture == NULL) != (texture == NULL) ||
-    (texture != NULL &&
-     (gdk_texture_get_width (texture) != gdk_texture_get_width (self->texture) ||
-      gdk_texture_get_height (texture) != gdk_texture_get_height (self->texture)));
-
-  g_set_object (&self->texture, texture);
-  if (resized)
-    gdk_paintable_invalidate_size (GDK_PAINTABLE (self));
-  gdk_paintable_invalidate_contents (GDK_PAINTABLE (self));
-}
-
-/* ---- LiveFeed: what the streaming thread shares with the page -------------------------------- */
-
-typedef struct {
-  gatomicrefcount     ref_count;
-  GWeakRef            page;
-  GMainContext       *context;
-
-  GMutex              lock;
-  /* Under lock: */
-  MienFramePredictor *predictor;   /* NULL while no model is loaded */
-  GdkPixbuf          *newest;      /* the mailbox */
-  gboolean            queued;      /* an idle will empty the mailbox */
-} LiveFeed;
-
-static LiveFeed *
-live_feed_new (gpointer page)
-{
-  LiveFeed *feed = g_new0 (LiveFeed, 1);
-
-  g_atomic_ref_count_init (&feed->ref_count);
-  g_weak_ref_init (&feed->page, page);
-  feed->context = g_main_context_ref_thread_default ();
-  g_mutex_init (&feed->lock);
-  return feed;
-}
-
-static LiveFeed *
-live_feed_ref (LiveFeed *feed)
-{
-  g_atomic_ref_count_inc (&feed->ref_count);
-  return feed;
-}
-
-static void
-live_feed_unref (gpointer data)
-{
-  LiveFeed *feed = data;
-
-  if (!g_atomic_ref_count_dec (&feed->ref_count))
-    return;
-  g_weak_ref_clear (&feed->page);
-  g_main_context_unref (feed->context);
-  g_clear_object (&feed->predictor);
-  g_clear_object (&feed->newest);
-  g_mutex_clear (&feed->lock);
-  g_free (feed);
-}
-
-/* Swaps the predictor frames go to; returns the old one. */
-static MienFramePredictor *
-live_feed_swap_predictor (LiveFeed           *feed,
-                          MienFramePredictor *predictor)
-{
-  MienFramePredictor *old;
-
-  g_mutex_lock (&feed->lock);
-  old = g_steal_pointer (&feed->predictor);
-  feed->predictor = predictor != NULL ? g_object_ref (predictor) : NULL;
-  g_mutex_unlock (&feed->lock);
-  return old;
-}
 
 /* ---- The page -------------------------------------------------------------------------------- */
 
@@ -759,7 +60,7 @@ struct _MienLivePage
 
   /* While running. */
   MienCamera         *camera;
-  LiveFeed           *feed;
+  MienFrameFeed      *feed;
   MienFramePredictor *predictor;
   GCancellable       *detector_cancellable;  /* opening a face detector for the predictor */
   guint               n_faces;        /* in the latest detection */
@@ -978,10 +279,8 @@ update_state (MienLivePage *self)
 /* ---- Stopping on a thread -------------------------------------------------------------------- */
 
 typedef struct {
-  GWeakRef            page;
-  MienCamera         *camera;
-  MienFramePredictor *predictor;
-  GThread            *thread;
+  GWeakRef  page;
+  GThread  *thread;
 } Teardown;
 
 static gboolean
@@ -997,29 +296,21 @@ teardown_done_cb (gpointer data)
       g_thread_join (teardown->thread);
       update_state (self);
     }
-  g_weak_ref_clear (&teardown->page);
-  g_free (teardown);
   return G_SOURCE_REMOVE;
 }
 
-static gpointer
-teardown_thread (gpointer data)
+static void
+teardown_free (gpointer data)
 {
   Teardown *teardown = data;
 
-  /* The camera first, so that no frame is pushed any more. */
-  if (teardown->camera != NULL)
-    mien_camera_stop (teardown->camera);
-  if (teardown->predictor != NULL)
-    mien_frame_predictor_stop (teardown->predictor);
-  g_clear_object (&teardown->camera);
-  g_clear_object (&teardown->predictor);
-  g_idle_add_full (G_PRIORITY_DEFAULT, teardown_done_cb, teardown, NULL);
-  return NULL;
+  g_weak_ref_clear (&teardown->page);
+  g_free (teardown);
 }
 
 /* Stops and releases a camera and/or a predictor, whose signals must be disconnected from the
- * page already. `wait`: here and now, else on a thread. */
+ * page already. `wait`: until they are stopped (the page is going away), else in the
+ * background, the page listing the stop until it is done. */
 static void
 teardown (MienLivePage       *self,
           MienCamera         *camera,
@@ -1032,20 +323,14 @@ teardown (MienLivePage       *self,
     return;
   if (wait)
     {
-      if (camera != NULL)
-        mien_camera_stop (camera);
-      if (predictor != NULL)
-        mien_frame_predictor_stop (predictor);
-      g_clear_object (&camera);
-      g_clear_object (&predictor);
+      g_thread_join (mien_frame_feed_teardown (camera, predictor, NULL, NULL, NULL));
       return;
     }
   data = g_new0 (Teardown, 1);
   g_weak_ref_init (&data->page, self);
-  data->camera = camera;
-  data->predictor = predictor;
   g_ptr_array_add (self->teardowns, data);
-  data->thread = g_thread_new ("mien-live-stop", teardown_thread, data);
+  data->thread = mien_frame_feed_teardown (camera, predictor, teardown_done_cb, data,
+                                           teardown_free);
 }
 
 /* ---- Frames and predictions ------------------------------------------------------------------ */
@@ -1064,57 +349,21 @@ show_frame (MienLivePage *self,
 
   texture = gdk_memory_texture_new (width, height, GDK_MEMORY_R8G8B8, bytes,
                                     gdk_pixbuf_get_rowstride (frame));
-  live_frames_set_texture (self->frames, texture);
-  overlay_set_frame_size (self->overlay, width, height);
+  mien_live_frames_set_texture (self->frames, texture);
+  mien_live_overlay_set_frame_size (self->overlay, width, height);
   if (self->n_frames_shown++ == 0)
     gtk_stack_set_visible_child_name (self->view_stack, "frames");
 
 }
 
-static gboolean
-show_frame_cb (gpointer data)
-{
-  LiveFeed *feed = data;
-  g_autoptr(MienLivePage) self = g_weak_ref_get (&feed->page);
-  g_autoptr(GdkPixbuf) frame = NULL;
-
-  g_mutex_lock (&feed->lock);
-  frame = g_steal_pointer (&feed->newest);
-  feed->queued = FALSE;
-  g_mutex_unlock (&feed->lock);
-
-  /* Frames of a feed that was stopped meanwhile are not shown. */
-  if (self != NULL && self->feed == feed && frame != NULL)
-    show_frame (self, frame);
-  return G_SOURCE_REMOVE;
-}
-
-/* On GStreamer's streaming thread. */
 static void
-on_frame (GdkPixbuf *frame,
-          gint64     pts_us,
-          gpointer   user_data)
+on_feed_frame (MienFrameFeed *feed,
+               GdkPixbuf     *frame,
+               MienLivePage  *self)
 {
-  LiveFeed *feed = user_data;
-  g_autoptr(MienFramePredictor) predictor = NULL;
-  g_autoptr(GdkPixbuf) replaced = NULL;
-  gboolean schedule;
-
-  g_mutex_lock (&feed->lock);
-  if (feed->predictor != NULL)
-    predictor = g_object_ref (feed->predictor);
-  replaced = g_steal_pointer (&feed->newest);
-  feed->newest = g_object_ref (frame);
-  schedule = !feed->queued;
-  feed->queued = TRUE;
-  g_mutex_unlock (&feed->lock);
-
-  /* Above redraws' priority would starve them; the default one runs before them. */
-  if (schedule)
-    mien_main_context_post (feed->context, G_PRIORITY_DEFAULT, "[mien] live frame",
-                            show_frame_cb, live_feed_ref (feed), live_feed_unref);
-  if (predictor != NULL)
-    mien_frame_predictor_push (predictor, frame);
+  /* Frames of a feed that was stopped meanwhile are not shown. */
+  if (self->feed == feed)
+    show_frame (self, frame);
 }
 
 static void
@@ -1128,7 +377,7 @@ on_prediction (MienFramePredictor        *predictor,
   self->latency_ms = prediction->latency_ms;
   if (prediction->faces)
     self->n_faces = prediction->n_regions;
-  overlay_set_prediction (self->overlay, prediction);
+  mien_live_overlay_set_prediction (self->overlay, prediction);
 }
 
 static void
@@ -1139,7 +388,7 @@ on_detection (MienFramePredictor        *predictor,
   if (predictor != self->predictor)
     return;
   self->n_faces = detection->n_regions;
-  overlay_set_detection (self->overlay, detection);
+  mien_live_overlay_set_detection (self->overlay, detection);
 }
 
 static void
@@ -1164,7 +413,7 @@ use_predictor (MienLivePage       *self,
   g_signal_connect (predictor, "detection", G_CALLBACK (on_detection), self);
   g_signal_connect (predictor, "error", G_CALLBACK (on_prediction_error), self);
   self->predictor = g_object_ref (predictor);
-  old = live_feed_swap_predictor (self->feed, predictor);
+  old = mien_frame_feed_swap_predictor (self->feed, predictor);
   g_assert (old == NULL);
   update_status (self);
 }
@@ -1238,11 +487,11 @@ replace_predictor (MienLivePage *self)
       g_clear_object (&self->predictor);
       if (self->feed != NULL)
         {
-          old = live_feed_swap_predictor (self->feed, NULL);
+          old = mien_frame_feed_swap_predictor (self->feed, NULL);
           teardown (self, NULL, old, FALSE);
         }
     }
-  overlay_clear_prediction (self->overlay);
+  mien_live_overlay_clear_prediction (self->overlay);
   self->predictor_failed = FALSE;
   self->latency_ms = 0.0;
   self->n_faces = 0;
@@ -1329,9 +578,10 @@ start_running (MienLivePage *self)
   gtk_revealer_set_reveal_child (self->error_revealer, FALSE);
 
   self->camera = g_object_ref (camera);
-  self->feed = live_feed_new (self);
+  self->feed = mien_frame_feed_new ();
+  g_signal_connect (self->feed, "frame", G_CALLBACK (on_feed_frame), self);
   g_signal_connect (camera, "error", G_CALLBACK (on_camera_error), self);
-  mien_camera_set_frame_func (camera, on_frame, live_feed_ref (self->feed), live_feed_unref);
+  mien_frame_feed_attach (self->feed, camera);
 
   self->running = TRUE;
   self->n_frames_shown = 0;
@@ -1372,15 +622,16 @@ stop_running (MienLivePage *self,
   if (self->predictor != NULL)
     g_signal_handlers_disconnect_by_data (self->predictor, self);
   g_clear_object (&self->predictor);
-  predictor = live_feed_swap_predictor (self->feed, NULL);
-  g_clear_pointer (&self->feed, live_feed_unref);
+  g_signal_handlers_disconnect_by_data (self->feed, self);
+  predictor = mien_frame_feed_stop (self->feed);
+  g_clear_object (&self->feed);
   teardown (self, g_steal_pointer (&self->camera), predictor, wait);
 
   self->running = FALSE;
   g_clear_handle_id (&self->status_id, g_source_remove);
-  live_frames_set_texture (self->frames, NULL);
-  overlay_clear_prediction (self->overlay);
-  overlay_set_frame_size (self->overlay, 0, 0);
+  mien_live_frames_set_texture (self->frames, NULL);
+  mien_live_overlay_clear_prediction (self->overlay);
+  mien_live_overlay_set_frame_size (self->overlay, 0, 0);
   update_status (self);
   update_state (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RUNNING]);
@@ -1423,8 +674,8 @@ on_ensemble_loaded (GObject      *source,
   if (ensemble == NULL)
     show_error (self, _("Could not load the models"), error);
   g_set_object (&self->ensemble, ensemble);
-  overlay_set_classes (self->overlay,
-                       ensemble != NULL ? mien_ensemble_get_classes (ensemble) : NULL);
+  mien_live_overlay_set_classes (self->overlay,
+                                 ensemble != NULL ? mien_ensemble_get_classes (ensemble) : NULL);
   replace_predictor (self);
   update_state (self);
 }
@@ -1439,7 +690,7 @@ load_models (MienLivePage       *self,
   self->loading = paths != NULL && paths[0] != NULL;
   /* The old models stop predicting now; the camera goes on. */
   replace_predictor (self);
-  overlay_set_classes (self->overlay, NULL);
+  mien_live_overlay_set_classes (self->overlay, NULL);
 
   if (self->loading)
     {
@@ -1716,10 +967,11 @@ on_region_changed (GSettings    *settings,
                    MienLivePage *self)
 {
   MienFrameRegion region = get_region (self);
+  MienFrameRegion shown = mien_live_overlay_get_region (self->overlay);
   gboolean faces_changed = (region == MIEN_FRAME_REGION_FACES) !=
-                           (self->overlay->region == MIEN_FRAME_REGION_FACES);
+                           (shown == MIEN_FRAME_REGION_FACES);
 
-  overlay_set_region (self->overlay, region);
+  mien_live_overlay_set_region (self->overlay, region);
   gtk_widget_set_sensitive (GTK_WIDGET (self->smoothing_row), region == MIEN_FRAME_REGION_FACES);
   /* Faces need a predictor of their own (a detector, two threads); a region only a word. */
   if (faces_changed)
@@ -1804,7 +1056,7 @@ mien_live_page_constructed (GObject *object)
                                 G_SETTINGS_BIND_DEFAULT, region_get_mapping, region_set_mapping,
                                 NULL, NULL);
   g_signal_connect (self->settings, "changed::live-region", G_CALLBACK (on_region_changed), self);
-  overlay_set_region (self->overlay, get_region (self));
+  mien_live_overlay_set_region (self->overlay, get_region (self));
   g_settings_bind (self->settings, "live-smoothing", self->smoothing_switch, "active",
                    G_SETTINGS_BIND_DEFAULT);
   g_signal_connect (self->settings, "changed::live-smoothing", G_CALLBACK (on_smoothing_changed),
@@ -1973,7 +1225,7 @@ mien_live_page_init (MienLivePage *self)
   self->row_ids = g_ptr_array_new_with_free_func (g_free);
   self->teardowns = g_ptr_array_new ();
   gtk_widget_init_template (GTK_WIDGET (self));
-  self->frames = g_object_new (MIEN_TYPE_LIVE_FRAMES, NULL);
+  self->frames = mien_live_frames_new ();
   gtk_picture_set_paintable (self->picture, GDK_PAINTABLE (self->frames));
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "live.start", FALSE);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "live.stop", FALSE);

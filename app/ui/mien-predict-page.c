@@ -10,10 +10,11 @@
  * new ensemble bumps `generation`; an item's probabilities count only when they were computed
  * with the current one.
  *
- * With "Find faces" on (setting "predict-faces"), the worker finds the faces of an image and
- * predicts each with mien_ensemble_predict_face (). Opening the face detector reads files, so
- * the worker does it, once; the detector then lives in the page and is lent to each job (jobs
- * run one at a time, and a detector serves one thread at a time). Folder → CSV predicts whole
+ * With "Find faces" on (setting "predict-faces"), the worker runs the image through the face
+ * pipeline (MienFacePipeline, as `mien-cli predict --faces` does; the whole image when faces
+ * cannot be searched). Opening the face detector reads files, so the worker does it, once; the
+ * detector then lives in the page and is lent to each job (jobs run one at a time, and a
+ * detector serves one thread at a time). Folder → CSV predicts whole
  * images, as `mien-cli predict` does, and never touches the detector. An item keeps its
  * whole-image and its faces results apart, so that the switch flips between them at once.
  */
@@ -25,6 +26,9 @@
 #include "mien-chart.h"
 #include "mien-face-align.h"
 #include "mien-face-model.h"
+#include "mien-face-overlay.h"
+#include "mien-face-pipeline.h"
+#include "mien-image.h"
 #include "mien-model-chooser.h"
 #include "mien-predict-page.h"
 #include "mien-ui-util.h"
@@ -191,157 +195,6 @@ mien_predict_item_new (GFile      *file,
   self->file = g_object_ref (file);
   self->path = g_strdup (path);
   return self;
-}
-
-/* ---- MienFaceBoxes: the faces' boxes and labels over the picture -------------------------- */
-
-/* Drawn on top of the GtkPicture (same allocation, in a GtkOverlay); decorative: the sections
- * beside the picture say the same in words. */
-
-typedef struct {
-  graphene_rect_t box;   /* frame pixels */
-  char           *text;
-} FaceBox;
-
-static void
-face_box_clear (gpointer data)
-{
-  FaceBox *box = data;
-
-  g_free (box->text);
-}
-
-#define MIEN_TYPE_FACE_BOXES (mien_face_boxes_get_type ())
-G_DECLARE_FINAL_TYPE (MienFaceBoxes, mien_face_boxes, MIEN, FACE_BOXES, GtkWidget)
-
-struct _MienFaceBoxes
-{
-  GtkWidget  parent_instance;
-
-  GArray    *boxes;  /* FaceBox */
-  int        frame_width;
-  int        frame_height;
-};
-
-G_DEFINE_FINAL_TYPE (MienFaceBoxes, mien_face_boxes, GTK_TYPE_WIDGET)
-
-static void
-mien_face_boxes_snapshot (GtkWidget   *widget,
-                          GtkSnapshot *snapshot)
-{
-  MienFaceBoxes *self = MIEN_FACE_BOXES (widget);
-  GdkRGBA accent;
-  GdkRGBA white = { 1, 1, 1, 1 };
-  double ox, oy, scale;
-
-  if (self->boxes->len == 0 || self->frame_width <= 0 || self->frame_height <= 0 ||
-      gtk_widget_get_width (widget) <= 0 || gtk_widget_get_height (widget) <= 0)
-    return;
-  mien_ui_contain_rect (GTK_WIDGET (self), self->frame_width, self->frame_height, &ox, &oy,
-                        &scale);
-  mien_chart_palette (0, &accent);
-
-  for (guint i = 0; i < self->boxes->len; i++)
-    {
-      const FaceBox *box = &g_array_index (self->boxes, FaceBox, i);
-      GdkRGBA colours[4] = { accent, accent, accent, accent };
-      float widths[4] = { 3, 3, 3, 3 };
-      graphene_rect_t rect = GRAPHENE_RECT_INIT (ox + box->box.origin.x * scale,
-                                                 oy + box->box.origin.y * scale,
-                                                 box->box.size.width * scale,
-                                                 box->box.size.height * scale);
-      g_autoptr(PangoLayout) layout = gtk_widget_create_pango_layout (widget, box->text);
-      PangoAttrList *attrs = pango_attr_list_new ();
-      GskRoundedRect border;
-      GskRoundedRect pill;
-      graphene_rect_t pill_rect;
-      int tw, th;
-      float lx, ly;
-
-      gsk_rounded_rect_init_from_rect (&border, &rect, 4);
-      gtk_snapshot_append_border (snapshot, &border, widths, colours);
-
-      pango_attr_list_insert (attrs, pango_attr_weight_new (PANGO_WEIGHT_BOLD));
-      pango_layout_set_attributes (layout, attrs);
-      pango_attr_list_unref (attrs);
-      pango_layout_get_pixel_size (layout, &tw, &th);
-      lx = rect.origin.x;
-      ly = rect.origin.y - th - 6;
-      /* No room above the box: inside it instead. */
-      if (ly < oy)
-        {
-          lx += 4;
-          ly = rect.origin.y + 4;
-        }
-      pill_rect = GRAPHENE_RECT_INIT (lx, ly, tw + 12, th + 4);
-      gsk_rounded_rect_init_from_rect (&pill, &pill_rect, 4);
-      gtk_snapshot_push_rounded_clip (snapshot, &pill);
-      gtk_snapshot_append_color (snapshot, &accent, &pill_rect);
-      gtk_snapshot_pop (snapshot);
-      gtk_snapshot_save (snapshot);
-      gtk_snapshot_translate (snapshot, &GRAPHENE_POINT_INIT (lx + 6, ly + 2));
-      gtk_snapshot_append_layout (snapshot, layout, &white);
-      gtk_snapshot_restore (snapshot);
-    }
-}
-
-static void
-mien_face_boxes_finalize (GObject *object)
-{
-  MienFaceBoxes *self = MIEN_FACE_BOXES (object);
-
-  g_array_unref (self->boxes);
-  G_OBJECT_CLASS (mien_face_boxes_parent_class)->finalize (object);
-}
-
-static void
-mien_face_boxes_class_init (MienFaceBoxesClass *klass)
-{
-  GObjectClass *object_class = G_OBJECT_CLASS (klass);
-  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
-
-  object_class->finalize = mien_face_boxes_finalize;
-  widget_class->snapshot = mien_face_boxes_snapshot;
-}
-
-static void
-mien_face_boxes_init (MienFaceBoxes *self)
-{
-  self->boxes = g_array_new (FALSE, TRUE, sizeof (FaceBox));
-  g_array_set_clear_func (self->boxes, face_box_clear);
-  gtk_widget_set_can_target (GTK_WIDGET (self), FALSE);
-  gtk_widget_set_can_focus (GTK_WIDGET (self), FALSE);
-}
-
-static void
-mien_face_boxes_clear (MienFaceBoxes *self)
-{
-  if (self->boxes->len == 0)
-    return;
-  g_array_set_size (self->boxes, 0);
-  gtk_widget_queue_draw (GTK_WIDGET (self));
-}
-
-/* Takes `text`. */
-static void
-mien_face_boxes_add (MienFaceBoxes  *self,
-                     const MienFace *face,
-                     char           *text)
-{
-  FaceBox box = { GRAPHENE_RECT_INIT (face->x, face->y, face->width, face->height), text };
-
-  g_array_append_val (self->boxes, box);
-  gtk_widget_queue_draw (GTK_WIDGET (self));
-}
-
-static void
-mien_face_boxes_set_frame_size (MienFaceBoxes *self,
-                                int            width,
-                                int            height)
-{
-  self->frame_width = width;
-  self->frame_height = height;
-  gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 
 /* ---- The page ------------------------------------------------------------------------------ */
@@ -793,46 +646,55 @@ predict_job_free (PredictJob *job)
   g_free (job);
 }
 
-/* Every face of the frame, predicted; FALSE (and job->faces_error or job->predict_error) when
- * the search or a prediction fails. */
-static gboolean
-predict_faces (PredictJob   *job,
-               GdkPixbuf    *frame,
-               GCancellable *cancellable)
+/* Takes the whole image's probabilities of `region`. */
+static void
+take_whole (PredictJob           *job,
+            MienRegionPrediction *region)
 {
-  MienEnsemble *ensemble = job->ensemble->ensemble;
-  MienFaceAlignOptions align = MIEN_FACE_ALIGN_OPTIONS_INIT;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GArray) faces = mien_face_detector_detect (job->detector, frame, &error);
-  g_autoptr(GPtrArray) results = g_ptr_array_new_with_free_func (face_result_free);
+  job->per_model = g_steal_pointer (&region->per_model);
+  job->average = g_steal_pointer (&region->average);
+  job->whole = TRUE;
+}
 
-  if (faces == NULL)
+/* Every face of the frame, predicted through the face pipeline; the whole image instead when
+ * there is no detector or its search fails (job->faces_error says why). */
+static void
+predict_faces (PredictJob *job,
+               GdkPixbuf  *frame)
+{
+  g_autoptr(MienFacePipeline) pipeline = mien_face_pipeline_new (job->ensemble->ensemble,
+                                                                 job->detector, NULL);
+  g_autoptr(GPtrArray) results = g_ptr_array_new_with_free_func (face_result_free);
+  g_autoptr(MienFacePrediction) prediction = NULL;
+  g_autoptr(GError) error = NULL;
+
+  mien_face_pipeline_set_fallback (pipeline, MIEN_FACE_FALLBACK_ON_ERROR);
+  g_mutex_lock (&job->ensemble->lock);
+  prediction = mien_face_pipeline_process (pipeline, frame, &error);
+  g_mutex_unlock (&job->ensemble->lock);
+  if (prediction == NULL)
     {
-      job->faces_error = g_strdup (error->message);
-      return FALSE;
+      job->predict_error = g_strdup (error->message);
+      return;
     }
-  for (guint f = 0; f < faces->len; f++)
+  if (prediction->whole)
     {
+      job->faces_error = g_steal_pointer (&prediction->detect_error);
+      take_whole (job, &prediction->regions[0]);
+      return;
+    }
+  for (guint f = 0; f < prediction->n_regions; f++)
+    {
+      MienRegionPrediction *region = &prediction->regions[f];
       FaceResult *result = g_new0 (FaceResult, 1);
-      g_autoptr(GdkPixbuf) crop = NULL;
-      gboolean ok;
+      g_autoptr(GdkPixbuf) crop = mien_face_align (frame, &region->face,
+                                                   mien_face_pipeline_get_align (pipeline),
+                                                   THUMBNAIL_SIZE, FALSE);
 
       g_ptr_array_add (results, result);
-      if (g_cancellable_is_cancelled (cancellable))
-        return FALSE;
-      result->face = g_array_index (faces, MienFace, f);
-      result->per_model = g_new0 (float, (gsize) job->n_models * job->n_classes);
-      result->average = g_new0 (float, job->n_classes);
-      g_mutex_lock (&job->ensemble->lock);
-      ok = mien_ensemble_predict_face (ensemble, frame, &result->face, &align,
-                                       result->per_model, result->average, &error);
-      g_mutex_unlock (&job->ensemble->lock);
-      if (!ok)
-        {
-          job->predict_error = g_strdup (error->message);
-          return FALSE;
-        }
-      crop = mien_face_align (frame, &result->face, &align, THUMBNAIL_SIZE, FALSE);
+      result->face = region->face;
+      result->per_model = g_steal_pointer (&region->per_model);
+      result->average = g_steal_pointer (&region->average);
       if (crop != NULL)
         {
           G_GNUC_BEGIN_IGNORE_DEPRECATIONS
@@ -840,29 +702,23 @@ predict_faces (PredictJob   *job,
           G_GNUC_END_IGNORE_DEPRECATIONS
         }
     }
-  job->frame_width = gdk_pixbuf_get_width (frame);
-  job->frame_height = gdk_pixbuf_get_height (frame);
+  job->frame_width = prediction->frame_width;
+  job->frame_height = prediction->frame_height;
   job->face_results = g_steal_pointer (&results);
-  return TRUE;
 }
 
 static void
-predict_whole (PredictJob *job,
-               GdkPixbuf  *frame)
+predict_whole (PredictJob *job)
 {
-  MienEnsemble *ensemble = job->ensemble->ensemble;
   g_autoptr(GError) error = NULL;
   gboolean ok;
 
   job->per_model = g_new0 (float, (gsize) job->n_models * job->n_classes);
   job->average = g_new0 (float, job->n_classes);
   g_mutex_lock (&job->ensemble->lock);
-  /* From the file, as `mien-cli predict` does, unless the frame is already decoded (the same
-   * pixels: predict_file decodes with gdk_pixbuf_new_from_file () too). */
-  if (frame != NULL)
-    ok = mien_ensemble_predict_pixbuf (ensemble, frame, job->per_model, job->average, &error);
-  else
-    ok = mien_ensemble_predict_file (ensemble, job->path, job->per_model, job->average, &error);
+  /* From the file, as `mien-cli predict` does. */
+  ok = mien_ensemble_predict_file (job->ensemble->ensemble, job->path, job->per_model,
+                                   job->average, &error);
   g_mutex_unlock (&job->ensemble->lock);
   if (!ok)
     {
@@ -881,16 +737,25 @@ predict_thread (GTask        *task,
                 GCancellable *cancellable)
 {
   PredictJob *job = task_data;
+  g_autoptr(GdkPixbuf) frame = NULL;
 
-  if (job->decode)
+  /* The faces' boxes are drawn over the picture: both come from the same upright pixels,
+   * loaded as every other path loads images (EXIF orientation, size limits). */
+  if (job->decode || job->faces)
     {
       g_autoptr(GError) error = NULL;
 
-      job->texture = gdk_texture_new_from_file (job->file, &error);
-      if (job->texture == NULL)
-        job->decode_error = g_strdup (error->message);
+      frame = mien_image_load (job->path, &error);
+      if (frame == NULL)
+        *(job->decode ? &job->decode_error : &job->predict_error) = g_strdup (error->message);
     }
-  if (job->ensemble != NULL && job->decode_error == NULL &&
+  if (job->decode && frame != NULL)
+    {
+      G_GNUC_BEGIN_IGNORE_DEPRECATIONS
+      job->texture = gdk_texture_new_for_pixbuf (frame);
+      G_GNUC_END_IGNORE_DEPRECATIONS
+    }
+  if (job->ensemble != NULL && job->decode_error == NULL && job->predict_error == NULL &&
       !g_cancellable_is_cancelled (cancellable))
     {
       MienEnsemble *ensemble = job->ensemble->ensemble;
@@ -898,30 +763,20 @@ predict_thread (GTask        *task,
       job->n_models = mien_ensemble_get_n_models (ensemble);
       job->n_classes = mien_ensemble_get_n_classes (ensemble);
       if (!job->faces)
-        predict_whole (job, NULL);
+        predict_whole (job);
       else
         {
-          g_autoptr(GError) error = NULL;
-          g_autoptr(GdkPixbuf) frame = gdk_pixbuf_new_from_file (job->path, &error);
-
-          if (frame == NULL)
-            job->predict_error = g_strdup (error->message);
-          else
+          if (job->detector == NULL)
             {
+              g_autoptr(GError) error = NULL;
+
+              job->detector = mien_face_model_open_detector (job->engine, NULL,
+                                                             job->face_model, &error);
               if (job->detector == NULL)
-                {
-                  job->detector = mien_face_model_open_detector (job->engine, NULL,
-                                                                 job->face_model, &error);
-                  if (job->detector == NULL)
-                    job->detector_error = g_strdup (error->message);
-                }
-              /* No detector, or the search failed: the whole image, rather than nothing. */
-              if (job->detector != NULL && !predict_faces (job, frame, cancellable) &&
-                  job->faces_error != NULL)
-                predict_whole (job, frame);
-              else if (job->detector == NULL)
-                predict_whole (job, frame);
+                job->detector_error = g_strdup (error->message);
             }
+          /* No detector: the whole image, rather than nothing. */
+          predict_faces (job, frame);
         }
     }
   g_task_return_boolean (task, TRUE);
@@ -1833,7 +1688,7 @@ mien_predict_page_init (MienPredictPage *self)
   gtk_widget_init_template (GTK_WIDGET (self));
   self->cancellable = g_cancellable_new ();
   self->charts = g_ptr_array_new ();
-  self->boxes = g_object_new (MIEN_TYPE_FACE_BOXES, NULL);
+  self->boxes = MIEN_FACE_BOXES (mien_face_boxes_new ());
   gtk_overlay_add_overlay (self->picture_overlay, GTK_WIDGET (self->boxes));
 
   self->items = g_list_store_new (MIEN_TYPE_PREDICT_ITEM);
