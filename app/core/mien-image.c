@@ -5,7 +5,6 @@
  */
 #include "config.h"
 
-#include <errno.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -213,19 +212,9 @@ check_header (int       fd,
   g_signal_connect (loader, "size-prepared", G_CALLBACK (on_size_prepared), &header);
   while (!header.seen && local_error == NULL)
     {
-      gssize n = read (fd, chunk, sizeof chunk);
+      gssize n = mien_input_read (fd, chunk, sizeof chunk, &local_error);
 
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        {
-          int saved_errno = errno;
-
-          g_set_error (&local_error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
-                       _("cannot read: %s"), g_strerror (saved_errno));
-          break;
-        }
-      if (n == 0)
+      if (n <= 0)
         break;
       /* The file may have grown since it was opened. */
       total += n;
