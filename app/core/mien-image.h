@@ -47,6 +47,12 @@ mien_image_luminance (guint r,
  * Safe to call from any thread. */
 GdkPixbuf   *mien_image_load          (const char     *path,
                                        GError        **error);
+/* The same, scaled to fit a `max_side` square keeping its aspect ratio (a small image is scaled
+ * up, as gdk_pixbuf_new_from_file_at_scale () does), for pictures shown small: a dataset's
+ * examples, a confusion matrix's cells. */
+GdkPixbuf   *mien_image_load_thumbnail (const char    *path,
+                                        int            max_side,
+                                        GError       **error);
 
 typedef struct {
   int      width;      /* of the file, before resizing */
