@@ -142,12 +142,18 @@ test_folder (Fixture       *fixture,
 
   /* What was left out is said, with why; hidden files are not worth a word. */
   {
-    GPtrArray *skipped = mien_dataset_get_skipped (dataset);
     g_autofree char *notes = g_build_filename (root, "anger", "notes.txt", NULL);
+    g_autofree char *nested = write_solid (root, "fear/more", "d.png", 4, 4, 0, 0, 255);
+    g_autofree char *nested_dir = g_path_get_dirname (nested);
+    g_autoptr(MienDataset) again = open_ok (root, NULL);
+    GPtrArray *skipped = mien_dataset_get_skipped (again);
 
-    g_assert_cmpuint (skipped->len, ==, 1);
+    g_assert_cmpuint (mien_dataset_get_n_samples (again), ==, 6);
+    g_assert_cmpuint (skipped->len, ==, 2);
     g_assert_true (g_str_has_prefix (g_ptr_array_index (skipped, 0), notes));
     g_assert_nonnull (strstr (g_ptr_array_index (skipped, 0), "not an image file name"));
+    g_assert_true (g_str_has_prefix (g_ptr_array_index (skipped, 1), nested_dir));
+    g_assert_nonnull (strstr (g_ptr_array_index (skipped, 1), "a folder inside a class folder"));
   }
 }
 

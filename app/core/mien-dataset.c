@@ -299,9 +299,15 @@ open_folder (MienDataset         *self,
             }
           file = g_build_filename (class_dir, name, NULL);
           shown = escape_name (file);
-          g_ptr_array_add (self->skipped,
-                           g_strdup_printf (_("%s: not an image file name (no extension of a "
-                                              "format this system reads)"), shown));
+          if (g_file_test (file, G_FILE_TEST_IS_DIR))
+            g_ptr_array_add (self->skipped,
+                             g_strdup_printf (_("%s: a folder inside a class folder (only the "
+                                                "files directly in a class folder are read)"),
+                                              shown));
+          else
+            g_ptr_array_add (self->skipped,
+                             g_strdup_printf (_("%s: not an image file name (no extension of a "
+                                                "format this system reads)"), shown));
         }
       if (names->len == 0)
         {

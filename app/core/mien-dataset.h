@@ -73,7 +73,8 @@ const char         *mien_dataset_get_path        (MienDataset *self,
 guint               mien_dataset_get_label       (MienDataset *self,
                                                   guint        index);
 /* What opening left out and why, as "PATH: reason" (borrowed; a subset has its parent's): files
- * in class folders without an image extension. Hidden files are left out silently. Images that
+ * in class folders without an image extension, and folders inside class folders. Hidden files
+ * are left out silently. Images that
  * fail to decode are listed later, by the statistics and the loader. */
 GPtrArray          *mien_dataset_get_skipped     (MienDataset *self);
 /* Fills counts[n_classes] with the number of images per class. */
