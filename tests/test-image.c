@@ -56,8 +56,9 @@ assert_refused (const char *path,
       g_assert_null (strstr (strstr (error->message, name) + 1, name));
     }
   alarm (0);
-  /* "Quickly": nothing was decoded (a bomb takes many seconds and gigabytes to decode). */
-  g_assert_cmpint (g_get_monotonic_time () - start, <, 2 * G_USEC_PER_SEC);
+  /* "Quickly": nothing was decoded (a bomb took 11 s and 1.3 GB here; the bound leaves room
+   * for a busy CI machine). */
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 5 * G_USEC_PER_SEC);
 }
 
 static char *
