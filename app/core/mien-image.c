@@ -5,7 +5,7 @@
  */
 #include "config.h"
 
-#include <errno.h>
+#include <math.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -66,6 +66,15 @@ drop_alpha (GdkPixbuf *pixbuf)
         }
     }
   return rgb;
+}
+
+static void
+set_resize_error (GError **error,
+                  int      width,
+                  int      height)
+{
+  g_set_error (error, GDK_PIXBUF_ERROR, GDK_PIXBUF_ERROR_INSUFFICIENT_MEMORY,
+               _("Not enough memory to resize a %d × %d image"), width, height);
 }
 
 gboolean
@@ -150,8 +159,7 @@ mien_image_from_pixbuf (GdkPixbuf      *pixbuf,
   return TRUE;
 
 oom:
-  g_set_error (error, GDK_PIXBUF_ERROR, GDK_PIXBUF_ERROR_INSUFFICIENT_MEMORY,
-               _("Not enough memory to resize a %d × %d image"), width, height);
+  set_resize_error (error, width, height);
   return FALSE;
 }
 
@@ -213,19 +221,9 @@ check_header (int       fd,
   g_signal_connect (loader, "size-prepared", G_CALLBACK (on_size_prepared), &header);
   while (!header.seen && local_error == NULL)
     {
-      gssize n = read (fd, chunk, sizeof chunk);
+      gssize n = mien_input_read (fd, chunk, sizeof chunk, &local_error);
 
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        {
-          int saved_errno = errno;
-
-          g_set_error (&local_error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
-                       _("cannot read: %s"), g_strerror (saved_errno));
-          break;
-        }
-      if (n == 0)
+      if (n <= 0)
         break;
       /* The file may have grown since it was opened. */
       total += n;
@@ -327,17 +325,15 @@ load_from_fd (int      fd,
   return pixbuf;
 }
 
-GdkPixbuf *
-mien_image_load (const char  *path,
-                 GError     **error)
+static GdkPixbuf *
+load (const char  *path,
+      int          max_side,
+      GError     **error)
 {
   g_autoptr(GError) local_error = NULL;
   GdkPixbuf *pixbuf;
   goffset size = 0;
   int fd;
-
-  g_return_val_if_fail (path != NULL, NULL);
-  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   /* mien_input_open ()'s errors already name the file. */
   fd = mien_input_open (path, MIEN_IMAGE_MAX_BYTES, &size, error);
@@ -349,6 +345,19 @@ mien_image_load (const char  *path,
                          _("The file is empty"));
   pixbuf = size == 0 ? NULL : load_from_fd (fd, &local_error);
   close (fd);
+  if (pixbuf != NULL && max_side > 0)
+    {
+      g_autoptr(GdkPixbuf) full = pixbuf;
+      int width = gdk_pixbuf_get_width (full);
+      int height = gdk_pixbuf_get_height (full);
+      double scale = (double) max_side / MAX (width, height);
+
+      pixbuf = gdk_pixbuf_scale_simple (full, MAX (1, (int) round (width * scale)),
+                                        MAX (1, (int) round (height * scale)),
+                                        GDK_INTERP_BILINEAR);
+      if (pixbuf == NULL)
+        set_resize_error (&local_error, width, height);
+    }
   if (pixbuf == NULL)
     {
       g_autofree char *name = g_filename_display_name (path);
@@ -356,6 +365,28 @@ mien_image_load (const char  *path,
       g_propagate_prefixed_error (error, g_steal_pointer (&local_error), "%s: ", name);
     }
   return pixbuf;
+}
+
+GdkPixbuf *
+mien_image_load (const char  *path,
+                 GError     **error)
+{
+  g_return_val_if_fail (path != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  return load (path, 0, error);
+}
+
+GdkPixbuf *
+mien_image_load_thumbnail (const char  *path,
+                           int          max_side,
+                           GError     **error)
+{
+  g_return_val_if_fail (path != NULL, NULL);
+  g_return_val_if_fail (max_side > 0, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  return load (path, max_side, error);
 }
 
 gboolean

@@ -94,6 +94,27 @@ mien_input_open (const char  *path,
   return fd;
 }
 
+gssize
+mien_input_read (int       fd,
+                 void     *buffer,
+                 gsize     size,
+                 GError  **error)
+{
+  gssize n;
+
+  do
+    n = read (fd, buffer, size);
+  while (n < 0 && errno == EINTR);
+  if (n < 0)
+    {
+      int saved_errno = errno;
+
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
+                   _("cannot read: %s"), g_strerror (saved_errno));
+    }
+  return n;
+}
+
 gboolean
 mien_input_read_all (const char  *path,
                      goffset      max_bytes,
@@ -116,17 +137,13 @@ mien_input_read_all (const char  *path,
   for (;;)
     {
       guint8 chunk[16384];
-      gssize n = read (fd, chunk, sizeof chunk);
+      gssize n = mien_input_read (fd, chunk, sizeof chunk, error);
 
-      if (n < 0 && errno == EINTR)
-        continue;
       if (n < 0)
         {
-          int saved_errno = errno;
           g_autofree char *name = g_filename_display_name (path);
 
-          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
-                       _("%s: cannot read: %s"), name, g_strerror (saved_errno));
+          g_prefix_error (error, "%s: ", name);
           close (fd);
           return FALSE;
         }

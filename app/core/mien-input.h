@@ -20,6 +20,13 @@ int       mien_input_open     (const char  *path,
                                goffset     *size,
                                GError     **error);
 
+/* read () retried when interrupted: the number of bytes read (0 at the end), or -1 with a
+ * G_IO_ERROR "cannot read: …" that the caller prefixes with the file's name. */
+gssize    mien_input_read     (int          fd,
+                               void        *buffer,
+                               gsize        size,
+                               GError     **error);
+
 /* Reads all of the regular file `path`, refusing one over `max_bytes`; the contents end with a
  * NUL that `length` does not count. A file that grows while it is read is refused too. */
 gboolean  mien_input_read_all (const char  *path,

@@ -6,6 +6,7 @@
 
 #include "mien-dataset-page.h"
 #include "mien-ui-util.h"
+#include "mien-image.h"
 
 /* Thumbnails per class, and their size in pixels. */
 #define N_EXAMPLES     8
@@ -142,8 +143,7 @@ examples_thread (GTask        *task,
         {
           const char *path = g_ptr_array_index (paths, i);
           /* Unreadable files are listed further down the page; here they are just left out. */
-          GdkPixbuf *pixbuf = gdk_pixbuf_new_from_file_at_scale (path, EXAMPLE_SIZE, EXAMPLE_SIZE,
-                                                                 TRUE, NULL);
+          GdkPixbuf *pixbuf = mien_image_load_thumbnail (path, EXAMPLE_SIZE, NULL);
 
           if (pixbuf == NULL)
             continue;

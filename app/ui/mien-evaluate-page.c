@@ -17,6 +17,7 @@
 
 #include "mien-evaluate-page.h"
 #include "mien-ui-util.h"
+#include "mien-image.h"
 
 /* At most this many images are shown for one cell (a large test set's diagonal is thousands). */
 #define MAX_CELL_IMAGES 300
@@ -719,8 +720,7 @@ thumbs_thread (GTask        *task,
 
       if (g_task_return_error_if_cancelled (task))
         return;
-      pixbuf = gdk_pixbuf_new_from_file_at_scale (job->paths->pdata[i], THUMBNAIL_SIZE,
-                                                  THUMBNAIL_SIZE, TRUE, NULL);
+      pixbuf = mien_image_load_thumbnail (job->paths->pdata[i], THUMBNAIL_SIZE, NULL);
       g_ptr_array_add (job->textures,
                        pixbuf != NULL ? gdk_texture_new_for_pixbuf (pixbuf) : NULL);
     }
