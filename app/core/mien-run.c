@@ -651,8 +651,8 @@ mien_run_check_resumable (MienRun  *self,
   if (self->epochs->len == 0 && (self->best_model == NULL || best_model_epoch (self) == 1))
     return TRUE;
   g_set_error (error, MIEN_RUN_ERROR, MIEN_RUN_ERROR_NO_CHECKPOINT,
-               _("Cannot resume %s: it was trained (%s) but its last.safetensors is missing, "
-                 "and starting over would replace best.safetensors; start a new run in another "
+               _("%s holds a trained run (%s) but no last.safetensors to continue from, and "
+                 "starting over would replace best.safetensors; start a new run in another "
                  "folder"), self->path,
                self->epochs->len > 0 ? _("log.jsonl lists finished epochs")
                                      : _("best.safetensors is from a later epoch than the first"));

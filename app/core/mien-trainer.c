@@ -1,7 +1,6 @@
 /* mien-trainer.c — the training loop, its run folder and resume. */
 #include "config.h"
 
-#include <errno.h>
 #include <math.h>
 #include <string.h>
 
