@@ -107,6 +107,11 @@ test_same_seed_same_weights (MienTestScratch *scratch,
 
   /* Upsample+weighted: the auto weights of the training split's own counts. */
   g_assert_nonnull (mien_trainer_get_class_weights (a));
+
+  /* Fault 17: the image that could not be read is named, and nothing was loaded. */
+  g_assert_cmpuint (mien_trainer_get_unreadable (a)->len, ==, 1);
+  g_assert_nonnull (strstr (mien_trainer_get_unreadable (a)->pdata[0], "zz-broken.png"));
+  g_assert_null (mien_trainer_get_pretrained_summary (a));
 }
 
 typedef struct {
@@ -232,6 +237,25 @@ test_run_folder (MienTestScratch *scratch,
   g_clear_error (&error);
   g_assert_true (g_file_get_contents (log_path, &log_after, NULL, NULL));
   g_assert_cmpstr (log_before, ==, log_after);
+
+  /* Fault 7: starting from this run's weights says what was loaded. */
+  {
+    g_autofree char *from_out = g_build_filename (scratch->dir, "from-pretrained", NULL);
+    g_autoptr(MienTrainConfig) from_config = mien_train_config_copy (config);
+    g_autoptr(MienTrainer) from = NULL;
+    const char *summary;
+
+    g_free (from_config->out);
+    from_config->out = g_strdup (from_out);
+    from_config->pretrained = g_strdup (best);
+    from = mien_trainer_new (mien_plugin_engine_get_default (), from_config);
+    run_or_fail (from);
+    summary = mien_trainer_get_pretrained_summary (from);
+    g_test_message ("%s", summary);
+    g_assert_nonnull (summary);
+    g_assert_nonnull (strstr (summary, "best.safetensors"));
+    g_assert_nonnull (strstr (summary, "loaded"));
+  }
 
   /* Resuming a finished run with more epochs continues it. */
   again = mien_trainer_new_resume (mien_plugin_engine_get_default (), out, 2, NULL, 0, &error);
@@ -414,6 +438,15 @@ main (int    argc,
   demo_train = g_build_filename (demo_dir, "train", NULL);
   demo_val = g_build_filename (demo_dir, "val", NULL);
   g_assert_true (g_file_test (demo_val, G_FILE_TEST_IS_DIR));
+  /* One image that does not decode, which every run must leave out and name. */
+  {
+    g_autoptr(GDir) classes = g_dir_open (demo_train, 0, &error);
+    g_autofree char *broken = NULL;
+
+    g_assert_no_error (error);
+    broken = g_build_filename (demo_train, g_dir_read_name (classes), "zz-broken.png", NULL);
+    g_assert_true (g_file_set_contents (broken, "not a PNG", -1, &error));
+  }
 
   g_test_add ("/trainer/same-seed", MienTestScratch, NULL, mien_test_scratch_set_up,
               test_same_seed_same_weights, mien_test_scratch_tear_down);
