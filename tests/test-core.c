@@ -3,7 +3,11 @@
  */
 #include "config.h"
 
+#include <string.h>
+
 #include "mien-core.h"
+#include "mien-device.h"
+#include "mien-json.h"
 
 static void
 test_name_lookup (void)
@@ -123,6 +127,156 @@ test_post_to_other_context (void)
   g_array_unref (posted.order);
 }
 
+/* A device is a name: parsed anywhere, checked only where it is used (fault 1). */
+static void
+test_device_name (void)
+{
+  static const char * const invalid[] = { "gpu", "cuda:", "cuda:-1", "cuda:1x", "CPU", "" };
+  g_autoptr(GError) error = NULL;
+  MienDevice device = MIEN_DEVICE_INIT_CPU;
+  int n_cuda = mien_torch_cuda_is_available () ? mien_torch_cuda_device_count () : 0;
+
+  g_assert_true (mien_device_parse_name ("cuda:7", &device, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (device.type, ==, MIEN_DEVICE_CUDA);
+  g_assert_cmpint (device.index, ==, 7);
+  if (n_cuda <= 7)
+    {
+      g_assert_false (mien_device_check (device, &error));
+      g_assert_error (error, MIEN_TORCH_ERROR, MIEN_TORCH_ERROR_NO_DEVICE);
+      g_clear_error (&error);
+      g_assert_false (mien_device_parse ("cuda:7", &device, &error));
+      g_assert_error (error, MIEN_TORCH_ERROR, MIEN_TORCH_ERROR_NO_DEVICE);
+      g_clear_error (&error);
+    }
+  g_assert_true (mien_device_check (mien_device_cpu (), &error));
+  g_assert_no_error (error);
+
+  for (guint i = 0; i < G_N_ELEMENTS (invalid); i++)
+    {
+      g_assert_false (mien_device_parse_name (invalid[i], &device, &error));
+      g_assert_error (error, MIEN_TORCH_ERROR, MIEN_TORCH_ERROR_INVALID_ARGUMENT);
+      g_clear_error (&error);
+    }
+}
+
+/* The one list of devices: the CPU first, then each CUDA device, each name parsing back. */
+static void
+test_device_list (void)
+{
+  g_autoptr(GPtrArray) devices = mien_device_list ();
+  int n_cuda = mien_torch_cuda_is_available () ? mien_torch_cuda_device_count () : 0;
+
+  g_assert_cmpuint (devices->len, ==, 1 + n_cuda);
+  for (guint i = 0; i < devices->len; i++)
+    {
+      MienDeviceInfo *info = devices->pdata[i];
+      g_autoptr(GError) error = NULL;
+      MienDevice parsed;
+
+      g_assert_true (mien_device_parse (info->name, &parsed, &error));
+      g_assert_no_error (error);
+      g_assert_true (mien_device_equal (parsed, info->device));
+      g_assert_cmpint (info->device.type, ==, i == 0 ? MIEN_DEVICE_CPU : MIEN_DEVICE_CUDA);
+      g_assert_true (info->label != NULL && *info->label != '\0');
+      if (i > 0)
+        {
+          g_assert_cmpint (info->device.index, ==, (int) i - 1);
+          g_assert_nonnull (strstr (info->label, info->model));
+        }
+      else
+        g_assert_null (info->model);
+    }
+}
+
+/* The typed getters: the wrong type, range or presence is an error naming source and key. */
+static void
+test_json_getters (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) o = NULL;
+  gint64 i = 42;
+  double d = 0.5;
+  guint64 u = 0;
+  const char *str = "default";
+  gboolean b = FALSE;
+  g_auto(GStrv) strv = NULL;
+  g_autofree double *doubles = NULL;
+  guint n = 0;
+  JsonObject *child = NULL;
+
+  o = mien_json_parse_object ("{\"big\": 4294967296, \"neg\": -1, \"half\": 0.5, "
+                              "\"str\": \"x\", \"null\": null, \"seed\": \"18446744073709551615\", "
+                              "\"list\": [\"a\", 1], \"nums\": [1, 2.5], \"flag\": true, "
+                              "\"obj\": {}}", -1, "test.json", &error);
+  g_assert_no_error (error);
+
+  /* 2^32 does not fit a guint: refused before narrowing. */
+  g_assert_false (mien_json_get_int (o, "test.json", "big", MIEN_JSON_REQUIRED, 0, G_MAXUINT,
+                                     &i, &error));
+  g_assert_error (error, MIEN_JSON_ERROR, MIEN_JSON_ERROR_RANGE);
+  g_assert_nonnull (strstr (error->message, "test.json"));
+  g_assert_nonnull (strstr (error->message, "big"));
+  g_assert_cmpint (i, ==, 42);
+  g_clear_error (&error);
+  /* 0.5 is not an integer. */
+  g_assert_false (mien_json_get_int (o, "test.json", "half", MIEN_JSON_REQUIRED, 0, 10, &i,
+                                     &error));
+  g_assert_error (error, MIEN_JSON_ERROR, MIEN_JSON_ERROR_TYPE);
+  g_clear_error (&error);
+  /* Missing: an error when required, the default when optional. */
+  g_assert_false (mien_json_get_int (o, "test.json", "absent", MIEN_JSON_REQUIRED, 0, 10, &i,
+                                     &error));
+  g_assert_error (error, MIEN_JSON_ERROR, MIEN_JSON_ERROR_MISSING);
+  g_assert_nonnull (strstr (error->message, "absent"));
+  g_clear_error (&error);
+  g_assert_true (mien_json_get_int (o, "test.json", "absent", MIEN_JSON_OPTIONAL, 0, 10, &i,
+                                    &error));
+  g_assert_cmpint (i, ==, 42);
+  /* null: an error unless allowed; a string then becomes NULL. */
+  g_assert_false (mien_json_get_double (o, "test.json", "null", MIEN_JSON_OPTIONAL, 0, 1, &d,
+                                        &error));
+  g_assert_error (error, MIEN_JSON_ERROR, MIEN_JSON_ERROR_TYPE);
+  g_assert_nonnull (strstr (error->message, "null"));
+  g_clear_error (&error);
+  g_assert_true (mien_json_get_string (o, "test.json", "null", MIEN_JSON_NULLABLE, &str,
+                                       &error));
+  g_assert_null (str);
+  g_assert_false (mien_json_get_string (o, "test.json", "half", MIEN_JSON_REQUIRED, &str,
+                                        &error));
+  g_assert_error (error, MIEN_JSON_ERROR, MIEN_JSON_ERROR_TYPE);
+  g_clear_error (&error);
+  /* 64-bit seeds as strings; negative numbers are not seeds. */
+  g_assert_true (mien_json_get_uint64 (o, "test.json", "seed", MIEN_JSON_REQUIRED, &u, &error));
+  g_assert_cmpuint (u, ==, G_MAXUINT64);
+  g_assert_false (mien_json_get_uint64 (o, "test.json", "neg", MIEN_JSON_REQUIRED, &u, &error));
+  g_assert_error (error, MIEN_JSON_ERROR, MIEN_JSON_ERROR_RANGE);
+  g_clear_error (&error);
+  /* Arrays: the element at fault is named. */
+  g_assert_false (mien_json_get_strv (o, "test.json", "list", MIEN_JSON_REQUIRED, &strv,
+                                      &error));
+  g_assert_error (error, MIEN_JSON_ERROR, MIEN_JSON_ERROR_TYPE);
+  g_assert_nonnull (strstr (error->message, "element 1"));
+  g_assert_null (strv);
+  g_clear_error (&error);
+  g_assert_true (mien_json_get_doubles (o, "test.json", "nums", MIEN_JSON_REQUIRED, 0, 3,
+                                        &doubles, &n, &error));
+  g_assert_cmpuint (n, ==, 2);
+  g_assert_cmpfloat (doubles[1], ==, 2.5);
+  g_assert_false (mien_json_get_boolean (o, "test.json", "str", MIEN_JSON_REQUIRED, &b,
+                                         &error));
+  g_assert_error (error, MIEN_JSON_ERROR, MIEN_JSON_ERROR_TYPE);
+  g_clear_error (&error);
+  g_assert_true (mien_json_get_object (o, "test.json", "obj", MIEN_JSON_REQUIRED, &child,
+                                       &error));
+  g_assert_nonnull (child);
+
+  /* Not an object at all. */
+  g_assert_null (mien_json_parse_object ("[1]", -1, "test.json", &error));
+  g_assert_error (error, MIEN_JSON_ERROR, MIEN_JSON_ERROR_SYNTAX);
+  g_assert_nonnull (strstr (error->message, "test.json"));
+}
+
 int
 main (int    argc,
       char **argv)
@@ -130,6 +284,9 @@ main (int    argc,
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/core/name-lookup", test_name_lookup);
+  g_test_add_func ("/core/device-name", test_device_name);
+  g_test_add_func ("/core/device-list", test_device_list);
+  g_test_add_func ("/core/json-getters", test_json_getters);
   g_test_add_func ("/core/post/from-worker", test_post_from_worker);
   g_test_add_func ("/core/post/other-context", test_post_to_other_context);
   return g_test_run ();

@@ -356,7 +356,12 @@ test_engine_key_file_problems (void)
     { "noabi.plugin", "[Plugin]\nModule=noabi\n",
       "no X-Mien-Abi= key" },
     { "textabi.plugin", "[Plugin]\nModule=textabi\nX-Mien-Abi=one\n",
-      "X-Mien-Abi is not an integer" },
+      "X-Mien-Abi has to be an integer" },
+    /* Beyond int: refused, not wrapped around to some other ABI. */
+    { "hugeabi.plugin", "[Plugin]\nModule=hugeabi\nX-Mien-Abi=4294967297\n",
+      "X-Mien-Abi has to be an integer" },
+    { "emptyid.plugin", "[Plugin]\nModule=\nX-Mien-Abi=@ABI@\n",
+      "no Module= key" },
     { "nogroup.plugin", "[Something]\nModule=nogroup\nX-Mien-Abi=@ABI@\n",
       "no [Plugin] group" },
     { "syntax.plugin", "this is not a key file\n",

@@ -11,10 +11,13 @@
 #include <glib/gstdio.h>
 
 #include "mien-demo-data.h"
+#include "mien-run.h"
 #include "mien-trainer.h"
 #include "mien-test-util.h"
 
 static char *demo_dir;
+static char *demo_train;
+static char *demo_val;
 
 static MienTrainConfig *
 small_config (const char *out)
@@ -104,6 +107,11 @@ test_same_seed_same_weights (MienTestScratch *scratch,
 
   /* Upsample+weighted: the auto weights of the training split's own counts. */
   g_assert_nonnull (mien_trainer_get_class_weights (a));
+
+  /* Fault 17: the image that could not be read is named, and nothing was loaded. */
+  g_assert_cmpuint (mien_trainer_get_unreadable (a)->len, ==, 1);
+  g_assert_nonnull (strstr (mien_trainer_get_unreadable (a)->pdata[0], "zz-broken.png"));
+  g_assert_null (mien_trainer_get_pretrained_summary (a));
 }
 
 typedef struct {
@@ -197,8 +205,14 @@ test_run_folder (MienTestScratch *scratch,
   /* config.json reads back as the same configuration. */
   g_assert_true (json_parser_load_from_file (parser, config_path, &error));
   g_assert_no_error (error);
-  read_back = mien_train_config_from_json (json_parser_get_root (parser), &error);
+  read_back = mien_train_config_from_json (json_node_get_object (json_parser_get_root (parser)),
+                                           config_path, &error);
   g_assert_no_error (error);
+  /* Fault 8: the demo folder's own train/ and val/ were used, and config.json says so. */
+  g_assert_cmpstr (read_back->data, ==, demo_train);
+  g_assert_cmpstr (read_back->val, ==, demo_val);
+  g_assert_true (JSON_NODE_HOLDS_NULL (json_object_get_member (
+    json_node_get_object (json_parser_get_root (parser)), "val_split")));
   g_assert_cmpint (read_back->mode, ==, MIEN_MODE_DFT);
   g_assert_cmpuint (read_back->n_weights, ==, 6);
   g_assert_cmpfloat (read_back->weights[2], ==, 5.0);
@@ -219,16 +233,128 @@ test_run_folder (MienTestScratch *scratch,
   g_assert_true (g_file_get_contents (log_path, &log_before, NULL, NULL));
   second = mien_trainer_new (mien_plugin_engine_get_default (), config);
   g_assert_false (mien_trainer_run (second, NULL, &error));
-  g_assert_error (error, MIEN_TRAINER_ERROR, MIEN_TRAINER_ERROR_RUN_EXISTS);
+  g_assert_error (error, MIEN_RUN_ERROR, MIEN_RUN_ERROR_EXISTS);
   g_clear_error (&error);
   g_assert_true (g_file_get_contents (log_path, &log_after, NULL, NULL));
   g_assert_cmpstr (log_before, ==, log_after);
+
+  /* Fault 7: starting from this run's weights says what was loaded. */
+  {
+    g_autofree char *from_out = g_build_filename (scratch->dir, "from-pretrained", NULL);
+    g_autoptr(MienTrainConfig) from_config = mien_train_config_copy (config);
+    g_autoptr(MienTrainer) from = NULL;
+    const char *summary;
+
+    g_free (from_config->out);
+    from_config->out = g_strdup (from_out);
+    from_config->pretrained = g_strdup (best);
+    from = mien_trainer_new (mien_plugin_engine_get_default (), from_config);
+    run_or_fail (from);
+    summary = mien_trainer_get_pretrained_summary (from);
+    g_test_message ("%s", summary);
+    g_assert_nonnull (summary);
+    g_assert_nonnull (strstr (summary, "best.safetensors"));
+    g_assert_nonnull (strstr (summary, "loaded"));
+  }
 
   /* Resuming a finished run with more epochs continues it. */
   again = mien_trainer_new_resume (mien_plugin_engine_get_default (), out, 2, NULL, 0, &error);
   g_assert_no_error (error);
   run_or_fail (again);
   g_assert_cmpuint (count_lines (log_path), ==, 2);
+}
+
+/* The log records of two runs, but for how long each epoch took. */
+static void
+assert_same_log (const char *log_a,
+                 const char *log_b)
+{
+  g_autofree char *text_a = NULL, *text_b = NULL;
+  g_auto(GStrv) lines_a = NULL, lines_b = NULL;
+
+  g_assert_true (g_file_get_contents (log_a, &text_a, NULL, NULL));
+  g_assert_true (g_file_get_contents (log_b, &text_b, NULL, NULL));
+  lines_a = g_strsplit (text_a, "\n", -1);
+  lines_b = g_strsplit (text_b, "\n", -1);
+  g_assert_cmpuint (g_strv_length (lines_a), ==, g_strv_length (lines_b));
+  for (guint i = 0; lines_a[i] != NULL; i++)
+    {
+      g_autoptr(JsonNode) a = NULL, b = NULL;
+      g_autofree char *str_a = NULL, *str_b = NULL;
+
+      if (*lines_a[i] == '\0')
+        {
+          g_assert_cmpstr (lines_b[i], ==, "");
+          continue;
+        }
+      a = json_from_string (lines_a[i], NULL);
+      b = json_from_string (lines_b[i], NULL);
+      g_assert_nonnull (a);
+      g_assert_nonnull (b);
+      for (guint k = 0; k < 2; k++)
+        {
+          json_object_remove_member (json_node_get_object (k ? b : a), "train_seconds");
+          json_object_remove_member (json_node_get_object (k ? b : a), "images_per_s");
+        }
+      str_a = json_to_string (a, FALSE);
+      str_b = json_to_string (b, FALSE);
+      g_assert_cmpstr (str_a, ==, str_b);
+    }
+}
+
+/* Fault 2: stopped after each step of the end of an epoch (what a kill there leaves), a run
+ * resumes to exactly the weights and log of an uninterrupted one. */
+static void
+test_kill_at_every_step (MienTestScratch *scratch,
+                         gconstpointer    data)
+{
+  static const char * const steps[] = { "best:1", "last:1", "log:1", "last:2" };
+  g_autofree char *whole = g_build_filename (scratch->dir, "whole", NULL);
+  g_autoptr(MienTrainConfig) config = small_config (whole);
+  g_autoptr(MienTrainer) trainer = NULL;
+  g_autofree char *whole_last = g_build_filename (whole, "last.safetensors", NULL);
+  g_autofree char *whole_best = g_build_filename (whole, "best.safetensors", NULL);
+  g_autofree char *whole_log = g_build_filename (whole, "log.jsonl", NULL);
+
+  config->epochs = 2;
+  trainer = mien_trainer_new (mien_plugin_engine_get_default (), config);
+  run_or_fail (trainer);
+
+  for (guint i = 0; i < G_N_ELEMENTS (steps); i++)
+    {
+      g_autofree char *name = g_strdelimit (g_strdup (steps[i]), ":", '-');
+      g_autofree char *out = g_build_filename (scratch->dir, name, NULL);
+      g_autofree char *last = g_build_filename (out, "last.safetensors", NULL);
+      g_autofree char *best = g_build_filename (out, "best.safetensors", NULL);
+      g_autofree char *log = g_build_filename (out, "log.jsonl", NULL);
+      g_autofree char *stale = g_build_filename (out, "log.jsonl.k1ll3d", NULL);
+      g_autoptr(MienTrainer) killed = NULL;
+      g_autoptr(MienTrainer) resumed = NULL;
+      g_autoptr(GError) error = NULL;
+
+      g_free (config->out);
+      config->out = g_strdup (out);
+      killed = mien_trainer_new (mien_plugin_engine_get_default (), config);
+      g_setenv ("MIEN_TRAINER_FAIL_AFTER", steps[i], TRUE);
+      g_assert_false (mien_trainer_run (killed, NULL, &error));
+      g_unsetenv ("MIEN_TRAINER_FAIL_AFTER");
+      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_FAILED);
+      g_clear_error (&error);
+      /* What a kill while the log was written leaves beside it. */
+      g_assert_true (g_file_set_contents (stale, "{\"epoch\": 1", -1, NULL));
+
+      resumed = mien_trainer_new_resume (mien_plugin_engine_get_default (), out, 0, NULL, 0,
+                                         &error);
+      g_assert_no_error (error);
+      run_or_fail (resumed);
+
+      mien_test_assert_same_tensors (whole_last, last);
+      mien_test_assert_same_tensors (whole_best, best);
+      assert_same_log (whole_log, log);
+      g_assert_false (g_file_test (stale, G_FILE_TEST_EXISTS));
+      g_assert_cmpuint (mien_trainer_get_best_epoch (resumed), ==,
+                        mien_trainer_get_best_epoch (trainer));
+    }
 }
 
 static void
@@ -256,6 +382,16 @@ test_config_errors (void)
   g_clear_error (&error);
   g_assert_true (mien_imbalance_from_string ("upsample+weighted", &imbalance, &error));
   g_assert_cmpint (imbalance, ==, MIEN_IMBALANCE_UPSAMPLE_WEIGHTED);
+
+  /* All-zero custom weights would make the loss 0/0 (fault 14). */
+  config->class_weights = MIEN_CLASS_WEIGHTS_CUSTOM;
+  config->n_weights = 2;
+  config->weights = g_new0 (double, 2);
+  g_assert_false (mien_train_config_validate (config, &error));
+  g_assert_error (error, MIEN_TRAINER_ERROR, MIEN_TRAINER_ERROR_CONFIG);
+  g_assert_nonnull (strstr (error->message, "zero"));
+  g_clear_error (&error);
+  g_clear_pointer (&config->weights, g_free);
 
   /* Custom weights must match the classes. */
   config->class_weights = MIEN_CLASS_WEIGHTS_CUSTOM;
@@ -299,6 +435,18 @@ main (int    argc,
   options.seed = 3;
   if (!mien_demo_data_generate (demo_dir, &options, NULL, NULL, NULL, &error))
     g_error ("demo data: %s", error->message);
+  demo_train = g_build_filename (demo_dir, "train", NULL);
+  demo_val = g_build_filename (demo_dir, "val", NULL);
+  g_assert_true (g_file_test (demo_val, G_FILE_TEST_IS_DIR));
+  /* One image that does not decode, which every run must leave out and name. */
+  {
+    g_autoptr(GDir) classes = g_dir_open (demo_train, 0, &error);
+    g_autofree char *broken = NULL;
+
+    g_assert_no_error (error);
+    broken = g_build_filename (demo_train, g_dir_read_name (classes), "zz-broken.png", NULL);
+    g_assert_true (g_file_set_contents (broken, "not a PNG", -1, &error));
+  }
 
   g_test_add ("/trainer/same-seed", MienTestScratch, NULL, mien_test_scratch_set_up,
               test_same_seed_same_weights, mien_test_scratch_tear_down);
@@ -306,9 +454,13 @@ main (int    argc,
               test_resume_matches_uninterrupted, mien_test_scratch_tear_down);
   g_test_add ("/trainer/run-folder", MienTestScratch, NULL, mien_test_scratch_set_up,
               test_run_folder, mien_test_scratch_tear_down);
+  g_test_add ("/trainer/kill-at-every-step", MienTestScratch, NULL, mien_test_scratch_set_up,
+              test_kill_at_every_step, mien_test_scratch_tear_down);
   g_test_add_func ("/trainer/config-errors", test_config_errors);
   status = g_test_run ();
 
   mien_test_remove_tree (tmp);
+  g_free (demo_train);
+  g_free (demo_val);
   return status;
 }

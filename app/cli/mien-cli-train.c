@@ -10,7 +10,31 @@
 typedef struct {
   gboolean         json;
   MienCliProgress *progress;
+  MienTrainer     *trainer;
+  gboolean         prepared;  /* what preparation found has been said */
 } TrainOutput;
+
+/* What preparation found, once, before the first epoch: the pretrained weights' load report
+ * and the images left out (as `eval` lists them). */
+static void
+report_preparation (TrainOutput *out)
+{
+  const char *summary = mien_trainer_get_pretrained_summary (out->trainer);
+  GPtrArray *unreadable = mien_trainer_get_unreadable (out->trainer);
+
+  out->prepared = TRUE;
+  mien_cli_progress_finish (out->progress);
+  /* On stderr, like the warnings, so that --json output stays one record per line. */
+  if (summary != NULL)
+    g_printerr (_("Pretrained weights: %s\n"), summary);
+  for (guint i = 0; unreadable != NULL && i < unreadable->len; i++)
+    {
+      g_autofree char *message = g_strdup_printf (_("skipped %s"),
+                                                  (const char *) unreadable->pdata[i]);
+
+      mien_cli_warning (message);
+    }
+}
 
 static void
 progress_cb (const MienTrainProgress *p,
@@ -19,6 +43,8 @@ progress_cb (const MienTrainProgress *p,
   TrainOutput *out = user_data;
   g_autofree char *text = NULL;
 
+  if (p->phase != MIEN_TRAIN_PHASE_PREPARING && !out->prepared)
+    report_preparation (out);
   switch (p->phase)
     {
     case MIEN_TRAIN_PHASE_PREPARING:
@@ -262,6 +288,7 @@ mien_cli_train (int    argc,
     }
 
   output.json = json;
+  output.trainer = trainer;
   output.progress = mien_cli_progress_new ();
   mien_trainer_set_progress_func (trainer, progress_cb, &output, NULL);
   mien_trainer_set_epoch_func (trainer, epoch_cb, &output, NULL);

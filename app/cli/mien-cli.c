@@ -17,6 +17,7 @@
 #include <json-glib/json-glib.h>
 
 #include "mien-cli-private.h"
+#include "mien-device.h"
 
 static int signal_pending;
 
@@ -328,7 +329,7 @@ static void
 describe_devices (JsonBuilder *builder,
                   GString     *text)
 {
-  int n_cuda = mien_torch_cuda_is_available () ? mien_torch_cuda_device_count () : 0;
+  g_autoptr(GPtrArray) devices = mien_device_list ();
 
   json_builder_set_member_name (builder, "torch");
   json_builder_begin_object (builder);
@@ -339,28 +340,24 @@ describe_devices (JsonBuilder *builder,
   json_builder_set_member_name (builder, "devices");
   json_builder_begin_array (builder);
 
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "device");
-  json_builder_add_string_value (builder, "cpu");
-  json_builder_end_object (builder);
   g_string_append_printf (text, _("libtorch %s; devices: cpu (%d threads)"),
                           mien_torch_version (), mien_torch_get_num_threads ());
-
-  for (int i = 0; i < n_cuda; i++)
+  for (guint i = 0; i < devices->len; i++)
     {
-      g_autoptr(GError) error = NULL;
-      g_autofree char *name = mien_torch_cuda_device_name (i, &error);
-      g_autofree char *device = g_strdup_printf ("cuda:%d", i);
+      MienDeviceInfo *info = devices->pdata[i];
 
       json_builder_begin_object (builder);
       json_builder_set_member_name (builder, "device");
-      json_builder_add_string_value (builder, device);
-      json_builder_set_member_name (builder, "name");
-      json_builder_add_string_value (builder, name ? name : error->message);
+      json_builder_add_string_value (builder, info->name);
+      if (info->model != NULL)
+        {
+          json_builder_set_member_name (builder, "name");
+          json_builder_add_string_value (builder, info->model);
+          g_string_append_printf (text, ", %s (%s)", info->name, info->model);
+        }
       json_builder_end_object (builder);
-      g_string_append_printf (text, ", %s (%s)", device, name ? name : error->message);
     }
-  if (n_cuda == 0)
+  if (devices->len == 1)
     g_string_append (text, _("; no CUDA device (a CPU-only libtorch, or no GPU)"));
 
   json_builder_end_array (builder);

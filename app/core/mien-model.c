@@ -11,6 +11,7 @@
 
 #include <glib/gi18n-lib.h>
 
+#include "mien-json.h"
 #include "mien-model.h"
 
 #define BACKBONE_PREFIX "backbone."
@@ -864,16 +865,16 @@ file_spec_clear (FileSpec *fs)
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (FileSpec, file_spec_clear)
 
+/* The typed reads of mien-json; parse_metadata () words the errors itself (bad_member). */
 static const char *
 string_member (JsonObject *md,
                const char *member)
 {
-  JsonNode *node = json_object_get_member (md, member);
+  const char *s = NULL;
 
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) ||
-      json_node_get_value_type (node) != G_TYPE_STRING)
+  if (!mien_json_get_string (md, METADATA_KEY, member, MIEN_JSON_REQUIRED, &s, NULL))
     return NULL;
-  return json_node_get_string (node);
+  return s;
 }
 
 static gboolean
@@ -881,13 +882,8 @@ int_member (JsonObject *md,
             const char *member,
             gint64     *out)
 {
-  JsonNode *node = json_object_get_member (md, member);
-
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) ||
-      json_node_get_value_type (node) != G_TYPE_INT64)
-    return FALSE;
-  *out = json_node_get_int (node);
-  return TRUE;
+  return mien_json_get_int (md, METADATA_KEY, member, MIEN_JSON_REQUIRED, G_MININT64,
+                            G_MAXINT64, out, NULL);
 }
 
 static gboolean
@@ -895,28 +891,13 @@ triple_member (JsonObject *md,
                const char *member,
                double     *out)
 {
-  JsonNode *node = json_object_get_member (md, member);
-  JsonArray *array;
+  g_autofree double *values = NULL;
+  guint n = 0;
 
-  if (node == NULL || !JSON_NODE_HOLDS_ARRAY (node) ||
-      json_array_get_length (array = json_node_get_array (node)) != 3)
+  if (!mien_json_get_doubles (md, METADATA_KEY, member, MIEN_JSON_REQUIRED, -G_MAXDOUBLE,
+                              G_MAXDOUBLE, &values, &n, NULL) || n != 3)
     return FALSE;
-
-  for (guint i = 0; i < 3; i++)
-    {
-      JsonNode *element = json_array_get_element (array, i);
-      GType type;
-
-      if (!JSON_NODE_HOLDS_VALUE (element))
-        return FALSE;
-      type = json_node_get_value_type (element);
-      if (type != G_TYPE_DOUBLE && type != G_TYPE_INT64)
-        return FALSE;
-      out[i] = json_node_get_double (element);
-      if (!isfinite (out[i]))
-        return FALSE;
-    }
-
+  memcpy (out, values, 3 * sizeof (double));
   return TRUE;
 }
 
@@ -941,6 +922,7 @@ parse_metadata (JsonObject  *md,
   JsonNode *node;
   JsonArray *classes;
   gint64 v;
+  double epsilon;
 
   s = string_member (md, "format");
   if (s == NULL || !g_str_equal (s, FORMAT_NAME))
@@ -1000,12 +982,8 @@ parse_metadata (JsonObject  *md,
     return bad_member (error, "std", _("three numbers above 0"));
 
   /* Written by every version so far; only checked, since ε is a constant of the method. */
-  node = json_object_get_member (md, "dft_epsilon");
-  if (node != NULL &&
-      (!JSON_NODE_HOLDS_VALUE (node) ||
-       (json_node_get_value_type (node) != G_TYPE_DOUBLE &&
-        json_node_get_value_type (node) != G_TYPE_INT64) ||
-       !isfinite (json_node_get_double (node))))
+  if (!mien_json_get_double (md, METADATA_KEY, "dft_epsilon", MIEN_JSON_OPTIONAL, -G_MAXDOUBLE,
+                             G_MAXDOUBLE, &epsilon, NULL))
     return bad_member (error, "dft_epsilon", _("a number"));
 
   return TRUE;

@@ -284,9 +284,10 @@ read_key_file (const char  *dir,
   abi = g_key_file_get_integer (key_file, PLUGIN_GROUP, "X-Mien-Abi", &local_error);
   if (local_error != NULL)
     {
+      /* GLib's reason says which: not a number, or out of int's range. */
       g_set_error (error, MIEN_PLUGIN_ERROR, MIEN_PLUGIN_ERROR_ABI,
-                   _("%s: X-Mien-Abi is not an integer, this Mien needs plugin ABI %d"),
-                   path, MIEN_PLUGIN_ABI);
+                   _("%s: X-Mien-Abi has to be an integer (this Mien needs plugin ABI %d): %s"),
+                   path, MIEN_PLUGIN_ABI, local_error->message);
       return NULL;
     }
   if (abi != MIEN_PLUGIN_ABI)

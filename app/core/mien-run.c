@@ -1,10 +1,13 @@
-/* mien-run.c — reading back the run folders that mien-trainer.c writes. */
+/* mien-run.c — the run folder's format: reading, repairing and writing it (see mien-run.h). */
 #include "config.h"
 
+#include <errno.h>
 #include <string.h>
 
 #include <glib/gi18n-lib.h>
+#include <glib/gstdio.h>
 
+#include "mien-json.h"
 #include "mien-run.h"
 
 G_DEFINE_QUARK (mien-run-error-quark, mien_run_error)
@@ -21,6 +24,10 @@ struct _MienRun
   char            *best_model;
   char            *last_model;
   GDateTime       *modified;
+  MienRunCheckpoint checkpoint;
+  gboolean         has_checkpoint;
+  gboolean         rewrite_log;   /* the log on disk differs from `epochs` */
+  GPtrArray       *temporaries;   /* paths of stale temporaries */
 };
 
 G_DEFINE_FINAL_TYPE (MienRun, mien_run, G_TYPE_OBJECT)
@@ -38,6 +45,8 @@ mien_run_finalize (GObject *object)
   g_free (self->best_model);
   g_free (self->last_model);
   g_clear_pointer (&self->modified, g_date_time_unref);
+  g_clear_pointer (&self->checkpoint.record, json_object_unref);
+  g_ptr_array_unref (self->temporaries);
   G_OBJECT_CLASS (mien_run_parent_class)->finalize (object);
 }
 
@@ -51,6 +60,18 @@ static void
 mien_run_init (MienRun *self)
 {
   self->epochs = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
+  self->temporaries = g_ptr_array_new_with_free_func (g_free);
+}
+
+/* Errors of the readers below, whatever their domain, become MIEN_RUN_ERROR_CORRUPT: their
+ * messages already name the file, line and key. */
+static gboolean
+corrupt (GError **error,
+         GError  *cause)
+{
+  g_set_error_literal (error, MIEN_RUN_ERROR, MIEN_RUN_ERROR_CORRUPT, cause->message);
+  g_error_free (cause);
+  return FALSE;
 }
 
 static gboolean
@@ -58,70 +79,56 @@ load_config (MienRun     *self,
              const char  *config_path,
              GError     **error)
 {
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  g_autoptr(GError) local_error = NULL;
+  g_autoptr(JsonObject) object = NULL;
+  g_autofree char *display = g_filename_display_name (config_path);
+  GError *local_error = NULL;
 
-  if (!json_parser_load_from_file (parser, config_path, &local_error))
-    {
-      /* JSON-GLib's message already starts with the file name, line and column. */
-      g_set_error_literal (error, MIEN_RUN_ERROR, MIEN_RUN_ERROR_CORRUPT, local_error->message);
-      return FALSE;
-    }
-  if (json_parser_get_root (parser) == NULL)
-    {
-      g_set_error (error, MIEN_RUN_ERROR, MIEN_RUN_ERROR_CORRUPT, _("%s is empty"), config_path);
-      return FALSE;
-    }
-  self->config = mien_train_config_from_json (json_parser_get_root (parser), &local_error);
+  object = mien_json_load_object (config_path, &local_error);
+  if (object != NULL)
+    self->config = mien_train_config_from_json (object, display, &local_error);
   if (self->config == NULL)
-    {
-      g_set_error (error, MIEN_RUN_ERROR, MIEN_RUN_ERROR_CORRUPT, "%s: %s", config_path,
-                   local_error->message);
-      return FALSE;
-    }
+    return corrupt (error, local_error);
   /* The folder may have been moved or copied since the run started: where it is now is what
-   * a resume or a listing needs (mien_trainer_new_resume does the same). */
+   * a resume or a listing needs. */
   g_free (self->config->out);
   self->config->out = g_strdup (self->path);
   return TRUE;
 }
 
-/* One log record: a JSON object whose "epoch" follows the one before. */
-static JsonObject *
-parse_record (const char  *line,
+/* One log record: an object whose "epoch" is `expected_epoch` (the trainer writes 1, 2, 3,
+ * …) and whose other members, when there, have their types. */
+static gboolean
+check_record (JsonObject  *record,
+              const char  *source,
               guint        expected_epoch,
               GError     **error)
 {
-  g_autoptr(JsonNode) node = NULL;
-  JsonObject *object;
-  JsonNode *epoch;
+  gint64 epoch = 0;
+  gboolean best = FALSE;
+  JsonObject *val = NULL;
+  double value = 0.0;
+  static const char * const numbers[] = {
+    "lr", "train_loss", "train_accuracy", "val_loss", "val_macro_f1", "val_accuracy",
+  };
 
-  node = json_from_string (line, error);
-  if (node == NULL)
-    return NULL;
-  if (!JSON_NODE_HOLDS_OBJECT (node))
-    {
-      g_set_error (error, MIEN_RUN_ERROR, MIEN_RUN_ERROR_CORRUPT, _("not a JSON object"));
-      return NULL;
-    }
-  object = json_node_get_object (node);
-  epoch = json_object_get_member (object, "epoch");
-  if (epoch == NULL || !JSON_NODE_HOLDS_VALUE (epoch) ||
-      json_node_get_value_type (epoch) != G_TYPE_INT64)
-    {
-      g_set_error (error, MIEN_RUN_ERROR, MIEN_RUN_ERROR_CORRUPT, _("no epoch number"));
-      return NULL;
-    }
-  /* The trainer rewrites the whole log after each epoch, keeping only the epochs its
-   * checkpoint covers on resume, so anything but 1, 2, 3, ... is not its log. */
-  if (json_node_get_int (epoch) != expected_epoch)
+  if (!mien_json_get_int (record, source, "epoch", MIEN_JSON_REQUIRED, 1, G_MAXUINT, &epoch,
+                          error) ||
+      !mien_json_get_boolean (record, source, "best", MIEN_JSON_OPTIONAL, &best, error) ||
+      !mien_json_get_object (record, source, "val", best ? MIEN_JSON_REQUIRED
+                                                         : MIEN_JSON_OPTIONAL, &val, error))
+    return FALSE;
+  for (guint i = 0; i < G_N_ELEMENTS (numbers); i++)
+    if (!mien_json_get_double (record, source, numbers[i], MIEN_JSON_OPTIONAL, -G_MAXDOUBLE,
+                               G_MAXDOUBLE, &value, error))
+      return FALSE;
+  if (epoch != expected_epoch)
     {
       g_set_error (error, MIEN_RUN_ERROR, MIEN_RUN_ERROR_CORRUPT,
-                   _("epoch %lld where %u was expected"),
-                   (long long) json_node_get_int (epoch), expected_epoch);
-      return NULL;
+                   _("%s: epoch %" G_GINT64_FORMAT " where %u was expected"), source, epoch,
+                   expected_epoch);
+      return FALSE;
     }
-  return json_object_ref (object);
+  return TRUE;
 }
 
 static gboolean
@@ -130,6 +137,7 @@ load_log (MienRun     *self,
           GError     **error)
 {
   g_autofree char *text = NULL;
+  g_autofree char *display = g_filename_display_name (log_path);
   g_autoptr(GError) local_error = NULL;
   g_auto(GStrv) lines = NULL;
   guint n_lines, last = 0;
@@ -151,27 +159,144 @@ load_log (MienRun     *self,
 
   for (guint i = 0; i < last; i++)
     {
-      JsonObject *record;
+      g_autofree char *source = NULL;
+      g_autoptr(JsonObject) record = NULL;
 
       if (lines[i][strspn (lines[i], " \t\r")] == '\0')
         continue;
-      record = parse_record (lines[i], self->epochs->len + 1, &local_error);
-      if (record != NULL)
+      /* Translators: a file and a line number in it. */
+      source = g_strdup_printf (_("%s, line %u"), display, i + 1);
+      record = mien_json_parse_object (lines[i], -1, source, &local_error);
+      if (record != NULL &&
+          check_record (record, source, self->epochs->len + 1, &local_error))
         {
-          g_ptr_array_add (self->epochs, record);
+          g_ptr_array_add (self->epochs, g_steal_pointer (&record));
           continue;
         }
       /* A writer killed in the middle of its last line leaves JSON that does not parse;
        * the epochs before it are whole. */
-      if (i + 1 == last && local_error->domain == JSON_PARSER_ERROR)
+      if (i + 1 == last && g_error_matches (local_error, MIEN_JSON_ERROR,
+                                            MIEN_JSON_ERROR_SYNTAX))
         {
-          g_debug ("%s: dropping the cut-short line %u: %s", log_path, i + 1,
-                   local_error->message);
+          g_debug ("%s: dropping the cut-short line: %s", source, local_error->message);
+          self->rewrite_log = TRUE;
           break;
         }
-      g_set_error (error, MIEN_RUN_ERROR, MIEN_RUN_ERROR_CORRUPT, _("%s, line %u: %s"),
-                   log_path, i + 1, local_error->message);
+      return corrupt (error, g_steal_pointer (&local_error));
+    }
+  return TRUE;
+}
+
+static gboolean
+checkpoint_from_json (JsonObject         *meta,
+                      const char         *source,
+                      MienRunCheckpoint  *cp,
+                      GError            **error)
+{
+  JsonObject *trainer = NULL, *record = NULL;
+  gint64 epoch = 0, best_epoch = 0;
+  g_autofree char *record_source = NULL;
+
+  if (!mien_json_get_object (meta, source, MIEN_RUN_CHECKPOINT_KEY, MIEN_JSON_REQUIRED,
+                             &trainer, error) ||
+      !mien_json_get_int (trainer, source, "epoch", MIEN_JSON_REQUIRED, 1, G_MAXUINT, &epoch,
+                          error) ||
+      !mien_json_get_int (trainer, source, "step", MIEN_JSON_REQUIRED, 0, G_MAXINT64,
+                          &cp->step, error) ||
+      !mien_json_get_int (trainer, source, "best_epoch", MIEN_JSON_REQUIRED, 0, epoch,
+                          &best_epoch, error) ||
+      !mien_json_get_double (trainer, source, "best_macro_f1", MIEN_JSON_REQUIRED, -1.0, 1.0,
+                             &cp->best_macro_f1, error) ||
+      /* Checkpoints written before the record was carried have none. */
+      !mien_json_get_object (trainer, source, "record", MIEN_JSON_OPTIONAL, &record, error))
+    return FALSE;
+  record_source = g_strdup_printf ("%s (%s.record)", source, MIEN_RUN_CHECKPOINT_KEY);
+  if (record != NULL && !check_record (record, record_source, epoch, error))
+    return FALSE;
+  cp->epoch = (guint) epoch;
+  cp->best_epoch = (guint) best_epoch;
+  cp->record = record != NULL ? json_object_ref (record) : NULL;
+  return TRUE;
+}
+
+/* Reads last.safetensors' trainer state and lines the log up with it (see mien-run.h). */
+static gboolean
+load_checkpoint (MienRun     *self,
+                 GError     **error)
+{
+  g_autoptr(JsonObject) meta = NULL;
+  g_autofree char *display = g_filename_display_name (self->last_model);
+  GError *local_error = NULL;
+  guint n = self->epochs->len;
+
+  meta = mien_model_read_metadata (self->last_model, &local_error);
+  if (meta == NULL || !checkpoint_from_json (meta, display, &self->checkpoint, &local_error))
+    return corrupt (error, local_error);
+  self->has_checkpoint = TRUE;
+
+  if (self->checkpoint.epoch == n + 1 && self->checkpoint.record != NULL)
+    {
+      /* Killed between the checkpoint and the log. */
+      g_ptr_array_add (self->epochs, json_object_ref (self->checkpoint.record));
+      self->rewrite_log = TRUE;
+    }
+  else if (self->checkpoint.epoch < n)
+    {
+      /* The later epochs are redone from the checkpoint, as they would have been. */
+      g_ptr_array_set_size (self->epochs, self->checkpoint.epoch);
+      self->rewrite_log = TRUE;
+    }
+  else if (self->checkpoint.epoch != n)
+    {
+      g_set_error (error, MIEN_RUN_ERROR, MIEN_RUN_ERROR_CORRUPT,
+                   _("%s holds epoch %u but the log ends at epoch %u: the epochs between are "
+                     "lost"), display, self->checkpoint.epoch, n);
       return FALSE;
+    }
+  return TRUE;
+}
+
+static const char * const run_files[] = {
+  "config.json", "log.jsonl", "last.safetensors", "best.safetensors",
+};
+
+/* "NAME.XXXXXX", where NAME is a file of the run and XXXXXX what g_mkstemp () puts there. */
+static gboolean
+is_temporary (const char *name)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (run_files); i++)
+    {
+      gsize len = strlen (run_files[i]);
+      const char *suffix = name + len;
+
+      if (strncmp (name, run_files[i], len) != 0 || suffix[0] != '.' || strlen (suffix) != 7)
+        continue;
+      for (guint j = 1; j < 7; j++)
+        if (!g_ascii_isalnum (suffix[j]))
+          return FALSE;
+      return TRUE;
+    }
+  return FALSE;
+}
+
+/* Sorts the entries of `dir` into the run's temporaries and the rest. */
+static gboolean
+scan_folder (const char  *dir,
+             GPtrArray   *temporaries,
+             GPtrArray   *others,
+             GError     **error)
+{
+  g_autoptr(GDir) d = g_dir_open (dir, 0, error);
+  const char *name;
+
+  if (d == NULL)
+    return FALSE;
+  while ((name = g_dir_read_name (d)) != NULL)
+    {
+      if (is_temporary (name))
+        g_ptr_array_add (temporaries, g_build_filename (dir, name, NULL));
+      else if (others != NULL)
+        g_ptr_array_add (others, g_strdup (name));
     }
   return TRUE;
 }
@@ -256,12 +381,14 @@ mien_run_load (const char  *dir,
   self = g_object_new (MIEN_TYPE_RUN, NULL);
   self->path = g_strdup (dir);
   self->name = g_path_get_basename (dir);
-  if (!load_config (self, config_path, error) ||
-      !load_log (self, log_path, error) ||
-      !find_best (self, log_path, error))
-    return NULL;
   self->best_model = existing_file (dir, "best.safetensors");
   self->last_model = existing_file (dir, "last.safetensors");
+  if (!load_config (self, config_path, error) ||
+      !load_log (self, log_path, error) ||
+      (self->last_model != NULL && !load_checkpoint (self, error)) ||
+      !find_best (self, log_path, error) ||
+      !scan_folder (dir, self->temporaries, NULL, error))
+    return NULL;
 
   config_time = modified_time (config_path);
   log_time = modified_time (log_path);
@@ -329,17 +456,8 @@ mien_run_can_resume (MienRun *self)
 {
   g_return_val_if_fail (MIEN_IS_RUN (self), FALSE);
 
-  switch (mien_run_get_state (self))
-    {
-    case MIEN_RUN_STATE_EMPTY:
-      /* Nothing to lose: the trainer starts it over from config.json. */
-      return TRUE;
-    case MIEN_RUN_STATE_INCOMPLETE:
-      return self->last_model != NULL;
-    case MIEN_RUN_STATE_COMPLETE:
-    default:
-      return FALSE;
-    }
+  return mien_run_get_state (self) != MIEN_RUN_STATE_COMPLETE &&
+         mien_run_check_resumable (self, NULL);
 }
 
 guint
@@ -474,4 +592,223 @@ mien_run_list (const char  *runs_dir,
   if (problems != NULL)
     *problems = g_steal_pointer (&found_problems);
   return g_steal_pointer (&runs);
+}
+
+gboolean
+mien_run_needs_repair (MienRun *self)
+{
+  g_return_val_if_fail (MIEN_IS_RUN (self), FALSE);
+  return self->rewrite_log || self->temporaries->len > 0;
+}
+
+const MienRunCheckpoint *
+mien_run_get_checkpoint (MienRun *self)
+{
+  g_return_val_if_fail (MIEN_IS_RUN (self), NULL);
+  return self->has_checkpoint ? &self->checkpoint : NULL;
+}
+
+JsonObject *
+mien_run_checkpoint_to_json (const MienRunCheckpoint *checkpoint)
+{
+  JsonObject *o = json_object_new ();
+
+  g_return_val_if_fail (checkpoint != NULL, o);
+
+  json_object_set_int_member (o, "epoch", checkpoint->epoch);
+  json_object_set_int_member (o, "step", checkpoint->step);
+  json_object_set_int_member (o, "best_epoch", checkpoint->best_epoch);
+  json_object_set_double_member (o, "best_macro_f1", checkpoint->best_macro_f1);
+  if (checkpoint->record != NULL)
+    json_object_set_object_member (o, "record", json_object_ref (checkpoint->record));
+  return o;
+}
+
+/* The epoch best.safetensors holds, 0 when it cannot be read. */
+static guint
+best_model_epoch (MienRun *self)
+{
+  g_autoptr(JsonObject) meta = mien_model_read_metadata (self->best_model, NULL);
+  gint64 epoch = 0;
+
+  if (meta == NULL ||
+      !mien_json_get_int (meta, self->best_model, "epoch", MIEN_JSON_REQUIRED, 1, G_MAXUINT,
+                          &epoch, NULL))
+    return 0;
+  return (guint) epoch;
+}
+
+gboolean
+mien_run_check_resumable (MienRun  *self,
+                          GError  **error)
+{
+  g_return_val_if_fail (MIEN_IS_RUN (self), FALSE);
+
+  if (self->last_model != NULL)
+    return TRUE;
+  /* Without a checkpoint the trainer starts over, which is only right when nothing was
+   * trained: a kill in the first epoch (after best.safetensors of epoch 1, at most). */
+  if (self->epochs->len == 0 && (self->best_model == NULL || best_model_epoch (self) == 1))
+    return TRUE;
+  g_set_error (error, MIEN_RUN_ERROR, MIEN_RUN_ERROR_NO_CHECKPOINT,
+               _("%s holds a trained run (%s) but no last.safetensors to continue from, and "
+                 "starting over would replace best.safetensors; start a new run in another "
+                 "folder"), self->path,
+               self->epochs->len > 0 ? _("log.jsonl lists finished epochs")
+                                     : _("best.safetensors is from a later epoch than the first"));
+  return FALSE;
+}
+
+static gboolean
+write_log (MienRun  *self,
+           GError  **error)
+{
+  g_autofree char *path = g_build_filename (self->path, "log.jsonl", NULL);
+  g_autoptr(GString) text = g_string_new (NULL);
+
+  for (guint i = 0; i < self->epochs->len; i++)
+    {
+      g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (),
+                                                        self->epochs->pdata[i]);
+      g_autofree char *line = json_to_string (node, FALSE);
+
+      g_string_append (text, line);
+      g_string_append_c (text, '\n');
+    }
+  if (!g_file_set_contents_full (path, text->str, text->len, G_FILE_SET_CONTENTS_CONSISTENT,
+                                 0644, error))
+    return FALSE;
+  self->rewrite_log = FALSE;
+  return TRUE;
+}
+
+static void
+remove_temporaries (MienRun *self)
+{
+  for (guint i = 0; i < self->temporaries->len; i++)
+    if (g_unlink (self->temporaries->pdata[i]) != 0 && errno != ENOENT)
+      g_warning ("Cannot remove %s: %s", (char *) self->temporaries->pdata[i],
+                 g_strerror (errno));
+  g_ptr_array_set_size (self->temporaries, 0);
+}
+
+MienRun *
+mien_run_open_for_resume (const char  *dir,
+                          GError     **error)
+{
+  g_autoptr(MienRun) self = NULL;
+
+  g_return_val_if_fail (dir != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  self = mien_run_load (dir, error);
+  if (self == NULL || !mien_run_check_resumable (self, error))
+    return NULL;
+  /* Only now: a listing must not remove the temporaries of a run training elsewhere. */
+  remove_temporaries (self);
+  if (self->rewrite_log && !write_log (self, error))
+    return NULL;
+  return g_steal_pointer (&self);
+}
+
+static int
+compare_names (gconstpointer a,
+               gconstpointer b)
+{
+  return strcmp (*(const char * const *) a, *(const char * const *) b);
+}
+
+gboolean
+mien_run_check_new (const char  *dir,
+                    GError     **error)
+{
+  g_autoptr(GPtrArray) temporaries = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) others = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GError) local_error = NULL;
+  g_autofree char *names = NULL;
+
+  g_return_val_if_fail (dir != NULL, FALSE);
+
+  if (!scan_folder (dir, temporaries, others, &local_error))
+    {
+      if (g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+        return TRUE;
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+  if (others->len == 0)
+    return TRUE;
+  for (guint i = 0; i < others->len; i++)
+    if (g_str_equal (others->pdata[i], "config.json"))
+      {
+        g_set_error (error, MIEN_RUN_ERROR, MIEN_RUN_ERROR_EXISTS,
+                     _("%s already holds a run: resume it, or choose another folder"), dir);
+        return FALSE;
+      }
+  g_ptr_array_sort (others, compare_names);
+  g_ptr_array_add (others, NULL);
+  names = g_strjoinv (", ", (char **) others->pdata);
+  g_set_error (error, MIEN_RUN_ERROR, MIEN_RUN_ERROR_USER_FILES,
+               _("%s is not empty (it holds %s) and is not a run folder: choose an empty or new "
+                 "folder"), dir, names);
+  return FALSE;
+}
+
+MienRun *
+mien_run_create (const char             *dir,
+                 const MienTrainConfig  *config,
+                 GError                **error)
+{
+  g_autoptr(MienRun) self = NULL;
+  g_autoptr(JsonNode) node = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *config_path = NULL;
+
+  g_return_val_if_fail (dir != NULL, NULL);
+  g_return_val_if_fail (config != NULL, NULL);
+
+  if (!mien_run_check_new (dir, error))
+    return NULL;
+  if (g_mkdir_with_parents (dir, 0755) != 0)
+    {
+      int saved_errno = errno;
+
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
+                   _("Cannot create the run folder %s: %s"), dir, g_strerror (saved_errno));
+      return NULL;
+    }
+  config_path = g_build_filename (dir, "config.json", NULL);
+  node = mien_train_config_to_json (config);
+  text = json_to_string (node, TRUE);
+  if (!g_file_set_contents_full (config_path, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0644,
+                                 error))
+    return NULL;
+  return mien_run_load (dir, error);
+}
+
+gboolean
+mien_run_add_epoch (MienRun     *self,
+                    JsonObject  *record,
+                    GError     **error)
+{
+  g_autofree char *source = NULL;
+
+  g_return_val_if_fail (MIEN_IS_RUN (self), FALSE);
+  g_return_val_if_fail (record != NULL, FALSE);
+
+  source = g_strdup_printf ("%s (epoch record)", self->path);
+  if (!check_record (record, source, self->epochs->len + 1, error))
+    return FALSE;
+  g_ptr_array_add (self->epochs, json_object_ref (record));
+  if (!write_log (self, error))
+    {
+      g_ptr_array_set_size (self->epochs, self->epochs->len - 1);
+      return FALSE;
+    }
+  if (json_object_get_boolean_member_with_default (record, "best", FALSE))
+    {
+      g_clear_pointer (&self->best_metrics, mien_metrics_free);
+      return find_best (self, self->path, error);
+    }
+  return TRUE;
 }

@@ -1,14 +1,15 @@
 /* mien-trainer.c — the training loop, its run folder and resume. */
 #include "config.h"
 
-#include <errno.h>
 #include <math.h>
 #include <string.h>
 
 #include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
 
+#include "mien-json.h"
 #include "mien-loader.h"
+#include "mien-run.h"
 #include "mien-trainer.h"
 
 G_DEFINE_QUARK (mien-trainer-error-quark, mien_trainer_error)
@@ -166,6 +167,11 @@ mien_train_config_validate (const MienTrainConfig  *config,
         if (!(config->weights[i] >= 0.0 && isfinite (config->weights[i])))
           return config_error (error, _("Class weight %g is not a non-negative number"),
                                config->weights[i]);
+      /* The weighted mean of the loss would divide by zero: "loss is nan" epochs later. */
+      for (guint i = 0; i < config->n_weights && config->weights[i] == 0.0; i++)
+        if (i + 1 == config->n_weights)
+          return config_error (error, _("The custom class weights are all zero: at least one "
+                                        "class needs a weight above 0"));
     }
   if (config->rand_augment.num_bins < 2 || config->rand_augment.num_bins > 1000 ||
       config->rand_augment.magnitude >= config->rand_augment.num_bins ||
@@ -196,7 +202,14 @@ mien_train_config_to_json (const MienTrainConfig *config)
   json_builder_add_int_value (b, value); } G_STMT_END
   STR ("data", config->data);
   STR ("val", config->val);
-  NUM ("val_split", config->val_split);
+  /* With a validation set the split is not used: say so rather than record a fraction. */
+  if (config->val != NULL)
+    {
+      json_builder_set_member_name (b, "val_split");
+      json_builder_add_null_value (b);
+    }
+  else
+    NUM ("val_split", config->val_split);
   json_builder_set_member_name (b, "classes");
   if (config->classes != NULL)
     {
@@ -250,98 +263,146 @@ mien_train_config_to_json (const MienTrainConfig *config)
   return json_builder_get_root (b);
 }
 
+/* A name among `names` (an enumeration's strings) read from `key`, with the file and key in
+ * the error. */
+static gboolean
+get_name (JsonObject         *o,
+          const char         *source,
+          const char         *key,
+          const char * const *names,
+          guint               n_names,
+          guint              *out,
+          GError            **error)
+{
+  const char *str = NULL;
+  g_autoptr(GString) expected = g_string_new (NULL);
+
+  if (!mien_json_get_string (o, source, key, MIEN_JSON_OPTIONAL, &str, error))
+    return FALSE;
+  if (str == NULL || mien_name_lookup (names, n_names, str, out))
+    return TRUE;
+  for (guint i = 0; i < n_names; i++)
+    g_string_append_printf (expected, "%s%s", i > 0 ? ", " : "", names[i]);
+  /* Translators: a file, a JSON key, the names it may hold, the one found. */
+  g_set_error (error, MIEN_JSON_ERROR, MIEN_JSON_ERROR_RANGE,
+               _("%s: “%s” has to be one of %s, not “%s”"), source, key, expected->str, str);
+  return FALSE;
+}
+
 MienTrainConfig *
-mien_train_config_from_json (JsonNode  *node,
-                             GError   **error)
+mien_train_config_from_json (JsonObject  *o,
+                             const char  *source,
+                             GError     **error)
 {
   g_autoptr(MienTrainConfig) config = mien_train_config_new ();
-  JsonObject *o;
-  guint index;
-  const char *str;
-  JsonArray *array;
+  static const char * const colour_names[] = { "rgb", "grey" };
+  const char *data = NULL, *val = NULL, *backbone = NULL, *pretrained = NULL, *out = NULL;
+  const char *device = "cpu", *mode = NULL, *batch_norm = NULL;
+  gint64 input_size = 0, epochs = 0, batch_size = 0, ops, magnitude, bins, threads = 0;
+  gint64 workers = 0;
+  guint imbalance = config->imbalance;
+  guint schedule = config->schedule, weights = config->class_weights, colour = 0;
+  const MienJsonFlags opt = MIEN_JSON_OPTIONAL;
+  const MienJsonFlags opt_null = MIEN_JSON_OPTIONAL | MIEN_JSON_NULLABLE;
 
-  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
-    {
-      config_error (error, _("The run configuration is not a JSON object"));
-      return NULL;
-    }
-  o = json_node_get_object (node);
+  g_return_val_if_fail (o != NULL, NULL);
+  g_return_val_if_fail (source != NULL, NULL);
 
-#define GET_STR(key, field) G_STMT_START { g_free (field); \
-  field = g_strdup (json_object_get_string_member_with_default (o, key, NULL)); } G_STMT_END
-  GET_STR ("data", config->data);
-  GET_STR ("val", config->val);
-  GET_STR ("backbone", config->backbone);
-  GET_STR ("pretrained", config->pretrained);
-  GET_STR ("out", config->out);
-#undef GET_STR
-  config->val_split = json_object_get_double_member_with_default (o, "val_split", 0.1);
-  if (json_object_has_member (o, "classes") &&
-      JSON_NODE_HOLDS_ARRAY (json_object_get_member (o, "classes")))
-    {
-      array = json_object_get_array_member (o, "classes");
-      config->classes = g_new0 (char *, json_array_get_length (array) + 1);
-      for (guint i = 0; i < json_array_get_length (array); i++)
-        config->classes[i] = g_strdup (json_array_get_string_element (array, i));
-    }
-  config->grey = g_strcmp0 (json_object_get_string_member_with_default (o, "colour_mode", "rgb"),
-                            "grey") == 0;
-  config->input_size = json_object_get_int_member_with_default (o, "input_size", 0);
-  if (!mien_mode_from_string (json_object_get_string_member_with_default (o, "mode", "finetune"),
-                              &config->mode, error) ||
-      !mien_batch_norm_from_string (json_object_get_string_member_with_default (o, "batch_norm",
-                                                                                "default"),
-                                    &config->batch_norm, error) ||
-      !mien_imbalance_from_string (json_object_get_string_member_with_default (o, "imbalance",
-                                                                               "none"),
-                                   &config->imbalance, error))
+  ops = config->rand_augment.num_ops;
+  magnitude = config->rand_augment.magnitude;
+  bins = config->rand_augment.num_bins;
+  /* Written by every version; what a run cannot do without is required, the rest has the
+   * defaults of mien_train_config_new (). The ranges are validate ()'s, so that the error names
+   * the key; validate () then checks what depends on several members. */
+  if (!mien_json_get_string (o, source, "data", MIEN_JSON_REQUIRED, &data, error) ||
+      !mien_json_get_string (o, source, "val", opt_null, &val, error) ||
+      !mien_json_get_double (o, source, "val_split", opt_null, 0.0, 1.0, &config->val_split,
+                             error) ||
+      !mien_json_get_strv (o, source, "classes", opt_null, &config->classes, error) ||
+      !get_name (o, source, "colour_mode", colour_names, 2, &colour, error) ||
+      !mien_json_get_string (o, source, "backbone", MIEN_JSON_REQUIRED, &backbone, error) ||
+      !mien_json_get_int (o, source, "input_size", opt, 0, 4096, &input_size, error) ||
+      !mien_json_get_string (o, source, "mode", opt, &mode, error) ||
+      !mien_json_get_string (o, source, "batch_norm", opt, &batch_norm, error) ||
+      !mien_json_get_string (o, source, "pretrained", opt_null, &pretrained, error) ||
+      !mien_json_get_int (o, source, "epochs", MIEN_JSON_REQUIRED, 1, 100000, &epochs,
+                          error) ||
+      !mien_json_get_int (o, source, "batch_size", MIEN_JSON_REQUIRED, 2, 65536,
+                          &batch_size, error) ||
+      !mien_json_get_double (o, source, "lr", MIEN_JSON_REQUIRED, 0.0, 10.0, &config->lr,
+                             error) ||
+      !mien_json_get_double (o, source, "beta1", opt, 0.0, 1.0, &config->beta1, error) ||
+      !mien_json_get_double (o, source, "beta2", opt, 0.0, 1.0, &config->beta2, error) ||
+      !mien_json_get_double (o, source, "weight_decay", opt, 0.0, 1.0,
+                             &config->weight_decay, error) ||
+      !get_name (o, source, "schedule", schedule_names, G_N_ELEMENTS (schedule_names),
+                 &schedule, error) ||
+      !mien_json_get_double (o, source, "warmup_epochs", opt, 0.0, 100000.0,
+                             &config->warmup_epochs, error) ||
+      !mien_json_get_double (o, source, "smoothing", opt, 0.0, 1.0, &config->smoothing, error) ||
+      !get_name (o, source, "class_weights", weights_names, G_N_ELEMENTS (weights_names),
+                 &weights, error) ||
+      !mien_json_get_doubles (o, source, "weights", opt_null, 0.0, G_MAXDOUBLE,
+                              &config->weights, &config->n_weights, error) ||
+      !get_name (o, source, "imbalance", imbalance_names, G_N_ELEMENTS (imbalance_names),
+                 &imbalance, error) ||
+      !mien_json_get_int (o, source, "randaugment_ops", opt, 1, 12, &ops, error) ||
+      !mien_json_get_int (o, source, "randaugment_magnitude", opt, 0, 999, &magnitude,
+                          error) ||
+      !mien_json_get_int (o, source, "randaugment_bins", opt, 2, 1000, &bins, error) ||
+      !mien_json_get_string (o, source, "device", opt, &device, error) ||
+      !mien_json_get_boolean (o, source, "amp", opt, &config->amp, error) ||
+      !mien_json_get_uint64 (o, source, "seed", opt, &config->seed, error) ||
+      !mien_json_get_int (o, source, "threads", opt, 0, 4096, &threads, error) ||
+      !mien_json_get_int (o, source, "workers", opt, 0, 4096, &workers, error) ||
+      !mien_json_get_string (o, source, "out", opt_null, &out, error))
     return NULL;
-  config->epochs = json_object_get_int_member_with_default (o, "epochs", 10);
-  config->batch_size = json_object_get_int_member_with_default (o, "batch_size", 64);
-  config->lr = json_object_get_double_member_with_default (o, "lr", 1e-3);
-  config->beta1 = json_object_get_double_member_with_default (o, "beta1", 0.9);
-  config->beta2 = json_object_get_double_member_with_default (o, "beta2", 0.999);
-  config->weight_decay = json_object_get_double_member_with_default (o, "weight_decay", 0.0);
-  str = json_object_get_string_member_with_default (o, "schedule", "constant");
-  if (!mien_name_lookup (schedule_names, G_N_ELEMENTS (schedule_names), str, &index))
+  if (mode != NULL && !mien_mode_from_string (mode, &config->mode, error))
     {
-      config_error (error, _("Unknown schedule “%s”"), str);
+      g_prefix_error (error, "%s: “%s”: ", source, "mode");
       return NULL;
     }
-  config->schedule = (MienSchedule) index;
-  config->warmup_epochs = json_object_get_double_member_with_default (o, "warmup_epochs", 0.0);
-  config->smoothing = json_object_get_double_member_with_default (o, "smoothing", 0.0);
-  str = json_object_get_string_member_with_default (o, "class_weights", "default");
-  if (!mien_name_lookup (weights_names, G_N_ELEMENTS (weights_names), str, &index))
+  if (batch_norm != NULL && !mien_batch_norm_from_string (batch_norm, &config->batch_norm,
+                                                          error))
     {
-      config_error (error, _("Unknown class weights “%s”"), str);
+      g_prefix_error (error, "%s: “%s”: ", source, "batch_norm");
       return NULL;
     }
-  config->class_weights = (MienClassWeightsKind) index;
-  if (json_object_has_member (o, "weights") &&
-      JSON_NODE_HOLDS_ARRAY (json_object_get_member (o, "weights")))
+
+  /* Only the name: the machine that reads a run folder may not have the device that trained
+   * it; mien_trainer_run () checks it is here. */
+  if (device == NULL || !mien_device_parse_name (device, &config->device, NULL))
     {
-      array = json_object_get_array_member (o, "weights");
-      config->n_weights = json_array_get_length (array);
-      config->weights = g_new0 (double, MAX (config->n_weights, 1));
-      for (guint i = 0; i < config->n_weights; i++)
-        config->weights[i] = json_array_get_double_element (array, i);
+      g_set_error (error, MIEN_JSON_ERROR, MIEN_JSON_ERROR_RANGE,
+                   _("%s: “%s” has to be cpu, cuda or cuda:N, not “%s”"), source, "device",
+                   device != NULL ? device : "null");
+      return NULL;
     }
-  config->rand_augment.num_ops = json_object_get_int_member_with_default (o, "randaugment_ops", 2);
-  config->rand_augment.magnitude =
-    json_object_get_int_member_with_default (o, "randaugment_magnitude", 9);
-  config->rand_augment.num_bins =
-    json_object_get_int_member_with_default (o, "randaugment_bins", 31);
-  if (!mien_device_parse (json_object_get_string_member_with_default (o, "device", "cpu"),
-                          &config->device, error))
-    return NULL;
-  config->amp = json_object_get_boolean_member_with_default (o, "amp", FALSE);
-  config->seed = g_ascii_strtoull (json_object_get_string_member_with_default (o, "seed", "0"),
-                                   NULL, 10);
-  config->threads = json_object_get_int_member_with_default (o, "threads", 0);
-  config->workers = json_object_get_int_member_with_default (o, "workers", 0);
+
+  g_free (config->data);
+  config->data = g_strdup (data);
+  config->val = g_strdup (val);
+  g_free (config->backbone);
+  config->backbone = g_strdup (backbone);
+  config->pretrained = g_strdup (pretrained);
+  config->out = g_strdup (out);
+  config->grey = colour == 1;
+  config->input_size = (int) input_size;
+  config->epochs = (guint) epochs;
+  config->batch_size = (guint) batch_size;
+  config->schedule = (MienSchedule) schedule;
+  config->class_weights = (MienClassWeightsKind) weights;
+  config->imbalance = (MienImbalance) imbalance;
+  config->rand_augment.num_ops = (guint) ops;
+  config->rand_augment.magnitude = (guint) magnitude;
+  config->rand_augment.num_bins = (guint) bins;
+  config->threads = (int) threads;
+  config->workers = (int) workers;
   if (!mien_train_config_validate (config, error))
-    return NULL;
+    {
+      g_prefix_error (error, "%s: ", source);
+      return NULL;
+    }
   return g_steal_pointer (&config);
 }
 
@@ -369,6 +430,8 @@ struct _MienTrainer
   MienMetrics           *best_metrics;
   char                  *best_path;
   double                *class_weights;
+  char                  *pretrained_summary;
+  GPtrArray             *unreadable;   /* "PATH: reason" of the images left out */
 };
 
 G_DEFINE_FINAL_TYPE (MienTrainer, mien_trainer, G_TYPE_OBJECT)
@@ -387,6 +450,8 @@ mien_trainer_finalize (GObject *object)
   mien_metrics_free (self->best_metrics);
   g_free (self->best_path);
   g_free (self->class_weights);
+  g_free (self->pretrained_summary);
+  g_clear_pointer (&self->unreadable, g_ptr_array_unref);
   G_OBJECT_CLASS (mien_trainer_parent_class)->finalize (object);
 }
 
@@ -425,31 +490,22 @@ mien_trainer_new_resume (MienPluginEngine  *engine,
                          int                threads,
                          GError           **error)
 {
-  g_autofree char *config_path = g_build_filename (run_dir, "config.json", NULL);
-  g_autofree char *last_path = g_build_filename (run_dir, "last.safetensors", NULL);
-  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(MienRun) folder = NULL;
   g_autoptr(MienTrainConfig) config = NULL;
   g_autoptr(GError) local_error = NULL;
   MienTrainer *self;
 
   g_return_val_if_fail (MIEN_IS_PLUGIN_ENGINE (engine), NULL);
 
-  if (!json_parser_load_from_file (parser, config_path, &local_error))
+  folder = mien_run_load (run_dir, &local_error);
+  if (folder == NULL || !mien_run_check_resumable (folder, &local_error))
     {
       g_set_error (error, MIEN_TRAINER_ERROR, MIEN_TRAINER_ERROR_RESUME,
                    _("Cannot resume %s: %s"), run_dir, local_error->message);
       return NULL;
     }
-  config = mien_train_config_from_json (json_parser_get_root (parser), &local_error);
-  if (config == NULL)
-    {
-      g_set_error (error, MIEN_TRAINER_ERROR, MIEN_TRAINER_ERROR_RESUME,
-                   _("Cannot resume %s: %s"), config_path, local_error->message);
-      return NULL;
-    }
-  /* The folder may have moved since the run started. */
-  g_free (config->out);
-  config->out = g_strdup (run_dir);
+  /* `out` is where the folder is now (mien_run_load). */
+  config = mien_train_config_copy (mien_run_get_config (folder));
   if (epochs > 0)
     config->epochs = epochs;
   if (device != NULL)
@@ -464,7 +520,7 @@ mien_trainer_new_resume (MienPluginEngine  *engine,
   self = mien_trainer_new (engine, config);
   self->continuing = TRUE;
   /* A run killed before its first epoch ended has no checkpoint: it starts over. */
-  self->resume = g_file_test (last_path, G_FILE_TEST_EXISTS);
+  self->resume = mien_run_get_checkpoint (folder) != NULL;
   return self;
 }
 
@@ -533,6 +589,20 @@ mien_trainer_get_class_weights (MienTrainer *self)
   return self->class_weights;
 }
 
+const char *
+mien_trainer_get_pretrained_summary (MienTrainer *self)
+{
+  g_return_val_if_fail (MIEN_IS_TRAINER (self), NULL);
+  return self->pretrained_summary;
+}
+
+GPtrArray *
+mien_trainer_get_unreadable (MienTrainer *self)
+{
+  g_return_val_if_fail (MIEN_IS_TRAINER (self), NULL);
+  return self->unreadable;
+}
+
 /* ---- One run --------------------------------------------------------------------------- */
 
 /* Everything a run holds while it goes; freed at its end. */
@@ -557,7 +627,7 @@ typedef struct {
   guint            start_epoch;  /* epochs already done (resume) */
   gint64           global_step;
   guint            steps_per_epoch;
-  GPtrArray       *log_lines;    /* char *, one per finished epoch */
+  MienRun         *folder;       /* the run folder, once it exists */
 
   gint64           run_start_us;
   guint64          steps_this_session;
@@ -575,7 +645,7 @@ run_clear (Run *run)
   g_clear_object (&run->model);
   g_clear_pointer (&run->optimizer, mien_optimizer_free);
   g_clear_pointer (&run->weight, mien_tensor_free);
-  g_clear_pointer (&run->log_lines, g_ptr_array_unref);
+  g_clear_object (&run->folder);
 }
 
 /* splitmix64: the per-epoch libtorch seed, so that a resumed run draws what the uninterrupted
@@ -741,6 +811,24 @@ resolve_input_size (Run     *run,
   return run->config->input_size > 0 ? run->config->input_size : variant->input_size;
 }
 
+/* The loaders' lists outlive them here, for front ends to show after the run. */
+static void
+collect_unreadable (Run *run)
+{
+  MienTrainer *self = run->self;
+  MienLoader *loaders[] = { run->train_loader, run->val_loader };
+
+  g_clear_pointer (&self->unreadable, g_ptr_array_unref);
+  self->unreadable = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; i < G_N_ELEMENTS (loaders); i++)
+    {
+      GPtrArray *list = mien_loader_get_unreadable (loaders[i]);
+
+      for (guint j = 0; list != NULL && j < list->len; j++)
+        g_ptr_array_add (self->unreadable, g_strdup (list->pdata[j]));
+    }
+}
+
 static gboolean
 make_loaders (Run     *run,
               int      input_size,
@@ -780,6 +868,7 @@ make_loaders (Run     *run,
   else
     run->plan = mien_dataset_plain_plan (run->train_set);
   mien_loader_filter_readable (run->train_loader, run->plan);
+  collect_unreadable (run);
   run->augment = config->imbalance == MIEN_IMBALANCE_UPSAMPLE ||
                  config->imbalance == MIEN_IMBALANCE_UPSAMPLE_WEIGHTED ||
                  config->imbalance == MIEN_IMBALANCE_ONTHEFLY;
@@ -836,7 +925,7 @@ make_model (Run      *run,
   MienTrainConfig *config = run->config;
   MienModelSpec spec = { 0 };
   MienAdamConfig adam = MIEN_ADAM_CONFIG_INIT;
-  g_autofree char *summary = NULL;
+  char *summary = NULL;
 
   spec.backbone = config->backbone;
   spec.input_size = input_size;
@@ -856,8 +945,8 @@ make_model (Run      *run,
   if (config->pretrained != NULL && !run->self->resume &&
       !mien_model_load_pretrained (run->model, config->pretrained, &summary, error))
     return FALSE;
-  if (summary != NULL)
-    g_debug ("pretrained %s: %s", config->pretrained, summary);
+  g_free (run->self->pretrained_summary);
+  run->self->pretrained_summary = g_steal_pointer (&summary);
 
   adam.lr = config->lr;
   adam.beta1 = config->beta1;
@@ -904,11 +993,12 @@ optimizer_state_store (Run     *run,
   return ok ? g_steal_pointer (&vs) : NULL;
 }
 
+/* `record` is the epoch's log record for last.safetensors, NULL for best.safetensors. */
 static JsonObject *
 checkpoint_metadata (Run         *run,
                      guint        epoch,
                      MienMetrics *metrics,
-                     gboolean     with_trainer)
+                     JsonObject  *record)
 {
   JsonObject *o = json_object_new ();
   MienTrainer *self = run->self;
@@ -928,17 +1018,34 @@ checkpoint_metadata (Run         *run,
         json_array_add_double_element (w, self->class_weights[i]);
       json_object_set_array_member (o, "class_weights", w);
     }
-  if (with_trainer)
+  if (record != NULL)
     {
-      JsonObject *t = json_object_new ();
+      MienRunCheckpoint cp = { epoch, run->global_step, self->best_epoch, self->best_f1,
+                               record };
 
-      json_object_set_int_member (t, "epoch", epoch);
-      json_object_set_int_member (t, "step", run->global_step);
-      json_object_set_int_member (t, "best_epoch", self->best_epoch);
-      json_object_set_double_member (t, "best_macro_f1", self->best_f1);
-      json_object_set_object_member (o, "trainer", t);
+      json_object_set_object_member (o, MIEN_RUN_CHECKPOINT_KEY, mien_run_checkpoint_to_json (&cp));
     }
   return o;
+}
+
+/* Tests stop the trainer after each step of the end of an epoch, as a kill would:
+ * MIEN_TRAINER_FAIL_AFTER=STEP:EPOCH, STEP one of "best", "last", "log". */
+static gboolean
+injected_failure (const char  *step,
+                  guint        epoch,
+                  GError     **error)
+{
+  const char *spec = g_getenv ("MIEN_TRAINER_FAIL_AFTER");
+  g_autofree char *expected = NULL;
+
+  if (spec == NULL)
+    return FALSE;
+  expected = g_strdup_printf ("%s:%u", step, epoch);
+  if (!g_str_equal (spec, expected))
+    return FALSE;
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "stopped after %s (MIEN_TRAINER_FAIL_AFTER)",
+               expected);
+  return TRUE;
 }
 
 static gboolean
@@ -946,6 +1053,7 @@ save_checkpoints (Run          *run,
                   guint         epoch,
                   MienMetrics  *metrics,
                   gboolean      is_best,
+                  JsonObject   *record,
                   GError      **error)
 {
   MienTrainer *self = run->self;
@@ -957,18 +1065,22 @@ save_checkpoints (Run          *run,
    * before, and resume redoes this one. */
   if (is_best)
     {
-      g_autoptr(JsonObject) best_meta = checkpoint_metadata (run, epoch, metrics, FALSE);
+      g_autoptr(JsonObject) best_meta = checkpoint_metadata (run, epoch, metrics, NULL);
       g_autofree char *best_path = g_build_filename (run->config->out, "best.safetensors", NULL);
 
-      if (!mien_model_save (run->model, best_path, best_meta, NULL, error))
+      if (!mien_model_save (run->model, best_path, best_meta, NULL, error) ||
+          injected_failure ("best", epoch, error))
         return FALSE;
     }
 
   state = optimizer_state_store (run, error);
   if (state == NULL)
     return FALSE;
-  last_meta = checkpoint_metadata (run, epoch, metrics, TRUE);
-  if (!mien_model_save (run->model, last_path, last_meta, state, error))
+  /* The record goes with the checkpoint, so that a kill before the log is written loses
+   * nothing (mien-run.h). */
+  last_meta = checkpoint_metadata (run, epoch, metrics, record);
+  if (!mien_model_save (run->model, last_path, last_meta, state, error) ||
+      injected_failure ("last", epoch, error))
     return FALSE;
   if (is_best)
     {
@@ -978,52 +1090,23 @@ save_checkpoints (Run          *run,
   return TRUE;
 }
 
-static gboolean
-write_log (Run     *run,
-           GError **error)
-{
-  g_autofree char *path = g_build_filename (run->config->out, "log.jsonl", NULL);
-  g_autoptr(GString) text = g_string_new (NULL);
-
-  for (guint i = 0; i < run->log_lines->len; i++)
-    {
-      g_string_append (text, run->log_lines->pdata[i]);
-      g_string_append_c (text, '\n');
-    }
-  return g_file_set_contents_full (path, text->str, text->len,
-                                   G_FILE_SET_CONTENTS_CONSISTENT, 0644, error);
-}
-
-/* Reads back what a killed run left: the weights, the optimiser state, the trainer state and
- * the log lines of the epochs the checkpoint covers. */
+/* Reads back what a killed run left: the weights, the optimiser state and the trainer state
+ * (the log was lined up with them by mien_run_open_for_resume ()). */
 static gboolean
 restore_checkpoint (Run     *run,
                     GError **error)
 {
   MienTrainer *self = run->self;
-  g_autofree char *last_path = g_build_filename (run->config->out, "last.safetensors", NULL);
-  g_autofree char *log_path = g_build_filename (run->config->out, "log.jsonl", NULL);
-  g_autofree char *best_path = g_build_filename (run->config->out, "best.safetensors", NULL);
+  const MienRunCheckpoint *cp = mien_run_get_checkpoint (run->folder);
+  const char *last_path = mien_run_get_last_model (run->folder);
   g_autoptr(MienSafetensors) st = NULL;
   g_autoptr(MienLoadReport) load_report = NULL;
-  g_autoptr(JsonObject) meta = NULL;
-  g_autofree char *log_text = NULL;
-  JsonObject *trainer;
   MienLoadOptions options = { 0 };
 
+  g_assert (cp != NULL && last_path != NULL);
   st = mien_safetensors_open (last_path, error);
   if (st == NULL)
     return FALSE;
-  meta = mien_model_read_metadata (last_path, error);
-  if (meta == NULL)
-    return FALSE;
-  trainer = json_object_get_object_member (meta, "trainer");
-  if (trainer == NULL)
-    {
-      g_set_error (error, MIEN_TRAINER_ERROR, MIEN_TRAINER_ERROR_RESUME,
-                   _("%s is not a training checkpoint (no trainer state)"), last_path);
-      return FALSE;
-    }
 
   options.flags = MIEN_LOAD_TOLERANT;
   if (!mien_var_store_load_from (mien_model_get_var_store (run->model), st, &options,
@@ -1052,28 +1135,17 @@ restore_checkpoint (Run     *run,
         return FALSE;
     }
 
-  run->start_epoch = json_object_get_int_member_with_default (trainer, "epoch", 0);
-  run->global_step = json_object_get_int_member_with_default (trainer, "step", 0);
-  self->best_epoch = json_object_get_int_member_with_default (trainer, "best_epoch", 0);
-  self->best_f1 = json_object_get_double_member_with_default (trainer, "best_macro_f1", -1.0);
-  if (self->best_epoch > 0 && g_file_test (best_path, G_FILE_TEST_EXISTS))
+  run->start_epoch = cp->epoch;
+  run->global_step = cp->step;
+  self->best_epoch = cp->best_epoch;
+  self->best_f1 = cp->best_macro_f1;
+  g_clear_pointer (&self->best_metrics, mien_metrics_free);
+  g_clear_pointer (&self->best_path, g_free);
+  if (mien_run_get_best_metrics (run->folder) != NULL &&
+      mien_run_get_best_model (run->folder) != NULL)
     {
-      g_autoptr(JsonObject) best_meta = mien_model_read_metadata (best_path, NULL);
-
-      self->best_path = g_steal_pointer (&best_path);
-      if (best_meta != NULL && json_object_has_member (best_meta, "metrics"))
-        self->best_metrics = mien_metrics_from_json (json_object_get_member (best_meta,
-                                                                             "metrics"), NULL);
-    }
-
-  /* Keep the log lines of the epochs the checkpoint holds; later ones are redone. */
-  if (g_file_get_contents (log_path, &log_text, NULL, NULL))
-    {
-      g_auto(GStrv) lines = g_strsplit (log_text, "\n", -1);
-
-      for (guint i = 0; lines[i] != NULL && run->log_lines->len < run->start_epoch; i++)
-        if (*lines[i] != '\0')
-          g_ptr_array_add (run->log_lines, g_strdup (lines[i]));
+      self->best_metrics = mien_metrics_copy (mien_run_get_best_metrics (run->folder));
+      self->best_path = g_strdup (mien_run_get_best_model (run->folder));
     }
   return TRUE;
 }
@@ -1256,7 +1328,6 @@ run_epoch (Run     *run,
   g_autoptr(MienMetrics) train_metrics = mien_metrics_new (mien_model_get_classes (run->model));
   g_autoptr(MienMetrics) val_metrics = NULL;
   g_autoptr(JsonObject) record = json_object_new ();
-  g_autoptr(JsonNode) record_node = NULL;
   gint64 start_us = g_get_monotonic_time ();
   double loss_sum = 0.0, val_loss = 0.0, train_s;
   guint64 n_images = 0;
@@ -1326,50 +1397,51 @@ run_epoch (Run     *run,
   json_object_set_member (record, "val", mien_metrics_to_json (val_metrics));
   json_object_set_boolean_member (record, "best", is_best);
 
-  if (!save_checkpoints (run, epoch, val_metrics, is_best, error))
-    return FALSE;
-  record_node = json_node_init_object (json_node_alloc (), record);
-  g_ptr_array_add (run->log_lines, json_to_string (record_node, FALSE));
-  if (!write_log (run, error))
+  if (!save_checkpoints (run, epoch, val_metrics, is_best, record, error) ||
+      !mien_run_add_epoch (run->folder, record, error) ||
+      injected_failure ("log", epoch, error))
     return FALSE;
   if (self->epoch_func != NULL)
     self->epoch_func (record, self->epoch_data);
   return TRUE;
 }
 
-static gboolean
-prepare_run_folder (Run     *run,
-                    GError **error)
+/* What the run will use, recorded as such in config.json: a data folder holding train/ and
+ * val/ is these two sets, and no split. */
+static void
+resolve_datasets (MienTrainConfig *config)
 {
-  MienTrainConfig *config = run->config;
-  g_autofree char *config_path = g_build_filename (config->out, "config.json", NULL);
-  g_autofree char *last_path = g_build_filename (config->out, "last.safetensors", NULL);
-  g_autoptr(JsonNode) node = NULL;
-  g_autofree char *text = NULL;
+  g_autofree char *train_dir = g_build_filename (config->data, "train", NULL);
+  g_autofree char *val_dir = g_build_filename (config->data, "val", NULL);
 
-  if (g_mkdir_with_parents (config->out, 0755) != 0)
-    {
-      int saved_errno = errno;
+  if (config->val != NULL || !is_dir (train_dir) || !is_dir (val_dir))
+    return;
+  g_free (config->data);
+  config->data = g_steal_pointer (&train_dir);
+  config->val = g_steal_pointer (&val_dir);
+}
 
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
-                   _("Cannot create the run folder %s: %s"), config->out,
-                   g_strerror (saved_errno));
-      return FALSE;
-    }
-  if (run->self->continuing)
-    return TRUE;
-  if (g_file_test (last_path, G_FILE_TEST_EXISTS) || g_file_test (config_path,
-                                                                  G_FILE_TEST_EXISTS))
+/* Everything that can be checked before the run folder is touched. */
+static gboolean
+check_start (Run     *run,
+             GError **error)
+{
+  MienTrainer *self = run->self;
+
+  if (!mien_train_config_validate (self->config, error) ||
+      !mien_device_check (self->config->device, error))
+    return FALSE;
+  if (self->continuing)
     {
-      g_set_error (error, MIEN_TRAINER_ERROR, MIEN_TRAINER_ERROR_RUN_EXISTS,
-                   _("%s already holds a run: resume it, or choose another folder"),
-                   config->out);
-      return FALSE;
+      run->folder = mien_run_open_for_resume (self->config->out, error);
+      if (run->folder == NULL)
+        return FALSE;
+      /* The checkpoint may have been deleted since new_resume (), or made since. */
+      self->resume = mien_run_get_checkpoint (run->folder) != NULL;
+      return TRUE;
     }
-  node = mien_train_config_to_json (config);
-  text = json_to_string (node, TRUE);
-  return g_file_set_contents_full (config_path, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0644,
-                                   error);
+  resolve_datasets (self->config);
+  return mien_run_check_new (self->config->out, error);
 }
 
 gboolean
@@ -1388,20 +1460,22 @@ mien_trainer_run (MienTrainer   *self,
   run.self = self;
   run.config = self->config;
   run.cancellable = cancellable;
-  run.log_lines = g_ptr_array_new_with_free_func (g_free);
 
-  if (!mien_train_config_validate (self->config, error))
+  if (!check_start (&run, error))
     goto out;
   if (self->config->threads > 0)
     mien_torch_set_num_threads (self->config->threads);
-  if (!prepare_run_folder (&run, error) ||
-      !open_datasets (&run, error))
+  if (!open_datasets (&run, error))
     goto out;
   input_size = resolve_input_size (&run, error);
   if (input_size < 0 ||
       !make_loaders (&run, input_size, mean, std, error) ||
       !make_class_weights (&run, error) ||
       !make_model (&run, input_size, mean, std, error))
+    goto out;
+  /* Only a run that could start gets a folder: a failed start leaves nothing to resume. */
+  if (run.folder == NULL &&
+      (run.folder = mien_run_create (self->config->out, self->config, error)) == NULL)
     goto out;
   if (self->resume && !restore_checkpoint (&run, error))
     goto out;

@@ -1,11 +1,11 @@
 /* mien-trainer.h — a training run: the paper's four modules, validation, checkpoints, resume.
  *
- * One run lives in a run folder (DESIGN.md, Files):
- *   config.json        the MienTrainConfig as JSON (written first; authoritative on resume)
- *   log.jsonl          one JSON object per finished epoch (rewritten atomically each epoch)
- *   last.safetensors   the model after the last finished epoch, with the optimiser state
- *                      ("optimizer.NAME.exp_avg", ...) and {"trainer": {...}} in its metadata
- *   best.safetensors   the model of the epoch with the best validation macro F1 so far
+ * One run lives in a run folder, whose format and states mien-run.h owns: the trainer reads
+ * and writes it through mien_run_* (config.json, log.jsonl, the trainer state in
+ * last.safetensors) and only adds the tensors of last.safetensors ("optimizer.NAME.exp_avg",
+ * ...) and best.safetensors. A folder already holding a run or anything else is refused
+ * (MIEN_RUN_ERROR_EXISTS, MIEN_RUN_ERROR_USER_FILES); config.json is written only once
+ * everything (data, backbone, device, pretrained weights) has been checked and prepared.
  *
  * Reproducibility: every source of randomness is a function of the seed and the epoch (the
  * split, the upsampling plan, the shuffle, each image's RandAugment ops, and libtorch's
@@ -36,7 +36,6 @@ GQuark mien_trainer_error_quark (void);
 
 typedef enum {
   MIEN_TRAINER_ERROR_CONFIG,     /* an invalid or inconsistent configuration */
-  MIEN_TRAINER_ERROR_RUN_EXISTS, /* the run folder holds a run and resume was not asked */
   MIEN_TRAINER_ERROR_RESUME,     /* nothing to resume, or a checkpoint that does not fit */
   MIEN_TRAINER_ERROR_DIVERGED,   /* the loss became NaN or infinite */
 } MienTrainerError;
@@ -112,7 +111,11 @@ void             mien_train_config_free      (MienTrainConfig *config);
 gboolean         mien_train_config_validate  (const MienTrainConfig *config,
                                               GError               **error);
 JsonNode        *mien_train_config_to_json   (const MienTrainConfig *config);
-MienTrainConfig *mien_train_config_from_json (JsonNode             *node,
+/* Reads what mien_train_config_to_json () wrote, checking every member's type and range;
+ * errors (MIEN_JSON_ERROR, or MIEN_TRAINER_ERROR_CONFIG) start with `source`, the file. The
+ * device is only parsed as a name: mien_trainer_run () checks that it is here. */
+MienTrainConfig *mien_train_config_from_json (JsonObject           *object,
+                                              const char           *source,
                                               GError              **error);
 
 /* The training and validation sets of a run, exactly as the trainer opens them: `val` when
@@ -178,7 +181,8 @@ const MienTrainConfig *mien_trainer_get_config (MienTrainer *self);
 
 /* Runs (or continues) the whole run on the calling thread. Cancelling stops within one batch
  * and returns G_IO_ERROR_CANCELLED; the run folder then holds the last finished epoch, ready
- * for resume. */
+ * for resume. The device is checked here (MIEN_TORCH_ERROR_NO_DEVICE): a run folder names a
+ * device, which another machine may lack. */
 gboolean         mien_trainer_run            (MienTrainer    *self,
                                               GCancellable   *cancellable,
                                               GError        **error);
@@ -198,6 +202,12 @@ MienMetrics     *mien_trainer_get_best_metrics (MienTrainer *self);
 const char      *mien_trainer_get_best_path    (MienTrainer *self);
 /* The training set's statistics as the run used them (after preparation). */
 const double    *mien_trainer_get_class_weights (MienTrainer *self);  /* NULL when none */
+/* After preparation (before the first MIEN_TRAIN_PHASE_TRAINING progress, and unchanged
+ * from then on): what loading `pretrained` did — "N tensors loaded; ignored: fc.weight, …" —
+ * (NULL when no weights were loaded, as on resume), and "PATH: reason" for every image of the
+ * training and validation sets that could not be read and was left out (empty when none). */
+const char      *mien_trainer_get_pretrained_summary (MienTrainer *self);
+GPtrArray       *mien_trainer_get_unreadable        (MienTrainer *self);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MienTrainConfig, mien_train_config_free)
 

@@ -592,9 +592,9 @@ mien_device_cuda (int index)
 }
 
 gboolean
-mien_device_parse (const char  *str,
-                   MienDevice  *out,
-                   GError     **error)
+mien_device_parse_name (const char  *str,
+                        MienDevice  *out,
+                        GError     **error)
 {
   g_return_val_if_fail (str != NULL, FALSE);
   g_return_val_if_fail (out != NULL, FALSE);
@@ -624,12 +624,35 @@ mien_device_parse (const char  *str,
       }
     else
       invalid (std::string ("unknown device \"") + str + "\": expected cpu, cuda, cuda:N or meta");
-
-    if (device.type == MIEN_DEVICE_CUDA)
-      check_cuda_index (device.index);
     *out = device;
     return TRUE;
   });
+}
+
+gboolean
+mien_device_check (MienDevice   device,
+                   GError     **error)
+{
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  return guard (error, FALSE, [&] {
+    if (device.type == MIEN_DEVICE_CUDA)
+      check_cuda_index (device.index);
+    return TRUE;
+  });
+}
+
+gboolean
+mien_device_parse (const char  *str,
+                   MienDevice  *out,
+                   GError     **error)
+{
+  MienDevice device;
+
+  if (!mien_device_parse_name (str, &device, error) || !mien_device_check (device, error))
+    return FALSE;
+  *out = device;
+  return TRUE;
 }
 
 char *

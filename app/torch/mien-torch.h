@@ -72,6 +72,14 @@ MienDevice   mien_device_cuda          (int index);
 gboolean     mien_device_parse         (const char  *str,
                                         MienDevice  *out,
                                         GError     **error);
+/* The same without the check that the device exists here: files written on another machine
+ * name devices this one may not have. */
+gboolean     mien_device_parse_name    (const char  *str,
+                                        MienDevice  *out,
+                                        GError     **error);
+/* Whether `device` exists here (MIEN_TORCH_ERROR_NO_DEVICE, saying why, when not). */
+gboolean     mien_device_check         (MienDevice   device,
+                                        GError     **error);
 char        *mien_device_to_string     (MienDevice   device);
 gboolean     mien_device_equal         (MienDevice   a,
                                         MienDevice   b);

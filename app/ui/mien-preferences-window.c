@@ -3,6 +3,7 @@
 
 #include <glib/gi18n-lib.h>
 
+#include "mien-device.h"
 #include "mien-face-model.h"
 #include "mien-preferences-window.h"
 #include "mien-ui-util.h"
@@ -301,20 +302,16 @@ fill_devices (MienPreferencesWindow *self)
 {
   g_autoptr(GtkStringList) names = gtk_string_list_new (NULL);
   g_autofree char *current = g_settings_get_string (self->settings, "device");
-  int n_gpus = mien_torch_cuda_device_count ();
+  g_autoptr(GPtrArray) devices = mien_device_list ();
   guint selected = 0;
 
-  g_ptr_array_add (self->device_ids, g_strdup ("cpu"));
-  gtk_string_list_append (names, _("Processor (CPU)"));
   /* With a CPU-only libtorch there are no GPU entries at all rather than broken ones. */
-  for (int i = 0; i < n_gpus; i++)
+  for (guint i = 0; i < devices->len; i++)
     {
-      g_autofree char *gpu = mien_torch_cuda_device_name (i, NULL);
-      g_autofree char *label = g_strdup_printf (_("GPU %d: %s"), i,
-                                                gpu != NULL ? gpu : _("CUDA device"));
+      MienDeviceInfo *info = devices->pdata[i];
 
-      g_ptr_array_add (self->device_ids, g_strdup_printf ("cuda:%d", i));
-      gtk_string_list_append (names, label);
+      g_ptr_array_add (self->device_ids, g_strdup (info->name));
+      gtk_string_list_append (names, info->label);
     }
   for (guint i = 0; i < self->device_ids->len; i++)
     if (g_str_equal (g_ptr_array_index (self->device_ids, i), current))

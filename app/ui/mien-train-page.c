@@ -17,6 +17,7 @@
 #include <glib/gi18n-lib.h>
 
 #include "mien-chart.h"
+#include "mien-device.h"
 #include "mien-train-page.h"
 #include "mien-ui-util.h"
 
@@ -267,6 +268,7 @@ struct _MienTrainPage
   GtkLabel          *status_label;
   GtkProgressBar    *progress_bar;
   GtkLabel          *phase_label;
+  GtkLabel          *prepared_label;
   GtkLabel          *eta_label;
   GtkStack          *charts_stack;
   MienLineChart     *loss_chart;
@@ -291,6 +293,7 @@ struct _MienTrainPage
   gboolean           cancelling;
   guint              last_epoch;
   double             images_per_s;
+  gboolean           prepared;  /* what preparation found is shown */
 };
 
 enum {
@@ -1085,26 +1088,17 @@ static void
 load_devices (MienTrainPage *self)
 {
   g_autoptr(GtkStringList) names = gtk_string_list_new (NULL);
-  MienDevice cpu = mien_device_cpu ();
+  g_autoptr(GPtrArray) devices = mien_device_list ();
   MienDevice preferred = mien_studio_get_device (self->studio);
-  int n_cuda = mien_torch_cuda_device_count ();
   g_autofree char *threads = NULL;
 
   g_array_set_size (self->devices, 0);
-  gtk_string_list_append (names, _("CPU"));
-  g_array_append_val (self->devices, cpu);
-  for (int i = 0; i < n_cuda; i++)
+  for (guint i = 0; i < devices->len; i++)
     {
-      g_autoptr(GError) error = NULL;
-      g_autofree char *name = mien_torch_cuda_device_name (i, &error);
-      g_autofree char *label = NULL;
-      MienDevice cuda = mien_device_cuda (i);
+      MienDeviceInfo *info = devices->pdata[i];
 
-      /* Translators: a CUDA GPU: its index and its name ("GPU 0: NVIDIA H100"). */
-      label = name != NULL ? g_strdup_printf (_("GPU %d: %s"), i, name)
-                           : g_strdup_printf (_("GPU %d"), i);
-      gtk_string_list_append (names, label);
-      g_array_append_val (self->devices, cuda);
+      gtk_string_list_append (names, info->label);
+      g_array_append_val (self->devices, info->device);
     }
   adw_combo_row_set_model (self->device_row, G_LIST_MODEL (names));
   for (guint i = 0; i < self->devices->len; i++)
@@ -1265,12 +1259,43 @@ run_link_get_page (RunLink *link)
   return g_weak_ref_get (&link->page);
 }
 
+/* Once preparation is over (the trainer no longer changes these): the pretrained weights'
+ * load report and how many images were left out. */
+static void
+show_preparation (MienTrainPage *self)
+{
+  const char *summary = mien_trainer_get_pretrained_summary (self->trainer);
+  GPtrArray *unreadable = mien_trainer_get_unreadable (self->trainer);
+  guint n_skipped = unreadable != NULL ? unreadable->len : 0;
+  g_autoptr(GString) text = g_string_new (NULL);
+
+  self->prepared = TRUE;
+  if (summary != NULL)
+    /* Translators: what loading the pretrained weights did, "102 tensors loaded; …". */
+    g_string_append_printf (text, _("Pretrained weights: %s"), summary);
+  if (n_skipped > 0)
+    {
+      if (text->len > 0)
+        g_string_append_c (text, '\n');
+      g_string_append_printf (text, g_dngettext (GETTEXT_PACKAGE,
+                                                 "%u image could not be read and was skipped "
+                                                 "(first: %s)",
+                                                 "%u images could not be read and were skipped "
+                                                 "(first: %s)", n_skipped),
+                              n_skipped, (const char *) unreadable->pdata[0]);
+    }
+  gtk_label_set_text (self->prepared_label, text->str);
+  gtk_widget_set_visible (GTK_WIDGET (self->prepared_label), text->len > 0);
+}
+
 static void
 show_progress (MienTrainPage           *self,
                const MienTrainProgress *p)
 {
   g_autofree char *text = NULL;
 
+  if (p->phase != MIEN_TRAIN_PHASE_PREPARING && !self->prepared && self->trainer != NULL)
+    show_preparation (self);
   if (self->cancelling)
     return;
   switch (p->phase)
@@ -1524,6 +1549,8 @@ begin_run (MienTrainPage *self,
   self->cancelling = FALSE;
   self->last_epoch = resumed != NULL ? mien_run_get_n_epochs (resumed) : 0;
   self->images_per_s = 0.0;
+  self->prepared = FALSE;
+  gtk_widget_set_visible (GTK_WIDGET (self->prepared_label), FALSE);
 
   mien_trainer_set_progress_func (trainer, progress_cb, g_atomic_rc_box_acquire (self->link),
                                   run_link_release);
@@ -1776,6 +1803,7 @@ mien_train_page_class_init (MienTrainPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, MienTrainPage, status_label);
   gtk_widget_class_bind_template_child (widget_class, MienTrainPage, progress_bar);
   gtk_widget_class_bind_template_child (widget_class, MienTrainPage, phase_label);
+  gtk_widget_class_bind_template_child (widget_class, MienTrainPage, prepared_label);
   gtk_widget_class_bind_template_child (widget_class, MienTrainPage, eta_label);
   gtk_widget_class_bind_template_child (widget_class, MienTrainPage, charts_stack);
   gtk_widget_class_bind_template_child (widget_class, MienTrainPage, loss_chart);
