@@ -185,26 +185,44 @@ mien_output_write (MienOutput  *self,
   return TRUE;
 }
 
+/* fsync () of a file or a folder. Some file systems cannot sync a folder (EINVAL): a rename is
+ * then as durable as they make it. */
+static gboolean
+sync_path (const char  *path,
+           gboolean     folder,
+           GError     **error)
+{
+  int fd = open (path, O_RDONLY | O_CLOEXEC | (folder ? O_DIRECTORY : 0));
+  int saved;
+
+  if (fd >= 0 && (fsync (fd) == 0 || errno == EINVAL))
+    {
+      close (fd);
+      return TRUE;
+    }
+  saved = errno;
+  if (fd >= 0)
+    close (fd);
+  if (folder)
+    return set_errno_error (error, saved, _("Cannot sync the folder %s"), path);
+  return set_errno_error (error, saved, _("Cannot sync %s"), path);
+}
+
+gboolean
+mien_output_sync_file (const char  *path,
+                       GError     **error)
+{
+  /* Linux syncs the file, not the descriptor: one opened for reading does. */
+  return sync_path (path, FALSE, error);
+}
+
 gboolean
 mien_output_sync_folder (const char  *path,
                          GError     **error)
 {
   g_autofree char *dir = g_path_get_dirname (path);
-  int fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  int saved;
 
-  if (fd < 0)
-    return set_errno_error (error, errno, _("Cannot sync the folder %s"), dir);
-  /* Some file systems cannot sync a folder (EINVAL); the rename is then as durable as they
-   * make it. */
-  if (fsync (fd) != 0 && errno != EINVAL)
-    {
-      saved = errno;
-      close (fd);
-      return set_errno_error (error, saved, _("Cannot sync the folder %s"), dir);
-    }
-  close (fd);
-  return TRUE;
+  return sync_path (dir, TRUE, error);
 }
 
 gboolean

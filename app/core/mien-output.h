@@ -42,6 +42,10 @@ gboolean    mien_output_set_contents (const char          *path,
                                       const void          *data,
                                       gsize                size,
                                       GError             **error);
+/* Syncs the data of the file at `path`, written through another descriptor (a GIO stream), so
+ * that renaming it over a target cannot leave an empty file after a crash. */
+gboolean    mien_output_sync_file    (const char          *path,
+                                      GError             **error);
 /* Syncs the folder holding `path`, so that a rename into it survives a crash. */
 gboolean    mien_output_sync_folder  (const char          *path,
                                       GError             **error);
