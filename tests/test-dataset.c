@@ -2,7 +2,10 @@
  * class weights and epoch plans. Every image is written by the test itself.
  */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <gdk-pixbuf/gdk-pixbuf.h>
 #include <glib.h>
@@ -136,6 +139,16 @@ test_folder (Fixture       *fixture,
   g_assert_cmpuint (counts[0], ==, 2);
   g_assert_cmpuint (counts[1], ==, 3);
   g_assert_cmpuint (counts[2], ==, 1);
+
+  /* What was left out is said, with why; hidden files are not worth a word. */
+  {
+    GPtrArray *skipped = mien_dataset_get_skipped (dataset);
+    g_autofree char *notes = g_build_filename (root, "anger", "notes.txt", NULL);
+
+    g_assert_cmpuint (skipped->len, ==, 1);
+    g_assert_true (g_str_has_prefix (g_ptr_array_index (skipped, 0), notes));
+    g_assert_nonnull (strstr (g_ptr_array_index (skipped, 0), "not an image file name"));
+  }
 }
 
 static void
@@ -232,6 +245,193 @@ test_csv_errors (Fixture       *fixture,
     dataset = mien_dataset_open (png, NULL, &error);
     g_assert_error (error, MIEN_DATASET_ERROR, MIEN_DATASET_ERROR_LAYOUT);
   }
+}
+
+/* Spreadsheet manifests: a byte-order mark, CRLF, a "label,path" header in any case (which is
+ * no sample and sets the column order), quoted fields holding commas and doubled quotes. */
+static void
+test_csv_quirks (Fixture       *fixture,
+                 gconstpointer  data)
+{
+  g_autofree char *img_a = write_solid (fixture->dir, NULL, "a, \"quoted\".png", 2, 2, 1, 2, 3);
+  g_autofree char *img_b = write_solid (fixture->dir, NULL, "b.png", 2, 2, 1, 2, 3);
+  g_autofree char *csv = g_build_filename (fixture->dir, "list.csv", NULL);
+  const char *headers[] = { "label,path", "LABEL,Path", "Path,Label" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (headers); i++)
+    {
+      gboolean label_first = g_ascii_strncasecmp (headers[i], "label", 5) == 0;
+      g_autofree char *text = NULL;
+      g_autoptr(MienDataset) dataset = NULL;
+      const char * const *classes;
+
+      text = label_first
+        ? g_strdup_printf ("\xEF\xBB\xBF%s\r\n\"sad, very\",\"a, \"\"quoted\"\".png\"\r\n"
+                           "happy,b.png\r\n", headers[i])
+        : g_strdup_printf ("\xEF\xBB\xBF%s\r\n\"a, \"\"quoted\"\".png\",\"sad, very\"\r\n"
+                           "b.png,happy\r\n", headers[i]);
+      write_text (csv, text);
+      dataset = open_ok (csv, NULL);
+      classes = mien_dataset_get_classes (dataset);
+      g_assert_cmpuint (mien_dataset_get_n_samples (dataset), ==, 2);
+      g_assert_cmpuint (mien_dataset_get_n_classes (dataset), ==, 2);
+      g_assert_cmpstr (classes[0], ==, "happy");
+      g_assert_cmpstr (classes[1], ==, "sad, very");
+      g_assert_cmpstr (mien_dataset_get_path (dataset, 0), ==, img_a);
+      g_assert_cmpuint (mien_dataset_get_label (dataset, 0), ==, 1);
+      g_assert_cmpstr (mien_dataset_get_path (dataset, 1), ==, img_b);
+      g_assert_cmpuint (mien_dataset_get_label (dataset, 1), ==, 0);
+    }
+
+  /* A first row naming a column is meant as a header: one it cannot read is an error, not a
+   * sample of class "label". */
+  assert_csv_error (csv, "path,emotion\na.png,x\nb.png,y\n", 1);
+  assert_csv_error (csv, "\xEF\xBB\xBFlabel,file\r\nx,a.png\r\ny,b.png\r\n", 1);
+}
+
+/* A class name with a control character, a line break, an escape sequence or a path separator
+ * is refused with the file and line, and shown escaped: it would otherwise rewrite the tables
+ * and logs it is printed in. */
+static void
+test_csv_class_names (Fixture       *fixture,
+                      gconstpointer  data)
+{
+  g_autofree char *csv = g_build_filename (fixture->dir, "names.csv", NULL);
+  const struct {
+    const char *label;
+    const char *shown;
+  } bad[] = {
+    { "\"hap\npy\"", "hap\\x0Apy" },
+    { "\"hap\r\npy\"", "hap\\x0D\\x0Apy" },
+    { "\x1b[31mred", "\\x1B[31mred" },
+    { "tab\there", "tab\\x09here" },
+    { "del\x7f", "del\\x7F" },
+    { "csi\xc2\x9b" "2J", "csi\\u009B2J" },
+    { "evil\xe2\x80\xae" "txt", "evil\\u202Etxt" },
+    { "line\xe2\x80\xa8sep", "line\\u2028sep" },
+    { "..", ".." },
+    { ".", "." },
+    { "a/b", "a/b" },
+    { "\"\"", NULL },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autofree char *text = g_strdup_printf ("path,label\na.png,happy\nb.png,%s\n",
+                                               bad[i].label);
+      g_autofree char *where = g_strdup_printf ("%s:3: ", csv);
+      g_autoptr(GError) error = NULL;
+      g_autoptr(MienDataset) dataset = NULL;
+
+      write_text (csv, text);
+      dataset = mien_dataset_open (csv, NULL, &error);
+      g_assert_null (dataset);
+      g_assert_error (error, MIEN_DATASET_ERROR, MIEN_DATASET_ERROR_CLASSES);
+      g_assert_true (g_str_has_prefix (error->message, where));
+      if (bad[i].shown != NULL)
+        g_assert_nonnull (strstr (error->message, bad[i].shown));
+      /* Nothing in the message can move the cursor or break the line. */
+      for (const char *p = error->message; *p != '\0'; p = g_utf8_next_char (p))
+        g_assert_false (g_unichar_iscntrl (g_utf8_get_char (p)));
+    }
+
+  /* Non-ASCII names that are just text stay allowed. */
+  write_text (csv, "a.png,joie\nb.png,\xe6\x84\xa4\xe6\x80\x92\nc.png,\"sad, very\"\n");
+  {
+    g_autoptr(MienDataset) dataset = open_ok (csv, NULL);
+
+    g_assert_cmpuint (mien_dataset_get_n_classes (dataset), ==, 3);
+  }
+
+  /* A NUL byte names its line. */
+  {
+    static const char nul[] = "a.png,x\nb.png,y\0z\n";
+    g_autoptr(GError) error = NULL;
+    g_autoptr(MienDataset) dataset = NULL;
+    g_autofree char *where = g_strdup_printf ("%s:2: ", csv);
+
+    g_assert_true (g_file_set_contents (csv, nul, sizeof nul - 1, &error));
+    dataset = mien_dataset_open (csv, NULL, &error);
+    g_assert_error (error, MIEN_DATASET_ERROR, MIEN_DATASET_ERROR_LAYOUT);
+    g_assert_true (g_str_has_prefix (error->message, where));
+  }
+
+  /* The same rule for a class list given by the user. */
+  {
+    g_autoptr(GError) error = NULL;
+    g_auto(GStrv) list = mien_dataset_parse_class_list ("happy,\x1b[2Jsad", &error);
+
+    g_assert_null (list);
+    g_assert_error (error, MIEN_DATASET_ERROR, MIEN_DATASET_ERROR_CLASSES);
+    g_assert_nonnull (strstr (error->message, "\\x1B[2Jsad"));
+  }
+}
+
+/* Class folders follow the same rule as labels. */
+static void
+test_folder_class_names (Fixture       *fixture,
+                         gconstpointer  data)
+{
+  const char *bad[] = { "new\nline", "\x1b[2J", "bell\a" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autofree char *root = g_build_filename (fixture->dir, "faces", NULL);
+      g_autoptr(GError) error = NULL;
+      g_autoptr(MienDataset) dataset = NULL;
+
+      g_free (write_solid (root, "happy", "a.png", 2, 2, 0, 0, 0));
+      g_free (write_solid (root, bad[i], "b.png", 2, 2, 0, 0, 0));
+      dataset = mien_dataset_open (root, NULL, &error);
+      g_assert_null (dataset);
+      g_assert_error (error, MIEN_DATASET_ERROR, MIEN_DATASET_ERROR_CLASSES);
+      g_assert_true (g_str_has_prefix (error->message, root));
+      for (const char *p = error->message; *p != '\0'; p++)
+        g_assert_false (g_ascii_iscntrl (*p));
+      mien_test_remove_tree (root);
+    }
+}
+
+/* A FIFO, a device or an endless file named as a dataset fails at once, saying what it is; a
+ * manifest is read only up to its limit. A watchdog fails a test that blocks. */
+static void
+test_special_files (Fixture       *fixture,
+                    gconstpointer  data)
+{
+  g_autofree char *fifo = g_build_filename (fixture->dir, "list.csv", NULL);
+  g_autofree char *huge = g_build_filename (fixture->dir, "huge.csv", NULL);
+  g_autofree char *loop = g_build_filename (fixture->dir, "loop.csv", NULL);
+  const struct {
+    const char *path;
+    const char *says;
+  } cases[] = {
+    { fifo, "FIFO" },
+    { "/dev/zero", "character device" },
+    { huge, "too large" },
+    { loop, "symlink loop" },
+  };
+  FILE *file;
+
+  g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+  g_assert_cmpint (symlink ("loop.csv", loop), ==, 0);
+  /* Sparse: no disk space, no time. */
+  file = fopen (huge, "w");
+  g_assert_nonnull (file);
+  g_assert_cmpint (ftruncate (fileno (file), MIEN_DATASET_MAX_MANIFEST_BYTES + 1), ==, 0);
+  fclose (file);
+
+  alarm (20);
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(MienDataset) dataset = mien_dataset_open (cases[i].path, NULL, &error);
+
+      g_assert_null (dataset);
+      g_assert_error (error, MIEN_DATASET_ERROR, MIEN_DATASET_ERROR_LAYOUT);
+      g_assert_nonnull (strstr (error->message, cases[i].path));
+      g_assert_nonnull (strstr (error->message, cases[i].says));
+    }
+  alarm (0);
 }
 
 static void
@@ -572,6 +772,8 @@ test_stats (Fixture       *fixture,
 
       g_assert_true (g_str_has_prefix (line, prefix));
       g_assert_cmpuint (strlen (line), >, strlen (prefix));
+      /* One reason per file, naming it once. */
+      g_assert_null (strstr (line + 1, g_ptr_array_index (bad, i)));
     }
 }
 
@@ -809,6 +1011,10 @@ main (int   argc,
   ADD ("/dataset/folder", test_folder);
   ADD ("/dataset/csv", test_csv);
   ADD ("/dataset/csv-errors", test_csv_errors);
+  ADD ("/dataset/csv-quirks", test_csv_quirks);
+  ADD ("/dataset/csv-class-names", test_csv_class_names);
+  ADD ("/dataset/folder-class-names", test_folder_class_names);
+  ADD ("/dataset/special-files", test_special_files);
   ADD ("/dataset/classes", test_classes);
   ADD ("/dataset/bad-layouts", test_bad_layouts);
   g_test_add_func ("/dataset/parse-class-list", test_parse_class_list);

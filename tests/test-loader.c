@@ -3,6 +3,8 @@
  */
 #include <math.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <gdk-pixbuf/gdk-pixbuf.h>
 #include <glib.h>
@@ -310,6 +312,7 @@ test_unreadable (Fixture       *fixture,
                  gconstpointer  data)
 {
   g_autofree char *root = g_build_filename (fixture->dir, "data", NULL);
+  g_autofree char *fifo = g_build_filename (root, "b", "b1.png", NULL);
   g_autoptr(GError) error = NULL;
   g_autoptr(MienDataset) dataset = NULL;
   g_autoptr(MienLoader) loader = NULL;
@@ -318,12 +321,15 @@ test_unreadable (Fixture       *fixture,
   guint n_rows = 0, n_batches = 0;
   MienBatch *batch;
 
-  /* Sorted: a0 a1 (good), b0 b1 (junk: one whole batch of 2), b2 (good); c0 (junk), c1. */
+  /* Sorted: a0 a1 (good), b0 b1 (junk and a FIFO, which must not block a worker: one whole
+   * batch of 2), b2 (good); c0 (junk), c1. */
   write_pattern (root, "a", "a0.png", 9, 9, 1);
   write_pattern (root, "a", "a1.png", 9, 9, 2);
   write_pattern (root, "b", "b2.png", 9, 9, 3);
   write_junk (root, "b", "b0.png");
   write_junk (root, "b", "b1.png");
+  g_assert_cmpint (g_unlink (fifo), ==, 0);
+  g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
   write_junk (root, "c", "c0.png");
   write_pattern (root, "c", "c1.png", 9, 9, 4);
   dataset = mien_dataset_open (root, NULL, &error);
@@ -331,6 +337,8 @@ test_unreadable (Fixture       *fixture,
   loader = new_loader (dataset, 2, FALSE, 0);
   slots = mien_dataset_plain_plan (dataset);
 
+  /* A watchdog: a worker stuck opening the FIFO would hang the test. */
+  alarm (60);
   mien_loader_start (loader, slots);
   g_assert_cmpuint (mien_loader_get_n_batches (loader), ==, 4);
   while ((batch = next_batch (loader)) != NULL)
@@ -357,8 +365,13 @@ test_unreadable (Fixture       *fixture,
       static const guint bad[] = { 2, 3, 5 };
       g_autofree char *prefix = g_strconcat (mien_dataset_get_path (dataset, bad[i]), ": ", NULL);
 
-      g_assert_true (g_str_has_prefix (g_ptr_array_index (unreadable, i), prefix));
+      const char *reason = g_ptr_array_index (unreadable, i);
+
+      /* One reason per file, naming it once. */
+      g_assert_true (g_str_has_prefix (reason, prefix));
+      g_assert_null (strstr (reason + 1, mien_dataset_get_path (dataset, bad[i])));
     }
+  g_assert_nonnull (strstr (g_ptr_array_index (unreadable, 1), "FIFO"));
 
   /* prepare () finds the same three, and the plan can be cleaned of them. */
   g_assert_true (mien_loader_prepare (loader, NULL, NULL, NULL, NULL, NULL, &error));
@@ -371,6 +384,7 @@ test_unreadable (Fixture       *fixture,
   g_assert_cmpuint (slots->len, ==, 4);
   g_assert_cmpuint (g_array_index (slots, MienSlot, 2).index, ==, 4);
   g_assert_cmpuint (g_array_index (slots, MienSlot, 3).index, ==, 6);
+  alarm (0);
 }
 
 typedef struct {

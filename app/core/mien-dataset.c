@@ -15,6 +15,7 @@
 
 #include "mien-dataset.h"
 #include "mien-image.h"
+#include "mien-input.h"
 
 struct _MienDataset
 {
@@ -25,6 +26,7 @@ struct _MienDataset
   guint       n_classes;
   GPtrArray  *paths;    /* char *, absolute */
   GArray     *labels;   /* guint */
+  GPtrArray  *skipped;  /* char *, "PATH: reason" for what opening left out */
 };
 
 G_DEFINE_FINAL_TYPE (MienDataset, mien_dataset, G_TYPE_OBJECT)
@@ -40,6 +42,7 @@ mien_dataset_finalize (GObject *object)
   g_strfreev (self->classes);
   g_ptr_array_unref (self->paths);
   g_array_unref (self->labels);
+  g_ptr_array_unref (self->skipped);
 
   G_OBJECT_CLASS (mien_dataset_parent_class)->finalize (object);
 }
@@ -57,6 +60,7 @@ mien_dataset_init (MienDataset *self)
 {
   self->paths = g_ptr_array_new_with_free_func (g_free);
   self->labels = g_array_new (FALSE, FALSE, sizeof (guint));
+  self->skipped = g_ptr_array_new_with_free_func (g_free);
 }
 
 /* ---- Opening --------------------------------------------------------------------------- */
@@ -102,6 +106,79 @@ compare_strings (gconstpointer a,
                  gconstpointer b)
 {
   return g_strcmp0 (*(const char * const *) a, *(const char * const *) b);
+}
+
+/* C0, DEL and C1 controls (ESC starts a terminal escape sequence, U+009B is one on its own),
+ * line and paragraph separators, and the bidirectional controls that reorder the rest of a
+ * line: each can make a table or a log say something else than the data. */
+static gboolean
+is_hostile_char (gunichar c)
+{
+  GUnicodeType type = g_unichar_type (c);
+
+  return type == G_UNICODE_CONTROL || type == G_UNICODE_LINE_SEPARATOR ||
+         type == G_UNICODE_PARAGRAPH_SEPARATOR ||
+         (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069);
+}
+
+/* `name` (any bytes) as it can be shown safely: invalid UTF-8 replaced, hostile characters
+ * written as \xNN or \uNNNN. */
+static char *
+escape_name (const char *name)
+{
+  g_autofree char *valid = g_utf8_make_valid (name, -1);
+  GString *out = g_string_new (NULL);
+
+  for (const char *p = valid; *p != '\0'; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+
+      if (is_hostile_char (c))
+        g_string_append_printf (out, c < 0x80 ? "\\x%02X" : "\\u%04X", c);
+      else
+        g_string_append_unichar (out, c);
+    }
+  return g_string_free (out, FALSE);
+}
+
+gboolean
+mien_dataset_check_class_name (const char  *name,
+                               GError     **error)
+{
+  g_autofree char *shown = NULL;
+
+  g_return_val_if_fail (name != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  shown = escape_name (name);
+  if (!g_utf8_validate (name, -1, NULL))
+    {
+      g_set_error (error, MIEN_DATASET_ERROR, MIEN_DATASET_ERROR_CLASSES,
+                   _("The class name “%s” is not valid UTF-8"), shown);
+      return FALSE;
+    }
+  if (*name == '\0')
+    {
+      g_set_error_literal (error, MIEN_DATASET_ERROR, MIEN_DATASET_ERROR_CLASSES,
+                           _("A class name is empty"));
+      return FALSE;
+    }
+  if (strcmp (name, ".") == 0 || strcmp (name, "..") == 0 || strchr (name, '/') != NULL)
+    {
+      g_set_error (error, MIEN_DATASET_ERROR, MIEN_DATASET_ERROR_CLASSES,
+                   _("The class name “%s” is not allowed: it must not be “.” or “..” nor hold "
+                     "a “/”"), shown);
+      return FALSE;
+    }
+  for (const char *p = name; *p != '\0'; p = g_utf8_next_char (p))
+    if (is_hostile_char (g_utf8_get_char (p)))
+      {
+        g_set_error (error, MIEN_DATASET_ERROR, MIEN_DATASET_ERROR_CLASSES,
+                     _("The class name “%s” holds a control character, a line separator or a "
+                       "bidirectional override (shown escaped)"), shown);
+        return FALSE;
+      }
+  return TRUE;
 }
 
 /* Checks the requested classes against those found and returns the final list (label order). */
@@ -176,8 +253,14 @@ open_folder (MienDataset         *self,
       if (name[0] == '.')
         continue;
       path = g_build_filename (root, name, NULL);
-      if (g_file_test (path, G_FILE_TEST_IS_DIR))
-        g_ptr_array_add (found, g_strdup (name));
+      if (!g_file_test (path, G_FILE_TEST_IS_DIR))
+        continue;
+      if (!mien_dataset_check_class_name (name, error))
+        {
+          g_prefix_error (error, _("%s, a class folder: "), root);
+          return FALSE;
+        }
+      g_ptr_array_add (found, g_strdup (name));
     }
   if (found->len == 0)
     {
@@ -202,8 +285,24 @@ open_folder (MienDataset         *self,
       if (cdir == NULL)
         return FALSE;
       while ((name = g_dir_read_name (cdir)) != NULL)
-        if (name[0] != '.' && mien_dataset_is_image_name (name))
-          g_ptr_array_add (names, g_strdup (name));
+        {
+          g_autofree char *file = NULL;
+          g_autofree char *shown = NULL;
+
+          /* Hidden files (.DS_Store, editors' backups) are left out without a word. */
+          if (name[0] == '.')
+            continue;
+          if (mien_dataset_is_image_name (name))
+            {
+              g_ptr_array_add (names, g_strdup (name));
+              continue;
+            }
+          file = g_build_filename (class_dir, name, NULL);
+          shown = escape_name (file);
+          g_ptr_array_add (self->skipped,
+                           g_strdup_printf (_("%s: not an image file name (no extension of a "
+                                              "format this system reads)"), shown));
+        }
       if (names->len == 0)
         {
           g_set_error (error, MIEN_DATASET_ERROR, MIEN_DATASET_ERROR_EMPTY,
@@ -218,6 +317,7 @@ open_folder (MienDataset         *self,
           g_array_append_val (self->labels, label);
         }
     }
+  g_ptr_array_sort (self->skipped, compare_strings);
   return TRUE;
 }
 
@@ -312,6 +412,35 @@ csv_read_record (const char  *text,
     }
 }
 
+/* Whether the first record of a manifest is a header, and which column holds the paths (0
+ * without one). A first record with "path" or "label" in a column is meant as a header, so
+ * anything but the two headers is an error rather than a sample. */
+static gboolean
+read_header (GPtrArray  *fields,
+             gboolean   *is_header,
+             guint      *path_column,
+             GError    **error)
+{
+  const char *a = g_ptr_array_index (fields, 0);
+  const char *b = g_ptr_array_index (fields, 1);
+
+  *is_header = g_ascii_strcasecmp (a, "path") == 0 || g_ascii_strcasecmp (a, "label") == 0 ||
+               g_ascii_strcasecmp (b, "path") == 0 || g_ascii_strcasecmp (b, "label") == 0;
+  *path_column = 0;
+  if (!*is_header)
+    return TRUE;
+  if (g_ascii_strcasecmp (a, "path") == 0 && g_ascii_strcasecmp (b, "label") == 0)
+    return TRUE;
+  if (g_ascii_strcasecmp (a, "label") == 0 && g_ascii_strcasecmp (b, "path") == 0)
+    {
+      *path_column = 1;
+      return TRUE;
+    }
+  g_set_error_literal (error, MIEN_DATASET_ERROR, MIEN_DATASET_ERROR_CSV,
+                       _("a header row must be “path,label” or “label,path”"));
+  return FALSE;
+}
+
 static gboolean
 open_csv (MienDataset         *self,
           const char          *file,
@@ -328,18 +457,30 @@ open_csv (MienDataset         *self,
   gsize len, pos = 0;
   guint line = 1;
   gboolean first = TRUE;
+  guint path_column = 0;
+  const char *bad, *end = NULL;
 
-  if (!g_file_get_contents (file, &text, &len, &local_error))
+  if (!mien_input_read_all (file, MIEN_DATASET_MAX_MANIFEST_BYTES, &text, &len, &local_error))
     {
       g_set_error (error, MIEN_DATASET_ERROR, MIEN_DATASET_ERROR_LAYOUT,
-                   _("%s cannot be read as a CSV manifest: %s"), file, local_error->message);
+                   _("%s (a dataset is a folder with one sub-folder per class or a CSV "
+                     "manifest)"), local_error->message);
       return FALSE;
     }
-  if (memchr (text, '\0', len) != NULL || !g_utf8_validate (text, len, NULL))
+  /* A NUL or invalid UTF-8 means another kind of file (an image, say) or the wrong encoding. */
+  bad = memchr (text, '\0', len);
+  if (bad == NULL && !g_utf8_validate (text, (gssize) len, &end))
+    bad = end;
+  if (bad != NULL)
     {
+      guint bad_line = 1;
+
+      for (const char *p = text; p < bad; p++)
+        bad_line += *p == '\n';
       g_set_error (error, MIEN_DATASET_ERROR, MIEN_DATASET_ERROR_LAYOUT,
-                   _("%s is neither a folder with one sub-folder per class nor a CSV manifest"),
-                   file);
+                   *bad == '\0' ? _("%s:%u: a NUL byte: this is not a CSV manifest")
+                                : _("%s:%u: not UTF-8 text: this is not a CSV manifest"),
+                   file, bad_line);
       return FALSE;
     }
   /* A UTF-8 byte-order mark, as spreadsheets write. */
@@ -365,23 +506,36 @@ open_csv (MienDataset         *self,
       if (fields->len != 2)
         {
           g_set_error (error, MIEN_DATASET_ERROR, MIEN_DATASET_ERROR_CSV,
-                       _("%s:%u: expected two fields (path,label), found %u"),
+                       _("%s:%u: expected two fields (path and label), found %u"),
                        file, record_line, fields->len);
           return FALSE;
         }
-      path = g_ptr_array_index (fields, 0);
-      label = g_ptr_array_index (fields, 1);
-      if (first && g_ascii_strcasecmp (path, "path") == 0 &&
-          g_ascii_strcasecmp (label, "label") == 0)
+      if (first)
         {
+          gboolean is_header = FALSE;
+
           first = FALSE;
-          continue;
+          if (!read_header (fields, &is_header, &path_column, &local_error))
+            {
+              g_set_error (error, MIEN_DATASET_ERROR, MIEN_DATASET_ERROR_CSV,
+                           "%s:%u: %s", file, record_line, local_error->message);
+              return FALSE;
+            }
+          if (is_header)
+            continue;
         }
-      first = FALSE;
-      if (*path == '\0' || *label == '\0')
+      path = g_ptr_array_index (fields, path_column);
+      label = g_ptr_array_index (fields, 1 - path_column);
+      if (*path == '\0')
         {
           g_set_error (error, MIEN_DATASET_ERROR, MIEN_DATASET_ERROR_CSV,
-                       _("%s:%u: empty path or label"), file, record_line);
+                       _("%s:%u: empty path"), file, record_line);
+          return FALSE;
+        }
+      if (!mien_dataset_check_class_name (label, &local_error))
+        {
+          g_set_error (error, MIEN_DATASET_ERROR, MIEN_DATASET_ERROR_CLASSES,
+                       "%s:%u: %s", file, record_line, local_error->message);
           return FALSE;
         }
       g_ptr_array_add (paths, g_canonicalize_filename (path, dir));
@@ -439,7 +593,8 @@ mien_dataset_open (const char          *path,
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   absolute = g_canonicalize_filename (path, NULL);
-  if (!g_file_test (absolute, G_FILE_TEST_EXISTS))
+  /* A symlink that leads nowhere (or into a loop) is not "missing": opening it says which. */
+  if (!g_file_test (absolute, G_FILE_TEST_EXISTS | G_FILE_TEST_IS_SYMLINK))
     {
       g_set_error (error, MIEN_DATASET_ERROR, MIEN_DATASET_ERROR_NOT_FOUND,
                    _("%s does not exist"), path);
@@ -471,6 +626,8 @@ mien_dataset_subset (MienDataset *self,
   subset->source = g_strdup (self->source);
   subset->classes = g_strdupv (self->classes);
   subset->n_classes = self->n_classes;
+  for (guint i = 0; i < self->skipped->len; i++)
+    g_ptr_array_add (subset->skipped, g_strdup (g_ptr_array_index (self->skipped, i)));
   for (guint i = 0; i < n_indices; i++)
     {
       guint index = indices[i];
@@ -635,6 +792,13 @@ mien_dataset_get_label (MienDataset *self,
   return g_array_index (self->labels, guint, index);
 }
 
+GPtrArray *
+mien_dataset_get_skipped (MienDataset *self)
+{
+  g_return_val_if_fail (MIEN_IS_DATASET (self), NULL);
+  return self->skipped;
+}
+
 void
 mien_dataset_count (MienDataset *self,
                     guint       *counts)
@@ -661,12 +825,8 @@ mien_dataset_parse_class_list (const char  *list,
   for (guint i = 0; names[i] != NULL; i++)
     {
       g_strstrip (names[i]);
-      if (names[i][0] == '\0')
-        {
-          g_set_error (error, MIEN_DATASET_ERROR, MIEN_DATASET_ERROR_CLASSES,
-                       _("Empty class name in “%s”"), list);
-          return NULL;
-        }
+      if (!mien_dataset_check_class_name (names[i], error))
+        return NULL;
       if (!g_hash_table_add (seen, names[i]))
         {
           g_set_error (error, MIEN_DATASET_ERROR, MIEN_DATASET_ERROR_CLASSES,
@@ -729,21 +889,17 @@ stats_worker (gpointer data,
   StatsJob *job = user_data;
   ImageResult *result = g_new0 (ImageResult, 1);
   g_autoptr(GError) error = NULL;
-  g_autoptr(GdkPixbuf) loaded = NULL;
   g_autoptr(GdkPixbuf) pixbuf = NULL;
 
   result->index = GPOINTER_TO_UINT (data) - 1;
   if (g_atomic_int_get (&job->cancelled))
     goto done;
 
-  loaded = gdk_pixbuf_new_from_file (g_ptr_array_index (job->dataset->paths, result->index),
-                                     &error);
-  if (loaded != NULL)
-    pixbuf = gdk_pixbuf_apply_embedded_orientation (loaded);
+  pixbuf = mien_image_load (g_ptr_array_index (job->dataset->paths, result->index), &error);
   if (pixbuf == NULL)
     {
-      result->reason = g_strdup (error != NULL ? error->message
-                                               : _("The image could not be decoded"));
+      /* "PATH: reason", as the unreadable list shows it. */
+      result->reason = g_strdup (error->message);
       goto done;
     }
 
@@ -929,9 +1085,7 @@ mien_dataset_compute_stats (MienDataset       *self,
         }
       else
         {
-          g_ptr_array_add (stats->unreadable,
-                           g_strdup_printf ("%s: %s", (const char *) g_ptr_array_index (self->paths, i),
-                                            r->reason));
+          g_ptr_array_add (stats->unreadable, g_steal_pointer (&r->reason));
         }
       g_clear_pointer (&by_index[i], image_result_free);
     }

@@ -3,8 +3,12 @@
  * A dataset is either a folder with one sub-folder per class (ImageFolder: classes are the
  * sub-folder names sorted with g_strcmp0, images are the files directly inside them with an
  * image extension GdkPixbuf knows, sorted by name), or a CSV manifest of `path,label` rows
- * (an optional header row "path,label"; relative paths are relative to the CSV's folder; quoted
- * fields as RFC 4180). A MienDataset is immutable once made and safe to share between threads.
+ * (an optional header row "path,label" or "label,path", any case, which also sets the column
+ * order; relative paths are relative to the CSV's folder; UTF-8, with or without a byte-order
+ * mark; LF or CRLF; quoted fields as RFC 4180). A manifest is a regular file of at most
+ * MIEN_DATASET_MAX_MANIFEST_BYTES. Class names (folder names or labels) must pass
+ * mien_dataset_check_class_name (). A MienDataset is immutable once made and safe to share
+ * between threads.
  *
  * Opening only lists files; nothing is decoded. Unreadable images are found when decoding
  * (statistics, the loader) and are listed and skipped there, never fatal.
@@ -18,6 +22,9 @@
 
 G_BEGIN_DECLS
 
+/* 64 MiB: a million rows of long paths. Larger "manifests" are the wrong file (or /dev/zero). */
+#define MIEN_DATASET_MAX_MANIFEST_BYTES (G_GOFFSET_CONSTANT (64) * 1024 * 1024)
+
 #define MIEN_DATASET_ERROR (mien_dataset_error_quark ())
 GQuark mien_dataset_error_quark (void);
 
@@ -25,7 +32,8 @@ typedef enum {
   MIEN_DATASET_ERROR_NOT_FOUND,   /* the path does not exist */
   MIEN_DATASET_ERROR_LAYOUT,      /* neither a class-folder tree nor a readable CSV manifest */
   MIEN_DATASET_ERROR_CSV,         /* a malformed manifest row (message names file and line) */
-  MIEN_DATASET_ERROR_CLASSES,     /* a requested class is absent, a duplicate, or < 2 classes */
+  MIEN_DATASET_ERROR_CLASSES,     /* a requested class is absent, a duplicate, or < 2 classes;
+                                   * a class name that is not allowed */
   MIEN_DATASET_ERROR_EMPTY,       /* no images (in a class, or in a split) */
   MIEN_DATASET_ERROR_SPLIT,       /* a split that cannot be made (fraction, too few images) */
 } MienDatasetError;
@@ -64,12 +72,24 @@ const char         *mien_dataset_get_path        (MienDataset *self,
                                                   guint        index);
 guint               mien_dataset_get_label       (MienDataset *self,
                                                   guint        index);
+/* What opening left out and why, as "PATH: reason" (borrowed; a subset has its parent's): files
+ * in class folders without an image extension. Hidden files are left out silently. Images that
+ * fail to decode are listed later, by the statistics and the loader. */
+GPtrArray          *mien_dataset_get_skipped     (MienDataset *self);
 /* Fills counts[n_classes] with the number of images per class. */
 void                mien_dataset_count           (MienDataset *self,
                                                   guint       *counts);
 /* Whether `name` ends in the extension of an image format GdkPixbuf can load here (any case). */
 gboolean            mien_dataset_is_image_name   (const char  *name);
-/* Parses "a,b,c" into a NULL-terminated class list (trimmed, empty names refused). */
+/* Class names end up in terminal tables, CSV and JSON exports and folder names, so a name must
+ * be valid UTF-8 without control characters (newlines, tabs, escape sequences, NUL), line
+ * separators or bidirectional overrides, not empty, not "." or "..", and without "/". The
+ * message (MIEN_DATASET_ERROR_CLASSES) shows the name with such characters escaped; callers
+ * prefix where it came from. */
+gboolean            mien_dataset_check_class_name (const char  *name,
+                                                   GError     **error);
+/* Parses "a,b,c" into a NULL-terminated class list (trimmed; every name checked with
+ * mien_dataset_check_class_name (), duplicates refused). */
 char              **mien_dataset_parse_class_list (const char  *list,
                                                    GError     **error);
 

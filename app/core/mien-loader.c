@@ -126,23 +126,15 @@ mien_batch_free (MienBatch *batch)
 
 /* ---- Decoding (worker side) ------------------------------------------------------------ */
 
+/* `error` is mien_image_decode ()'s, whose message is already "PATH: reason". */
 static void
 record_unreadable (MienLoader *self,
                    guint       index,
                    GError     *error)
 {
-  const char *path = mien_dataset_get_path (self->dataset, index);
-  g_autofree char *name = g_filename_display_basename (path);
-  g_autofree char *prefix = g_strconcat (name, ": ", NULL);
-  const char *reason = error->message;
-
-  /* The image module names the file; the list names the whole path instead. */
-  if (g_str_has_prefix (reason, prefix))
-    reason += strlen (prefix);
-
   g_mutex_lock (&self->reasons_lock);
   if (self->reasons[index] == NULL)
-    self->reasons[index] = g_strdup_printf ("%s: %s", path, reason);
+    self->reasons[index] = g_strdup (error->message);
   g_mutex_unlock (&self->reasons_lock);
 }
 
