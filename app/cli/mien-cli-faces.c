@@ -10,6 +10,7 @@
 #include "mien-ensemble.h"
 #include "mien-face-model.h"
 #include "mien-face-tracker.h"
+#include "mien-image.h"
 #include "mien-output.h"
 #include "mien-video.h"
 
@@ -88,13 +89,12 @@ predict_image (FacesJob    *job,
                const char  *path,
                GError     **error)
 {
-  g_autoptr(GdkPixbuf) loaded = gdk_pixbuf_new_from_file (path, error);
-  g_autoptr(GdkPixbuf) frame = NULL;
+  /* Upright as cameras meant it, and never NULL without an error (GdkPixbuf may fail
+   * silently). */
+  g_autoptr(GdkPixbuf) frame = mien_image_load (path, error);
 
-  if (loaded == NULL)
+  if (frame == NULL)
     return FALSE;
-  /* As cameras meant it: a portrait photo's faces are upright only once turned. */
-  frame = gdk_pixbuf_apply_embedded_orientation (loaded);
   /* A photo has no time of its own: an empty timestamp tells its row from a video's first. */
   return predict_frame (job, path, frame, 0, -1, FALSE, error);
 }

@@ -313,22 +313,14 @@ mien_ensemble_predict_file (MienEnsemble  *self,
                             GError       **error)
 {
   g_autoptr(GdkPixbuf) pixbuf = NULL;
-  g_autoptr(GError) local_error = NULL;
 
   g_return_val_if_fail (MIEN_IS_ENSEMBLE (self), FALSE);
 
-  pixbuf = gdk_pixbuf_new_from_file (path, &local_error);
+  /* The one way an image file becomes a pixbuf: bounded, upright, and never NULL without an
+   * error ("PATH: reason"). */
+  pixbuf = mien_image_load (path, error);
   if (pixbuf == NULL)
-    {
-      /* GdkPixbuf's loaders may fail without saying why. */
-      if (local_error == NULL)
-        g_set_error (error, GDK_PIXBUF_ERROR, GDK_PIXBUF_ERROR_FAILED,
-                     _("%s: the image could not be decoded"), path);
-      else
-        g_set_error (error, local_error->domain, local_error->code, "%s: %s", path,
-                     local_error->message);
-      return FALSE;
-    }
+    return FALSE;
   return mien_ensemble_predict_pixbuf (self, pixbuf, per_model, average, error);
 }
 

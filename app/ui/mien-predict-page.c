@@ -25,6 +25,7 @@
 #include "mien-chart.h"
 #include "mien-face-align.h"
 #include "mien-face-model.h"
+#include "mien-image.h"
 #include "mien-model-chooser.h"
 #include "mien-predict-page.h"
 #include "mien-ui-util.h"
@@ -858,7 +859,7 @@ predict_whole (PredictJob *job,
   job->average = g_new0 (float, job->n_classes);
   g_mutex_lock (&job->ensemble->lock);
   /* From the file, as `mien-cli predict` does, unless the frame is already decoded (the same
-   * pixels: predict_file decodes with gdk_pixbuf_new_from_file () too). */
+   * pixels: predict_file decodes with mien_image_load () too). */
   if (frame != NULL)
     ok = mien_ensemble_predict_pixbuf (ensemble, frame, job->per_model, job->average, &error);
   else
@@ -887,8 +888,10 @@ predict_thread (GTask        *task,
       g_autoptr(GError) error = NULL;
 
       job->texture = gdk_texture_new_from_file (job->file, &error);
+      /* GdkPixbuf, under GTK's loaders, may fail without saying why. */
       if (job->texture == NULL)
-        job->decode_error = g_strdup (error->message);
+        job->decode_error = g_strdup (error != NULL ? error->message
+                                                    : _("The image could not be decoded"));
     }
   if (job->ensemble != NULL && job->decode_error == NULL &&
       !g_cancellable_is_cancelled (cancellable))
@@ -902,7 +905,8 @@ predict_thread (GTask        *task,
       else
         {
           g_autoptr(GError) error = NULL;
-          g_autoptr(GdkPixbuf) frame = gdk_pixbuf_new_from_file (job->path, &error);
+          /* Upright, and never NULL without an error (GdkPixbuf may fail silently). */
+          g_autoptr(GdkPixbuf) frame = mien_image_load (job->path, &error);
 
           if (frame == NULL)
             job->predict_error = g_strdup (error->message);
