@@ -397,14 +397,40 @@ test_csv_read_only_folder (void)
 
 /* ---- Non-finite outputs ----------------------------------------------------------------- */
 
+/* predict and eval fail with the model at `path`, naming it, printing no "nan", and the CSV
+ * predict was to replace is intact. */
+static void
+assert_unusable (const char *path)
+{
+  g_autofree char *csv = scratch_path ("unusable.csv");
+  g_autofree char *after = NULL;
+  const char *commands[][8] = {
+    { "predict", "--model", path, "--csv", csv, image_path, NULL },
+    { "eval", "--model", path, "--data", set_dir, "--workers", "1", NULL },
+  };
+
+  g_assert_true (g_file_set_contents (csv, "old\n", -1, NULL));
+  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
+    {
+      g_autoptr(MienTestCliResult) r = mien_test_cli_run (commands[i][0], commands[i][1],
+                                                          commands[i][2], commands[i][3],
+                                                          commands[i][4], commands[i][5],
+                                                          commands[i][6], NULL);
+
+      g_assert_cmpint (r->status, ==, 1);
+      g_assert_nonnull (strstr (r->err, path));
+      g_assert_null (strstr (r->out, "nan"));
+    }
+  after = contents_of (csv);
+  g_assert_cmpstr (after, ==, "old\n");
+}
+
 static void
 test_nan_weights (void)
 {
   g_autoptr(MienModel) model = new_model (0.25);
   g_autofree char *path = scratch_path ("nan.safetensors");
-  g_autofree char *csv = scratch_path ("nan.csv");
   g_autoptr(GError) error = NULL;
-  g_autofree char *after = NULL;
   MienTensor *weight;
 
   ensure_fixtures ();
@@ -436,24 +462,7 @@ test_nan_weights (void)
     g_assert_nonnull (strstr (error->message, "head.weight"));
     g_clear_error (&error);
   }
-  g_assert_true (g_file_set_contents (csv, "old\n", -1, NULL));
-  {
-    g_autoptr(MienTestCliResult) r = mien_test_cli_run ("predict", "--model", path, "--csv", csv,
-                                                        image_path, NULL);
-
-    g_assert_cmpint (r->status, ==, 1);
-    g_assert_nonnull (strstr (r->err, path));
-  }
-  after = contents_of (csv);
-  g_assert_cmpstr (after, ==, "old\n");
-  {
-    g_autoptr(MienTestCliResult) r = mien_test_cli_run ("eval", "--model", path, "--data",
-                                                        set_dir, "--workers", "1", NULL);
-
-    g_assert_cmpint (r->status, ==, 1);
-    g_assert_nonnull (strstr (r->err, path));
-    g_assert_null (strstr (r->out, "nan"));
-  }
+  assert_unusable (path);
 }
 
 /* A standard deviation so small (float32's least) that the normalised pixels overflow: NaN from a
@@ -466,22 +475,7 @@ test_extreme_std (void)
 
   ensure_fixtures ();
   save_model (model, path);
-  {
-    g_autoptr(MienTestCliResult) r = mien_test_cli_run ("predict", "--model", path, image_path,
-                                                        NULL);
-
-    g_assert_cmpint (r->status, ==, 1);
-    g_assert_nonnull (strstr (r->err, path));
-    g_assert_null (strstr (r->out, "nan"));
-  }
-  {
-    g_autoptr(MienTestCliResult) r = mien_test_cli_run ("eval", "--model", path, "--data",
-                                                        set_dir, "--workers", "1", NULL);
-
-    g_assert_cmpint (r->status, ==, 1);
-    g_assert_nonnull (strstr (r->err, path));
-    g_assert_null (strstr (r->out, "nan"));
-  }
+  assert_unusable (path);
 }
 
 /* ---- eval's skipped files --------------------------------------------------------------- */
