@@ -62,7 +62,8 @@ mien_cli_eval (int    argc,
     { "device", 0, 0, G_OPTION_ARG_STRING, &device, N_("cpu (default) or cuda[:N]"),
       N_("DEVICE") },
     { "workers", 0, 0, G_OPTION_ARG_STRING, &workers_arg,
-      N_("Image decoding threads, from 1 to 4 per processor (default: one per processor)"),
+      N_("Image decoding threads, 1 to 4 per processor or 64, whichever is more (default: "
+         "one per processor)"),
       N_("N") },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print one JSON object"), NULL },
     { NULL }
