@@ -478,6 +478,112 @@ test_extreme_std (void)
   assert_unusable (path);
 }
 
+/* ---- Folder to CSV in core -------------------------------------------------------------- */
+
+typedef struct {
+  GCancellable *cancellable;
+  guint         n_calls;
+  double        last;
+  guint         n_failed;
+  char         *failed;
+} PredictWatch;
+
+static void
+watch_progress (double      fraction,
+                const char *message,
+                gpointer    data)
+{
+  PredictWatch *watch = data;
+
+  watch->n_calls++;
+  watch->last = fraction;
+  /* After the first image, when it is asked to. */
+  if (watch->cancellable != NULL && fraction > 0)
+    g_cancellable_cancel (watch->cancellable);
+}
+
+static void
+watch_failure (const char   *path,
+               const GError *error,
+               gpointer      data)
+{
+  PredictWatch *watch = data;
+
+  watch->n_failed++;
+  g_free (watch->failed);
+  watch->failed = g_strdup (path);
+}
+
+static void
+test_predict_csv (void)
+{
+  g_autofree char *dir = scratch_path ("csv-out");
+  g_autofree char *csv = g_build_filename (dir, "predictions.csv", NULL);
+  g_autofree char *text = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MienEnsemble) ensemble = NULL;
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_auto(GStrv) lines = NULL;
+  const char *models[] = { NULL, NULL };
+  const char *inputs[] = { NULL, NULL };
+  PredictWatch watch = { NULL, };
+  MienPredictCsvOptions options = { NULL, };
+  guint n_rows = 0;
+
+  ensure_fixtures ();
+  models[0] = model_path;
+  inputs[0] = set_dir;
+  ensemble = mien_ensemble_load (mien_plugin_engine_get_default (), models, mien_device_cpu (),
+                                 &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_mkdir (dir, 0755), ==, 0);
+  g_assert_true (g_file_set_contents (csv, "old\n", -1, NULL));
+  options.protect = models;
+  options.progress = watch_progress;
+  options.progress_data = &watch;
+  options.failure = watch_failure;
+  options.failure_data = &watch;
+
+  /* Cancelled after the first image: an error, and the old file as it was, alone. */
+  watch.cancellable = cancellable;
+  g_assert_false (mien_ensemble_predict_csv (ensemble, inputs, csv, &options, &n_rows,
+                                             cancellable, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&error);
+  text = contents_of (csv);
+  g_assert_cmpstr (text, ==, "old\n");
+  g_clear_pointer (&text, g_free);
+  {
+    g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+
+    g_assert_cmpstr (g_dir_read_name (d), ==, "predictions.csv");
+    g_assert_null (g_dir_read_name (d));
+  }
+
+  /* To the end: every readable image a row, the broken one reported, progress at 1. */
+  memset (&watch, 0, sizeof watch);
+  g_assert_true (mien_ensemble_predict_csv (ensemble, inputs, csv, &options, &n_rows, NULL,
+                                            &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (n_rows, ==, 4);
+  g_assert_cmpuint (watch.n_failed, ==, 1);
+  g_assert_cmpstr (watch.failed, ==, broken_path);
+  g_assert_cmpfloat (watch.last, ==, 1.0);
+  g_assert_cmpuint (watch.n_calls, ==, 1 + 5);  /* listing, then each of the 5 files */
+  text = contents_of (csv);
+  lines = g_strsplit (text, "\n", -1);
+  g_assert_cmpuint (g_strv_length (lines), ==, 1 + 4 + 1);  /* header, rows, "" after the last */
+  g_assert_cmpstr (lines[0], ==, "path,class,p_calm,p_happy");
+  g_free (watch.failed);
+
+  /* A CSV path that is one of the images is refused before anything is predicted. */
+  memset (&watch, 0, sizeof watch);
+  g_assert_false (mien_ensemble_predict_csv (ensemble, inputs, broken_path, &options, NULL, NULL,
+                                             &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+  g_assert_cmpuint (watch.n_calls, ==, 1);
+}
+
 /* ---- eval's skipped files --------------------------------------------------------------- */
 
 /* The reasons eval prints outlive the loader that found them (under ASan a use after free). */
@@ -516,6 +622,7 @@ main (int   argc,
   g_test_add_func ("/cli-errors/csv-read-only-folder", test_csv_read_only_folder);
   g_test_add_func ("/cli-errors/nan-weights", test_nan_weights);
   g_test_add_func ("/cli-errors/extreme-std", test_extreme_std);
+  g_test_add_func ("/cli-errors/predict-csv", test_predict_csv);
   g_test_add_func ("/cli-errors/eval-skipped", test_eval_skipped);
 
   status = g_test_run ();
