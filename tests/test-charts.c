@@ -4,6 +4,9 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <gdk-pixbuf/gdk-pixbuf.h>
 #include <glib/gstdio.h>
@@ -567,6 +570,46 @@ test_export (void)
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
 }
 
+/* Exports are output files (mien-output.h): written whole or not at all, never into a FIFO
+ * (which would block), and never through a symlink. */
+static void
+test_export_atomic (void)
+{
+  g_autoptr(MienBarChart) chart = g_object_ref_sink (new_count_chart ());
+  g_autoptr(GError) error = NULL;
+  g_autofree char *fifo = scratch_path ("chart-fifo.svg");
+  g_autofree char *kept = scratch_path ("kept.png");
+  g_autofree char *link = scratch_path ("link.png");
+  g_autofree char *text = NULL;
+  GStatBuf st;
+
+  g_unlink (fifo);
+  g_unlink (link);
+  g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+  g_assert_false (mien_chart_export (MIEN_CHART (chart), fifo, 640, 400, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_REGULAR_FILE);
+  g_assert_nonnull (strstr (error->message, fifo));
+  g_clear_error (&error);
+  g_assert_cmpint (g_lstat (fifo, &st), ==, 0);
+  g_assert_true (S_ISFIFO (st.st_mode));
+  g_unlink (fifo);
+
+  /* A symlink at the target becomes the chart; the file it pointed to is kept. */
+  g_assert_true (g_file_set_contents (kept, "kept", -1, NULL));
+  g_assert_cmpint (symlink (kept, link), ==, 0);
+  g_assert_true (mien_chart_export (MIEN_CHART (chart), link, 320, 200, &error));
+  g_assert_no_error (error);
+  {
+    g_autoptr(GdkPixbuf) drawn = load_png (link, 320, 200);
+
+    assert_count_bars (drawn);
+  }
+  g_assert_true (g_file_get_contents (kept, &text, NULL, NULL));
+  g_assert_cmpstr (text, ==, "kept");
+  g_assert_cmpint (g_lstat (link, &st), ==, 0);
+  g_assert_true (S_ISREG (st.st_mode));
+}
+
 /* ---- Line chart ---------------------------------------------------------------------------- */
 
 static void
@@ -827,6 +870,7 @@ main (int   argc,
   g_test_add_func ("/charts/bar/rects-grouped", test_bar_rects_grouped);
   g_test_add_func ("/charts/bar/rects-horizontal", test_bar_rects_horizontal);
   g_test_add_func ("/charts/export", test_export);
+  g_test_add_func ("/charts/export-atomic", test_export_atomic);
   g_test_add_func ("/charts/line", test_line_chart);
   g_test_add_func ("/charts/heatmap", test_heatmap);
   g_test_add_func ("/charts/accessible", test_accessible);

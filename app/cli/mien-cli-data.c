@@ -14,17 +14,20 @@ mien_cli_demo_data (int    argc,
                     char **argv)
 {
   MienDemoDataOptions options = MIEN_DEMO_DATA_OPTIONS_INIT;
-  int per_class = (int) options.per_class;
-  int size = options.size;
+  g_autofree char *per_class_arg = NULL, *size_arg = NULL, *seed_arg = NULL;
+  gint64 per_class = options.per_class;
+  gint64 size = options.size;
   gboolean balanced = FALSE;
   gint64 seed = (gint64) options.seed;
   const GOptionEntry entries[] = {
-    { "per-class", 0, 0, G_OPTION_ARG_INT, &per_class,
-      N_("Training images of the largest class (default 800)"), N_("N") },
+    { "per-class", 0, 0, G_OPTION_ARG_STRING, &per_class_arg,
+      N_("Training images of the largest class, 1–100000 (default 800)"), N_("N") },
     { "balanced", 0, 0, G_OPTION_ARG_NONE, &balanced,
       N_("Give every class as many images (default: the paper's 10:1 imbalance)"), NULL },
-    { "seed", 0, 0, G_OPTION_ARG_INT64, &seed, N_("Random seed (default 1)"), N_("S") },
-    { "size", 0, 0, G_OPTION_ARG_INT, &size, N_("Image side in pixels (default 64)"), N_("PX") },
+    { "seed", 0, 0, G_OPTION_ARG_STRING, &seed_arg, N_("Random seed, 0 or more (default 1)"),
+      N_("S") },
+    { "size", 0, 0, G_OPTION_ARG_STRING, &size_arg,
+      N_("Image side in pixels, 16–1024 (default 64)"), N_("PX") },
     { NULL }
   };
   g_autoptr(GError) error = NULL;
@@ -36,15 +39,15 @@ mien_cli_demo_data (int    argc,
     return EXIT_USAGE;
   if (argc != 2)
     return mien_cli_usage_error ("demo-data", _("expected one OUTDIR"));
-  if (per_class < 1)
-    return mien_cli_usage_error ("demo-data", _("--per-class has to be at least 1"));
-  if (seed < 0)
-    return mien_cli_usage_error ("demo-data", _("--seed cannot be negative"));
+  if (!mien_cli_parse_int ("demo-data", "per-class", per_class_arg, 1, 100000, &per_class) ||
+      !mien_cli_parse_int ("demo-data", "size", size_arg, 16, 1024, &size) ||
+      !mien_cli_parse_int ("demo-data", "seed", seed_arg, 0, G_MAXINT64, &seed))
+    return EXIT_USAGE;
 
-  options.per_class = per_class;
+  options.per_class = (guint) per_class;
   options.balanced = balanced;
   options.seed = (guint64) seed;
-  options.size = size;
+  options.size = (int) size;
   mien_demo_data_class_counts (&options, train, val);
   for (guint i = 0; i < 6; i++)
     {

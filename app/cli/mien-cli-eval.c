@@ -8,6 +8,7 @@
 
 #include "mien-cli-private.h"
 #include "mien-ensemble.h"
+#include "mien-output.h"
 
 static MienEnsemble *
 load_ensemble (const char  *command,
@@ -47,8 +48,9 @@ mien_cli_eval (int    argc,
 {
   g_auto(GStrv) models = NULL;
   g_autofree char *data = NULL, *classes_arg = NULL, *device = NULL;
+  g_autofree char *workers_arg = NULL;
   gboolean json = FALSE;
-  int workers = 0;
+  gint64 workers = 0;
   const GOptionEntry entries[] = {
     { "model", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &models,
       N_("A model file; give several for an ensemble"), N_("FILE") },
@@ -59,8 +61,10 @@ mien_cli_eval (int    argc,
       N_("a,b,…") },
     { "device", 0, 0, G_OPTION_ARG_STRING, &device, N_("cpu (default) or cuda[:N]"),
       N_("DEVICE") },
-    { "workers", 0, 0, G_OPTION_ARG_INT, &workers,
-      N_("Image decoding threads (default: one per processor)"), N_("N") },
+    { "workers", 0, 0, G_OPTION_ARG_STRING, &workers_arg,
+      N_("Image decoding threads, 1 to 4 per processor or 64, whichever is more (default: "
+         "one per processor)"),
+      N_("N") },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print one JSON object"), NULL },
     { NULL }
   };
@@ -75,7 +79,8 @@ mien_cli_eval (int    argc,
   g_auto(GStrv) classes = NULL;
   int status = EXIT_SUCCESS;
 
-  if (!mien_cli_parse_options ("eval", "", entries, &argc, &argv))
+  if (!mien_cli_parse_options ("eval", "", entries, &argc, &argv) ||
+      !mien_cli_parse_int ("eval", "workers", workers_arg, 1, mien_cli_max_threads (), &workers))
     return EXIT_USAGE;
   if (argc > 1)
     return mien_cli_usage_error ("eval", _("unexpected argument “%s”"), argv[1]);
@@ -99,7 +104,7 @@ mien_cli_eval (int    argc,
 
   mien_cli_cancel_on_signals (cancellable);
   progress = mien_cli_progress_new ();
-  metrics = mien_ensemble_evaluate (ensemble, dataset, workers, &per_model, &unreadable,
+  metrics = mien_ensemble_evaluate (ensemble, dataset, (int) workers, &per_model, &unreadable,
                                     mien_cli_progress_func, progress, cancellable, &error);
   mien_cli_progress_finish (progress);
   if (metrics == NULL)
@@ -165,12 +170,31 @@ mien_cli_eval (int    argc,
 
 /* ---- predict ---------------------------------------------------------------------------- */
 
+static void
+print_csv (const char *text,
+           gpointer    user_data)
+{
+  g_print ("%s", text);
+}
+
+/* As before any image is predicted: an unreadable one is reported and left out, and the
+ * command then fails. */
+static void
+report_failure (const char   *path,
+                const GError *error,
+                gpointer      n_failed)
+{
+  mien_cli_error (error->message);
+  (*(guint *) n_failed)++;
+}
+
 int
 mien_cli_predict (int    argc,
                   char **argv)
 {
   g_auto(GStrv) models = NULL;
   g_autofree char *csv = NULL, *device = NULL, *detector = NULL, *face_model = NULL;
+  g_autofree char *margin_arg = NULL, *smoothing_arg = NULL;
   gboolean faces = FALSE, no_rotate = FALSE;
   double margin = 0.2, smoothing = 0.0;
   const GOptionEntry entries[] = {
@@ -185,13 +209,13 @@ mien_cli_predict (int    argc,
       N_("PLUGIN[:METHOD]") },
     { "face-model", 0, 0, G_OPTION_ARG_FILENAME, &face_model,
       N_("YuNet's model file, if it is not in Mien's data folder"), N_("FILE") },
-    { "margin", 0, 0, G_OPTION_ARG_DOUBLE, &margin,
-      N_("Room around a face, as a fraction of its box (default 0.2)"), N_("FRACTION") },
+    { "margin", 0, 0, G_OPTION_ARG_STRING, &margin_arg,
+      N_("Room around a face, as a fraction of its box, 0–2 (default 0.2)"), N_("FRACTION") },
     { "no-rotate", 0, 0, G_OPTION_ARG_NONE, &no_rotate,
       N_("Do not level the eyes (when the detector gives landmarks)"), NULL },
-    { "smoothing", 0, 0, G_OPTION_ARG_DOUBLE, &smoothing,
-      N_("In videos, the weight of a face's past probabilities (0 = none, below 1)"),
-      N_("ALPHA") },
+    { "smoothing", 0, 0, G_OPTION_ARG_STRING, &smoothing_arg,
+      N_("In videos, the weight of a face's past probabilities, 0 (none) to below 1 "
+         "(default 0)"), N_("ALPHA") },
     { "csv", 0, 0, G_OPTION_ARG_FILENAME, &csv,
       N_("Write the rows to FILE instead of the standard output"), N_("FILE") },
     { "device", 0, 0, G_OPTION_ARG_STRING, &device, N_("cpu (default) or cuda[:N]"),
@@ -199,20 +223,30 @@ mien_cli_predict (int    argc,
     { NULL }
   };
   g_autoptr(MienEnsemble) ensemble = NULL;
-  g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr(GString) text = g_string_new (NULL);
-  g_autofree float *average = NULL;
+  g_autoptr(GPtrArray) inputs = g_ptr_array_new ();
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GError) error = NULL;
+  MienPredictCsvOptions options = { NULL, };
   guint n_failed = 0;
   int status = EXIT_SUCCESS;
 
-  if (!mien_cli_parse_options ("predict", _("PATH…"), entries, &argc, &argv))
+  if (!mien_cli_parse_options ("predict", _("PATH…"), entries, &argc, &argv) ||
+      !mien_cli_parse_double ("predict", "margin", margin_arg, 0.0, 2.0, MIEN_CLI_CLOSED,
+                              &margin) ||
+      !mien_cli_parse_double ("predict", "smoothing", smoothing_arg, 0.0, 1.0,
+                              MIEN_CLI_BELOW_MAX, &smoothing))
     return EXIT_USAGE;
   if (argc < 2)
     return mien_cli_usage_error ("predict", _("give at least one image or folder"));
-  /* Refuse before any work: the CSV must not replace one of the inputs. */
-  for (int i = 1; csv != NULL && i < argc; i++)
-    if (g_strcmp0 (csv, argv[i]) == 0)
-      return mien_cli_usage_error ("predict", _("--csv %s is also an input"), csv);
+  /* Refused before any work: the CSV must not replace an input (through any link) nor be
+   * something other than a regular file. */
+  for (int i = 1; i < argc; i++)
+    g_ptr_array_add (inputs, argv[i]);
+  for (guint i = 0; models != NULL && models[i] != NULL; i++)
+    g_ptr_array_add (inputs, models[i]);
+  g_ptr_array_add (inputs, NULL);
+  if (csv != NULL && !mien_output_check (csv, (const char * const *) inputs->pdata, &error))
+    return mien_cli_usage_error ("predict", "--csv: %s", error->message);
 
   ensemble = load_ensemble ("predict", models, device, &status);
   if (ensemble == NULL)
@@ -220,52 +254,17 @@ mien_cli_predict (int    argc,
   if (faces)
     return mien_cli_predict_faces (ensemble, detector, face_model, margin, no_rotate, smoothing,
                                    csv, argv + 1);
-  average = g_new (float, mien_ensemble_get_n_classes (ensemble));
 
-  for (int i = 1; i < argc; i++)
-    mien_ensemble_collect_images (argv[i], paths);
-
-  mien_ensemble_append_csv_header (ensemble, text);
-  if (csv == NULL)
+  options.protect = (const char * const *) models;
+  options.sink = print_csv;
+  options.failure = report_failure;
+  options.failure_data = &n_failed;
+  mien_cli_cancel_on_signals (cancellable);
+  if (!mien_ensemble_predict_csv (ensemble, (const char * const *) argv + 1, csv, &options, NULL,
+                                  cancellable, &error))
     {
-      g_print ("%s", text->str);
-      g_string_truncate (text, 0);
-    }
-
-  for (guint i = 0; i < paths->len; i++)
-    {
-      g_autoptr(GError) error = NULL;
-
-      if (!mien_ensemble_predict_file (ensemble, paths->pdata[i], NULL, average, &error))
-        {
-          mien_cli_error (error->message);
-          n_failed++;
-          continue;
-        }
-      mien_ensemble_append_csv_row (ensemble, text, paths->pdata[i], average);
-      if (csv == NULL)
-        {
-          g_print ("%s", text->str);
-          g_string_truncate (text, 0);
-        }
-    }
-
-  if (csv != NULL)
-    {
-      g_autoptr(GError) error = NULL;
-
-      /* Atomic: an existing file is replaced only by a complete one. */
-      if (!g_file_set_contents_full (csv, text->str, text->len, G_FILE_SET_CONTENTS_CONSISTENT,
-                                     0644, &error))
-        {
-          mien_cli_error (error->message);
-          return EXIT_FAILURE;
-        }
-    }
-  if (paths->len == 0)
-    {
-      mien_cli_error (_("no image found in the given paths"));
-      return EXIT_FAILURE;
+      mien_cli_error (error->message);
+      return g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) ? 130 : EXIT_FAILURE;
     }
   return n_failed > 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -11,6 +11,7 @@
 #include "mien-face-model.h"
 #include "mien-face-pipeline.h"
 #include "mien-image.h"
+#include "mien-output.h"
 #include "mien-video.h"
 
 /* ---- predict --faces ------------------------------------------------------------------- */
@@ -217,9 +218,9 @@ mien_cli_predict_faces (MienEnsemble      *ensemble,
 
   if (csv != NULL)
     {
-      /* Atomic: an existing file is replaced only by a complete one. */
-      if (!g_file_set_contents_full (csv, text->str, text->len, G_FILE_SET_CONTENTS_CONSISTENT,
-                                     0644, &error))
+      /* An output file (mien-output.h): atomic, never over an input. */
+      if (!mien_output_set_contents (csv, (const char * const *) inputs, text->str, text->len,
+                                     &error))
         {
           mien_cli_error (error->message);
           return EXIT_FAILURE;

@@ -38,6 +38,32 @@ gboolean  mien_cli_parse_options (const char          *name,
 int       mien_cli_usage_error   (const char *name,
                                   const char *format,
                                   ...) G_GNUC_PRINTF (2, 3);
+/* Numeric options are read as text (NULL: not given, so an explicit value is never taken for
+ * a missing one) and checked against their documented range. On a value that is not a number
+ * or is out of range these print "mien-cli COMMAND: --OPTION takes …, not “TEXT”" and return
+ * FALSE (the caller exits with EXIT_USAGE); NULL `text` leaves `value` alone. */
+gboolean  mien_cli_parse_int     (const char  *command,
+                                  const char  *option,
+                                  const char  *text,
+                                  gint64       min,
+                                  gint64       max,
+                                  gint64      *value);
+/* Bounds of a real-valued option: closed unless MIEN_CLI_ABOVE_MIN / MIEN_CLI_BELOW_MAX say the
+ * bound itself is excluded. NaN and infinities are always refused. */
+typedef enum {
+  MIEN_CLI_CLOSED    = 0,
+  MIEN_CLI_ABOVE_MIN = 1 << 0,
+  MIEN_CLI_BELOW_MAX = 1 << 1,
+} MienCliBounds;
+gboolean  mien_cli_parse_double  (const char    *command,
+                                  const char    *option,
+                                  const char    *text,
+                                  double         min,
+                                  double         max,
+                                  MienCliBounds  bounds,
+                                  double        *value);
+/* The most threads --threads and --workers accept: 4 per processor, at least 64. */
+gint64    mien_cli_max_threads   (void);
 /* Prints `node` as one line of JSON on stdout. */
 void      mien_cli_print_json    (JsonNode   *node);
 /* 25557032 → "25.6 M" */

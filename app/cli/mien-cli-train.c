@@ -89,13 +89,17 @@ epoch_cb (JsonObject *record,
            json_object_get_boolean_member (record, "best") ? _("  ★ best") : "");
 }
 
+/* --class-weights: auto, none, paper (mapped to the classes later, once they are known) or one
+ * non-negative weight per class, not all zero (the loss would be 0/0). */
 static gboolean
 parse_class_weights (const char       *arg,
                      MienTrainConfig  *config,
-                     GError          **error)
+                     gboolean         *paper)
 {
   g_auto(GStrv) parts = NULL;
+  gboolean any_positive = FALSE;
 
+  *paper = FALSE;
   if (g_strcmp0 (arg, "auto") == 0)
     {
       config->class_weights = MIEN_CLASS_WEIGHTS_AUTO;
@@ -104,6 +108,11 @@ parse_class_weights (const char       *arg,
   if (g_strcmp0 (arg, "none") == 0)
     {
       config->class_weights = MIEN_CLASS_WEIGHTS_NONE;
+      return TRUE;
+    }
+  if (g_strcmp0 (arg, "paper") == 0)
+    {
+      *paper = TRUE;
       return TRUE;
     }
   parts = g_strsplit (arg, ",", -1);
@@ -118,14 +127,54 @@ parse_class_weights (const char       *arg,
       if (*text == '\0' || end == NULL || *end != '\0' || !isfinite (config->weights[i]) ||
           config->weights[i] < 0)
         {
-          g_set_error (error, MIEN_TRAINER_ERROR, MIEN_TRAINER_ERROR_CONFIG,
-                       _("--class-weights takes auto, none or non-negative numbers like "
-                         "1,3,5,1,1,1; “%s” is not one"), text);
+          mien_cli_usage_error ("train", _("--class-weights takes auto, none, paper or "
+                                           "non-negative numbers like 1,3,5,1,1,1; “%s” is "
+                                           "not one"), text);
           return FALSE;
         }
+      any_positive |= config->weights[i] > 0;
+    }
+  if (!any_positive)
+    {
+      mien_cli_usage_error ("train", _("--class-weights %s: at least one weight has to be "
+                                       "above 0"), arg);
+      return FALSE;
     }
   config->class_weights = MIEN_CLASS_WEIGHTS_CUSTOM;
   return TRUE;
+}
+
+/* --class-weights paper: the paper's weights in the order of the classes training will use.
+ * Returns EXIT_SUCCESS, or the exit status of the failure it printed. */
+static int
+set_paper_weights (MienTrainConfig *config)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MienDataset) train = NULL;
+  g_autoptr(MienDataset) val = NULL;
+  const char * const *classes;
+  guint k;
+
+  if (!mien_train_config_open_datasets (config, &train, &val, &error))
+    {
+      mien_cli_error (error->message);
+      return EXIT_FAILURE;
+    }
+  classes = mien_dataset_get_classes (train);
+  k = mien_dataset_get_n_classes (train);
+  g_free (config->weights);
+  config->weights = g_new0 (double, MAX (k, 1));
+  config->n_weights = k;
+  if (!mien_class_weights_paper (classes, config->weights))
+    {
+      g_autofree char *names = g_strjoinv (", ", (char **) classes);
+
+      return mien_cli_usage_error ("train", _("--class-weights paper is for the classes "
+                                              "anger, disgust, fear, happiness, sadness and "
+                                              "surprise, not %s"), names);
+    }
+  config->class_weights = MIEN_CLASS_WEIGHTS_CUSTOM;
+  return EXIT_SUCCESS;
 }
 
 int
@@ -136,27 +185,34 @@ mien_cli_train (int    argc,
   g_autofree char *data = NULL, *val = NULL, *classes = NULL, *backbone = NULL;
   g_autofree char *mode = NULL, *batch_norm = NULL, *pretrained = NULL, *weights = NULL;
   g_autofree char *imbalance = NULL, *device = NULL, *out = NULL, *schedule = NULL;
-  double val_split = -1, lr = config->lr, smoothing = config->smoothing;
-  double weight_decay = 0.0, warmup = 0.0;
-  int input_size = 0, epochs = 0, batch = (int) config->batch_size, threads = 0, workers = 0;
-  int magnitude = (int) config->rand_augment.magnitude;
-  gint64 seed = 0;
-  gboolean resume = FALSE, json = FALSE, grey = FALSE, amp = FALSE;
+  /* Numbers as text: NULL is "not given" (see mien_cli_parse_int ()). */
+  g_autofree char *val_split_arg = NULL, *input_size_arg = NULL, *epochs_arg = NULL;
+  g_autofree char *batch_arg = NULL, *lr_arg = NULL, *weight_decay_arg = NULL;
+  g_autofree char *warmup_arg = NULL, *smoothing_arg = NULL, *magnitude_arg = NULL;
+  g_autofree char *seed_arg = NULL, *threads_arg = NULL, *workers_arg = NULL;
+  double val_split = config->val_split, lr = config->lr, smoothing = config->smoothing;
+  double weight_decay = config->weight_decay, warmup = config->warmup_epochs;
+  gint64 input_size = config->input_size, epochs = config->epochs;
+  gint64 batch = config->batch_size, threads = 0, workers = 0;
+  gint64 magnitude = config->rand_augment.magnitude, seed = (gint64) config->seed;
+  gint64 max_threads = mien_cli_max_threads ();
+  gboolean resume = FALSE, json = FALSE, grey = FALSE, amp = FALSE, paper = FALSE;
   const GOptionEntry entries[] = {
     { "data", 0, 0, G_OPTION_ARG_FILENAME, &data,
       N_("Training set: class folders, a CSV manifest, or a folder with train/ and val/"),
       N_("DATASET") },
     { "val", 0, 0, G_OPTION_ARG_FILENAME, &val, N_("Validation set"), N_("DATASET") },
-    { "val-split", 0, 0, G_OPTION_ARG_DOUBLE, &val_split,
-      N_("Hold out this fraction of --data for validation, stratified (default 0.1)"), N_("F") },
+    { "val-split", 0, 0, G_OPTION_ARG_STRING, &val_split_arg,
+      N_("Hold out this fraction of --data for validation, stratified; 0–1 exclusive "
+         "(default 0.1)"), N_("F") },
     { "classes", 0, 0, G_OPTION_ARG_STRING, &classes,
       N_("Only these classes, in this order (e.g. the six ABAW4 classes)"), N_("a,b,…") },
     { "grey", 0, 0, G_OPTION_ARG_NONE, &grey, N_("Train on grey images"), NULL },
     { "backbone", 0, 0, G_OPTION_ARG_STRING, &backbone,
       N_("Backbone plugin and variant (default resnet:18; see “mien-cli plugins”)"),
       N_("FAMILY[:VARIANT]") },
-    { "input-size", 0, 0, G_OPTION_ARG_INT, &input_size,
-      N_("Input size in pixels (default: the variant's)"), N_("PX") },
+    { "input-size", 0, 0, G_OPTION_ARG_STRING, &input_size_arg,
+      N_("Input size in pixels, 8–4096 (default: the variant's)"), N_("PX") },
     { "mode", 0, 0, G_OPTION_ARG_STRING, &mode,
       N_("probe (train the head only), finetune (default) or dft (deviation fine-tuning)"),
       N_("MODE") },
@@ -165,34 +221,43 @@ mien_cli_train (int    argc,
          "eval"), N_("HOW") },
     { "pretrained", 0, 0, G_OPTION_ARG_FILENAME, &pretrained,
       N_("Backbone weights: torchvision/timm safetensors or a Mien model file"), N_("FILE") },
-    { "epochs", 0, 0, G_OPTION_ARG_INT, &epochs, N_("Epochs (default 10)"), N_("N") },
-    { "batch", 0, 0, G_OPTION_ARG_INT, &batch, N_("Batch size (default 64)"), N_("N") },
-    { "lr", 0, 0, G_OPTION_ARG_DOUBLE, &lr, N_("Adam's learning rate (default 0.001)"),
-      N_("F") },
-    { "weight-decay", 0, 0, G_OPTION_ARG_DOUBLE, &weight_decay,
-      N_("Adam's weight decay (default 0)"), N_("F") },
+    { "epochs", 0, 0, G_OPTION_ARG_STRING, &epochs_arg, N_("Epochs, 1–100000 (default 10)"),
+      N_("N") },
+    { "batch", 0, 0, G_OPTION_ARG_STRING, &batch_arg, N_("Batch size, 2–65536 (default 64)"),
+      N_("N") },
+    { "lr", 0, 0, G_OPTION_ARG_STRING, &lr_arg,
+      N_("Adam's learning rate, above 0 and below 10 (default 0.001)"), N_("F") },
+    { "weight-decay", 0, 0, G_OPTION_ARG_STRING, &weight_decay_arg,
+      N_("Adam's weight decay, 0 to below 1 (default 0)"), N_("F") },
     { "schedule", 0, 0, G_OPTION_ARG_STRING, &schedule,
       N_("Learning-rate schedule: constant (default) or cosine"), N_("S") },
-    { "warmup", 0, 0, G_OPTION_ARG_DOUBLE, &warmup,
-      N_("Linear warm-up, in epochs (default 0)"), N_("EPOCHS") },
-    { "smoothing", 0, 0, G_OPTION_ARG_DOUBLE, &smoothing,
-      N_("Label smoothing α, eq. (1) (default 0; the paper tried 0.1, 0.2, 0.4)"), N_("F") },
+    { "warmup", 0, 0, G_OPTION_ARG_STRING, &warmup_arg,
+      N_("Linear warm-up, in epochs, 0 to --epochs (default 0)"), N_("EPOCHS") },
+    { "smoothing", 0, 0, G_OPTION_ARG_STRING, &smoothing_arg,
+      N_("Label smoothing α, eq. (1), 0 to below 1 (default 0; the paper tried 0.1, 0.2, "
+         "0.4)"), N_("F") },
     { "class-weights", 0, 0, G_OPTION_ARG_STRING, &weights,
-      N_("auto (inverse frequency), none, or one weight per class (the paper: 1,3,5,1,1,1)"),
-      N_("W") },
+      N_("auto (inverse frequency), none, paper (anger 1, disgust 3, fear 5, happiness 1, "
+         "sadness 1, surprise 1, by class name) or one non-negative weight per class, not all "
+         "0"), N_("W") },
     { "imbalance", 0, 0, G_OPTION_ARG_STRING, &imbalance,
       N_("none, weighted, upsample, upsample+weighted or onthefly (default none)"),
       N_("HOW") },
-    { "magnitude", 0, 0, G_OPTION_ARG_INT, &magnitude,
+    { "magnitude", 0, 0, G_OPTION_ARG_STRING, &magnitude_arg,
       N_("RandAugment magnitude, 0–30 (default 9)"), N_("M") },
     { "device", 0, 0, G_OPTION_ARG_STRING, &device, N_("cpu (default) or cuda[:N]"),
       N_("DEVICE") },
     { "amp", 0, 0, G_OPTION_ARG_NONE, &amp, N_("Mixed precision (bfloat16) on CUDA"), NULL },
-    { "seed", 0, 0, G_OPTION_ARG_INT64, &seed, N_("Random seed (default 0)"), N_("S") },
-    { "threads", 0, 0, G_OPTION_ARG_INT, &threads,
-      N_("libtorch threads (default: one per processor)"), N_("N") },
-    { "workers", 0, 0, G_OPTION_ARG_INT, &workers,
-      N_("Image decoding threads (default: one per processor)"), N_("N") },
+    { "seed", 0, 0, G_OPTION_ARG_STRING, &seed_arg,
+      N_("Random seed, 0 or more (default 0)"), N_("S") },
+    { "threads", 0, 0, G_OPTION_ARG_STRING, &threads_arg,
+      N_("libtorch threads, 1 to 4 per processor or 64, whichever is more (default: one per "
+         "processor)"),
+      N_("N") },
+    { "workers", 0, 0, G_OPTION_ARG_STRING, &workers_arg,
+      N_("Image decoding threads, 1 to 4 per processor or 64, whichever is more (default: "
+         "one per processor)"),
+      N_("N") },
     { "out", 0, 0, G_OPTION_ARG_FILENAME, &out, N_("Run folder (required)"), N_("RUNDIR") },
     { "resume", 0, 0, G_OPTION_ARG_NONE, &resume,
       N_("Continue the run in RUNDIR with its own configuration (only --epochs, --device and "
@@ -214,9 +279,25 @@ mien_cli_train (int    argc,
     return mien_cli_usage_error ("train", _("unexpected argument “%s”"), argv[1]);
   if (out == NULL)
     return mien_cli_usage_error ("train", _("--out RUNDIR is required"));
-  if (epochs < 0 || batch < 0 || threads < 0 || workers < 0 || input_size < 0 || seed < 0 ||
-      magnitude < 0)
-    return mien_cli_usage_error ("train", _("numbers cannot be negative"));
+  if (!mien_cli_parse_int ("train", "epochs", epochs_arg, 1, 100000, &epochs) ||
+      !mien_cli_parse_int ("train", "threads", threads_arg, 1, max_threads, &threads) ||
+      !mien_cli_parse_int ("train", "workers", workers_arg, 1, max_threads, &workers) ||
+      !mien_cli_parse_int ("train", "batch", batch_arg, 2, 65536, &batch) ||
+      !mien_cli_parse_int ("train", "input-size", input_size_arg, 8, 4096, &input_size) ||
+      !mien_cli_parse_int ("train", "magnitude", magnitude_arg, 0,
+                           config->rand_augment.num_bins - 1, &magnitude) ||
+      !mien_cli_parse_int ("train", "seed", seed_arg, 0, G_MAXINT64, &seed) ||
+      !mien_cli_parse_double ("train", "val-split", val_split_arg, 0.0, 1.0,
+                              MIEN_CLI_ABOVE_MIN | MIEN_CLI_BELOW_MAX, &val_split) ||
+      !mien_cli_parse_double ("train", "lr", lr_arg, 0.0, 10.0,
+                              MIEN_CLI_ABOVE_MIN | MIEN_CLI_BELOW_MAX, &lr) ||
+      !mien_cli_parse_double ("train", "weight-decay", weight_decay_arg, 0.0, 1.0,
+                              MIEN_CLI_BELOW_MAX, &weight_decay) ||
+      !mien_cli_parse_double ("train", "warmup", warmup_arg, 0.0, (double) epochs,
+                              MIEN_CLI_CLOSED, &warmup) ||
+      !mien_cli_parse_double ("train", "smoothing", smoothing_arg, 0.0, 1.0,
+                              MIEN_CLI_BELOW_MAX, &smoothing))
+    return EXIT_USAGE;
 
   if (resume)
     {
@@ -224,8 +305,11 @@ mien_cli_train (int    argc,
 
       if (device != NULL && !mien_device_parse (device, &dev, &error))
         return mien_cli_usage_error ("train", "%s", error->message);
-      trainer = mien_trainer_new_resume (mien_plugin_engine_get_default (), out, epochs,
-                                         device ? &dev : NULL, threads, &error);
+      /* 0: the run's own epochs and threads. */
+      trainer = mien_trainer_new_resume (mien_plugin_engine_get_default (), out,
+                                         epochs_arg != NULL ? (guint) epochs : 0,
+                                         device ? &dev : NULL,
+                                         threads_arg != NULL ? (int) threads : 0, &error);
       if (trainer == NULL)
         {
           mien_cli_error (error->message);
@@ -236,12 +320,11 @@ mien_cli_train (int    argc,
     {
       if (data == NULL)
         return mien_cli_usage_error ("train", _("--data DATASET is required"));
-      if (val != NULL && val_split >= 0)
+      if (val != NULL && val_split_arg != NULL)
         return mien_cli_usage_error ("train", _("give --val or --val-split, not both"));
       config->data = g_steal_pointer (&data);
       config->val = g_steal_pointer (&val);
-      if (val_split >= 0)
-        config->val_split = val_split;
+      config->val_split = val_split;
       if (classes != NULL &&
           (config->classes = mien_dataset_parse_class_list (classes, &error)) == NULL)
         return mien_cli_usage_error ("train", "%s", error->message);
@@ -251,15 +334,17 @@ mien_cli_train (int    argc,
           g_free (config->backbone);
           config->backbone = g_steal_pointer (&backbone);
         }
-      config->input_size = input_size;
+      if (input_size_arg != NULL)
+        config->input_size = (int) input_size;
       if ((mode != NULL && !mien_mode_from_string (mode, &config->mode, &error)) ||
           (batch_norm != NULL &&
            !mien_batch_norm_from_string (batch_norm, &config->batch_norm, &error)) ||
           (imbalance != NULL &&
            !mien_imbalance_from_string (imbalance, &config->imbalance, &error)) ||
-          (weights != NULL && !parse_class_weights (weights, config, &error)) ||
           (device != NULL && !mien_device_parse (device, &config->device, &error)))
         return mien_cli_usage_error ("train", "%s", error->message);
+      if (weights != NULL && !parse_class_weights (weights, config, &paper))
+        return EXIT_USAGE;
       if (schedule != NULL)
         {
           if (g_strcmp0 (schedule, "cosine") == 0)
@@ -269,19 +354,25 @@ mien_cli_train (int    argc,
                                          schedule);
         }
       config->pretrained = g_steal_pointer (&pretrained);
-      if (epochs > 0)
-        config->epochs = epochs;
-      config->batch_size = batch;
+      config->epochs = (guint) epochs;
+      config->batch_size = (guint) batch;
       config->lr = lr;
       config->weight_decay = weight_decay;
       config->warmup_epochs = warmup;
       config->smoothing = smoothing;
-      config->rand_augment.magnitude = magnitude;
+      config->rand_augment.magnitude = (guint) magnitude;
       config->amp = amp;
       config->seed = (guint64) seed;
-      config->threads = threads;
-      config->workers = workers;
+      config->threads = (int) threads;
+      config->workers = (int) workers;
       config->out = g_steal_pointer (&out);
+      if (paper)
+        {
+          int status = set_paper_weights (config);
+
+          if (status != EXIT_SUCCESS)
+            return status;
+        }
       if (!mien_train_config_validate (config, &error))
         return mien_cli_usage_error ("train", "%s", error->message);
       trainer = mien_trainer_new (mien_plugin_engine_get_default (), config);

@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <locale.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -181,6 +182,71 @@ mien_cli_usage_error (const char *name,
   va_end (args);
   g_printerr ("mien-cli %s: %s\n", name, message);
   return EXIT_USAGE;
+}
+
+gboolean
+mien_cli_parse_int (const char  *command,
+                    const char  *option,
+                    const char  *text,
+                    gint64       min,
+                    gint64       max,
+                    gint64      *value)
+{
+  gint64 parsed;
+
+  if (text == NULL)
+    return TRUE;
+  if (!g_ascii_string_to_signed (text, 10, min, max, &parsed, NULL))
+    {
+      /* Translators: "--epochs takes a whole number from 1 to 100000, not “0”". */
+      mien_cli_usage_error (command, _("--%s takes a whole number from %" G_GINT64_FORMAT
+                                       " to %" G_GINT64_FORMAT ", not “%s”"),
+                            option, min, max, text);
+      return FALSE;
+    }
+  *value = parsed;
+  return TRUE;
+}
+
+gboolean
+mien_cli_parse_double (const char    *command,
+                       const char    *option,
+                       const char    *text,
+                       double         min,
+                       double         max,
+                       MienCliBounds  bounds,
+                       double        *value)
+{
+  char *end = NULL;
+  double parsed;
+
+  if (text == NULL)
+    return TRUE;
+  parsed = g_ascii_strtod (text, &end);
+  if (*text == '\0' || end == NULL || *end != '\0' || !isfinite (parsed) ||
+      parsed < min || parsed > max ||
+      ((bounds & MIEN_CLI_ABOVE_MIN) && parsed == min) ||
+      ((bounds & MIEN_CLI_BELOW_MAX) && parsed == max))
+    {
+      /* An interval as mathematics writes it: [0, 1) excludes 1. */
+      g_autofree char *range = g_strdup_printf ("%s%g, %g%s",
+                                                (bounds & MIEN_CLI_ABOVE_MIN) ? "(" : "[",
+                                                min, max,
+                                                (bounds & MIEN_CLI_BELOW_MAX) ? ")" : "]");
+
+      /* Translators: "--val-split takes a number in (0, 1), not “nan”". */
+      mien_cli_usage_error (command, _("--%s takes a number in %s, not “%s”"), option, range,
+                            text);
+      return FALSE;
+    }
+  *value = parsed;
+  return TRUE;
+}
+
+gint64
+mien_cli_max_threads (void)
+{
+  return MAX (64, 4 * (gint64) g_get_num_processors ());
 }
 
 void

@@ -1224,6 +1224,45 @@ mien_class_weights_auto (const guint *counts,
     weights[c] = counts[c] > 0 ? (double) total / ((double) n_present * counts[c]) : 0.0;
 }
 
+gboolean
+mien_class_weights_paper (const char * const *classes,
+                          double             *weights)
+{
+  static const struct {
+    const char *name;
+    double      weight;
+  } paper[] = {
+    { "anger", 1.0 },
+    { "disgust", 3.0 },
+    { "fear", 5.0 },
+    { "happiness", 1.0 },
+    { "sadness", 1.0 },
+    { "surprise", 1.0 },
+  };
+  double mapped[G_N_ELEMENTS (paper)];
+  guint seen = 0;
+
+  g_return_val_if_fail (classes != NULL, FALSE);
+
+  if (g_strv_length ((char **) classes) != G_N_ELEMENTS (paper))
+    return FALSE;
+  for (guint i = 0; i < G_N_ELEMENTS (paper); i++)
+    {
+      guint j = 0;
+
+      while (j < G_N_ELEMENTS (paper) && g_ascii_strcasecmp (classes[i], paper[j].name) != 0)
+        j++;
+      /* `seen` makes a class given twice (and so another one missing) fail. */
+      if (j == G_N_ELEMENTS (paper) || (seen & (1u << j)))
+        return FALSE;
+      seen |= 1u << j;
+      mapped[i] = paper[j].weight;
+    }
+  if (weights != NULL)
+    memcpy (weights, mapped, sizeof mapped);
+  return TRUE;
+}
+
 /* ---- Epoch plans ----------------------------------------------------------------------- */
 
 GArray *

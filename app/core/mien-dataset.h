@@ -136,6 +136,12 @@ JsonNode           *mien_dataset_stats_to_json   (MienDatasetStats *stats,
 void                mien_class_weights_auto      (const guint *counts,
                                                   guint        n_classes,
                                                   double      *weights);
+/* The reference paper's class weights (its authors' script): anger 1, disgust 3, fear 5,
+ * happiness 1, sadness 1, surprise 1, by class name (ASCII case ignored), written to `weights`
+ * (may be NULL) in the order of `classes`. FALSE, writing nothing, unless `classes` are those six
+ * in any order. */
+gboolean            mien_class_weights_paper     (const char * const *classes,
+                                                  double             *weights);
 
 /* ---- Epoch plans ----------------------------------------------------------------------- */
 

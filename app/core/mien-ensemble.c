@@ -1,6 +1,7 @@
 /* mien-ensemble.c — averaging the softmax outputs of several models. */
 #include "config.h"
 
+#include <math.h>
 #include <string.h>
 
 #include <glib/gi18n-lib.h>
@@ -8,6 +9,7 @@
 #include "mien-ensemble.h"
 #include "mien-image.h"
 #include "mien-loader.h"
+#include "mien-output.h"
 
 G_DEFINE_QUARK (mien-ensemble-error-quark, mien_ensemble_error)
 
@@ -15,6 +17,7 @@ struct _MienEnsemble
 {
   GObject    parent_instance;
   GPtrArray *models;   /* MienModel */
+  GPtrArray *names;    /* char *, each model's file (or "model N") for error messages */
 };
 
 G_DEFINE_FINAL_TYPE (MienEnsemble, mien_ensemble, G_TYPE_OBJECT)
@@ -25,6 +28,7 @@ mien_ensemble_finalize (GObject *object)
   MienEnsemble *self = MIEN_ENSEMBLE (object);
 
   g_ptr_array_unref (self->models);
+  g_ptr_array_unref (self->names);
   G_OBJECT_CLASS (mien_ensemble_parent_class)->finalize (object);
 }
 
@@ -38,6 +42,7 @@ static void
 mien_ensemble_init (MienEnsemble *self)
 {
   self->models = g_ptr_array_new_with_free_func (g_object_unref);
+  self->names = g_ptr_array_new_with_free_func (g_free);
 }
 
 MienEnsemble *
@@ -69,6 +74,8 @@ mien_ensemble_load (MienPluginEngine    *engine,
                        local_error->message);
           return NULL;
         }
+      g_free (self->names->pdata[i]);
+      self->names->pdata[i] = g_filename_display_name (paths[i]);
     }
   if (self->models->len == 0)
     {
@@ -109,6 +116,8 @@ mien_ensemble_add (MienEnsemble  *self,
         }
     }
   g_ptr_array_add (self->models, g_object_ref (model));
+  g_ptr_array_add (self->names, g_strdup_printf (_("model %u (%s)"), self->models->len,
+                                                 mien_model_get_backbone_spec (model)));
   return TRUE;
 }
 
@@ -157,6 +166,27 @@ check_not_empty (MienEnsemble  *self,
   return FALSE;
 }
 
+/* NaN or infinite probabilities come from NaN weights or an unusable mean/std: an error naming
+ * the member, never a row of "nan". */
+static gboolean
+check_finite (MienEnsemble  *self,
+              guint          member,
+              const float   *probs,
+              gsize          n,
+              GError       **error)
+{
+  for (gsize i = 0; i < n; i++)
+    if (!isfinite (probs[i]))
+      {
+        g_set_error (error, MIEN_ENSEMBLE_ERROR, MIEN_ENSEMBLE_ERROR_NOT_FINITE,
+                     _("%s gives probabilities that are not numbers (NaN or infinite): its "
+                       "weights or its mean/std are unusable"),
+                     (const char *) self->names->pdata[member]);
+        return FALSE;
+      }
+  return TRUE;
+}
+
 /* What one member is shown: a new reference to a pixbuf of any size, which
  * mien_image_from_pixbuf () brings to the member's input size and colour mode. */
 typedef GdkPixbuf *(*MemberInputFunc) (MienModel *model,
@@ -197,7 +227,8 @@ predict_members (MienEnsemble     *self,
         return FALSE;
       images = mien_image_batch_tensor (pixels, 1, size, error);
       out = images ? mien_model_predict (model, images, error) : NULL;
-      if (out == NULL || !mien_tensor_to_host (out, probs, k * sizeof (float), error))
+      if (out == NULL || !mien_tensor_to_host (out, probs, k * sizeof (float), error) ||
+          !check_finite (self, m, probs, k, error))
         return FALSE;
       for (guint c = 0; c < k; c++)
         average[c] += probs[c] / self->models->len;
@@ -282,17 +313,14 @@ mien_ensemble_predict_file (MienEnsemble  *self,
                             GError       **error)
 {
   g_autoptr(GdkPixbuf) pixbuf = NULL;
-  g_autoptr(GError) local_error = NULL;
 
   g_return_val_if_fail (MIEN_IS_ENSEMBLE (self), FALSE);
 
-  pixbuf = gdk_pixbuf_new_from_file (path, &local_error);
+  /* The one way an image file becomes a pixbuf: bounded, upright, and never NULL without an
+   * error ("PATH: reason"). */
+  pixbuf = mien_image_load (path, error);
   if (pixbuf == NULL)
-    {
-      g_set_error (error, local_error->domain, local_error->code, "%s: %s", path,
-                   local_error->message);
-      return FALSE;
-    }
+    return FALSE;
   return mien_ensemble_predict_pixbuf (self, pixbuf, per_model, average, error);
 }
 
@@ -340,7 +368,14 @@ predict_dataset (MienEnsemble      *self,
         readable[i] &= mien_loader_is_readable (loader, i);
     }
   if (unreadable != NULL)
-    *unreadable = g_ptr_array_ref (mien_loader_get_unreadable (loaders->pdata[0]));
+    {
+      GPtrArray *reasons = mien_loader_get_unreadable (loaders->pdata[0]);
+
+      /* Copies: the loader's strings go with the loader when this returns. */
+      *unreadable = g_ptr_array_new_full (reasons->len, g_free);
+      for (guint i = 0; i < reasons->len; i++)
+        g_ptr_array_add (*unreadable, g_strdup (reasons->pdata[i]));
+    }
 
   slots = mien_dataset_plain_plan (dataset);
   for (guint m = 0; m < n_models; m++)
@@ -369,7 +404,8 @@ predict_dataset (MienEnsemble      *self,
           out = mien_model_predict (self->models->pdata[m], batch->images, error);
           host = g_new (float, (gsize) batch->n * k);
           if (out == NULL ||
-              !mien_tensor_to_host (out, host, (gsize) batch->n * k * sizeof (float), error))
+              !mien_tensor_to_host (out, host, (gsize) batch->n * k * sizeof (float), error) ||
+              !check_finite (self, m, host, (gsize) batch->n * k, error))
             return FALSE;
           for (guint i = 0; i < batch->n; i++)
             memcpy (probs[m] + (gsize) batch->slots[i].index * k, host + (gsize) i * k,
@@ -707,4 +743,120 @@ mien_ensemble_append_csv_row (MienEnsemble *self,
   append_csv_field (csv, path);
   g_string_append_c (csv, ',');
   append_class_and_probabilities (self, csv, average);
+}
+
+/* Sends what `text` holds to the output or the sink, and empties it. */
+static gboolean
+flush_csv (GString                      *text,
+           MienOutput                   *output,
+           const MienPredictCsvOptions  *options,
+           GError                      **error)
+{
+  gboolean ok = TRUE;
+
+  if (output != NULL)
+    ok = mien_output_write (output, text->str, text->len, error);
+  else
+    options->sink (text->str, options->sink_data);
+  g_string_truncate (text, 0);
+  return ok;
+}
+
+gboolean
+mien_ensemble_predict_csv (MienEnsemble                 *self,
+                           const char * const           *inputs,
+                           const char                   *csv_path,
+                           const MienPredictCsvOptions  *options,
+                           guint                        *n_rows,
+                           GCancellable                 *cancellable,
+                           GError                      **error)
+{
+  static const MienPredictCsvOptions defaults = { NULL, };
+  g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) protect = g_ptr_array_new ();
+  g_autoptr(MienOutput) output = NULL;
+  g_autoptr(GString) text = g_string_new (NULL);
+  g_autofree float *average = NULL;
+  guint rows = 0;
+
+  g_return_val_if_fail (MIEN_IS_ENSEMBLE (self), FALSE);
+  g_return_val_if_fail (inputs != NULL, FALSE);
+  if (options == NULL)
+    options = &defaults;
+  g_return_val_if_fail (csv_path != NULL || options->sink != NULL, FALSE);
+
+  if (!check_not_empty (self, error))
+    return FALSE;
+  if (options->progress != NULL)
+    options->progress (-1.0, _("Listing images…"), options->progress_data);
+  for (guint i = 0; inputs[i] != NULL; i++)
+    mien_ensemble_collect_images (inputs[i], paths);
+  if (paths->len == 0)
+    {
+      g_autofree char *list = g_strjoinv (", ", (char **) inputs);
+
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, _("There is no image in %s"), list);
+      return FALSE;
+    }
+
+  if (csv_path != NULL)
+    {
+      /* Every image listed, not only the folders given, so that the CSV cannot replace one. */
+      for (guint i = 0; i < paths->len; i++)
+        g_ptr_array_add (protect, paths->pdata[i]);
+      for (guint i = 0; options->protect != NULL && options->protect[i] != NULL; i++)
+        g_ptr_array_add (protect, (gpointer) options->protect[i]);
+      g_ptr_array_add (protect, NULL);
+      output = mien_output_new (csv_path, (const char * const *) protect->pdata, error);
+      if (output == NULL)
+        return FALSE;
+    }
+
+  average = g_new (float, mien_ensemble_get_n_classes (self));
+  mien_ensemble_append_csv_header (self, text);
+  for (guint i = 0; i < paths->len; i++)
+    {
+      g_autoptr(GError) local_error = NULL;
+      gboolean ok;
+
+      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+        return FALSE;
+      if (options->lock != NULL)
+        g_mutex_lock (options->lock);
+      ok = mien_ensemble_predict_file (self, paths->pdata[i], NULL, average, &local_error);
+      if (options->lock != NULL)
+        g_mutex_unlock (options->lock);
+      if (ok)
+        {
+          mien_ensemble_append_csv_row (self, text, paths->pdata[i], average);
+          rows++;
+        }
+      else if (g_error_matches (local_error, MIEN_ENSEMBLE_ERROR,
+                                MIEN_ENSEMBLE_ERROR_NOT_FINITE))
+        {
+          /* The model, not the image: every row would be the same failure. */
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          return FALSE;
+        }
+      else if (options->failure != NULL)
+        options->failure (paths->pdata[i], local_error, options->failure_data);
+      /* Rows reach the sink as they come; a file gets them in large writes. */
+      if ((output == NULL || text->len >= 65536) &&
+          !flush_csv (text, output, options, error))
+        return FALSE;
+      if (options->progress != NULL)
+        {
+          /* Translators: progress of predicting a folder: images done of all */
+          g_autofree char *message = g_strdup_printf (_("%u of %u images"), i + 1, paths->len);
+
+          options->progress ((double) (i + 1) / paths->len, message, options->progress_data);
+        }
+    }
+  if (g_cancellable_set_error_if_cancelled (cancellable, error) ||
+      !flush_csv (text, output, options, error) ||
+      (output != NULL && !mien_output_commit (output, error)))
+    return FALSE;
+  if (n_rows != NULL)
+    *n_rows = rows;
+  return TRUE;
 }

@@ -22,6 +22,7 @@ GQuark mien_ensemble_error_quark (void);
 typedef enum {
   MIEN_ENSEMBLE_ERROR_CLASSES,  /* a member whose classes differ, or a dataset without them */
   MIEN_ENSEMBLE_ERROR_EMPTY,    /* no model */
+  MIEN_ENSEMBLE_ERROR_NOT_FINITE, /* a member gave NaN or infinite probabilities */
 } MienEnsembleError;
 
 #define MIEN_TYPE_ENSEMBLE (mien_ensemble_get_type ())
@@ -69,7 +70,7 @@ gboolean            mien_ensemble_predict_file (MienEnsemble *self,
 
 /* Evaluates on `dataset` (opened with the ensemble's classes, in the same order; else
  * MIEN_ENSEMBLE_ERROR_CLASSES). Unreadable images are skipped (listed in `unreadable`, may be
- * NULL). Returns the metrics of the average; `per_model` (may be NULL) receives a new array
+ * NULL: a new array of "PATH: reason" strings, the caller's). Returns the metrics of the average; `per_model` (may be NULL) receives a new array
  * of each member's own metrics. */
 MienMetrics        *mien_ensemble_evaluate     (MienEnsemble      *self,
                                                 MienDataset       *dataset,
@@ -139,5 +140,43 @@ void                mien_ensemble_append_csv_row    (MienEnsemble *self,
                                                      GString      *csv,
                                                      const char   *path,
                                                      const float  *average);
+
+/* Folder → CSV (`mien-cli predict`, the Predict page): see mien_ensemble_predict_csv (). */
+typedef void (*MienPredictFailureFunc) (const char   *path,
+                                        const GError *error,
+                                        gpointer      user_data);
+typedef void (*MienPredictSinkFunc)    (const char   *text,
+                                        gpointer      user_data);
+typedef struct {
+  /* More inputs of the command that the CSV must not replace (the model files); may be NULL. */
+  const char * const     *protect;
+  /* Without a CSV path: receives the CSV as it comes, the header then each row (to print it). */
+  MienPredictSinkFunc     sink;
+  gpointer                sink_data;
+  /* Held around each prediction when other threads use the ensemble too; may be NULL. */
+  GMutex                 *lock;
+  /* Hears of each image that cannot be read, on the working thread; may be NULL. */
+  MienPredictFailureFunc  failure;
+  gpointer                failure_data;
+  /* -1 while listing, then "N of M images"; may be NULL. */
+  MienProgressFunc        progress;
+  gpointer                progress_data;
+} MienPredictCsvOptions;
+
+/* Predicts every image of `inputs` (files and folders, as mien_ensemble_collect_images () lists
+ * them) and writes the header and a row per readable image (mien_ensemble_append_csv_row ()) to
+ * `csv_path` as an output file (mien-output.h: refused when it is one of the images, one of
+ * options->protect or not a regular file), or to options->sink when `csv_path` is NULL.
+ * Unreadable images are left out and reported to options->failure. Fails, writing nothing and
+ * leaving an old file intact, when no image is found (G_IO_ERROR_NOT_FOUND), when cancelled,
+ * when a member gives non-finite probabilities (MIEN_ENSEMBLE_ERROR_NOT_FINITE) and when the
+ * output cannot be written. `n_rows` (may be NULL): the rows written. */
+gboolean            mien_ensemble_predict_csv       (MienEnsemble                *self,
+                                                     const char * const          *inputs,
+                                                     const char                  *csv_path,
+                                                     const MienPredictCsvOptions *options,
+                                                     guint                       *n_rows,
+                                                     GCancellable                *cancellable,
+                                                     GError                     **error);
 
 G_END_DECLS

@@ -11,6 +11,7 @@
 #endif
 
 #include "mien-face-model.h"
+#include "mien-output.h"
 
 G_DEFINE_QUARK (mien-download-error-quark, mien_download_error)
 
@@ -264,9 +265,12 @@ mien_download_file (const char        *url,
       check_digest (checksum, n_bytes, sha256, expected_size, url, &local_error))
     {
       dest_file = g_file_new_for_path (dest);
-      if (g_file_move (tmp_file, dest_file, G_FILE_COPY_OVERWRITE, NULL, NULL, NULL,
+      /* Synced before the rename and the folder after it: a crash leaves the old file or the
+       * whole new one, never an empty one under the final name. */
+      if (mien_output_sync_file (tmp_path, &local_error) &&
+          g_file_move (tmp_file, dest_file, G_FILE_COPY_OVERWRITE, NULL, NULL, NULL,
                        &local_error))
-        return TRUE;
+        return mien_output_sync_folder (dest, error);
     }
   g_unlink (tmp_path);
   g_propagate_error (error, g_steal_pointer (&local_error));

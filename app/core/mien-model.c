@@ -1104,6 +1104,39 @@ describe_misfits (GPtrArray *missing,
   return g_string_free (s, FALSE);
 }
 
+/* NaN or an infinity in any floating-point tensor: x - x is 0 for every finite x and NaN
+ * otherwise, so one sum tells. Such a model would only ever predict NaN. */
+static gboolean
+check_finite (MienVarStore  *vs,
+              const char    *display,
+              GError       **error)
+{
+  for (guint i = 0; i < mien_var_store_get_n_vars (vs); i++)
+    {
+      MienTensor *t = mien_var_store_get_nth (vs, i);
+      MienDType dtype = mien_tensor_dtype (t);
+      g_autoptr(MienTensor) zero = NULL;
+      g_autoptr(MienTensor) sum = NULL;
+      double value = 0.0;
+
+      if (dtype != MIEN_DTYPE_FLOAT32 && dtype != MIEN_DTYPE_FLOAT16 &&
+          dtype != MIEN_DTYPE_BFLOAT16 && dtype != MIEN_DTYPE_FLOAT64)
+        continue;
+      zero = mien_tensor_sub (t, t, error);
+      sum = zero ? mien_tensor_sum (zero, error) : NULL;
+      if (sum == NULL || !mien_tensor_item (sum, &value, error))
+        return FALSE;
+      if (value != 0.0)
+        {
+          g_set_error (error, MIEN_MODEL_ERROR, MIEN_MODEL_ERROR_FILE,
+                       _("“%s” is not a usable model: its tensor %s holds NaN or infinite "
+                         "values"), display, mien_var_store_get_name (vs, i));
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
 MienModel *
 mien_model_load (MienPluginEngine  *engine,
                  const char        *path,
@@ -1176,6 +1209,9 @@ mien_model_load (MienPluginEngine  *engine,
                    display, spec_string, model->n_classes, misfits);
       return NULL;
     }
+
+  if (!check_finite (model->vs, display, error))
+    return NULL;
 
   g_clear_pointer (&model->metadata, json_object_unref);
   model->metadata = g_steal_pointer (&md);

@@ -8,6 +8,7 @@
 #include <glib/gi18n-lib.h>
 
 #include "mien-chart-private.h"
+#include "mien-output.h"
 
 typedef struct
 {
@@ -220,6 +221,24 @@ draw_export (MienChart *self,
   mien_chart_draw_with (self, cr, width, height, &dark, TRUE);
 }
 
+/* Cairo writes an export through this into the output file's temporary file. */
+typedef struct {
+  MienOutput *output;
+  GError     *error;
+} ExportSink;
+
+static cairo_status_t
+write_export (void                *closure,
+              const unsigned char *data,
+              unsigned int         length)
+{
+  ExportSink *sink = closure;
+
+  if (sink->error == NULL && mien_output_write (sink->output, data, length, &sink->error))
+    return CAIRO_STATUS_SUCCESS;
+  return CAIRO_STATUS_WRITE_ERROR;
+}
+
 gboolean
 mien_chart_export (MienChart   *self,
                    const char  *path,
@@ -227,10 +246,13 @@ mien_chart_export (MienChart   *self,
                    int          height,
                    GError     **error)
 {
+  g_autoptr(MienOutput) output = NULL;
+  ExportSink sink = { NULL, NULL };
   cairo_surface_t *surface;
   cairo_t *cr;
   cairo_status_t status;
   g_autofree char *lower = NULL;
+  gboolean png, svg;
 
   g_return_val_if_fail (MIEN_IS_CHART (self), FALSE);
   g_return_val_if_fail (path != NULL, FALSE);
@@ -242,42 +264,46 @@ mien_chart_export (MienChart   *self,
                    _("Cannot export a chart of %d × %d pixels"), width, height);
       return FALSE;
     }
-
   lower = g_ascii_strdown (path, -1);
-  if (g_str_has_suffix (lower, ".png"))
+  png = g_str_has_suffix (lower, ".png");
+  svg = g_str_has_suffix (lower, ".svg");
+  if (!png && !svg)
     {
-      surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, width, height);
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   _("Cannot export a chart to “%s”: the name must end in .png or .svg"), path);
+      return FALSE;
+    }
+
+  /* An output file (mien-output.h): a complete chart or the old file, never half of one. */
+  output = mien_output_new (path, NULL, error);
+  if (output == NULL)
+    return FALSE;
+  sink.output = output;
+  if (png)
+    surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, width, height);
+  else
+    surface = cairo_svg_surface_create_for_stream (write_export, &sink, width, height);
+  status = cairo_surface_status (surface);
+  if (status == CAIRO_STATUS_SUCCESS)
+    {
       cr = cairo_create (surface);
       draw_export (self, cr, width, height);
       status = cairo_status (cr);
       cairo_destroy (cr);
+      if (status == CAIRO_STATUS_SUCCESS && png)
+        status = cairo_surface_write_to_png_stream (surface, write_export, &sink);
+      /* An SVG is written as it is finished. */
+      cairo_surface_finish (surface);
       if (status == CAIRO_STATUS_SUCCESS)
-        status = cairo_surface_write_to_png (surface, path);
-      cairo_surface_destroy (surface);
-      return check_cairo (status, path, error);
+        status = cairo_surface_status (surface);
     }
-  else if (g_str_has_suffix (lower, ".svg"))
+  cairo_surface_destroy (surface);
+  if (sink.error != NULL)
     {
-      surface = cairo_svg_surface_create (path, width, height);
-      /* A surface that could not open its file is in an error state from the start. */
-      status = cairo_surface_status (surface);
-      if (status == CAIRO_STATUS_SUCCESS)
-        {
-          cr = cairo_create (surface);
-          draw_export (self, cr, width, height);
-          status = cairo_status (cr);
-          cairo_destroy (cr);
-          cairo_surface_finish (surface);
-          if (status == CAIRO_STATUS_SUCCESS)
-            status = cairo_surface_status (surface);
-        }
-      cairo_surface_destroy (surface);
-      return check_cairo (status, path, error);
+      g_propagate_error (error, sink.error);
+      return FALSE;
     }
-
-  g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-               _("Cannot export a chart to “%s”: the name must end in .png or .svg"), path);
-  return FALSE;
+  return check_cairo (status, path, error) && mien_output_commit (output, error);
 }
 
 /* ---- Helpers for subclasses ---------------------------------------------------------------- */

@@ -16,6 +16,7 @@
 #include <glib/gi18n-lib.h>
 
 #include "mien-evaluate-page.h"
+#include "mien-output.h"
 #include "mien-ui-util.h"
 #include "mien-image.h"
 
@@ -1352,7 +1353,6 @@ mien_evaluate_page_export_csv (MienEvaluatePage  *self,
         }
       g_string_append_c (csv, '\n');
     }
-  /* Atomic: an existing file is replaced only by a complete one. */
-  return g_file_set_contents_full (path, csv->str, (gssize) csv->len,
-                                   G_FILE_SET_CONTENTS_CONSISTENT, 0644, error);
+  /* An output file (mien-output.h): atomic, never over something that is not a file. */
+  return mien_output_set_contents (path, NULL, csv->str, csv->len, error);
 }

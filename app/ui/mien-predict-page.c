@@ -1127,8 +1127,8 @@ struct _FolderJob {
   char           *csv_path;
   SharedEnsemble *ensemble;
   GCancellable   *cancellable;
-  int             done;        /* atomic */
-  int             total;       /* atomic; -1 while listing */
+  int             permille;    /* atomic; -1 while listing */
+  char           *text;        /* atomic: the latest progress text, taken by poll_folder () */
   guint           n_rows;
   guint           n_failed;
   char           *first_failure;
@@ -1142,7 +1142,32 @@ folder_job_free (FolderJob *job)
   g_clear_pointer (&job->ensemble, shared_ensemble_unref);
   g_clear_object (&job->cancellable);
   g_free (job->first_failure);
+  g_free (job->text);
   g_free (job);
+}
+
+static void
+folder_progress (double      fraction,
+                 const char *message,
+                 gpointer    data)
+{
+  FolderJob *job = data;
+
+  g_atomic_int_set (&job->permille, fraction < 0 ? -1 : (int) (fraction * 1000));
+  g_free (g_atomic_pointer_exchange (&job->text, g_strdup (message)));
+}
+
+/* As mien-cli predict: an unreadable image is reported and left out. */
+static void
+folder_failure (const char   *path,
+                const GError *error,
+                gpointer      data)
+{
+  FolderJob *job = data;
+
+  if (job->first_failure == NULL)
+    job->first_failure = g_strdup (error->message);
+  job->n_failed++;
 }
 
 static void
@@ -1152,85 +1177,42 @@ folder_thread (GTask        *task,
                GCancellable *cancellable)
 {
   FolderJob *job = task_data;
-  MienEnsemble *ensemble = job->ensemble->ensemble;
-  g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr(GString) csv = g_string_new (NULL);
-  g_autofree float *average = g_new (float, mien_ensemble_get_n_classes (ensemble));
+  const char *inputs[] = { job->folder, NULL };
+  MienPredictCsvOptions options = { NULL, };
   GError *error = NULL;
 
-  mien_ensemble_collect_images (job->folder, paths);
-  /* collect_images lists a folder it cannot open as itself, so that predicting reports it. */
-  if (paths->len == 1 && g_str_equal (paths->pdata[0], job->folder))
-    g_ptr_array_set_size (paths, 0);
-  if (paths->len == 0)
-    {
-      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
-                               _("There is no image in %s"), job->folder);
-      return;
-    }
-  g_atomic_int_set (&job->total, (int) paths->len);
-
-  mien_ensemble_append_csv_header (ensemble, csv);
-  for (guint i = 0; i < paths->len; i++)
-    {
-      g_autoptr(GError) local_error = NULL;
-      gboolean ok;
-
-      if (g_task_return_error_if_cancelled (task))
-        return;
-      g_mutex_lock (&job->ensemble->lock);
-      ok = mien_ensemble_predict_file (ensemble, paths->pdata[i], NULL, average, &local_error);
-      g_mutex_unlock (&job->ensemble->lock);
-      if (ok)
-        {
-          mien_ensemble_append_csv_row (ensemble, csv, paths->pdata[i], average);
-          job->n_rows++;
-        }
-      else
-        {
-          /* As mien-cli predict: an unreadable image is reported and left out. */
-          if (job->first_failure == NULL)
-            job->first_failure = g_strdup (local_error->message);
-          job->n_failed++;
-        }
-      g_atomic_int_set (&job->done, (int) i + 1);
-    }
-  if (g_task_return_error_if_cancelled (task))
-    return;
-  /* Atomic: an existing file is replaced only by a complete one. */
-  if (!g_file_set_contents_full (job->csv_path, csv->str, (gssize) csv->len,
-                                 G_FILE_SET_CONTENTS_CONSISTENT, 0644, &error))
-    g_task_return_error (task, error);
-  else
+  options.lock = &job->ensemble->lock;
+  options.failure = folder_failure;
+  options.failure_data = job;
+  options.progress = folder_progress;
+  options.progress_data = job;
+  if (mien_ensemble_predict_csv (job->ensemble->ensemble, inputs, job->csv_path, &options,
+                                 &job->n_rows, cancellable, &error))
     g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
 }
 
 static gboolean
 poll_folder (gpointer data)
 {
   MienPredictPage *self = data;
-  int total, done;
+  g_autofree char *text = NULL;
+  int permille;
 
   if (self->folder == NULL)
     {
       self->folder_poll_id = 0;
       return G_SOURCE_REMOVE;
     }
-  total = g_atomic_int_get (&self->folder->total);
-  done = g_atomic_int_get (&self->folder->done);
-  if (total < 0)
-    {
-      gtk_progress_bar_pulse (self->folder_bar);
-      gtk_progress_bar_set_text (self->folder_bar, _("Listing images…"));
-    }
+  permille = g_atomic_int_get (&self->folder->permille);
+  text = g_atomic_pointer_exchange (&self->folder->text, NULL);
+  if (permille < 0)
+    gtk_progress_bar_pulse (self->folder_bar);
   else
-    {
-      /* Translators: progress of predicting a folder: images done of all */
-      g_autofree char *text = g_strdup_printf (_("%d of %d images"), done, total);
-
-      gtk_progress_bar_set_fraction (self->folder_bar, total > 0 ? (double) done / total : 0.0);
-      gtk_progress_bar_set_text (self->folder_bar, text);
-    }
+    gtk_progress_bar_set_fraction (self->folder_bar, permille / 1000.0);
+  if (text != NULL)
+    gtk_progress_bar_set_text (self->folder_bar, text);
   return G_SOURCE_CONTINUE;
 }
 
@@ -1296,7 +1278,7 @@ start_folder (MienPredictPage *self,
   job->csv_path = g_strdup (csv_path);
   job->ensemble = shared_ensemble_ref (self->ensemble);
   job->cancellable = g_cancellable_new ();
-  job->total = -1;
+  job->permille = -1;
   self->folder = job;
 
   /* Translators: the folder being predicted */

@@ -207,19 +207,6 @@ static const MienImbalance imbalance_order[] = {
   MIEN_IMBALANCE_ONTHEFLY,
 };
 
-/* The paper's class weights (its authors' script), by class name. */
-static const struct {
-  const char *name;
-  double      weight;
-} paper_weights[] = {
-  { "anger", 1.0 },
-  { "disgust", 3.0 },
-  { "fear", 5.0 },
-  { "happiness", 1.0 },
-  { "sadness", 1.0 },
-  { "surprise", 1.0 },
-};
-
 typedef struct _RunLink RunLink;
 
 struct _MienTrainPage
@@ -371,31 +358,14 @@ n_classes (MienTrainPage *self)
   return self->classes != NULL ? g_strv_length (self->classes) : 0;
 }
 
-/* Fills `weights` (n_classes) with the paper's weights mapped by class name; FALSE when the
- * classes are not exactly the paper's six. */
+/* Fills `weights` (n_classes, may be NULL) with the paper's weights mapped by class name; FALSE
+ * when the classes are not exactly the paper's six. */
 static gboolean
 map_paper_weights (MienTrainPage *self,
                    double        *weights)
 {
-  guint n = n_classes (self);
-
-  if (n != G_N_ELEMENTS (paper_weights))
-    return FALSE;
-  for (guint i = 0; i < n; i++)
-    {
-      gboolean found = FALSE;
-
-      for (guint j = 0; j < G_N_ELEMENTS (paper_weights) && !found; j++)
-        if (g_ascii_strcasecmp (self->classes[i], paper_weights[j].name) == 0)
-          {
-            if (weights != NULL)
-              weights[i] = paper_weights[j].weight;
-            found = TRUE;
-          }
-      if (!found)
-        return FALSE;
-    }
-  return TRUE;
+  return self->classes != NULL &&
+         mien_class_weights_paper ((const char * const *) self->classes, weights);
 }
 
 static double *
