@@ -18,15 +18,26 @@ write_config (void)
   g_autoptr(JsonNode) node = NULL;
   g_autofree char *text = NULL;
   g_autofree char *path = NULL;
+  g_autoptr(GError) error = NULL;
 
   if (done)
     return;
   done = TRUE;
   config = mien_train_config_new ();
   config->data = g_strdup ("/nonexistent/dataset");
+  config->out = g_strdup (mien_fuzz_dir ());
   node = mien_train_config_to_json (config);
   text = json_to_string (node, TRUE);
   path = mien_fuzz_write_file ("config.json", text, strlen (text));
+
+  /* Inputs can only reach the log's parser if the configuration passes: a rule added to it
+   * later must fail here, not leave the fuzzer testing nothing. */
+  {
+    g_autoptr(MienRun) run = mien_run_load (mien_fuzz_dir (), &error);
+
+    g_assert_no_error (error);
+    g_assert_cmpuint (mien_run_get_n_epochs (run), ==, 0);
+  }
 }
 
 int

@@ -5,7 +5,8 @@
 #   tests/fuzz/run-fuzzers.sh [SECONDS] [TARGET...]
 #
 # Environment: JOBS (fuzzers run at once, default 1), BUILD_DIR (default build-fuzz),
-# RSS_LIMIT_MB (default 2048). Each fuzzer starts from a copy of its seed corpus in
+# RSS_LIMIT_MB (default 2048), FUZZ_ARGS (more libFuzzer flags, e.g. -detect_leaks=0 to look
+# past a known leak). Each fuzzer starts from a copy of its seed corpus in
 # BUILD_DIR/fuzz-corpus/TARGET (the seeds in the source tree stay small); a crash leaves its
 # reproducer in BUILD_DIR/fuzz-artifacts/TARGET/ and its log in BUILD_DIR/fuzz-logs/TARGET.log.
 # Fixed crashes' reproducers go to tests/fuzz/crashes/TARGET/, which the normal test run replays.
@@ -61,7 +62,7 @@ run_one () {
   # shellcheck disable=SC2046
   nice -n 10 "$build_dir/tests/fuzz/fuzz-$t" "$corpus" "$fuzz_dir/corpus/$t" \
     -max_total_time="$seconds" -rss_limit_mb="$rss_limit" -max_len="$(max_len "$t")" \
-    -artifact_prefix="$artifacts" -print_final_stats=1 $(dict "$t") > "$log" 2>&1 \
+    -artifact_prefix="$artifacts" -print_final_stats=1 $(dict "$t") ${FUZZ_ARGS:-} > "$log" 2>&1 \
     && status=ok || status="FAILED (exit $?; see $log and $artifacts)"
   # "#123456 DONE cov: 812 ft: 2345 corp: ..." and "stat::number_of_executed_units: 123456"
   summary=$(grep -E '^#[0-9]+' "$log" | tail -n 1 || true)
