@@ -1,7 +1,7 @@
 /* fuzz-train-config.c — a run's config.json (mien_train_config_from_json in
  * app/core/mien-trainer.c), read as mien-run.c's load_config reads it.
  *
- * A configuration that parses must also survive a round trip: what mien_train_config_to_json
+ * A configuration that parses must keep every class it lists, and survive a round trip: what mien_train_config_to_json
  * writes for it (the trainer's config.json) must read back, or a run would be written that no
  * Mien can list or resume.
  */
@@ -19,6 +19,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
   g_autoptr(MienTrainConfig) again = NULL;
   g_autoptr(JsonNode) written = NULL;
   g_autoptr(GError) error = NULL;
+  JsonObject *root;
 
   mien_fuzz_init ();
 
@@ -34,6 +35,17 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
       return 0;
     }
   g_assert_no_error (error);
+
+  /* An accepted class list is kept whole: a run must not train on fewer classes than it says. */
+  root = json_node_get_object (json_parser_get_root (parser));
+  if (root != NULL && json_object_has_member (root, "classes") &&
+      JSON_NODE_HOLDS_ARRAY (json_object_get_member (root, "classes")))
+    {
+      guint n_classes = json_array_get_length (json_object_get_array_member (root, "classes"));
+
+      g_assert_nonnull (config->classes);
+      g_assert_cmpuint (g_strv_length (config->classes), ==, n_classes);
+    }
 
   written = mien_train_config_to_json (config);
   again = mien_train_config_from_json (written, &error);

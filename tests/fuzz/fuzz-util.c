@@ -10,6 +10,23 @@
 
 static char *scratch_dir;
 
+#define FATAL_LEVELS (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING)
+
+/* Outside g_test programs GLib stops on a fatal message with SIGTRAP, which libFuzzer does not
+ * catch, so it would save no reproducer; abort () it handles. */
+static GLogWriterOutput
+abort_on_fatal (GLogLevelFlags   log_level,
+                const GLogField *fields,
+                gsize            n_fields,
+                gpointer         user_data)
+{
+  GLogWriterOutput result = g_log_writer_default (log_level, fields, n_fields, user_data);
+
+  if (log_level & (G_LOG_FLAG_FATAL | FATAL_LEVELS))
+    abort ();
+  return result;
+}
+
 void
 mien_fuzz_init (void)
 {
@@ -18,7 +35,8 @@ mien_fuzz_init (void)
   if (done)
     return;
   done = TRUE;
-  g_log_set_always_fatal (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING);
+  g_log_set_always_fatal (FATAL_LEVELS);
+  g_log_set_writer_func (abort_on_fatal, NULL, NULL);
 }
 
 static void
