@@ -21,9 +21,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
   dataset = mien_dataset_open (path, NULL, &error);
   if (dataset == NULL)
     {
-      g_assert_nonnull (error);
-      g_assert_true (error->domain == MIEN_DATASET_ERROR);
-      g_assert_cmpstr (error->message, !=, "");
+      mien_fuzz_assert_error (error, MIEN_DATASET_ERROR);
       return 0;
     }
   g_assert_no_error (error);

@@ -34,8 +34,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
   metadata = mien_model_read_metadata (path, &error);
   if (metadata == NULL)
     {
-      g_assert_nonnull (error);
-      g_assert_true (error->domain == MIEN_MODEL_ERROR);
+      mien_fuzz_assert_error (error, MIEN_MODEL_ERROR);
       /* Every message names the file it is about. */
       g_assert_nonnull (strstr (error->message, path));
       return 0;

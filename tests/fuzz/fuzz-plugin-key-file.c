@@ -28,8 +28,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
   info = mien_plugin_info_from_key_file (key_file, PLUGIN_DIR, "fuzz.plugin", &error);
   if (info == NULL)
     {
-      g_assert_nonnull (error);
-      g_assert_true (error->domain == MIEN_PLUGIN_ERROR);
+      mien_fuzz_assert_error (error, MIEN_PLUGIN_ERROR);
       g_assert_true (g_str_has_prefix (error->message, "fuzz.plugin: "));
       return 0;
     }

@@ -39,6 +39,16 @@ mien_fuzz_init (void)
   g_log_set_writer_func (abort_on_fatal, NULL, NULL);
 }
 
+void
+mien_fuzz_assert_error (const GError *error,
+                        GQuark        domain)
+{
+  g_assert_nonnull (error);
+  if (domain != 0)
+    g_assert_cmpstr (g_quark_to_string (error->domain), ==, g_quark_to_string (domain));
+  g_assert_cmpstr (error->message, !=, "");
+}
+
 static void
 remove_scratch_dir (void)
 {

@@ -17,6 +17,11 @@ int   LLVMFuzzerTestOneInput  (const uint8_t *data,
  * fuzzer must see it as a crash). Cheap: the harnesses call it on every input. */
 void  mien_fuzz_init          (void);
 
+/* What every refused input must come with: an error, of `domain` unless that is 0, with a
+ * message. */
+void  mien_fuzz_assert_error  (const GError  *error,
+                               GQuark         domain);
+
 /* A private folder for the files a harness needs (in /dev/shm when it can), made on first use,
  * emptied and removed at exit. Owned by fuzz-util.c. */
 const char *mien_fuzz_dir     (void);
