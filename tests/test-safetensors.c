@@ -221,6 +221,61 @@ test_round_trip (Fixture       *f,
   }
 }
 
+/* Every control character survives writing and reading, in names, metadata keys and values: JSON
+ * must escape them all, and JSON-GLib 1.6's generator leaves U+001F as it is (found by
+ * tests/fuzz/fuzz-model-metadata: a class name with it gave a model file no reader accepts). */
+static void
+test_control_characters (Fixture       *f,
+                         gconstpointer  unused)
+{
+  static const gint64 shape_1[] = { 1 };
+  static const guint8 byte[1] = { 7 };
+  g_autoptr(GHashTable) metadata = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GArray) entries = g_array_new (FALSE, TRUE, sizeof (MienSafetensorsEntry));
+  g_autoptr(MienSafetensors) st = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = g_build_filename (f->dir, "control.safetensors", NULL);
+  const guint8 *raw;
+  guint64 header_len;
+
+  for (char c = 0x01; c < 0x20; c++)
+    {
+      MienSafetensorsEntry entry = { NULL, MIEN_DTYPE_UINT8, 1, shape_1, byte, 1 };
+
+      g_ptr_array_add (names, g_strdup_printf ("t%c%d", c, c));
+      entry.name = names->pdata[names->len - 1];
+      g_array_append_val (entries, entry);
+      g_hash_table_insert (metadata, g_strdup_printf ("k%c%d", c, c), g_strdup_printf ("v%c", c));
+    }
+
+  g_assert_true (mien_safetensors_write (path, metadata, (MienSafetensorsEntry *) entries->data,
+                                         entries->len, NULL, NULL, &error));
+  g_assert_no_error (error);
+
+  bytes = read_bytes (path);
+  raw = g_bytes_get_data (bytes, NULL);
+  memcpy (&header_len, raw, 8);
+  header_len = GUINT64_FROM_LE (header_len);
+  for (guint64 i = 0; i < header_len; i++)
+    g_assert_cmpint (raw[8 + i], >=, 0x20);
+
+  st = mien_safetensors_open (path, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (st);
+  g_assert_cmpuint (mien_safetensors_get_n_entries (st), ==, names->len);
+  for (guint i = 0; i < names->len; i++)
+    g_assert_nonnull (mien_safetensors_lookup (st, names->pdata[i]));
+  for (char c = 0x01; c < 0x20; c++)
+    {
+      g_autofree char *key = g_strdup_printf ("k%c%d", c, c);
+      g_autofree char *value = g_strdup_printf ("v%c", c);
+
+      g_assert_cmpstr (g_hash_table_lookup (mien_safetensors_get_metadata (st), key), ==, value);
+    }
+}
+
 /* Saving the same thing twice gives the same bytes (metadata order is not the hash table's). */
 static void
 test_deterministic (Fixture       *f,
@@ -1064,6 +1119,8 @@ main (int   argc,
               mien_test_scratch_set_up, test_write_atomic, mien_test_scratch_tear_down);
   g_test_add ("/safetensors/write/invalid", Fixture, NULL,
               mien_test_scratch_set_up, test_write_invalid, mien_test_scratch_tear_down);
+  g_test_add ("/safetensors/write/control-characters", Fixture, NULL,
+              mien_test_scratch_set_up, test_control_characters, mien_test_scratch_tear_down);
   g_test_add ("/safetensors/write/io-errors", Fixture, NULL,
               mien_test_scratch_set_up, test_write_io_errors, mien_test_scratch_tear_down);
   g_test_add_func ("/safetensors/write/enospc", test_write_enospc);

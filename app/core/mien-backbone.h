@@ -5,6 +5,18 @@
  * var store, under a prefix, with torchvision's state_dict names and shapes, and keeps handles to
  * them; mien_backbone_forward () maps a batch of images [N, 3, H, W] (float, normalised) to pooled
  * features [N, D]. The classifier head, DFT and ensembles belong to the core, not to plugins.
+ *
+ * Plugin ABI: every .plugin key file says X-Mien-Abi=N, and the engine refuses a plugin whose N is
+ * not this build's MIEN_PLUGIN_ABI (mien_plugin_abi in the root meson.build) before it opens the
+ * module. Bump it in the same commit as any change that would make an already compiled plugin
+ * misbehave: a changed signature or meaning of anything a plugin calls (this file, mien-nn.h,
+ * mien-torch.h, mien-var-store.h, mien-face-detector.h); a changed layout of a struct plugins
+ * fill or embed (MienBackboneVariant, MienConv2d and the other layers, MienAdamConfig, the
+ * interface structs), including a field added at the end of one plugins keep in arrays; enum
+ * values renumbered or removed (MienDType, MienDeviceType, error codes); an exported function
+ * removed. No bump for additions an old plugin cannot notice: new functions, enum values added
+ * at the end, a new virtual function that takes one padding slot (padding shrinks by one, and
+ * the core must keep the old behaviour when it is NULL), comments.
  */
 #pragma once
 
@@ -44,24 +56,28 @@ struct _MienBackboneInterface
 {
   GTypeInterface parent_iface;
 
-  /* Static table, first entry = the family's default variant. */
+  /* Static table, first entry = the family's default variant.
+   * @n_variants: (out) (optional); Returns: (transfer none) (array length=n_variants). */
   const MienBackboneVariant *(*list_variants) (MienBackbone *self,
                                                guint        *n_variants);
   /* Creates the parameters of `variant` for square inputs of `input_size` pixels in `vs`, every
-   * name prefixed with `prefix` (e.g. "backbone."; may be ""). */
+   * name prefixed with `prefix` (e.g. "backbone."; may be "").
+   * @variant: (not nullable); @vs: (transfer none). */
   gboolean    (*build)         (MienBackbone              *self,
                                 const MienBackboneVariant *variant,
                                 int                        input_size,
                                 MienVarStore              *vs,
                                 const char                *prefix,
                                 GError                   **error);
-  /* `training` selects batch-norm batch statistics, dropout and stochastic depth. */
+  /* `training` selects batch-norm batch statistics, dropout and stochastic depth.
+   * Returns: (transfer full) (nullable). */
   MienTensor *(*forward)       (MienBackbone *self,
                                 MienTensor   *images,
                                 gboolean      training,
                                 GError      **error);
   /* Optional: maps a key in timm's naming to torchvision's (without prefix); NULL if the key is
-   * not timm's or needs no change. */
+   * not timm's or needs no change.
+   * Returns: (transfer full) (nullable). */
   char       *(*map_timm_key)  (MienBackbone *self,
                                 const char   *key);
 
@@ -69,26 +85,32 @@ struct _MienBackboneInterface
   gpointer padding[12];
 };
 
+/* @n_variants: (out) (optional); Returns: (transfer none) (array length=n_variants). */
 const MienBackboneVariant *mien_backbone_list_variants (MienBackbone *self,
                                                         guint        *n_variants);
-/* NULL or "" gives the default variant; NULL when there is no such variant. */
+/* NULL or "" gives the default variant; NULL when there is no such variant.
+ * @name: (nullable); Returns: (transfer none) (nullable). */
 const MienBackboneVariant *mien_backbone_find_variant  (MienBackbone *self,
                                                         const char   *name);
-/* Checks the variant name and input size, then builds. `input_size` 0 = the variant's preferred. */
+/* Checks the variant name and input size, then builds. `input_size` 0 = the variant's preferred.
+ * @variant: (nullable); @vs: (transfer none). */
 gboolean     mien_backbone_build          (MienBackbone  *self,
                                            const char    *variant,
                                            int            input_size,
                                            MienVarStore  *vs,
                                            const char    *prefix,
                                            GError       **error);
-/* Checks the input's rank, channels and size against what was built, then runs the network. */
+/* Checks the input's rank, channels and size against what was built, then runs the network.
+ * Returns: (transfer full) (nullable). */
 MienTensor  *mien_backbone_forward        (MienBackbone  *self,
                                            MienTensor    *images,
                                            gboolean       training,
                                            GError       **error);
+/* Returns: (transfer full) (nullable). */
 char        *mien_backbone_map_timm_key   (MienBackbone  *self,
                                            const char    *key);
-/* The variant and input size of the last successful build, or NULL / 0. */
+/* The variant and input size of the last successful build, or NULL / 0.
+ * Returns: (transfer none) (nullable). */
 const MienBackboneVariant *mien_backbone_get_variant (MienBackbone *self);
 int          mien_backbone_get_input_size (MienBackbone  *self);
 gint64       mien_backbone_get_feature_dim (MienBackbone *self);
@@ -99,7 +121,8 @@ gint64       mien_backbone_count_parameters (MienBackbone *self,
                                              GError      **error);
 
 /* A MienKeyMapFunc for mien_var_store_load (): user_data is the backbone; timm keys become
- * torchvision's, other keys stay as they are. */
+ * torchvision's, other keys stay as they are.
+ * @backbone: (type MienBackbone); Returns: (transfer full) (nullable). */
 char        *mien_backbone_key_map_func   (const char *key,
                                            gpointer    backbone);
 

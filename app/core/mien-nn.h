@@ -12,14 +12,16 @@
 
 G_BEGIN_DECLS
 
-/* g_strdup_printf ("%s%s", prefix, name) — names are built from a prefix ending in "." or "". */
+/* g_strdup_printf ("%s%s", prefix, name) — names are built from a prefix ending in "." or "".
+ * Returns: (transfer full). */
 char *mien_nn_name (const char *prefix,
                     const char *format,
                     ...) G_GNUC_PRINTF (2, 3);
 
 /* Replaces *x by y, the result of an op on *x, releasing *x at once so that a forward pass keeps
  * no more intermediates alive than it needs (as PyTorch does when a Python name is rebound).
- * Returns FALSE, keeping *x, when y is NULL (the op failed and set its GError). */
+ * Returns FALSE, keeping *x, when y is NULL (the op failed and set its GError).
+ * @x: (inout) (transfer full); @y: (transfer full) (nullable). */
 gboolean mien_nn_replace (MienTensor **x,
                           MienTensor  *y);
 
@@ -48,11 +50,13 @@ typedef struct {
   const MienInit *bias_init;
 } MienConv2dConfig;
 
+/* @conv: (out caller-allocates); @config: (transfer none). */
 gboolean    mien_conv2d_init    (MienConv2d             *conv,
                                  MienVarStore           *vs,
                                  const char             *name,
                                  const MienConv2dConfig *config,
                                  GError                **error);
+/* Returns: (transfer full) (nullable). */
 MienTensor *mien_conv2d_forward (const MienConv2d       *conv,
                                  MienTensor             *x,
                                  GError                **error);
@@ -70,7 +74,8 @@ typedef struct {
   double      momentum;
 } MienBatchNorm2d;
 
-/* weight 1, bias 0, running mean 0, running var 1. */
+/* weight 1, bias 0, running mean 0, running var 1.
+ * @bn: (out caller-allocates). */
 gboolean    mien_batch_norm2d_init    (MienBatchNorm2d *bn,
                                        MienVarStore    *vs,
                                        const char      *name,
@@ -78,7 +83,8 @@ gboolean    mien_batch_norm2d_init    (MienBatchNorm2d *bn,
                                        double           eps,
                                        double           momentum,
                                        GError         **error);
-/* With `training`: batch statistics, running statistics and num_batches_tracked updated. */
+/* With `training`: batch statistics, running statistics and num_batches_tracked updated.
+ * Returns: (transfer full) (nullable). */
 MienTensor *mien_batch_norm2d_forward (const MienBatchNorm2d *bn,
                                        MienTensor            *x,
                                        gboolean               training,
@@ -93,7 +99,8 @@ typedef struct {
 } MienLinear;
 
 /* weight_init NULL = PyTorch's default (kaiming uniform, slope sqrt(5)); bias_init NULL =
- * PyTorch's default (uniform ±1/sqrt(in)). */
+ * PyTorch's default (uniform ±1/sqrt(in)).
+ * @linear: (out caller-allocates); @weight_init, @bias_init: (nullable). */
 gboolean    mien_linear_init    (MienLinear     *linear,
                                  MienVarStore   *vs,
                                  const char     *name,
@@ -103,6 +110,7 @@ gboolean    mien_linear_init    (MienLinear     *linear,
                                  const MienInit *weight_init,
                                  const MienInit *bias_init,
                                  GError        **error);
+/* Returns: (transfer full) (nullable). */
 MienTensor *mien_linear_forward (const MienLinear *linear,
                                  MienTensor       *x,
                                  GError          **error);
@@ -117,12 +125,14 @@ typedef struct {
   double      eps;
 } MienLayerNorm;
 
+/* @ln: (out caller-allocates). */
 gboolean    mien_layer_norm_init    (MienLayerNorm  *ln,
                                      MienVarStore   *vs,
                                      const char     *name,
                                      gint64          dim,
                                      double          eps,
                                      GError        **error);
+/* Returns: (transfer full) (nullable). */
 MienTensor *mien_layer_norm_forward (const MienLayerNorm *ln,
                                      MienTensor          *x,
                                      GError             **error);
@@ -144,7 +154,8 @@ typedef struct {
 
 /* Creates `conv_name`.weight and `bn_name`.{weight,bias,running_*,num_batches_tracked}: the two
  * names differ between families ("conv1"/"bn1" in ResNet, "0"/"1" in torchvision's
- * Conv2dNormActivation, "conv"/"bn" in GoogLeNet's BasicConv2d). */
+ * Conv2dNormActivation, "conv"/"bn" in GoogLeNet's BasicConv2d).
+ * @block: (out caller-allocates). */
 gboolean    mien_conv_bn_init    (MienConvBn             *block,
                                   MienVarStore           *vs,
                                   const char             *conv_name,
@@ -154,12 +165,14 @@ gboolean    mien_conv_bn_init    (MienConvBn             *block,
                                   double                  bn_momentum,
                                   MienActivation          activation,
                                   GError                **error);
+/* Returns: (transfer full) (nullable). */
 MienTensor *mien_conv_bn_forward (const MienConvBn       *block,
                                   MienTensor             *x,
                                   gboolean                training,
                                   GError                **error);
 void        mien_conv_bn_clear   (MienConvBn             *block);
 
+/* Returns: (transfer full) (nullable). */
 MienTensor *mien_activation_forward (MienActivation  activation,
                                      MienTensor     *x,
                                      GError        **error);

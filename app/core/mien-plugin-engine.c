@@ -13,7 +13,7 @@
 #include <glib/gi18n-lib.h>
 #include <gmodule.h>
 
-#include "mien-plugin-engine.h"
+#include "mien-plugin-engine-private.h"
 
 #define PLUGIN_GROUP "Plugin"
 #define KIND_BACKBONE "backbone"
@@ -39,7 +39,7 @@ G_DEFINE_TYPE (MienPluginEngine, mien_plugin_engine, G_TYPE_OBJECT)
 
 G_DEFINE_QUARK (mien-plugin-error-quark, mien_plugin_error)
 
-static void
+void
 mien_plugin_info_free (MienPluginInfo *info)
 {
   g_free (info->id);
@@ -49,8 +49,6 @@ mien_plugin_info_free (MienPluginInfo *info)
   g_free (info->module_path);
   g_free (info);
 }
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (MienPluginInfo, mien_plugin_info_free)
 
 /* Whether the running program lives in this build's tree (tests, `meson devenv`, ./app/cli/...):
  * only then are the freshly built plugins preferred over whatever is installed. */
@@ -232,24 +230,16 @@ kind_interface (const char *kind)
   return G_TYPE_INVALID;
 }
 
-/* Reads and checks PATH's [Plugin] group. Returns a new info without a type (not yet loaded). */
-static MienPluginInfo *
-read_key_file (const char  *dir,
-               const char  *path,
-               GError     **error)
+MienPluginInfo *
+mien_plugin_info_from_key_file (GKeyFile    *key_file,
+                                const char  *dir,
+                                const char  *path,
+                                GError     **error)
 {
-  g_autoptr(GKeyFile) key_file = g_key_file_new ();
   g_autoptr(MienPluginInfo) info = g_new0 (MienPluginInfo, 1);
   g_autoptr(GError) local_error = NULL;
   g_autofree char *module_name = NULL;
   int abi;
-
-  if (!g_key_file_load_from_file (key_file, path, G_KEY_FILE_NONE, &local_error))
-    {
-      g_set_error (error, MIEN_PLUGIN_ERROR, MIEN_PLUGIN_ERROR_KEY_FILE,
-                   "%s: %s", path, local_error->message);
-      return NULL;
-    }
 
   if (!g_key_file_has_group (key_file, PLUGIN_GROUP))
     {
@@ -327,6 +317,24 @@ read_key_file (const char  *dir,
   info->module_path = g_build_filename (dir, module_name, NULL);
 
   return g_steal_pointer (&info);
+}
+
+/* Reads and checks PATH's [Plugin] group. Returns a new info without a type (not yet loaded). */
+static MienPluginInfo *
+read_key_file (const char  *dir,
+               const char  *path,
+               GError     **error)
+{
+  g_autoptr(GKeyFile) key_file = g_key_file_new ();
+  g_autoptr(GError) local_error = NULL;
+
+  if (!g_key_file_load_from_file (key_file, path, G_KEY_FILE_NONE, &local_error))
+    {
+      g_set_error (error, MIEN_PLUGIN_ERROR, MIEN_PLUGIN_ERROR_KEY_FILE,
+                   "%s: %s", path, local_error->message);
+      return NULL;
+    }
+  return mien_plugin_info_from_key_file (key_file, dir, path, error);
 }
 
 /* Opens the module and checks its type; fills info->type. */

@@ -1108,7 +1108,18 @@ build_header (GHashTable                 *metadata,
   json_generator_set_pretty (generator, FALSE);
   json = json_generator_to_data (generator, &len);
 
-  padded = g_string_new_len (json, (gssize) len);
+  /* JSON-GLib 1.6 escapes control characters below U+001F only, and a raw U+001F makes a header
+   * that no strict reader (this one included) accepts. Outside strings the generator writes no
+   * control character, and no byte of a multi-byte UTF-8 sequence is below 0x80, so every 0x1F
+   * byte is that character inside a string. */
+  padded = g_string_sized_new (len + 8);
+  for (gsize i = 0; i < len; i++)
+    {
+      if (json[i] == 0x1f)
+        g_string_append (padded, "\\u001f");
+      else
+        g_string_append_c (padded, json[i]);
+    }
   while (padded->len % 8 != 0)
     g_string_append_c (padded, ' ');
 

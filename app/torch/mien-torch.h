@@ -8,6 +8,10 @@
  *  - a MienTensor handle is a reference to a libtorch tensor: two handles may share storage and
  *    autograd identity (mien_tensor_alias), exactly like two at::Tensor values.
  *
+ * GObject-Introspection annotations: where a declaration's comment names none, a returned handle
+ * is (transfer full) (nullable), NULL exactly when the GError is set, and arguments are
+ * (transfer none) and not nullable; comments annotate what differs or is not obvious.
+ *
  * Ops return a new tensor; functions whose name ends in `_` work in place, as in PyTorch.
  */
 #pragma once
@@ -43,7 +47,8 @@ typedef enum {
 #define MIEN_DTYPE_N_TYPES (MIEN_DTYPE_BOOL + 1)
 
 gsize        mien_dtype_size           (MienDType dtype);
-/* "float32", "bfloat16", ... */
+/* "float32", "bfloat16", ...
+ * Returns: (transfer none): a static string. */
 const char  *mien_dtype_to_string      (MienDType dtype);
 gboolean     mien_dtype_is_floating    (MienDType dtype);
 
@@ -68,7 +73,8 @@ MienDevice   mien_device_cpu           (void);
 MienDevice   mien_device_cuda          (int index);
 /* Accepts "cpu", "cuda", "cuda:N" and "meta"; fails with MIEN_TORCH_ERROR_NO_DEVICE when the
  * device does not exist here (no CUDA in this libtorch, or N out of range), and with
- * MIEN_TORCH_ERROR_INVALID_ARGUMENT for anything else ("gpu", "cuda:x"). */
+ * MIEN_TORCH_ERROR_INVALID_ARGUMENT for anything else ("gpu", "cuda:x").
+ * @out: (out caller-allocates). */
 gboolean     mien_device_parse         (const char  *str,
                                         MienDevice  *out,
                                         GError     **error);
@@ -80,6 +86,7 @@ gboolean     mien_device_parse_name    (const char  *str,
 /* Whether `device` exists here (MIEN_TORCH_ERROR_NO_DEVICE, saying why, when not). */
 gboolean     mien_device_check         (MienDevice   device,
                                         GError     **error);
+/* Returns: (transfer full). */
 char        *mien_device_to_string     (MienDevice   device);
 gboolean     mien_device_equal         (MienDevice   a,
                                         MienDevice   b);
@@ -89,6 +96,7 @@ gboolean     mien_device_equal         (MienDevice   a,
 /* Idempotent and thread-safe. Sets libtorch's intra-op thread count from
  * g_get_num_processors () (libtorch defaults to 1 here) unless MIEN_NUM_THREADS says otherwise. */
 void         mien_torch_init           (void);
+/* Returns: (transfer none). */
 const char  *mien_torch_version        (void);
 int          mien_torch_get_num_threads (void);
 void         mien_torch_set_num_threads (int n_threads);
@@ -97,7 +105,8 @@ void         mien_torch_manual_seed    (guint64 seed);
 
 gboolean     mien_torch_cuda_is_available (void);
 int          mien_torch_cuda_device_count (void);
-/* The marketing name of CUDA device `index`, e.g. "NVIDIA H100 80GB HBM3". */
+/* The marketing name of CUDA device `index`, e.g. "NVIDIA H100 80GB HBM3".
+ * Returns: (transfer full) (nullable). */
 char        *mien_torch_cuda_device_name  (int          index,
                                            GError     **error);
 gboolean     mien_torch_cuda_synchronize  (int          index,
@@ -106,6 +115,7 @@ gboolean     mien_torch_cuda_synchronize  (int          index,
 /* Grad mode is per thread, as in libtorch. A guard restores the previous mode when freed, and
  * must be freed on the thread that made it. */
 typedef struct _MienNoGradGuard MienNoGradGuard;
+/* Returns: (transfer full). */
 MienNoGradGuard *mien_no_grad_guard_new  (void);
 void             mien_no_grad_guard_free (MienNoGradGuard *guard);
 gboolean         mien_torch_is_grad_enabled (void);
@@ -113,6 +123,7 @@ gboolean         mien_torch_is_grad_enabled (void);
 /* Mixed precision: inside the guard, eligible ops (conv, linear, matmul) run in `dtype`
  * (MIEN_DTYPE_FLOAT16 or MIEN_DTYPE_BFLOAT16) on devices of `device_type`. */
 typedef struct _MienAutocastGuard MienAutocastGuard;
+/* Returns: (transfer full) (nullable). */
 MienAutocastGuard *mien_autocast_guard_new  (MienDeviceType   device_type,
                                              MienDType        dtype,
                                              GError         **error);
@@ -124,40 +135,47 @@ typedef struct _MienTensor MienTensor;
 
 void         mien_tensor_free          (MienTensor *tensor);
 
-/* Copies `data` (host memory, C-contiguous, mien_dtype_size (dtype) * numel bytes). */
+/* Copies `data` (host memory, C-contiguous, mien_dtype_size (dtype) * numel bytes).
+ * @data: (array) (element-type guint8); @shape: (array length=ndim). */
 MienTensor  *mien_tensor_new_from_data (const void    *data,
                                         MienDType      dtype,
                                         const gint64  *shape,
                                         int            ndim,
                                         GError       **error);
+/* @shape: (array length=ndim). */
 MienTensor  *mien_tensor_new_empty     (const gint64  *shape,
                                         int            ndim,
                                         MienDType      dtype,
                                         MienDevice     device,
                                         GError       **error);
+/* @shape: (array length=ndim). */
 MienTensor  *mien_tensor_new_zeros     (const gint64  *shape,
                                         int            ndim,
                                         MienDType      dtype,
                                         MienDevice     device,
                                         GError       **error);
+/* @shape: (array length=ndim). */
 MienTensor  *mien_tensor_new_full      (const gint64  *shape,
                                         int            ndim,
                                         double         value,
                                         MienDType      dtype,
                                         MienDevice     device,
                                         GError       **error);
-/* Standard normal / uniform [0, 1), from libtorch's generator (mien_torch_manual_seed). */
+/* Standard normal / uniform [0, 1), from libtorch's generator (mien_torch_manual_seed).
+ * @shape: (array length=ndim). */
 MienTensor  *mien_tensor_new_randn     (const gint64  *shape,
                                         int            ndim,
                                         MienDType      dtype,
                                         MienDevice     device,
                                         GError       **error);
+/* @shape: (array length=ndim). */
 MienTensor  *mien_tensor_new_rand      (const gint64  *shape,
                                         int            ndim,
                                         MienDType      dtype,
                                         MienDevice     device,
                                         GError       **error);
-/* Integers uniform in [low, high). */
+/* Integers uniform in [low, high).
+ * @shape: (array length=ndim). */
 MienTensor  *mien_tensor_new_randint   (gint64         low,
                                         gint64         high,
                                         const gint64  *shape,
@@ -171,17 +189,20 @@ MienTensor  *mien_tensor_new_arange    (gint64         n,
                                         GError       **error);
 
 /* Copies the elements, converted to nothing: `size` must equal numel * dtype size. Works from any
- * device and any layout (non-contiguous tensors are made contiguous first). */
+ * device and any layout (non-contiguous tensors are made contiguous first).
+ * @dest: (out caller-allocates) (array length=size) (element-type guint8). */
 gboolean     mien_tensor_to_host       (MienTensor    *tensor,
                                         void          *dest,
                                         gsize          size,
                                         GError       **error);
-/* The value of a one-element tensor, as a double. */
+/* The value of a one-element tensor, as a double.
+ * @out: (out). */
 gboolean     mien_tensor_item          (MienTensor    *tensor,
                                         double        *out,
                                         GError       **error);
 
-/* A new handle to the same tensor (same storage, same autograd identity). Cannot fail. */
+/* A new handle to the same tensor (same storage, same autograd identity). Cannot fail.
+ * Returns: (transfer full): never NULL. */
 MienTensor  *mien_tensor_alias         (MienTensor    *tensor);
 
 int          mien_tensor_ndim          (MienTensor    *tensor);
@@ -189,14 +210,16 @@ int          mien_tensor_ndim          (MienTensor    *tensor);
 gint64       mien_tensor_size          (MienTensor    *tensor,
                                         int            dim);
 /* Writes ndim sizes into `shape` (room for `max_dims`); returns ndim. Like snprintf, at most
- * `max_dims` are written even when ndim is larger. */
+ * `max_dims` are written even when ndim is larger.
+ * @shape: (out caller-allocates) (array length=max_dims). */
 int          mien_tensor_shape         (MienTensor    *tensor,
                                         gint64        *shape,
                                         int            max_dims);
 gint64       mien_tensor_numel         (MienTensor    *tensor);
 MienDType    mien_tensor_dtype         (MienTensor    *tensor);
 MienDevice   mien_tensor_device        (MienTensor    *tensor);
-/* "float32[2, 3] cpu" — for error messages and logs. */
+/* "float32[2, 3] cpu" — for error messages and logs.
+ * Returns: (transfer full). */
 char        *mien_tensor_describe      (MienTensor    *tensor);
 
 MienTensor  *mien_tensor_to            (MienTensor    *tensor,
@@ -279,7 +302,8 @@ gboolean     mien_tensor_requires_grad     (MienTensor *tensor);
 gboolean     mien_tensor_backward          (MienTensor *tensor,
                                             GError    **error);
 /* The accumulated gradient, or NULL when there is none (not an error). The handle refers to
- * the gradient itself, not a copy. */
+ * the gradient itself, not a copy.
+ * Returns: (transfer full) (nullable): a new handle. */
 MienTensor  *mien_tensor_grad              (MienTensor *tensor);
 /* Drops the accumulated gradient (PyTorch's set_to_none). */
 void         mien_tensor_zero_grad         (MienTensor *tensor);
@@ -326,12 +350,16 @@ MienTensor  *mien_tensor_log_softmax   (MienTensor *a, int dim, GError **error);
 
 MienTensor  *mien_tensor_sum           (MienTensor *a, GError **error);
 MienTensor  *mien_tensor_mean          (MienTensor *a, GError **error);
+/* @dims: (array length=n_dims). */
 MienTensor  *mien_tensor_sum_dims      (MienTensor *a, const gint64 *dims, int n_dims,
                                         gboolean keepdim, GError **error);
+/* @dims: (array length=n_dims). */
 MienTensor  *mien_tensor_mean_dims     (MienTensor *a, const gint64 *dims, int n_dims,
                                         gboolean keepdim, GError **error);
+/* @dims: (array length=n_dims). */
 MienTensor  *mien_tensor_amax_dims     (MienTensor *a, const gint64 *dims, int n_dims,
                                         gboolean keepdim, GError **error);
+/* @dims: (array length=n_dims). */
 MienTensor  *mien_tensor_amin_dims     (MienTensor *a, const gint64 *dims, int n_dims,
                                         gboolean keepdim, GError **error);
 /* Indices (MIEN_DTYPE_INT64) of the maxima along `dim`. */
@@ -339,13 +367,16 @@ MienTensor  *mien_tensor_argmax        (MienTensor *a, int dim, gboolean keepdim
 
 /* ---- Shapes ---------------------------------------------------------------------------- */
 
-/* One size may be -1. */
+/* One size may be -1.
+ * @shape: (array length=ndim). */
 MienTensor  *mien_tensor_reshape       (MienTensor *a, const gint64 *shape, int ndim, GError **error);
+/* @dims: (array length=ndim). */
 MienTensor  *mien_tensor_permute       (MienTensor *a, const gint64 *dims, int ndim, GError **error);
 MienTensor  *mien_tensor_transpose     (MienTensor *a, int dim0, int dim1, GError **error);
 MienTensor  *mien_tensor_flatten       (MienTensor *a, int start_dim, int end_dim, GError **error);
 MienTensor  *mien_tensor_unsqueeze     (MienTensor *a, int dim, GError **error);
 MienTensor  *mien_tensor_squeeze_dim   (MienTensor *a, int dim, GError **error);
+/* @shape: (array length=ndim). */
 MienTensor  *mien_tensor_expand        (MienTensor *a, const gint64 *shape, int ndim, GError **error);
 MienTensor  *mien_tensor_narrow        (MienTensor *a, int dim, gint64 start, gint64 length,
                                         GError **error);
@@ -355,39 +386,48 @@ MienTensor  *mien_tensor_index_select  (MienTensor *a, int dim, MienTensor *inde
  * replaced by those of `source`. */
 MienTensor  *mien_tensor_index_copy    (MienTensor *a, int dim, MienTensor *index,
                                         MienTensor *source, GError **error);
+/* @tensors: (array length=n) (transfer none). */
 MienTensor  *mien_tensor_cat           (MienTensor * const *tensors, int n, int dim, GError **error);
+/* @tensors: (array length=n) (transfer none). */
 MienTensor  *mien_tensor_stack         (MienTensor * const *tensors, int n, int dim, GError **error);
 
 /* ---- Neural-network layers (functional, weights are arguments) ------------------------- */
 
 MienTensor  *mien_tensor_matmul        (MienTensor *a, MienTensor *b, GError **error);
-/* x @ weight^T + bias; bias may be NULL. */
+/* x @ weight^T + bias; bias may be NULL.
+ * @bias: (nullable). */
 MienTensor  *mien_tensor_linear        (MienTensor *x, MienTensor *weight, MienTensor *bias,
                                         GError **error);
 /* stride, padding and dilation are [h, w], each NULL for PyTorch's default (1, 0, 1); bias may
- * be NULL. */
+ * be NULL.
+ * @bias: (nullable); @stride, @padding, @dilation: (nullable) (array fixed-size=2). */
 MienTensor  *mien_tensor_conv2d        (MienTensor *x, MienTensor *weight, MienTensor *bias,
                                         const gint64 stride[2], const gint64 padding[2],
                                         const gint64 dilation[2], gint64 groups, GError **error);
 /* With `training`, normalises with batch statistics and updates running_mean/running_var in
  * place (momentum as PyTorch: new = (1 - m) * old + m * batch); otherwise uses the running
- * statistics. weight, bias may be NULL. */
+ * statistics. weight, bias may be NULL.
+ * @weight, @bias: (nullable). */
 MienTensor  *mien_tensor_batch_norm    (MienTensor *x, MienTensor *weight, MienTensor *bias,
                                         MienTensor *running_mean, MienTensor *running_var,
                                         gboolean training, double momentum, double eps,
                                         GError **error);
-/* Normalises over the last `n_normalized` dims, whose sizes are `normalized_shape`. */
+/* Normalises over the last `n_normalized` dims, whose sizes are `normalized_shape`.
+ * @normalized_shape: (array length=n_normalized); @weight, @bias: (nullable). */
 MienTensor  *mien_tensor_layer_norm    (MienTensor *x, const gint64 *normalized_shape,
                                         int n_normalized, MienTensor *weight, MienTensor *bias,
                                         double eps, GError **error);
-/* Pooling: a NULL stride means stride = kernel and a NULL padding means 0, as in PyTorch. */
+/* Pooling: a NULL stride means stride = kernel and a NULL padding means 0, as in PyTorch.
+ * @kernel: (array fixed-size=2); @stride, @padding: (nullable) (array fixed-size=2). */
 MienTensor  *mien_tensor_max_pool2d    (MienTensor *x, const gint64 kernel[2],
                                         const gint64 stride[2], const gint64 padding[2],
                                         gboolean ceil_mode, GError **error);
+/* @kernel: (array fixed-size=2); @stride, @padding: (nullable) (array fixed-size=2). */
 MienTensor  *mien_tensor_avg_pool2d    (MienTensor *x, const gint64 kernel[2],
                                         const gint64 stride[2], const gint64 padding[2],
                                         gboolean ceil_mode, gboolean count_include_pad,
                                         GError **error);
+/* @output_size: (array fixed-size=2). */
 MienTensor  *mien_tensor_adaptive_avg_pool2d (MienTensor *x, const gint64 output_size[2],
                                               GError **error);
 /* Identity unless `training`; inverted dropout as torch.nn.functional.dropout. */
@@ -401,7 +441,8 @@ MienTensor  *mien_tensor_stochastic_depth (MienTensor *x, double p, gboolean tra
 MienTensor  *mien_tensor_scaled_dot_product_attention (MienTensor *q, MienTensor *k,
                                                        MienTensor *v, double dropout_p,
                                                        gboolean training, GError **error);
-/* Constant padding of the last two dims by [left, right, top, bottom]. */
+/* Constant padding of the last two dims by [left, right, top, bottom].
+ * @pad: (array fixed-size=4). */
 MienTensor  *mien_tensor_pad2d         (MienTensor *x, const gint64 pad[4], double value,
                                         GError **error);
 
@@ -412,7 +453,8 @@ typedef enum {
   MIEN_INTERPOLATION_NEAREST,
 } MienInterpolation;
 
-/* torch.nn.functional.affine_grid (theta [N, 2, 3], size [N, C, H, W], align_corners). */
+/* torch.nn.functional.affine_grid (theta [N, 2, 3], size [N, C, H, W], align_corners).
+ * @size: (array fixed-size=4). */
 MienTensor  *mien_tensor_affine_grid   (MienTensor *theta, const gint64 size[4],
                                         gboolean align_corners, GError **error);
 /* torch.nn.functional.grid_sample (x, grid, mode, padding_mode "zeros", align_corners):
@@ -423,7 +465,8 @@ MienTensor  *mien_tensor_grid_sample   (MienTensor *x, MienTensor *grid, MienInt
 /* ---- Losses ---------------------------------------------------------------------------- */
 
 /* torch.nn.functional.cross_entropy (logits [N, C], targets int64 [N], weight [C] or NULL,
- * label_smoothing = alpha, reduction "mean"). */
+ * label_smoothing = alpha, reduction "mean").
+ * @weight: (nullable). */
 MienTensor  *mien_tensor_cross_entropy (MienTensor *logits, MienTensor *targets,
                                         MienTensor *weight, double label_smoothing,
                                         GError **error);
@@ -446,12 +489,14 @@ typedef struct {
  * to mien_optimizer_new_adam () means these. */
 #define MIEN_ADAM_CONFIG_INIT { 1e-3, 0.9, 0.999, 1e-8, 0.0, FALSE }
 
+/* @config: (nullable); Returns: (transfer full) (nullable). */
 MienOptimizer *mien_optimizer_new_adam      (const MienAdamConfig *config,
                                              GError              **error);
 void           mien_optimizer_free          (MienOptimizer *optimizer);
 /* The optimiser keeps its own handle to `param`; `name` keys its state for saving. A name or a
  * tensor added twice, or a tensor that is not floating point, is MIEN_TORCH_ERROR_INVALID_ARGUMENT.
- * An optimiser is not thread-safe: use it from one thread at a time. */
+ * An optimiser is not thread-safe: use it from one thread at a time.
+ * @param: (transfer none): the optimiser takes a handle of its own. */
 gboolean       mien_optimizer_add_parameter (MienOptimizer *optimizer,
                                              const char    *name,
                                              MienTensor    *param,
@@ -470,10 +515,12 @@ gint64         mien_optimizer_get_step      (MienOptimizer *optimizer);
 
 /* State for resuming: parameter NAME has "NAME.exp_avg", "NAME.exp_avg_sq" and "NAME.step" (a
  * float32 scalar, as PyTorch keeps it), all absent before its first step. `func` receives
- * borrowed handles. */
+ * borrowed handles.
+ * @value: (transfer none). */
 typedef void (*MienOptimizerStateFunc) (const char *name,
                                         MienTensor *value,
                                         gpointer    user_data);
+/* @func: (scope call) (closure user_data). */
 void           mien_optimizer_foreach_state (MienOptimizer         *optimizer,
                                              MienOptimizerStateFunc func,
                                              gpointer               user_data);
