@@ -199,9 +199,8 @@ mien_cli_parse_int (const char  *command,
   if (!g_ascii_string_to_signed (text, 10, min, max, &parsed, NULL))
     {
       /* Translators: "--epochs takes a whole number from 1 to 100000, not “0”". */
-      mien_cli_usage_error (command, _("--%s takes a whole number from %" G_GINT64_FORMAT
-                                       " to %" G_GINT64_FORMAT ", not “%s”"),
-                            option, min, max, text);
+      mien_cli_usage_error (command, _("--%s takes a whole number from %lld to %lld, not “%s”"),
+                            option, (long long) min, (long long) max, text);
       return FALSE;
     }
   *value = parsed;

@@ -215,8 +215,8 @@ mien_json_get_int (JsonObject     *object,
                    gint64         *out,
                    GError        **error)
 {
-  g_autofree char *expected = g_strdup_printf (_("an integer from %" G_GINT64_FORMAT " to %"
-                                                 G_GINT64_FORMAT), min, max);
+  g_autofree char *expected = g_strdup_printf (_("an integer from %lld to %lld"),
+                                                 (long long) min, (long long) max);
   JsonNode *node;
   gboolean is_null;
   gint64 value;
@@ -232,8 +232,8 @@ mien_json_get_int (JsonObject     *object,
     {
       /* Translators: a file (and line), a JSON key, the range expected, the value found. */
       g_set_error (error, MIEN_JSON_ERROR, MIEN_JSON_ERROR_RANGE,
-                   _("%s: “%s” has to be %s, not %" G_GINT64_FORMAT), source, key, expected,
-                   value);
+                   _("%s: “%s” has to be %s, not %lld"), source, key, expected,
+                   (long long) value);
       return FALSE;
     }
   *out = value;
@@ -296,8 +296,8 @@ mien_json_get_uint64 (JsonObject     *object,
       if (json_node_get_int (node) < 0)
         {
           g_set_error (error, MIEN_JSON_ERROR, MIEN_JSON_ERROR_RANGE,
-                       _("%s: “%s” has to be %s, not %" G_GINT64_FORMAT), source, key,
-                       expected, json_node_get_int (node));
+                       _("%s: “%s” has to be %s, not %lld"), source, key,
+                       expected, (long long) json_node_get_int (node));
           return FALSE;
         }
       *out = (guint64) json_node_get_int (node);

@@ -124,8 +124,8 @@ check_record (JsonObject  *record,
   if (epoch != expected_epoch)
     {
       g_set_error (error, MIEN_RUN_ERROR, MIEN_RUN_ERROR_CORRUPT,
-                   _("%s: epoch %" G_GINT64_FORMAT " where %u was expected"), source, epoch,
-                   expected_epoch);
+                   _("%s: epoch %lld where %u was expected"), source,
+                   (long long) epoch, expected_epoch);
       return FALSE;
     }
   return TRUE;
