@@ -366,6 +366,16 @@ test_engine_key_file_problems (void)
       "no [Plugin] group" },
     { "syntax.plugin", "this is not a key file\n",
       "" },
+    /* GLib 2.74 would set its GError twice (a fatal warning) for the first one, and give the
+     * others as missing keys: each is refused with the key named. */
+    { "escapes.plugin", "[Plugin]\nModule=escapes\nX-Mien-Abi=@ABI@\nName=a\\q\\\n",
+      "the value of Name= holds an invalid escape sequence “\\q”" },
+    { "backslash.plugin", "[Plugin]\nModule=backslash\nX-Mien-Abi=@ABI@\nDescription=a\\\n",
+      "the value of Description= ends with an escape character" },
+    { "escapeid.plugin", "[Plugin]\nModule=a\\;b\nX-Mien-Abi=@ABI@\n",
+      "the value of Module= holds an invalid escape sequence “\\;”" },
+    { "utf8.plugin", "[Plugin]\nModule=utf8\nX-Mien-Abi=@ABI@\nX-Mien-Kind=\xff\n",
+      "the value of X-Mien-Kind= is not UTF-8" },
   };
   g_autoptr(GError) error = NULL;
   g_autofree char *tmp = g_dir_make_tmp ("mien-test-plugins-XXXXXX", &error);

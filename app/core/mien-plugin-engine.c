@@ -230,6 +230,98 @@ kind_interface (const char *kind)
   return G_TYPE_INVALID;
 }
 
+/* Reads `key` of the [Plugin] group as a string: `*out` is NULL when the key is absent.
+ *
+ * The raw value is unescaped here with g_key_file_get_string ()'s rules (\s \n \t \r \\)
+ * because GLib 2.74 sets its GError twice for an invalid escape followed by a trailing backslash
+ * (“Name=a\q\”), a warning that aborts programs running with fatal warnings; and because GLib's
+ * locale lookup drops such errors, so a broken value would pass for a missing one. */
+static gboolean
+get_string (GKeyFile    *key_file,
+            const char  *path,
+            const char  *key,
+            char       **out,
+            GError     **error)
+{
+  g_autofree char *raw = g_key_file_get_value (key_file, PLUGIN_GROUP, key, NULL);
+  g_autoptr(GString) value = NULL;
+
+  *out = NULL;
+  if (raw == NULL)
+    return TRUE;
+  if (!g_utf8_validate (raw, -1, NULL))
+    {
+      g_set_error (error, MIEN_PLUGIN_ERROR, MIEN_PLUGIN_ERROR_KEY_FILE,
+                   _("%s: the value of %s= is not UTF-8"), path, key);
+      return FALSE;
+    }
+
+  value = g_string_sized_new (strlen (raw));
+  for (const char *p = raw; *p != '\0'; p++)
+    {
+      if (*p != '\\')
+        {
+          g_string_append_c (value, *p);
+          continue;
+        }
+      switch (*++p)
+        {
+        case 's':
+          g_string_append_c (value, ' ');
+          break;
+        case 'n':
+          g_string_append_c (value, '\n');
+          break;
+        case 't':
+          g_string_append_c (value, '\t');
+          break;
+        case 'r':
+          g_string_append_c (value, '\r');
+          break;
+        case '\\':
+          g_string_append_c (value, '\\');
+          break;
+        case '\0':
+          g_set_error (error, MIEN_PLUGIN_ERROR, MIEN_PLUGIN_ERROR_KEY_FILE,
+                       _("%s: the value of %s= ends with an escape character (“\\”)"),
+                       path, key);
+          return FALSE;
+        default:
+          /* Translators: the last %s is an escape sequence such as \q. */
+          g_set_error (error, MIEN_PLUGIN_ERROR, MIEN_PLUGIN_ERROR_KEY_FILE,
+                       _("%s: the value of %s= holds an invalid escape sequence “\\%.*s” "
+                         "(only \\s, \\n, \\t, \\r and \\\\ are known)"),
+                       path, key, (int) (g_utf8_next_char (p) - p), p);
+          return FALSE;
+        }
+    }
+  *out = g_string_free (g_steal_pointer (&value), FALSE);
+  return TRUE;
+}
+
+/* get_string () of the first of `key[LANGUAGE]` for the user's languages, then of `key`, as
+ * g_key_file_get_locale_string () looks them up. */
+static gboolean
+get_locale_string (GKeyFile    *key_file,
+                   const char  *path,
+                   const char  *key,
+                   char       **out,
+                   GError     **error)
+{
+  const char * const *languages = g_get_language_names_with_category ("LC_MESSAGES");
+
+  for (guint i = 0; languages[i] != NULL; i++)
+    {
+      g_autofree char *localized = g_strdup_printf ("%s[%s]", key, languages[i]);
+
+      if (!get_string (key_file, path, localized, out, error))
+        return FALSE;
+      if (*out != NULL)
+        return TRUE;
+    }
+  return get_string (key_file, path, key, out, error);
+}
+
 MienPluginInfo *
 mien_plugin_info_from_key_file (GKeyFile    *key_file,
                                 const char  *dir,
@@ -248,7 +340,8 @@ mien_plugin_info_from_key_file (GKeyFile    *key_file,
       return NULL;
     }
 
-  info->id = g_key_file_get_string (key_file, PLUGIN_GROUP, "Module", NULL);
+  if (!get_string (key_file, path, "Module", &info->id, error))
+    return NULL;
   if (info->id == NULL || info->id[0] == '\0')
     {
       g_set_error (error, MIEN_PLUGIN_ERROR, MIEN_PLUGIN_ERROR_KEY_FILE,
@@ -288,7 +381,8 @@ mien_plugin_info_from_key_file (GKeyFile    *key_file,
       return NULL;
     }
 
-  info->kind = g_key_file_get_string (key_file, PLUGIN_GROUP, "X-Mien-Kind", NULL);
+  if (!get_string (key_file, path, "X-Mien-Kind", &info->kind, error))
+    return NULL;
   if (info->kind == NULL || info->kind[0] == '\0')
     {
       g_free (info->kind);
@@ -302,14 +396,15 @@ mien_plugin_info_from_key_file (GKeyFile    *key_file,
       return NULL;
     }
 
-  info->name = g_key_file_get_locale_string (key_file, PLUGIN_GROUP, "Name", NULL, NULL);
+  if (!get_locale_string (key_file, path, "Name", &info->name, error))
+    return NULL;
   if (info->name == NULL || info->name[0] == '\0')
     {
       g_free (info->name);
       info->name = g_strdup (info->id);
     }
-  info->description = g_key_file_get_locale_string (key_file, PLUGIN_GROUP, "Description",
-                                                    NULL, NULL);
+  if (!get_locale_string (key_file, path, "Description", &info->description, error))
+    return NULL;
   if (info->description == NULL)
     info->description = g_strdup ("");
 
