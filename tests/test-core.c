@@ -271,6 +271,23 @@ test_json_getters (void)
                                        &error));
   g_assert_nonnull (child);
 
+  /* A lone surrogate escape: JSON-GLib keeps bytes that are not UTF-8, which no writer or
+   * reader would take back. */
+  g_clear_pointer (&o, json_object_unref);
+  o = mien_json_parse_object ("{\"s\": \"a\\ud800b\", \"l\": [\"x\", \"\\ud834y\"]}", -1,
+                              "test.json", &error);
+  g_assert_no_error (error);
+  str = "default";
+  g_assert_false (mien_json_get_string (o, "test.json", "s", MIEN_JSON_REQUIRED, &str, &error));
+  g_assert_error (error, MIEN_JSON_ERROR, MIEN_JSON_ERROR_RANGE);
+  g_assert_nonnull (strstr (error->message, "“s”"));
+  g_assert_cmpstr (str, ==, "default");
+  g_clear_error (&error);
+  g_assert_false (mien_json_get_strv (o, "test.json", "l", MIEN_JSON_REQUIRED, &strv, &error));
+  g_assert_error (error, MIEN_JSON_ERROR, MIEN_JSON_ERROR_RANGE);
+  g_assert_null (strv);
+  g_clear_error (&error);
+
   /* Not an object at all. */
   g_assert_null (mien_json_parse_object ("[1]", -1, "test.json", &error));
   g_assert_error (error, MIEN_JSON_ERROR, MIEN_JSON_ERROR_SYNTAX);

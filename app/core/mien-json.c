@@ -180,6 +180,24 @@ lookup_value (JsonObject     *object,
   return TRUE;
 }
 
+/* JSON-GLib turns a lone UTF-16 surrogate escape ("\ud800") into bytes that are not UTF-8, and
+ * refuses them when it writes or parses text again: a string kept from such a file would make
+ * Mien write a config.json or model file that no Mien can read. */
+static gboolean
+check_utf8 (const char  *value,
+            const char  *source,
+            const char  *key,
+            GError     **error)
+{
+  if (g_utf8_validate (value, -1, NULL))
+    return TRUE;
+  /* Translators: a file (and line), a JSON key. */
+  g_set_error (error, MIEN_JSON_ERROR, MIEN_JSON_ERROR_RANGE,
+               _("%s: “%s” is not valid UTF-8 (a lone UTF-16 surrogate escape?)"),
+               source, key);
+  return FALSE;
+}
+
 gboolean
 mien_json_get_string (JsonObject     *object,
                       const char     *source,
@@ -201,6 +219,8 @@ mien_json_get_string (JsonObject     *object,
     }
   if (!holds (node, G_TYPE_STRING))
     return wrong_type (error, source, key, _("a string"), node);
+  if (!check_utf8 (json_node_get_string (node), source, key, error))
+    return FALSE;
   *out = json_node_get_string (node);
   return TRUE;
 }
@@ -415,6 +435,8 @@ mien_json_get_strv (JsonObject     *object,
                        holds (element, G_TYPE_STRING) ? _("empty") : describe_node (element));
           return FALSE;
         }
+      if (!check_utf8 (json_node_get_string (element), source, key, error))
+        return FALSE;
       g_strv_builder_add (builder, json_node_get_string (element));
     }
   *out = g_strv_builder_end (builder);
