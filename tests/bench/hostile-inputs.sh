@@ -24,9 +24,12 @@ run () {
   local label=$1 check=$2
   shift 3
   local out status first verdict
-  out=$(timeout 60 "$@" 2>&1 </dev/null)
+  out=$(timeout "${TIMEOUT:-60}" "$@" 2>&1 </dev/null)
   status=$?
-  first=$(printf '%s\n' "$out" | grep -v '^\s*$' | grep -iv 'warning: \|^note' | tail -n 1 | cut -c1-150)
+  # The error when there is one (stderr and stdout interleave), else the last line.
+  first=$(printf '%s\n' "$out" | grep -m 1 'mien-cli[ :]')
+  [ -n "$first" ] || first=$(printf '%s\n' "$out" | grep -v '^\s*$' | tail -n 1)
+  first=$(printf '%s' "$first" | cut -c1-150)
   first=${first//|/\\|}
   verdict=$(eval "$check" 2>&1)
   row "$label" "$status" "${first:-—}" "$verdict"
@@ -77,7 +80,7 @@ data = bytearray(open(sys.argv[1], 'rb').read())
 n = struct.unpack('<Q', data[:8])[0]
 header = json.loads(data[8:8 + n])
 for name, e in header.items():
-    if name != '__metadata__' and e['dtype'] == 'F32' and name.endswith('fc.weight'):
+    if name == 'head.weight':
         a, b = e['data_offsets']
         data[8 + n + a:8 + n + b] = array.array('f', [float('nan')] * ((b - a) // 4)).tobytes()
 open(sys.argv[2], 'wb').write(data)
@@ -169,7 +172,7 @@ for attempt in 1 2 3 4 5 6; do
   pid=$!
   sleep "$(awk -v s="$attempt" 'BEGIN { srand(s); printf "%.2f", 2 + rand() * 10 }')"
   kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
-  run "kill -9 during training (try $attempt), then --resume" \
-    '"$cli" eval --model killrun/best.safetensors --data demo/val >/dev/null 2>&1 && echo "resumed run finished, best loads" || echo "LOST: best does not load"' -- \
+  TIMEOUT=600 run "kill -9 during training (try $attempt), then --resume" \
+    '[ "$(grep -c . killrun/log.jsonl)" = 3 ] && "$cli" eval --model killrun/best.safetensors --data demo/val >/dev/null 2>&1 && echo "run finished (3 epochs logged), best loads" || echo "LOST: unfinished, or best does not load"' -- \
     "$cli" train --resume --out killrun
 done
