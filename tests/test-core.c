@@ -86,6 +86,46 @@ post_from_worker (gpointer data)
   return NULL;
 }
 
+/* Every double written by mien_json_to_string () reads back as itself: JSON-GLib 1.6 alone
+ * writes 3e-10 as "3e-10.0", which nothing parses. Strings that look like it are kept. */
+static void
+test_json_to_string (void)
+{
+  const double values[] = { 3e-10, 1e+17, 1e-300, 5e-324, 1e-6, 0.1, 2.0, 0.0, -7e+22, 123456789.0 };
+
+  for (guint pretty = 0; pretty < 2; pretty++)
+    {
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+      g_autoptr(JsonNode) root = NULL;
+      g_autoptr(JsonObject) back = NULL;
+      g_autoptr(GError) error = NULL;
+      g_autofree char *text = NULL;
+      JsonArray *array;
+
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "values");
+      json_builder_begin_array (b);
+      for (guint i = 0; i < G_N_ELEMENTS (values); i++)
+        json_builder_add_double_value (b, values[i]);
+      json_builder_end_array (b);
+      json_builder_set_member_name (b, "text");
+      json_builder_add_string_value (b, "3e-10.0 \"1e+17.0\" e5.0");
+      json_builder_end_object (b);
+      root = json_builder_get_root (b);
+
+      text = mien_json_to_string (root, pretty);
+      back = mien_json_parse_object (text, -1, "written", &error);
+      g_assert_no_error (error);
+      array = json_object_get_array_member (back, "values");
+      g_assert_cmpuint (json_array_get_length (array), ==, G_N_ELEMENTS (values));
+      for (guint i = 0; i < G_N_ELEMENTS (values); i++)
+        g_assert_cmpfloat (json_array_get_double_element (array, i), ==, values[i]);
+      g_assert_cmpstr (json_object_get_string_member (back, "text"), ==,
+                       "3e-10.0 \"1e+17.0\" e5.0");
+      g_assert_cmpint (pretty, ==, strchr (text, '\n') != NULL);
+    }
+}
+
 static void
 test_post_from_worker (void)
 {
@@ -304,6 +344,7 @@ main (int    argc,
   g_test_add_func ("/core/device-name", test_device_name);
   g_test_add_func ("/core/device-list", test_device_list);
   g_test_add_func ("/core/json-getters", test_json_getters);
+  g_test_add_func ("/core/json-to-string", test_json_to_string);
   g_test_add_func ("/core/post/from-worker", test_post_from_worker);
   g_test_add_func ("/core/post/other-context", test_post_to_other_context);
   return g_test_run ();

@@ -19,6 +19,7 @@
 
 #include "mien-cli-private.h"
 #include "mien-device.h"
+#include "mien-json.h"
 
 static int signal_pending;
 
@@ -251,7 +252,7 @@ mien_cli_max_threads (void)
 void
 mien_cli_print_json (JsonNode *node)
 {
-  g_autofree char *text = json_to_string (node, FALSE);
+  g_autofree char *text = mien_json_to_string (node, FALSE);
 
   g_print ("%s\n", text);
   fflush (stdout);
@@ -575,14 +576,8 @@ cmd_plugins (int    argc,
 
   if (json)
     {
-      g_autoptr(JsonGenerator) generator = json_generator_new ();
       g_autoptr(JsonNode) root = json_builder_get_root (builder);
-      g_autofree char *text = NULL;
-
-      json_generator_set_pretty (generator, TRUE);
-      json_generator_set_indent (generator, 2);
-      json_generator_set_root (generator, root);
-      text = json_generator_to_data (generator, NULL);
+      g_autofree char *text = mien_json_to_string (root, TRUE);
       /* Not g_print (), which would convert to a non-UTF-8 locale's charset: JSON is UTF-8. */
       fputs (text, stdout);
       fputc ('\n', stdout);

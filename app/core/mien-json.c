@@ -225,6 +225,53 @@ mien_json_get_string (JsonObject     *object,
   return TRUE;
 }
 
+char *
+mien_json_to_string (JsonNode *node,
+                     gboolean  pretty)
+{
+  g_autoptr(JsonGenerator) generator = json_generator_new ();
+  g_autofree char *text = NULL;
+  gboolean in_string = FALSE;
+  char *in, *out;
+
+  json_generator_set_root (generator, node);
+  json_generator_set_pretty (generator, pretty);
+  json_generator_set_indent (generator, 2);
+  text = json_generator_to_data (generator, NULL);
+
+  /* Drop the ".0" that follows an exponent's digits outside strings (see the header). */
+  for (in = out = text; *in != '\0'; in++)
+    {
+      if (in_string)
+        {
+          if (*in == '\\' && in[1] != '\0')
+            *out++ = *in++;
+          else if (*in == '"')
+            in_string = FALSE;
+        }
+      else if (*in == '"')
+        in_string = TRUE;
+      else if (*in == '.' && in[1] == '0' && !g_ascii_isdigit (in[2]) && out > text &&
+               g_ascii_isdigit (out[-1]))
+        {
+          const char *p = out - 1;
+
+          while (p > text && g_ascii_isdigit (*p))
+            p--;
+          if (*p == '+' || *p == '-')
+            p--;
+          if (p >= text && (*p == 'e' || *p == 'E'))
+            {
+              in++;
+              continue;
+            }
+        }
+      *out++ = *in;
+    }
+  *out = '\0';
+  return g_steal_pointer (&text);
+}
+
 gboolean
 mien_json_get_int (JsonObject     *object,
                    const char     *source,

@@ -38,6 +38,13 @@ JsonObject *mien_json_parse_object (const char  *text,
                                     const char  *source,
                                     GError     **error);
 
+/* `node` as JSON text (pretty: indented by two spaces), as every file Mien writes holds it.
+ * json_to_string () alone is not enough: JSON-GLib 1.6 writes a double whose shortest form has
+ * an exponent but no point (3e-10, 1e+17) as "3e-10.0", which no parser, JSON-GLib included,
+ * reads back. Returns: (transfer full). */
+char       *mien_json_to_string    (JsonNode    *node,
+                                    gboolean     pretty);
+
 /* In all getters `source` names where `object` came from ("/runs/a/config.json",
  * "log.jsonl, line 3") and `*out` is only written on success. */
 gboolean mien_json_get_string  (JsonObject     *object,

@@ -829,7 +829,7 @@ mien_model_save (MienModel     *self,
 
   root = json_node_init_object (json_node_alloc (), md);
   file_metadata = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
-  g_hash_table_insert (file_metadata, METADATA_KEY, json_to_string (root, FALSE));
+  g_hash_table_insert (file_metadata, METADATA_KEY, mien_json_to_string (root, FALSE));
 
   /* One store of aliases, so that the var store's writer (atomic, one tensor in host memory at
    * a time) writes both sets; buffers, so that adding them changes no requires_grad. */

@@ -670,7 +670,7 @@ write_log (MienRun  *self,
     {
       g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (),
                                                         self->epochs->pdata[i]);
-      g_autofree char *line = json_to_string (node, FALSE);
+      g_autofree char *line = mien_json_to_string (node, FALSE);
 
       g_string_append (text, line);
       g_string_append_c (text, '\n');
@@ -779,7 +779,7 @@ mien_run_create (const char             *dir,
     }
   config_path = g_build_filename (dir, "config.json", NULL);
   node = mien_train_config_to_json (config);
-  text = json_to_string (node, TRUE);
+  text = mien_json_to_string (node, TRUE);
   if (!g_file_set_contents_full (config_path, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0644,
                                  error))
     return NULL;

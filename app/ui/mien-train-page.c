@@ -18,6 +18,7 @@
 
 #include "mien-chart.h"
 #include "mien-device.h"
+#include "mien-json.h"
 #include "mien-train-page.h"
 #include "mien-ui-util.h"
 
@@ -1403,7 +1404,7 @@ epoch_cb (JsonObject *record,
    * call, and JSON-GLib's objects are not meant to be shared between threads. */
   json_node_set_object (node, record);
   message->link = g_atomic_rc_box_acquire (link);
-  message->json = json_to_string (node, FALSE);
+  message->json = mien_json_to_string (node, FALSE);
   /* The default priority, like the task's own completion, so that every epoch reaches the
    * charts before the run is reported finished. */
   mien_main_context_post (link->context, G_PRIORITY_DEFAULT, "[mien] training epoch", epoch_idle,

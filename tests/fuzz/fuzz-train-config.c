@@ -70,7 +70,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
     }
 
   written = mien_train_config_to_json (config);
-  text = json_to_string (written, FALSE);
+  text = mien_json_to_string (written, FALSE);
   root_again = mien_json_parse_object (text, -1, SOURCE, &error);
   g_assert_no_error (error);
   again = mien_train_config_from_json (root_again, SOURCE, &error);
