@@ -7,6 +7,7 @@
 
 #include <json-glib/json-glib.h>
 
+#include "mien-json.h"
 #include "mien-run.h"
 #include "fuzz-util.h"
 
@@ -27,7 +28,7 @@ write_config (void)
   config->data = g_strdup ("/nonexistent/dataset");
   config->out = g_strdup (mien_fuzz_dir ());
   node = mien_train_config_to_json (config);
-  text = json_to_string (node, TRUE);
+  text = mien_json_to_string (node, TRUE);
   path = mien_fuzz_write_file ("config.json", text, strlen (text));
 
   /* Inputs can only reach the log's parser if the configuration passes: a rule added to it
