@@ -131,11 +131,14 @@ int
 mien_cli_stats (int    argc,
                 char **argv)
 {
-  g_autofree char *classes_arg = NULL;
+  g_autofree char *classes_arg = NULL, *split = NULL;
   gboolean json = FALSE;
   const GOptionEntry entries[] = {
     { "classes", 0, 0, G_OPTION_ARG_STRING, &classes_arg,
       N_("Only these classes, in this order (comma-separated)"), N_("a,b,…") },
+    { "split", 0, 0, G_OPTION_ARG_STRING, &split,
+      N_("Only this split of a file that holds several (fer2013.csv, RAF-DB): train, val or "
+         "test"), N_("SPLIT") },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print one JSON object"), NULL },
     { NULL }
   };
@@ -149,8 +152,10 @@ mien_cli_stats (int    argc,
   if (!mien_cli_parse_options ("stats", _("DATASET"), entries, &argc, &argv))
     return EXIT_USAGE;
   if (argc != 2)
-    return mien_cli_usage_error ("stats", _("expected one DATASET (a class-folder tree or a "
-                                            "CSV manifest)"));
+    return mien_cli_usage_error ("stats", _("expected one DATASET (a class-folder tree, a "
+                                            "CSV manifest or a FER dataset’s file)"));
+  if (split != NULL && !mien_dataset_check_split_name (split, &error))
+    return mien_cli_usage_error ("stats", "%s", error->message);
   if (classes_arg != NULL)
     {
       classes = mien_dataset_parse_class_list (classes_arg, &error);
@@ -158,7 +163,7 @@ mien_cli_stats (int    argc,
         return mien_cli_usage_error ("stats", "%s", error->message);
     }
 
-  dataset = mien_dataset_open (argv[1], (const char * const *) classes, &error);
+  dataset = mien_dataset_open_split (argv[1], split, (const char * const *) classes, &error);
   if (dataset == NULL)
     {
       mien_cli_error (error->message);

@@ -48,7 +48,7 @@ mien_cli_eval (int    argc,
 {
   g_auto(GStrv) models = NULL;
   g_autofree char *data = NULL, *classes_arg = NULL, *device = NULL;
-  g_autofree char *workers_arg = NULL;
+  g_autofree char *workers_arg = NULL, *split = NULL;
   gboolean json = FALSE;
   gint64 workers = 0;
   const GOptionEntry entries[] = {
@@ -56,6 +56,9 @@ mien_cli_eval (int    argc,
       N_("A model file; give several for an ensemble"), N_("FILE") },
     { "data", 0, 0, G_OPTION_ARG_FILENAME, &data, N_("The dataset to evaluate on"),
       N_("DATASET") },
+    { "split", 0, 0, G_OPTION_ARG_STRING, &split,
+      N_("Only this split of a file that holds several (fer2013.csv, RAF-DB): train, val or "
+         "test"), N_("SPLIT") },
     { "classes", 0, 0, G_OPTION_ARG_STRING, &classes_arg,
       N_("The dataset's classes to use (default: the models'); must be the models' classes"),
       N_("a,b,…") },
@@ -89,12 +92,15 @@ mien_cli_eval (int    argc,
   if (classes_arg != NULL &&
       (classes = mien_dataset_parse_class_list (classes_arg, &error)) == NULL)
     return mien_cli_usage_error ("eval", "%s", error->message);
+  if (split != NULL && !mien_dataset_check_split_name (split, &error))
+    return mien_cli_usage_error ("eval", "%s", error->message);
 
   ensemble = load_ensemble ("eval", models, device, &status);
   if (ensemble == NULL)
     return status;
 
-  dataset = mien_dataset_open (data, classes ? (const char * const *) classes
+  dataset = mien_dataset_open_split (data, split,
+                                     classes ? (const char * const *) classes
                                              : mien_ensemble_get_classes (ensemble), &error);
   if (dataset == NULL)
     {

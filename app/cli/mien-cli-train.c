@@ -185,6 +185,7 @@ mien_cli_train (int    argc,
   g_autofree char *data = NULL, *val = NULL, *classes = NULL, *backbone = NULL;
   g_autofree char *mode = NULL, *batch_norm = NULL, *pretrained = NULL, *weights = NULL;
   g_autofree char *imbalance = NULL, *device = NULL, *out = NULL, *schedule = NULL;
+  g_autofree char *split = NULL;
   /* Numbers as text: NULL is "not given" (see mien_cli_parse_int ()). */
   g_autofree char *val_split_arg = NULL, *input_size_arg = NULL, *epochs_arg = NULL;
   g_autofree char *batch_arg = NULL, *lr_arg = NULL, *weight_decay_arg = NULL;
@@ -202,6 +203,10 @@ mien_cli_train (int    argc,
       N_("Training set: class folders, a CSV manifest, or a folder with train/ and val/"),
       N_("DATASET") },
     { "val", 0, 0, G_OPTION_ARG_FILENAME, &val, N_("Validation set"), N_("DATASET") },
+    { "split", 0, 0, G_OPTION_ARG_STRING, &split,
+      N_("The split of --data to train on where the file holds several (fer2013.csv, RAF-DB): "
+         "train (default), val or test; validation then uses the file’s val split when it has "
+         "one"), N_("SPLIT") },
     { "val-split", 0, 0, G_OPTION_ARG_STRING, &val_split_arg,
       N_("Hold out this fraction of --data for validation, stratified; 0–1 exclusive "
          "(default 0.1)"), N_("F") },
@@ -325,6 +330,9 @@ mien_cli_train (int    argc,
       config->data = g_steal_pointer (&data);
       config->val = g_steal_pointer (&val);
       config->val_split = val_split;
+      if (split != NULL && !mien_dataset_check_split_name (split, &error))
+        return mien_cli_usage_error ("train", "%s", error->message);
+      config->split = g_steal_pointer (&split);
       if (classes != NULL &&
           (config->classes = mien_dataset_parse_class_list (classes, &error)) == NULL)
         return mien_cli_usage_error ("train", "%s", error->message);

@@ -13,7 +13,7 @@
 #include <gdk-pixbuf/gdk-pixbuf.h>
 #include <glib/gi18n-lib.h>
 
-#include "mien-dataset.h"
+#include "mien-dataset-private.h"
 #include "mien-image.h"
 #include "mien-input.h"
 
@@ -26,8 +26,15 @@ struct _MienDataset
   guint       n_classes;
   GPtrArray  *paths;    /* char *, absolute */
   GArray     *labels;   /* guint */
+  GArray     *sources;  /* MienSampleSource */
+  GBytes     *pixels;   /* inline pixels the sources point into, shared with subsets; or NULL */
   GPtrArray  *skipped;  /* char *, "PATH: reason" for what opening left out */
+  const char *splits[4];  /* NULL-terminated, from split_names */
 };
+
+/* The order of MienSampleSource.split's codes. */
+static const char * const split_names[] = { "train", "val", "test", NULL };
+#define N_SPLITS (G_N_ELEMENTS (split_names) - 1)
 
 G_DEFINE_FINAL_TYPE (MienDataset, mien_dataset, G_TYPE_OBJECT)
 
@@ -42,6 +49,8 @@ mien_dataset_finalize (GObject *object)
   g_strfreev (self->classes);
   g_ptr_array_unref (self->paths);
   g_array_unref (self->labels);
+  g_array_unref (self->sources);
+  g_clear_pointer (&self->pixels, g_bytes_unref);
   g_ptr_array_unref (self->skipped);
 
   G_OBJECT_CLASS (mien_dataset_parent_class)->finalize (object);
@@ -60,6 +69,7 @@ mien_dataset_init (MienDataset *self)
 {
   self->paths = g_ptr_array_new_with_free_func (g_free);
   self->labels = g_array_new (FALSE, FALSE, sizeof (guint));
+  self->sources = g_array_new (FALSE, FALSE, sizeof (MienSampleSource));
   self->skipped = g_ptr_array_new_with_free_func (g_free);
 }
 
@@ -233,6 +243,20 @@ resolve_classes (const char * const  *requested,
   return g_steal_pointer (&result);
 }
 
+static const MienSampleSource whole_file = { MIEN_SOURCE_FILE, MIEN_SPLIT_NONE, 0, 0, 0, 0, 0, 0 };
+
+/* Takes `path`. `source` NULL: the whole file, no split. */
+static void
+append_sample (MienDataset            *self,
+               char                   *path,
+               guint                   label,
+               const MienSampleSource *source)
+{
+  g_ptr_array_add (self->paths, path);
+  g_array_append_val (self->labels, label);
+  g_array_append_vals (self->sources, source != NULL ? source : &whole_file, 1);
+}
+
 static gboolean
 open_folder (MienDataset         *self,
              const char          *root,
@@ -317,11 +341,8 @@ open_folder (MienDataset         *self,
         }
       g_ptr_array_sort (names, compare_strings);
       for (guint i = 0; i < names->len; i++)
-        {
-          g_ptr_array_add (self->paths,
-                           g_build_filename (class_dir, g_ptr_array_index (names, i), NULL));
-          g_array_append_val (self->labels, label);
-        }
+        append_sample (self, g_build_filename (class_dir, g_ptr_array_index (names, i), NULL),
+                       label, NULL);
     }
   g_ptr_array_sort (self->skipped, compare_strings);
   return TRUE;
@@ -329,13 +350,13 @@ open_folder (MienDataset         *self,
 
 /* One RFC 4180 record starting at *pos; advances *pos past its line ending and *line past every
  * newline consumed (quoted fields may span lines). On failure *line is where the fault is. */
-static GPtrArray *
-csv_read_record (const char  *text,
-                 gsize        len,
-                 gsize       *pos,
-                 guint       *line,
-                 gboolean    *blank,
-                 GError     **error)
+GPtrArray *
+mien_csv_read_record (const char  *text,
+                      gsize        len,
+                      gsize       *pos,
+                      guint       *line,
+                      gboolean    *blank,
+                      GError     **error)
 {
   g_autoptr(GPtrArray) fields = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GString) field = g_string_new (NULL);
@@ -447,26 +468,19 @@ read_header (GPtrArray  *fields,
   return FALSE;
 }
 
-static gboolean
-open_csv (MienDataset         *self,
-          const char          *file,
-          const char * const  *requested,
-          GError             **error)
+gboolean
+mien_dataset_read_text (const char  *file,
+                        goffset      max_bytes,
+                        char       **text_out,
+                        gsize       *len,
+                        gsize       *pos,
+                        GError     **error)
 {
   g_autoptr(GError) local_error = NULL;
   g_autofree char *text = NULL;
-  g_autofree char *dir = g_path_get_dirname (file);
-  g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr(GPtrArray) row_labels = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr(GPtrArray) found = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr(GHashTable) label_index = NULL;
-  gsize len, pos = 0;
-  guint line = 1;
-  gboolean first = TRUE;
-  guint path_column = 0;
   const char *bad, *end = NULL;
 
-  if (!mien_input_read_all (file, MIEN_DATASET_MAX_MANIFEST_BYTES, &text, &len, &local_error))
+  if (!mien_input_read_all (file, max_bytes, &text, len, &local_error))
     {
       g_set_error (error, MIEN_DATASET_ERROR, MIEN_DATASET_ERROR_LAYOUT,
                    _("%s (a dataset is a folder with one sub-folder per class or a CSV "
@@ -474,8 +488,8 @@ open_csv (MienDataset         *self,
       return FALSE;
     }
   /* A NUL or invalid UTF-8 means another kind of file (an image, say) or the wrong encoding. */
-  bad = memchr (text, '\0', len);
-  if (bad == NULL && !g_utf8_validate (text, (gssize) len, &end))
+  bad = memchr (text, '\0', *len);
+  if (bad == NULL && !g_utf8_validate (text, (gssize) *len, &end))
     bad = end;
   if (bad != NULL)
     {
@@ -490,8 +504,118 @@ open_csv (MienDataset         *self,
       return FALSE;
     }
   /* A UTF-8 byte-order mark, as spreadsheets write. */
-  if (len >= 3 && memcmp (text, "\xEF\xBB\xBF", 3) == 0)
-    pos = 3;
+  *pos = *len >= 3 && memcmp (text, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+  *text_out = g_steal_pointer (&text);
+  return TRUE;
+}
+
+MienDatasetRows *
+mien_dataset_rows_new (void)
+{
+  MienDatasetRows *rows = g_new0 (MienDatasetRows, 1);
+
+  rows->paths = g_ptr_array_new_with_free_func (g_free);
+  rows->labels = g_ptr_array_new_with_free_func (g_free);
+  rows->sources = g_array_new (FALSE, FALSE, sizeof (MienSampleSource));
+  rows->skipped = g_ptr_array_new_with_free_func (g_free);
+  return rows;
+}
+
+void
+mien_dataset_rows_free (MienDatasetRows *rows)
+{
+  if (rows == NULL)
+    return;
+  g_ptr_array_unref (rows->paths);
+  g_ptr_array_unref (rows->labels);
+  g_array_unref (rows->sources);
+  if (rows->pixels != NULL)
+    g_byte_array_unref (rows->pixels);
+  g_ptr_array_unref (rows->skipped);
+  g_free (rows);
+}
+
+void
+mien_dataset_rows_add (MienDatasetRows        *rows,
+                       char                   *path,
+                       const char             *label,
+                       const MienSampleSource *source)
+{
+  g_ptr_array_add (rows->paths, path);
+  g_ptr_array_add (rows->labels, g_strdup (label));
+  g_array_append_vals (rows->sources, source != NULL ? source : &whole_file, 1);
+}
+
+/* The classes found in `rows` (sorted), checked against those requested; then the rows of the
+ * classes kept become the samples. */
+static gboolean
+take_rows (MienDataset         *self,
+           const char          *file,
+           const char * const  *requested,
+           MienDatasetRows     *rows,
+           GError             **error)
+{
+  g_autoptr(GPtrArray) found = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GHashTable) label_index = NULL;
+
+  if (rows->paths->len == 0)
+    {
+      g_set_error (error, MIEN_DATASET_ERROR, MIEN_DATASET_ERROR_EMPTY,
+                   _("%s lists no images"), file);
+      return FALSE;
+    }
+
+  {
+    g_autoptr(GHashTable) unique = g_hash_table_new (g_str_hash, g_str_equal);
+
+    for (guint i = 0; i < rows->labels->len; i++)
+      if (g_hash_table_add (unique, g_ptr_array_index (rows->labels, i)))
+        g_ptr_array_add (found, g_strdup (g_ptr_array_index (rows->labels, i)));
+    g_ptr_array_sort (found, compare_strings);
+  }
+
+  self->classes = resolve_classes (requested, found, file, error);
+  if (self->classes == NULL)
+    return FALSE;
+  self->n_classes = g_strv_length (self->classes);
+
+  label_index = g_hash_table_new (g_str_hash, g_str_equal);
+  for (guint c = 0; c < self->n_classes; c++)
+    g_hash_table_insert (label_index, self->classes[c], GUINT_TO_POINTER (c + 1));
+  for (guint i = 0; i < rows->paths->len; i++)
+    {
+      guint c = GPOINTER_TO_UINT (g_hash_table_lookup (label_index,
+                                                       g_ptr_array_index (rows->labels, i)));
+
+      if (c == 0)
+        continue;
+      append_sample (self, g_steal_pointer (&g_ptr_array_index (rows->paths, i)), c - 1,
+                     &g_array_index (rows->sources, MienSampleSource, i));
+    }
+  if (rows->pixels != NULL)
+    self->pixels = g_byte_array_free_to_bytes (g_steal_pointer (&rows->pixels));
+  for (guint i = 0; i < rows->skipped->len; i++)
+    g_ptr_array_add (self->skipped, g_steal_pointer (&g_ptr_array_index (rows->skipped, i)));
+  return TRUE;
+}
+
+static gboolean
+open_csv (MienDataset         *self,
+          const char          *file,
+          const char * const  *requested,
+          GError             **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *dir = g_path_get_dirname (file);
+  g_autoptr(MienDatasetRows) rows = mien_dataset_rows_new ();
+  gsize len, pos = 0;
+  guint line = 1;
+  gboolean first = TRUE;
+  guint path_column = 0;
+
+  if (!mien_dataset_read_text (file, MIEN_DATASET_MAX_MANIFEST_BYTES, &text, &len, &pos, error))
+    return FALSE;
 
   while (pos < len)
     {
@@ -500,7 +624,7 @@ open_csv (MienDataset         *self,
       gboolean blank = FALSE;
       const char *path, *label;
 
-      fields = csv_read_record (text, len, &pos, &line, &blank, &local_error);
+      fields = mien_csv_read_record (text, len, &pos, &line, &blank, &local_error);
       if (fields == NULL)
         {
           g_set_error (error, MIEN_DATASET_ERROR, MIEN_DATASET_ERROR_CSV,
@@ -544,46 +668,31 @@ open_csv (MienDataset         *self,
                        "%s:%u: %s", file, record_line, local_error->message);
           return FALSE;
         }
-      g_ptr_array_add (paths, g_canonicalize_filename (path, dir));
-      g_ptr_array_add (row_labels, g_strdup (label));
+      mien_dataset_rows_add (rows, g_canonicalize_filename (path, dir), label, NULL);
     }
 
-  if (paths->len == 0)
+
+  return take_rows (self, file, requested, rows, error);
+}
+
+/* The splits present, in the order of split_names. */
+static void
+find_splits (MienDataset *self)
+{
+  gboolean present[N_SPLITS] = { FALSE, };
+  guint n = 0;
+
+  for (guint i = 0; i < self->sources->len; i++)
     {
-      g_set_error (error, MIEN_DATASET_ERROR, MIEN_DATASET_ERROR_EMPTY,
-                   _("%s lists no images"), file);
-      return FALSE;
+      guint8 split = g_array_index (self->sources, MienSampleSource, i).split;
+
+      if (split < G_N_ELEMENTS (present))
+        present[split] = TRUE;
     }
-
-  {
-    g_autoptr(GHashTable) unique = g_hash_table_new (g_str_hash, g_str_equal);
-
-    for (guint i = 0; i < row_labels->len; i++)
-      if (g_hash_table_add (unique, g_ptr_array_index (row_labels, i)))
-        g_ptr_array_add (found, g_strdup (g_ptr_array_index (row_labels, i)));
-    g_ptr_array_sort (found, compare_strings);
-  }
-
-  self->classes = resolve_classes (requested, found, file, error);
-  if (self->classes == NULL)
-    return FALSE;
-  self->n_classes = g_strv_length (self->classes);
-
-  label_index = g_hash_table_new (g_str_hash, g_str_equal);
-  for (guint c = 0; c < self->n_classes; c++)
-    g_hash_table_insert (label_index, self->classes[c], GUINT_TO_POINTER (c + 1));
-  for (guint i = 0; i < paths->len; i++)
-    {
-      guint c = GPOINTER_TO_UINT (g_hash_table_lookup (label_index,
-                                                       g_ptr_array_index (row_labels, i)));
-
-      if (c == 0)
-        continue;
-      c--;
-      g_ptr_array_add (self->paths, g_steal_pointer (&g_ptr_array_index (paths, i)));
-      g_array_append_val (self->labels, c);
-    }
-  return TRUE;
+  for (guint k = 0; k < G_N_ELEMENTS (present); k++)
+    if (present[k])
+      self->splits[n++] = split_names[k];
+  self->splits[n] = NULL;
 }
 
 MienDataset *
@@ -593,7 +702,8 @@ mien_dataset_open (const char          *path,
 {
   g_autoptr(MienDataset) self = NULL;
   g_autofree char *absolute = NULL;
-  gboolean ok;
+  g_autoptr(MienDatasetRows) rows = NULL;
+  gboolean ok, handled = FALSE;
 
   g_return_val_if_fail (path != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
@@ -609,13 +719,89 @@ mien_dataset_open (const char          *path,
 
   self = g_object_new (MIEN_TYPE_DATASET, NULL);
   self->source = g_strdup (path);
-  if (g_file_test (absolute, G_FILE_TEST_IS_DIR))
+  rows = mien_dataset_formats_read (absolute, &handled, error);
+  if (handled)
+    ok = rows != NULL && take_rows (self, absolute, classes, rows, error);
+  else if (g_file_test (absolute, G_FILE_TEST_IS_DIR))
     ok = open_folder (self, absolute, classes, error);
   else
     ok = open_csv (self, absolute, classes, error);
   if (!ok)
     return NULL;
+  find_splits (self);
   return g_steal_pointer (&self);
+}
+
+MienDataset *
+mien_dataset_open_split (const char          *path,
+                         const char          *split,
+                         const char * const  *classes,
+                         GError             **error)
+{
+  g_autoptr(MienDataset) full = mien_dataset_open (path, classes, error);
+
+  if (full == NULL)
+    return NULL;
+  return mien_dataset_select_split (full, split, error);
+}
+
+const char * const *
+mien_dataset_get_split_names (void)
+{
+  return split_names;
+}
+
+gboolean
+mien_dataset_check_split_name (const char  *name,
+                               GError     **error)
+{
+  g_return_val_if_fail (name != NULL, FALSE);
+
+  if (g_strv_contains (split_names, name))
+    return TRUE;
+  g_set_error (error, MIEN_DATASET_ERROR, MIEN_DATASET_ERROR_SPLIT,
+               _("Unknown split “%s” (train, val or test)"), name);
+  return FALSE;
+}
+
+const char * const *
+mien_dataset_get_splits (MienDataset *self)
+{
+  g_return_val_if_fail (MIEN_IS_DATASET (self), NULL);
+  return self->splits;
+}
+
+MienDataset *
+mien_dataset_select_split (MienDataset  *self,
+                           const char   *split,
+                           GError      **error)
+{
+  g_autoptr(GArray) indices = g_array_new (FALSE, FALSE, sizeof (guint));
+  guint code = 0;
+
+  g_return_val_if_fail (MIEN_IS_DATASET (self), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (split == NULL)
+    return g_object_ref (self);
+  while (code < N_SPLITS && g_strcmp0 (split_names[code], split) != 0)
+    code++;
+  for (guint i = 0; i < self->sources->len; i++)
+    if (g_array_index (self->sources, MienSampleSource, i).split == code)
+      g_array_append_val (indices, i);
+  if (indices->len == 0)
+    {
+      g_autofree char *have = g_strjoinv (", ", (char **) self->splits);
+
+      if (self->splits[0] == NULL)
+        g_set_error (error, MIEN_DATASET_ERROR, MIEN_DATASET_ERROR_SPLIT,
+                     _("%s has no splits: it cannot give the split “%s”"), self->source, split);
+      else
+        g_set_error (error, MIEN_DATASET_ERROR, MIEN_DATASET_ERROR_SPLIT,
+                     _("%s has no split “%s” (it has %s)"), self->source, split, have);
+      return NULL;
+    }
+  return mien_dataset_subset (self, (const guint *) (gpointer) indices->data, indices->len);
 }
 
 MienDataset *
@@ -644,9 +830,13 @@ mien_dataset_subset (MienDataset *self,
                       self->paths->len);
           continue;
         }
-      g_ptr_array_add (subset->paths, g_strdup (g_ptr_array_index (self->paths, index)));
-      g_array_append_val (subset->labels, g_array_index (self->labels, guint, index));
+      append_sample (subset, g_strdup (g_ptr_array_index (self->paths, index)),
+                     g_array_index (self->labels, guint, index),
+                     &g_array_index (self->sources, MienSampleSource, index));
     }
+  if (self->pixels != NULL)
+    subset->pixels = g_bytes_ref (self->pixels);
+  find_splits (subset);
   return subset;
 }
 
@@ -798,6 +988,138 @@ mien_dataset_get_label (MienDataset *self,
   return g_array_index (self->labels, guint, index);
 }
 
+/* The face box of a cropped sample, inside the image (a box that sticks out is cut to the
+ * image, as PIL's crop then fills nothing in: the face is what is inside). */
+static GdkPixbuf *
+crop_to_box (GdkPixbuf               *full,
+             const MienSampleSource  *source,
+             GError                 **error)
+{
+  int width = gdk_pixbuf_get_width (full);
+  int height = gdk_pixbuf_get_height (full);
+  gint64 x0 = MAX (source->x, 0), y0 = MAX (source->y, 0);
+  gint64 x1 = MIN ((gint64) source->x + source->width, width);
+  gint64 y1 = MIN ((gint64) source->y + source->height, height);
+
+  if (x1 <= x0 || y1 <= y0)
+    {
+      g_set_error (error, GDK_PIXBUF_ERROR, GDK_PIXBUF_ERROR_FAILED,
+                   _("the face box (x %d, y %d, %d × %d) lies outside the %d × %d image"),
+                   source->x, source->y, source->width, source->height, width, height);
+      return NULL;
+    }
+  return gdk_pixbuf_new_subpixbuf (full, (int) x0, (int) y0, (int) (x1 - x0), (int) (y1 - y0));
+}
+
+/* Grey pixels held by the dataset, as an RGB pixbuf with three equal channels. */
+static GdkPixbuf *
+pixbuf_from_grey (const guint8 *grey,
+                  int           side)
+{
+  GdkPixbuf *pixbuf = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, side, side);
+  int stride = gdk_pixbuf_get_rowstride (pixbuf);
+  guint8 *pixels = gdk_pixbuf_get_pixels (pixbuf);
+
+  for (int y = 0; y < side; y++)
+    for (int x = 0; x < side; x++)
+      memset (pixels + (gsize) y * stride + 3 * x, grey[(gsize) y * side + x], 3);
+  return pixbuf;
+}
+
+GdkPixbuf *
+mien_dataset_load_pixbuf (MienDataset  *self,
+                          guint         index,
+                          GError      **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  g_autoptr(GdkPixbuf) full = NULL;
+  const MienSampleSource *source;
+  const char *path;
+  GdkPixbuf *pixbuf;
+
+  g_return_val_if_fail (MIEN_IS_DATASET (self), NULL);
+  g_return_val_if_fail (index < self->paths->len, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  source = &g_array_index (self->sources, MienSampleSource, index);
+  path = g_ptr_array_index (self->paths, index);
+  if (source->kind == MIEN_SOURCE_PIXELS)
+    {
+      gsize n_bytes = 0;
+      const guint8 *data = g_bytes_get_data (self->pixels, &n_bytes);
+
+      g_return_val_if_fail (source->offset + (gsize) source->side * source->side <= n_bytes,
+                            NULL);
+      return pixbuf_from_grey (data + source->offset, source->side);
+    }
+  full = mien_image_load (path, error);
+  if (full == NULL || source->kind == MIEN_SOURCE_FILE)
+    return g_steal_pointer (&full);
+  pixbuf = crop_to_box (full, source, &local_error);
+  if (pixbuf == NULL)
+    {
+      g_autofree char *name = g_filename_display_name (path);
+
+      g_propagate_prefixed_error (error, g_steal_pointer (&local_error), "%s: ", name);
+    }
+  return pixbuf;
+}
+
+GdkPixbuf *
+mien_dataset_load_thumbnail (MienDataset  *self,
+                             guint         index,
+                             int           max_side,
+                             GError      **error)
+{
+  g_autoptr(GdkPixbuf) full = NULL;
+  int width, height;
+  double scale;
+
+  g_return_val_if_fail (max_side > 0, NULL);
+
+  full = mien_dataset_load_pixbuf (self, index, error);
+  if (full == NULL)
+    return NULL;
+  width = gdk_pixbuf_get_width (full);
+  height = gdk_pixbuf_get_height (full);
+  scale = (double) max_side / MAX (width, height);
+  return gdk_pixbuf_scale_simple (full, MAX (1, (int) round (width * scale)),
+                                  MAX (1, (int) round (height * scale)), GDK_INTERP_BILINEAR);
+}
+
+gboolean
+mien_dataset_decode (MienDataset    *self,
+                     guint           index,
+                     int             size,
+                     gboolean        grey,
+                     guint8         *dest,
+                     MienImageInfo  *info,
+                     GError        **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  g_autoptr(GdkPixbuf) pixbuf = NULL;
+
+  g_return_val_if_fail (MIEN_IS_DATASET (self), FALSE);
+  g_return_val_if_fail (index < self->paths->len, FALSE);
+
+  /* A whole file goes through mien_image_decode (), so that files decode exactly as they do
+   * everywhere else. */
+  if (g_array_index (self->sources, MienSampleSource, index).kind == MIEN_SOURCE_FILE)
+    return mien_image_decode (g_ptr_array_index (self->paths, index), size, grey, dest, info,
+                              error);
+  pixbuf = mien_dataset_load_pixbuf (self, index, error);
+  if (pixbuf == NULL)
+    return FALSE;
+  if (!mien_image_from_pixbuf (pixbuf, size, grey, dest, info, &local_error))
+    {
+      g_autofree char *name = g_filename_display_name (g_ptr_array_index (self->paths, index));
+
+      g_propagate_prefixed_error (error, g_steal_pointer (&local_error), "%s: ", name);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 GPtrArray *
 mien_dataset_get_skipped (MienDataset *self)
 {
@@ -901,7 +1223,7 @@ stats_worker (gpointer data,
   if (g_atomic_int_get (&job->cancelled))
     goto done;
 
-  pixbuf = mien_image_load (g_ptr_array_index (job->dataset->paths, result->index), &error);
+  pixbuf = mien_dataset_load_pixbuf (job->dataset, result->index, &error);
   if (pixbuf == NULL)
     {
       /* "PATH: reason", as the unreadable list shows it. */

@@ -10,6 +10,29 @@
  * mien_dataset_check_class_name (). A MienDataset is immutable once made and safe to share
  * between threads.
  *
+ * The classic FER datasets are read as they are distributed (the layout is told by the file's
+ * name and first line; class names are Mien's, sorted like folder names):
+ * - FER2013's `fer2013.csv` (header `emotion,pixels,Usage`, any column order, Usage optional):
+ *   emotion 0..6 = anger, disgust, fear, happiness, sadness, surprise, neutral; the pixels,
+ *   48 × 48 grey values, are held by the dataset. Usage Training / PublicTest / PrivateTest are
+ *   the splits train / val / test.
+ * - FER+'s `fer2013new.csv` (Usage, Image name, then the votes for neutral, happiness, surprise,
+ *   sadness, anger, disgust, fear, contempt, unknown, NF): the label is the FER+ authors'
+ *   "majority" label; images without one (no clear majority, or a majority of unknown / not a
+ *   face) and rows without an image name are left out (counted in the skipped list). The pixels
+ *   come from the `fer2013.csv` beside it, row i for row i. Soft labels are not offered.
+ * - RAF-DB basic: `EmoLabel/list_patition_label.txt` (or the folder holding EmoLabel/), rows
+ *   `train_00001.jpg 5`, labels 1..7 = surprise, fear, disgust, happiness, sadness, anger,
+ *   neutral; images `Image/aligned/NAME_aligned.jpg`; splits train / test from the name.
+ * - AffectNet's `training.csv` / `validation.csv` (subDirectory_filePath, face_x, face_y,
+ *   face_width, face_height, facial_landmarks, expression, ...): expression 0..7 = neutral,
+ *   happiness, sadness, surprise, fear, disgust, anger, contempt; rows coded 8..10 (none,
+ *   uncertain, no face) are left out (counted in the skipped list). Images are relative to the
+ *   `Manually_Annotated_Images` folder beside the CSV (or to the CSV's folder) and are cropped to
+ *   the face box. The whole file is split train (training.csv) or val (validation.csv).
+ * These files are bounded by MIEN_DATASET_MAX_TABLE_BYTES. Image files they name that do not
+ * exist are listed as skipped, not fatal.
+ *
  * Opening only lists files; nothing is decoded. Unreadable images are found when decoding
  * (statistics, the loader) and are listed and skipped there, never fatal.
  */
@@ -19,11 +42,14 @@
 #include <json-glib/json-glib.h>
 
 #include "mien-core.h"
+#include "mien-image.h"
 
 G_BEGIN_DECLS
 
 /* 64 MiB: a million rows of long paths. Larger "manifests" are the wrong file (or /dev/zero). */
 #define MIEN_DATASET_MAX_MANIFEST_BYTES (G_GOFFSET_CONSTANT (64) * 1024 * 1024)
+/* 1 GiB: fer2013.csv is 290 MiB, AffectNet's training.csv about 400 MiB. */
+#define MIEN_DATASET_MAX_TABLE_BYTES (G_GOFFSET_CONSTANT (1024) * 1024 * 1024)
 
 #define MIEN_DATASET_ERROR (mien_dataset_error_quark ())
 GQuark mien_dataset_error_quark (void);
@@ -48,6 +74,24 @@ G_DECLARE_FINAL_TYPE (MienDataset, mien_dataset, MIEN, DATASET, GObject)
 MienDataset        *mien_dataset_open            (const char          *path,
                                                   const char * const  *classes,
                                                   GError             **error);
+/* mien_dataset_open (), then mien_dataset_select_split (). */
+MienDataset        *mien_dataset_open_split      (const char          *path,
+                                                  const char          *split,
+                                                  const char * const  *classes,
+                                                  GError             **error);
+/* "train", "val", "test": every split a dataset may have (NULL-terminated, static). */
+const char * const *mien_dataset_get_split_names (void);
+/* Whether `name` is one of them (MIEN_DATASET_ERROR_SPLIT otherwise). */
+gboolean            mien_dataset_check_split_name (const char   *name,
+                                                   GError      **error);
+/* The splits the samples of `self` belong to, among "train", "val", "test" in that order
+ * (NULL-terminated, borrowed; empty for a dataset without splits). */
+const char * const *mien_dataset_get_splits      (MienDataset         *self);
+/* The samples of split `split` (same classes); `split` NULL: a new reference to `self`. A split
+ * the dataset does not have is MIEN_DATASET_ERROR_SPLIT, naming those it has. */
+MienDataset        *mien_dataset_select_split    (MienDataset         *self,
+                                                  const char          *split,
+                                                  GError             **error);
 /* The samples `indices` of `self` (same classes, same root). */
 MienDataset        *mien_dataset_subset          (MienDataset         *self,
                                                   const guint         *indices,
@@ -67,14 +111,35 @@ guint               mien_dataset_get_n_classes   (MienDataset *self);
 /* NULL-terminated, borrowed. */
 const char * const *mien_dataset_get_classes     (MienDataset *self);
 guint               mien_dataset_get_n_samples   (MienDataset *self);
-/* Absolute path of sample `index`. */
+/* Absolute path of sample `index`; for a sample whose pixels the dataset holds (FER2013),
+ * "FILE:LINE", which names it in lists of skipped images. Decode with mien_dataset_decode (). */
 const char         *mien_dataset_get_path        (MienDataset *self,
                                                   guint        index);
 guint               mien_dataset_get_label       (MienDataset *self,
                                                   guint        index);
+/* Sample `index` as a pixbuf (the image file, its face box, or the pixels the dataset holds):
+ * the one way the loader, the statistics and the pages read a sample. Errors are "NAME: reason"
+ * with NAME mien_dataset_get_path (). Safe to call from any thread. */
+GdkPixbuf          *mien_dataset_load_pixbuf     (MienDataset   *self,
+                                                  guint          index,
+                                                  GError       **error);
+/* The same scaled to fit a `max_side` square (as mien_image_load_thumbnail ()). */
+GdkPixbuf          *mien_dataset_load_thumbnail  (MienDataset   *self,
+                                                  guint          index,
+                                                  int            max_side,
+                                                  GError       **error);
+/* Sample `index` as mien_image_decode () decodes a file: 3 * size * size bytes into `dest`. */
+gboolean            mien_dataset_decode          (MienDataset   *self,
+                                                  guint          index,
+                                                  int            size,
+                                                  gboolean       grey,
+                                                  guint8        *dest,
+                                                  MienImageInfo *info,
+                                                  GError       **error);
 /* What opening left out and why, as "PATH: reason" (borrowed; a subset has its parent's): files
- * in class folders without an image extension, and folders inside class folders. Hidden files
- * are left out silently. Images that
+ * in class folders without an image extension, and folders inside class folders; for the FER
+ * formats, image files that do not exist and (one line each) the rows their authors' labelling
+ * leaves out. Hidden files are left out silently. Images that
  * fail to decode are listed later, by the statistics and the loader. */
 GPtrArray          *mien_dataset_get_skipped     (MienDataset *self);
 /* Fills counts[n_classes] with the number of images per class. */

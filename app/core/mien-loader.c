@@ -126,7 +126,7 @@ mien_batch_free (MienBatch *batch)
 
 /* ---- Decoding (worker side) ------------------------------------------------------------ */
 
-/* `error` is mien_image_decode ()'s, whose message is already "PATH: reason". */
+/* `error` is mien_dataset_decode ()'s, whose message is already "PATH: reason". */
 static void
 record_unreadable (MienLoader *self,
                    guint       index,
@@ -145,8 +145,8 @@ decode_to (MienLoader *self,
 {
   g_autoptr(GError) error = NULL;
 
-  if (mien_image_decode (mien_dataset_get_path (self->dataset, index),
-                         self->options.input_size, self->options.grey, dest, NULL, &error))
+  if (mien_dataset_decode (self->dataset, index, self->options.input_size, self->options.grey,
+                           dest, NULL, &error))
     return TRUE;
   record_unreadable (self, index, error);
   return FALSE;

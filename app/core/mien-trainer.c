@@ -82,6 +82,7 @@ mien_train_config_copy (const MienTrainConfig *config)
 
   copy->data = g_strdup (config->data);
   copy->val = g_strdup (config->val);
+  copy->split = g_strdup (config->split);
   copy->classes = g_strdupv (config->classes);
   copy->backbone = g_strdup (config->backbone);
   copy->pretrained = g_strdup (config->pretrained);
@@ -98,6 +99,7 @@ mien_train_config_free (MienTrainConfig *config)
     return;
   g_free (config->data);
   g_free (config->val);
+  g_free (config->split);
   g_strfreev (config->classes);
   g_free (config->backbone);
   g_free (config->pretrained);
@@ -136,6 +138,8 @@ mien_train_config_validate (const MienTrainConfig  *config,
     return config_error (error, _("No run folder given"));
   if (config->backbone == NULL || *config->backbone == '\0')
     return config_error (error, _("No backbone given"));
+  if (config->split != NULL && !mien_dataset_check_split_name (config->split, error))
+    return FALSE;
   if (config->val == NULL && !(config->val_split > 0.0 && config->val_split < 1.0))
     return config_error (error, _("The validation split has to be between 0 and 1, not %g"),
                          config->val_split);
@@ -202,6 +206,7 @@ mien_train_config_to_json (const MienTrainConfig *config)
   json_builder_add_int_value (b, value); } G_STMT_END
   STR ("data", config->data);
   STR ("val", config->val);
+  STR ("split", config->split);
   /* With a validation set the split is not used: say so rather than record a fraction. */
   if (config->val != NULL)
     {
@@ -297,6 +302,7 @@ mien_train_config_from_json (JsonObject  *o,
   g_autoptr(MienTrainConfig) config = mien_train_config_new ();
   static const char * const colour_names[] = { "rgb", "grey" };
   const char *data = NULL, *val = NULL, *backbone = NULL, *pretrained = NULL, *out = NULL;
+  const char *split = NULL;
   const char *device = "cpu", *mode = NULL, *batch_norm = NULL;
   gint64 input_size = 0, epochs = 0, batch_size = 0, ops, magnitude, bins, threads = 0;
   gint64 workers = 0;
@@ -316,6 +322,7 @@ mien_train_config_from_json (JsonObject  *o,
    * the key; validate () then checks what depends on several members. */
   if (!mien_json_get_string (o, source, "data", MIEN_JSON_REQUIRED, &data, error) ||
       !mien_json_get_string (o, source, "val", opt_null, &val, error) ||
+      !mien_json_get_string (o, source, "split", opt_null, &split, error) ||
       !mien_json_get_double (o, source, "val_split", opt_null, 0.0, 1.0, &config->val_split,
                              error) ||
       !mien_json_get_strv (o, source, "classes", opt_null, &config->classes, error) ||
@@ -382,6 +389,7 @@ mien_train_config_from_json (JsonObject  *o,
   g_free (config->data);
   config->data = g_strdup (data);
   config->val = g_strdup (val);
+  config->split = g_strdup (split);
   g_free (config->backbone);
   config->backbone = g_strdup (backbone);
   config->pretrained = g_strdup (pretrained);
@@ -724,6 +732,19 @@ is_dir (const char *path)
   return g_file_test (path, G_FILE_TEST_IS_DIR);
 }
 
+/* `split` of `dataset`; without one, `fallback` where the file holds several splits, else all
+ * of it. */
+static MienDataset *
+pick_split (MienDataset  *dataset,
+            const char   *split,
+            const char   *fallback,
+            GError      **error)
+{
+  if (split == NULL && g_strv_length ((char **) mien_dataset_get_splits (dataset)) > 1)
+    split = fallback;
+  return mien_dataset_select_split (dataset, split, error);
+}
+
 gboolean
 mien_train_config_open_datasets (const MienTrainConfig  *config,
                                  MienDataset           **train_out,
@@ -733,6 +754,7 @@ mien_train_config_open_datasets (const MienTrainConfig  *config,
   g_autofree char *train_dir = NULL;
   g_autofree char *val_dir = NULL;
   g_autoptr(MienDataset) full = NULL;
+  g_autoptr(MienDataset) train = NULL;
   g_autoptr(MienDataset) val_set = NULL;
   const char *train_path;
   const char *val_path;
@@ -753,13 +775,28 @@ mien_train_config_open_datasets (const MienTrainConfig  *config,
   full = mien_dataset_open (train_path, (const char * const *) config->classes, error);
   if (full == NULL)
     return FALSE;
-  if (val_path == NULL)
-    return mien_dataset_split (full, config->val_split, config->seed, train_out, val_out,
+  train = pick_split (full, config->split, "train", error);
+  if (train == NULL)
+    return FALSE;
+  if (val_path != NULL)
+    {
+      g_autoptr(MienDataset) val_file = mien_dataset_open (val_path,
+                                                           mien_dataset_get_classes (full),
+                                                           error);
+
+      if (val_file == NULL || (val_set = pick_split (val_file, NULL, "val", error)) == NULL)
+        return FALSE;
+    }
+  else if (g_strv_contains (mien_dataset_get_splits (full), "val") &&
+           g_strv_length ((char **) mien_dataset_get_splits (full)) > 1 &&
+           g_strcmp0 (config->split, "val") != 0)
+    val_set = mien_dataset_select_split (full, "val", error);
+  else
+    return mien_dataset_split (train, config->val_split, config->seed, train_out, val_out,
                                error);
-  val_set = mien_dataset_open (val_path, mien_dataset_get_classes (full), error);
   if (val_set == NULL)
     return FALSE;
-  *train_out = g_steal_pointer (&full);
+  *train_out = g_steal_pointer (&train);
   *val_out = g_steal_pointer (&val_set);
   return TRUE;
 }

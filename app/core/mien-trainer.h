@@ -70,6 +70,8 @@ typedef struct {
   /* Data */
   char               *data;         /* a dataset, or a folder holding train/ and val/ */
   char               *val;          /* NULL: val/ beside train/, or a split of `data` */
+  char               *split;        /* the split of `data` to train on ("train", "val", "test")
+                                     * where the file holds several; NULL: "train" */
   double              val_split;    /* fraction of `data` held out when there is no val set */
   char              **classes;      /* NULL: every class of the training set */
   gboolean            grey;         /* colour mode */
@@ -120,7 +122,10 @@ MienTrainConfig *mien_train_config_from_json (JsonObject           *object,
 
 /* The training and validation sets of a run, exactly as the trainer opens them: `val` when
  * given, else train/ and val/ inside `data` when both exist (the layout demo-data writes), else
- * a stratified split of `data` by `val_split` and `seed`. Front ends use it to look at the
+ * a stratified split of `data` by `val_split` and `seed`. Where `data` holds several splits
+ * (fer2013.csv: train, val, test) training takes `split` (default train) and validation the
+ * file's val split (FER2013's PublicTest), or, when it has none or trains on it, the stratified
+ * split of the training split; a `val` file with several splits gives its val split. Front ends use it to look at the
  * images a run was validated on. */
 gboolean         mien_train_config_open_datasets (const MienTrainConfig  *config,
                                                   MienDataset           **train_out,

@@ -34,6 +34,7 @@ struct _MienDatasetPage
   GtkProgressBar *reload_bar;
   GtkLabel       *name_label;
   GtkLabel       *path_label;
+  GtkDropDown    *split_dropdown;
   GtkLabel       *images_value;
   GtkLabel       *classes_value;
   GtkLabel       *ratio_value;
@@ -55,13 +56,15 @@ G_DEFINE_FINAL_TYPE (MienDatasetPage, mien_dataset_page, ADW_TYPE_BIN)
 /* ---- Thumbnails, decoded in a thread ------------------------------------------------------- */
 
 typedef struct {
-  GPtrArray *paths;   /* per class: a GPtrArray of paths (char *) */
+  MienDataset *dataset;
+  GPtrArray   *picks;   /* per class: a GArray of sample indices (guint) */
 } ExamplesData;
 
 static void
 examples_data_free (ExamplesData *data)
 {
-  g_ptr_array_unref (data->paths);
+  g_object_unref (data->dataset);
+  g_ptr_array_unref (data->picks);
   g_free (data);
 }
 
@@ -124,9 +127,9 @@ examples_thread (GTask        *task,
 {
   ExamplesData *data = task_data;
 
-  for (guint label = 0; label < data->paths->len; label++)
+  for (guint label = 0; label < data->picks->len; label++)
     {
-      GPtrArray *paths = g_ptr_array_index (data->paths, label);
+      GArray *picks = g_ptr_array_index (data->picks, label);
       ExamplesBatch *batch;
 
       if (g_cancellable_is_cancelled (cancellable))
@@ -139,11 +142,14 @@ examples_thread (GTask        *task,
       batch->pixbufs = g_ptr_array_new_with_free_func (g_object_unref);
       batch->names = g_ptr_array_new_with_free_func (g_free);
 
-      for (guint i = 0; i < paths->len && !g_cancellable_is_cancelled (cancellable); i++)
+      for (guint i = 0; i < picks->len && !g_cancellable_is_cancelled (cancellable); i++)
         {
-          const char *path = g_ptr_array_index (paths, i);
-          /* Unreadable files are listed further down the page; here they are just left out. */
-          GdkPixbuf *pixbuf = mien_image_load_thumbnail (path, EXAMPLE_SIZE, NULL);
+          guint index = g_array_index (picks, guint, i);
+          const char *path = mien_dataset_get_path (data->dataset, index);
+          /* Unreadable files are listed further down the page; here they are just left out.
+           * Through the dataset: a sample may be a face box or pixels held by a CSV file. */
+          GdkPixbuf *pixbuf = mien_dataset_load_thumbnail (data->dataset, index, EXAMPLE_SIZE,
+                                                           NULL);
 
           if (pixbuf == NULL)
             continue;
@@ -159,7 +165,7 @@ examples_thread (GTask        *task,
 }
 
 /* Up to N_EXAMPLES images of every class, spread over the class (the first few are often
- * near-duplicates from one session). */
+ * near-duplicates from one session): per class, a GArray of sample indices. */
 static GPtrArray *
 pick_examples (MienDataset *dataset)
 {
@@ -167,24 +173,24 @@ pick_examples (MienDataset *dataset)
   guint n = mien_dataset_get_n_samples (dataset);
   g_autofree guint *counts = g_new0 (guint, n_classes);
   g_autofree guint *seen = g_new0 (guint, n_classes);
-  GPtrArray *paths = g_ptr_array_new_with_free_func ((GDestroyNotify) g_ptr_array_unref);
+  GPtrArray *picks = g_ptr_array_new_with_free_func ((GDestroyNotify) g_array_unref);
 
   mien_dataset_count (dataset, counts);
   for (guint c = 0; c < n_classes; c++)
-    g_ptr_array_add (paths, g_ptr_array_new_with_free_func (g_free));
+    g_ptr_array_add (picks, g_array_new (FALSE, FALSE, sizeof (guint)));
 
   for (guint i = 0; i < n; i++)
     {
       guint label = mien_dataset_get_label (dataset, i);
-      GPtrArray *class_paths = g_ptr_array_index (paths, label);
+      GArray *class_picks = g_ptr_array_index (picks, label);
       guint k = seen[label]++;
-      guint want = class_paths->len;
+      guint want = class_picks->len;
 
       /* The want-th pick is the image at want × count / N_EXAMPLES within its class. */
       if (want < N_EXAMPLES && (guint64) k * N_EXAMPLES >= (guint64) want * counts[label])
-        g_ptr_array_add (class_paths, g_strdup (mien_dataset_get_path (dataset, i)));
+        g_array_append_val (class_picks, i);
     }
-  return paths;
+  return picks;
 }
 
 static void
@@ -253,7 +259,8 @@ load_examples (MienDatasetPage  *self,
 
   self->examples_cancellable = g_cancellable_new ();
   data = g_new0 (ExamplesData, 1);
-  data->paths = pick_examples (dataset);
+  data->dataset = g_object_ref (dataset);
+  data->picks = pick_examples (dataset);
   task = g_task_new (self, self->examples_cancellable, NULL, NULL);
   g_task_set_source_tag (task, load_examples);
   g_task_set_task_data (task, data, (GDestroyNotify) examples_data_free);
@@ -386,6 +393,39 @@ update_sizes (MienDatasetPage  *self,
 }
 
 static void
+on_split_selected (GtkDropDown     *dropdown,
+                   GParamSpec      *pspec,
+                   MienDatasetPage *self)
+{
+  GtkStringObject *item = gtk_drop_down_get_selected_item (dropdown);
+  const char *path = mien_studio_get_dataset_path (self->studio);
+
+  if (item == NULL || path == NULL)
+    return;
+  mien_studio_open_dataset_split (self->studio, path, gtk_string_object_get_string (item));
+}
+
+/* The splits of a file that holds several (fer2013.csv), with the one shown selected. */
+static void
+update_splits (MienDatasetPage *self)
+{
+  const char * const *splits = mien_studio_get_dataset_splits (self->studio);
+  const char *shown = mien_studio_get_dataset_split (self->studio);
+  g_autoptr(GtkStringList) model = gtk_string_list_new ((const char * const *) splits);
+  guint n = g_strv_length ((char **) splits);
+  guint selected = 0;
+
+  for (guint i = 0; i < n; i++)
+    if (g_strcmp0 (splits[i], shown) == 0)
+      selected = i;
+  g_signal_handlers_block_by_func (self->split_dropdown, on_split_selected, self);
+  gtk_drop_down_set_model (self->split_dropdown, G_LIST_MODEL (model));
+  gtk_drop_down_set_selected (self->split_dropdown, selected);
+  g_signal_handlers_unblock_by_func (self->split_dropdown, on_split_selected, self);
+  gtk_widget_set_visible (GTK_WIDGET (self->split_dropdown), n > 1);
+}
+
+static void
 update_content (MienDatasetPage *self)
 {
   MienDatasetStats *stats = mien_studio_get_stats (self->studio);
@@ -396,6 +436,7 @@ update_content (MienDatasetPage *self)
   g_autofree double *counts = NULL;
   guint largest = 0, smallest = 0;
 
+  update_splits (self);
   if (stats == NULL || dataset == NULL)
     {
       load_examples (self, NULL, NULL);
@@ -584,10 +625,15 @@ open_action (GtkWidget  *widget,
 
   if (g_str_equal (action_name, "dataset.open-csv"))
     {
+      g_autoptr(GtkFileFilter) datasets = gtk_file_filter_new ();
       g_autoptr(GtkFileFilter) csv = mien_ui_filter_csv ();
-      GtkFileFilter *filters[] = { csv, NULL };
+      GtkFileFilter *filters[] = { datasets, csv, NULL };
 
-      mien_ui_choose_file (widget, _("Open a Dataset Manifest"), GTK_FILE_CHOOSER_ACTION_OPEN,
+      /* RAF-DB's labels are a .txt file; the other FER datasets are CSV files. */
+      gtk_file_filter_set_name (datasets, _("Manifests and FER dataset files"));
+      gtk_file_filter_add_suffix (datasets, "csv");
+      gtk_file_filter_add_suffix (datasets, "txt");
+      mien_ui_choose_file (widget, _("Open a Dataset File"), GTK_FILE_CHOOSER_ACTION_OPEN,
                            _("_Open"), filters, NULL, on_dataset_chosen, g_object_ref (self));
     }
   else
@@ -643,6 +689,7 @@ mien_dataset_page_class_init (MienDatasetPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, MienDatasetPage, reload_bar);
   gtk_widget_class_bind_template_child (widget_class, MienDatasetPage, name_label);
   gtk_widget_class_bind_template_child (widget_class, MienDatasetPage, path_label);
+  gtk_widget_class_bind_template_child (widget_class, MienDatasetPage, split_dropdown);
   gtk_widget_class_bind_template_child (widget_class, MienDatasetPage, images_value);
   gtk_widget_class_bind_template_child (widget_class, MienDatasetPage, classes_value);
   gtk_widget_class_bind_template_child (widget_class, MienDatasetPage, ratio_value);
@@ -679,6 +726,8 @@ mien_dataset_page_new (MienStudio *studio)
 
   self = g_object_new (MIEN_TYPE_DATASET_PAGE, NULL);
   self->studio = g_object_ref (studio);
+  g_signal_connect (self->split_dropdown, "notify::selected", G_CALLBACK (on_split_selected),
+                    self);
   g_signal_connect (studio, "dataset-changed", G_CALLBACK (on_dataset_changed), self);
   g_signal_connect (studio, "notify::busy", G_CALLBACK (on_busy_changed), self);
   g_signal_connect (studio, "notify::progress", G_CALLBACK (on_progress_changed), self);

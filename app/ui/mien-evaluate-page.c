@@ -694,13 +694,17 @@ start_eval (MienEvaluatePage *self,
 /* ---- The cell's images -------------------------------------------------------------------- */
 
 typedef struct {
-  GPtrArray *paths;      /* char * */
-  GPtrArray *textures;   /* GdkTexture, NULL where unreadable */
+  MienDataset *dataset;
+  GArray      *indices;    /* guint: the samples shown */
+  GPtrArray   *paths;      /* char *: their names */
+  GPtrArray   *textures;   /* GdkTexture, NULL where unreadable */
 } ThumbsJob;
 
 static void
 thumbs_job_free (ThumbsJob *job)
 {
+  g_object_unref (job->dataset);
+  g_array_unref (job->indices);
   g_ptr_array_unref (job->paths);
   g_clear_pointer (&job->textures, g_ptr_array_unref);
   g_free (job);
@@ -721,7 +725,9 @@ thumbs_thread (GTask        *task,
 
       if (g_task_return_error_if_cancelled (task))
         return;
-      pixbuf = mien_image_load_thumbnail (job->paths->pdata[i], THUMBNAIL_SIZE, NULL);
+      /* Through the dataset: a sample may be a face box or pixels held by a CSV file. */
+      pixbuf = mien_dataset_load_thumbnail (job->dataset, g_array_index (job->indices, guint, i),
+                                            THUMBNAIL_SIZE, NULL);
       g_ptr_array_add (job->textures,
                        pixbuf != NULL ? gdk_texture_new_for_pixbuf (pixbuf) : NULL);
     }
@@ -797,6 +803,7 @@ show_cell (MienEvaluatePage *self)
   g_autofree char *predicted_name = NULL;
   g_autofree char *title = NULL;
   g_autoptr(GPtrArray) paths = NULL;
+  g_autoptr(GArray) indices = g_array_new (FALSE, FALSE, sizeof (guint));
   g_autoptr(GTask) task = NULL;
   guint n_found = 0;
   ThumbsJob *job;
@@ -840,7 +847,10 @@ show_cell (MienEvaluatePage *self)
         mien_dataset_get_label (samples->dataset, i) == self->cell_row)
       {
         if (paths->len < MAX_CELL_IMAGES)
-          g_ptr_array_add (paths, g_strdup (mien_dataset_get_path (samples->dataset, i)));
+          {
+            g_ptr_array_add (paths, g_strdup (mien_dataset_get_path (samples->dataset, i)));
+            g_array_append_val (indices, i);
+          }
         n_found++;
       }
   if (n_found == 0)
@@ -859,6 +869,8 @@ show_cell (MienEvaluatePage *self)
     return;
 
   job = g_new0 (ThumbsJob, 1);
+  job->dataset = g_object_ref (samples->dataset);
+  job->indices = g_steal_pointer (&indices);
   job->paths = g_steal_pointer (&paths);
   self->thumbs_cancellable = g_cancellable_new ();
   task = g_task_new (self, self->thumbs_cancellable, thumbs_done, NULL);

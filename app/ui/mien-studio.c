@@ -16,6 +16,8 @@ struct _MienStudio
   char             *dataset_path;
   MienDataset      *dataset;
   MienDataset      *val_dataset;
+  MienDataset      *full_dataset;   /* the whole file, whose splits the page offers */
+  char             *dataset_split;
   MienDatasetStats *stats;
   GCancellable     *load_cancellable;
 
@@ -64,6 +66,7 @@ mien_studio_dispose (GObject *object)
   g_clear_object (&self->runs_cancellable);
   g_clear_object (&self->dataset);
   g_clear_object (&self->val_dataset);
+  g_clear_object (&self->full_dataset);
   g_clear_pointer (&self->stats, mien_dataset_stats_free);
   g_clear_object (&self->runs);
   g_clear_object (&self->settings);
@@ -77,6 +80,7 @@ mien_studio_finalize (GObject *object)
   MienStudio *self = MIEN_STUDIO (object);
 
   g_free (self->dataset_path);
+  g_free (self->dataset_split);
   g_free (self->progress_text);
   g_free (self->pending_text);
   g_mutex_clear (&self->progress_lock);
@@ -353,7 +357,9 @@ mien_studio_post_error (MienStudio   *self,
 
 typedef struct {
   char             *path;
+  char             *split;       /* asked for, then the one shown */
   gboolean          make_demo;   /* write the demo set into `path` first */
+  MienDataset      *full;
   MienDataset      *dataset;
   MienDataset      *val_dataset;
   MienDatasetStats *stats;
@@ -363,6 +369,8 @@ static void
 load_data_free (LoadData *data)
 {
   g_free (data->path);
+  g_free (data->split);
+  g_clear_object (&data->full);
   g_clear_object (&data->dataset);
   g_clear_object (&data->val_dataset);
   g_clear_pointer (&data->stats, mien_dataset_stats_free);
@@ -400,12 +408,24 @@ load_thread (GTask        *task,
   else
     g_clear_pointer (&val_dir, g_free);
 
-  data->dataset = mien_dataset_open (train_path, NULL, &error);
+  data->full = mien_dataset_open (train_path, NULL, &error);
+  if (data->full == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  /* A file with several splits (fer2013.csv) shows one, as the trainer would use it. */
+  if (data->split == NULL && g_strv_length ((char **) mien_dataset_get_splits (data->full)) > 1)
+    data->split = g_strdup ("train");
+  data->dataset = mien_dataset_select_split (data->full, data->split, &error);
   if (data->dataset == NULL)
     {
       g_task_return_error (task, error);
       return;
     }
+  if (data->split != NULL && g_strcmp0 (data->split, "val") != 0 &&
+      g_strv_contains (mien_dataset_get_splits (data->full), "val"))
+    data->val_dataset = mien_dataset_select_split (data->full, "val", NULL);
   if (val_dir != NULL)
     {
       data->val_dataset = mien_dataset_open (val_dir, mien_dataset_get_classes (data->dataset),
@@ -448,6 +468,9 @@ load_done (GObject      *source,
 
   g_set_object (&self->dataset, data->dataset);
   g_set_object (&self->val_dataset, data->val_dataset);
+  g_set_object (&self->full_dataset, data->full);
+  g_free (self->dataset_split);
+  self->dataset_split = g_strdup (data->split);
   g_clear_pointer (&self->stats, mien_dataset_stats_free);
   self->stats = g_steal_pointer (&data->stats);
   g_free (self->dataset_path);
@@ -461,6 +484,7 @@ load_done (GObject      *source,
 static void
 start_load (MienStudio *self,
             const char *path,
+            const char *split,
             gboolean    make_demo)
 {
   g_autoptr(GTask) task = NULL;
@@ -474,6 +498,7 @@ start_load (MienStudio *self,
   self->load_cancellable = g_cancellable_new ();
 
   data->path = g_canonicalize_filename (path, NULL);
+  data->split = g_strdup (split);
   data->make_demo = make_demo;
   task = g_task_new (self, self->load_cancellable, load_done, NULL);
   g_task_set_source_tag (task, start_load);
@@ -491,7 +516,18 @@ mien_studio_open_dataset (MienStudio *self,
   g_return_if_fail (MIEN_IS_STUDIO (self));
   g_return_if_fail (path != NULL);
 
-  start_load (self, path, FALSE);
+  start_load (self, path, NULL, FALSE);
+}
+
+void
+mien_studio_open_dataset_split (MienStudio *self,
+                                const char *path,
+                                const char *split)
+{
+  g_return_if_fail (MIEN_IS_STUDIO (self));
+  g_return_if_fail (path != NULL);
+
+  start_load (self, path, split, FALSE);
 }
 
 void
@@ -506,12 +542,12 @@ mien_studio_open_initial_dataset (MienStudio *self)
   last = g_settings_get_string (self->settings, "last-dataset");
   if (last[0] != '\0' && g_file_test (last, G_FILE_TEST_EXISTS))
     {
-      start_load (self, last, FALSE);
+      start_load (self, last, NULL, FALSE);
       return;
     }
   demo = mien_studio_dup_demo_dir (self);
   demo_train = g_build_filename (demo, "train", NULL);
-  start_load (self, demo, !g_file_test (demo_train, G_FILE_TEST_IS_DIR));
+  start_load (self, demo, NULL, !g_file_test (demo_train, G_FILE_TEST_IS_DIR));
 }
 
 const char *
@@ -540,6 +576,22 @@ mien_studio_get_val_dataset (MienStudio *self)
 {
   g_return_val_if_fail (MIEN_IS_STUDIO (self), NULL);
   return self->val_dataset;
+}
+
+const char *
+mien_studio_get_dataset_split (MienStudio *self)
+{
+  g_return_val_if_fail (MIEN_IS_STUDIO (self), NULL);
+  return self->dataset_split;
+}
+
+const char * const *
+mien_studio_get_dataset_splits (MienStudio *self)
+{
+  static const char * const none[] = { NULL };
+
+  g_return_val_if_fail (MIEN_IS_STUDIO (self), NULL);
+  return self->full_dataset != NULL ? mien_dataset_get_splits (self->full_dataset) : none;
 }
 
 /* ---- Past runs -------------------------------------------------------------------------- */

@@ -43,6 +43,12 @@ int                 mien_studio_get_threads       (MienStudio  *self);
  * on failure a message is posted and the previous dataset stays. */
 void                mien_studio_open_dataset      (MienStudio  *self,
                                                    const char  *path);
+/* The same for one split of a file that holds several (fer2013.csv: "train", "val", "test");
+ * `split` NULL: "train" for such a file (its "val" split is then the validation part), the
+ * whole of any other dataset. */
+void                mien_studio_open_dataset_split (MienStudio  *self,
+                                                    const char  *path,
+                                                    const char  *split);
 /* On first start (no last dataset, or it is gone): writes the demo set into the demo folder
  * when it is not there yet, then opens it; otherwise opens the last dataset. */
 void                mien_studio_open_initial_dataset (MienStudio *self);
@@ -52,8 +58,13 @@ const char         *mien_studio_get_dataset_path  (MienStudio  *self);
  * before the first load finishes. Borrowed. */
 MienDataset        *mien_studio_get_dataset       (MienStudio  *self);
 MienDatasetStats   *mien_studio_get_stats         (MienStudio  *self);
-/* The validation part (`path`/val) when there is one, else NULL. Borrowed. */
+/* The validation part (`path`/val, or a file's val split) when there is one, else NULL.
+ * Borrowed. */
 MienDataset        *mien_studio_get_val_dataset   (MienStudio  *self);
+/* The split shown (what a training run's "split" is), NULL for a dataset without splits; and
+ * every split of the open file (NULL-terminated, empty when it has none). Borrowed. */
+const char         *mien_studio_get_dataset_split  (MienStudio  *self);
+const char * const *mien_studio_get_dataset_splits (MienStudio  *self);
 
 /* ---- Past runs -------------------------------------------------------------------------- */
 

@@ -2032,6 +2032,9 @@ mien_train_page_build_config (MienTrainPage  *self,
 
   config = mien_train_config_copy (self->base_config);
   config->data = g_strdup (data);
+  /* The split the Dataset page shows (fer2013.csv's train split, unless another is chosen). */
+  g_free (config->split);
+  config->split = g_strdup (mien_studio_get_dataset_split (self->studio));
   g_free (config->backbone);
   config->backbone = g_strdup (item->spec);
 
