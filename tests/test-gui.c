@@ -160,6 +160,60 @@ test_dataset (void)
   screenshot ("dataset");
 }
 
+/* A fer2013.csv opens on its train split; the Dataset page's selector shows another split, and
+ * the demo set opens again for the cases that follow. */
+static void
+test_dataset_split (void)
+{
+  static const char * const usages[] = {
+    "Training", "Training", "Training", "PublicTest", "PublicTest", "PrivateTest",
+  };
+  g_autofree char *path = g_build_filename (fixture.scratch, "fer2013.csv", NULL);
+  g_autofree char *demo = g_strdup (mien_studio_get_dataset_path (fixture.studio));
+  g_autoptr(GString) text = g_string_new ("emotion,pixels,Usage\n");
+  g_autoptr(GError) error = NULL;
+  GtkDropDown *dropdown;
+  GListModel *model;
+
+  for (guint r = 0; r < G_N_ELEMENTS (usages); r++)
+    {
+      g_string_append_printf (text, "%u,", r % 2 == 0 ? 3 : 0);
+      for (guint i = 0; i < 48 * 48; i++)
+        g_string_append_printf (text, i == 0 ? "%u" : " %u", (i + r * 40) % 256);
+      g_string_append_printf (text, ",%s\n", usages[r]);
+    }
+  g_assert_true (g_file_set_contents (path, text->str, -1, &error));
+  g_assert_no_error (error);
+
+  mien_studio_open_dataset (fixture.studio, path);
+  WAIT_FOR (g_strcmp0 (mien_studio_get_dataset_path (fixture.studio), path) == 0 &&
+            mien_studio_get_stats (fixture.studio) != NULL, 60, "fer2013.csv");
+  g_assert_cmpstr (mien_studio_get_dataset_split (fixture.studio), ==, "train");
+  g_assert_cmpuint (mien_studio_get_stats (fixture.studio)->n_images, ==, 3);
+  g_assert_cmpuint (mien_dataset_get_n_samples (mien_studio_get_val_dataset (fixture.studio)), ==,
+                    2);
+
+  dropdown = mien_dataset_page_get_split_dropdown (MIEN_DATASET_PAGE (page ("dataset")));
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (dropdown)));
+  model = gtk_drop_down_get_model (dropdown);
+  g_assert_cmpuint (g_list_model_get_n_items (model), ==, 3);
+  g_assert_cmpstr (gtk_string_list_get_string (GTK_STRING_LIST (model), 0), ==, "train");
+  g_assert_cmpuint (gtk_drop_down_get_selected (dropdown), ==, 0);
+
+  /* The user picks "test": the page shows PrivateTest's image. */
+  gtk_drop_down_set_selected (dropdown, 2);
+  WAIT_FOR (g_strcmp0 (mien_studio_get_dataset_split (fixture.studio), "test") == 0, 60,
+            "the test split");
+  g_assert_cmpuint (mien_studio_get_stats (fixture.studio)->n_images, ==, 1);
+  g_assert_cmpuint (gtk_drop_down_get_selected (dropdown), ==, 2);
+
+  mien_studio_open_dataset (fixture.studio, demo);
+  WAIT_FOR (g_strcmp0 (mien_studio_get_dataset_path (fixture.studio), demo) == 0, 120,
+            "the demo dataset again");
+  g_assert_null (mien_studio_get_dataset_split (fixture.studio));
+  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (dropdown)));
+}
+
 /* ---- A run trained through the app's actions ------------------------------------------- */
 
 static void
@@ -566,6 +620,7 @@ main (int   argc,
   gtk_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/gui/dataset", test_dataset);
+  g_test_add_func ("/gui/dataset-split", test_dataset_split);
   g_test_add_func ("/gui/train", test_train);
   g_test_add_func ("/gui/predict", test_predict);
   g_test_add_func ("/gui/predict-faces", test_predict_faces);

@@ -746,3 +746,10 @@ mien_dataset_page_get_count_chart (MienDatasetPage *self)
 
   return self->count_chart;
 }
+
+GtkDropDown *
+mien_dataset_page_get_split_dropdown (MienDatasetPage *self)
+{
+  g_return_val_if_fail (MIEN_IS_DATASET_PAGE (self), NULL);
+  return self->split_dropdown;
+}

@@ -18,5 +18,7 @@ G_DECLARE_FINAL_TYPE (MienDatasetPage, mien_dataset_page, MIEN, DATASET_PAGE, Ad
 GtkWidget    *mien_dataset_page_new             (MienStudio      *studio);
 /* The class-count chart (series 0 = images per class), for tests. */
 MienBarChart *mien_dataset_page_get_count_chart (MienDatasetPage *self);
+/* The split selector, shown for a file with several splits (fer2013.csv). For tests. */
+GtkDropDown  *mien_dataset_page_get_split_dropdown (MienDatasetPage *self);
 
 G_END_DECLS
