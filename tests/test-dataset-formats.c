@@ -621,7 +621,7 @@ test_train_config_split (MienTestScratch *scratch,
 }
 
 static void
-test_cli_stats_split (MienTestScratch *scratch,
+test_cli_split (MienTestScratch *scratch,
                       gconstpointer    data)
 {
   g_autofree char *path = write_fer2013 (scratch->dir);
@@ -644,10 +644,26 @@ test_cli_stats_split (MienTestScratch *scratch,
   g_assert_cmpint (json_array_get_int_element (counts, 3), ==, 1);  /* happiness */
   g_assert_cmpint (json_array_get_int_element (counts, 5), ==, 1);  /* sadness */
 
-  g_clear_pointer (&result, mien_test_cli_result_free);
-  result = mien_test_cli_run ("stats", path, "--split", "holdout", NULL);
-  g_assert_cmpint (result->status, ==, 2);
-  g_assert_nonnull (strstr (result->err, "Unknown split “holdout”"));
+  /* A split that no file has is a usage error, for every command that takes one. */
+  {
+    g_autofree char *run = g_build_filename (scratch->dir, "run", NULL);
+    const char * const commands[][8] = {
+      { "stats", path, "--split", "holdout", NULL },
+      { "train", "--data", path, "--split", "holdout", "--out", run, NULL },
+      { "eval", "--data", path, "--split", "holdout", "--model", run, NULL },
+    };
+
+    for (guint k = 0; k < G_N_ELEMENTS (commands); k++)
+      {
+        const char * const *c = commands[k];
+
+        g_clear_pointer (&result, mien_test_cli_result_free);
+        result = mien_test_cli_run (c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], NULL);
+        g_assert_cmpint (result->status, ==, 2);
+        g_assert_nonnull (strstr (result->err, "Unknown split “holdout”"));
+        g_assert_false (g_file_test (run, G_FILE_TEST_EXISTS));
+      }
+  }
 }
 
 int
@@ -668,6 +684,6 @@ main (int    argc,
   SCRATCH_TEST ("/dataset-formats/rafdb", test_rafdb);
   SCRATCH_TEST ("/dataset-formats/affectnet", test_affectnet);
   SCRATCH_TEST ("/dataset-formats/train-config-split", test_train_config_split);
-  SCRATCH_TEST ("/dataset-formats/cli-stats-split", test_cli_stats_split);
+  SCRATCH_TEST ("/dataset-formats/cli-split", test_cli_split);
   return g_test_run ();
 }

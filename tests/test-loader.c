@@ -146,8 +146,7 @@ decode_reference (MienDataset *dataset,
   g_autoptr(GError) error = NULL;
   guint8 *pixels = g_malloc (3 * SIZE * SIZE);
 
-  g_assert_true (mien_image_decode (mien_dataset_get_path (dataset, index), SIZE, grey, pixels,
-                                    NULL, &error));
+  g_assert_true (mien_dataset_decode (dataset, index, SIZE, grey, pixels, NULL, &error));
   g_assert_no_error (error);
   return pixels;
 }
@@ -655,6 +654,41 @@ test_invalid_options (Fixture       *fixture,
   g_assert_nonnull (error);
 }
 
+/* A sample whose pixels the dataset holds (a row of fer2013.csv) reaches the batch: every row
+ * is one grey level, whatever the resizing does to it. */
+static void
+test_inline_pixels (Fixture       *fixture,
+                    gconstpointer  data)
+{
+  g_autofree char *path = g_build_filename (fixture->dir, "fer2013.csv", NULL);
+  g_autoptr(GString) text = g_string_new ("emotion,pixels,Usage\n");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MienDataset) dataset = NULL;
+  g_autoptr(MienLoader) loader = NULL;
+  g_autoptr(GArray) slots = NULL;
+  g_autoptr(GByteArray) all = NULL;
+
+  for (guint r = 0; r < 5; r++)
+    {
+      g_string_append_printf (text, "%u,", r % 2);
+      for (guint i = 0; i < 48 * 48; i++)
+        g_string_append_printf (text, i == 0 ? "%u" : " %u", 10 + r * 40);
+      g_string_append (text, ",Training\n");
+    }
+  g_assert_true (g_file_set_contents (path, text->str, -1, &error));
+  g_assert_no_error (error);
+  dataset = mien_dataset_open (path, NULL, &error);
+  g_assert_no_error (error);
+
+  loader = new_loader (dataset, 2, FALSE, 0);
+  slots = mien_dataset_plain_plan (dataset);
+  all = run_epoch (loader, slots, 2, FALSE);
+  g_assert_cmpuint (all->len, ==, 5 * 3 * SIZE * SIZE);
+  for (guint i = 0; i < all->len; i++)
+    g_assert_cmpuint (all->data[i], ==, 10 + (i / (3 * SIZE * SIZE)) * 40);
+  g_assert_cmpuint (mien_loader_get_unreadable (loader)->len, ==, 0);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -674,6 +708,7 @@ main (int   argc,
   ADD ("/loader/cancel", test_cancel);
   ADD ("/loader/grey", test_grey);
   ADD ("/loader/invalid-options", test_invalid_options);
+  ADD ("/loader/inline-pixels", test_inline_pixels);
 
 #undef ADD
 
