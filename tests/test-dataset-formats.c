@@ -4,7 +4,9 @@
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <json-glib/json-glib.h>
 
@@ -568,6 +570,32 @@ test_affectnet (MienTestScratch *scratch,
   assert_open_fails (csv, "validation.csv:2: expected 9 fields, as the header row has, found 8");
 }
 
+/* Each format's file is bounded, as manifests are: a sparse file past the bound is refused at
+ * once, by its size, after the header told what it is. */
+static void
+test_huge (MienTestScratch *scratch,
+           gconstpointer    data)
+{
+  static const char * const headers[] = {
+    "emotion,pixels,Usage\n",
+    "Usage,Image name,neutral,happiness,surprise,sadness,anger,disgust,fear,contempt,unknown,NF\n",
+    "subDirectory_filePath,face_x,face_y,face_width,face_height,facial_landmarks,expression\n",
+  };
+  g_autofree char *path = g_build_filename (scratch->dir, "big.csv", NULL);
+
+  for (guint k = 0; k < G_N_ELEMENTS (headers); k++)
+    {
+      FILE *file;
+
+      write_text (path, headers[k]);
+      file = fopen (path, "r+");
+      g_assert_nonnull (file);
+      g_assert_cmpint (ftruncate (fileno (file), MIEN_DATASET_MAX_TABLE_BYTES + 1), ==, 0);
+      fclose (file);
+      assert_open_fails (path, "too large");
+    }
+}
+
 /* ---- Training and the command line ---------------------------------------------------------- */
 
 static void
@@ -683,6 +711,7 @@ main (int    argc,
   SCRATCH_TEST ("/dataset-formats/ferplus/errors", test_ferplus_errors);
   SCRATCH_TEST ("/dataset-formats/rafdb", test_rafdb);
   SCRATCH_TEST ("/dataset-formats/affectnet", test_affectnet);
+  SCRATCH_TEST ("/dataset-formats/huge", test_huge);
   SCRATCH_TEST ("/dataset-formats/train-config-split", test_train_config_split);
   SCRATCH_TEST ("/dataset-formats/cli-split", test_cli_split);
   return g_test_run ();
