@@ -670,8 +670,6 @@ open_csv (MienDataset         *self,
         }
       mien_dataset_rows_add (rows, g_canonicalize_filename (path, dir), label, NULL);
     }
-
-
   return take_rows (self, file, requested, rows, error);
 }
 
