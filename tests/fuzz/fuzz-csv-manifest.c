@@ -1,4 +1,6 @@
-/* fuzz-csv-manifest.c — a dataset's CSV manifest (mien_dataset_open in app/core/mien-dataset.c).
+/* fuzz-csv-manifest.c — a dataset's CSV manifest (mien_dataset_open in app/core/mien-dataset.c),
+ * and the FER datasets' tables the same function reads (fer2013.csv's pixel rows, AffectNet's
+ * CSV files: app/core/mien-dataset-formats.c; the corpus has a seed of each).
  *
  * A manifest that opens must give one class index below the class count per sample, and a path
  * for each (images are not read: the manifest reader does not open them).
