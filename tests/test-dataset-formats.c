@@ -180,6 +180,15 @@ test_fer2013 (MienTestScratch *scratch,
           g_assert_cmpuint (decoded[ch * FER_PIXELS + i], ==, pixel_of (r, i));
     }
 
+  /* The pages' thumbnails of these samples. */
+  {
+    g_autoptr(GdkPixbuf) thumbnail = mien_dataset_load_thumbnail (dataset, 0, 24, &error);
+
+    g_assert_no_error (error);
+    g_assert_cmpint (gdk_pixbuf_get_width (thumbnail), ==, 24);
+    g_assert_cmpint (gdk_pixbuf_get_height (thumbnail), ==, 24);
+  }
+
   /* The six classes of ABAW4, selected as from any dataset; the split keeps its samples. */
   six = mien_dataset_open_split (path, "train",
                                  (const char * const[]) { "anger", "disgust", "fear",

@@ -6,7 +6,6 @@
 
 #include "mien-dataset-page.h"
 #include "mien-ui-util.h"
-#include "mien-image.h"
 
 /* Thumbnails per class, and their size in pixels. */
 #define N_EXAMPLES     8

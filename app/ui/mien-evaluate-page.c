@@ -18,7 +18,6 @@
 #include "mien-evaluate-page.h"
 #include "mien-output.h"
 #include "mien-ui-util.h"
-#include "mien-image.h"
 
 /* At most this many images are shown for one cell (a large test set's diagonal is thousands). */
 #define MAX_CELL_IMAGES 300
