@@ -979,7 +979,6 @@ static void
 test_eval_margins (void)
 {
   g_autofree char *set = NULL;
-  g_autofree char *face_dir = NULL;
   g_autofree char *face = NULL;
   g_autoptr(MienTestCliResult) old = NULL;
   g_autoptr(MienTestCliResult) mixed = NULL;

@@ -365,6 +365,38 @@ check_number (JsonObject  *object,
   return TRUE;
 }
 
+/* The counts of `array` (of `member`, its length checked) into `out`, added to `total`. */
+static gboolean
+read_counts (JsonArray   *array,
+             const char  *member,
+             guint64     *out,
+             guint64     *total,
+             GError     **error)
+{
+  for (guint i = 0; i < json_array_get_length (array); i++)
+    {
+      JsonNode *cell = json_array_get_element (array, i);
+      gint64 count;
+
+      if (!is_int (cell) || (count = json_node_get_int (cell)) < 0)
+        {
+          g_autofree char *why = g_strdup_printf (_("“%s” must hold counts (non-negative "
+                                                    "integers)"), member);
+
+          invalid (error, why);
+          return FALSE;
+        }
+      if ((guint64) count > G_MAXUINT64 - *total)
+        {
+          invalid (error, _("the counts overflow"));
+          return FALSE;
+        }
+      out[i] = (guint64) count;
+      *total += (guint64) count;
+    }
+  return TRUE;
+}
+
 MienMetrics *
 mien_metrics_from_json (JsonNode  *node,
                         GError   **error)
@@ -427,18 +459,8 @@ mien_metrics_from_json (JsonNode  *node,
           json_array_get_length (row = json_node_get_array (row_node)) != k)
         return invalid (error, _("“confusion” is not a square matrix of the classes"));
 
-      for (guint p = 0; p < k; p++)
-        {
-          JsonNode *cell = json_array_get_element (row, p);
-          gint64 count;
-
-          if (!is_int (cell) || (count = json_node_get_int (cell)) < 0)
-            return invalid (error, _("“confusion” must hold counts (non-negative integers)"));
-          if ((guint64) count > G_MAXUINT64 - total)
-            return invalid (error, _("the counts overflow"));
-          metrics->confusion[(gsize) t * k + p] = (guint64) count;
-          total += (guint64) count;
-        }
+      if (!read_counts (row, "confusion", metrics->confusion + (gsize) t * k, &total, error))
+        return NULL;
     }
 
   /* Absent from metrics where every sample has a prediction. */
@@ -447,18 +469,8 @@ mien_metrics_from_json (JsonNode  *node,
       (!JSON_NODE_HOLDS_ARRAY (member) ||
        json_array_get_length (array = json_node_get_array (member)) != k))
     return invalid (error, _("“missed” is not an array of counts, one per class"));
-  for (guint t = 0; member != NULL && t < k; t++)
-    {
-      JsonNode *cell = json_array_get_element (array, t);
-      gint64 count;
-
-      if (!is_int (cell) || (count = json_node_get_int (cell)) < 0)
-        return invalid (error, _("“missed” must hold counts (non-negative integers)"));
-      if ((guint64) count > G_MAXUINT64 - total)
-        return invalid (error, _("the counts overflow"));
-      metrics->missed[t] = (guint64) count;
-      total += (guint64) count;
-    }
+  if (member != NULL && !read_counts (array, "missed", metrics->missed, &total, error))
+    return NULL;
 
   member = json_object_get_member (object, "n");
   if (!is_int (member) || json_node_get_int (member) < 0 ||
