@@ -974,18 +974,20 @@ test_eval_photos (void)
 
 /* Which margin eval --faces crops with: the recorded one, 0.2 for a model without one, the
  * command line's over both; an ensemble whose members disagree is refused until one is given.
- * Haar on Messi's photo (a face) and the blank image (none). */
+ * Haar on Messi's photo (a face), blank images (none) and a file that is not an image. */
 static void
 test_eval_margins (void)
 {
   g_autofree char *set = NULL;
   g_autofree char *face = NULL;
+  g_autofree char *broken = NULL;
   g_autoptr(MienTestCliResult) old = NULL;
   g_autoptr(MienTestCliResult) mixed = NULL;
   g_autoptr(MienTestCliResult) chosen = NULL;
   g_autoptr(MienTestCliResult) no_faces = NULL;
   g_autoptr(JsonObject) o = NULL;
   g_autoptr(JsonObject) c = NULL;
+  JsonArray *images;
 
   if (!ensure_fixtures ())
     return;
@@ -1000,6 +1002,8 @@ test_eval_margins (void)
     }
   face = g_build_filename (set, "neutral", "messi.jpg", NULL);
   copy_file (MESSI_PHOTO, face);
+  broken = g_build_filename (set, "sad", "broken.png", NULL);
+  g_assert_true (g_file_set_contents (broken, "not a picture", -1, NULL));
 
   old = mien_test_cli_run ("eval", "--model", model_path, "--data", set, "--faces",
                            "--detector", "opencv:haar", "--json", NULL);
@@ -1008,7 +1012,18 @@ test_eval_margins (void)
   g_assert_cmpfloat (json_object_get_double_member (o, "face_margin"), ==, 0.2);
   g_assert_cmpuint (json_array_get_length (json_object_get_array_member (o, "no_face")), ==,
                     N_CLASSES);
+  /* The unreadable image is left out of the metrics, said on the standard error and marked. */
   g_assert_cmpint (json_object_get_int_member (o, "n"), ==, N_CLASSES + 1);
+  g_assert_nonnull (strstr (old->err, "broken.png"));
+  images = json_object_get_array_member (o, "faces");
+  g_assert_cmpuint (json_array_get_length (images), ==, N_CLASSES + 2);
+  for (guint i = 0; i < json_array_get_length (images); i++)
+    {
+      JsonObject *image = json_array_get_object_element (images, i);
+
+      g_assert_cmpint (json_object_get_boolean_member_with_default (image, "unreadable", FALSE),
+                       ==, g_str_equal (json_object_get_string_member (image, "path"), broken));
+    }
 
   mixed = mien_test_cli_run ("eval", "--model", model_path, "--model", margin_model_path,
                              "--data", set, "--faces", "--detector", "opencv:haar", NULL);

@@ -97,9 +97,9 @@ print_metrics (MienMetrics  *metrics,
 }
 
 /* eval --faces in JSON: the metrics' members, then "face_margin", "no_face" (the paths) and
- * "faces": per image, its path, class, predicted class (null: no face, or unreadable), the
- * faces found, and the one classified: the detector's box, the square cropped around it
- * (mien_face_align_geometry ()) and the probabilities. */
+ * "faces": per image, its path, class, predicted class (null: no face, or unreadable, which
+ * "unreadable" says), the faces found, and the one classified: the detector's box, the square
+ * cropped around it (mien_face_align_geometry ()) and the probabilities. */
 static JsonNode *
 faces_to_json (MienFaceEvaluation         *evaluation,
                MienDataset                *dataset,
@@ -129,6 +129,9 @@ faces_to_json (MienFaceEvaluation         *evaluation,
       else
         json_object_set_null_member (image, "predicted");
       json_object_set_int_member (image, "faces", sample->n_faces);
+      /* Left out of the metrics, as the warning on the standard error says. */
+      if (sample->predicted == MIEN_FACE_EVAL_UNREADABLE)
+        json_object_set_boolean_member (image, "unreadable", TRUE);
       if (sample->average != NULL)
         {
           JsonArray *box = json_array_new ();
