@@ -193,7 +193,7 @@ mien_cli_eval (int    argc,
       N_("DEVICE") },
     { "workers", 0, 0, G_OPTION_ARG_STRING, &workers_arg,
       N_("Image decoding threads, 1 to 4 per processor or 64, whichever is more (default: "
-         "one per processor)"),
+         "one per processor; --faces decodes, finds and classifies on one thread)"),
       N_("N") },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print one JSON object"), NULL },
     { NULL }
