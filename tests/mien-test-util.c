@@ -330,3 +330,25 @@ mien_test_write_turned_jpeg (const char *path,
   g_assert_true (g_file_set_contents (path, (const char *) out->data, out->len, &error));
   g_assert_no_error (error);
 }
+
+char *
+mien_test_shared_dir (void)
+{
+  const char *env = g_getenv ("MIEN_TEST_SHARED_DIR");
+  g_autofree char *dir = NULL;
+  g_autofree char *why = NULL;
+
+  if (env != NULL && env[0] != '\0')
+    {
+      if (!g_file_test (env, G_FILE_TEST_IS_DIR))
+        g_error ("MIEN_TEST_SHARED_DIR is %s, which is not a folder", env);
+      return g_strdup (env);
+    }
+  dir = g_test_build_filename (G_TEST_DIST, "..", "..", "shared", NULL);
+  if (g_file_test (dir, G_FILE_TEST_IS_DIR))
+    return g_steal_pointer (&dir);
+  why = g_strdup_printf ("No shared folder at %s (set MIEN_TEST_SHARED_DIR): YuNet's real-photo "
+                         "tests need its models/ and photos/", dir);
+  g_test_skip (why);
+  return NULL;
+}

@@ -61,6 +61,11 @@ void               mien_test_cli_result_free    (MienTestCliResult *result);
 void               mien_test_cli_assert_success (MienTestCliResult *result);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MienTestCliResult, mien_test_cli_result_free)
 
+/* The shared folder beside the repository (its photos/ and models/); NULL, and the test
+ * skipped, when it is absent. A folder named by $MIEN_TEST_SHARED_DIR must exist: whoever set
+ * it expects the tests that need it to run. */
+char              *mien_test_shared_dir         (void);
+
 /* `upright` as a phone saves a photo it took turned: the pixels stored a quarter turn
  * anticlockwise in a JPEG whose EXIF orientation (6, "turn 90° clockwise to show") puts them
  * upright again. Fails the test if it cannot be written. */

@@ -196,6 +196,7 @@ test_numbers (void)
     { "seed", TRAIN ("--seed", "-1") },
     { "class-weights", TRAIN ("--class-weights", "0,0,0") },
     { "class-weights", TRAIN ("--class-weights", "1,nan") },
+    { "face-margin", TRAIN ("--face-margin", "2.5") },
     /* --resume: its --epochs and --threads too. */
     { "epochs", TRAIN ("--resume", "--epochs", "0") },
     { "threads", TRAIN ("--resume", "--threads", threads) },
@@ -203,12 +204,14 @@ test_numbers (void)
 #undef TRAIN
   const BadNumber others[] = {
     { "workers", { "--model", "m", "--data", "d", "--workers", "0", NULL } },
+    { "margin", { "--model", "m", "--data", "d", "--faces", "--margin", "-1", NULL } },
     { "margin", { "--model", "m", "--margin", "3", "x.png", NULL } },
     { "smoothing", { "--model", "m", "--smoothing", "1", "x.png", NULL } },
     { "per-class", { "--per-class", "0", "out", NULL } },
     { "size", { "--size", "100000", "out", NULL } },
   };
-  const char *other_commands[] = { "eval", "predict", "predict", "demo-data", "demo-data" };
+  const char *other_commands[] = { "eval", "eval", "predict", "predict", "demo-data",
+                                   "demo-data" };
 
   const char *train_commands[G_N_ELEMENTS (train)];
 

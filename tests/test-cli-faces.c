@@ -46,6 +46,9 @@
 static const char * const classes[] = { "neutral", "happy", "sad", NULL };
 #define N_CLASSES 3
 
+/* The face margin margin-model.safetensors records (predict's default is 0.2). */
+#define RECORDED_MARGIN 0.05
+
 static const char header[] =
   "path,frame,timestamp,faces,face,track,x,y,width,height,score,class,p_neutral,p_happy,p_sad";
 
@@ -69,6 +72,7 @@ enum {
 static char *tmp_dir;
 /* Made on first use (ensure_fixtures ()), so that any one test can run alone. */
 static char *model_path;
+static char *margin_model_path;
 static char *tiled_path;
 static char *grey_path;
 static char *crop_path;
@@ -229,6 +233,43 @@ load_photo (void)
   return photo;
 }
 
+/* The scratch model, saved twice: as it is (no face margin recorded, as files written before
+ * Mien recorded one) and with the metadata of a model trained on crops of margin
+ * RECORDED_MARGIN. */
+static void
+ensure_models (void)
+{
+  MienModelSpec spec = { 0, };
+  g_autoptr(MienModel) model = NULL;
+  g_autoptr(JsonObject) extra = json_object_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = scratch_path ("model.safetensors");
+  g_autofree char *margin_path = scratch_path ("margin-model.safetensors");
+
+  if (model_path != NULL)
+    return;
+  spec.backbone = "resnet:18";
+  spec.input_size = 32;
+  spec.mode = MIEN_MODE_FINETUNE;
+  spec.classes = classes;
+  for (int c = 0; c < 3; c++)
+    {
+      spec.mean[c] = 0.5;
+      spec.std[c] = 0.25;
+    }
+  spec.device = mien_device_cpu ();
+  mien_torch_manual_seed (7);
+  model = mien_model_new (mien_plugin_engine_get_default (), &spec, &error);
+  g_assert_no_error (error);
+  g_assert_true (mien_model_save (model, path, NULL, NULL, &error));
+  g_assert_no_error (error);
+  json_object_set_double_member (extra, "face_margin", RECORDED_MARGIN);
+  g_assert_true (mien_model_save (model, margin_path, extra, NULL, &error));
+  g_assert_no_error (error);
+  model_path = g_steal_pointer (&path);
+  margin_model_path = g_steal_pointer (&margin_path);
+}
+
 /* The model and the images; FALSE (and the test skipped) without the photo or the plugin. */
 static gboolean
 ensure_fixtures (void)
@@ -246,31 +287,9 @@ ensure_fixtures (void)
       g_test_skip ("The opencv plugin is not built (-Dface_detection)");
       return FALSE;
     }
-  if (model_path != NULL)
+  ensure_models ();
+  if (set_dir != NULL)
     return TRUE;
-
-  {
-    MienModelSpec spec = { 0, };
-    g_autoptr(MienModel) model = NULL;
-    g_autofree char *path = scratch_path ("model.safetensors");
-
-    spec.backbone = "resnet:18";
-    spec.input_size = 32;
-    spec.mode = MIEN_MODE_FINETUNE;
-    spec.classes = classes;
-    for (int c = 0; c < 3; c++)
-      {
-        spec.mean[c] = 0.5;
-        spec.std[c] = 0.25;
-      }
-    spec.device = mien_device_cpu ();
-    mien_torch_manual_seed (7);
-    model = mien_model_new (mien_plugin_engine_get_default (), &spec, &error);
-    g_assert_no_error (error);
-    g_assert_true (mien_model_save (model, path, NULL, NULL, &error));
-    g_assert_no_error (error);
-    model_path = g_steal_pointer (&path);
-  }
 
   photo = load_photo ();
   set_dir = scratch_path ("set");
@@ -752,6 +771,280 @@ test_detectors (void)
     }
 }
 
+/* ---- eval --faces ----------------------------------------------------------------------- */
+
+/* The row of `path` with the largest face (the one eval --faces classifies). */
+static char **
+largest_face_row (GPtrArray  *rows,
+                  const char *path)
+{
+  char **best = NULL;
+  double best_area = -1;
+
+  for (guint i = 0; i < rows->len; i++)
+    {
+      char **row = rows->pdata[i];
+      double area;
+
+      if (!g_str_equal (row[COL_PATH], path) || g_str_equal (row[COL_FACES], "0"))
+        continue;
+      area = double_field (row[COL_WIDTH]) * double_field (row[COL_HEIGHT]);
+      if (area > best_area)
+        {
+          best = row;
+          best_area = area;
+        }
+    }
+  g_assert_nonnull (best);
+  return best;
+}
+
+static void
+copy_file (const char *from,
+           const char *to)
+{
+  g_autofree char *contents = NULL;
+  g_autoptr(GError) error = NULL;
+  gsize length;
+
+  g_assert_true (g_file_get_contents (from, &contents, &length, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_set_contents (to, contents, length, &error));
+  g_assert_no_error (error);
+}
+
+static JsonObject *
+parse_json_object (const char *text)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) node = json_from_string (text, &error);
+
+  g_assert_no_error (error);
+  g_assert_true (JSON_NODE_HOLDS_OBJECT (node));
+  return json_object_ref (json_node_get_object (node));
+}
+
+/* A dataset of the shared folder's real photos, one per class, and a blank image in "happy";
+ * the paths of the three photos (in dataset order) and of the blank one. */
+static char *
+make_photo_set (const char  *shared,
+                char       **photos,
+                char       **blank)
+{
+  static const char * const names[] = { "one-smiling.jpg", "two-laughing.jpg", "group-six.jpg" };
+  g_autofree char *dir = scratch_path ("eval-photos");
+  g_autoptr(GdkPixbuf) grey = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, 320, 240);
+
+  for (guint c = 0; c < N_CLASSES; c++)
+    {
+      g_autofree char *class_dir = g_build_filename (dir, classes[c], NULL);
+      g_autofree char *from = g_build_filename (shared, "photos", names[c], NULL);
+
+      g_assert_cmpint (g_mkdir_with_parents (class_dir, 0755), ==, 0);
+      photos[c] = g_build_filename (class_dir, names[c], NULL);
+      copy_file (from, photos[c]);
+    }
+  /* After two-laughing.jpg in name order: "z". */
+  *blank = g_build_filename (dir, "happy", "z-blank.png", NULL);
+  gdk_pixbuf_fill (grey, 0x808080ff);
+  save_png (grey, *blank);
+  return g_steal_pointer (&dir);
+}
+
+/* eval --faces on real photos and a blank image, with the model that records a margin: the blank
+ * one is an error for its class and listed, each photo's largest face is classified with the
+ * probabilities predict --faces gives it, and both crop with the recorded margin. */
+static void
+test_eval_photos (void)
+{
+  g_autofree char *shared = NULL;
+  g_autofree char *yunet = NULL;
+  g_autofree char *set = NULL;
+  g_autofree char *blank = NULL;
+  char *photos[N_CLASSES + 1] = { NULL, };
+  g_autoptr(MienTestCliResult) r = NULL;
+  g_autoptr(MienTestCliResult) text = NULL;
+  g_autoptr(MienTestCliResult) predicted = NULL;
+  g_autoptr(MienTestCliResult) wider = NULL;
+  g_autoptr(JsonObject) o = NULL;
+  g_autoptr(GPtrArray) rows = NULL;
+  g_autoptr(GPtrArray) wider_rows = NULL;
+  JsonArray *no_face, *images, *missed;
+  guint correct = 0;
+  double max_change = 0;
+
+  if ((shared = mien_test_shared_dir ()) == NULL)
+    return;
+  if (mien_plugin_engine_find (mien_plugin_engine_get_default (), "opencv") == NULL)
+    {
+      g_test_skip ("The opencv plugin is not built (-Dface_detection)");
+      return;
+    }
+  ensure_models ();
+  yunet = g_build_filename (shared, "models", "face_detection_yunet_2022mar.onnx", NULL);
+  set = make_photo_set (shared, photos, &blank);
+
+  r = mien_test_cli_run ("eval", "--model", margin_model_path, "--data", set, "--faces",
+                         "--detector", "opencv:yunet", "--face-model", yunet, "--json", NULL);
+  mien_test_cli_assert_success (r);
+  o = parse_json_object (r->out);
+  g_assert_cmpfloat (json_object_get_double_member (o, "face_margin"), ==, RECORDED_MARGIN);
+  g_assert_cmpint (json_object_get_int_member (o, "n"), ==, 4);
+  no_face = json_object_get_array_member (o, "no_face");
+  g_assert_cmpuint (json_array_get_length (no_face), ==, 1);
+  g_assert_cmpstr (json_array_get_string_element (no_face, 0), ==, blank);
+  /* The blank image is a "happy" sample without a prediction. */
+  missed = json_object_get_array_member (o, "missed");
+  g_assert_cmpint (json_array_get_int_element (missed, 0), ==, 0);
+  g_assert_cmpint (json_array_get_int_element (missed, 1), ==, 1);
+  g_assert_cmpint (json_array_get_int_element (missed, 2), ==, 0);
+
+  predicted = mien_test_cli_run ("predict", "--model", margin_model_path, "--faces",
+                                 "--detector", "opencv:yunet", "--face-model", yunet,
+                                 photos[0], photos[1], photos[2], NULL);
+  mien_test_cli_assert_success (predicted);
+  rows = parse_csv (predicted->out);
+  wider = mien_test_cli_run ("predict", "--model", margin_model_path, "--faces", "--margin",
+                             "0.2", "--detector", "opencv:yunet", "--face-model", yunet,
+                             photos[0], photos[1], photos[2], NULL);
+  mien_test_cli_assert_success (wider);
+  wider_rows = parse_csv (wider->out);
+
+  images = json_object_get_array_member (o, "faces");
+  g_assert_cmpuint (json_array_get_length (images), ==, 4);
+  for (guint i = 0; i < 4; i++)
+    {
+      JsonObject *image = json_array_get_object_element (images, i);
+      const char *path = json_object_get_string_member (image, "path");
+      JsonArray *box, *crop, *p;
+      char **row, **wider_row;
+      MienFace csv_box, eval_box;
+      double csv_p[N_CLASSES];
+
+      /* Dataset order: class by class, names in order. */
+      g_assert_cmpstr (path, ==, i < 2 ? photos[i] : i == 2 ? blank : photos[2]);
+      if (g_str_equal (path, blank))
+        {
+          g_assert_true (json_object_get_null_member (image, "predicted"));
+          g_assert_cmpint (json_object_get_int_member (image, "faces"), ==, 0);
+          g_assert_false (json_object_has_member (image, "probabilities"));
+          continue;
+        }
+      g_assert_cmpint (json_object_get_int_member (image, "faces"), >=, 1);
+      row = largest_face_row (rows, path);
+      assert_face_row (row, &csv_box, csv_p);
+      box = json_object_get_array_member (image, "box");
+      eval_box.x = json_array_get_double_element (box, 0);
+      eval_box.y = json_array_get_double_element (box, 1);
+      eval_box.width = json_array_get_double_element (box, 2);
+      eval_box.height = json_array_get_double_element (box, 3);
+      assert_csv_box (&csv_box, &eval_box);
+      /* The square cropped around it: the longer side and the recorded margin on each side. */
+      crop = json_object_get_array_member (image, "crop");
+      g_assert_cmpfloat_with_epsilon (json_array_get_double_element (crop, 2),
+                                      MAX (eval_box.width, eval_box.height) *
+                                      (1 + 2 * RECORDED_MARGIN), 1e-3);
+      p = json_object_get_array_member (image, "probabilities");
+      for (guint c = 0; c < N_CLASSES; c++)
+        g_assert_cmpfloat_with_epsilon (json_array_get_double_element (p, c), csv_p[c], 2e-6);
+      g_assert_cmpstr (json_object_get_string_member (image, "predicted"), ==, row[COL_CLASS]);
+      if (g_str_equal (row[COL_CLASS], json_object_get_string_member (image, "class")))
+        correct++;
+      /* Predict's own default (0.2) frames the face otherwise, and the model sees it. */
+      wider_row = largest_face_row (wider_rows, path);
+      for (guint c = 0; c < N_CLASSES; c++)
+        max_change = MAX (max_change, fabs (double_field (wider_row[COL_P + c]) - csv_p[c]));
+    }
+  g_assert_cmpfloat (max_change, >, 1e-4);
+  /* Four images, the faceless one among the errors. */
+  g_assert_cmpfloat_with_epsilon (json_object_get_double_member (o, "accuracy"), correct / 4.0,
+                                  1e-9);
+
+  /* The text lists it too, and gives the column of images without a face. */
+  text = mien_test_cli_run ("eval", "--model", margin_model_path, "--data", set, "--faces",
+                            "--detector", "opencv:yunet", "--face-model", yunet, NULL);
+  mien_test_cli_assert_success (text);
+  g_assert_nonnull (strstr (text->out, "no face"));
+  g_assert_nonnull (strstr (text->out, "1 image without a face"));
+  g_assert_nonnull (strstr (text->out, blank));
+
+  for (guint c = 0; c < N_CLASSES; c++)
+    g_free (photos[c]);
+}
+
+/* Which margin eval --faces crops with: the recorded one, 0.2 for a model without one, the
+ * command line's over both; an ensemble whose members disagree is refused until one is given.
+ * Haar on Messi's photo (a face), blank images (none) and a file that is not an image. */
+static void
+test_eval_margins (void)
+{
+  g_autofree char *set = NULL;
+  g_autofree char *face = NULL;
+  g_autofree char *broken = NULL;
+  g_autoptr(MienTestCliResult) old = NULL;
+  g_autoptr(MienTestCliResult) mixed = NULL;
+  g_autoptr(MienTestCliResult) chosen = NULL;
+  g_autoptr(MienTestCliResult) no_faces = NULL;
+  g_autoptr(JsonObject) o = NULL;
+  g_autoptr(JsonObject) c = NULL;
+  JsonArray *images;
+
+  if (!ensure_fixtures ())
+    return;
+  set = scratch_path ("eval-margins");
+  for (guint k = 0; k < N_CLASSES; k++)
+    {
+      g_autofree char *dir = g_build_filename (set, classes[k], NULL);
+      g_autofree char *blank = g_build_filename (dir, "blank.png", NULL);
+
+      g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+      copy_file (grey_path, blank);
+    }
+  face = g_build_filename (set, "neutral", "messi.jpg", NULL);
+  copy_file (MESSI_PHOTO, face);
+  broken = g_build_filename (set, "sad", "broken.png", NULL);
+  g_assert_true (g_file_set_contents (broken, "not a picture", -1, NULL));
+
+  old = mien_test_cli_run ("eval", "--model", model_path, "--data", set, "--faces",
+                           "--detector", "opencv:haar", "--json", NULL);
+  mien_test_cli_assert_success (old);
+  o = parse_json_object (old->out);
+  g_assert_cmpfloat (json_object_get_double_member (o, "face_margin"), ==, 0.2);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (o, "no_face")), ==,
+                    N_CLASSES);
+  /* The unreadable image is left out of the metrics, said on the standard error and marked. */
+  g_assert_cmpint (json_object_get_int_member (o, "n"), ==, N_CLASSES + 1);
+  g_assert_nonnull (strstr (old->err, "broken.png"));
+  images = json_object_get_array_member (o, "faces");
+  g_assert_cmpuint (json_array_get_length (images), ==, N_CLASSES + 2);
+  for (guint i = 0; i < json_array_get_length (images); i++)
+    {
+      JsonObject *image = json_array_get_object_element (images, i);
+
+      g_assert_cmpint (json_object_get_boolean_member_with_default (image, "unreadable", FALSE),
+                       ==, g_str_equal (json_object_get_string_member (image, "path"), broken));
+    }
+
+  mixed = mien_test_cli_run ("eval", "--model", model_path, "--model", margin_model_path,
+                             "--data", set, "--faces", "--detector", "opencv:haar", NULL);
+  g_assert_cmpint (mixed->status, ==, 2);
+  g_assert_nonnull (strstr (mixed->err, "margin-model.safetensors"));
+  g_assert_nonnull (strstr (mixed->err, "--margin"));
+
+  chosen = mien_test_cli_run ("eval", "--model", model_path, "--model", margin_model_path,
+                              "--data", set, "--faces", "--detector", "opencv:haar",
+                              "--margin", "0.1", "--json", NULL);
+  mien_test_cli_assert_success (chosen);
+  c = parse_json_object (chosen->out);
+  g_assert_cmpfloat (json_object_get_double_member (c, "face_margin"), ==, 0.1);
+
+  /* Face options without --faces are a usage error, not silently ignored. */
+  no_faces = mien_test_cli_run ("eval", "--model", model_path, "--data", set, "--margin", "0.1",
+                                NULL);
+  g_assert_cmpint (no_faces->status, ==, 2);
+  g_assert_nonnull (strstr (no_faces->err, "--faces"));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -787,11 +1080,14 @@ main (int   argc,
   g_test_add_func ("/cli-faces/csv-file", test_csv_file);
   g_test_add_func ("/cli-faces/errors", test_errors);
   g_test_add_func ("/cli-faces/detectors", test_detectors);
+  g_test_add_func ("/cli-faces/eval/photos", test_eval_photos);
+  g_test_add_func ("/cli-faces/eval/margins", test_eval_margins);
 
   status = g_test_run ();
   mien_test_remove_tree (tmp_dir);
   g_free (tmp_dir);
   g_free (model_path);
+  g_free (margin_model_path);
   g_free (tiled_path);
   g_free (grey_path);
   g_free (crop_path);

@@ -112,30 +112,6 @@ tile_2x2 (GdkPixbuf *photo)
 
 /* ---- The shared folder's real photos ------------------------------------------------------ */
 
-/* The shared folder beside the repository; NULL, and the test skipped, when it is absent. A folder
- * named by $MIEN_TEST_SHARED_DIR must exist: whoever set it expects the YuNet tests to run. */
-static char *
-shared_dir (void)
-{
-  const char *env = g_getenv ("MIEN_TEST_SHARED_DIR");
-  g_autofree char *dir = NULL;
-  g_autofree char *why = NULL;
-
-  if (env != NULL && env[0] != '\0')
-    {
-      if (!g_file_test (env, G_FILE_TEST_IS_DIR))
-        g_error ("MIEN_TEST_SHARED_DIR is %s, which is not a folder", env);
-      return g_strdup (env);
-    }
-  dir = g_test_build_filename (G_TEST_DIST, "..", "..", "shared", NULL);
-  if (g_file_test (dir, G_FILE_TEST_IS_DIR))
-    return g_steal_pointer (&dir);
-  why = g_strdup_printf ("No shared folder at %s (set MIEN_TEST_SHARED_DIR): YuNet's real-photo "
-                         "tests need its models/ and photos/", dir);
-  g_test_skip (why);
-  return NULL;
-}
-
 /* YuNet from the shared folder (or $MIEN_YUNET_MODEL), prepared; NULL and skipped when there is no
  * shared folder or no opencv plugin. */
 static MienFaceDetector *
@@ -149,7 +125,7 @@ new_yunet (void)
 
   if (env != NULL && env[0] != '\0')
     model = g_strdup (env);
-  else if ((shared = shared_dir ()) != NULL)
+  else if ((shared = mien_test_shared_dir ()) != NULL)
     model = g_build_filename (shared, "models", "face_detection_yunet_2022mar.onnx", NULL);
   else
     return NULL;
@@ -833,7 +809,7 @@ test_yunet_real_photos (void)
 
   if (detector == NULL)
     return;
-  shared = shared_dir ();
+  shared = mien_test_shared_dir ();
   for (guint p = 0; p < G_N_ELEMENTS (shared_photos); p++)
     {
       const SharedPhoto *sp = &shared_photos[p];
@@ -945,7 +921,7 @@ test_yunet_align (void)
 
   if (detector == NULL)
     return;
-  shared = shared_dir ();
+  shared = mien_test_shared_dir ();
   photo = load_shared_photo (shared, "one-smiling.jpg");
 
   for (double degrees = -30; degrees <= 0; degrees += 15)

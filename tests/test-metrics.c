@@ -92,6 +92,47 @@ test_metrics_never_predicted (void)
  * as the paper's "Avg." over all classes.
  * x: precision 1/1, recall 1/2, F1 2/(1 + 2) = 2/3. y: 1, 1, 1.
  * macro F1 = (2/3 + 1 + 0) / 3 = 5/9; accuracy 2/3. */
+/* Samples (x,x) (x,y) (y,y), and two x and one y without a prediction (no face found): errors,
+ * as a prediction wrong for every class would be. x: tp 1, predicted 1, actual 4 → precision 1,
+ * recall 1/4, F1 2/(1 + 4) = 2/5. y: tp 1, predicted 2, actual 2 → 1/2, 1/2, F1 2/(2 + 2) =
+ * 1/2. Accuracy 2/6, macro F1 9/20. The JSON keeps the misses; a copy too. */
+static void
+test_metrics_missed (void)
+{
+  static const char * const classes[] = { "x", "y", NULL };
+  static const guint pairs[] = { 0, 0, 0, 1, 1, 1 };
+  g_autoptr(MienMetrics) m = metrics_with (classes, pairs, G_N_ELEMENTS (pairs) / 2);
+  g_autoptr(MienMetrics) copy = NULL;
+  g_autoptr(MienMetrics) back = NULL;
+  g_autoptr(JsonNode) node = NULL;
+  g_autoptr(GError) error = NULL;
+
+  mien_metrics_add_missed (m, 0);
+  mien_metrics_add_missed (m, 0);
+  mien_metrics_add_missed (m, 1);
+  mien_metrics_compute (m);
+  g_assert_cmpuint (m->n, ==, 6);
+  ASSERT_CLOSE (m->precision[0], 1.0);
+  ASSERT_CLOSE (m->recall[0], 1.0 / 4);
+  ASSERT_CLOSE (m->f1[0], 2.0 / 5);
+  ASSERT_CLOSE (m->precision[1], 1.0 / 2);
+  ASSERT_CLOSE (m->recall[1], 1.0 / 2);
+  ASSERT_CLOSE (m->f1[1], 1.0 / 2);
+  ASSERT_CLOSE (m->macro_f1, 9.0 / 20);
+  ASSERT_CLOSE (m->accuracy, 2.0 / 6);
+
+  copy = mien_metrics_copy (m);
+  g_assert_cmpuint (copy->missed[0], ==, 2);
+  g_assert_cmpuint (copy->missed[1], ==, 1);
+  node = mien_metrics_to_json (m);
+  back = mien_metrics_from_json (node, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (back->n, ==, 6);
+  g_assert_cmpuint (back->missed[0], ==, 2);
+  ASSERT_CLOSE (back->accuracy, m->accuracy);
+  ASSERT_CLOSE (back->macro_f1, m->macro_f1);
+}
+
 static void
 test_metrics_no_samples (void)
 {
@@ -269,6 +310,19 @@ test_metrics_json_malformed (void)
     /* n is not the total */
     "{\"classes\": [\"a\", \"b\"], \"f1\": [1, 1], \"precision\": [1, 1], \"recall\": [1, 1],"
     " \"macro_f1\": 1, \"accuracy\": 1, \"confusion\": [[1, 0], [0, 1]], \"n\": 5}",
+    "{\"classes\": [\"a\", \"b\"], \"f1\": [1, 1], \"precision\": [1, 1], \"recall\": [1, 1],"
+    " \"macro_f1\": 1, \"accuracy\": 1, \"confusion\": [[1, 0], [0, 1]], \"missed\": [1, 0],"
+    " \"n\": 2}",
+    /* misses of the wrong length, negative, not counts */
+    "{\"classes\": [\"a\", \"b\"], \"f1\": [1, 1], \"precision\": [1, 1], \"recall\": [1, 1],"
+    " \"macro_f1\": 1, \"accuracy\": 1, \"confusion\": [[1, 0], [0, 1]], \"missed\": [1],"
+    " \"n\": 3}",
+    "{\"classes\": [\"a\", \"b\"], \"f1\": [1, 1], \"precision\": [1, 1], \"recall\": [1, 1],"
+    " \"macro_f1\": 1, \"accuracy\": 1, \"confusion\": [[1, 0], [0, 1]], \"missed\": [-1, 0],"
+    " \"n\": 1}",
+    "{\"classes\": [\"a\", \"b\"], \"f1\": [1, 1], \"precision\": [1, 1], \"recall\": [1, 1],"
+    " \"macro_f1\": 1, \"accuracy\": 1, \"confusion\": [[1, 0], [0, 1]], \"missed\": \"1\","
+    " \"n\": 3}",
   };
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonNode) good_node = json_from_string (good, &error);
@@ -333,6 +387,7 @@ main (int    argc,
   g_test_add_func ("/metrics/three-classes", test_metrics_three_classes);
   g_test_add_func ("/metrics/zero-division/never-predicted", test_metrics_never_predicted);
   g_test_add_func ("/metrics/zero-division/no-samples", test_metrics_no_samples);
+  g_test_add_func ("/metrics/missed", test_metrics_missed);
   g_test_add_func ("/metrics/empty-and-copy", test_metrics_empty);
   g_test_add_func ("/metrics/add-batch", test_metrics_add_batch);
   g_test_add_func ("/metrics/json/round-trip", test_metrics_json_round_trip);

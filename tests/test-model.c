@@ -963,6 +963,10 @@ test_model_save_load (MienTestScratch *scratch,
   g_assert_no_error (error);
 
   json_object_set_int_member (extra_md, "epoch", 3);
+  /* How the training faces were framed: none said for a model built here, the trainer's
+   * value once saved and read back. */
+  g_assert_false (mien_model_get_face_margin (model, NULL));
+  json_object_set_double_member (extra_md, "face_margin", 0.15);
   /* A caller cannot make the file lie about its network. */
   json_array_add_string_element (bogus, "bogus");
   json_object_set_array_member (extra_md, "classes", bogus);
@@ -1004,6 +1008,12 @@ test_model_save_load (MienTestScratch *scratch,
   g_assert_true (g_strv_equal (mien_model_get_classes (loaded), six_classes));
   loaded_md = mien_model_get_metadata (loaded);
   g_assert_cmpint (json_object_get_int_member (loaded_md, "epoch"), ==, 3);
+  {
+    double margin = -1;
+
+    g_assert_true (mien_model_get_face_margin (loaded, &margin));
+    g_assert_cmpfloat (margin, ==, 0.15);
+  }
 
   /* Every entry bit-identical, and so the predictions. */
   all_before = snapshot (mien_model_get_var_store (model), "");
@@ -1123,12 +1133,24 @@ edit_input_size (JsonObject *md)
 }
 
 static void
+edit_face_margin (JsonObject *md)
+{
+  json_object_set_double_member (md, "face_margin", 2.5);
+}
+
+static void
+edit_face_margin_type (JsonObject *md)
+{
+  json_object_set_string_member (md, "face_margin", "tight");
+}
+
+static void
 test_model_hostile_files (MienTestScratch *scratch,
                           gconstpointer    data)
 {
   static const EditFunc edits[] = {
     edit_format_version, edit_format, edit_std, edit_mean, edit_classes, edit_colour,
-    edit_mode, edit_input_size,
+    edit_mode, edit_input_size, edit_face_margin, edit_face_margin_type,
   };
   g_autoptr(GError) error = NULL;
   g_autoptr(MienModel) model = NULL;

@@ -459,6 +459,7 @@ test_hostile_config (Fixture       *fixture,
     { "colour_mode", "\"sepia\"" }, { "amp", "\"yes\"" }, { "val_split", "\"NaN\"" },
     { "val_split", "2" }, { "smoothing", "-0.5" }, { "randaugment_ops", "-1" },
     { "randaugment_bins", "1e3" }, { "val", "7" }, { "pretrained", "[]" },
+    { "face_margin", "-0.1" }, { "face_margin", "2.5" }, { "face_margin", "\"tight\"" },
   };
   g_autofree char *runs = g_build_filename (fixture->dir, "runs", NULL);
   g_autofree char *good = g_build_filename (runs, "good", NULL);

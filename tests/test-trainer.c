@@ -6,6 +6,7 @@
  */
 #include "config.h"
 
+#include <math.h>
 #include <string.h>
 
 #include <glib/gstdio.h>
@@ -199,6 +200,7 @@ test_run_folder (MienTestScratch *scratch,
   config->weights = g_new (double, 6);
   for (guint i = 0; i < 6; i++)
     config->weights[i] = (double[]) { 1, 3, 5, 1, 1, 1 }[i];
+  config->face_margin = 0.1;
   first = mien_trainer_new (mien_plugin_engine_get_default (), config);
   run_or_fail (first);
 
@@ -218,6 +220,7 @@ test_run_folder (MienTestScratch *scratch,
   g_assert_cmpfloat (read_back->weights[2], ==, 5.0);
   g_assert_cmpfloat (read_back->smoothing, ==, 0.1);
   g_assert_cmpuint (read_back->seed, ==, 7);
+  g_assert_cmpfloat (read_back->face_margin, ==, 0.1);
 
   /* The best model file carries what predicting needs, and the training configuration. */
   meta = mien_model_read_metadata (best, &error);
@@ -228,6 +231,8 @@ test_run_folder (MienTestScratch *scratch,
   g_assert_nonnull (training);
   g_assert_cmpfloat (json_object_get_double_member (training, "smoothing"), ==, 0.1);
   g_assert_true (json_object_has_member (meta, "metrics"));
+  /* How its faces were framed, where predict --faces and eval --faces read it. */
+  g_assert_cmpfloat (json_object_get_double_member (meta, "face_margin"), ==, 0.1);
 
   /* A second run into the same folder is refused and changes nothing. */
   g_assert_true (g_file_get_contents (log_path, &log_before, NULL, NULL));
@@ -376,6 +381,13 @@ test_config_errors (void)
   g_assert_error (error, MIEN_TRAINER_ERROR, MIEN_TRAINER_ERROR_CONFIG);
   g_clear_error (&error);
   config->smoothing = 0.1;
+
+  config->face_margin = 2.5;
+  g_assert_false (mien_train_config_validate (config, &error));
+  g_assert_error (error, MIEN_TRAINER_ERROR, MIEN_TRAINER_ERROR_CONFIG);
+  g_assert_nonnull (strstr (error->message, "face margin"));
+  g_clear_error (&error);
+  config->face_margin = NAN;
 
   g_assert_false (mien_imbalance_from_string ("sometimes", &imbalance, &error));
   g_assert_error (error, MIEN_TRAINER_ERROR, MIEN_TRAINER_ERROR_CONFIG);

@@ -2,6 +2,7 @@
  * `mien-cli detectors` (the face detectors, and fetching YuNet's model file). */
 #include "config.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -132,39 +133,34 @@ collect_inputs (const char *path,
   mien_ensemble_collect_files (path, is_image_or_video, out);
 }
 
-int
-mien_cli_predict_faces (MienEnsemble      *ensemble,
-                        const char        *detector_spec,
-                        const char        *face_model,
-                        double             margin,
-                        gboolean           no_rotate,
-                        double             smoothing,
-                        const char        *csv,
-                        char             **inputs)
+MienFacePipeline *
+mien_cli_open_face_pipeline (const char   *command,
+                             MienEnsemble *ensemble,
+                             const char   *detector_spec,
+                             const char   *face_model,
+                             double        margin,
+                             gboolean      no_rotate,
+                             int          *status)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(MienFaceDetector) detector = NULL;
-  g_autoptr(MienFacePipeline) pipeline = NULL;
-  g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr(GString) text = g_string_new (NULL);
-  g_autoptr(MienCliProgress) progress = mien_cli_progress_new ();
-  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   MienFaceAlignOptions align = MIEN_FACE_ALIGN_OPTIONS_INIT;
   const MienFaceDetectorMethod *method;
-  FacesJob job = { 0, };
-  guint n_failed = 0;
 
-  if (margin < 0 || margin > 2)
-    return mien_cli_usage_error ("predict", _("--margin must be between 0 and 2"));
-  if (smoothing < 0 || smoothing >= 1)
-    return mien_cli_usage_error ("predict", _("--smoothing must be at least 0 and below 1"));
-
+  /* A margin given on the command line wins over the models' own. */
+  if (isnan (margin) &&
+      !mien_ensemble_get_face_margin (ensemble, align.margin, &margin, &error))
+    {
+      *status = mien_cli_usage_error (command, _("%s with --margin"), error->message);
+      return NULL;
+    }
   detector = mien_face_model_open_detector (mien_plugin_engine_get_default (), detector_spec,
                                             face_model, &error);
   if (detector == NULL)
     {
       mien_cli_error (error->message);
-      return EXIT_FAILURE;
+      *status = EXIT_FAILURE;
+      return NULL;
     }
   method = mien_face_detector_get_method (detector);
   /* Said once, so that nobody wonders which detector found (or missed) the faces. */
@@ -180,7 +176,38 @@ mien_cli_predict_faces (MienEnsemble      *ensemble,
     }
   align.margin = margin;
   align.rotate = !no_rotate;
-  pipeline = mien_face_pipeline_new (ensemble, detector, &align);
+  return mien_face_pipeline_new (ensemble, detector, &align);
+}
+
+int
+mien_cli_predict_faces (MienEnsemble      *ensemble,
+                        const char        *detector_spec,
+                        const char        *face_model,
+                        double             margin,
+                        gboolean           no_rotate,
+                        double             smoothing,
+                        const char        *csv,
+                        char             **inputs)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MienFacePipeline) pipeline = NULL;
+  g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GString) text = g_string_new (NULL);
+  g_autoptr(MienCliProgress) progress = mien_cli_progress_new ();
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  FacesJob job = { 0, };
+  guint n_failed = 0;
+  int status = EXIT_SUCCESS;
+
+  if (margin < 0 || margin > MIEN_FACE_MARGIN_MAX)
+    return mien_cli_usage_error ("predict", _("--margin must be between 0 and 2"));
+  if (smoothing < 0 || smoothing >= 1)
+    return mien_cli_usage_error ("predict", _("--smoothing must be at least 0 and below 1"));
+
+  pipeline = mien_cli_open_face_pipeline ("predict", ensemble, detector_spec, face_model,
+                                          margin, no_rotate, &status);
+  if (pipeline == NULL)
+    return status;
   mien_face_pipeline_set_smoothing (pipeline, smoothing);
   mien_cli_cancel_on_signals (cancellable);
 

@@ -8,6 +8,7 @@
 
 #include "mien-core.h"
 #include "mien-ensemble.h"
+#include "mien-face-pipeline.h"
 
 G_BEGIN_DECLS
 
@@ -115,7 +116,20 @@ int mien_cli_train     (int argc, char **argv);
 int mien_cli_eval      (int argc, char **argv);
 int mien_cli_predict   (int argc, char **argv);
 int mien_cli_detectors (int argc, char **argv);
-/* predict --faces: the rows of every face in `inputs` (images, folders, videos). */
+/* The face pipeline of predict --faces and eval --faces: the detector `detector_spec` (NULL:
+ * the best available; YuNet's model file `face_model`, NULL: Mien's data folder), faces cropped
+ * with `margin` (NAN: the margin the models record, mien_ensemble_get_face_margin (), else
+ * MIEN_FACE_ALIGN_OPTIONS_INIT's) and levelled unless `no_rotate`. NULL once the reason is
+ * printed, `*status` the exit status. */
+MienFacePipeline *mien_cli_open_face_pipeline (const char   *command,
+                                               MienEnsemble *ensemble,
+                                               const char   *detector_spec,
+                                               const char   *face_model,
+                                               double        margin,
+                                               gboolean      no_rotate,
+                                               int          *status);
+/* predict --faces: the rows of every face in `inputs` (images, folders, videos); `margin` as
+ * mien_cli_open_face_pipeline () takes it. */
 int mien_cli_predict_faces (MienEnsemble *ensemble,
                             const char   *detector_spec,
                             const char   *face_model,

@@ -191,6 +191,8 @@ mien_cli_train (int    argc,
   g_autofree char *batch_arg = NULL, *lr_arg = NULL, *weight_decay_arg = NULL;
   g_autofree char *warmup_arg = NULL, *smoothing_arg = NULL, *magnitude_arg = NULL;
   g_autofree char *seed_arg = NULL, *threads_arg = NULL, *workers_arg = NULL;
+  g_autofree char *face_margin_arg = NULL;
+  double face_margin = NAN;
   double val_split = config->val_split, lr = config->lr, smoothing = config->smoothing;
   double weight_decay = config->weight_decay, warmup = config->warmup_epochs;
   gint64 input_size = config->input_size, epochs = config->epochs;
@@ -213,6 +215,11 @@ mien_cli_train (int    argc,
     { "classes", 0, 0, G_OPTION_ARG_STRING, &classes,
       N_("Only these classes, in this order (e.g. the six ABAW4 classes)"), N_("a,b,…") },
     { "grey", 0, 0, G_OPTION_ARG_NONE, &grey, N_("Train on grey images"), NULL },
+    { "face-margin", 0, 0, G_OPTION_ARG_STRING, &face_margin_arg,
+      N_("The images are face crops with this room around the face, as a fraction of its box, "
+         "0–2 (0 for tight crops such as FER2013's); recorded in the model, so that predict "
+         "--faces and eval --faces crop faces the same way (default: whole images, nothing "
+         "recorded)"), N_("FRACTION") },
     { "backbone", 0, 0, G_OPTION_ARG_STRING, &backbone,
       N_("Backbone plugin and variant (default resnet:18; see “mien-cli plugins”)"),
       N_("FAMILY[:VARIANT]") },
@@ -301,7 +308,9 @@ mien_cli_train (int    argc,
       !mien_cli_parse_double ("train", "warmup", warmup_arg, 0.0, (double) epochs,
                               MIEN_CLI_CLOSED, &warmup) ||
       !mien_cli_parse_double ("train", "smoothing", smoothing_arg, 0.0, 1.0,
-                              MIEN_CLI_BELOW_MAX, &smoothing))
+                              MIEN_CLI_BELOW_MAX, &smoothing) ||
+      !mien_cli_parse_double ("train", "face-margin", face_margin_arg, 0.0,
+                              MIEN_FACE_MARGIN_MAX, MIEN_CLI_CLOSED, &face_margin))
     return EXIT_USAGE;
 
   if (resume)
@@ -337,6 +346,7 @@ mien_cli_train (int    argc,
           (config->classes = mien_dataset_parse_class_list (classes, &error)) == NULL)
         return mien_cli_usage_error ("train", "%s", error->message);
       config->grey = grey;
+      config->face_margin = face_margin;
       if (backbone != NULL)
         {
           g_free (config->backbone);

@@ -155,6 +155,39 @@ mien_ensemble_get_n_classes (MienEnsemble *self)
   return mien_model_get_n_classes (self->models->pdata[0]);
 }
 
+gboolean
+mien_ensemble_get_face_margin (MienEnsemble  *self,
+                               double         fallback,
+                               double        *margin,
+                               GError       **error)
+{
+  double first = fallback;
+
+  g_return_val_if_fail (MIEN_IS_ENSEMBLE (self), FALSE);
+  g_return_val_if_fail (margin != NULL, FALSE);
+
+  for (guint m = 0; m < self->models->len; m++)
+    {
+      double own = fallback;
+
+      mien_model_get_face_margin (self->models->pdata[m], &own);
+      if (m == 0)
+        first = own;
+      else if (own != first)
+        {
+          g_set_error (error, MIEN_ENSEMBLE_ERROR, MIEN_ENSEMBLE_ERROR_FACE_MARGIN,
+                       /* Translators: the models are named by their files. */
+                       _("%s was trained on faces cropped with a margin of %g and %s with %g; "
+                         "one crop feeds every model, so choose the margin"),
+                       (const char *) self->names->pdata[0], first,
+                       (const char *) self->names->pdata[m], own);
+          return FALSE;
+        }
+    }
+  *margin = first;
+  return TRUE;
+}
+
 static gboolean
 check_not_empty (MienEnsemble  *self,
                  GError       **error)
@@ -430,6 +463,31 @@ mien_probabilities_argmax (const float *p,
   return best;
 }
 
+gboolean
+mien_ensemble_check_dataset (MienEnsemble  *self,
+                             MienDataset   *dataset,
+                             GError       **error)
+{
+  const char * const *classes;
+
+  g_return_val_if_fail (MIEN_IS_ENSEMBLE (self), FALSE);
+  g_return_val_if_fail (MIEN_IS_DATASET (dataset), FALSE);
+
+  if (!check_not_empty (self, error))
+    return FALSE;
+  classes = mien_ensemble_get_classes (self);
+  if (!same_classes (classes, mien_dataset_get_classes (dataset)))
+    {
+      g_autofree char *a = g_strjoinv (", ", (char **) classes);
+      g_autofree char *b = g_strjoinv (", ", (char **) mien_dataset_get_classes (dataset));
+
+      g_set_error (error, MIEN_ENSEMBLE_ERROR, MIEN_ENSEMBLE_ERROR_CLASSES,
+                   _("The dataset's classes (%s) differ from the models' (%s)"), b, a);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 /* Both evaluate functions: `predictions` may be NULL. */
 static MienMetrics *
 evaluate (MienEnsemble      *self,
@@ -456,18 +514,9 @@ evaluate (MienEnsemble      *self,
   g_return_val_if_fail (MIEN_IS_ENSEMBLE (self), NULL);
   g_return_val_if_fail (MIEN_IS_DATASET (dataset), NULL);
 
-  if (!check_not_empty (self, error))
+  if (!mien_ensemble_check_dataset (self, dataset, error))
     return NULL;
   classes = mien_ensemble_get_classes (self);
-  if (!same_classes (classes, mien_dataset_get_classes (dataset)))
-    {
-      g_autofree char *a = g_strjoinv (", ", (char **) classes);
-      g_autofree char *b = g_strjoinv (", ", (char **) mien_dataset_get_classes (dataset));
-
-      g_set_error (error, MIEN_ENSEMBLE_ERROR, MIEN_ENSEMBLE_ERROR_CLASSES,
-                   _("The dataset's classes (%s) differ from the models' (%s)"), b, a);
-      return NULL;
-    }
 
   n = mien_dataset_get_n_samples (dataset);
   k = mien_ensemble_get_n_classes (self);

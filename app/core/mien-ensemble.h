@@ -23,6 +23,7 @@ typedef enum {
   MIEN_ENSEMBLE_ERROR_CLASSES,  /* a member whose classes differ, or a dataset without them */
   MIEN_ENSEMBLE_ERROR_EMPTY,    /* no model */
   MIEN_ENSEMBLE_ERROR_NOT_FINITE, /* a member gave NaN or infinite probabilities */
+  MIEN_ENSEMBLE_ERROR_FACE_MARGIN, /* members whose training faces were framed differently */
 } MienEnsembleError;
 
 #define MIEN_TYPE_ENSEMBLE (mien_ensemble_get_type ())
@@ -44,6 +45,15 @@ MienModel          *mien_ensemble_get_model    (MienEnsemble *self,
 /* The members' classes; NULL while empty. */
 const char * const *mien_ensemble_get_classes  (MienEnsemble *self);
 guint               mien_ensemble_get_n_classes (MienEnsemble *self);
+
+/* The face margin to crop faces with for these models (mien_model_get_face_margin ()): the
+ * members' own, `fallback` for a member that records none (whole images, or a file from before
+ * Mien recorded it). One crop feeds every member, so members that ask for different margins
+ * are refused (MIEN_ENSEMBLE_ERROR_FACE_MARGIN, naming them): the caller then chooses one. */
+gboolean            mien_ensemble_get_face_margin (MienEnsemble *self,
+                                                   double        fallback,
+                                                   double       *margin,
+                                                   GError      **error);
 
 /* Probabilities for one image: `per_model` (n_models × K, may be NULL) and their mean `average`
  * (K). */
@@ -67,6 +77,12 @@ gboolean            mien_ensemble_predict_file (MienEnsemble *self,
                                                 float        *per_model,
                                                 float        *average,
                                                 GError      **error);
+
+/* Whether `dataset` has the ensemble's classes, in the same order (else
+ * MIEN_ENSEMBLE_ERROR_CLASSES, naming both), as evaluating needs. */
+gboolean            mien_ensemble_check_dataset (MienEnsemble  *self,
+                                                 MienDataset   *dataset,
+                                                 GError       **error);
 
 /* Evaluates on `dataset` (opened with the ensemble's classes, in the same order; else
  * MIEN_ENSEMBLE_ERROR_CLASSES). Unreadable images are skipped (listed in `unreadable`, may be

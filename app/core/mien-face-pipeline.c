@@ -7,6 +7,7 @@
 
 #include "mien-face-pipeline.h"
 #include "mien-face-tracker.h"
+#include "mien-image.h"
 
 MienRegionPrediction *
 mien_region_predictions_copy (const MienRegionPrediction *regions,
@@ -394,4 +395,152 @@ mien_face_pipeline_process (MienFacePipeline  *self,
   if (prediction == NULL || !mien_face_pipeline_classify (self, frame, prediction, error))
     return NULL;
   return g_steal_pointer (&prediction);
+}
+
+/* ---- Face-aware evaluation ------------------------------------------------------------ */
+
+void
+mien_face_evaluation_free (MienFaceEvaluation *evaluation)
+{
+  if (evaluation == NULL)
+    return;
+  g_clear_pointer (&evaluation->metrics, mien_metrics_free);
+  g_clear_pointer (&evaluation->per_model, g_ptr_array_unref);
+  for (guint i = 0; i < evaluation->n_samples; i++)
+    g_free (evaluation->samples[i].average);
+  g_free (evaluation->samples);
+  g_clear_pointer (&evaluation->unreadable, g_ptr_array_unref);
+  g_clear_pointer (&evaluation->no_face, g_ptr_array_unref);
+  g_free (evaluation);
+}
+
+/* Keeps only the largest region (by the detector's box), so that the classifier runs once. */
+static void
+keep_largest (MienFacePrediction *prediction)
+{
+  guint best = 0;
+
+  for (guint i = 1; i < prediction->n_regions; i++)
+    if (prediction->regions[i].face.width * prediction->regions[i].face.height >
+        prediction->regions[best].face.width * prediction->regions[best].face.height)
+      best = i;
+  if (prediction->n_regions > 1)
+    {
+      prediction->regions[0] = prediction->regions[best];
+      prediction->n_regions = 1;
+    }
+}
+
+/* One image: its sample filled, the metrics counted. FALSE only for a failure that ends the
+ * evaluation. */
+static gboolean
+evaluate_image (MienFacePipeline    *self,
+                MienDataset         *dataset,
+                guint                index,
+                MienFaceEvaluation  *evaluation,
+                GError             **error)
+{
+  MienFaceEvalSample *sample = &evaluation->samples[index];
+  const char *path = mien_dataset_get_path (dataset, index);
+  guint label = mien_dataset_get_label (dataset, index);
+  g_autoptr(GError) local_error = NULL;
+  g_autoptr(GdkPixbuf) frame = mien_image_load (path, &local_error);
+  g_autoptr(MienFacePrediction) prediction = NULL;
+  const MienRegionPrediction *region;
+
+  sample->predicted = MIEN_FACE_EVAL_UNREADABLE;
+  if (frame == NULL)
+    {
+      /* mien_image_load () names the file. */
+      g_ptr_array_add (evaluation->unreadable, g_strdup (local_error->message));
+      return TRUE;
+    }
+  prediction = mien_face_pipeline_detect (self, frame, &local_error);
+  if (prediction == NULL)
+    {
+      g_set_error (error, local_error->domain, local_error->code, "%s: %s", path,
+                   local_error->message);
+      return FALSE;
+    }
+  sample->n_faces = prediction->n_regions;
+  if (prediction->n_regions == 0)
+    {
+      sample->predicted = MIEN_FACE_EVAL_NO_FACE;
+      g_ptr_array_add (evaluation->no_face, g_strdup (path));
+      mien_metrics_add_missed (evaluation->metrics, label);
+      for (guint m = 0; m < evaluation->per_model->len; m++)
+        mien_metrics_add_missed (evaluation->per_model->pdata[m], label);
+      return TRUE;
+    }
+  keep_largest (prediction);
+  if (!mien_face_pipeline_classify (self, frame, prediction, error))
+    {
+      g_prefix_error (error, "%s: ", path);
+      return FALSE;
+    }
+  region = &prediction->regions[0];
+  sample->face = region->face;
+  sample->average = g_memdup2 (region->average, sizeof (float) * prediction->n_classes);
+  sample->predicted = (int) region->best_class;
+  mien_metrics_add (evaluation->metrics, label, region->best_class);
+  for (guint m = 0; m < prediction->n_models; m++)
+    mien_metrics_add (evaluation->per_model->pdata[m], label,
+                      mien_probabilities_argmax (region->per_model + (gsize) m *
+                                                 prediction->n_classes,
+                                                 prediction->n_classes));
+  return TRUE;
+}
+
+MienFaceEvaluation *
+mien_face_pipeline_evaluate (MienFacePipeline  *self,
+                             MienDataset       *dataset,
+                             MienProgressFunc   progress,
+                             gpointer           progress_data,
+                             GCancellable      *cancellable,
+                             GError           **error)
+{
+  g_autoptr(MienFaceEvaluation) evaluation = NULL;
+  const char * const *classes;
+  guint n;
+
+  g_return_val_if_fail (MIEN_IS_FACE_PIPELINE (self), NULL);
+  g_return_val_if_fail (MIEN_IS_DATASET (dataset), NULL);
+  g_return_val_if_fail (self->detector != NULL, NULL);
+
+  if (!mien_ensemble_check_dataset (self->ensemble, dataset, error))
+    return NULL;
+  classes = mien_ensemble_get_classes (self->ensemble);
+  n = mien_dataset_get_n_samples (dataset);
+  evaluation = g_new0 (MienFaceEvaluation, 1);
+  evaluation->metrics = mien_metrics_new (classes);
+  evaluation->per_model = g_ptr_array_new_with_free_func ((GDestroyNotify) mien_metrics_free);
+  for (guint m = 0; m < mien_ensemble_get_n_models (self->ensemble); m++)
+    g_ptr_array_add (evaluation->per_model, mien_metrics_new (classes));
+  evaluation->n_samples = n;
+  evaluation->samples = g_new0 (MienFaceEvalSample, MAX (n, 1));
+  evaluation->unreadable = g_ptr_array_new_with_free_func (g_free);
+  evaluation->no_face = g_ptr_array_new_with_free_func (g_free);
+
+  /* Every image is a photo of its own: no identity carries over from the one before. An image
+   * without a face is what is measured, never replaced by the whole image. */
+  mien_face_pipeline_set_tracking (self, FALSE);
+  mien_face_pipeline_set_fallback (self, MIEN_FACE_FALLBACK_NONE);
+  for (guint i = 0; i < n; i++)
+    {
+      if (g_cancellable_set_error_if_cancelled (cancellable, error) ||
+          !evaluate_image (self, dataset, i, evaluation, error))
+        return NULL;
+      if (progress != NULL)
+        progress ((double) (i + 1) / n, _("Finding and classifying faces"), progress_data);
+    }
+  if (evaluation->metrics->n == 0)
+    {
+      g_set_error (error, MIEN_DATASET_ERROR, MIEN_DATASET_ERROR_EMPTY,
+                   _("%s has no readable image"), mien_dataset_get_source (dataset));
+      return NULL;
+    }
+  mien_metrics_compute (evaluation->metrics);
+  for (guint m = 0; m < evaluation->per_model->len; m++)
+    mien_metrics_compute (evaluation->per_model->pdata[m]);
+  return g_steal_pointer (&evaluation);
 }

@@ -12,6 +12,10 @@
  * and mien_face_pipeline_classify () on another: each stage is used from one thread at a time,
  * and the two may run at once (the detector belongs to the first, the ensemble to the second;
  * the tracker they share has a lock of its own).
+ *
+ * mien_face_pipeline_evaluate () is the face-aware evaluation of a labelled dataset (`mien-cli
+ * eval --faces`, the Evaluate page): the largest face of each image, found and aligned as above,
+ * is what the ensemble classifies.
  */
 #pragma once
 
@@ -115,6 +119,46 @@ gboolean            mien_face_pipeline_classify (MienFacePipeline   *self,
                                                  MienFacePrediction *prediction,
                                                  GError            **error);
 
+/* ---- Face-aware evaluation ------------------------------------------------------------ */
+
+#define MIEN_FACE_EVAL_UNREADABLE (-1)  /* the image could not be read: left out of the metrics */
+#define MIEN_FACE_EVAL_NO_FACE    (-2)  /* no face found: an error for the image's class */
+
+typedef struct {
+  int       predicted;  /* the class (argmax of average), or one of MIEN_FACE_EVAL_* */
+  guint     n_faces;    /* faces found in the image */
+  MienFace  face;       /* the largest, the one classified (zeros without one) */
+  float    *average;    /* its K probabilities, the ensemble's mean; NULL without a face */
+} MienFaceEvalSample;
+
+typedef struct {
+  /* The ensemble's metrics. An image without a face counts as an error for its class
+   * (mien_metrics_add_missed ()), as a "no face" prediction that is wrong for every class
+   * would: accuracy and that class's recall fall, no class's precision changes. */
+  MienMetrics        *metrics;
+  GPtrArray          *per_model;   /* each member's MienMetrics, on the same crops */
+  guint               n_samples;
+  MienFaceEvalSample *samples;     /* n_samples, in dataset order */
+  GPtrArray          *unreadable;  /* "PATH: reason" of the images left out */
+  GPtrArray          *no_face;     /* the paths of the images without a face */
+} MienFaceEvaluation;
+
+void                mien_face_evaluation_free   (MienFaceEvaluation *evaluation);
+
+/* Finds the faces of every image of `dataset` (opened with the ensemble's classes, in the same
+ * order; else MIEN_ENSEMBLE_ERROR_CLASSES) and classifies the largest one, aligned with the
+ * pipeline's options (the margin: see mien_ensemble_get_face_margin ()). Needs a detector;
+ * tracking is turned off and the fallback set to NONE. Fails when the detector fails on an
+ * image (naming it), when cancelled, or when no image can be read. `progress` (may be NULL)
+ * hears the fraction of the images done. */
+MienFaceEvaluation *mien_face_pipeline_evaluate (MienFacePipeline  *self,
+                                                 MienDataset       *dataset,
+                                                 MienProgressFunc   progress,
+                                                 gpointer           progress_data,
+                                                 GCancellable      *cancellable,
+                                                 GError           **error);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MienFacePrediction, mien_face_prediction_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (MienFaceEvaluation, mien_face_evaluation_free)
 
 G_END_DECLS

@@ -31,6 +31,7 @@ mien_metrics_new (const char * const *classes)
   metrics->n_classes = n;
   metrics->classes = g_strdupv ((char **) classes);
   metrics->confusion = g_new0 (guint64, (gsize) n * n);
+  metrics->missed = g_new0 (guint64, n);
   metrics->precision = g_new0 (double, n);
   metrics->recall = g_new0 (double, n);
   metrics->f1 = g_new0 (double, n);
@@ -50,6 +51,7 @@ mien_metrics_copy (const MienMetrics *metrics)
   copy->n_classes = n;
   copy->classes = g_strdupv (metrics->classes);
   copy->confusion = g_memdup2 (metrics->confusion, sizeof (guint64) * n * n);
+  copy->missed = g_memdup2 (metrics->missed, sizeof (guint64) * n);
   copy->n = metrics->n;
   copy->precision = g_memdup2 (metrics->precision, sizeof (double) * n);
   copy->recall = g_memdup2 (metrics->recall, sizeof (double) * n);
@@ -67,6 +69,7 @@ mien_metrics_free (MienMetrics *metrics)
 
   g_strfreev (metrics->classes);
   g_free (metrics->confusion);
+  g_free (metrics->missed);
   g_free (metrics->precision);
   g_free (metrics->recall);
   g_free (metrics->f1);
@@ -83,6 +86,17 @@ mien_metrics_add (MienMetrics *metrics,
   g_return_if_fail (predicted_class < metrics->n_classes);
 
   metrics->confusion[(gsize) true_class * metrics->n_classes + predicted_class]++;
+  metrics->n++;
+}
+
+void
+mien_metrics_add_missed (MienMetrics *metrics,
+                         guint        true_class)
+{
+  g_return_if_fail (metrics != NULL);
+  g_return_if_fail (true_class < metrics->n_classes);
+
+  metrics->missed[true_class]++;
   metrics->n++;
 }
 
@@ -184,7 +198,7 @@ mien_metrics_compute (MienMetrics *metrics)
   for (guint c = 0; c < k; c++)
     {
       guint64 tp = metrics->confusion[(gsize) c * k + c];
-      guint64 predicted = 0, actual = 0;
+      guint64 predicted = 0, actual = metrics->missed[c];
 
       for (guint i = 0; i < k; i++)
         {
@@ -258,6 +272,17 @@ mien_metrics_to_json (MienMetrics *metrics)
       json_builder_end_array (builder);
     }
   json_builder_end_array (builder);
+
+  for (guint t = 0; t < k; t++)
+    if (metrics->missed[t] > 0)
+      {
+        json_builder_set_member_name (builder, "missed");
+        json_builder_begin_array (builder);
+        for (guint c = 0; c < k; c++)
+          json_builder_add_int_value (builder, (gint64) metrics->missed[c]);
+        json_builder_end_array (builder);
+        break;
+      }
 
   json_builder_set_member_name (builder, "n");
   json_builder_add_int_value (builder, (gint64) metrics->n);
@@ -340,6 +365,38 @@ check_number (JsonObject  *object,
   return TRUE;
 }
 
+/* The counts of `array` (of `member`, its length checked) into `out`, added to `total`. */
+static gboolean
+read_counts (JsonArray   *array,
+             const char  *member,
+             guint64     *out,
+             guint64     *total,
+             GError     **error)
+{
+  for (guint i = 0; i < json_array_get_length (array); i++)
+    {
+      JsonNode *cell = json_array_get_element (array, i);
+      gint64 count;
+
+      if (!is_int (cell) || (count = json_node_get_int (cell)) < 0)
+        {
+          g_autofree char *why = g_strdup_printf (_("“%s” must hold counts (non-negative "
+                                                    "integers)"), member);
+
+          invalid (error, why);
+          return FALSE;
+        }
+      if ((guint64) count > G_MAXUINT64 - *total)
+        {
+          invalid (error, _("the counts overflow"));
+          return FALSE;
+        }
+      out[i] = (guint64) count;
+      *total += (guint64) count;
+    }
+  return TRUE;
+}
+
 MienMetrics *
 mien_metrics_from_json (JsonNode  *node,
                         GError   **error)
@@ -402,24 +459,23 @@ mien_metrics_from_json (JsonNode  *node,
           json_array_get_length (row = json_node_get_array (row_node)) != k)
         return invalid (error, _("“confusion” is not a square matrix of the classes"));
 
-      for (guint p = 0; p < k; p++)
-        {
-          JsonNode *cell = json_array_get_element (row, p);
-          gint64 count;
-
-          if (!is_int (cell) || (count = json_node_get_int (cell)) < 0)
-            return invalid (error, _("“confusion” must hold counts (non-negative integers)"));
-          if ((guint64) count > G_MAXUINT64 - total)
-            return invalid (error, _("the counts overflow"));
-          metrics->confusion[(gsize) t * k + p] = (guint64) count;
-          total += (guint64) count;
-        }
+      if (!read_counts (row, "confusion", metrics->confusion + (gsize) t * k, &total, error))
+        return NULL;
     }
+
+  /* Absent from metrics where every sample has a prediction. */
+  member = json_object_get_member (object, "missed");
+  if (member != NULL &&
+      (!JSON_NODE_HOLDS_ARRAY (member) ||
+       json_array_get_length (array = json_node_get_array (member)) != k))
+    return invalid (error, _("“missed” is not an array of counts, one per class"));
+  if (member != NULL && !read_counts (array, "missed", metrics->missed, &total, error))
+    return NULL;
 
   member = json_object_get_member (object, "n");
   if (!is_int (member) || json_node_get_int (member) < 0 ||
       (guint64) json_node_get_int (member) != total)
-    return invalid (error, _("“n” is not the sum of the confusion matrix"));
+    return invalid (error, _("“n” is not the sum of the confusion matrix and “missed”"));
   metrics->n = total;
 
   /* The counts are the record; the ratios are derived again rather than trusted. */

@@ -911,6 +911,36 @@ bad_member (GError     **error,
   return FALSE;
 }
 
+/* "face_margin": NAN when absent or null. */
+static gboolean
+face_margin_member (JsonObject *md,
+                    double     *margin)
+{
+  JsonNode *node = json_object_get_member (md, "face_margin");
+
+  *margin = NAN;
+  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
+    return TRUE;
+  return mien_json_get_double (md, METADATA_KEY, "face_margin", MIEN_JSON_REQUIRED, 0.0,
+                               MIEN_FACE_MARGIN_MAX, margin, NULL);
+}
+
+gboolean
+mien_model_get_face_margin (MienModel *self,
+                            double    *margin)
+{
+  double value;
+
+  g_return_val_if_fail (MIEN_IS_MODEL (self), FALSE);
+
+  /* Checked when the file was read; a model built here has none. */
+  if (!face_margin_member (self->metadata, &value) || isnan (value))
+    return FALSE;
+  if (margin != NULL)
+    *margin = value;
+  return TRUE;
+}
+
 /* Checks every member a model needs; the caller prefixes the error with the file's name. */
 static gboolean
 parse_metadata (JsonObject  *md,
@@ -922,7 +952,7 @@ parse_metadata (JsonObject  *md,
   JsonNode *node;
   JsonArray *classes;
   gint64 v;
-  double epsilon;
+  double epsilon, margin;
 
   s = string_member (md, "format");
   if (s == NULL || !g_str_equal (s, FORMAT_NAME))
@@ -985,6 +1015,8 @@ parse_metadata (JsonObject  *md,
   if (!mien_json_get_double (md, METADATA_KEY, "dft_epsilon", MIEN_JSON_OPTIONAL, -G_MAXDOUBLE,
                              G_MAXDOUBLE, &epsilon, NULL))
     return bad_member (error, "dft_epsilon", _("a number"));
+  if (!face_margin_member (md, &margin))
+    return bad_member (error, "face_margin", _("null or a number from 0 to 2"));
 
   return TRUE;
 }

@@ -20,7 +20,8 @@
  *    "input_size": 64, "mode": "dft", "batch_norm": "eval", "classes": [...],
  *    "colour_mode": "rgb" | "grey", "mean": [r, g, b], "std": [r, g, b], "dft_epsilon": 1e-6,
  *    "mien_version": "0.1.0", "created": "ISO 8601", + any members a caller adds
- *    ("training": the run's configuration, "metrics": validation metrics, "epoch": n, ...)}
+ *    ("face_margin": how the training images framed faces, mien_model_get_face_margin ();
+ *    "training": the run's configuration, "metrics": validation metrics, "epoch": n, ...)}
  * so that the file alone is enough to predict.
  */
 #pragma once
@@ -145,6 +146,22 @@ const char         *mien_model_get_backbone_spec (MienModel *self);
 /* The "mien" metadata: built from the spec, or as read from a file (with the members a
  * trainer added). Borrowed. */
 JsonObject         *mien_model_get_metadata   (MienModel *self);
+
+/* The "face_margin" metadata member: the margin around a detected face (as a fraction of its
+ * box, MienFaceAlignOptions' margin, 0 to MIEN_FACE_MARGIN_MAX) that frames a face as the
+ * model's training images did, for front ends that crop faces before classifying. A trainer
+ * records it when its images were face crops; absent or null (FALSE here) when they were
+ * whole images as the user gave them, and in files written before Mien recorded it: callers
+ * keep their own default then. parse checks it when a file is read. */
+#define MIEN_FACE_MARGIN_MAX 2.0
+/* The margin of tight face crops such as FER2013's 48-px faces (and FER+, which reuses them):
+ * YuNet's box on 280 FER2013 validation faces (upscaled 4×, on a grey canvas) has a median
+ * margin of -0.02 to the image's edges (deciles -0.11 to 0.08), its centre within 2% of the
+ * image's; aligned crops of ../shared/photos with margin 0 frame faces as FER2013 does, 0.2
+ * shows hair and shoulders FER2013 never shows. Readers of such datasets record it. */
+#define MIEN_FACE_MARGIN_TIGHT 0.0
+gboolean            mien_model_get_face_margin (MienModel *self,
+                                                double    *margin);
 
 /* Moves every entry to `device` (all-or-nothing). */
 gboolean     mien_model_to_device       (MienModel     *self,

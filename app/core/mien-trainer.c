@@ -72,6 +72,7 @@ mien_train_config_new (void)
   config->rand_augment = ra;
   config->device = mien_device_cpu ();
   config->seed = 0;
+  config->face_margin = NAN;
   return config;
 }
 
@@ -183,6 +184,10 @@ mien_train_config_validate (const MienTrainConfig  *config,
     return config_error (error, _("Invalid RandAugment settings (%u ops, magnitude %u of %u "
                                   "bins)"), config->rand_augment.num_ops,
                          config->rand_augment.magnitude, config->rand_augment.num_bins);
+  if (!isnan (config->face_margin) &&
+      !(config->face_margin >= 0.0 && config->face_margin <= MIEN_FACE_MARGIN_MAX))
+    return config_error (error, _("The face margin has to be between 0 and %g, not %g"),
+                         MIEN_FACE_MARGIN_MAX, config->face_margin);
   if (config->threads < 0 || config->workers < 0)
     return config_error (error, _("Thread counts cannot be negative"));
   if (config->amp && config->device.type != MIEN_DEVICE_CUDA)
@@ -226,6 +231,11 @@ mien_train_config_to_json (const MienTrainConfig *config)
   else
     json_builder_add_null_value (b);
   STR ("colour_mode", config->grey ? "grey" : "rgb");
+  json_builder_set_member_name (b, "face_margin");
+  if (isnan (config->face_margin))
+    json_builder_add_null_value (b);
+  else
+    json_builder_add_double_value (b, config->face_margin);
   STR ("backbone", config->backbone);
   INT ("input_size", config->input_size);
   STR ("mode", mien_mode_to_string (config->mode));
@@ -327,6 +337,8 @@ mien_train_config_from_json (JsonObject  *o,
                              error) ||
       !mien_json_get_strv (o, source, "classes", opt_null, &config->classes, error) ||
       !get_name (o, source, "colour_mode", colour_names, 2, &colour, error) ||
+      !mien_json_get_double (o, source, "face_margin", opt_null, 0.0, MIEN_FACE_MARGIN_MAX,
+                             &config->face_margin, error) ||
       !mien_json_get_string (o, source, "backbone", MIEN_JSON_REQUIRED, &backbone, error) ||
       !mien_json_get_int (o, source, "input_size", opt, 0, 4096, &input_size, error) ||
       !mien_json_get_string (o, source, "mode", opt, &mode, error) ||
@@ -1042,6 +1054,11 @@ checkpoint_metadata (Run         *run,
   JsonArray *counts = json_array_new ();
 
   json_object_set_member (o, "training", mien_train_config_to_json (run->config));
+  /* Beside the configuration, where predicting reads it (mien_model_get_face_margin ()). */
+  if (isnan (run->config->face_margin))
+    json_object_set_null_member (o, "face_margin");
+  else
+    json_object_set_double_member (o, "face_margin", run->config->face_margin);
   json_object_set_member (o, "metrics", mien_metrics_to_json (metrics));
   json_object_set_int_member (o, "epoch", epoch);
   for (guint i = 0; i < run->n_classes; i++)

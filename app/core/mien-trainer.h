@@ -75,6 +75,10 @@ typedef struct {
   double              val_split;    /* fraction of `data` held out when there is no val set */
   char              **classes;      /* NULL: every class of the training set */
   gboolean            grey;         /* colour mode */
+  double              face_margin;  /* the training images are face crops framed as
+                                     * mien_face_align () frames a face with this margin
+                                     * (recorded in the model files, see
+                                     * mien_model_get_face_margin ()); NAN: whole images */
   /* Model */
   char               *backbone;     /* "family[:variant]" */
   int                 input_size;   /* 0: the variant's preferred size */

@@ -7,7 +7,9 @@
  * thread, once per run (cached by run folder).
  *
  * Rows added by "Evaluate on Another Dataset" carry their own predictions, made when they were
- * evaluated.
+ * evaluated. With "Find faces first", the largest face of each image is classified, as `mien-cli
+ * eval --faces` does (mien_face_pipeline_evaluate (), with the detector of the Preferences);
+ * images without a face count as errors and are listed when the evaluation ends.
  */
 #include "config.h"
 
@@ -16,12 +18,16 @@
 #include <glib/gi18n-lib.h>
 
 #include "mien-evaluate-page.h"
+#include "mien-face-model.h"
+#include "mien-face-pipeline.h"
 #include "mien-output.h"
 #include "mien-ui-util.h"
 
 /* At most this many images are shown for one cell (a large test set's diagonal is thousands). */
 #define MAX_CELL_IMAGES 300
 #define THUMBNAIL_SIZE 96
+/* Images without a face named per run when a face-aware evaluation ends. */
+#define MAX_NO_FACE_LISTED 20
 
 /* Per-sample predictions of one model on one dataset. */
 typedef struct {
@@ -82,6 +88,9 @@ typedef struct {
   GPtrArray        *results;    /* Row, made in the thread */
   GPtrArray        *problems;   /* char * */
   guint             current;
+  gboolean          faces;      /* classify the largest face of each image */
+  char             *face_model; /* YuNet's file from the preferences; NULL: the default one */
+  GString          *no_face;    /* "run: the images without a face", made in the thread */
 } OtherJob;
 
 struct _MienEvaluatePage
@@ -116,6 +125,7 @@ struct _MienEvaluatePage
   GtkListBox     *runs_list;
   GtkBox         *other_box;
   GtkProgressBar *other_bar;
+  GtkCheckButton *other_faces;
   GtkStack       *table_stack;
   GtkGrid        *table;
   MienHeatmap    *heatmap;
@@ -907,6 +917,8 @@ other_job_free (OtherJob *job)
   g_clear_object (&job->cancellable);
   g_ptr_array_unref (job->results);
   g_ptr_array_unref (job->problems);
+  g_free (job->face_model);
+  g_string_free (job->no_face, TRUE);
   g_free (job);
 }
 
@@ -921,6 +933,58 @@ other_progress (double      fraction,
   g_atomic_int_set (&job->permille, (int) (total * 1000));
 }
 
+/* One run's face-aware evaluation; the detector is opened for the first run and kept for the
+ * others. Its images without a face go to job->no_face. */
+static MienMetrics *
+evaluate_faces (OtherJob          *job,
+                MienRun           *run,
+                MienEnsemble      *ensemble,
+                MienDataset       *dataset,
+                MienFaceDetector **detector,
+                GArray           **predictions,
+                GCancellable      *cancellable,
+                GError           **error)
+{
+  g_autoptr(MienFacePipeline) pipeline = NULL;
+  g_autoptr(MienFaceEvaluation) evaluation = NULL;
+  MienFaceAlignOptions align = MIEN_FACE_ALIGN_OPTIONS_INIT;
+
+  if (*detector == NULL &&
+      (*detector = mien_face_model_open_detector (job->engine, NULL, job->face_model,
+                                                  error)) == NULL)
+    return NULL;
+  /* The margin the run's images were cropped with (one model: it cannot disagree). */
+  if (!mien_ensemble_get_face_margin (ensemble, align.margin, &align.margin, error))
+    return NULL;
+  pipeline = mien_face_pipeline_new (ensemble, *detector, &align);
+  evaluation = mien_face_pipeline_evaluate (pipeline, dataset, other_progress, job, cancellable,
+                                            error);
+  if (evaluation == NULL)
+    return NULL;
+  *predictions = g_array_sized_new (FALSE, FALSE, sizeof (int), evaluation->n_samples);
+  for (guint i = 0; i < evaluation->n_samples; i++)
+    g_array_append_val (*predictions, evaluation->samples[i].predicted);
+  if (evaluation->no_face->len > 0)
+    {
+      g_string_append_printf (job->no_face, "%s%s:", job->no_face->len > 0 ? "\n\n" : "",
+                              mien_run_get_name (run));
+      /* A dialog shows them: a few, and how many more. */
+      for (guint i = 0; i < MIN (evaluation->no_face->len, MAX_NO_FACE_LISTED); i++)
+        g_string_append_printf (job->no_face, "\n%s",
+                                (const char *) evaluation->no_face->pdata[i]);
+      if (evaluation->no_face->len > MAX_NO_FACE_LISTED)
+        {
+          guint more = evaluation->no_face->len - MAX_NO_FACE_LISTED;
+
+          g_string_append_c (job->no_face, '\n');
+          g_string_append_printf (job->no_face,
+                                  g_dngettext (GETTEXT_PACKAGE, "and %u more", "and %u more",
+                                               more), more);
+        }
+    }
+  return g_steal_pointer (&evaluation->metrics);
+}
+
 static void
 other_thread (GTask        *task,
               gpointer      source_object,
@@ -929,6 +993,7 @@ other_thread (GTask        *task,
 {
   OtherJob *job = task_data;
   g_autofree char *dataset_name = g_path_get_basename (job->dataset);
+  g_autoptr(MienFaceDetector) detector = NULL;
 
   for (job->current = 0; job->current < job->runs->len; job->current++)
     {
@@ -949,7 +1014,10 @@ other_thread (GTask        *task,
       ensemble = mien_ensemble_load (job->engine, paths, job->device, &error);
       if (ensemble != NULL)
         dataset = mien_dataset_open (job->dataset, mien_ensemble_get_classes (ensemble), &error);
-      if (dataset != NULL)
+      if (dataset != NULL && job->faces)
+        metrics = evaluate_faces (job, run, ensemble, dataset, &detector, &predictions,
+                                  cancellable, &error);
+      else if (dataset != NULL)
         metrics = mien_ensemble_evaluate_samples (ensemble, dataset, 0, &predictions, NULL,
                                                   other_progress, job, cancellable, &error);
       if (metrics == NULL)
@@ -968,7 +1036,10 @@ other_thread (GTask        *task,
       samples->predictions = g_steal_pointer (&predictions);
       row = g_new0 (Row, 1);
       /* Translators: a table row: a run evaluated on another dataset */
-      row->name = g_strdup_printf (_("%s on %s"), mien_run_get_name (run), dataset_name);
+      row->name = job->faces
+                  /* Translators: a table row: a run evaluated on the faces of another dataset */
+                  ? g_strdup_printf (_("%s on %s (faces)"), mien_run_get_name (run), dataset_name)
+                  : g_strdup_printf (_("%s on %s"), mien_run_get_name (run), dataset_name);
       row->tooltip = g_strdup_printf ("%s\n%s", mien_run_get_path (run), job->dataset);
       row->metrics = metrics;
       row->samples = samples;
@@ -1010,6 +1081,19 @@ other_done (GObject      *source,
     }
   /* Moves the rows (job->results is left empty, for the job to free). */
   g_ptr_array_extend_and_steal (self->extra_rows, g_ptr_array_ref (job->results));
+  if (job->no_face->len > 0)
+    {
+      GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+      GtkWidget *dialog;
+
+      dialog = adw_message_dialog_new (GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
+                                       _("Images Without a Face"), NULL);
+      adw_message_dialog_format_body (ADW_MESSAGE_DIALOG (dialog), "%s\n\n%s",
+                                      _("They count as errors for their classes."),
+                                      job->no_face->str);
+      adw_message_dialog_add_response (ADW_MESSAGE_DIALOG (dialog), "close", _("_Close"));
+      gtk_window_present (GTK_WINDOW (dialog));
+    }
   if (job->problems->len > 0)
     {
       g_autofree char *joined = NULL;
@@ -1051,6 +1135,15 @@ on_other_dataset_chosen (GFile    *file,
   job->cancellable = g_cancellable_new ();
   job->results = g_ptr_array_new_with_free_func ((GDestroyNotify) row_free);
   job->problems = g_ptr_array_new_with_free_func (g_free);
+  job->no_face = g_string_new (NULL);
+  job->faces = gtk_check_button_get_active (self->other_faces);
+  if (job->faces)
+    {
+      g_autofree char *face_model = g_settings_get_string (mien_studio_get_settings (self->studio),
+                                                           "face-model");
+
+      job->face_model = face_model[0] != '\0' ? g_steal_pointer (&face_model) : NULL;
+    }
   self->other = job;
 
   gtk_progress_bar_set_fraction (self->other_bar, 0.0);
@@ -1234,6 +1327,7 @@ mien_evaluate_page_class_init (MienEvaluatePageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, MienEvaluatePage, runs_list);
   gtk_widget_class_bind_template_child (widget_class, MienEvaluatePage, other_box);
   gtk_widget_class_bind_template_child (widget_class, MienEvaluatePage, other_bar);
+  gtk_widget_class_bind_template_child (widget_class, MienEvaluatePage, other_faces);
   gtk_widget_class_bind_template_child (widget_class, MienEvaluatePage, table_stack);
   gtk_widget_class_bind_template_child (widget_class, MienEvaluatePage, table);
   gtk_widget_class_bind_template_child (widget_class, MienEvaluatePage, heatmap);
