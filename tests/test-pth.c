@@ -824,20 +824,30 @@ test_zip_offsets (void)
   assert_refused (overlap, MIEN_PTH_ERROR_FORMAT, "overlap");
 }
 
+/* {"epoch": 3, outer: {inner: the small dict}} */
 static void
-body_nested (GByteArray *b,
-             gboolean    legacy)
+put_nested (GByteArray *b,
+            gboolean    legacy,
+            const char *outer,
+            const char *inner)
 {
   put_op (b, '}');
   put_op (b, '(');
   put_str (b, "epoch");
   put_int (b, 3);
-  put_str (b, "checkpoint");
+  put_str (b, outer);
   put_op (b, '}');
-  put_str (b, "model");
+  put_str (b, inner);
   put_small_state_dict (b, legacy);
   put_op (b, 's');
   put_op (b, 'u');
+}
+
+static void
+body_nested (GByteArray *b,
+             gboolean    legacy)
+{
+  put_nested (b, legacy, "checkpoint", "model");
 }
 
 static void
@@ -855,20 +865,12 @@ test_nested (gconstpointer data)
   g_assert_nonnull (strstr (error->message, "“checkpoint”"));
 }
 
+/* {"epoch": 3, "model": {"state_dict": the small dict}} */
 static void
 body_nested_found (GByteArray *b,
                    gboolean    legacy)
 {
-  put_op (b, '}');
-  put_op (b, '(');
-  put_str (b, "epoch");
-  put_int (b, 3);
-  put_str (b, "model");
-  put_op (b, '}');
-  put_str (b, "state_dict");
-  put_small_state_dict (b, legacy);
-  put_op (b, 's');
-  put_op (b, 'u');
+  put_nested (b, legacy, "model", "state_dict");
 }
 
 static void

@@ -286,6 +286,20 @@ need (Unpickler  *u,
   return TRUE;
 }
 
+/* An opcode's unsigned little-endian argument of `width` bytes. */
+static gboolean
+arg (Unpickler  *u,
+     int         width,
+     guint64    *out,
+     GError    **error)
+{
+  if (!need (u, width, error))
+    return FALSE;
+  *out = read_le (u->data + u->pos, width);
+  u->pos += width;
+  return TRUE;
+}
+
 static gboolean
 add_item (Value   *container,
           Value   *item,
@@ -832,18 +846,14 @@ step (Unpickler  *u,
   switch (op)
     {
     case 0x80: /* PROTO */
-      if (!need (u, 1, error))
+      if (!arg (u, 1, &n, error))
         return FALSE;
-      if (u->data[u->pos] < 2 || u->data[u->pos] > 5)
+      if (n < 2 || n > 5)
         return fail (error, MIEN_PTH_ERROR_PICKLE, _("pickle protocol %d (2 to 5 are read)"),
-                     u->data[u->pos]);
-      u->pos++;
+                     (int) n);
       return TRUE;
     case 0x95: /* FRAME: a length hint, nothing to check it against */
-      if (!need (u, 8, error))
-        return FALSE;
-      u->pos += 8;
-      return TRUE;
+      return arg (u, 8, &n, error);
     case '.': /* STOP */
       *result = top (u, TRUE, error);
       return *result != NULL;
@@ -870,29 +880,13 @@ step (Unpickler  *u,
         v->u.b = op == 0x88;
       return push (u, v, error);
     case 'J': /* BININT */
-      if (!need (u, 4, error))
-        return FALSE;
-      n = read_le (u->data + u->pos, 4);
-      u->pos += 4;
-      return push (u, new_int (u, (gint32) (guint32) n, error), error);
+      return arg (u, 4, &n, error) && push (u, new_int (u, (gint32) (guint32) n, error), error);
     case 'K': /* BININT1 */
     case 'M': /* BININT2 */
-      if (!need (u, op == 'K' ? 1 : 2, error))
-        return FALSE;
-      n = read_le (u->data + u->pos, op == 'K' ? 1 : 2);
-      u->pos += op == 'K' ? 1 : 2;
-      return push (u, new_int (u, n, error), error);
+      return arg (u, op == 'K' ? 1 : 2, &n, error) && push (u, new_int (u, n, error), error);
     case 0x8a: /* LONG1 */
-      if (!need (u, 1, error))
-        return FALSE;
-      n = u->data[u->pos++];
-      return push (u, new_long (u, n, error), error);
     case 0x8b: /* LONG4 */
-      if (!need (u, 4, error))
-        return FALSE;
-      n = read_le (u->data + u->pos, 4);
-      u->pos += 4;
-      return push (u, new_long (u, n, error), error);
+      return arg (u, op == 0x8a ? 1 : 4, &n, error) && push (u, new_long (u, n, error), error);
     case 'G': /* BINFLOAT, big-endian */
       {
         guint64 bits = 0;
@@ -908,25 +902,17 @@ step (Unpickler  *u,
         return push (u, v, error);
       }
     case 0x8c: /* SHORT_BINUNICODE */
-    case 'C':  /* SHORT_BINBYTES */
-      if (!need (u, 1, error))
-        return FALSE;
-      n = u->data[u->pos++];
-      return push (u, new_string (u, op == 'C' ? V_BYTES : V_STR, n, error), error);
     case 'X':  /* BINUNICODE */
-    case 'B':  /* BINBYTES */
-      if (!need (u, 4, error))
-        return FALSE;
-      n = read_le (u->data + u->pos, 4);
-      u->pos += 4;
-      return push (u, new_string (u, op == 'B' ? V_BYTES : V_STR, n, error), error);
     case 0x8d: /* BINUNICODE8 */
+    case 'C':  /* SHORT_BINBYTES */
+    case 'B':  /* BINBYTES */
     case 0x8e: /* BINBYTES8 */
-      if (!need (u, 8, error))
-        return FALSE;
-      n = read_le (u->data + u->pos, 8);
-      u->pos += 8;
-      return push (u, new_string (u, op == 0x8e ? V_BYTES : V_STR, n, error), error);
+      {
+        int width = (op == 0x8c || op == 'C') ? 1 : (op == 'X' || op == 'B') ? 4 : 8;
+        ValueKind kind = (op == 'C' || op == 'B' || op == 0x8e) ? V_BYTES : V_STR;
+
+        return arg (u, width, &n, error) && push (u, new_string (u, kind, n, error), error);
+      }
     case ']': /* EMPTY_LIST */
       return push (u, new_value (u, V_LIST, error), error);
     case ')': /* EMPTY_TUPLE */
@@ -978,27 +964,13 @@ step (Unpickler  *u,
                      kind_name (x));
       return add_item (x, w, error) && add_item (x, v, error);
     case 'q': /* BINPUT */
-      if (!need (u, 1, error))
-        return FALSE;
-      return memo_put (u, u->data[u->pos++], error);
     case 'r': /* LONG_BINPUT */
-      if (!need (u, 4, error))
-        return FALSE;
-      n = read_le (u->data + u->pos, 4);
-      u->pos += 4;
-      return memo_put (u, n, error);
+      return arg (u, op == 'q' ? 1 : 4, &n, error) && memo_put (u, n, error);
     case 0x94: /* MEMOIZE */
       return memo_put (u, u->memo->len, error);
     case 'h': /* BINGET */
-      if (!need (u, 1, error))
-        return FALSE;
-      return memo_get (u, u->data[u->pos++], error);
     case 'j': /* LONG_BINGET */
-      if (!need (u, 4, error))
-        return FALSE;
-      n = read_le (u->data + u->pos, 4);
-      u->pos += 4;
-      return memo_get (u, n, error);
+      return arg (u, op == 'h' ? 1 : 4, &n, error) && memo_get (u, n, error);
     case 'c': /* GLOBAL */
       if (!read_global_lines (u, &module, &module_len, &name, &name_len, error))
         return FALSE;
