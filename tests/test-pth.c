@@ -306,12 +306,22 @@ legacy_checkpoint (GBytes             *pkl,
 
 static const char * const both_keys[] = { "0", "1", NULL };
 
+/* A checkpoint of the pickle `body` writes, with the small dict's storages (the legacy format
+ * lists `keys`, NULL for both). */
+static GBytes *
+checkpoint (void (*body) (GByteArray *, gboolean),
+            gboolean             legacy,
+            const char * const  *keys)
+{
+  g_autoptr(GBytes) pkl = pickle (body, legacy);
+
+  return legacy ? legacy_checkpoint (pkl, keys != NULL ? keys : both_keys) : zip_checkpoint (pkl);
+}
+
 static GBytes *
 small_checkpoint (gboolean legacy)
 {
-  g_autoptr(GBytes) pkl = pickle (put_small_state_dict, legacy);
-
-  return legacy ? legacy_checkpoint (pkl, both_keys) : zip_checkpoint (pkl);
+  return checkpoint (put_small_state_dict, legacy, NULL);
 }
 
 /* ---- Checks ---------------------------------------------------------------------------------- */
@@ -552,7 +562,7 @@ test_payload (MienTestScratch *scratch,
   for (int legacy = 0; legacy <= 1; legacy++)
     {
       g_autoptr(GBytes) pkl = pickle (p->body, legacy);
-      g_autoptr(GBytes) file = legacy ? legacy_checkpoint (pkl, both_keys) : zip_checkpoint (pkl);
+      g_autoptr(GBytes) file = checkpoint (p->body, legacy, NULL);
       g_autofree char *path = g_build_filename (scratch->dir, "payload.pth", NULL);
       g_autoptr(MienVarStore) vs = mien_var_store_new (mien_device_cpu ());
       g_autoptr(GError) error = NULL;
@@ -732,10 +742,8 @@ test_malformed (gconstpointer data)
 
   for (int legacy = 0; legacy <= 1; legacy++)
     {
-      g_autoptr(GBytes) pkl = pickle (m->body, legacy);
       const char * const keys[] = { "0", NULL };
-      g_autoptr(GBytes) file = legacy ? legacy_checkpoint (pkl, keys + m->no_storage)
-                                      : zip_checkpoint (pkl);
+      g_autoptr(GBytes) file = checkpoint (m->body, legacy, keys + m->no_storage);
 
       assert_refused (file, m->code, m->needle);
     }
@@ -854,8 +862,7 @@ static void
 test_nested (gconstpointer data)
 {
   gboolean legacy = GPOINTER_TO_INT (data);
-  g_autoptr(GBytes) pkl = pickle (body_nested, legacy);
-  g_autoptr(GBytes) file = legacy ? legacy_checkpoint (pkl, both_keys) : zip_checkpoint (pkl);
+  g_autoptr(GBytes) file = checkpoint (body_nested, legacy, NULL);
   g_autoptr(GError) error = NULL;
   g_autoptr(MienPth) pth = mien_pth_new_from_bytes (file, &error);
 
@@ -877,8 +884,7 @@ static void
 test_nested_found (gconstpointer data)
 {
   gboolean legacy = GPOINTER_TO_INT (data);
-  g_autoptr(GBytes) pkl = pickle (body_nested_found, legacy);
-  g_autoptr(GBytes) file = legacy ? legacy_checkpoint (pkl, both_keys) : zip_checkpoint (pkl);
+  g_autoptr(GBytes) file = checkpoint (body_nested_found, legacy, NULL);
   g_autoptr(GError) error = NULL;
   g_autoptr(MienPth) pth = mien_pth_new_from_bytes (file, &error);
 
