@@ -182,71 +182,113 @@ typedef struct {
   guint64       usize;        /* the uncompressed size claimed, 0: size */
 } ZipItem;
 
-/* A zip as torch.save's writer lays it out (no data descriptors). */
+/* A zip as torch.save's writer lays it out (no data descriptors). With `zip64`, as it writes a
+ * file beyond 4 GB: sizes and offsets in zip64 extra fields, a zip64 end record and locator. */
 static GBytes *
-zip_archive (const ZipItem *items,
-             guint          n)
+zip_archive_full (const ZipItem *items,
+                  guint          n,
+                  gboolean       zip64)
 {
   GByteArray *b = g_byte_array_new ();
   g_autoptr(GByteArray) cd = g_byte_array_new ();
-  g_autofree guint64 *offsets = g_new0 (guint64, n);
+  guint64 cd_offset;
 
   for (guint i = 0; i < n; i++)
     {
       guint32 crc = crc32_of (items[i].data, items[i].size);
       guint64 usize = items[i].usize ? items[i].usize : items[i].size;
+      guint64 offset = b->len;
+      guint32 small = zip64 ? 0xffffffff : 0;
 
-      offsets[i] = b->len;
       put_le (b, 0x04034b50, 4);
-      put_le (b, 20, 2);
+      put_le (b, zip64 ? 45 : 20, 2);
       put_le (b, 0, 2);
       put_le (b, items[i].method, 2);
       put_le (b, 0, 4);
       put_le (b, crc, 4);
-      put_le (b, items[i].size, 4);
-      put_le (b, usize, 4);
+      put_le (b, small | items[i].size, 4);
+      put_le (b, small | usize, 4);
       put_le (b, strlen (items[i].name), 2);
-      put_le (b, 0, 2);
+      put_le (b, zip64 ? 20 : 0, 2);
       put (b, items[i].name, strlen (items[i].name));
+      if (zip64)
+        {
+          put_le (b, 1, 2);
+          put_le (b, 16, 2);
+          put_le (b, usize, 8);
+          put_le (b, items[i].size, 8);
+        }
       put (b, items[i].data, items[i].size);
 
       put_le (cd, 0x02014b50, 4);
-      put_le (cd, 20, 2);
-      put_le (cd, 20, 2);
+      put_le (cd, zip64 ? 45 : 20, 2);
+      put_le (cd, zip64 ? 45 : 20, 2);
       put_le (cd, 0, 2);
       put_le (cd, items[i].method, 2);
       put_le (cd, 0, 4);
       put_le (cd, crc, 4);
-      put_le (cd, items[i].size, 4);
-      put_le (cd, usize, 4);
+      put_le (cd, small | items[i].size, 4);
+      put_le (cd, small | usize, 4);
       put_le (cd, strlen (items[i].name), 2);
-      put_le (cd, 0, 2);
+      put_le (cd, zip64 ? 28 : 0, 2);
       put_le (cd, 0, 2);
       put_le (cd, 0, 2);
       put_le (cd, 0, 2);
       put_le (cd, 0, 4);
-      put_le (cd, offsets[i], 4);
+      put_le (cd, small | offset, 4);
       put (cd, items[i].name, strlen (items[i].name));
+      if (zip64)
+        {
+          put_le (cd, 1, 2);
+          put_le (cd, 24, 2);
+          put_le (cd, usize, 8);
+          put_le (cd, items[i].size, 8);
+          put_le (cd, offset, 8);
+        }
     }
 
-  {
-    guint64 cd_offset = b->len;
+  cd_offset = b->len;
+  put (b, cd->data, cd->len);
+  if (zip64)
+    {
+      guint64 record = b->len;
 
-    put (b, cd->data, cd->len);
-    put_le (b, 0x06054b50, 4);
-    put_le (b, 0, 4);
-    put_le (b, n, 2);
-    put_le (b, n, 2);
-    put_le (b, cd->len, 4);
-    put_le (b, cd_offset, 4);
-    put_le (b, 0, 2);
-  }
+      put_le (b, 0x06064b50, 4);
+      put_le (b, 44, 8);
+      put_le (b, 45, 2);
+      put_le (b, 45, 2);
+      put_le (b, 0, 4);
+      put_le (b, 0, 4);
+      put_le (b, n, 8);
+      put_le (b, n, 8);
+      put_le (b, cd->len, 8);
+      put_le (b, cd_offset, 8);
+      put_le (b, 0x07064b50, 4);
+      put_le (b, 0, 4);
+      put_le (b, record, 8);
+      put_le (b, 1, 4);
+    }
+  put_le (b, 0x06054b50, 4);
+  put_le (b, 0, 4);
+  put_le (b, zip64 ? 0xffff : n, 2);
+  put_le (b, zip64 ? 0xffff : n, 2);
+  put_le (b, zip64 ? 0xffffffff : cd->len, 4);
+  put_le (b, zip64 ? 0xffffffff : cd_offset, 4);
+  put_le (b, 0, 2);
   return g_byte_array_free_to_bytes (b);
+}
+
+static GBytes *
+zip_archive (const ZipItem *items,
+             guint          n)
+{
+  return zip_archive_full (items, n, FALSE);
 }
 
 /* A checkpoint in the zip format holding `pkl` and the small dict's two storages. */
 static GBytes *
-zip_checkpoint (GBytes *pkl)
+zip_checkpoint_full (GBytes   *pkl,
+                     gboolean  zip64)
 {
   ZipItem items[] = {
     { "ckpt/data.pkl", g_bytes_get_data (pkl, NULL), g_bytes_get_size (pkl), 0, 0 },
@@ -255,7 +297,13 @@ zip_checkpoint (GBytes *pkl)
     { "ckpt/version", "3\n", 2, 0, 0 },
   };
 
-  return zip_archive (items, G_N_ELEMENTS (items));
+  return zip_archive_full (items, G_N_ELEMENTS (items), zip64);
+}
+
+static GBytes *
+zip_checkpoint (GBytes *pkl)
+{
+  return zip_checkpoint_full (pkl, FALSE);
 }
 
 static void
@@ -318,10 +366,21 @@ checkpoint (void (*body) (GByteArray *, gboolean),
   return legacy ? legacy_checkpoint (pkl, keys != NULL ? keys : both_keys) : zip_checkpoint (pkl);
 }
 
+typedef enum {
+  FORMAT_ZIP,
+  FORMAT_LEGACY,
+  FORMAT_ZIP64,
+} Format;
+
 static GBytes *
-small_checkpoint (gboolean legacy)
+small_checkpoint (Format format)
 {
-  return checkpoint (put_small_state_dict, legacy, NULL);
+  g_autoptr(GBytes) pkl = NULL;
+
+  if (format != FORMAT_ZIP64)
+    return checkpoint (put_small_state_dict, format == FORMAT_LEGACY, NULL);
+  pkl = pickle (put_small_state_dict, FALSE);
+  return zip_checkpoint_full (pkl, TRUE);
 }
 
 /* ---- Checks ---------------------------------------------------------------------------------- */
@@ -381,8 +440,9 @@ assert_refused (GBytes       *bytes,
 static void
 test_small (gconstpointer data)
 {
-  gboolean legacy = GPOINTER_TO_INT (data);
-  g_autoptr(GBytes) bytes = small_checkpoint (legacy);
+  Format format = GPOINTER_TO_INT (data);
+  gboolean legacy = format == FORMAT_LEGACY;
+  g_autoptr(GBytes) bytes = small_checkpoint (format);
   g_autoptr(GError) error = NULL;
   g_autoptr(MienPth) pth = mien_pth_new_from_bytes (bytes, &error);
 
@@ -397,8 +457,9 @@ test_small (gconstpointer data)
 static void
 test_truncated (gconstpointer data)
 {
-  gboolean legacy = GPOINTER_TO_INT (data);
-  g_autoptr(GBytes) bytes = small_checkpoint (legacy);
+  Format format = GPOINTER_TO_INT (data);
+  gboolean legacy = format == FORMAT_LEGACY;
+  g_autoptr(GBytes) bytes = small_checkpoint (format);
   gsize size = g_bytes_get_size (bytes);
 
   for (gsize len = 0; len < size; len++)
@@ -852,7 +913,7 @@ patch_central (GBytes  *bytes,
 static void
 test_zip_offsets (void)
 {
-  g_autoptr(GBytes) file = small_checkpoint (FALSE);
+  g_autoptr(GBytes) file = small_checkpoint (FORMAT_ZIP);
   g_autoptr(GBytes) past_end = patch_central (file, 1, 24, 1 << 20);   /* uncompressed size */
   g_autoptr(GBytes) past_end2 = patch_central (past_end, 1, 20, 1 << 20);
   guint32 longer = sizeof small_w + 30 + strlen ("ckpt/data/1");
@@ -1214,10 +1275,13 @@ main (int   argc,
 
   g_test_init (&argc, &argv, NULL);
 
-  g_test_add_data_func ("/pth/small/zip", GINT_TO_POINTER (FALSE), test_small);
-  g_test_add_data_func ("/pth/small/legacy", GINT_TO_POINTER (TRUE), test_small);
-  g_test_add_data_func ("/pth/truncated/zip", GINT_TO_POINTER (FALSE), test_truncated);
-  g_test_add_data_func ("/pth/truncated/legacy", GINT_TO_POINTER (TRUE), test_truncated);
+  g_test_add_data_func ("/pth/small/zip", GINT_TO_POINTER (FORMAT_ZIP), test_small);
+  g_test_add_data_func ("/pth/small/legacy", GINT_TO_POINTER (FORMAT_LEGACY), test_small);
+  g_test_add_data_func ("/pth/small/zip64", GINT_TO_POINTER (FORMAT_ZIP64), test_small);
+  g_test_add_data_func ("/pth/truncated/zip", GINT_TO_POINTER (FORMAT_ZIP), test_truncated);
+  g_test_add_data_func ("/pth/truncated/legacy", GINT_TO_POINTER (FORMAT_LEGACY),
+                        test_truncated);
+  g_test_add_data_func ("/pth/truncated/zip64", GINT_TO_POINTER (FORMAT_ZIP64), test_truncated);
   g_test_add_data_func ("/pth/nested/zip", GINT_TO_POINTER (FALSE), test_nested_found);
   g_test_add_data_func ("/pth/nested/legacy", GINT_TO_POINTER (TRUE), test_nested_found);
   for (guint i = 0; i < G_N_ELEMENTS (payloads); i++)
@@ -1237,9 +1301,9 @@ main (int   argc,
   g_test_add_func ("/pth/malformed/zip-storage-short", test_zip_storage_short);
   g_test_add_func ("/pth/malformed/zip-bomb", test_zip_bomb);
   g_test_add_func ("/pth/malformed/zip-offsets", test_zip_offsets);
-  g_test_add ("/pth/var-store/zip", MienTestScratch, GINT_TO_POINTER (FALSE),
+  g_test_add ("/pth/var-store/zip", MienTestScratch, GINT_TO_POINTER (FORMAT_ZIP),
               mien_test_scratch_set_up, test_var_store, mien_test_scratch_tear_down);
-  g_test_add ("/pth/var-store/legacy", MienTestScratch, GINT_TO_POINTER (TRUE),
+  g_test_add ("/pth/var-store/legacy", MienTestScratch, GINT_TO_POINTER (FORMAT_LEGACY),
               mien_test_scratch_set_up, test_var_store, mien_test_scratch_tear_down);
   g_test_add_data_func ("/pth/torch/views/zip", "zip", test_torch_views);
   g_test_add_data_func ("/pth/torch/views/legacy", "legacy", test_torch_views);
