@@ -1664,9 +1664,9 @@ mien_pth_new_from_bytes (GBytes  *bytes,
     }
   else
     {
-      return (fail (error, MIEN_PTH_ERROR_FORMAT, _("not a PyTorch checkpoint (neither a zip "
-                                                   "file nor a legacy torch.save file)")),
-              NULL);
+      fail (error, MIEN_PTH_ERROR_FORMAT, _("not a PyTorch checkpoint (neither a zip file nor a "
+                                            "legacy torch.save file)"));
+      return NULL;
     }
 
   if (!ok || !build_entries (pth, root, error))
