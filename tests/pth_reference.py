@@ -13,6 +13,7 @@ at 64 px) and KIND one of
   zip      torch.save (state_dict)                                  -> OUTDIR/MODEL-zip.pth
   legacy   the same with _use_new_zipfile_serialization=False       -> OUTDIR/MODEL-legacy.pth
   nested   torch.save ({"state_dict": state_dict, "epoch": 3})      -> OUTDIR/MODEL-nested.pth
+  whole    torch.save (model), the pickled module, which must be refused -> OUTDIR/MODEL-whole.pth
 
 and for every model OUTDIR/MODEL-io.safetensors holds "input" [1, 3, 64, 64] and torchvision's
 "logits" for it (eval mode); its metadata names the Mien backbone ("mien_spec"), the head
@@ -21,7 +22,7 @@ and for every model OUTDIR/MODEL-io.safetensors holds "input" [1, 3, 64, 64] and
 CASE "views" writes OUTDIR/views-zip.pth and OUTDIR/views-legacy.pth: a DataParallel-style
 state dict ("module." on every key) of every dtype torch.save stores, with a transposed
 (non-contiguous) view, a slice at a storage offset, two tensors sharing one storage (tied
-weights), a 0-d and an empty tensor; OUTDIR/views-expected.safetensors holds each as a contiguous
+weights), a 0-d and an empty tensor, an nn.Parameter; OUTDIR/views-expected.safetensors holds each as a contiguous
 tensor under the key without "module." (bfloat16 as float32, which holds it exactly).
 """
 import os
@@ -49,6 +50,8 @@ def model_cases(outdir, model, kinds):
             torch.save(state, path, _use_new_zipfile_serialization=False)
         elif kind == 'nested':
             torch.save({'state_dict': state, 'epoch': 3}, path)
+        elif kind == 'whole':
+            torch.save(net, path)
         else:
             raise SystemExit(f'unknown kind {kind}')
     gen = torch.Generator().manual_seed(INPUT_SEED)
@@ -81,12 +84,13 @@ def views_case(outdir):
         'i8': torch.tensor([-128, 0, 127], dtype=torch.int8),
         'u8': torch.tensor([0, 128, 255], dtype=torch.uint8),
         'bool': torch.tensor([True, False, True]),
+        'param': torch.nn.Parameter(torch.randn(3, generator=gen)),
     }
     saved = {'module.' + k: v for k, v in state.items()}
     torch.save(saved, os.path.join(outdir, 'views-zip.pth'))
     torch.save(saved, os.path.join(outdir, 'views-legacy.pth'),
                _use_new_zipfile_serialization=False)
-    expected = {k: (v.float() if v.dtype == torch.bfloat16 else v).contiguous()
+    expected = {k: (v.float() if v.dtype == torch.bfloat16 else v).detach().contiguous()
                 for k, v in state.items()}
     ref.write_safetensors(os.path.join(outdir, 'views-expected.safetensors'), expected, {})
 

@@ -1014,7 +1014,7 @@ ensure_reference (void)
   {
     const char *argv[] = {
       reference_python (), script, reference_dir, "views",
-      "resnet18:zip", "resnet18:legacy", "resnet18:nested",
+      "resnet18:zip", "resnet18:legacy", "resnet18:nested", "resnet18:whole",
       "efficientnet_b0:zip", "efficientnet_b0:legacy", "vit_b_16:zip", NULL
     };
     gint64 t0 = g_get_monotonic_time ();
@@ -1212,6 +1212,24 @@ test_torch_logits (gconstpointer data)
   g_assert_cmpfloat (rel, <=, REL_TOL);
 }
 
+/* torch.save (model) pickles the module's class: refused, naming it, and nothing is loaded. */
+static void
+test_torch_whole_model (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MienPth) pth = NULL;
+  g_autofree char *path = NULL;
+
+  if (!ensure_reference ())
+    return;
+  path = reference_file ("resnet18-whole.pth");
+  pth = mien_pth_open (path, &error);
+  g_assert_null (pth);
+  g_assert_error (error, MIEN_PTH_ERROR, MIEN_PTH_ERROR_REFUSED);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, "refusing global torchvision.models.resnet.ResNet"));
+}
+
 /* --pretrained's path: mien_model_load_pretrained () takes a .pth. */
 static void
 test_pretrained (void)
@@ -1314,6 +1332,7 @@ main (int   argc,
 
       g_test_add_data_func (path, &torch_cases[i], test_torch_logits);
     }
+  g_test_add_func ("/pth/torch/whole-model", test_torch_whole_model);
   g_test_add_func ("/pth/torch/pretrained", test_pretrained);
 
   status = g_test_run ();
