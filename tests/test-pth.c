@@ -684,6 +684,16 @@ body_marks (GByteArray *b,
     put_op (b, '(');
 }
 
+/* One None, duplicated past the stack's bound (1 << 20 items). */
+static void
+body_stack (GByteArray *b,
+            gboolean    legacy)
+{
+  put_op (b, 'N');
+  for (int i = 0; i < (1 << 20); i++)
+    put_op (b, '2');
+}
+
 static void
 body_huge_string (GByteArray *b,
                   gboolean    legacy)
@@ -816,6 +826,7 @@ static const Malformed malformed[] = {
   { "memo-get", body_memo_get_unset, MIEN_PTH_ERROR_PICKLE, "memo index 5" },
   { "deep", body_deep, MIEN_PTH_ERROR_PICKLE, "nested" },
   { "marks", body_marks, MIEN_PTH_ERROR_PICKLE, "marks" },
+  { "stack", body_stack, MIEN_PTH_ERROR_PICKLE, "stack grows beyond" },
   { "huge-string", body_huge_string, MIEN_PTH_ERROR_TRUNCATED, NULL },
   { "view-past-storage", body_view_past_storage, MIEN_PTH_ERROR_STORAGE, "reaches past" },
   { "absurd-size", body_absurd_size, MIEN_PTH_ERROR_STORAGE, "reaches past" },

@@ -528,7 +528,8 @@ static gboolean
 is_str (const Value *v,
         const char  *str)
 {
-  return v->kind == V_STR && v->u.s.len == strlen (str) && memcmp (v->u.s.data, str, v->u.s.len) == 0;
+  return v->kind == V_STR && v->u.s.len == strlen (str) &&
+         memcmp (v->u.s.data, str, v->u.s.len) == 0;
 }
 
 static Value *

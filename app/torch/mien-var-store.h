@@ -168,11 +168,11 @@ void          mien_load_report_free        (MienLoadReport *report);
  * tensors; 2 missing (fc.weight, fc.bias); 0 unexpected; 0 shape mismatches". */
 char         *mien_load_report_to_string   (MienLoadReport *report);
 
-/* Fills the store from an open file of any format (mien-tensor-source.h). Tolerant mode loads what matches and reports the rest;
+/* Fills the store from an open file. Tolerant mode loads what matches and reports the rest;
  * strict mode fails with MIEN_VAR_STORE_ERROR_MISMATCH (and loads nothing) unless all matches.
  * Values are converted to each entry's dtype and device. `report` may be NULL, and is left
  * unset on failure (the error message summarises the lists). `options` may be NULL (tolerant,
- * no prefixes, no mapping). */
+ * no prefixes, no mapping). The source may be of any format (mien-tensor-source.h). */
 gboolean      mien_var_store_load_from_source (MienVarStore          *vs,
                                                MienTensorSource      *src,
                                                const MienLoadOptions *options,

@@ -44,7 +44,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
       g_assert_cmpint (entry->ndim, >=, 0);
       g_assert_cmpint (entry->storage_offset, >=, 0);
       g_assert_true (entry->storage_size == 0 ||
-                     (entry->storage >= base && entry->storage + entry->storage_size <= base + size));
+                     (entry->storage >= base &&
+                      entry->storage + entry->storage_size <= base + size));
       g_assert_cmpuint (entry->storage_size % element_size, ==, 0);
       for (int d = 0; d < entry->ndim; d++)
         {
