@@ -956,6 +956,34 @@ test_nested_found (gconstpointer data)
   assert_small_entries (pth);
 }
 
+/* An empty view may sit at any offset (torch does not check it): accepted, and never read. */
+static void
+body_empty_far (GByteArray *b,
+                gboolean    legacy)
+{
+  const gint64 size[2] = { 0, 5 }, stride[2] = { 5, 1 };
+
+  put_one_tensor_dict (b, "0", 6, G_MAXINT32, size, stride, 2, legacy);
+}
+
+static void
+test_empty_far (void)
+{
+  for (int legacy = 0; legacy <= 1; legacy++)
+    {
+      g_autoptr(GBytes) file = checkpoint (body_empty_far, legacy, key_0);
+      g_autoptr(GError) error = NULL;
+      g_autoptr(MienPth) pth = mien_pth_new_from_bytes (file, &error);
+      g_autoptr(MienTensor) t = NULL;
+
+      g_assert_no_error (error);
+      t = mien_pth_load_tensor (pth, 0, &error);
+      g_assert_no_error (error);
+      g_assert_cmpint (mien_tensor_numel (t), ==, 0);
+      g_assert_cmpint (mien_tensor_size (t, 1), ==, 5);
+    }
+}
+
 /* ---- Through the var store ------------------------------------------------------------------- */
 
 static void
@@ -1326,6 +1354,7 @@ main (int   argc,
 
       g_test_add_data_func (path, &malformed[i], test_malformed);
     }
+  g_test_add_func ("/pth/empty-far-offset", test_empty_far);
   g_test_add_func ("/pth/malformed/legacy-overlap", test_legacy_overlap);
   g_test_add_func ("/pth/malformed/zip-storage-short", test_zip_storage_short);
   g_test_add_func ("/pth/malformed/zip-bomb", test_zip_bomb);

@@ -1781,9 +1781,9 @@ mien_pth_load_tensor (MienPth  *pth,
       expected *= e->shape[d];
       numel *= e->shape[d];
     }
-  src = e->storage + e->storage_offset * element_size;
-
-  /* The reader checked that the view lies inside its storage, so numel and the offsets fit. */
+  /* The reader checked that a non-empty view lies inside its storage, so numel and the offsets
+   * fit; an empty one may have any offset, and points nowhere. */
+  src = numel > 0 ? e->storage + e->storage_offset * element_size : (const guint8 *) scalar_shape;
   if (numel > 0 && (!contiguous || (guintptr) src % element_size != 0))
     {
       copy = g_try_malloc (numel * element_size);
@@ -1818,6 +1818,6 @@ mien_pth_load_tensor (MienPth  *pth,
       src = copy;
     }
 
-  return mien_tensor_new_from_data (numel > 0 ? src : (const guint8 *) scalar_shape, e->dtype,
-                                    e->ndim > 0 ? e->shape : scalar_shape, e->ndim, error);
+  return mien_tensor_new_from_data (src, e->dtype, e->ndim > 0 ? e->shape : scalar_shape, e->ndim,
+                                    error);
 }
