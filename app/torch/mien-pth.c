@@ -1205,6 +1205,22 @@ build_entries (MienPth      *pth,
 
 /* ---- The legacy container ------------------------------------------------------------------- */
 
+/* One of the legacy file's five pickles; errors say which. */
+static Value *
+unpickle_named (MienPth       *pth,
+                const guint8  *data,
+                gsize          len,
+                gsize         *pos,
+                const char    *what,
+                GError       **error)
+{
+  Value *v = unpickle (pth, data, len, pos, error);
+
+  if (v == NULL)
+    g_prefix_error (error, "%s: ", what);
+  return v;
+}
+
 static gboolean
 read_legacy (MienPth       *pth,
              const guint8  *data,
@@ -1218,26 +1234,25 @@ read_legacy (MienPth       *pth,
   GHashTableIter iter;
   gpointer value;
 
-  magic = unpickle (pth, data, len, &pos, error);
-  if (magic == NULL)
+  if ((magic = unpickle_named (pth, data, len, &pos, _("magic number"), error)) == NULL)
     return FALSE;
   if (magic->kind != V_BIGINT || magic->u.s.len != sizeof legacy_magic ||
       memcmp (magic->u.s.data, legacy_magic, sizeof legacy_magic) != 0)
     return fail (error, MIEN_PTH_ERROR_FORMAT, _("not a PyTorch checkpoint (wrong magic number)"));
-  if ((protocol = unpickle (pth, data, len, &pos, error)) == NULL)
+  if ((protocol = unpickle_named (pth, data, len, &pos, _("protocol"), error)) == NULL)
     return FALSE;
   if (protocol->kind != V_INT || protocol->u.i != LEGACY_PROTOCOL)
-    return fail (error, MIEN_PTH_ERROR_FORMAT, _("legacy checkpoint protocol %s (only %d is read)"),
-                 protocol->kind == V_INT ? "≠ 1001" : kind_name (protocol), LEGACY_PROTOCOL);
-  if ((sys_info = unpickle (pth, data, len, &pos, error)) == NULL)
+    return fail (error, MIEN_PTH_ERROR_FORMAT, _("the legacy checkpoint's protocol is not %d"),
+                 LEGACY_PROTOCOL);
+  if ((sys_info = unpickle_named (pth, data, len, &pos, _("system information"), error)) == NULL)
     return FALSE;
   little = sys_info->kind == V_DICT ? dict_get (sys_info, "little_endian") : NULL;
   if (little == NULL || little->kind != V_BOOL || !little->u.b)
     return fail (error, MIEN_PTH_ERROR_FORMAT, _("the checkpoint was not written on a "
                                                 "little-endian machine"));
-  if ((*root = unpickle (pth, data, len, &pos, error)) == NULL)
+  if ((*root = unpickle_named (pth, data, len, &pos, _("saved object"), error)) == NULL)
     return FALSE;
-  if ((keys = unpickle (pth, data, len, &pos, error)) == NULL)
+  if ((keys = unpickle_named (pth, data, len, &pos, _("storage list"), error)) == NULL)
     return FALSE;
   if (keys->kind != V_LIST)
     return fail (error, MIEN_PTH_ERROR_FORMAT, _("the storage key list is a %s"),
