@@ -232,7 +232,7 @@ mien_cli_train (int    argc,
       N_("Batch norm while training: default (finetune: train; probe, dft: eval), train or "
          "eval"), N_("HOW") },
     { "pretrained", 0, 0, G_OPTION_ARG_FILENAME, &pretrained,
-      N_("Backbone weights: torchvision/timm safetensors or a Mien model file"), N_("FILE") },
+      N_("Backbone weights: torchvision/timm safetensors or .pth, or a Mien model file"), N_("FILE") },
     { "epochs", 0, 0, G_OPTION_ARG_STRING, &epochs_arg, N_("Epochs, 1–100000 (default 10)"),
       N_("N") },
     { "batch", 0, 0, G_OPTION_ARG_STRING, &batch_arg, N_("Batch size, 2–65536 (default 64)"),

@@ -1257,7 +1257,7 @@ mien_model_load_pretrained (MienModel   *self,
                             char       **summary,
                             GError     **error)
 {
-  g_autoptr(MienSafetensors) st = NULL;
+  g_autoptr(MienTensorSource) src = NULL;
   g_autoptr(MienVarStore) scratch = NULL;
   g_autoptr(MienBackbone) probe = NULL;
   g_autoptr(MienLoadReport) dry = NULL;
@@ -1273,11 +1273,12 @@ mien_model_load_pretrained (MienModel   *self,
 
   display = g_filename_display_name (path);
 
-  st = mien_safetensors_open (path, error);
-  if (st == NULL)
+  /* safetensors or a PyTorch checkpoint, by content */
+  src = mien_tensor_source_open (path, error);
+  if (src == NULL)
     return FALSE;
 
-  is_model_file = g_hash_table_contains (mien_safetensors_get_metadata (st), METADATA_KEY);
+  is_model_file = g_hash_table_contains (mien_tensor_source_get_metadata (src), METADATA_KEY);
   if (is_model_file)
     {
       options.file_prefix = BACKBONE_PREFIX;
@@ -1294,7 +1295,7 @@ mien_model_load_pretrained (MienModel   *self,
   probe = g_object_new (G_OBJECT_TYPE (self->backbone), NULL);
   if (!mien_backbone_build (probe, mien_backbone_get_variant (self->backbone)->name,
                             self->input_size, scratch, BACKBONE_PREFIX, error) ||
-      !mien_var_store_load_from (scratch, st, &options, &dry, error))
+      !mien_var_store_load_from_source (scratch, src, &options, &dry, error))
     {
       g_prefix_error (error, _("Cannot load the weights in “%s”: "), display);
       return FALSE;
@@ -1310,7 +1311,7 @@ mien_model_load_pretrained (MienModel   *self,
       return FALSE;
     }
 
-  if (!mien_var_store_load_from (self->vs, st, &options, &report, error))
+  if (!mien_var_store_load_from_source (self->vs, src, &options, &report, error))
     {
       g_prefix_error (error, _("Cannot load the weights in “%s”: "), display);
       return FALSE;

@@ -88,7 +88,7 @@ MienModel   *mien_model_new             (MienPluginEngine     *engine,
                                          GError              **error);
 
 /* Fills the backbone (both copies in DFT) from `path`: a torchvision- or timm-layout state dict
- * of the backbone (timm names are mapped by the plugin; the pretrained classifier and other
+ * of the backbone, as safetensors or a PyTorch checkpoint (.pth, see mien-pth.h) (timm names are mapped by the plugin; the pretrained classifier and other
  * extra keys are ignored), or a Mien model file (its "backbone." entries; its classes may
  * differ, the head stays as it is). Every backbone entry must be found with the right shape,
  * else MIEN_MODEL_ERROR_PRETRAINED names what is missing and nothing changes. `summary` (may be

@@ -728,16 +728,16 @@ mien_load_report_to_string (MienLoadReport *report)
 }
 
 typedef struct {
-  const MienSafetensorsEntry *entry;  /* in the file */
-  MienVar                    *var;    /* in the store */
+  guint    index;  /* in the file */
+  MienVar *var;    /* in the store */
 } LoadPair;
 
 gboolean
-mien_var_store_load_from (MienVarStore           *vs,
-                          MienSafetensors        *st,
-                          const MienLoadOptions  *options,
-                          MienLoadReport        **report_out,
-                          GError                **error)
+mien_var_store_load_from_source (MienVarStore           *vs,
+                                 MienTensorSource       *src,
+                                 const MienLoadOptions  *options,
+                                 MienLoadReport        **report_out,
+                                 GError                **error)
 {
   static const MienLoadOptions defaults = { NULL, NULL, NULL, NULL, MIEN_LOAD_TOLERANT };
   g_autoptr(MienLoadReport) report = NULL;
@@ -749,7 +749,7 @@ mien_var_store_load_from (MienVarStore           *vs,
   gpointer key, value;
 
   g_return_val_if_fail (vs != NULL, FALSE);
-  g_return_val_if_fail (st != NULL, FALSE);
+  g_return_val_if_fail (src != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   if (options == NULL)
@@ -765,14 +765,14 @@ mien_var_store_load_from (MienVarStore           *vs,
   report->mismatched = g_ptr_array_new_with_free_func (g_free);
   report->metadata = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
 
-  g_hash_table_iter_init (&iter, mien_safetensors_get_metadata (st));
+  g_hash_table_iter_init (&iter, mien_tensor_source_get_metadata (src));
   while (g_hash_table_iter_next (&iter, &key, &value))
     g_hash_table_insert (report->metadata, g_strdup (key), g_strdup (value));
 
   /* Pass 1: match every key, and change nothing, so that strict mode can still refuse. */
-  for (guint i = 0; i < mien_safetensors_get_n_entries (st); i++)
+  for (guint i = 0; i < mien_tensor_source_get_n_entries (src); i++)
     {
-      const MienSafetensorsEntry *entry = mien_safetensors_get_entry (st, i);
+      const MienTensorSourceEntry *entry = mien_tensor_source_get_entry (src, i);
       g_autofree char *mapped = NULL;
       g_autofree char *name = NULL;
       g_autofree gint64 *shape = NULL;
@@ -809,7 +809,7 @@ mien_var_store_load_from (MienVarStore           *vs,
         }
 
       g_hash_table_add (filled, var);
-      g_array_append_val (pairs, ((LoadPair) { entry, var }));
+      g_array_append_val (pairs, ((LoadPair) { i, var }));
     }
 
   for (guint i = 0; i < vs->vars->len; i++)
@@ -840,7 +840,7 @@ mien_var_store_load_from (MienVarStore           *vs,
       const LoadPair *pair = &g_array_index (pairs, LoadPair, i);
       g_autoptr(MienTensor) t = NULL;
 
-      t = mien_safetensors_load_tensor (st, pair->entry->name, error);
+      t = mien_tensor_source_load_tensor (src, pair->index, error);
       if (t == NULL || !mien_tensor_copy_ (pair->var->tensor, t, error))
         {
           g_prefix_error (error, "%s: ", pair->var->name);
@@ -855,23 +855,38 @@ mien_var_store_load_from (MienVarStore           *vs,
 }
 
 gboolean
+mien_var_store_load_from (MienVarStore           *vs,
+                          MienSafetensors        *st,
+                          const MienLoadOptions  *options,
+                          MienLoadReport        **report,
+                          GError                **error)
+{
+  g_autoptr(MienTensorSource) src = NULL;
+
+  g_return_val_if_fail (st != NULL, FALSE);
+
+  src = mien_tensor_source_new_for_safetensors (st);
+  return mien_var_store_load_from_source (vs, src, options, report, error);
+}
+
+gboolean
 mien_var_store_load (MienVarStore           *vs,
                      const char             *path,
                      const MienLoadOptions  *options,
                      MienLoadReport        **report,
                      GError                **error)
 {
-  g_autoptr(MienSafetensors) st = NULL;
+  g_autoptr(MienTensorSource) src = NULL;
 
   g_return_val_if_fail (vs != NULL, FALSE);
   g_return_val_if_fail (path != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  st = mien_safetensors_open (path, error);
-  if (st == NULL)
+  src = mien_tensor_source_open (path, error);
+  if (src == NULL)
     return FALSE;
 
-  if (!mien_var_store_load_from (vs, st, options, report, error))
+  if (!mien_var_store_load_from_source (vs, src, options, report, error))
     {
       g_autofree char *display = g_filename_display_name (path);
 

@@ -13,6 +13,7 @@
 #include <glib.h>
 #include "mien-torch.h"
 #include "mien-safetensors.h"
+#include "mien-tensor-source.h"
 
 G_BEGIN_DECLS
 
@@ -171,12 +172,20 @@ char         *mien_load_report_to_string   (MienLoadReport *report);
  * strict mode fails with MIEN_VAR_STORE_ERROR_MISMATCH (and loads nothing) unless all matches.
  * Values are converted to each entry's dtype and device. `report` may be NULL, and is left
  * unset on failure (the error message summarises the lists). `options` may be NULL (tolerant,
- * no prefixes, no mapping). */
+ * no prefixes, no mapping). The source may be of any format (mien-tensor-source.h). */
+gboolean      mien_var_store_load_from_source (MienVarStore          *vs,
+                                               MienTensorSource      *src,
+                                               const MienLoadOptions *options,
+                                               MienLoadReport       **report,
+                                               GError               **error);
+/* mien_var_store_load_from_source () on an open safetensors file. */
 gboolean      mien_var_store_load_from     (MienVarStore          *vs,
                                             MienSafetensors       *st,
                                             const MienLoadOptions *options,
                                             MienLoadReport       **report,
                                             GError               **error);
+/* Opens `path` by its content: safetensors or a PyTorch checkpoint (.pth/.pt, read safely: see
+ * mien-pth.h). */
 gboolean      mien_var_store_load          (MienVarStore          *vs,
                                             const char            *path,
                                             const MienLoadOptions *options,

@@ -783,8 +783,10 @@ pretrained_button_cb (MienTrainPage *self)
   g_autoptr(GtkFileFilter) filter = gtk_file_filter_new ();
   GtkFileFilter *filters[] = { filter, NULL };
 
-  gtk_file_filter_set_name (filter, _("Weights (safetensors)"));
+  gtk_file_filter_set_name (filter, _("Weights (safetensors, PyTorch .pth)"));
   gtk_file_filter_add_pattern (filter, "*.safetensors");
+  gtk_file_filter_add_pattern (filter, "*.pth");
+  gtk_file_filter_add_pattern (filter, "*.pt");
   mien_ui_choose_file (GTK_WIDGET (self), _("Choose Pretrained Weights"),
                        GTK_FILE_CHOOSER_ACTION_OPEN, _("_Choose"), filters, NULL,
                        pretrained_chosen_cb, g_object_ref (self));

@@ -14,7 +14,7 @@ set -eu
 
 seconds=${1:-1800}
 [ $# -gt 0 ] && shift
-targets=${*:-safetensors model-metadata train-config run-log csv-manifest plugin-key-file}
+targets=${*:-safetensors model-metadata train-config run-log csv-manifest plugin-key-file pth}
 jobs=${JOBS:-1}
 rss_limit=${RSS_LIMIT_MB:-2048}
 
@@ -48,6 +48,7 @@ dict () {
   case $1 in
     safetensors) echo "-dict=$fuzz_dir/safetensors.dict" ;;
     plugin-key-file) echo "-dict=$fuzz_dir/plugin.dict" ;;
+    pth) echo "-dict=$fuzz_dir/pth.dict" ;;
     csv-manifest) ;;
     *) echo "-dict=$fuzz_dir/json.dict" ;;
   esac
