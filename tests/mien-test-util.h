@@ -6,6 +6,10 @@
 
 #include "mien-torch.h"
 
+#ifdef MIEN_HAVE_SOUP
+#include <libsoup/soup.h>
+#endif
+
 G_BEGIN_DECLS
 
 /* A g_test fixture: a scratch folder, removed with whatever a test (or a failed one) left in it. */
@@ -66,5 +70,17 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (MienTestCliResult, mien_test_cli_result_free)
  * upright again. Fails the test if it cannot be written. */
 void               mien_test_write_turned_jpeg  (const char        *path,
                                                  GdkPixbuf         *upright);
+
+#ifdef MIEN_HAVE_SOUP
+/* A web server on 127.0.0.1, on its own thread and main context (a download blocks the test's
+ * thread): `handler` answers every path, on the server's thread. */
+typedef struct _MienTestWebServer MienTestWebServer;
+
+MienTestWebServer *mien_test_web_server_start    (SoupServerCallback  handler,
+                                                  gpointer            user_data);
+/* "http://127.0.0.1:PORT" */
+const char        *mien_test_web_server_get_base (MienTestWebServer  *server);
+void               mien_test_web_server_stop     (MienTestWebServer  *server);
+#endif
 
 G_END_DECLS
