@@ -115,6 +115,7 @@ int mien_cli_train     (int argc, char **argv);
 int mien_cli_eval      (int argc, char **argv);
 int mien_cli_predict   (int argc, char **argv);
 int mien_cli_detectors (int argc, char **argv);
+int mien_cli_weights   (int argc, char **argv);
 /* predict --faces: the rows of every face in `inputs` (images, folders, videos). */
 int mien_cli_predict_faces (MienEnsemble *ensemble,
                             const char   *detector_spec,
