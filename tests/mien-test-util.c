@@ -48,6 +48,29 @@ mien_test_remove_tree (const char *path)
   g_rmdir (path);
 }
 
+guint8 *
+mien_test_random_bytes (guint32 seed,
+                        gsize   size)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (seed);
+  guint8 *bytes = g_malloc (size);
+
+  for (gsize i = 0; i < size; i++)
+    bytes[i] = g_rand_int (rand) & 0xff;
+  return bytes;
+}
+
+void
+mien_test_write_file (const char *path,
+                      const void *data,
+                      gsize       size)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_file_set_contents (path, data, size, &error);
+  g_assert_no_error (error);
+}
+
 void
 mien_test_scratch_tear_down (MienTestScratch *scratch,
                              gconstpointer    data)

@@ -22,6 +22,14 @@ void    mien_test_scratch_set_up    (MienTestScratch *scratch,
 void    mien_test_scratch_tear_down (MienTestScratch *scratch,
                                      gconstpointer    data);
 
+/* `size` bytes of a GRand seeded with `seed`: the same on every run. Free with g_free (). */
+guint8 *mien_test_random_bytes      (guint32          seed,
+                                     gsize            size);
+/* Writes `size` bytes of `data` at `path`, or fails the test. */
+void    mien_test_write_file        (const char      *path,
+                                     const void      *data,
+                                     gsize            size);
+
 /* Removes `path` and, for a folder, everything inside it (symbolic links are not followed). */
 void    mien_test_remove_tree       (const char      *path);
 

@@ -22,24 +22,8 @@ static char *payload_sha256;
 static void
 make_payload (void)
 {
-  GRand *rand = g_rand_new_with_seed (5);
-
-  payload = g_malloc (PAYLOAD_SIZE);
-  for (gsize i = 0; i < PAYLOAD_SIZE; i++)
-    payload[i] = g_rand_int (rand) & 0xff;
-  g_rand_free (rand);
+  payload = mien_test_random_bytes (5, PAYLOAD_SIZE);
   payload_sha256 = g_compute_checksum_for_data (G_CHECKSUM_SHA256, payload, PAYLOAD_SIZE);
-}
-
-static void
-write_file (const char   *path,
-            const guint8 *data,
-            gsize         size)
-{
-  g_autoptr(GError) error = NULL;
-
-  g_file_set_contents (path, (const char *) data, size, &error);
-  g_assert_no_error (error);
 }
 
 static guint
@@ -83,7 +67,7 @@ test_verify (MienTestScratch *scratch,
   g_autofree char *missing = g_build_filename (scratch->dir, "missing.onnx", NULL);
   g_autoptr(GError) error = NULL;
 
-  write_file (path, payload, PAYLOAD_SIZE);
+  mien_test_write_file (path, payload, PAYLOAD_SIZE);
   g_assert_true (mien_face_model_verify (path, payload_sha256, PAYLOAD_SIZE, &error));
   g_assert_no_error (error);
   g_assert_true (mien_face_model_verify (path, payload_sha256, -1, &error));
@@ -95,7 +79,7 @@ test_verify (MienTestScratch *scratch,
 
   /* One byte changed. */
   payload[1000] ^= 1;
-  write_file (path, payload, PAYLOAD_SIZE);
+  mien_test_write_file (path, payload, PAYLOAD_SIZE);
   payload[1000] ^= 1;
   g_assert_false (mien_face_model_verify (path, payload_sha256, PAYLOAD_SIZE, &error));
   g_assert_error (error, MIEN_DOWNLOAD_ERROR, MIEN_DOWNLOAD_ERROR_CHECKSUM);
@@ -244,7 +228,7 @@ test_download_failures (MienTestScratch *scratch,
   g_autofree char *contents = NULL;
   gsize length = 0;
 
-  write_file (dest, old, sizeof old);
+  mien_test_write_file (dest, old, sizeof old);
   wrong_sha[0] = wrong_sha[0] == '0' ? '1' : '0';
 
   g_assert_false (mien_download_file (url, wrong_sha, PAYLOAD_SIZE, dest, NULL, NULL, NULL,

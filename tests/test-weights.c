@@ -26,23 +26,8 @@ static char *payload_sha256;
 static void
 make_payload (void)
 {
-  g_autoptr(GRand) rand = g_rand_new_with_seed (13);
-
-  payload = g_malloc (PAYLOAD_SIZE);
-  for (gsize i = 0; i < PAYLOAD_SIZE; i++)
-    payload[i] = g_rand_int (rand) & 0xff;
+  payload = mien_test_random_bytes (13, PAYLOAD_SIZE);
   payload_sha256 = g_compute_checksum_for_data (G_CHECKSUM_SHA256, payload, PAYLOAD_SIZE);
-}
-
-static void
-write_file (const char   *path,
-            const guint8 *data,
-            gsize         size)
-{
-  g_autoptr(GError) error = NULL;
-
-  g_file_set_contents (path, (const char *) data, size, &error);
-  g_assert_no_error (error);
 }
 
 static void
@@ -358,7 +343,7 @@ test_download_ignored_range (Fixture       *f,
   g_autoptr(GError) error = NULL;
 
   g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
-  write_file (f->part, junk, sizeof junk);
+  mien_test_write_file (f->part, junk, sizeof junk);
   g_assert_true (download (f, "/norange", payload_sha256, PAYLOAD_SIZE, MIEN_DOWNLOAD_NONE,
                            NULL, NULL, &error));
   g_assert_no_error (error);
@@ -378,7 +363,7 @@ test_download_wrong_range (Fixture       *f,
   g_autoptr(GError) error = NULL;
 
   g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
-  write_file (f->part, payload, 4096);
+  mien_test_write_file (f->part, payload, 4096);
   g_assert_false (download (f, "/badrange", payload_sha256, PAYLOAD_SIZE, MIEN_DOWNLOAD_NONE,
                             NULL, NULL, &error));
   g_assert_error (error, MIEN_DOWNLOAD_ERROR, MIEN_DOWNLOAD_ERROR_RANGE);
@@ -467,7 +452,7 @@ test_download_http_errors (Fixture       *f,
 
   /* A part from an earlier try stays for when the server is back. */
   g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
-  write_file (f->part, payload, 4096);
+  mien_test_write_file (f->part, payload, 4096);
   for (guint i = 0; i < G_N_ELEMENTS (paths); i++)
     {
       g_autoptr(GError) error = NULL;
@@ -645,8 +630,8 @@ test_cli_list (MienTestScratch *scratch,
   path = mien_weights_get_path (r34->info);
   path18 = mien_weights_get_path (r18->info);
   part = mien_download_get_part_path (path18);
-  write_file (part, payload, 1000);
-  write_file (path, payload, 1000);
+  mien_test_write_file (part, payload, 1000);
+  mien_test_write_file (path, payload, 1000);
   array = weights_json (parser2);
   o = find_json_entry (array, "resnet18.imagenet1k_v1");
   g_assert_cmpstr (json_object_get_string_member (o, "state"), ==, "partial");
@@ -699,8 +684,8 @@ test_resolve (MienTestScratch *scratch,
   g_assert_nonnull (strstr (error->message, path18));
   g_clear_error (&error);
 
-  write_file (path18, payload, 100);
-  write_file (path50, payload, 100);
+  mien_test_write_file (path18, payload, 100);
+  mien_test_write_file (path50, payload, 100);
   path = mien_weights_resolve (engine, "imagenet", "resnet", "18", &error);
   g_assert_no_error (error);
   g_assert_cmpstr (path, ==, path18);

@@ -2,7 +2,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <string.h>
 #include <unistd.h>
 #include <glib/gi18n-lib.h>
@@ -210,24 +209,6 @@ transfer_clear (Transfer *t)
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Transfer, transfer_clear)
 
-/* Sets `error` from errno: the formatted message, a colon, the system's reason. */
-static gboolean G_GNUC_PRINTF (2, 3)
-fail_errno (GError     **error,
-            const char  *format,
-            ...)
-{
-  int saved = errno;
-  g_autofree char *message = NULL;
-  va_list args;
-
-  va_start (args, format);
-  message = g_strdup_vprintf (format, args);
-  va_end (args);
-  g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), "%s: %s", message,
-               g_strerror (saved));
-  return FALSE;
-}
-
 /* Empties the part file: the next bytes are the file's first. */
 static gboolean
 transfer_restart (Transfer  *t,
@@ -237,7 +218,7 @@ transfer_restart (Transfer  *t,
   t->n_bytes = 0;
   t->last_report = -1;
   if (truncate (t->part_path, 0) != 0 && errno != ENOENT)
-    return fail_errno (error, _("Could not write %s"), t->part_path);
+    return mien_output_set_errno_error (error, errno, _("Could not write %s"), t->part_path);
   return TRUE;
 }
 
@@ -491,7 +472,8 @@ mien_download_file_full (const char         *url,
 
   dir = g_path_get_dirname (dest);
   if (g_mkdir_with_parents (dir, 0755) != 0)
-    return fail_errno (error, _("Could not create the folder %s"), dir);
+    return mien_output_set_errno_error (error, errno, _("Could not create the folder %s"),
+                                        dir);
   if (resumable)
     {
       t.part_path = mien_download_get_part_path (dest);
@@ -506,7 +488,7 @@ mien_download_file_full (const char         *url,
       t.part_path = g_build_filename (dir, ".mien-download-XXXXXX", NULL);
       fd = g_mkstemp (t.part_path);
       if (fd < 0)
-        return fail_errno (error, _("Could not write in %s"), dir);
+        return mien_output_set_errno_error (error, errno, _("Could not write in %s"), dir);
       close (fd);
     }
 

@@ -577,8 +577,9 @@ mien_efficientnet_list_weights (MienBackbone              *backbone,
                                 const MienBackboneVariant *variant,
                                 guint                     *n_weights)
 {
-  return mien_backbone_weights_of_variant (efficientnet_weights, G_N_ELEMENTS (efficientnet_weights), variant,
-                                          n_weights);
+  return mien_backbone_weights_of_variant (efficientnet_weights,
+                                           G_N_ELEMENTS (efficientnet_weights), variant,
+                                           n_weights);
 }
 
 static void

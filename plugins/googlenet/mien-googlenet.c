@@ -383,8 +383,9 @@ mien_googlenet_list_weights (MienBackbone              *backbone,
                              const MienBackboneVariant *variant,
                              guint                     *n_weights)
 {
-  return mien_backbone_weights_of_variant (googlenet_weights, G_N_ELEMENTS (googlenet_weights), variant,
-                                          n_weights);
+  return mien_backbone_weights_of_variant (googlenet_weights,
+                                           G_N_ELEMENTS (googlenet_weights), variant,
+                                           n_weights);
 }
 
 static void

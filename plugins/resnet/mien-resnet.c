@@ -313,8 +313,9 @@ mien_resnet_list_weights (MienBackbone              *backbone,
                           const MienBackboneVariant *variant,
                           guint                     *n_weights)
 {
-  return mien_backbone_weights_of_variant (resnet_weights, G_N_ELEMENTS (resnet_weights), variant,
-                                          n_weights);
+  return mien_backbone_weights_of_variant (resnet_weights,
+                                           G_N_ELEMENTS (resnet_weights), variant,
+                                           n_weights);
 }
 
 static void

@@ -532,8 +532,9 @@ mien_vit_list_weights (MienBackbone              *backbone,
                        const MienBackboneVariant *variant,
                        guint                     *n_weights)
 {
-  return mien_backbone_weights_of_variant (vit_weights, G_N_ELEMENTS (vit_weights), variant,
-                                          n_weights);
+  return mien_backbone_weights_of_variant (vit_weights,
+                                           G_N_ELEMENTS (vit_weights), variant,
+                                           n_weights);
 }
 
 static void
