@@ -54,6 +54,7 @@ file_size (const char *path)
 
 static GMutex range_lock;
 static char *last_range;  /* the Range header of the last request, or NULL */
+static guint n_requests;
 
 static char *
 take_last_range (void)
@@ -113,6 +114,7 @@ handle (SoupServer        *soup_server,
   g_mutex_lock (&range_lock);
   g_free (last_range);
   last_range = g_strdup (range);
+  n_requests++;
   g_mutex_unlock (&range_lock);
   /* Each path answers ranges its own way, never libsoup's. */
   soup_message_headers_remove (request, "Range");
@@ -124,7 +126,11 @@ handle (SoupServer        *soup_server,
       g_autofree char *content_range = g_strdup_printf (
         "bytes %" G_GINT64_FORMAT "-%d/%d", start, PAYLOAD_SIZE - 1, PAYLOAD_SIZE);
 
-      serve_from (message, start, range != NULL ? content_range : NULL);
+      if (start >= PAYLOAD_SIZE)
+        soup_server_message_set_status (message, SOUP_STATUS_REQUESTED_RANGE_NOT_SATISFIABLE,
+                                        NULL);
+      else
+        serve_from (message, start, range != NULL ? content_range : NULL);
     }
   else if (g_str_equal (path, "/norange"))
     serve_from (message, 0, NULL);
@@ -181,6 +187,7 @@ fixture_set_up (Fixture       *f,
   f->dest = g_build_filename (f->scratch.dir, "weights", "model.pth", NULL);
   f->part = mien_download_get_part_path (f->dest);
   g_free (take_last_range ());
+  n_requests = 0;
 }
 
 static void
@@ -349,6 +356,30 @@ test_download_ignored_range (Fixture       *f,
   g_assert_no_error (error);
   range = take_last_range ();
   g_assert_cmpstr (range, ==, "bytes=4096-");
+  assert_file_is_payload (f->dest);
+  g_assert_false (g_file_test (f->part, G_FILE_TEST_EXISTS));
+}
+
+/* A part as long as the file (its size only known roughly, so it is asked for): the server
+ * has nothing after it (416), and the file is fetched again from its start. */
+static void
+test_download_unsatisfiable (Fixture       *f,
+                             gconstpointer  data)
+{
+  static const guint8 junk[PAYLOAD_SIZE] = { 7 };
+  g_autofree char *dir = g_path_get_dirname (f->dest);
+  g_autofree char *range = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+  mien_test_write_file (f->part, junk, sizeof junk);
+  g_assert_true (download (f, "/file", payload_sha256, PAYLOAD_SIZE,
+                           MIEN_DOWNLOAD_SIZE_APPROXIMATE, NULL, NULL, &error));
+  g_assert_no_error (error);
+  /* After the 416, a second request for the whole file. */
+  g_assert_cmpuint (n_requests, ==, 2);
+  range = take_last_range ();
+  g_assert_null (range);
   assert_file_is_payload (f->dest);
   g_assert_false (g_file_test (f->part, G_FILE_TEST_EXISTS));
 }
@@ -782,6 +813,8 @@ main (int    argc,
               test_download_truncated, fixture_tear_down);
   g_test_add ("/weights/download/ignored-range", Fixture, NULL, fixture_set_up,
               test_download_ignored_range, fixture_tear_down);
+  g_test_add ("/weights/download/unsatisfiable", Fixture, NULL, fixture_set_up,
+              test_download_unsatisfiable, fixture_tear_down);
   g_test_add ("/weights/download/wrong-range", Fixture, NULL, fixture_set_up,
               test_download_wrong_range, fixture_tear_down);
   g_test_add ("/weights/download/wrong-size", Fixture, NULL, fixture_set_up,
