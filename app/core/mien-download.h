@@ -62,7 +62,7 @@ char     *mien_download_get_part_path  (const char         *dest);
  * described above. `sha256` may be NULL (no hash to check: the caller says so to its user).
  * On any failure, cancellation included, `dest` is left as it was. `progress` (may be NULL) is
  * called on the calling thread with the fraction done, bytes kept from an earlier try included
- * (-1 when the size is unknown), at most once per percent. Blocking: call it from a worker
+ * (-1, after every chunk, when the size is unknown), at most once per percent. Blocking: call it from a worker
  * thread or a command-line tool. */
 gboolean  mien_download_file_full      (const char         *url,
                                         const char         *sha256,
