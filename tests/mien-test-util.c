@@ -49,14 +49,17 @@ mien_test_remove_tree (const char *path)
 }
 
 guint8 *
-mien_test_random_bytes (guint32 seed,
-                        gsize   size)
+mien_test_random_bytes (guint32   seed,
+                        gsize     size,
+                        char    **sha256)
 {
   g_autoptr(GRand) rand = g_rand_new_with_seed (seed);
   guint8 *bytes = g_malloc (size);
 
   for (gsize i = 0; i < size; i++)
     bytes[i] = g_rand_int (rand) & 0xff;
+  if (sha256 != NULL)
+    *sha256 = g_compute_checksum_for_data (G_CHECKSUM_SHA256, bytes, size);
   return bytes;
 }
 

@@ -22,9 +22,11 @@ void    mien_test_scratch_set_up    (MienTestScratch *scratch,
 void    mien_test_scratch_tear_down (MienTestScratch *scratch,
                                      gconstpointer    data);
 
-/* `size` bytes of a GRand seeded with `seed`: the same on every run. Free with g_free (). */
+/* `size` bytes of a GRand seeded with `seed`: the same on every run. Free with g_free ().
+ * `sha256` (optional): their SHA-256 in lower-case hex. */
 guint8 *mien_test_random_bytes      (guint32          seed,
-                                     gsize            size);
+                                     gsize            size,
+                                     char           **sha256);
 /* Writes `size` bytes of `data` at `path`, or fails the test. */
 void    mien_test_write_file        (const char      *path,
                                      const void      *data,

@@ -19,13 +19,6 @@
 static guint8 *payload;
 static char *payload_sha256;
 
-static void
-make_payload (void)
-{
-  payload = mien_test_random_bytes (5, PAYLOAD_SIZE);
-  payload_sha256 = g_compute_checksum_for_data (G_CHECKSUM_SHA256, payload, PAYLOAD_SIZE);
-}
-
 static guint
 count_entries (const char *dir)
 {
@@ -281,7 +274,7 @@ main (int    argc,
       char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  make_payload ();
+  payload = mien_test_random_bytes (5, PAYLOAD_SIZE, &payload_sha256);
 
   g_test_add_func ("/face-model/default-path", test_default_path);
   g_test_add ("/face-model/verify", MienTestScratch, NULL, mien_test_scratch_set_up, test_verify,

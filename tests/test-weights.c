@@ -24,13 +24,6 @@ static guint8 *payload;
 static char *payload_sha256;
 
 static void
-make_payload (void)
-{
-  payload = mien_test_random_bytes (13, PAYLOAD_SIZE);
-  payload_sha256 = g_compute_checksum_for_data (G_CHECKSUM_SHA256, payload, PAYLOAD_SIZE);
-}
-
-static void
 assert_file_is_payload (const char *path)
 {
   g_autofree char *contents = NULL;
@@ -802,7 +795,7 @@ main (int    argc,
       char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  make_payload ();
+  payload = mien_test_random_bytes (13, PAYLOAD_SIZE, &payload_sha256);
 
 #ifdef MIEN_HAVE_SOUP
   g_test_add ("/weights/download/progress", Fixture, NULL, fixture_set_up,
