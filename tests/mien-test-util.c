@@ -48,6 +48,32 @@ mien_test_remove_tree (const char *path)
   g_rmdir (path);
 }
 
+guint8 *
+mien_test_random_bytes (guint32   seed,
+                        gsize     size,
+                        char    **sha256)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (seed);
+  guint8 *bytes = g_malloc (size);
+
+  for (gsize i = 0; i < size; i++)
+    bytes[i] = g_rand_int (rand) & 0xff;
+  if (sha256 != NULL)
+    *sha256 = g_compute_checksum_for_data (G_CHECKSUM_SHA256, bytes, size);
+  return bytes;
+}
+
+void
+mien_test_write_file (const char *path,
+                      const void *data,
+                      gsize       size)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_file_set_contents (path, data, size, &error);
+  g_assert_no_error (error);
+}
+
 void
 mien_test_scratch_tear_down (MienTestScratch *scratch,
                              gconstpointer    data)
@@ -352,3 +378,94 @@ mien_test_shared_dir (void)
   g_test_skip (why);
   return NULL;
 }
+
+#ifdef MIEN_HAVE_SOUP
+
+struct _MienTestWebServer {
+  GThread            *thread;
+  GMainContext       *context;
+  GMainLoop          *loop;
+  SoupServer         *server;
+  SoupServerCallback  handler;
+  gpointer            user_data;
+  char               *base;
+  GMutex              lock;
+  GCond               cond;
+  gboolean            ready;
+};
+
+static gpointer
+web_server_thread (gpointer data)
+{
+  MienTestWebServer *server = data;
+  g_autoptr(GError) error = NULL;
+  GSList *uris;
+
+  g_main_context_push_thread_default (server->context);
+  server->server = soup_server_new (NULL, NULL);
+  soup_server_add_handler (server->server, NULL, server->handler, server->user_data, NULL);
+  soup_server_listen_local (server->server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, &error);
+  g_assert_no_error (error);
+  uris = soup_server_get_uris (server->server);
+  server->base = g_strdup_printf ("http://127.0.0.1:%d", g_uri_get_port (uris->data));
+  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+
+  g_mutex_lock (&server->lock);
+  server->ready = TRUE;
+  g_cond_signal (&server->cond);
+  g_mutex_unlock (&server->lock);
+
+  g_main_loop_run (server->loop);
+  soup_server_disconnect (server->server);
+  g_clear_object (&server->server);
+  g_main_context_pop_thread_default (server->context);
+  return NULL;
+}
+
+MienTestWebServer *
+mien_test_web_server_start (SoupServerCallback handler,
+                            gpointer           user_data)
+{
+  MienTestWebServer *server = g_new0 (MienTestWebServer, 1);
+
+  server->handler = handler;
+  server->user_data = user_data;
+  g_mutex_init (&server->lock);
+  g_cond_init (&server->cond);
+  server->context = g_main_context_new ();
+  server->loop = g_main_loop_new (server->context, FALSE);
+  server->thread = g_thread_new ("test-web-server", web_server_thread, server);
+  g_mutex_lock (&server->lock);
+  while (!server->ready)
+    g_cond_wait (&server->cond, &server->lock);
+  g_mutex_unlock (&server->lock);
+  return server;
+}
+
+const char *
+mien_test_web_server_get_base (MienTestWebServer *server)
+{
+  return server->base;
+}
+
+static gboolean
+quit_loop (gpointer data)
+{
+  g_main_loop_quit (data);
+  return G_SOURCE_REMOVE;
+}
+
+void
+mien_test_web_server_stop (MienTestWebServer *server)
+{
+  g_main_context_invoke (server->context, quit_loop, server->loop);
+  g_thread_join (server->thread);
+  g_main_loop_unref (server->loop);
+  g_main_context_unref (server->context);
+  g_mutex_clear (&server->lock);
+  g_cond_clear (&server->cond);
+  g_free (server->base);
+  g_free (server);
+}
+
+#endif  /* MIEN_HAVE_SOUP */

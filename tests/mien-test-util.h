@@ -6,6 +6,10 @@
 
 #include "mien-torch.h"
 
+#ifdef MIEN_HAVE_SOUP
+#include <libsoup/soup.h>
+#endif
+
 G_BEGIN_DECLS
 
 /* A g_test fixture: a scratch folder, removed with whatever a test (or a failed one) left in it. */
@@ -17,6 +21,16 @@ void    mien_test_scratch_set_up    (MienTestScratch *scratch,
                                      gconstpointer    data);
 void    mien_test_scratch_tear_down (MienTestScratch *scratch,
                                      gconstpointer    data);
+
+/* `size` bytes of a GRand seeded with `seed`: the same on every run. Free with g_free ().
+ * `sha256` (optional): their SHA-256 in lower-case hex. */
+guint8 *mien_test_random_bytes      (guint32          seed,
+                                     gsize            size,
+                                     char           **sha256);
+/* Writes `size` bytes of `data` at `path`, or fails the test. */
+void    mien_test_write_file        (const char      *path,
+                                     const void      *data,
+                                     gsize            size);
 
 /* Removes `path` and, for a folder, everything inside it (symbolic links are not followed). */
 void    mien_test_remove_tree       (const char      *path);
@@ -71,5 +85,17 @@ char              *mien_test_shared_dir         (void);
  * upright again. Fails the test if it cannot be written. */
 void               mien_test_write_turned_jpeg  (const char        *path,
                                                  GdkPixbuf         *upright);
+
+#ifdef MIEN_HAVE_SOUP
+/* A web server on 127.0.0.1, on its own thread and main context (a download blocks the test's
+ * thread): `handler` answers every path, on the server's thread. */
+typedef struct _MienTestWebServer MienTestWebServer;
+
+MienTestWebServer *mien_test_web_server_start    (SoupServerCallback  handler,
+                                                  gpointer            user_data);
+/* "http://127.0.0.1:PORT" */
+const char        *mien_test_web_server_get_base (MienTestWebServer  *server);
+void               mien_test_web_server_stop     (MienTestWebServer  *server);
+#endif
 
 G_END_DECLS

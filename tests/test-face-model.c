@@ -19,29 +19,6 @@
 static guint8 *payload;
 static char *payload_sha256;
 
-static void
-make_payload (void)
-{
-  GRand *rand = g_rand_new_with_seed (5);
-
-  payload = g_malloc (PAYLOAD_SIZE);
-  for (gsize i = 0; i < PAYLOAD_SIZE; i++)
-    payload[i] = g_rand_int (rand) & 0xff;
-  g_rand_free (rand);
-  payload_sha256 = g_compute_checksum_for_data (G_CHECKSUM_SHA256, payload, PAYLOAD_SIZE);
-}
-
-static void
-write_file (const char   *path,
-            const guint8 *data,
-            gsize         size)
-{
-  g_autoptr(GError) error = NULL;
-
-  g_file_set_contents (path, (const char *) data, size, &error);
-  g_assert_no_error (error);
-}
-
 static guint
 count_entries (const char *dir)
 {
@@ -83,7 +60,7 @@ test_verify (MienTestScratch *scratch,
   g_autofree char *missing = g_build_filename (scratch->dir, "missing.onnx", NULL);
   g_autoptr(GError) error = NULL;
 
-  write_file (path, payload, PAYLOAD_SIZE);
+  mien_test_write_file (path, payload, PAYLOAD_SIZE);
   g_assert_true (mien_face_model_verify (path, payload_sha256, PAYLOAD_SIZE, &error));
   g_assert_no_error (error);
   g_assert_true (mien_face_model_verify (path, payload_sha256, -1, &error));
@@ -95,7 +72,7 @@ test_verify (MienTestScratch *scratch,
 
   /* One byte changed. */
   payload[1000] ^= 1;
-  write_file (path, payload, PAYLOAD_SIZE);
+  mien_test_write_file (path, payload, PAYLOAD_SIZE);
   payload[1000] ^= 1;
   g_assert_false (mien_face_model_verify (path, payload_sha256, PAYLOAD_SIZE, &error));
   g_assert_error (error, MIEN_DOWNLOAD_ERROR, MIEN_DOWNLOAD_ERROR_CHECKSUM);
@@ -108,17 +85,7 @@ test_verify (MienTestScratch *scratch,
 
 #ifdef MIEN_HAVE_SOUP
 
-/* A web server on its own thread and main context: the download blocks the test's thread. */
-typedef struct {
-  GThread      *thread;
-  GMainContext *context;
-  GMainLoop    *loop;
-  SoupServer   *server;
-  char         *base;     /* "http://127.0.0.1:PORT" */
-  GMutex        lock;
-  GCond         cond;
-  gboolean      ready;
-} Server;
+static MienTestWebServer *web;
 
 static void
 handle (SoupServer        *soup_server,
@@ -127,7 +94,6 @@ handle (SoupServer        *soup_server,
         GHashTable        *query,
         gpointer           user_data)
 {
-  Server *server = user_data;
   SoupMessageHeaders *headers = soup_server_message_get_response_headers (message);
 
   if (g_str_equal (path, "/model.onnx"))
@@ -138,7 +104,8 @@ handle (SoupServer        *soup_server,
     }
   else if (g_str_equal (path, "/moved"))
     {
-      g_autofree char *to = g_strdup_printf ("%s/model.onnx", server->base);
+      g_autofree char *to = g_strdup_printf ("%s/model.onnx",
+                                             mien_test_web_server_get_base (web));
 
       soup_server_message_set_redirect (message, SOUP_STATUS_FOUND, to);
     }
@@ -165,69 +132,11 @@ handle (SoupServer        *soup_server,
     soup_server_message_set_status (message, SOUP_STATUS_NOT_FOUND, NULL);
 }
 
-static gpointer
-server_thread (gpointer data)
+static const char *
+start_web (void)
 {
-  Server *server = data;
-  g_autoptr(GError) error = NULL;
-  GSList *uris;
-
-  g_main_context_push_thread_default (server->context);
-  server->server = soup_server_new (NULL, NULL);
-  soup_server_add_handler (server->server, NULL, handle, server, NULL);
-  soup_server_listen_local (server->server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, &error);
-  g_assert_no_error (error);
-  uris = soup_server_get_uris (server->server);
-  server->base = g_strdup_printf ("http://127.0.0.1:%d", g_uri_get_port (uris->data));
-  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
-
-  g_mutex_lock (&server->lock);
-  server->ready = TRUE;
-  g_cond_signal (&server->cond);
-  g_mutex_unlock (&server->lock);
-
-  g_main_loop_run (server->loop);
-  soup_server_disconnect (server->server);
-  g_clear_object (&server->server);
-  g_main_context_pop_thread_default (server->context);
-  return NULL;
-}
-
-static Server *
-server_start (void)
-{
-  Server *server = g_new0 (Server, 1);
-
-  g_mutex_init (&server->lock);
-  g_cond_init (&server->cond);
-  server->context = g_main_context_new ();
-  server->loop = g_main_loop_new (server->context, FALSE);
-  server->thread = g_thread_new ("test-web-server", server_thread, server);
-  g_mutex_lock (&server->lock);
-  while (!server->ready)
-    g_cond_wait (&server->cond, &server->lock);
-  g_mutex_unlock (&server->lock);
-  return server;
-}
-
-static gboolean
-quit_loop (gpointer data)
-{
-  g_main_loop_quit (data);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-server_stop (Server *server)
-{
-  g_main_context_invoke (server->context, quit_loop, server->loop);
-  g_thread_join (server->thread);
-  g_main_loop_unref (server->loop);
-  g_main_context_unref (server->context);
-  g_mutex_clear (&server->lock);
-  g_cond_clear (&server->cond);
-  g_free (server->base);
-  g_free (server);
+  web = mien_test_web_server_start (handle, NULL);
+  return mien_test_web_server_get_base (web);
 }
 
 typedef struct {
@@ -248,9 +157,9 @@ static void
 test_download (MienTestScratch *scratch,
                gconstpointer    data)
 {
-  Server *server = server_start ();
-  g_autofree char *url = g_strdup_printf ("%s/model.onnx", server->base);
-  g_autofree char *moved = g_strdup_printf ("%s/moved", server->base);
+  const char *base = start_web ();
+  g_autofree char *url = g_strdup_printf ("%s/model.onnx", base);
+  g_autofree char *moved = g_strdup_printf ("%s/moved", base);
   g_autofree char *dest = g_build_filename (scratch->dir, "models", "yunet.onnx", NULL);
   g_autofree char *dir = g_path_get_dirname (dest);
   Progress progress = { g_array_new (FALSE, FALSE, sizeof (double)) };
@@ -283,7 +192,7 @@ test_download (MienTestScratch *scratch,
   g_assert_no_error (error);
   g_assert_true (mien_face_model_verify (dest, payload_sha256, PAYLOAD_SIZE, NULL));
 
-  server_stop (server);
+  mien_test_web_server_stop (web);
 }
 
 static gpointer
@@ -299,11 +208,11 @@ static void
 test_download_failures (MienTestScratch *scratch,
                         gconstpointer    data)
 {
-  Server *server = server_start ();
-  g_autofree char *url = g_strdup_printf ("%s/model.onnx", server->base);
-  g_autofree char *bigger = g_strdup_printf ("%s/bigger", server->base);
-  g_autofree char *absent = g_strdup_printf ("%s/absent.onnx", server->base);
-  g_autofree char *slow = g_strdup_printf ("%s/slow", server->base);
+  const char *base = start_web ();
+  g_autofree char *url = g_strdup_printf ("%s/model.onnx", base);
+  g_autofree char *bigger = g_strdup_printf ("%s/bigger", base);
+  g_autofree char *absent = g_strdup_printf ("%s/absent.onnx", base);
+  g_autofree char *slow = g_strdup_printf ("%s/slow", base);
   g_autofree char *dest = g_build_filename (scratch->dir, "yunet.onnx", NULL);
   g_autofree char *wrong_sha = g_strdup (payload_sha256);
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
@@ -312,7 +221,7 @@ test_download_failures (MienTestScratch *scratch,
   g_autofree char *contents = NULL;
   gsize length = 0;
 
-  write_file (dest, old, sizeof old);
+  mien_test_write_file (dest, old, sizeof old);
   wrong_sha[0] = wrong_sha[0] == '0' ? '1' : '0';
 
   g_assert_false (mien_download_file (url, wrong_sha, PAYLOAD_SIZE, dest, NULL, NULL, NULL,
@@ -351,7 +260,7 @@ test_download_failures (MienTestScratch *scratch,
     g_clear_error (&error);
     g_thread_join (canceller);
   }
-  server_stop (server);
+  mien_test_web_server_stop (web);
 
   g_assert_true (g_file_get_contents (dest, &contents, &length, NULL));
   g_assert_cmpmem (contents, length, old, sizeof old);
@@ -365,7 +274,7 @@ main (int    argc,
       char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  make_payload ();
+  payload = mien_test_random_bytes (5, PAYLOAD_SIZE, &payload_sha256);
 
   g_test_add_func ("/face-model/default-path", test_default_path);
   g_test_add ("/face-model/verify", MienTestScratch, NULL, mien_test_scratch_set_up, test_verify,

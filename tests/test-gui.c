@@ -26,6 +26,7 @@
 #include "mien-predict-page.h"
 #include "mien-test-util.h"
 #include "mien-train-page.h"
+#include "mien-weights.h"
 #include "mien-window.h"
 
 /* A real photo with one face (Debian's opencv-doc). */
@@ -227,6 +228,99 @@ on_run_finished (MienTrainPage *train_page,
   fixture.run_dir = g_strdup (run_dir);
   if (error != NULL)
     fixture.run_error = g_strdup (error->message);
+}
+
+/* ---- The Train page's ImageNet weights row ------------------------------------------------- */
+
+/* The first descendant of `widget` of `type` for which `match` (may be NULL) says TRUE. */
+static GtkWidget *
+find_descendant (GtkWidget   *widget,
+                 GType        type,
+                 gboolean   (*match) (GtkWidget *, gconstpointer),
+                 gconstpointer data)
+{
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found;
+
+      if (G_TYPE_CHECK_INSTANCE_TYPE (child, type) && (match == NULL || match (child, data)))
+        return child;
+      found = find_descendant (child, type, match, data);
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+static gboolean
+title_starts_with (GtkWidget     *row,
+                   gconstpointer  prefix)
+{
+  return g_str_has_prefix (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (row)), prefix);
+}
+
+static AdwActionRow *
+imagenet_row (MienTrainPage *train_page,
+              const char    *backbone)
+{
+  g_autoptr(MienTrainConfig) config = mien_train_config_new ();
+  GtkWidget *row;
+
+  g_free (config->backbone);
+  config->backbone = g_strdup (backbone);
+  mien_train_page_set_config (train_page, config);
+  spin (50);
+  row = find_descendant (GTK_WIDGET (train_page), ADW_TYPE_ACTION_ROW, title_starts_with,
+                         "ImageNet (");
+  g_assert_nonnull (row);
+  g_assert_true (gtk_widget_get_visible (row));
+  return ADW_ACTION_ROW (row);
+}
+
+/* The chosen variant's catalogue weights: their size, Download while they are absent, Use once
+ * they are there, which selects them for training. (Downloads themselves are tested against a
+ * local server in test-weights.) */
+static void
+test_train_weights (void)
+{
+  MienTrainPage *train_page = MIEN_TRAIN_PAGE (page ("train"));
+  g_autoptr(MienWeightsEntry) r18 = mien_weights_find (mien_plugin_engine_get_default (),
+                                                       "resnet18.imagenet1k_v1", NULL);
+  g_autofree char *path = mien_weights_get_path (r18->info);
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autoptr(MienTrainConfig) built = NULL;
+  g_autoptr(GError) error = NULL;
+  AdwActionRow *row;
+  GtkButton *button;
+
+  mien_window_show_page (fixture.window, "train");
+  row = imagenet_row (train_page, "resnet:18");
+  g_assert_cmpstr (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (row)), ==,
+                   "ImageNet (torchvision), 44.7\xc2\xa0MiB");  /* g_format_size's NBSP */
+  button = GTK_BUTTON (find_descendant (GTK_WIDGET (row), GTK_TYPE_BUTTON, NULL, NULL));
+  g_assert_cmpstr (gtk_button_get_label (button), ==, "_Download");
+
+  /* timm's have no published hash: the row says so. */
+  row = imagenet_row (train_page, "vit:ti_16");
+  g_assert_true (g_str_has_prefix (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (row)),
+                                   "ImageNet (timm), "));
+  g_assert_nonnull (strstr (adw_action_row_get_subtitle (row), "unverified"));
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+  g_assert_true (g_file_set_contents (path, "weights", -1, NULL));
+  row = imagenet_row (train_page, "resnet:18");
+  button = GTK_BUTTON (find_descendant (GTK_WIDGET (row), GTK_TYPE_BUTTON, NULL, NULL));
+  g_assert_cmpstr (gtk_button_get_label (button), ==, "_Use");
+  g_signal_emit_by_name (button, "clicked");
+  built = mien_train_page_build_config (train_page, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (built->pretrained, ==, path);
+  g_assert_false (gtk_widget_get_sensitive (GTK_WIDGET (button)));
+
+  /* Back to random weights for the tests that follow. */
+  imagenet_row (train_page, "resnet:18");
+  g_unlink (path);
 }
 
 static void
@@ -621,6 +715,7 @@ main (int   argc,
 
   g_test_add_func ("/gui/dataset", test_dataset);
   g_test_add_func ("/gui/dataset-split", test_dataset_split);
+  g_test_add_func ("/gui/train-weights", test_train_weights);
   g_test_add_func ("/gui/train", test_train);
   g_test_add_func ("/gui/predict", test_predict);
   g_test_add_func ("/gui/predict-faces", test_predict_faces);

@@ -116,6 +116,7 @@ int mien_cli_train     (int argc, char **argv);
 int mien_cli_eval      (int argc, char **argv);
 int mien_cli_predict   (int argc, char **argv);
 int mien_cli_detectors (int argc, char **argv);
+int mien_cli_weights   (int argc, char **argv);
 /* The face pipeline of predict --faces and eval --faces: the detector `detector_spec` (NULL:
  * the best available; YuNet's model file `face_model`, NULL: Mien's data folder), faces cropped
  * with `margin` (NAN: the margin the models record, mien_ensemble_get_face_margin (), else

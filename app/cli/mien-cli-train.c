@@ -6,6 +6,7 @@
 
 #include "mien-cli-private.h"
 #include "mien-trainer.h"
+#include "mien-weights.h"
 
 typedef struct {
   gboolean         json;
@@ -232,7 +233,9 @@ mien_cli_train (int    argc,
       N_("Batch norm while training: default (finetune: train; probe, dft: eval), train or "
          "eval"), N_("HOW") },
     { "pretrained", 0, 0, G_OPTION_ARG_FILENAME, &pretrained,
-      N_("Backbone weights: torchvision/timm safetensors or .pth, or a Mien model file"), N_("FILE") },
+      N_("Backbone weights: torchvision/timm safetensors or .pth, a Mien model file, or "
+         "imagenet[:NAME] for the catalogue's (the variant's default; see “mien-cli weights”)"),
+      N_("FILE|imagenet[:NAME]") },
     { "epochs", 0, 0, G_OPTION_ARG_STRING, &epochs_arg, N_("Epochs, 1–100000 (default 10)"),
       N_("N") },
     { "batch", 0, 0, G_OPTION_ARG_STRING, &batch_arg, N_("Batch size, 2–65536 (default 64)"),
@@ -370,6 +373,20 @@ mien_cli_train (int    argc,
           else if (g_strcmp0 (schedule, "constant") != 0)
             return mien_cli_usage_error ("train", _("--schedule is constant or cosine, not “%s”"),
                                          schedule);
+        }
+      if (mien_weights_is_spec (pretrained))
+        {
+          g_auto(GStrv) family = g_strsplit (config->backbone, ":", 2);
+          char *path = mien_weights_resolve (mien_plugin_engine_get_default (), pretrained,
+                                             family[0], family[1], &error);
+
+          if (path == NULL)
+            {
+              mien_cli_error (error->message);
+              return EXIT_FAILURE;
+            }
+          g_free (pretrained);
+          pretrained = path;
         }
       config->pretrained = g_steal_pointer (&pretrained);
       config->epochs = (guint) epochs;

@@ -239,6 +239,45 @@ mien_backbone_map_timm_key (MienBackbone *self,
   return iface->map_timm_key (self, key);
 }
 
+const MienWeightsInfo *
+mien_backbone_list_weights (MienBackbone *self,
+                            const char   *variant,
+                            guint        *n_weights)
+{
+  MienBackboneInterface *iface;
+  const MienBackboneVariant *v;
+  const MienWeightsInfo *weights = NULL;
+  guint n = 0;
+
+  g_return_val_if_fail (MIEN_IS_BACKBONE (self), NULL);
+
+  iface = MIEN_BACKBONE_GET_IFACE (self);
+  v = mien_backbone_find_variant (self, variant);
+  if (iface->list_weights != NULL && v != NULL)
+    weights = iface->list_weights (self, v, &n);
+  if (n_weights != NULL)
+    *n_weights = weights != NULL ? n : 0;
+  return weights;
+}
+
+const MienWeightsInfo *
+mien_backbone_weights_of_variant (const MienWeightsInfo     *table,
+                                  guint                      n_table,
+                                  const MienBackboneVariant *variant,
+                                  guint                     *n_weights)
+{
+  guint first = 0, n = 0;
+
+  g_return_val_if_fail (variant != NULL && n_weights != NULL, NULL);
+
+  while (first < n_table && g_strcmp0 (table[first].variant, variant->name) != 0)
+    first++;
+  while (first + n < n_table && g_strcmp0 (table[first + n].variant, variant->name) == 0)
+    n++;
+  *n_weights = n;
+  return n > 0 ? &table[first] : NULL;
+}
+
 const MienBackboneVariant *
 mien_backbone_get_variant (MienBackbone *self)
 {

@@ -49,6 +49,42 @@ typedef struct {
   gint64      n_classes_pretrained; /* torchvision's head size (1000) */
 } MienBackboneVariant;
 
+/* Pretrained weights a family publishes for one of its variants (see list_weights below and
+ * mien-weights.h, which gathers them into the catalogue). Plugins keep these in static tables.
+ *
+ * Names follow one scheme, "MODEL.TAG", in the source's own words: MODEL is the source's model
+ * name (torchvision's builder function, timm's architecture) and TAG its name for the weights
+ * (torchvision's WeightsEnum member in lower case, timm's pretrained tag):
+ * "resnet18.imagenet1k_v1" is torchvision's ResNet18_Weights.IMAGENET1K_V1,
+ * "vit_tiny_patch16_224.augreg_in21k_ft_in1k" is timm's model of that name. */
+typedef struct {
+  const char *variant;       /* the MienBackboneVariant's name: "18" */
+  const char *name;          /* "resnet18.imagenet1k_v1" */
+  const char *dataset;       /* what they were trained on, as --pretrained names it: "imagenet" */
+  const char *source;        /* "torchvision" or "timm" */
+  const char *url;
+  const char *file_name;     /* as the source names it (torch.hub's cache uses the same name) */
+  gint64      size;          /* bytes */
+  gboolean    size_is_exact; /* FALSE: published rounded (e.g. in MiB); within 1 % */
+  /* Lower-case hex: the full SHA-256, or the prefix torch.hub checks (the 8 digits in
+   * torchvision's file names), or NULL when none is published (the download is unverified and
+   * Mien says so). */
+  const char *sha256;
+  const char *licence;       /* SPDX identifier where there is one */
+  gboolean    is_default;    /* the one "--pretrained imagenet" takes for this variant */
+  int         input_size;    /* the square size they were trained (fine-tuned) at */
+  double      mean[3];       /* the normalisation they were trained with, RGB */
+  double      std[3];
+} MienWeightsInfo;
+
+/* The normalisations most published weights were trained with. */
+#define MIEN_IMAGENET_MEAN   { 0.485, 0.456, 0.406 }
+#define MIEN_IMAGENET_STD    { 0.229, 0.224, 0.225 }
+#define MIEN_INCEPTION_MEAN  { 0.5, 0.5, 0.5 }
+#define MIEN_INCEPTION_STD   { 0.5, 0.5, 0.5 }
+/* torchvision publishes sizes in MiB with three decimals. */
+#define MIEN_MIB(m) ((gint64) ((m) * 1048576.0 + 0.5))
+
 #define MIEN_TYPE_BACKBONE (mien_backbone_get_type ())
 G_DECLARE_INTERFACE (MienBackbone, mien_backbone, MIEN, BACKBONE, GObject)
 
@@ -80,9 +116,15 @@ struct _MienBackboneInterface
    * Returns: (transfer full) (nullable). */
   char       *(*map_timm_key)  (MienBackbone *self,
                                 const char   *key);
+  /* Optional (NULL: none published): the pretrained weights of `variant`, a static table.
+   * @variant: (not nullable); @n_weights: (out);
+   * Returns: (transfer none) (array length=n_weights) (nullable). */
+  const MienWeightsInfo *(*list_weights) (MienBackbone              *self,
+                                          const MienBackboneVariant *variant,
+                                          guint                     *n_weights);
 
   /*< private >*/
-  gpointer padding[12];
+  gpointer padding[11];
 };
 
 /* @n_variants: (out) (optional); Returns: (transfer none) (array length=n_variants). */
@@ -109,6 +151,19 @@ MienTensor  *mien_backbone_forward        (MienBackbone  *self,
 /* Returns: (transfer full) (nullable). */
 char        *mien_backbone_map_timm_key   (MienBackbone  *self,
                                            const char    *key);
+/* The pretrained weights the plugin declares for `variant` (NULL or "": the default variant);
+ * none (NULL, 0) when it declares none or there is no such variant.
+ * @n_weights: (out) (optional); Returns: (transfer none) (array length=n_weights) (nullable). */
+const MienWeightsInfo *mien_backbone_list_weights (MienBackbone *self,
+                                                   const char   *variant,
+                                                   guint        *n_weights);
+/* For plugins: the entries of `variant` in `table` (a plugin's weights of all its variants, each
+ * variant's entries next to each other), as list_weights returns them.
+ * Returns: (transfer none) (array length=n_weights) (nullable). */
+const MienWeightsInfo *mien_backbone_weights_of_variant (const MienWeightsInfo     *table,
+                                                         guint                      n_table,
+                                                         const MienBackboneVariant *variant,
+                                                         guint                     *n_weights);
 /* The variant and input size of the last successful build, or NULL / 0.
  * Returns: (transfer none) (nullable). */
 const MienBackboneVariant *mien_backbone_get_variant (MienBackbone *self);

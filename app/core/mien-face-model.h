@@ -1,8 +1,8 @@
 /* mien-face-model.h — the face detector's model file: where Mien keeps it, checking it, fetching it.
  *
  * YuNet (OpenCV Zoo, MIT licence) is one 338 KiB ONNX file. Mien does not ship it: the user
- * downloads it once (mien-cli detectors --download, or the studio's preferences), or points to a
- * copy. A download is verified against the SHA-256 and size below before it takes the place of
+ * downloads it once (mien-cli detectors --download, or the studio's preferences, both through
+ * mien_download_file ()), or points to a copy. A download is verified against the SHA-256 and size below before it takes the place of
  * anything, so an interrupted, truncated or tampered transfer never leaves a file the detector
  * would load.
  */
@@ -11,19 +11,10 @@
 #include <gio/gio.h>
 
 #include "mien-core.h"
+#include "mien-download.h"
 #include "mien-face-detector.h"
 
 G_BEGIN_DECLS
-
-#define MIEN_DOWNLOAD_ERROR (mien_download_error_quark ())
-GQuark mien_download_error_quark (void);
-
-typedef enum {
-  MIEN_DOWNLOAD_ERROR_UNSUPPORTED,  /* built without libsoup */
-  MIEN_DOWNLOAD_ERROR_HTTP,         /* the server answered with an error status */
-  MIEN_DOWNLOAD_ERROR_SIZE,         /* more or fewer bytes than expected */
-  MIEN_DOWNLOAD_ERROR_CHECKSUM,     /* the SHA-256 differs */
-} MienDownloadError;
 
 typedef struct {
   const char *name;       /* "YuNet" */
@@ -54,20 +45,5 @@ gboolean  mien_face_model_verify  (const char    *path,
                                    const char    *sha256,
                                    gint64         expected_size,
                                    GError       **error);
-
-/* Fetches `url` (http or https; redirections followed) into `dest`: the bytes go to a temporary
- * file beside it, are counted and hashed as they come (never more than `expected_size`, when
- * ≥ 0), and only a complete transfer with the right SHA-256 is renamed into place (folders are
- * created). On any failure, cancellation included, `dest` is left as it was. `progress` (may be
- * NULL) is called on the calling thread with the fraction done (-1 when the size is unknown).
- * Blocking: call it from a worker thread or a command-line tool. */
-gboolean  mien_download_file      (const char        *url,
-                                   const char        *sha256,
-                                   gint64             expected_size,
-                                   const char        *dest,
-                                   MienProgressFunc   progress,
-                                   gpointer           progress_data,
-                                   GCancellable      *cancellable,
-                                   GError           **error);
 
 G_END_DECLS

@@ -18,17 +18,11 @@ struct _MienOutput
   int       fd;        /* -1 once closed */
 };
 
-/* "FORMAT: strerror (saved_errno)" in G_IO_ERROR. */
-static gboolean set_errno_error (GError     **error,
-                                 int          saved_errno,
-                                 const char  *format,
-                                 ...) G_GNUC_PRINTF (3, 4);
-
-static gboolean
-set_errno_error (GError     **error,
-                 int          saved_errno,
-                 const char  *format,
-                 ...)
+gboolean
+mien_output_set_errno_error (GError     **error,
+                             int          saved_errno,
+                             const char  *format,
+                             ...)
 {
   g_autofree char *what = NULL;
   va_list args;
@@ -75,7 +69,7 @@ mien_output_check (const char          *path,
     {
       if (errno == ENOENT)
         return TRUE;  /* a new file; its folder is checked when the temporary file is made */
-      return set_errno_error (error, errno, _("Cannot write %s"), path);
+      return mien_output_set_errno_error (error, errno, _("Cannot write %s"), path);
     }
   /* A symlink is replaced, not followed; the file it points to is only compared with the
    * inputs below, so that a link to an input is refused all the same. */
@@ -136,8 +130,8 @@ mien_output_new (const char          *path,
   fd = g_mkstemp_full (template, O_WRONLY | O_CLOEXEC, 0600);
   if (fd < 0)
     {
-      set_errno_error (error, errno, _("Cannot write %s: cannot create a file in %s"), path,
-                       dir);
+      mien_output_set_errno_error (error, errno, _("Cannot write %s: cannot create a file in %s"),
+                                   path, dir);
       return NULL;
     }
   /* A replaced file keeps its permissions; a new one gets what g_file_set_contents () gives. */
@@ -149,7 +143,7 @@ mien_output_new (const char          *path,
 
       close (fd);
       g_unlink (template);
-      set_errno_error (error, saved, _("Cannot write %s"), path);
+      mien_output_set_errno_error (error, saved, _("Cannot write %s"), path);
       return NULL;
     }
 
@@ -178,7 +172,7 @@ mien_output_write (MienOutput  *self,
       if (n < 0 && errno == EINTR)
         continue;
       if (n < 0)
-        return set_errno_error (error, errno, _("Cannot write %s"), self->path);
+        return mien_output_set_errno_error (error, errno, _("Cannot write %s"), self->path);
       p += n;
       size -= (gsize) n;
     }
@@ -204,8 +198,8 @@ sync_path (const char  *path,
   if (fd >= 0)
     close (fd);
   if (folder)
-    return set_errno_error (error, saved, _("Cannot sync the folder %s"), path);
-  return set_errno_error (error, saved, _("Cannot sync %s"), path);
+    return mien_output_set_errno_error (error, saved, _("Cannot sync the folder %s"), path);
+  return mien_output_set_errno_error (error, saved, _("Cannot sync %s"), path);
 }
 
 gboolean
@@ -242,12 +236,12 @@ mien_output_commit (MienOutput  *self,
       int saved = errno;
 
       close (fd);
-      return set_errno_error (error, saved, _("Cannot write %s"), self->path);
+      return mien_output_set_errno_error (error, saved, _("Cannot write %s"), self->path);
     }
   if (close (fd) != 0)
-    return set_errno_error (error, errno, _("Cannot write %s"), self->path);
+    return mien_output_set_errno_error (error, errno, _("Cannot write %s"), self->path);
   if (g_rename (self->tmp_path, self->path) != 0)
-    return set_errno_error (error, errno, _("Cannot replace %s"), self->path);
+    return mien_output_set_errno_error (error, errno, _("Cannot replace %s"), self->path);
   g_clear_pointer (&self->tmp_path, g_free);
   return mien_output_sync_folder (self->path, error);
 }

@@ -49,6 +49,11 @@ gboolean    mien_output_sync_file    (const char          *path,
 /* Syncs the folder holding `path`, so that a rename into it survives a crash. */
 gboolean    mien_output_sync_folder  (const char          *path,
                                       GError             **error);
+/* Sets "FORMAT: strerror (saved_errno)" in G_IO_ERROR (the code from the errno); returns FALSE. */
+gboolean    mien_output_set_errno_error (GError           **error,
+                                         int                saved_errno,
+                                         const char        *format,
+                                         ...) G_GNUC_PRINTF (3, 4);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MienOutput, mien_output_free)
 

@@ -21,6 +21,7 @@
 #include "mien-json.h"
 #include "mien-train-page.h"
 #include "mien-ui-util.h"
+#include "mien-weights.h"
 
 /* ---- One backbone variant in the picker ------------------------------------------------ */
 
@@ -225,6 +226,13 @@ struct _MienTrainPage
   GtkWidget         *pretrained_button;
   GtkWidget         *pretrained_clear_button;
   char              *pretrained;
+  /* The catalogue's default weights for the chosen variant: "ImageNet (torchvision), 44.7 MiB"
+   * with Download / Cancel and the transfer's progress (a GTask worker). */
+  AdwActionRow      *imagenet_row;
+  GtkWidget         *imagenet_button;
+  GtkProgressBar    *imagenet_progress;
+  const MienWeightsInfo *imagenet;     /* NULL: the variant publishes none */
+  GCancellable      *imagenet_cancellable; /* non-NULL while downloading */
   AdwActionRow      *input_size_row;
   GtkSpinButton     *input_size_spin;
   GtkCheckButton    *mode_probe;
@@ -302,6 +310,7 @@ static guint signals[N_SIGNALS];
 G_DEFINE_FINAL_TYPE (MienTrainPage, mien_train_page, ADW_TYPE_BIN)
 
 static void refresh_weights      (MienTrainPage *self);
+static void update_imagenet_row  (MienTrainPage *self);
 static void backbone_selected_cb (MienTrainPage *self);
 
 /* ---- Small helpers ----------------------------------------------------------------------- */
@@ -724,6 +733,7 @@ backbone_selected_cb (MienTrainPage *self)
       g_autofree char *text = NULL;
 
       adw_action_row_set_subtitle (ADW_ACTION_ROW (self->backbone_row), item->subtitle);
+      update_imagenet_row (self);
       /* Translators: %d is the backbone's own input size in pixels. */
       text = g_strdup_printf (_("Square images of this many pixels; 0 uses the backbone's own "
                                 "(%d)"), item->input_size);
@@ -754,6 +764,7 @@ set_pretrained (MienTrainPage *self,
       gtk_widget_set_tooltip_text (GTK_WIDGET (self->pretrained_row), NULL);
     }
   gtk_widget_set_visible (self->pretrained_clear_button, self->pretrained != NULL);
+  update_imagenet_row (self);
 }
 
 static void
@@ -796,6 +807,220 @@ static void
 pretrained_clear_cb (MienTrainPage *self)
 {
   set_pretrained (self, NULL);
+}
+
+/* ---- The catalogue's ImageNet weights for the chosen variant --------------------------------- */
+
+static void
+update_imagenet_row (MienTrainPage *self)
+{
+  MienTrainBackboneItem *item = get_selected_backbone (self);
+  g_autoptr(MienBackbone) backbone = NULL;
+  g_autofree char *title = NULL, *size = NULL, *path = NULL, *subtitle = NULL;
+  const MienWeightsInfo *weights = NULL;
+  gboolean downloading = self->imagenet_cancellable != NULL;
+  gint64 part_bytes = 0;
+  guint n = 0;
+
+  if (self->imagenet_row == NULL)
+    return;
+  if (!downloading)
+    {
+      self->imagenet = NULL;
+      if (item != NULL)
+        backbone = mien_plugin_engine_create_backbone (mien_plugin_engine_get_default (),
+                                                       item->family, NULL, NULL);
+      if (backbone != NULL)
+        weights = mien_backbone_list_weights (backbone, item->variant, &n);
+      for (guint i = 0; i < n; i++)
+        if (weights[i].is_default && g_str_equal (weights[i].dataset, "imagenet"))
+          self->imagenet = &weights[i];
+    }
+  gtk_widget_set_visible (GTK_WIDGET (self->imagenet_row), self->imagenet != NULL);
+  if (self->imagenet == NULL)
+    return;
+
+  size = mien_weights_format_size (self->imagenet);
+  path = mien_weights_get_path (self->imagenet);
+  /* Translators: "ImageNet (torchvision), 44.7 MiB": where the weights come from, their size */
+  title = g_strdup_printf (_("ImageNet (%s), %s"), self->imagenet->source, size);
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->imagenet_row), title);
+  gtk_widget_set_visible (GTK_WIDGET (self->imagenet_progress), downloading);
+  gtk_widget_set_sensitive (self->imagenet_button, TRUE);
+  switch (downloading ? MIEN_WEIGHTS_PARTIAL : mien_weights_get_state (self->imagenet,
+                                                                       &part_bytes))
+    {
+    case MIEN_WEIGHTS_DOWNLOADED:
+      gtk_button_set_label (GTK_BUTTON (self->imagenet_button), _("_Use"));
+      gtk_widget_set_tooltip_text (self->imagenet_button, _("Start from these weights"));
+      gtk_widget_set_sensitive (self->imagenet_button, g_strcmp0 (self->pretrained, path) != 0);
+      subtitle = g_strdup_printf (_("%s, downloaded"), self->imagenet->name);
+      break;
+    case MIEN_WEIGHTS_PARTIAL:
+      if (downloading)
+        {
+          gtk_button_set_label (GTK_BUTTON (self->imagenet_button), _("_Cancel"));
+          gtk_widget_set_tooltip_text (self->imagenet_button,
+                                       _("Stop; the next download continues from here"));
+          subtitle = g_strdup_printf (_("%s, downloading…"), self->imagenet->name);
+          break;
+        }
+      else
+        {
+          g_autofree char *got = g_format_size_full ((guint64) part_bytes,
+                                                     G_FORMAT_SIZE_IEC_UNITS);
+
+          gtk_button_set_label (GTK_BUTTON (self->imagenet_button), _("_Resume"));
+          /* Translators: an interrupted download: the weights' name, how much is there */
+          subtitle = g_strdup_printf (_("%s, %s downloaded"), self->imagenet->name, got);
+        }
+      gtk_widget_set_tooltip_text (self->imagenet_button,
+                                   _("Continue the download where it stopped"));
+      break;
+    case MIEN_WEIGHTS_ABSENT:
+    default:
+      gtk_button_set_label (GTK_BUTTON (self->imagenet_button), _("_Download"));
+      gtk_widget_set_tooltip_text (self->imagenet_button,
+                                   _("Fetch these weights into Mien's weights folder; they are "
+                                     "checked before they are used"));
+      subtitle = g_strdup (self->imagenet->name);
+      break;
+    }
+  if (self->imagenet->sha256 == NULL)
+    {
+      /* Translators: appended to the weights' state */
+      g_autofree char *more = g_strdup_printf (_("%s; unverified: no SHA-256 is published"),
+                                               subtitle);
+
+      g_free (subtitle);
+      subtitle = g_steal_pointer (&more);
+    }
+  adw_action_row_set_subtitle (self->imagenet_row, subtitle);
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->imagenet_row), path);
+}
+
+typedef struct {
+  MienTrainPage *self;
+  double         fraction;
+} ImagenetProgress;
+
+static gboolean
+imagenet_progress_idle (gpointer data)
+{
+  ImagenetProgress *p = data;
+
+  /* Nothing to draw once the page is gone or the download over. */
+  if (p->self->imagenet_progress != NULL && p->self->imagenet_cancellable != NULL)
+    {
+      if (p->fraction >= 0)
+        gtk_progress_bar_set_fraction (p->self->imagenet_progress, p->fraction);
+      else
+        gtk_progress_bar_pulse (p->self->imagenet_progress);
+    }
+  g_object_unref (p->self);
+  g_free (p);
+  return G_SOURCE_REMOVE;
+}
+
+/* On the worker thread, at most once per percent: handed to the main loop. */
+static void
+imagenet_progress_cb (double      fraction,
+                      const char *message,
+                      gpointer    user_data)
+{
+  ImagenetProgress *p = g_new0 (ImagenetProgress, 1);
+
+  p->self = g_object_ref (user_data);
+  p->fraction = fraction;
+  g_idle_add (imagenet_progress_idle, p);
+}
+
+static void
+imagenet_download_thread (GTask        *task,
+                          gpointer      source_object,
+                          gpointer      task_data,
+                          GCancellable *cancellable)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (mien_weights_download (task_data, imagenet_progress_cb, source_object, cancellable,
+                             &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, g_steal_pointer (&error));
+}
+
+static void
+imagenet_download_done (GObject      *object,
+                        GAsyncResult *result,
+                        gpointer      user_data)
+{
+  MienTrainPage *self = MIEN_TRAIN_PAGE (object);
+  g_autoptr(GError) error = NULL;
+
+  g_clear_object (&self->imagenet_cancellable);
+  if (self->imagenet_row == NULL)
+    return;  /* the page is gone */
+  if (g_task_propagate_boolean (G_TASK (result), &error))
+    {
+      g_autofree char *path = mien_weights_get_path (g_task_get_task_data (G_TASK (result)));
+
+      set_pretrained (self, path);
+    }
+  else if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) && self->studio != NULL)
+    mien_studio_post_error (self->studio, _("Cannot download the weights"), error);
+  update_imagenet_row (self);
+}
+
+static void
+imagenet_button_cb (MienTrainPage *self)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autofree char *path = NULL;
+
+  if (self->imagenet == NULL)
+    return;
+  if (self->imagenet_cancellable != NULL)
+    {
+      g_cancellable_cancel (self->imagenet_cancellable);
+      return;
+    }
+  if (mien_weights_get_state (self->imagenet, NULL) == MIEN_WEIGHTS_DOWNLOADED)
+    {
+      path = mien_weights_get_path (self->imagenet);
+      set_pretrained (self, path);
+      return;
+    }
+  self->imagenet_cancellable = g_cancellable_new ();
+  gtk_progress_bar_set_fraction (self->imagenet_progress, 0);
+  task = g_task_new (self, self->imagenet_cancellable, imagenet_download_done, NULL);
+  g_task_set_source_tag (task, imagenet_button_cb);
+  /* The plugin's static row: plugins stay resident. */
+  g_task_set_task_data (task, (gpointer) self->imagenet, NULL);
+  g_task_run_in_thread (task, imagenet_download_thread);
+  update_imagenet_row (self);
+}
+
+/* Built here rather than in the template: it follows pretrained_row, which it fills. */
+static void
+add_imagenet_row (MienTrainPage *self)
+{
+  GtkWidget *list = gtk_widget_get_parent (GTK_WIDGET (self->pretrained_row));
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
+
+  self->imagenet_row = ADW_ACTION_ROW (adw_action_row_new ());
+  self->imagenet_progress = GTK_PROGRESS_BAR (gtk_progress_bar_new ());
+  gtk_widget_set_valign (GTK_WIDGET (self->imagenet_progress), GTK_ALIGN_CENTER);
+  gtk_widget_set_size_request (GTK_WIDGET (self->imagenet_progress), 120, -1);
+  self->imagenet_button = gtk_button_new_with_mnemonic (_("_Download"));
+  gtk_widget_set_valign (self->imagenet_button, GTK_ALIGN_CENTER);
+  gtk_box_append (GTK_BOX (box), GTK_WIDGET (self->imagenet_progress));
+  gtk_box_append (GTK_BOX (box), self->imagenet_button);
+  adw_action_row_add_suffix (self->imagenet_row, box);
+  gtk_list_box_insert (GTK_LIST_BOX (list), GTK_WIDGET (self->imagenet_row),
+                       gtk_list_box_row_get_index (GTK_LIST_BOX_ROW (self->pretrained_row)) + 1);
+  g_signal_connect_object (self->imagenet_button, "clicked",
+                           G_CALLBACK (imagenet_button_cb), self, G_CONNECT_SWAPPED);
 }
 
 /* ---- Label smoothing preview --------------------------------------------------------------- */
@@ -1646,6 +1871,11 @@ mien_train_page_dispose (GObject *object)
   MienTrainPage *self = MIEN_TRAIN_PAGE (object);
 
   g_cancellable_cancel (self->cancellable);
+  if (self->imagenet_cancellable != NULL)
+    g_cancellable_cancel (self->imagenet_cancellable);
+  /* The download's last callbacks may come after this: they see the page is gone. */
+  self->imagenet_row = NULL;
+  self->imagenet_progress = NULL;
   if (self->run_cancellable != NULL)
     g_cancellable_cancel (self->run_cancellable);
   if (self->link != NULL)
@@ -1846,6 +2076,7 @@ mien_train_page_init (MienTrainPage *self)
   g_signal_connect_object (self->pretrained_clear_button, "clicked",
                            G_CALLBACK (pretrained_clear_cb), self, G_CONNECT_SWAPPED);
   set_pretrained (self, NULL);
+  add_imagenet_row (self);
 
   mien_chart_set_title (MIEN_CHART (self->smoothing_chart), _("Smoothed one-hot label"));
   mien_bar_chart_set_max (self->smoothing_chart, 1.0);

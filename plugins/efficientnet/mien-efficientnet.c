@@ -520,12 +520,75 @@ mien_efficientnet_map_timm_key (MienBackbone *backbone,
                       G_N_ELEMENTS (inverted_residual_renames), block_prefix);
 }
 
+/* torchvision's ImageNet weights (torchvision.models.EfficientNet_B*_Weights; sizes from its
+ * documentation's "file size", in MiB). The V1 files are ported from timm (B0-B4) and from
+ * lukemelas/EfficientNet-PyTorch (B5-B7), both Apache-2.0. Their names are torchvision 0.16.1's:
+ * the names Debian's torchvision 0.14 uses carry hash prefixes that do not match the files
+ * (pytorch/vision#7744, renamed in #8036; the bytes are the same). The full SHA-256 of the
+ * files is the one torch.hub computed in #7744. */
+static const MienWeightsInfo efficientnet_weights[] = {
+  { "b0", "efficientnet_b0.imagenet1k_v1", "imagenet", "torchvision",
+    "https://download.pytorch.org/models/efficientnet_b0_rwightman-7f5810bc.pth",
+    "efficientnet_b0_rwightman-7f5810bc.pth", MIEN_MIB (20.451), FALSE,
+    "7f5810bc96def8f7552d5b7e68d53c4786f81167d28291b21c0d90e1fca14934",
+    "Apache-2.0", TRUE, 224, MIEN_IMAGENET_MEAN, MIEN_IMAGENET_STD },
+  { "b1", "efficientnet_b1.imagenet1k_v1", "imagenet", "torchvision",
+    "https://download.pytorch.org/models/efficientnet_b1_rwightman-bac287d4.pth",
+    "efficientnet_b1_rwightman-bac287d4.pth", MIEN_MIB (30.134), FALSE,
+    "bac287d4", "Apache-2.0", FALSE, 240, MIEN_IMAGENET_MEAN, MIEN_IMAGENET_STD },
+  { "b1", "efficientnet_b1.imagenet1k_v2", "imagenet", "torchvision",
+    "https://download.pytorch.org/models/efficientnet_b1-c27df63c.pth",
+    "efficientnet_b1-c27df63c.pth", MIEN_MIB (30.136), FALSE,
+    "c27df63c", "BSD-3-Clause", TRUE, 240, MIEN_IMAGENET_MEAN, MIEN_IMAGENET_STD },
+  { "b2", "efficientnet_b2.imagenet1k_v1", "imagenet", "torchvision",
+    "https://download.pytorch.org/models/efficientnet_b2_rwightman-c35c1473.pth",
+    "efficientnet_b2_rwightman-c35c1473.pth", MIEN_MIB (35.174), FALSE,
+    "c35c147384e385a5bab5a8eabdabbe5a3df0487ee4a554108626ae474a5bf755",
+    "Apache-2.0", TRUE, 288, MIEN_IMAGENET_MEAN, MIEN_IMAGENET_STD },
+  { "b3", "efficientnet_b3.imagenet1k_v1", "imagenet", "torchvision",
+    "https://download.pytorch.org/models/efficientnet_b3_rwightman-b3899882.pth",
+    "efficientnet_b3_rwightman-b3899882.pth", MIEN_MIB (47.184), FALSE,
+    "b3899882250c22946d0229d266049fcd133c169233530b36b9ffa7983988362f",
+    "Apache-2.0", TRUE, 300, MIEN_IMAGENET_MEAN, MIEN_IMAGENET_STD },
+  { "b4", "efficientnet_b4.imagenet1k_v1", "imagenet", "torchvision",
+    "https://download.pytorch.org/models/efficientnet_b4_rwightman-23ab8bcd.pth",
+    "efficientnet_b4_rwightman-23ab8bcd.pth", MIEN_MIB (74.489), FALSE,
+    "23ab8bcd5bdbef61a7a43b91adcad81f622fd7f36fb4935a569828d77888c44e",
+    "Apache-2.0", TRUE, 380, MIEN_IMAGENET_MEAN, MIEN_IMAGENET_STD },
+  { "b5", "efficientnet_b5.imagenet1k_v1", "imagenet", "torchvision",
+    "https://download.pytorch.org/models/efficientnet_b5_lukemelas-1a07897c.pth",
+    "efficientnet_b5_lukemelas-1a07897c.pth", MIEN_MIB (116.864), FALSE,
+    "1a07897c0d357db7981640f6be44a63420f11deb932344a69768b62ebe272946",
+    "Apache-2.0", TRUE, 456, MIEN_IMAGENET_MEAN, MIEN_IMAGENET_STD },
+  { "b6", "efficientnet_b6.imagenet1k_v1", "imagenet", "torchvision",
+    "https://download.pytorch.org/models/efficientnet_b6_lukemelas-24a108a5.pth",
+    "efficientnet_b6_lukemelas-24a108a5.pth", MIEN_MIB (165.362), FALSE,
+    "24a108a596a00ad522bdfb9a2d98a9bd31819dfd7e37dd96bad6bb5bc00d6015",
+    "Apache-2.0", TRUE, 528, MIEN_IMAGENET_MEAN, MIEN_IMAGENET_STD },
+  { "b7", "efficientnet_b7.imagenet1k_v1", "imagenet", "torchvision",
+    "https://download.pytorch.org/models/efficientnet_b7_lukemelas-c5b4e57e.pth",
+    "efficientnet_b7_lukemelas-c5b4e57e.pth", MIEN_MIB (254.675), FALSE,
+    "c5b4e57e0da1a10bb4f8a5b410dd3b7b6e7461f9b757209be29409707c3d87dd",
+    "Apache-2.0", TRUE, 600, MIEN_IMAGENET_MEAN, MIEN_IMAGENET_STD },
+};
+
+static const MienWeightsInfo *
+mien_efficientnet_list_weights (MienBackbone              *backbone,
+                                const MienBackboneVariant *variant,
+                                guint                     *n_weights)
+{
+  return mien_backbone_weights_of_variant (efficientnet_weights,
+                                           G_N_ELEMENTS (efficientnet_weights), variant,
+                                           n_weights);
+}
+
 static void
 mien_efficientnet_backbone_iface_init (MienBackboneInterface *iface)
 {
   iface->list_variants = mien_efficientnet_list_variants;
   iface->build = mien_efficientnet_build;
   iface->forward = mien_efficientnet_forward;
+  iface->list_weights = mien_efficientnet_list_weights;
   iface->map_timm_key = mien_efficientnet_map_timm_key;
 }
 

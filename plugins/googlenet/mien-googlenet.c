@@ -369,12 +369,32 @@ mien_googlenet_forward (MienBackbone  *backbone,
   return g_steal_pointer (&x);
 }
 
+/* torchvision's ImageNet weights (torchvision.models.GoogLeNet_Weights, ported from the original
+ * paper's; size from its documentation's "file size", in MiB). */
+static const MienWeightsInfo googlenet_weights[] = {
+  { "inception_v1", "googlenet.imagenet1k_v1", "imagenet", "torchvision",
+    "https://download.pytorch.org/models/googlenet-1378be20.pth",
+    "googlenet-1378be20.pth", MIEN_MIB (49.731), FALSE,
+    "1378be20", "BSD-3-Clause", TRUE, 224, MIEN_IMAGENET_MEAN, MIEN_IMAGENET_STD },
+};
+
+static const MienWeightsInfo *
+mien_googlenet_list_weights (MienBackbone              *backbone,
+                             const MienBackboneVariant *variant,
+                             guint                     *n_weights)
+{
+  return mien_backbone_weights_of_variant (googlenet_weights,
+                                           G_N_ELEMENTS (googlenet_weights), variant,
+                                           n_weights);
+}
+
 static void
 mien_googlenet_backbone_iface_init (MienBackboneInterface *iface)
 {
   iface->list_variants = mien_googlenet_list_variants;
   iface->build = mien_googlenet_build;
   iface->forward = mien_googlenet_forward;
+  iface->list_weights = mien_googlenet_list_weights;
   /* timm has no GoogLeNet: map_timm_key stays NULL. */
 }
 

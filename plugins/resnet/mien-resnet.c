@@ -287,12 +287,44 @@ mien_resnet_forward (MienBackbone *backbone,
   return mien_tensor_flatten (x, 1, -1, error);
 }
 
+/* torchvision's ImageNet weights (torchvision.models.ResNet*_Weights; sizes from its
+ * documentation's "file size", in MiB). */
+static const MienWeightsInfo resnet_weights[] = {
+  { "50", "resnet50.imagenet1k_v1", "imagenet", "torchvision",
+    "https://download.pytorch.org/models/resnet50-0676ba61.pth",
+    "resnet50-0676ba61.pth", MIEN_MIB (97.781), FALSE,
+    "0676ba61", "BSD-3-Clause", FALSE, 224, MIEN_IMAGENET_MEAN, MIEN_IMAGENET_STD },
+  { "50", "resnet50.imagenet1k_v2", "imagenet", "torchvision",
+    "https://download.pytorch.org/models/resnet50-11ad3fa6.pth",
+    "resnet50-11ad3fa6.pth", MIEN_MIB (97.79), FALSE,
+    "11ad3fa6", "BSD-3-Clause", TRUE, 224, MIEN_IMAGENET_MEAN, MIEN_IMAGENET_STD },
+  { "18", "resnet18.imagenet1k_v1", "imagenet", "torchvision",
+    "https://download.pytorch.org/models/resnet18-f37072fd.pth",
+    "resnet18-f37072fd.pth", MIEN_MIB (44.661), FALSE,
+    "f37072fd", "BSD-3-Clause", TRUE, 224, MIEN_IMAGENET_MEAN, MIEN_IMAGENET_STD },
+  { "34", "resnet34.imagenet1k_v1", "imagenet", "torchvision",
+    "https://download.pytorch.org/models/resnet34-b627a593.pth",
+    "resnet34-b627a593.pth", MIEN_MIB (83.275), FALSE,
+    "b627a593", "BSD-3-Clause", TRUE, 224, MIEN_IMAGENET_MEAN, MIEN_IMAGENET_STD },
+};
+
+static const MienWeightsInfo *
+mien_resnet_list_weights (MienBackbone              *backbone,
+                          const MienBackboneVariant *variant,
+                          guint                     *n_weights)
+{
+  return mien_backbone_weights_of_variant (resnet_weights,
+                                           G_N_ELEMENTS (resnet_weights), variant,
+                                           n_weights);
+}
+
 static void
 mien_resnet_backbone_iface_init (MienBackboneInterface *iface)
 {
   iface->list_variants = mien_resnet_list_variants;
   iface->build = mien_resnet_build;
   iface->forward = mien_resnet_forward;
+  iface->list_weights = mien_resnet_list_weights;
   /* timm's ResNet state_dict keys are torchvision's. */
   iface->map_timm_key = NULL;
 }

@@ -492,12 +492,58 @@ mien_vit_map_timm_key (MienBackbone *backbone,
                           index, mapped);
 }
 
+/* Published ImageNet weights. ViT-B: torchvision's (torchvision.models.ViT_B_*_Weights; sizes
+ * from its documentation's "file size", in MiB; the SWAG ones carry SWAG's non-commercial
+ * licence). ViT-Ti and ViT-S: torchvision has none, so timm's AugReg weights (ImageNet-21k,
+ * fine-tuned on ImageNet-1k) on the Hugging Face Hub, loaded through map_timm_key; the Hub
+ * shows their sizes rounded to three digits and publishes no SHA-256 beside them, so these
+ * downloads are unverified (Mien says so). */
+static const MienWeightsInfo vit_weights[] = {
+  { "b_16", "vit_b_16.imagenet1k_v1", "imagenet", "torchvision",
+    "https://download.pytorch.org/models/vit_b_16-c867db91.pth",
+    "vit_b_16-c867db91.pth", MIEN_MIB (330.285), FALSE,
+    "c867db91", "BSD-3-Clause", TRUE, 224, MIEN_IMAGENET_MEAN, MIEN_IMAGENET_STD },
+  { "b_16", "vit_b_16.imagenet1k_swag_e2e_v1", "imagenet", "torchvision",
+    "https://download.pytorch.org/models/vit_b_16_swag-9ac1b537.pth",
+    "vit_b_16_swag-9ac1b537.pth", MIEN_MIB (331.398), FALSE,
+    "9ac1b537", "CC-BY-NC-4.0", FALSE, 384, MIEN_IMAGENET_MEAN, MIEN_IMAGENET_STD },
+  { "b_16", "vit_b_16.imagenet1k_swag_linear_v1", "imagenet", "torchvision",
+    "https://download.pytorch.org/models/vit_b_16_lc_swag-4e70ced5.pth",
+    "vit_b_16_lc_swag-4e70ced5.pth", MIEN_MIB (330.285), FALSE,
+    "4e70ced5", "CC-BY-NC-4.0", FALSE, 224, MIEN_IMAGENET_MEAN, MIEN_IMAGENET_STD },
+  { "ti_16", "vit_tiny_patch16_224.augreg_in21k_ft_in1k", "imagenet", "timm",
+    "https://huggingface.co/timm/vit_tiny_patch16_224.augreg_in21k_ft_in1k/"
+    "resolve/main/model.safetensors",
+    "vit_tiny_patch16_224.augreg_in21k_ft_in1k.safetensors", 22900000, FALSE,
+    NULL, "Apache-2.0", TRUE, 224, MIEN_INCEPTION_MEAN, MIEN_INCEPTION_STD },
+  { "s_16", "vit_small_patch16_224.augreg_in21k_ft_in1k", "imagenet", "timm",
+    "https://huggingface.co/timm/vit_small_patch16_224.augreg_in21k_ft_in1k/"
+    "resolve/main/model.safetensors",
+    "vit_small_patch16_224.augreg_in21k_ft_in1k.safetensors", 88200000, FALSE,
+    NULL, "Apache-2.0", TRUE, 224, MIEN_INCEPTION_MEAN, MIEN_INCEPTION_STD },
+  { "b_32", "vit_b_32.imagenet1k_v1", "imagenet", "torchvision",
+    "https://download.pytorch.org/models/vit_b_32-d86f8d99.pth",
+    "vit_b_32-d86f8d99.pth", MIEN_MIB (336.604), FALSE,
+    "d86f8d99", "BSD-3-Clause", TRUE, 224, MIEN_IMAGENET_MEAN, MIEN_IMAGENET_STD },
+};
+
+static const MienWeightsInfo *
+mien_vit_list_weights (MienBackbone              *backbone,
+                       const MienBackboneVariant *variant,
+                       guint                     *n_weights)
+{
+  return mien_backbone_weights_of_variant (vit_weights,
+                                           G_N_ELEMENTS (vit_weights), variant,
+                                           n_weights);
+}
+
 static void
 mien_vit_backbone_iface_init (MienBackboneInterface *iface)
 {
   iface->list_variants = mien_vit_list_variants;
   iface->build = mien_vit_build;
   iface->forward = mien_vit_forward;
+  iface->list_weights = mien_vit_list_weights;
   iface->map_timm_key = mien_vit_map_timm_key;
 }
 
