@@ -67,4 +67,15 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (MienTestCliResult, mien_test_cli_result_free)
 void               mien_test_write_turned_jpeg  (const char        *path,
                                                  GdkPixbuf         *upright);
 
+/* Runs tests/SCRIPT (a Python reference) with $MIEN_REFERENCE_PYTHON and the NULL-terminated
+ * arguments, to its end; fails the test with the script's standard error unless it exits with 0.
+ * Returns its standard output, or NULL, with the test marked skipped, where there is no python
+ * with torch and torchvision. */
+char              *mien_test_run_reference      (const char        *script,
+                                                 const char        *first,
+                                                 ...) G_GNUC_NULL_TERMINATED;
+/* The same with a NULL-terminated array of arguments. */
+char              *mien_test_run_referencev     (const char        *script,
+                                                 const char * const *args);
+
 G_END_DECLS

@@ -1,7 +1,9 @@
 /* test-image.c — mien_image_load (), the one way an image file becomes a pixbuf, and the
  * decoding built on it: EXIF orientation, and hostile files (FIFOs, devices, folders, symlink
  * loops, decompression bombs, truncated, empty and unreadable files) that must fail at once with
- * an error naming the file. Every file is written by the test itself.
+ * an error naming the file; and the pixels a network sees, compared with what Python gets from
+ * the same file (PIL, then torchvision's resize with antialias) by tests/image_reference.py.
+ * Every file is written by the test itself.
  */
 #include <errno.h>
 #include <string.h>
@@ -397,6 +399,118 @@ test_read_all (Fixture       *fixture,
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_REGULAR_FILE);
 }
 
+/* A noisy image: smooth gradients (where a shifted filter shows) plus noise (where rounding
+ * shows), with an alpha channel that must not matter, or with three equal channels. */
+static GdkPixbuf *
+make_noisy (GRand    *rand,
+            int       width,
+            int       height,
+            gboolean  alpha,
+            gboolean  grey)
+{
+  GdkPixbuf *pixbuf = gdk_pixbuf_new (GDK_COLORSPACE_RGB, alpha, 8, width, height);
+  int n_channels = gdk_pixbuf_get_n_channels (pixbuf);
+
+  for (int y = 0; y < height; y++)
+    {
+      guint8 *p = gdk_pixbuf_get_pixels (pixbuf) + (gsize) y * gdk_pixbuf_get_rowstride (pixbuf);
+
+      for (int x = 0; x < width; x++, p += n_channels)
+        {
+          for (int c = 0; c < 3; c++)
+            p[c] = (guint8) CLAMP ((255 * (x + (c + 1) * y)) / (width + 3 * height) +
+                                   g_rand_int_range (rand, -40, 41), 0, 255);
+          if (grey)
+            p[1] = p[2] = p[0];
+          if (alpha)
+            p[3] = (guint8) g_rand_int_range (rand, 0, 256);
+        }
+    }
+  return pixbuf;
+}
+
+typedef struct {
+  int      width;
+  int      height;
+  int      size;
+  gboolean alpha;
+  gboolean grey_image;
+  gboolean grey_model;
+  gboolean turned;   /* a JPEG with EXIF orientation 6 rather than a PNG */
+} ResizeCase;
+
+/* Mien's decoding of files it writes equals Python's: shrinking by non-integer factors,
+ * enlarging, non-square and odd sizes, 1 × 1, a size that needs no resize, alpha, grey images,
+ * a grey model (luminance, then resize) and an EXIF-turned JPEG. */
+static void
+test_resize_torchvision (Fixture       *fixture,
+                         gconstpointer  data)
+{
+  static const ResizeCase cases[] = {
+    { 100, 100, 64, FALSE, FALSE, FALSE, FALSE },
+    { 97, 61, 40, FALSE, FALSE, FALSE, FALSE },
+    { 37, 23, 64, FALSE, FALSE, FALSE, FALSE },
+    { 300, 7, 48, FALSE, FALSE, FALSE, FALSE },
+    { 1, 1, 16, FALSE, FALSE, FALSE, FALSE },
+    { 45, 30, 32, TRUE, FALSE, FALSE, FALSE },
+    { 77, 50, 48, FALSE, TRUE, FALSE, FALSE },
+    { 120, 90, 48, FALSE, FALSE, TRUE, FALSE },
+    { 64, 64, 64, FALSE, FALSE, FALSE, FALSE },
+    { 50, 50, 37, FALSE, FALSE, FALSE, FALSE },
+    { 40, 30, 24, FALSE, FALSE, FALSE, TRUE },
+  };
+  g_autoptr(GRand) rand = g_rand_new_with_seed (13);
+  g_autoptr(GString) spec = g_string_new (NULL);
+  g_autoptr(GByteArray) mine = g_byte_array_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *spec_path = g_build_filename (fixture->dir, "spec.txt", NULL);
+  g_autofree char *out_path = g_build_filename (fixture->dir, "reference.bin", NULL);
+  g_autofree char *out = NULL;
+  g_autofree guint8 *theirs = NULL;
+  gsize len = 0;
+  guint n_different = 0;
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      const ResizeCase *c = &cases[i];
+      g_autoptr(GdkPixbuf) pixbuf = make_noisy (rand, c->width, c->height, c->alpha,
+                                                c->grey_image);
+      g_autofree char *name = g_strdup_printf ("%u.%s", i, c->turned ? "jpg" : "png");
+      g_autofree char *path = g_build_filename (fixture->dir, name, NULL);
+      g_autofree guint8 *pixels = g_malloc (3 * (gsize) c->size * c->size);
+      MienImageInfo info;
+
+      if (c->turned)
+        mien_test_write_turned_jpeg (path, pixbuf);
+      else
+        g_assert_true (gdk_pixbuf_save (pixbuf, path, "png", &error, NULL));
+      g_assert_no_error (error);
+      g_string_append_printf (spec, "%s %d %d\n", path, c->size, c->grey_model);
+
+      g_assert_true (mien_image_decode (path, c->size, c->grey_model, pixels, &info, &error));
+      g_assert_no_error (error);
+      g_assert_cmpint (info.width, ==, c->width);
+      g_assert_cmpint (info.height, ==, c->height);
+      g_assert_cmpint (info.is_grey, ==, c->grey_image);
+      g_byte_array_append (mine, pixels, 3 * c->size * c->size);
+    }
+
+  g_assert_true (g_file_set_contents (spec_path, spec->str, -1, &error));
+  g_assert_no_error (error);
+  out = mien_test_run_reference ("image_reference.py", spec_path, out_path, NULL);
+  if (out == NULL)
+    return;
+  g_assert_true (g_file_get_contents (out_path, (char **) &theirs, &len, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (len, ==, mine->len);
+
+  /* Exactly, byte for byte: the same decoder libraries, and the same libtorch kernel. */
+  for (gsize i = 0; i < len; i++)
+    n_different += mine->data[i] != theirs[i];
+  g_test_message ("%u of %u bytes differ from torchvision's", n_different, mine->len);
+  g_assert_cmpuint (n_different, ==, 0);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -413,6 +527,7 @@ main (int    argc,
   ADD ("/image/truncated-and-empty", test_truncated_and_empty);
   ADD ("/image/unreadable", test_unreadable);
   ADD ("/image/read-all", test_read_all);
+  ADD ("/image/resize-torchvision", test_resize_torchvision);
 #undef ADD
 
   return g_test_run ();
