@@ -185,6 +185,7 @@ mien_cli_train (int    argc,
   g_autofree char *data = NULL, *val = NULL, *classes = NULL, *backbone = NULL;
   g_autofree char *mode = NULL, *batch_norm = NULL, *pretrained = NULL, *weights = NULL;
   g_autofree char *imbalance = NULL, *device = NULL, *out = NULL, *schedule = NULL;
+  g_autofree char *normalise = NULL;
   /* Numbers as text: NULL is "not given" (see mien_cli_parse_int ()). */
   g_autofree char *val_split_arg = NULL, *input_size_arg = NULL, *epochs_arg = NULL;
   g_autofree char *batch_arg = NULL, *lr_arg = NULL, *weight_decay_arg = NULL;
@@ -221,6 +222,9 @@ mien_cli_train (int    argc,
          "eval"), N_("HOW") },
     { "pretrained", 0, 0, G_OPTION_ARG_FILENAME, &pretrained,
       N_("Backbone weights: torchvision/timm safetensors or a Mien model file"), N_("FILE") },
+    { "normalise", 0, 0, G_OPTION_ARG_STRING, &normalise,
+      N_("Normalise inputs with the training set's mean and std (dataset) or ImageNet's "
+         "(imagenet; the default with --pretrained)"), N_("dataset|imagenet") },
     { "epochs", 0, 0, G_OPTION_ARG_STRING, &epochs_arg, N_("Epochs, 1–100000 (default 10)"),
       N_("N") },
     { "batch", 0, 0, G_OPTION_ARG_STRING, &batch_arg, N_("Batch size, 2–65536 (default 64)"),
@@ -353,6 +357,10 @@ mien_cli_train (int    argc,
             return mien_cli_usage_error ("train", _("--schedule is constant or cosine, not “%s”"),
                                          schedule);
         }
+      if (normalise != NULL &&
+          !mien_normalisation_from_string (normalise, &config->normalisation, NULL))
+        return mien_cli_usage_error ("train", _("--normalise is dataset or imagenet, not “%s”"),
+                                     normalise);
       config->pretrained = g_steal_pointer (&pretrained);
       config->epochs = (guint) epochs;
       config->batch_size = (guint) batch;
