@@ -80,9 +80,20 @@ struct _MienBackboneInterface
    * Returns: (transfer full) (nullable). */
   char       *(*map_timm_key)  (MienBackbone *self,
                                 const char   *key);
+  /* Optional: makes a pretrained tensor fit when its shape differs from the one build () made
+   * (`shape`), e.g. ViT's position embedding of a 224-px checkpoint for another input size.
+   * `name` is torchvision's (without prefix), `value` the file's tensor (borrowed). Returns NULL
+   * without setting `error` when it cannot (the tensor is then reported as mismatched).
+   * Returns: (transfer full) (nullable). */
+  MienTensor *(*adapt_pretrained) (MienBackbone  *self,
+                                   const char    *name,
+                                   MienTensor    *value,
+                                   const gint64  *shape,
+                                   int            ndim,
+                                   GError       **error);
 
   /*< private >*/
-  gpointer padding[12];
+  gpointer padding[11];
 };
 
 /* @n_variants: (out) (optional); Returns: (transfer none) (array length=n_variants). */
@@ -109,6 +120,14 @@ MienTensor  *mien_backbone_forward        (MienBackbone  *self,
 /* Returns: (transfer full) (nullable). */
 char        *mien_backbone_map_timm_key   (MienBackbone  *self,
                                            const char    *key);
+/* The interface's adapt_pretrained (); NULL without error when the plugin has none.
+ * Returns: (transfer full) (nullable). */
+MienTensor  *mien_backbone_adapt_pretrained (MienBackbone  *self,
+                                             const char    *name,
+                                             MienTensor    *value,
+                                             const gint64  *shape,
+                                             int            ndim,
+                                             GError       **error);
 /* The variant and input size of the last successful build, or NULL / 0.
  * Returns: (transfer none) (nullable). */
 const MienBackboneVariant *mien_backbone_get_variant (MienBackbone *self);
@@ -125,6 +144,16 @@ gint64       mien_backbone_count_parameters (MienBackbone *self,
  * @backbone: (type MienBackbone); Returns: (transfer full) (nullable). */
 char        *mien_backbone_key_map_func   (const char *key,
                                            gpointer    backbone);
+
+/* A MienAdaptFunc for mien_var_store_load (): user_data is the backbone
+ * (mien_backbone_adapt_pretrained ()).
+ * @backbone: (type MienBackbone); Returns: (transfer full) (nullable). */
+MienTensor  *mien_backbone_adapt_func     (const char    *name,
+                                           MienTensor    *value,
+                                           const gint64  *shape,
+                                           int            ndim,
+                                           gpointer       backbone,
+                                           GError       **error);
 
 /* Every plugin module defines and exports this (G_MODULE_EXPORT): it registers the family's type
  * statically (the engine makes the module resident) and returns it. Declared here so plugins get

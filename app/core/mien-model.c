@@ -1258,6 +1258,10 @@ mien_model_load_pretrained (MienModel   *self,
       options.map_key = mien_backbone_key_map_func;
       options.map_key_data = self->backbone;
     }
+  /* A checkpoint saved for another input size may still fit once resampled (ViT's position
+   * embedding); the plugin knows how. */
+  options.adapt = mien_backbone_adapt_func;
+  options.adapt_data = self->backbone;
 
   /* A dry run into a twin of the backbone on the meta device (no storage, copies do nothing)
    * finds what does not fit with the var store's own matching, before anything changes. */
