@@ -6,6 +6,7 @@
  * Every file is written by the test itself.
  */
 #include <errno.h>
+#include <math.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -17,7 +18,9 @@
 
 #include "mien-image.h"
 #include "mien-input.h"
+#include "mien-safetensors.h"
 #include "mien-test-util.h"
+#include "mien-var-store.h"
 
 typedef MienTestScratch Fixture;
 
@@ -511,6 +514,84 @@ test_resize_torchvision (Fixture       *fixture,
   g_assert_cmpuint (n_different, ==, 0);
 }
 
+/* mien_tensor_interpolate () equals torch.nn.functional.interpolate for every mode, shrinking and
+ * enlarging, with and without antialias; antialias with nearest is refused. */
+static void
+test_interpolate (Fixture       *fixture,
+                  gconstpointer  data)
+{
+  static const gint64 sizes[][2] = { { 7, 5 }, { 29, 40 }, { 13, 9 } };
+  static const struct { MienInterpolation mode; gboolean antialias; } modes[] = {
+    { MIEN_INTERPOLATION_BILINEAR, FALSE }, { MIEN_INTERPOLATION_BILINEAR, TRUE },
+    { MIEN_INTERPOLATION_BICUBIC, FALSE }, { MIEN_INTERPOLATION_BICUBIC, TRUE },
+    { MIEN_INTERPOLATION_NEAREST, FALSE },
+  };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MienVarStore) vs = mien_var_store_new (mien_device_cpu ());
+  g_autoptr(GPtrArray) mine = g_ptr_array_new_with_free_func ((GDestroyNotify) mien_tensor_free);
+  g_autoptr(MienTensor) x = NULL;
+  g_autoptr(MienTensor) cases = NULL;
+  g_autoptr(MienSafetensors) st = NULL;
+  g_autofree char *in_path = g_build_filename (fixture->dir, "interpolate.safetensors", NULL);
+  g_autofree char *out_path = g_build_filename (fixture->dir, "reference.safetensors", NULL);
+  g_autofree char *out = NULL;
+  float spec[G_N_ELEMENTS (sizes) * G_N_ELEMENTS (modes)][4];
+  const gint64 x_shape[4] = { 2, 3, 13, 17 };
+  const gint64 cases_shape[2] = { G_N_ELEMENTS (spec), 4 };
+  guint n = 0;
+
+  mien_torch_manual_seed (13);
+  x = mien_tensor_new_randn (x_shape, 4, MIEN_DTYPE_FLOAT32, mien_device_cpu (), &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < G_N_ELEMENTS (sizes); i++)
+    for (guint j = 0; j < G_N_ELEMENTS (modes); j++, n++)
+      {
+        MienTensor *y = mien_tensor_interpolate (x, sizes[i], modes[j].mode, modes[j].antialias,
+                                                 &error);
+
+        g_assert_no_error (error);
+        g_ptr_array_add (mine, y);
+        spec[n][0] = sizes[i][0];
+        spec[n][1] = sizes[i][1];
+        spec[n][2] = modes[j].mode;
+        spec[n][3] = modes[j].antialias;
+      }
+  g_assert_null (mien_tensor_interpolate (x, sizes[0], MIEN_INTERPOLATION_NEAREST, TRUE, &error));
+  g_assert_error (error, MIEN_TORCH_ERROR, MIEN_TORCH_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+
+  cases = mien_tensor_new_from_data (spec, MIEN_DTYPE_FLOAT32, cases_shape, 2, &error);
+  g_assert_no_error (error);
+  g_assert_true (mien_var_store_add (vs, "x", MIEN_VAR_BUFFER, x, &error));
+  g_assert_true (mien_var_store_add (vs, "cases", MIEN_VAR_BUFFER, cases, &error));
+  g_assert_true (mien_var_store_save (vs, in_path, "", NULL, &error));
+  g_assert_no_error (error);
+  out = mien_test_run_reference ("image_reference.py", "interpolate", in_path, out_path, NULL);
+  if (out == NULL)
+    return;
+
+  st = mien_safetensors_open (out_path, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("case.%u", i);
+      g_autoptr(MienTensor) theirs = mien_safetensors_load_tensor (st, name, &error);
+      g_autofree double *a = NULL;
+      g_autofree double *b = NULL;
+      gsize na = 0, nb = 0;
+      double worst = 0.0;
+
+      g_assert_no_error (error);
+      a = mien_test_values_of (mine->pdata[i], &na);
+      b = mien_test_values_of (theirs, &nb);
+      g_assert_cmpuint (na, ==, nb);
+      g_assert_cmpint (mien_tensor_size (mine->pdata[i], 2), ==, mien_tensor_size (theirs, 2));
+      for (gsize k = 0; k < na; k++)
+        worst = MAX (worst, fabs (a[k] - b[k]));
+      g_assert_cmpfloat (worst, <=, 1e-5);
+    }
+}
+
 int
 main (int    argc,
       char **argv)
@@ -528,6 +609,7 @@ main (int    argc,
   ADD ("/image/unreadable", test_unreadable);
   ADD ("/image/read-all", test_read_all);
   ADD ("/image/resize-torchvision", test_resize_torchvision);
+  ADD ("/image/interpolate", test_interpolate);
 #undef ADD
 
   return g_test_run ();

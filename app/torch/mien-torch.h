@@ -474,8 +474,9 @@ MienTensor  *mien_tensor_interpolate   (MienTensor *x, const gint64 output_size[
  * images x [C, H, W] or [N, C, H, W], as torchvision 0.14 does it: to float32, bilinear
  * interpolate with antialias and align_corners = False, rounded (half to even) and back to
  * uint8. An image already of that size is returned as it is (a new handle), as torchvision
- * does. Runs on the calling thread alone, without libtorch's intra-op threads: images are
- * resized by several decoding threads at once, and one image is too small to share. */
+ * does. Runs on the calling thread alone, without libtorch's intra-op threads (images are
+ * resized by several decoding threads at once), one channel at a time (the float copy of a
+ * large photo is 4 bytes a pixel, not 12). */
 MienTensor  *mien_tensor_resize_image  (MienTensor *x, gint64 height, gint64 width,
                                         GError **error);
 
