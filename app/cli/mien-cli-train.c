@@ -185,7 +185,6 @@ mien_cli_train (int    argc,
   g_autofree char *data = NULL, *val = NULL, *classes = NULL, *backbone = NULL;
   g_autofree char *mode = NULL, *batch_norm = NULL, *pretrained = NULL, *weights = NULL;
   g_autofree char *imbalance = NULL, *device = NULL, *out = NULL, *schedule = NULL;
-  g_autofree char *normalise = NULL;
   /* Numbers as text: NULL is "not given" (see mien_cli_parse_int ()). */
   g_autofree char *val_split_arg = NULL, *input_size_arg = NULL, *epochs_arg = NULL;
   g_autofree char *batch_arg = NULL, *lr_arg = NULL, *weight_decay_arg = NULL;
@@ -198,6 +197,7 @@ mien_cli_train (int    argc,
   gint64 magnitude = config->rand_augment.magnitude, seed = (gint64) config->seed;
   gint64 max_threads = mien_cli_max_threads ();
   gboolean resume = FALSE, json = FALSE, grey = FALSE, amp = FALSE, paper = FALSE;
+  g_autofree char *normalise = NULL;
   const GOptionEntry entries[] = {
     { "data", 0, 0, G_OPTION_ARG_FILENAME, &data,
       N_("Training set: class folders, a CSV manifest, or a folder with train/ and val/"),
