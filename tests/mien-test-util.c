@@ -351,7 +351,7 @@ mien_test_run_referencev (const char         *script,
     }
   g_ptr_array_add (argv, (char *) python);
   g_ptr_array_add (argv, path);
-  for (guint i = 0; args[i] != NULL; i++)
+  for (guint i = 0; args != NULL && args[i] != NULL; i++)
     g_ptr_array_add (argv, (char *) args[i]);
   g_ptr_array_add (argv, NULL);
 

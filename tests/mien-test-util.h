@@ -74,7 +74,7 @@ void               mien_test_write_turned_jpeg  (const char        *path,
 char              *mien_test_run_reference      (const char        *script,
                                                  const char        *first,
                                                  ...) G_GNUC_NULL_TERMINATED;
-/* The same with a NULL-terminated array of arguments. */
+/* The same with a NULL-terminated array of arguments (NULL: none). */
 char              *mien_test_run_referencev     (const char        *script,
                                                  const char * const *args);
 
