@@ -469,3 +469,51 @@ mien_test_web_server_stop (MienTestWebServer *server)
 }
 
 #endif  /* MIEN_HAVE_SOUP */
+
+char *
+mien_test_run_referencev (const char         *script,
+                          const char * const *args)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = g_test_build_filename (G_TEST_DIST, script, NULL);
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  const char *python = g_getenv ("MIEN_REFERENCE_PYTHON");
+  int status = 0;
+
+  if (python == NULL || *python == '\0')
+    {
+      g_test_skip ("MIEN_REFERENCE_PYTHON is unset: no python with torch and torchvision to "
+                   "compare against (set it, or configure with -Dparity=enabled)");
+      return NULL;
+    }
+  g_ptr_array_add (argv, (char *) python);
+  g_ptr_array_add (argv, path);
+  for (guint i = 0; args != NULL && args[i] != NULL; i++)
+    g_ptr_array_add (argv, (char *) args[i]);
+  g_ptr_array_add (argv, NULL);
+
+  g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                &out, &err, &status, &error);
+  g_assert_no_error (error);
+  if (!g_spawn_check_wait_status (status, &error))
+    g_error ("%s failed: %s\n%s", path, error->message, err);
+  return g_steal_pointer (&out);
+}
+
+char *
+mien_test_run_reference (const char *script,
+                         const char *first,
+                         ...)
+{
+  g_autoptr(GPtrArray) args = g_ptr_array_new ();
+  va_list ap;
+
+  va_start (ap, first);
+  for (const char *a = first; a != NULL; a = va_arg (ap, const char *))
+    g_ptr_array_add (args, (char *) a);
+  va_end (ap);
+  g_ptr_array_add (args, NULL);
+  return mien_test_run_referencev (script, (const char * const *) args->pdata);
+}

@@ -97,5 +97,15 @@ MienTestWebServer *mien_test_web_server_start    (SoupServerCallback  handler,
 const char        *mien_test_web_server_get_base (MienTestWebServer  *server);
 void               mien_test_web_server_stop     (MienTestWebServer  *server);
 #endif
+/* Runs tests/SCRIPT (a Python reference) with $MIEN_REFERENCE_PYTHON and the NULL-terminated
+ * arguments, to its end; fails the test with the script's standard error unless it exits with 0.
+ * Returns its standard output, or NULL, with the test marked skipped, where there is no python
+ * with torch and torchvision. */
+char              *mien_test_run_reference      (const char        *script,
+                                                 const char        *first,
+                                                 ...) G_GNUC_NULL_TERMINATED;
+/* The same with a NULL-terminated array of arguments (NULL: none). */
+char              *mien_test_run_referencev     (const char        *script,
+                                                 const char * const *args);
 
 G_END_DECLS

@@ -156,33 +156,7 @@ reference_python (void)
 static char *
 run_reference (const char * const *args)
 {
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_autofree char *script = g_test_build_filename (G_TEST_DIST, "augment_reference.py", NULL);
-  g_autofree char *out = NULL;
-  g_autofree char *err = NULL;
-  const char *python = reference_python ();
-  int status = 0;
-
-  if (python == NULL)
-    {
-      g_test_skip ("MIEN_REFERENCE_PYTHON is unset: no python with torch and torchvision to "
-                   "compare against (set it, or configure with -Dparity=enabled)");
-      return NULL;
-    }
-
-  g_ptr_array_add (argv, (gpointer) python);
-  g_ptr_array_add (argv, script);
-  for (int i = 0; args[i] != NULL; i++)
-    g_ptr_array_add (argv, (gpointer) args[i]);
-  g_ptr_array_add (argv, NULL);
-
-  g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
-                &out, &err, &status, &error);
-  g_assert_no_error (error);
-  if (!g_spawn_check_wait_status (status, &error))
-    g_error ("%s failed: %s\n%s", script, error->message, err);
-  return g_steal_pointer (&out);
+  return mien_test_run_referencev ("augment_reference.py", args);
 }
 
 /* torchvision's results for test_magnitudes, worked out once for all the per-op tests. */

@@ -1,9 +1,12 @@
 /* test-image.c — mien_image_load (), the one way an image file becomes a pixbuf, and the
  * decoding built on it: EXIF orientation, and hostile files (FIFOs, devices, folders, symlink
  * loops, decompression bombs, truncated, empty and unreadable files) that must fail at once with
- * an error naming the file. Every file is written by the test itself.
+ * an error naming the file; and the pixels a network sees, compared with what Python gets from
+ * the same file (PIL, then torchvision's resize with antialias) by tests/image_reference.py.
+ * Every file is written by the test itself.
  */
 #include <errno.h>
+#include <math.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -15,7 +18,9 @@
 
 #include "mien-image.h"
 #include "mien-input.h"
+#include "mien-safetensors.h"
 #include "mien-test-util.h"
+#include "mien-var-store.h"
 
 typedef MienTestScratch Fixture;
 
@@ -397,6 +402,196 @@ test_read_all (Fixture       *fixture,
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_REGULAR_FILE);
 }
 
+/* A noisy image: smooth gradients (where a shifted filter shows) plus noise (where rounding
+ * shows), with an alpha channel that must not matter, or with three equal channels. */
+static GdkPixbuf *
+make_noisy (GRand    *rand,
+            int       width,
+            int       height,
+            gboolean  alpha,
+            gboolean  grey)
+{
+  GdkPixbuf *pixbuf = gdk_pixbuf_new (GDK_COLORSPACE_RGB, alpha, 8, width, height);
+  int n_channels = gdk_pixbuf_get_n_channels (pixbuf);
+
+  for (int y = 0; y < height; y++)
+    {
+      guint8 *p = gdk_pixbuf_get_pixels (pixbuf) + (gsize) y * gdk_pixbuf_get_rowstride (pixbuf);
+
+      for (int x = 0; x < width; x++, p += n_channels)
+        {
+          for (int c = 0; c < 3; c++)
+            p[c] = (guint8) CLAMP ((255 * (x + (c + 1) * y)) / (width + 3 * height) +
+                                   g_rand_int_range (rand, -40, 41), 0, 255);
+          if (grey)
+            p[1] = p[2] = p[0];
+          if (alpha)
+            p[3] = (guint8) g_rand_int_range (rand, 0, 256);
+        }
+    }
+  return pixbuf;
+}
+
+typedef struct {
+  int      width;
+  int      height;
+  int      size;
+  gboolean alpha;
+  gboolean grey_image;
+  gboolean grey_model;
+  gboolean turned;   /* a JPEG with EXIF orientation 6 rather than a PNG */
+} ResizeCase;
+
+/* Mien's decoding of files it writes equals Python's: shrinking by non-integer factors,
+ * enlarging, non-square and odd sizes, 1 × 1, a size that needs no resize, alpha, grey images,
+ * a grey model (luminance, then resize) and an EXIF-turned JPEG. */
+static void
+test_resize_torchvision (Fixture       *fixture,
+                         gconstpointer  data)
+{
+  static const ResizeCase cases[] = {
+    { 100, 100, 64, FALSE, FALSE, FALSE, FALSE },
+    { 97, 61, 40, FALSE, FALSE, FALSE, FALSE },
+    { 37, 23, 64, FALSE, FALSE, FALSE, FALSE },
+    { 300, 7, 48, FALSE, FALSE, FALSE, FALSE },
+    { 1, 1, 16, FALSE, FALSE, FALSE, FALSE },
+    { 45, 30, 32, TRUE, FALSE, FALSE, FALSE },
+    { 77, 50, 48, FALSE, TRUE, FALSE, FALSE },
+    { 120, 90, 48, FALSE, FALSE, TRUE, FALSE },
+    { 64, 64, 64, FALSE, FALSE, FALSE, FALSE },
+    { 50, 50, 37, FALSE, FALSE, FALSE, FALSE },
+    { 40, 30, 24, FALSE, FALSE, FALSE, TRUE },
+  };
+  g_autoptr(GRand) rand = g_rand_new_with_seed (13);
+  g_autoptr(GString) spec = g_string_new (NULL);
+  g_autoptr(GByteArray) mine = g_byte_array_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *spec_path = g_build_filename (fixture->dir, "spec.txt", NULL);
+  g_autofree char *out_path = g_build_filename (fixture->dir, "reference.bin", NULL);
+  g_autofree char *out = NULL;
+  g_autofree guint8 *theirs = NULL;
+  gsize len = 0;
+  guint n_different = 0;
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      const ResizeCase *c = &cases[i];
+      g_autoptr(GdkPixbuf) pixbuf = make_noisy (rand, c->width, c->height, c->alpha,
+                                                c->grey_image);
+      g_autofree char *name = g_strdup_printf ("%u.%s", i, c->turned ? "jpg" : "png");
+      g_autofree char *path = g_build_filename (fixture->dir, name, NULL);
+      g_autofree guint8 *pixels = g_malloc (3 * (gsize) c->size * c->size);
+      MienImageInfo info;
+
+      if (c->turned)
+        mien_test_write_turned_jpeg (path, pixbuf);
+      else
+        g_assert_true (gdk_pixbuf_save (pixbuf, path, "png", &error, NULL));
+      g_assert_no_error (error);
+      g_string_append_printf (spec, "%s %d %d\n", path, c->size, c->grey_model);
+
+      g_assert_true (mien_image_decode (path, c->size, c->grey_model, pixels, &info, &error));
+      g_assert_no_error (error);
+      g_assert_cmpint (info.width, ==, c->width);
+      g_assert_cmpint (info.height, ==, c->height);
+      g_assert_cmpint (info.is_grey, ==, c->grey_image);
+      g_byte_array_append (mine, pixels, 3 * c->size * c->size);
+    }
+
+  g_assert_true (g_file_set_contents (spec_path, spec->str, -1, &error));
+  g_assert_no_error (error);
+  out = mien_test_run_reference ("image_reference.py", spec_path, out_path, NULL);
+  if (out == NULL)
+    return;
+  g_assert_true (g_file_get_contents (out_path, (char **) &theirs, &len, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (len, ==, mine->len);
+
+  /* Exactly, byte for byte: the same decoder libraries, and the same libtorch kernel. */
+  for (gsize i = 0; i < len; i++)
+    n_different += mine->data[i] != theirs[i];
+  g_test_message ("%u of %u bytes differ from torchvision's", n_different, mine->len);
+  g_assert_cmpuint (n_different, ==, 0);
+}
+
+/* mien_tensor_interpolate () equals torch.nn.functional.interpolate for every mode, shrinking and
+ * enlarging, with and without antialias; antialias with nearest is refused. */
+static void
+test_interpolate (Fixture       *fixture,
+                  gconstpointer  data)
+{
+  static const gint64 sizes[][2] = { { 7, 5 }, { 29, 40 }, { 13, 9 } };
+  static const struct { MienInterpolation mode; gboolean antialias; } modes[] = {
+    { MIEN_INTERPOLATION_BILINEAR, FALSE }, { MIEN_INTERPOLATION_BILINEAR, TRUE },
+    { MIEN_INTERPOLATION_BICUBIC, FALSE }, { MIEN_INTERPOLATION_BICUBIC, TRUE },
+    { MIEN_INTERPOLATION_NEAREST, FALSE },
+  };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MienVarStore) vs = mien_var_store_new (mien_device_cpu ());
+  g_autoptr(GPtrArray) mine = g_ptr_array_new_with_free_func ((GDestroyNotify) mien_tensor_free);
+  g_autoptr(MienTensor) x = NULL;
+  g_autoptr(MienTensor) cases = NULL;
+  g_autoptr(MienSafetensors) st = NULL;
+  g_autofree char *in_path = g_build_filename (fixture->dir, "interpolate.safetensors", NULL);
+  g_autofree char *out_path = g_build_filename (fixture->dir, "reference.safetensors", NULL);
+  g_autofree char *out = NULL;
+  float spec[G_N_ELEMENTS (sizes) * G_N_ELEMENTS (modes)][4];
+  const gint64 x_shape[4] = { 2, 3, 13, 17 };
+  const gint64 cases_shape[2] = { G_N_ELEMENTS (spec), 4 };
+  guint n = 0;
+
+  mien_torch_manual_seed (13);
+  x = mien_tensor_new_randn (x_shape, 4, MIEN_DTYPE_FLOAT32, mien_device_cpu (), &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < G_N_ELEMENTS (sizes); i++)
+    for (guint j = 0; j < G_N_ELEMENTS (modes); j++, n++)
+      {
+        MienTensor *y = mien_tensor_interpolate (x, sizes[i], modes[j].mode, modes[j].antialias,
+                                                 &error);
+
+        g_assert_no_error (error);
+        g_ptr_array_add (mine, y);
+        spec[n][0] = sizes[i][0];
+        spec[n][1] = sizes[i][1];
+        spec[n][2] = modes[j].mode;
+        spec[n][3] = modes[j].antialias;
+      }
+  g_assert_null (mien_tensor_interpolate (x, sizes[0], MIEN_INTERPOLATION_NEAREST, TRUE, &error));
+  g_assert_error (error, MIEN_TORCH_ERROR, MIEN_TORCH_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+
+  cases = mien_tensor_new_from_data (spec, MIEN_DTYPE_FLOAT32, cases_shape, 2, &error);
+  g_assert_no_error (error);
+  g_assert_true (mien_var_store_add (vs, "x", MIEN_VAR_BUFFER, x, &error));
+  g_assert_true (mien_var_store_add (vs, "cases", MIEN_VAR_BUFFER, cases, &error));
+  g_assert_true (mien_var_store_save (vs, in_path, "", NULL, &error));
+  g_assert_no_error (error);
+  out = mien_test_run_reference ("image_reference.py", "interpolate", in_path, out_path, NULL);
+  if (out == NULL)
+    return;
+
+  st = mien_safetensors_open (out_path, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("case.%u", i);
+      g_autoptr(MienTensor) theirs = mien_safetensors_load_tensor (st, name, &error);
+      g_autofree double *a = NULL;
+      g_autofree double *b = NULL;
+      gsize na = 0, nb = 0;
+      double worst = 0.0;
+
+      g_assert_no_error (error);
+      a = mien_test_values_of (mine->pdata[i], &na);
+      b = mien_test_values_of (theirs, &nb);
+      g_assert_cmpuint (na, ==, nb);
+      g_assert_cmpint (mien_tensor_size (mine->pdata[i], 2), ==, mien_tensor_size (theirs, 2));
+      for (gsize k = 0; k < na; k++)
+        worst = MAX (worst, fabs (a[k] - b[k]));
+      g_assert_cmpfloat (worst, <=, 1e-5);
+    }
+}
+
 int
 main (int    argc,
       char **argv)
@@ -413,6 +608,8 @@ main (int    argc,
   ADD ("/image/truncated-and-empty", test_truncated_and_empty);
   ADD ("/image/unreadable", test_unreadable);
   ADD ("/image/read-all", test_read_all);
+  ADD ("/image/resize-torchvision", test_resize_torchvision);
+  ADD ("/image/interpolate", test_interpolate);
 #undef ADD
 
   return g_test_run ();

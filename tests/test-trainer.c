@@ -12,6 +12,8 @@
 #include <glib/gstdio.h>
 
 #include "mien-demo-data.h"
+#include "mien-json.h"
+#include "mien-model.h"
 #include "mien-run.h"
 #include "mien-trainer.h"
 #include "mien-test-util.h"
@@ -362,6 +364,119 @@ test_kill_at_every_step (MienTestScratch *scratch,
     }
 }
 
+/* The mean and std a finished run's best model was saved with. */
+static void
+read_mean_std (const char *out,
+               double     *mean,
+               double     *std)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *best = g_build_filename (out, "best.safetensors", NULL);
+  g_autoptr(JsonObject) meta = mien_model_read_metadata (best, &error);
+  JsonArray *m, *s;
+
+  g_assert_no_error (error);
+  m = json_object_get_array_member (meta, "mean");
+  s = json_object_get_array_member (meta, "std");
+  for (guint c = 0; c < 3; c++)
+    {
+      mean[c] = json_array_get_double_element (m, c);
+      std[c] = json_array_get_double_element (s, c);
+    }
+}
+
+/* From ImageNet weights, a run normalises with ImageNet's mean and std unless told otherwise
+ * (`--normalise dataset`); config.json keeps the choice, and one from before the choice existed
+ * reads as "dataset", what those versions did. */
+static void
+test_normalisation (MienTestScratch *scratch,
+                    gconstpointer    data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *weights = g_build_filename (scratch->dir, "resnet18.safetensors", NULL);
+  g_autofree char *auto_out = g_build_filename (scratch->dir, "auto", NULL);
+  g_autofree char *dataset_out = g_build_filename (scratch->dir, "dataset", NULL);
+  g_autofree char *config_path = g_build_filename (auto_out, "config.json", NULL);
+  g_autoptr(MienTrainConfig) config = small_config (auto_out);
+  g_autoptr(MienTrainer) trainer = NULL;
+  g_autoptr(MienBackbone) backbone = NULL;
+  g_autoptr(MienVarStore) vs = mien_var_store_new (mien_device_cpu ());
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(JsonObject) old = NULL;
+  g_autoptr(MienTrainConfig) read_back = NULL;
+  g_autoptr(MienTrainConfig) read_old = NULL;
+  g_autoptr(MienTestCliResult) bad = NULL;
+  g_autoptr(MienTestCliResult) cli = NULL;
+  JsonObject *written;
+  double mean[3], std[3];
+
+  /* Defaults, resolved. */
+  g_assert_cmpint (config->normalisation, ==, MIEN_NORMALISATION_AUTO);
+  g_assert_cmpint (mien_train_config_get_normalisation (config), ==, MIEN_NORMALISATION_DATASET);
+
+  backbone = mien_plugin_engine_create_backbone (mien_plugin_engine_get_default (), "resnet:18",
+                                                 NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (mien_backbone_build (backbone, "18", 32, vs, "", &error));
+  g_assert_true (mien_var_store_save (vs, weights, "", NULL, &error));
+  g_assert_no_error (error);
+
+  config->epochs = 1;
+  config->pretrained = g_strdup (weights);
+  g_assert_cmpint (mien_train_config_get_normalisation (config), ==,
+                   MIEN_NORMALISATION_IMAGENET);
+  trainer = mien_trainer_new (mien_plugin_engine_get_default (), config);
+  run_or_fail (trainer);
+  read_mean_std (auto_out, mean, std);
+  for (guint c = 0; c < 3; c++)
+    {
+      g_assert_cmpfloat (mean[c], ==, mien_imagenet_mean[c]);
+      g_assert_cmpfloat (std[c], ==, mien_imagenet_std[c]);
+    }
+
+  g_assert_true (json_parser_load_from_file (parser, config_path, &error));
+  g_assert_no_error (error);
+  written = json_node_get_object (json_parser_get_root (parser));
+  g_assert_cmpstr (json_object_get_string_member (written, "normalisation"), ==, "auto");
+  read_back = mien_train_config_from_json (written, config_path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (read_back->normalisation, ==, MIEN_NORMALISATION_AUTO);
+
+  /* An older config.json, without the member. */
+  old = json_object_ref (written);
+  json_object_remove_member (old, "normalisation");
+  read_old = mien_train_config_from_json (old, config_path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (read_old->normalisation, ==, MIEN_NORMALISATION_DATASET);
+  g_assert_cmpint (mien_train_config_get_normalisation (read_old), ==,
+                   MIEN_NORMALISATION_DATASET);
+  json_object_set_string_member (old, "normalisation", "imagenette");
+  g_assert_null (mien_train_config_from_json (old, config_path, &error));
+  g_assert_error (error, MIEN_JSON_ERROR, MIEN_JSON_ERROR_RANGE);
+  g_assert_nonnull (strstr (error->message, "normalisation"));
+  g_clear_error (&error);
+
+  /* The command line: a wrong value names the option; dataset overrides the default. */
+  bad = mien_test_cli_run ("train", "--data", demo_dir, "--normalise", "imagenette", "--out",
+                           dataset_out, NULL);
+  g_assert_cmpint (bad->status, ==, 2);
+  g_assert_nonnull (strstr (bad->err, "--normalise"));
+  g_assert_false (g_file_test (dataset_out, G_FILE_TEST_EXISTS));
+  cli = mien_test_cli_run ("train", "--data", demo_dir, "--backbone", "resnet:18",
+                           "--input-size", "32", "--epochs", "1", "--batch", "8", "--threads",
+                           "1", "--workers", "2", "--pretrained", weights, "--normalise",
+                           "dataset", "--out", dataset_out, NULL);
+  mien_test_cli_assert_success (cli);
+  read_mean_std (dataset_out, mean, std);
+  for (guint c = 0; c < 3; c++)
+    {
+      g_assert_cmpfloat (mean[c], !=, mien_imagenet_mean[c]);
+      g_assert_cmpfloat (std[c], !=, mien_imagenet_std[c]);
+      g_assert_cmpfloat (mean[c], >, 0.0);
+      g_assert_cmpfloat (mean[c], <, 1.0);
+    }
+}
+
 static void
 test_config_errors (void)
 {
@@ -468,6 +583,8 @@ main (int    argc,
               test_run_folder, mien_test_scratch_tear_down);
   g_test_add ("/trainer/kill-at-every-step", MienTestScratch, NULL, mien_test_scratch_set_up,
               test_kill_at_every_step, mien_test_scratch_tear_down);
+  g_test_add ("/trainer/normalisation", MienTestScratch, NULL, mien_test_scratch_set_up,
+              test_normalisation, mien_test_scratch_tear_down);
   g_test_add_func ("/trainer/config-errors", test_config_errors);
   status = g_test_run ();
 

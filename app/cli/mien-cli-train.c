@@ -201,6 +201,7 @@ mien_cli_train (int    argc,
   gint64 magnitude = config->rand_augment.magnitude, seed = (gint64) config->seed;
   gint64 max_threads = mien_cli_max_threads ();
   gboolean resume = FALSE, json = FALSE, grey = FALSE, amp = FALSE, paper = FALSE;
+  g_autofree char *normalise = NULL;
   const GOptionEntry entries[] = {
     { "data", 0, 0, G_OPTION_ARG_FILENAME, &data,
       N_("Training set: class folders, a CSV manifest, or a folder with train/ and val/"),
@@ -236,6 +237,9 @@ mien_cli_train (int    argc,
       N_("Backbone weights: torchvision/timm safetensors or .pth, a Mien model file, or "
          "imagenet[:NAME] for the catalogue's (the variant's default; see “mien-cli weights”)"),
       N_("FILE|imagenet[:NAME]") },
+    { "normalise", 0, 0, G_OPTION_ARG_STRING, &normalise,
+      N_("Normalise inputs with the training set's mean and std (dataset) or ImageNet's "
+         "(imagenet; the default with --pretrained)"), N_("dataset|imagenet") },
     { "epochs", 0, 0, G_OPTION_ARG_STRING, &epochs_arg, N_("Epochs, 1–100000 (default 10)"),
       N_("N") },
     { "batch", 0, 0, G_OPTION_ARG_STRING, &batch_arg, N_("Batch size, 2–65536 (default 64)"),
@@ -388,6 +392,10 @@ mien_cli_train (int    argc,
           g_free (pretrained);
           pretrained = path;
         }
+      if (normalise != NULL &&
+          !mien_normalisation_from_string (normalise, &config->normalisation, NULL))
+        return mien_cli_usage_error ("train", _("--normalise is dataset or imagenet, not “%s”"),
+                                     normalise);
       config->pretrained = g_steal_pointer (&pretrained);
       config->epochs = (guint) epochs;
       config->batch_size = (guint) batch;

@@ -278,6 +278,29 @@ mien_backbone_weights_of_variant (const MienWeightsInfo     *table,
   return n > 0 ? &table[first] : NULL;
 }
 
+MienTensor *
+mien_backbone_adapt_pretrained (MienBackbone   *self,
+                                const char     *name,
+                                MienTensor     *value,
+                                const gint64   *shape,
+                                int             ndim,
+                                GError        **error)
+{
+  MienBackboneInterface *iface;
+
+  g_return_val_if_fail (MIEN_IS_BACKBONE (self), NULL);
+  g_return_val_if_fail (name != NULL, NULL);
+  g_return_val_if_fail (value != NULL, NULL);
+  g_return_val_if_fail (shape != NULL || ndim == 0, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  iface = MIEN_BACKBONE_GET_IFACE (self);
+  if (iface->adapt_pretrained == NULL)
+    return NULL;
+
+  return iface->adapt_pretrained (self, name, value, shape, ndim, error);
+}
+
 const MienBackboneVariant *
 mien_backbone_get_variant (MienBackbone *self)
 {
@@ -342,4 +365,18 @@ mien_backbone_key_map_func (const char *key,
   g_return_val_if_fail (MIEN_IS_BACKBONE (backbone), NULL);
 
   return mien_backbone_map_timm_key (MIEN_BACKBONE (backbone), key);
+}
+
+MienTensor *
+mien_backbone_adapt_func (const char    *name,
+                          MienTensor    *value,
+                          const gint64  *shape,
+                          int            ndim,
+                          gpointer       backbone,
+                          GError       **error)
+{
+  g_return_val_if_fail (MIEN_IS_BACKBONE (backbone), NULL);
+
+  return mien_backbone_adapt_pretrained (MIEN_BACKBONE (backbone), name, value, shape, ndim,
+                                         error);
 }

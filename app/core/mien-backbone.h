@@ -122,9 +122,20 @@ struct _MienBackboneInterface
   const MienWeightsInfo *(*list_weights) (MienBackbone              *self,
                                           const MienBackboneVariant *variant,
                                           guint                     *n_weights);
+  /* Optional: makes a pretrained tensor fit when its shape differs from the one build () made
+   * (`shape`), e.g. ViT's position embedding of a 224-px checkpoint for another input size.
+   * `name` is torchvision's (without prefix), `value` the file's tensor (borrowed). Returns NULL
+   * without setting `error` when it cannot (the tensor is then reported as mismatched).
+   * Returns: (transfer full) (nullable). */
+  MienTensor *(*adapt_pretrained) (MienBackbone  *self,
+                                   const char    *name,
+                                   MienTensor    *value,
+                                   const gint64  *shape,
+                                   int            ndim,
+                                   GError       **error);
 
   /*< private >*/
-  gpointer padding[11];
+  gpointer padding[10];
 };
 
 /* @n_variants: (out) (optional); Returns: (transfer none) (array length=n_variants). */
@@ -164,6 +175,14 @@ const MienWeightsInfo *mien_backbone_weights_of_variant (const MienWeightsInfo  
                                                          guint                      n_table,
                                                          const MienBackboneVariant *variant,
                                                          guint                     *n_weights);
+/* The interface's adapt_pretrained (); NULL without error when the plugin has none.
+ * Returns: (transfer full) (nullable). */
+MienTensor  *mien_backbone_adapt_pretrained (MienBackbone  *self,
+                                             const char    *name,
+                                             MienTensor    *value,
+                                             const gint64  *shape,
+                                             int            ndim,
+                                             GError       **error);
 /* The variant and input size of the last successful build, or NULL / 0.
  * Returns: (transfer none) (nullable). */
 const MienBackboneVariant *mien_backbone_get_variant (MienBackbone *self);
@@ -180,6 +199,16 @@ gint64       mien_backbone_count_parameters (MienBackbone *self,
  * @backbone: (type MienBackbone); Returns: (transfer full) (nullable). */
 char        *mien_backbone_key_map_func   (const char *key,
                                            gpointer    backbone);
+
+/* A MienAdaptFunc for mien_var_store_load (): user_data is the backbone
+ * (mien_backbone_adapt_pretrained ()).
+ * @backbone: (type MienBackbone); Returns: (transfer full) (nullable). */
+MienTensor  *mien_backbone_adapt_func     (const char    *name,
+                                           MienTensor    *value,
+                                           const gint64  *shape,
+                                           int            ndim,
+                                           gpointer       backbone,
+                                           GError       **error);
 
 /* Every plugin module defines and exports this (G_MODULE_EXPORT): it registers the family's type
  * statically (the engine makes the module resident) and returns it. Declared here so plugins get

@@ -35,39 +35,6 @@ pixbuf_is_grey (GdkPixbuf *pixbuf)
   return TRUE;
 }
 
-/* PIL's convert ("RGB") drops alpha without compositing; scaling an RGBA pixbuf would instead
- * weight colours by their alpha, so the channel goes before resizing. */
-static GdkPixbuf *
-drop_alpha (GdkPixbuf *pixbuf)
-{
-  int width = gdk_pixbuf_get_width (pixbuf);
-  int height = gdk_pixbuf_get_height (pixbuf);
-  int src_stride = gdk_pixbuf_get_rowstride (pixbuf);
-  const guint8 *src = gdk_pixbuf_read_pixels (pixbuf);
-  GdkPixbuf *rgb;
-  guint8 *dst;
-  int dst_stride;
-
-  rgb = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, width, height);
-  if (rgb == NULL)
-    return NULL;
-  dst = gdk_pixbuf_get_pixels (rgb);
-  dst_stride = gdk_pixbuf_get_rowstride (rgb);
-  for (int y = 0; y < height; y++)
-    {
-      const guint8 *s = src + (gsize) y * src_stride;
-      guint8 *d = dst + (gsize) y * dst_stride;
-
-      for (int x = 0; x < width; x++, s += 4, d += 3)
-        {
-          d[0] = s[0];
-          d[1] = s[1];
-          d[2] = s[2];
-        }
-    }
-  return rgb;
-}
-
 static void
 set_resize_error (GError **error,
                   int      width,
@@ -75,6 +42,40 @@ set_resize_error (GError **error,
 {
   g_set_error (error, GDK_PIXBUF_ERROR, GDK_PIXBUF_ERROR_INSUFFICIENT_MEMORY,
                _("Not enough memory to resize a %d × %d image"), width, height);
+}
+
+/* The pixels in planar order, [3, H, W], or [1, H, W] of luminance with `grey`. Alpha is
+ * dropped without compositing, as PIL's convert ("RGB") does. */
+static void
+pixbuf_to_planes (GdkPixbuf *pixbuf,
+                  gboolean   grey,
+                  guint8    *dest)
+{
+  int width = gdk_pixbuf_get_width (pixbuf);
+  int height = gdk_pixbuf_get_height (pixbuf);
+  int stride = gdk_pixbuf_get_rowstride (pixbuf);
+  int n_channels = gdk_pixbuf_get_n_channels (pixbuf);
+  const guint8 *pixels = gdk_pixbuf_read_pixels (pixbuf);
+  gsize plane = (gsize) width * height;
+
+  for (int y = 0; y < height; y++)
+    {
+      const guint8 *p = pixels + (gsize) y * stride;
+      guint8 *r = dest + (gsize) y * width;
+      guint8 *g = r + plane;
+      guint8 *b = g + plane;
+
+      if (grey)
+        for (int x = 0; x < width; x++, p += n_channels)
+          r[x] = mien_image_luminance (p[0], p[1], p[2]);
+      else
+        for (int x = 0; x < width; x++, p += n_channels)
+          {
+            r[x] = p[0];
+            g[x] = p[1];
+            b[x] = p[2];
+          }
+    }
 }
 
 gboolean
@@ -85,12 +86,12 @@ mien_image_from_pixbuf (GdkPixbuf      *pixbuf,
                         MienImageInfo  *info,
                         GError        **error)
 {
-  g_autoptr(GdkPixbuf) rgb = NULL;
-  g_autoptr(GdkPixbuf) scaled = NULL;
-  GdkPixbuf *src;
-  const guint8 *pixels;
+  g_autofree guint8 *planes = NULL;
+  g_autoptr(MienTensor) image = NULL;
+  g_autoptr(MienTensor) resized = NULL;
   gsize plane = (gsize) size * size;
-  int width, height, stride, n_channels;
+  gint64 shape[3];
+  int width, height, n_channels, n_planes;
 
   g_return_val_if_fail (GDK_IS_PIXBUF (pixbuf), FALSE);
   g_return_val_if_fail (size > 0, FALSE);
@@ -119,48 +120,34 @@ mien_image_from_pixbuf (GdkPixbuf      *pixbuf,
       info->is_grey = pixbuf_is_grey (pixbuf);
     }
 
-  src = pixbuf;
-  if (n_channels == 4)
+  /* Grey models see luminance resized, as Python's Image.convert ("L") followed by the resize:
+   * one plane to resize instead of three. */
+  n_planes = grey ? 1 : 3;
+  planes = g_try_malloc ((gsize) width * height * n_planes);
+  if (planes == NULL)
     {
-      rgb = drop_alpha (pixbuf);
-      if (rgb == NULL)
-        goto oom;
-      src = rgb;
+      set_resize_error (error, width, height);
+      return FALSE;
     }
-  if (width != size || height != size)
-    {
-      scaled = gdk_pixbuf_scale_simple (src, size, size, GDK_INTERP_BILINEAR);
-      if (scaled == NULL)
-        goto oom;
-      src = scaled;
-    }
+  pixbuf_to_planes (pixbuf, grey, planes);
 
-  pixels = gdk_pixbuf_read_pixels (src);
-  stride = gdk_pixbuf_get_rowstride (src);
-  n_channels = gdk_pixbuf_get_n_channels (src);
-  for (int y = 0; y < size; y++)
+  /* The resize is torchvision's own (see mien_tensor_resize_image ()), so that a Python user
+   * who resizes the same decoded pixels with torchvision gets the same input. */
+  shape[0] = n_planes;
+  shape[1] = height;
+  shape[2] = width;
+  image = mien_tensor_new_from_data (planes, MIEN_DTYPE_UINT8, shape, 3, error);
+  g_clear_pointer (&planes, g_free);
+  if (image == NULL ||
+      (resized = mien_tensor_resize_image (image, size, size, error)) == NULL ||
+      !mien_tensor_to_host (resized, dest, plane * n_planes, error))
+    return FALSE;
+  if (grey)
     {
-      const guint8 *p = pixels + (gsize) y * stride;
-      guint8 *r = dest + (gsize) y * size;
-      guint8 *g = r + plane;
-      guint8 *b = g + plane;
-
-      if (grey)
-        for (int x = 0; x < size; x++, p += n_channels)
-          r[x] = g[x] = b[x] = mien_image_luminance (p[0], p[1], p[2]);
-      else
-        for (int x = 0; x < size; x++, p += n_channels)
-          {
-            r[x] = p[0];
-            g[x] = p[1];
-            b[x] = p[2];
-          }
+      memcpy (dest + plane, dest, plane);
+      memcpy (dest + 2 * plane, dest, plane);
     }
   return TRUE;
-
-oom:
-  set_resize_error (error, width, height);
-  return FALSE;
 }
 
 static gboolean

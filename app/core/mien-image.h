@@ -1,11 +1,16 @@
 /* mien-image.h — decoding images into the pixels a network sees.
  *
- * Every image becomes uint8 RGB in planar CHW order at size × size: decoded with GdkPixbuf, any
- * alpha dropped, resized without keeping the aspect ratio (as torchvision's Resize ((S, S));
- * GDK_INTERP_BILINEAR, which averages over the source area when shrinking). Grey images come out
- * with three equal channels. With `grey`, colour images are turned into luminance first
- * (ITU-R 601: 0.299 R + 0.587 G + 0.114 B, rounded, as PIL's convert ("L")) and repeated in
- * the three channels, for models trained on grey faces.
+ * Every image becomes uint8 RGB in planar CHW order at size × size: decoded with GdkPixbuf, turned
+ * upright by its EXIF orientation, any alpha dropped (not composited), then resized without
+ * keeping the aspect ratio exactly as torchvision 0.14 resizes a uint8 tensor:
+ * torchvision.transforms.functional.resize (img, [size, size], antialias=True), i.e. to float,
+ * bilinear interpolation with antialias and align_corners=False, rounded half to even, back to
+ * uint8 (mien_tensor_resize_image ()). Grey images come out with three equal channels. With
+ * `grey`, colour images are turned into luminance first (ITU-R 601: 0.299 R + 0.587 G + 0.114 B,
+ * rounded, as PIL's convert ("L")), that one plane is resized and repeated in the three
+ * channels, for models trained on grey faces. README.md ("Preprocessing") gives the Python that
+ * reproduces it. Thumbnails (mien_image_load_thumbnail ()) are only shown, and keep GdkPixbuf's
+ * scaling.
  */
 #pragma once
 

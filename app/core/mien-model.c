@@ -25,6 +25,9 @@
 /* How many names an error spells out. */
 #define MAX_NAMES 5
 
+const double mien_imagenet_mean[3] = { 0.485, 0.456, 0.406 };
+const double mien_imagenet_std[3] = { 0.229, 0.224, 0.225 };
+
 G_DEFINE_QUARK (mien-model-error-quark, mien_model_error)
 
 struct _MienModel
@@ -1288,6 +1291,10 @@ mien_model_load_pretrained (MienModel   *self,
       options.map_key = mien_backbone_key_map_func;
       options.map_key_data = self->backbone;
     }
+  /* A checkpoint saved for another input size may still fit once resampled (ViT's position
+   * embedding); the plugin knows how. */
+  options.adapt = mien_backbone_adapt_func;
+  options.adapt_data = self->backbone;
 
   /* A dry run into a twin of the backbone on the meta device (no storage, copies do nothing)
    * finds what does not fit with the var store's own matching, before anything changes. */

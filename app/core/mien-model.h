@@ -35,6 +35,12 @@ G_BEGIN_DECLS
 #define MIEN_MODEL_ERROR (mien_model_error_quark ())
 GQuark mien_model_error_quark (void);
 
+/* ImageNet's per-channel mean and std (RGB, of images in [0, 1]): what torchvision's and timm's
+ * ImageNet weights were trained with, and the default normalisation of a model trained from
+ * them (MienTrainConfig.normalisation). */
+extern const double mien_imagenet_mean[3];
+extern const double mien_imagenet_std[3];
+
 typedef enum {
   MIEN_MODEL_ERROR_INVALID,     /* a bad spec: classes, sizes, mean/std */
   MIEN_MODEL_ERROR_FILE,        /* not a Mien model file, or inconsistent metadata/tensors */

@@ -46,6 +46,45 @@ mien_imbalance_from_string (const char     *str,
 }
 
 static const char * const schedule_names[] = { "constant", "cosine" };
+static const char * const normalisation_names[] = { "auto", "dataset", "imagenet" };
+
+const char *
+mien_normalisation_to_string (MienNormalisation normalisation)
+{
+  g_return_val_if_fail ((guint) normalisation < G_N_ELEMENTS (normalisation_names), NULL);
+
+  return normalisation_names[normalisation];
+}
+
+gboolean
+mien_normalisation_from_string (const char         *str,
+                                MienNormalisation  *out,
+                                GError            **error)
+{
+  guint index;
+
+  if (str != NULL && mien_name_lookup (normalisation_names, G_N_ELEMENTS (normalisation_names),
+                                       str, &index))
+    {
+      *out = (MienNormalisation) index;
+      return TRUE;
+    }
+  g_set_error (error, MIEN_TRAINER_ERROR, MIEN_TRAINER_ERROR_CONFIG,
+               _("Unknown normalisation “%s” (expected auto, dataset or imagenet)"),
+               str ? str : "");
+  return FALSE;
+}
+
+MienNormalisation
+mien_train_config_get_normalisation (const MienTrainConfig *config)
+{
+  g_return_val_if_fail (config != NULL, MIEN_NORMALISATION_DATASET);
+
+  if (config->normalisation != MIEN_NORMALISATION_AUTO)
+    return config->normalisation;
+  /* ImageNet weights expect ImageNet's statistics: the features they learnt are tuned to them. */
+  return config->pretrained != NULL ? MIEN_NORMALISATION_IMAGENET : MIEN_NORMALISATION_DATASET;
+}
 static const char * const weights_names[] = { "default", "none", "auto", "custom" };
 
 MienTrainConfig *
@@ -271,6 +310,7 @@ mien_train_config_to_json (const MienTrainConfig *config)
   INT ("threads", config->threads);
   INT ("workers", config->workers);
   STR ("out", config->out);
+  STR ("normalisation", normalisation_names[config->normalisation]);
 #undef STR
 #undef NUM
 #undef INT
@@ -318,6 +358,7 @@ mien_train_config_from_json (JsonObject  *o,
   gint64 workers = 0;
   guint imbalance = config->imbalance;
   guint schedule = config->schedule, weights = config->class_weights, colour = 0;
+  guint normalisation = MIEN_NORMALISATION_DATASET;
   const MienJsonFlags opt = MIEN_JSON_OPTIONAL;
   const MienJsonFlags opt_null = MIEN_JSON_OPTIONAL | MIEN_JSON_NULLABLE;
 
@@ -374,7 +415,9 @@ mien_train_config_from_json (JsonObject  *o,
       !mien_json_get_uint64 (o, source, "seed", opt, &config->seed, error) ||
       !mien_json_get_int (o, source, "threads", opt, 0, 4096, &threads, error) ||
       !mien_json_get_int (o, source, "workers", opt, 0, 4096, &workers, error) ||
-      !mien_json_get_string (o, source, "out", opt_null, &out, error))
+      !mien_json_get_string (o, source, "out", opt_null, &out, error) ||
+      !get_name (o, source, "normalisation", normalisation_names,
+                 G_N_ELEMENTS (normalisation_names), &normalisation, error))
     return NULL;
   if (mode != NULL && !mien_mode_from_string (mode, &config->mode, error))
     {
@@ -418,6 +461,7 @@ mien_train_config_from_json (JsonObject  *o,
   config->rand_augment.num_bins = (guint) bins;
   config->threads = (int) threads;
   config->workers = (int) workers;
+  config->normalisation = (MienNormalisation) normalisation;
   if (!mien_train_config_validate (config, error))
     {
       g_prefix_error (error, "%s: ", source);
@@ -965,11 +1009,11 @@ make_class_weights (Run     *run,
 }
 
 static gboolean
-make_model (Run      *run,
-            int       input_size,
-            double   *mean,
-            double   *std,
-            GError  **error)
+make_model (Run           *run,
+            int            input_size,
+            const double  *mean,
+            const double  *std,
+            GError       **error)
 {
   MienTrainConfig *config = run->config;
   MienModelSpec spec = { 0 };
@@ -982,6 +1026,11 @@ make_model (Run      *run,
   spec.batch_norm = config->batch_norm;
   spec.classes = mien_dataset_get_classes (run->train_set);
   spec.grey = config->grey;
+  if (mien_train_config_get_normalisation (config) == MIEN_NORMALISATION_IMAGENET)
+    {
+      mean = mien_imagenet_mean;
+      std = mien_imagenet_std;
+    }
   memcpy (spec.mean, mean, sizeof spec.mean);
   memcpy (spec.std, std, sizeof spec.std);
   spec.device = config->device;

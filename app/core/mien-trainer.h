@@ -66,6 +66,19 @@ gboolean    mien_imbalance_from_string (const char    *str,
                                         MienImbalance *out,
                                         GError       **error);
 
+/* What the network's input is normalised with (MienTrainConfig.normalisation). */
+typedef enum {
+  MIEN_NORMALISATION_AUTO,     /* ImageNet's with `pretrained`, the dataset's without */
+  MIEN_NORMALISATION_DATASET,  /* the training set's own per-channel mean and std */
+  MIEN_NORMALISATION_IMAGENET, /* mien_imagenet_mean / mien_imagenet_std (mien-model.h) */
+} MienNormalisation;
+
+/* "auto", "dataset", "imagenet" */
+const char *mien_normalisation_to_string   (MienNormalisation  normalisation);
+gboolean    mien_normalisation_from_string (const char        *str,
+                                            MienNormalisation *out,
+                                            GError           **error);
+
 typedef struct {
   /* Data */
   char               *data;         /* a dataset, or a folder holding train/ and val/ */
@@ -108,11 +121,16 @@ typedef struct {
   int                 threads;      /* libtorch intra-op threads; 0 = leave as is */
   int                 workers;      /* decoding threads; 0 = one per processor */
   char               *out;          /* the run folder */
+  /* Written to config.json as "normalisation"; a config.json without it (older Mien) means
+   * MIEN_NORMALISATION_DATASET, what those versions did. */
+  MienNormalisation   normalisation;
 } MienTrainConfig;
 
 MienTrainConfig *mien_train_config_new       (void);  /* the defaults */
 MienTrainConfig *mien_train_config_copy      (const MienTrainConfig *config);
 void             mien_train_config_free      (MienTrainConfig *config);
+/* `config`'s normalisation with AUTO resolved: IMAGENET or DATASET. */
+MienNormalisation mien_train_config_get_normalisation (const MienTrainConfig *config);
 /* Checks ranges and consistency (e.g. custom weights count vs classes, once known). */
 gboolean         mien_train_config_validate  (const MienTrainConfig *config,
                                               GError               **error);

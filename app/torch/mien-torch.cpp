@@ -2165,6 +2165,23 @@ mien_tensor_affine_grid (MienTensor    *theta,
   });
 }
 
+/* at::grid_sampler's mode: 0 bilinear, 1 nearest, 2 bicubic. */
+static int64_t
+grid_sampler_mode (MienInterpolation mode)
+{
+  switch (mode)
+    {
+    case MIEN_INTERPOLATION_BILINEAR:
+      return 0;
+    case MIEN_INTERPOLATION_NEAREST:
+      return 1;
+    case MIEN_INTERPOLATION_BICUBIC:
+      return 2;
+    default:
+      invalid ("unknown interpolation mode " + std::to_string (static_cast<int> (mode)));
+    }
+}
+
 MienTensor *
 mien_tensor_grid_sample (MienTensor        *x,
                          MienTensor        *grid,
@@ -2184,9 +2201,120 @@ mien_tensor_grid_sample (MienTensor        *x,
     if (meta_inputs ({ x, grid }))
       return at::empty ({ x->t.size (0), x->t.size (1), grid->t.size (1), grid->t.size (2) },
                         x->t.options ());
-    /* at::grid_sampler's mode: 0 bilinear, 1 nearest; padding 0 = zeros. */
-    return at::grid_sampler (x->t, grid->t, mode == MIEN_INTERPOLATION_NEAREST ? 1 : 0, 0,
-                             align_corners != FALSE);
+    /* Padding 0 = zeros. */
+    return at::grid_sampler (x->t, grid->t, grid_sampler_mode (mode), 0, align_corners != FALSE);
+  });
+}
+
+static at::Tensor
+interpolate (const at::Tensor  &x,
+             at::IntArrayRef    size,
+             MienInterpolation  mode,
+             bool               antialias)
+{
+  if (x.dim () != 4)
+    invalid ("interpolate needs x [N, C, H, W], got " + dims_to_string (x.sizes ()));
+  if (size[0] <= 0 || size[1] <= 0)
+    invalid ("interpolate needs a positive output size, got " + dims_to_string (size));
+  /* No scale factors: torch.nn.functional.interpolate (size=...) passes none either, and they
+   * change the sampling positions. */
+  switch (mode)
+    {
+    case MIEN_INTERPOLATION_BILINEAR:
+      return antialias ? at::_upsample_bilinear2d_aa (x, size, false, c10::nullopt, c10::nullopt)
+                       : at::upsample_bilinear2d (x, size, false, c10::nullopt, c10::nullopt);
+    case MIEN_INTERPOLATION_BICUBIC:
+      return antialias ? at::_upsample_bicubic2d_aa (x, size, false, c10::nullopt, c10::nullopt)
+                       : at::upsample_bicubic2d (x, size, false, c10::nullopt, c10::nullopt);
+    case MIEN_INTERPOLATION_NEAREST:
+      if (antialias)
+        invalid ("antialias works only with bilinear and bicubic interpolation");
+      return at::upsample_nearest2d (x, size, c10::nullopt, c10::nullopt);
+    default:
+      invalid ("unknown interpolation mode " + std::to_string (static_cast<int> (mode)));
+    }
+}
+
+MienTensor *
+mien_tensor_interpolate (MienTensor         *x,
+                         const gint64        output_size[2],
+                         MienInterpolation   mode,
+                         gboolean            antialias,
+                         GError            **error)
+{
+  g_return_val_if_fail (x != NULL, NULL);
+  g_return_val_if_fail (output_size != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  return wrap (error, [&] {
+    return interpolate (x->t, { output_size[0], output_size[1] }, mode, antialias != FALSE);
+  });
+}
+
+/* With OpenMP (Debian's libtorch) the intra-op thread count is OpenMP's, which is per thread:
+ * this sets it to one on the calling thread and restores it, leaving every other thread and
+ * libtorch's process-wide setting alone. Without OpenMP it does nothing. */
+class SerialGuard
+{
+public:
+  SerialGuard ()
+  {
+    using GetFunc = int (*) ();
+    static SetFunc set = reinterpret_cast<SetFunc> (dlsym (RTLD_DEFAULT, "omp_set_num_threads"));
+    static GetFunc get = reinterpret_cast<GetFunc> (dlsym (RTLD_DEFAULT, "omp_get_max_threads"));
+
+    if (set == nullptr || get == nullptr)
+      return;
+    /* libtorch sets a thread's count when that thread first asks for it; that must happen
+     * before, not after, the count is lowered here. */
+    at::get_num_threads ();
+    set_ = set;
+    saved_ = get ();
+    set_ (1);
+  }
+  ~SerialGuard ()
+  {
+    if (set_ != nullptr)
+      set_ (saved_);
+  }
+  SerialGuard (const SerialGuard &) = delete;
+  SerialGuard &operator= (const SerialGuard &) = delete;
+
+private:
+  using SetFunc = void (*) (int);
+  SetFunc set_ = nullptr;
+  int saved_ = 1;
+};
+
+MienTensor *
+mien_tensor_resize_image (MienTensor  *x,
+                          gint64       height,
+                          gint64       width,
+                          GError     **error)
+{
+  g_return_val_if_fail (x != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  return wrap (error, [&] {
+    SerialGuard serial;
+    at::Tensor batch, out;
+
+    if (x->t.scalar_type () != at::kByte || (x->t.dim () != 3 && x->t.dim () != 4))
+      invalid ("resize_image needs a uint8 [C, H, W] or [N, C, H, W] image, got " +
+               std::string (c10::toString (x->t.scalar_type ())) + dims_to_string (x->t.sizes ()));
+    if (x->t.size (-2) == height && x->t.size (-1) == width)
+      return x->t;
+    batch = x->t.dim () == 3 ? x->t.unsqueeze (0) : x->t;
+    out = at::empty ({ batch.size (0), batch.size (1), height, width }, batch.options ());
+    /* One channel at a time: channels are resampled independently, so the values are the
+     * same, and a 100-megapixel photo needs 400 MB of floats rather than 1.2 GB. Bilinear
+     * weights are convex, so the values stay in [0, 255]: torchvision rounds and casts without
+     * clamping, as copy_ () does. */
+    for (int64_t c = 0; c < batch.size (1); c++)
+      out.narrow (1, c, 1).copy_ (interpolate (batch.narrow (1, c, 1).to (at::kFloat),
+                                               { height, width }, MIEN_INTERPOLATION_BILINEAR,
+                                               true).round ());
+    return x->t.dim () == 3 ? out.squeeze (0) : out;
   });
 }
 

@@ -451,6 +451,7 @@ MienTensor  *mien_tensor_pad2d         (MienTensor *x, const gint64 pad[4], doub
 typedef enum {
   MIEN_INTERPOLATION_BILINEAR,
   MIEN_INTERPOLATION_NEAREST,
+  MIEN_INTERPOLATION_BICUBIC,
 } MienInterpolation;
 
 /* torch.nn.functional.affine_grid (theta [N, 2, 3], size [N, C, H, W], align_corners).
@@ -461,6 +462,23 @@ MienTensor  *mien_tensor_affine_grid   (MienTensor *theta, const gint64 size[4],
  * x [N, C, H, W] floating point, grid [N, Ho, Wo, 2] in [-1, 1]. */
 MienTensor  *mien_tensor_grid_sample   (MienTensor *x, MienTensor *grid, MienInterpolation mode,
                                         gboolean align_corners, GError **error);
+/* torch.nn.functional.interpolate (x, size = output_size, mode, align_corners = False for
+ * bilinear and bicubic, antialias): x [N, C, H, W] floating point, output_size [Ho, Wo].
+ * `antialias` (a filter as wide as the scale when shrinking, as PIL does) only with bilinear
+ * and bicubic.
+ * @output_size: (array fixed-size=2). */
+MienTensor  *mien_tensor_interpolate   (MienTensor *x, const gint64 output_size[2],
+                                        MienInterpolation mode, gboolean antialias,
+                                        GError **error);
+/* torchvision.transforms.functional.resize (x, [height, width], antialias = True) on uint8
+ * images x [C, H, W] or [N, C, H, W], as torchvision 0.14 does it: to float32, bilinear
+ * interpolate with antialias and align_corners = False, rounded (half to even) and back to
+ * uint8. An image already of that size is returned as it is (a new handle), as torchvision
+ * does. Runs on the calling thread alone, without libtorch's intra-op threads (images are
+ * resized by several decoding threads at once), one channel at a time (the float copy of a
+ * large photo is 4 bytes a pixel, not 12). */
+MienTensor  *mien_tensor_resize_image  (MienTensor *x, gint64 height, gint64 width,
+                                        GError **error);
 
 /* ---- Losses ---------------------------------------------------------------------------- */
 

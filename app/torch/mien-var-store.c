@@ -728,9 +728,44 @@ mien_load_report_to_string (MienLoadReport *report)
 }
 
 typedef struct {
-  guint    index;  /* in the file */
-  MienVar *var;    /* in the store */
+  guint       index;    /* in the file */
+  MienVar    *var;      /* in the store */
+  MienTensor *adapted;  /* options->adapt's answer, loaded instead, or NULL */
 } LoadPair;
+
+static void
+load_pair_clear (gpointer data)
+{
+  g_clear_pointer (&((LoadPair *) data)->adapted, mien_tensor_free);
+}
+
+/* options->adapt's tensor for an entry whose shape differs; NULL (error unset) when there is
+ * none, or when it does not have the entry's shape after all. */
+static MienTensor *
+adapt_entry (MienTensorSource       *src,
+             const MienLoadOptions  *options,
+             guint                   index,
+             const char             *name,
+             const gint64           *shape,
+             int                     ndim,
+             GError                **error)
+{
+  g_autoptr(MienTensor) value = NULL;
+  g_autoptr(MienTensor) adapted = NULL;
+  g_autofree gint64 *got = NULL;
+  int got_ndim;
+
+  if (options->adapt == NULL)
+    return NULL;
+  value = mien_tensor_source_load_tensor (src, index, error);
+  if (value == NULL)
+    return NULL;
+  adapted = options->adapt (name, value, shape, ndim, options->adapt_data, error);
+  if (adapted == NULL)
+    return NULL;
+  got = tensor_shape (adapted, &got_ndim);
+  return shapes_equal (got, got_ndim, shape, ndim) ? g_steal_pointer (&adapted) : NULL;
+}
 
 gboolean
 mien_var_store_load_from_source (MienVarStore           *vs,
@@ -758,6 +793,7 @@ mien_var_store_load_from_source (MienVarStore           *vs,
   store_prefix = options->store_prefix != NULL ? options->store_prefix : "";
   file_prefix_len = strlen (file_prefix);
   store_prefix_len = strlen (store_prefix);
+  g_array_set_clear_func (pairs, load_pair_clear);
 
   report = g_new0 (MienLoadReport, 1);
   report->missing = g_ptr_array_new_with_free_func (g_free);
@@ -798,18 +834,31 @@ mien_var_store_load_from_source (MienVarStore           *vs,
       shape = tensor_shape (var->tensor, &ndim);
       if (!shapes_equal (entry->shape, entry->ndim, shape, ndim))
         {
+          g_autoptr(GError) adapt_error = NULL;
+          MienTensor *adapted = adapt_entry (src, options, i, mapped != NULL ? mapped : rest,
+                                             shape, ndim, &adapt_error);
           g_autofree char *in_file = shape_to_string (entry->shape, entry->ndim);
           g_autofree char *in_model = shape_to_string (shape, ndim);
 
+          if (adapt_error != NULL)
+            {
+              g_propagate_prefixed_error (error, g_steal_pointer (&adapt_error), "%s: ", name);
+              return FALSE;
+            }
+          g_hash_table_add (filled, var);
+          if (adapted != NULL)
+            {
+              g_array_append_val (pairs, ((LoadPair) { i, var, adapted }));
+              continue;
+            }
           g_ptr_array_add (report->mismatched,
                            g_strdup_printf (_("%s: file %s vs model %s"),
                                             name, in_file, in_model));
-          g_hash_table_add (filled, var);
           continue;
         }
 
       g_hash_table_add (filled, var);
-      g_array_append_val (pairs, ((LoadPair) { i, var }));
+      g_array_append_val (pairs, ((LoadPair) { i, var, NULL }));
     }
 
   for (guint i = 0; i < vs->vars->len; i++)
@@ -840,7 +889,8 @@ mien_var_store_load_from_source (MienVarStore           *vs,
       const LoadPair *pair = &g_array_index (pairs, LoadPair, i);
       g_autoptr(MienTensor) t = NULL;
 
-      t = mien_tensor_source_load_tensor (src, pair->index, error);
+      t = pair->adapted != NULL ? mien_tensor_alias (pair->adapted)
+                                : mien_tensor_source_load_tensor (src, pair->index, error);
       if (t == NULL || !mien_tensor_copy_ (pair->var->tensor, t, error))
         {
           g_prefix_error (error, "%s: ", pair->var->name);

@@ -141,6 +141,18 @@ gboolean      mien_var_store_add_to_optimizer (MienVarStore  *vs,
 typedef char *(*MienKeyMapFunc) (const char *key,
                                  gpointer    user_data);
 
+/* Adapts a file's tensor whose shape differs from its store entry's (e.g. a ViT's position
+ * embedding saved for another input size). `name` is the entry's name without store_prefix,
+ * `value` the file's tensor (on the CPU, borrowed), `shape`/`ndim` the entry's shape. Returns a
+ * tensor of that shape, or NULL: with `error` set, loading fails; without, the entry is reported
+ * as mismatched as it would be with no adapter. */
+typedef MienTensor *(*MienAdaptFunc) (const char    *name,
+                                      MienTensor    *value,
+                                      const gint64  *shape,
+                                      int            ndim,
+                                      gpointer       user_data,
+                                      GError       **error);
+
 typedef enum {
   MIEN_LOAD_TOLERANT = 0,
   /* Fail (and change nothing) unless every key matches: no missing, unexpected or mismatched. */
@@ -153,6 +165,8 @@ typedef struct {
   MienKeyMapFunc  map_key;      /* applied after file_prefix is removed; may be NULL */
   gpointer        map_key_data;
   MienLoadFlags   flags;
+  MienAdaptFunc   adapt;        /* for entries whose shapes differ; may be NULL */
+  gpointer        adapt_data;
 } MienLoadOptions;
 
 typedef struct {

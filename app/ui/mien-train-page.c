@@ -233,6 +233,7 @@ struct _MienTrainPage
   GtkProgressBar    *imagenet_progress;
   const MienWeightsInfo *imagenet;     /* NULL: the variant publishes none */
   GCancellable      *imagenet_cancellable; /* non-NULL while downloading */
+  AdwComboRow       *normalisation_row;  /* in MienNormalisation's order */
   AdwActionRow      *input_size_row;
   GtkSpinButton     *input_size_spin;
   GtkCheckButton    *mode_probe;
@@ -1984,6 +1985,7 @@ mien_train_page_class_init (MienTrainPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, MienTrainPage, pretrained_row);
   gtk_widget_class_bind_template_child (widget_class, MienTrainPage, pretrained_button);
   gtk_widget_class_bind_template_child (widget_class, MienTrainPage, pretrained_clear_button);
+  gtk_widget_class_bind_template_child (widget_class, MienTrainPage, normalisation_row);
   gtk_widget_class_bind_template_child (widget_class, MienTrainPage, input_size_row);
   gtk_widget_class_bind_template_child (widget_class, MienTrainPage, input_size_spin);
   gtk_widget_class_bind_template_child (widget_class, MienTrainPage, mode_probe);
@@ -2151,6 +2153,7 @@ mien_train_page_set_config (MienTrainPage         *self,
       mien_studio_post_message (self->studio, message);
     }
   set_pretrained (self, config->pretrained);
+  adw_combo_row_set_selected (self->normalisation_row, config->normalisation);
   gtk_spin_button_set_value (self->input_size_spin, config->input_size);
   gtk_check_button_set_active (config->mode == MIEN_MODE_PROBE ? self->mode_probe :
                                config->mode == MIEN_MODE_DFT ? self->mode_dft :
@@ -2290,6 +2293,7 @@ mien_train_page_build_config (MienTrainPage  *self,
   config->mode = get_mode (self);
   g_free (config->pretrained);
   config->pretrained = g_strdup (self->pretrained);
+  config->normalisation = (MienNormalisation) adw_combo_row_get_selected (self->normalisation_row);
   config->epochs = gtk_spin_button_get_value_as_int (self->epochs_spin);
   config->batch_size = gtk_spin_button_get_value_as_int (self->batch_spin);
   if (!parse_lr (self, &config->lr))

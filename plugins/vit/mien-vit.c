@@ -324,8 +324,8 @@ mien_vit_build (MienBackbone              *backbone,
 
   /* self->config doubles as the "built" flag, set at the end; the layers exist from the start
    * so that finalize (or the next build) frees what a build that fails half-way has made.
-   * pos_embedding is sized for `input_size`: checkpoints of another size do not load (no
-   * interpolation of position embeddings). */
+   * pos_embedding is sized for `input_size`; checkpoints of another size are resampled on
+   * load (mien_vit_adapt_pretrained ()). */
   self->layers = g_new0 (EncoderLayer, config->n_layers);
   self->n_layers = config->n_layers;
 
@@ -537,6 +537,72 @@ mien_vit_list_weights (MienBackbone              *backbone,
                                            n_weights);
 }
 
+/* The side of a square grid of `n` patches, or 0. */
+static gint64
+grid_side (gint64 n)
+{
+  gint64 side = (gint64) llround (sqrt ((double) n));
+
+  return side > 0 && side * side == n ? side : 0;
+}
+
+/* timm's resample_abs_pos_embed (): the class token is kept; the grid part is reshaped to its
+ * square, resampled to the model's grid by bicubic interpolation (align_corners=False, with
+ * antialias, as timm does) in float32, and put back in the checkpoint's dtype. So a checkpoint
+ * for 224-px inputs (14 × 14 patches of 16) trains at 112 or 160 px. */
+static MienTensor *
+mien_vit_adapt_pretrained (MienBackbone  *backbone,
+                           const char    *name,
+                           MienTensor    *value,
+                           const gint64  *shape,
+                           int            ndim,
+                           GError       **error)
+{
+  g_autoptr(MienTensor) token = NULL;
+  g_autoptr(MienTensor) grid = NULL;
+  gint64 old_side, new_side, d;
+  gint64 square[4], flat[3], new_grid[2];
+  static const gint64 to_channels[4] = { 0, 3, 1, 2 };
+  static const gint64 to_tokens[4] = { 0, 2, 3, 1 };
+
+  if (strcmp (name, "encoder.pos_embedding") != 0 || ndim != 3 ||
+      mien_tensor_ndim (value) != 3 || mien_tensor_size (value, 0) != 1 || shape[0] != 1 ||
+      mien_tensor_size (value, 2) != shape[2] || !mien_dtype_is_floating (mien_tensor_dtype (value)))
+    return NULL;
+  old_side = grid_side (mien_tensor_size (value, 1) - 1);
+  new_side = grid_side (shape[1] - 1);
+  if (old_side == 0 || new_side == 0)
+    return NULL;
+  d = shape[2];
+
+  square[0] = 1;
+  square[1] = old_side;
+  square[2] = old_side;
+  square[3] = d;
+  flat[0] = 1;
+  flat[1] = new_side * new_side;
+  flat[2] = d;
+  new_grid[0] = new_grid[1] = new_side;
+  if (!(token = mien_tensor_narrow (value, 1, 0, 1, error)) ||
+      !(grid = mien_tensor_narrow (value, 1, 1, old_side * old_side, error)) ||
+      !mien_nn_replace (&grid, mien_tensor_to_dtype (grid, MIEN_DTYPE_FLOAT32, error)) ||
+      !mien_nn_replace (&grid, mien_tensor_reshape (grid, square, 4, error)) ||
+      !mien_nn_replace (&grid, mien_tensor_permute (grid, to_channels, 4, error)) ||
+      !mien_nn_replace (&grid, mien_tensor_interpolate (grid, new_grid,
+                                                        MIEN_INTERPOLATION_BICUBIC, TRUE,
+                                                        error)) ||
+      !mien_nn_replace (&grid, mien_tensor_permute (grid, to_tokens, 4, error)) ||
+      !mien_nn_replace (&grid, mien_tensor_reshape (grid, flat, 3, error)) ||
+      !mien_nn_replace (&grid, mien_tensor_to_dtype (grid, mien_tensor_dtype (value), error)))
+    return NULL;
+
+  {
+    MienTensor *parts[2] = { token, grid };
+
+    return mien_tensor_cat (parts, 2, 1, error);
+  }
+}
+
 static void
 mien_vit_backbone_iface_init (MienBackboneInterface *iface)
 {
@@ -545,6 +611,7 @@ mien_vit_backbone_iface_init (MienBackboneInterface *iface)
   iface->forward = mien_vit_forward;
   iface->list_weights = mien_vit_list_weights;
   iface->map_timm_key = mien_vit_map_timm_key;
+  iface->adapt_pretrained = mien_vit_adapt_pretrained;
 }
 
 static void
