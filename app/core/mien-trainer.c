@@ -53,6 +53,7 @@ mien_train_config_new (void)
 {
   MienTrainConfig *config = g_new0 (MienTrainConfig, 1);
   MienRandAugment ra = MIEN_RAND_AUGMENT_INIT;
+  MienGeometryAugment geometry = MIEN_GEOMETRY_AUGMENT_NONE;
 
   config->val_split = 0.1;
   config->backbone = g_strdup ("resnet:18");
@@ -70,6 +71,10 @@ mien_train_config_new (void)
   config->class_weights = MIEN_CLASS_WEIGHTS_DEFAULT;
   config->imbalance = MIEN_IMBALANCE_NONE;
   config->rand_augment = ra;
+  /* flip and "pad": see mien-trainer.h */
+  geometry.flip = TRUE;
+  geometry.crop = MIEN_CROP_PAD;
+  config->geometry = geometry;
   config->device = mien_device_cpu ();
   config->seed = 0;
   return config;
@@ -179,6 +184,11 @@ mien_train_config_validate (const MienTrainConfig  *config,
     return config_error (error, _("Invalid RandAugment settings (%u ops, magnitude %u of %u "
                                   "bins)"), config->rand_augment.num_ops,
                          config->rand_augment.magnitude, config->rand_augment.num_bins);
+  if ((config->geometry.crop == MIEN_CROP_RESIZED &&
+       !(config->geometry.scale_min > 0.0 && config->geometry.scale_min <= 1.0)) ||
+      config->geometry.padding > 1024 || (guint) config->geometry.crop > MIEN_CROP_RESIZED)
+    return config_error (error, _("Invalid crop settings (padding %u, smallest area %g)"),
+                         config->geometry.padding, config->geometry.scale_min);
   if (config->threads < 0 || config->workers < 0)
     return config_error (error, _("Thread counts cannot be negative"));
   if (config->amp && config->device.type != MIEN_DEVICE_CUDA)
@@ -245,6 +255,12 @@ mien_train_config_to_json (const MienTrainConfig *config)
   INT ("randaugment_ops", config->rand_augment.num_ops);
   INT ("randaugment_magnitude", config->rand_augment.magnitude);
   INT ("randaugment_bins", config->rand_augment.num_bins);
+  json_builder_set_member_name (b, "flip");
+  json_builder_add_boolean_value (b, config->geometry.flip);
+  {
+    g_autofree char *crop = mien_crop_to_string (&config->geometry);
+    STR ("crop", crop);
+  }
   STR ("device", device);
   json_builder_set_member_name (b, "amp");
   json_builder_add_boolean_value (b, config->amp);
@@ -297,7 +313,7 @@ mien_train_config_from_json (JsonObject  *o,
   g_autoptr(MienTrainConfig) config = mien_train_config_new ();
   static const char * const colour_names[] = { "rgb", "grey" };
   const char *data = NULL, *val = NULL, *backbone = NULL, *pretrained = NULL, *out = NULL;
-  const char *device = "cpu", *mode = NULL, *batch_norm = NULL;
+  const char *device = "cpu", *mode = NULL, *batch_norm = NULL, *crop = "none";
   gint64 input_size = 0, epochs = 0, batch_size = 0, ops, magnitude, bins, threads = 0;
   gint64 workers = 0;
   guint imbalance = config->imbalance;
@@ -311,6 +327,8 @@ mien_train_config_from_json (JsonObject  *o,
   ops = config->rand_augment.num_ops;
   magnitude = config->rand_augment.magnitude;
   bins = config->rand_augment.num_bins;
+  /* Files from before flip and crop existed trained without them. */
+  config->geometry.flip = FALSE;
   /* Written by every version; what a run cannot do without is required, the rest has the
    * defaults of mien_train_config_new (). The ranges are validate ()'s, so that the error names
    * the key; validate () then checks what depends on several members. */
@@ -350,6 +368,8 @@ mien_train_config_from_json (JsonObject  *o,
       !mien_json_get_int (o, source, "randaugment_magnitude", opt, 0, 999, &magnitude,
                           error) ||
       !mien_json_get_int (o, source, "randaugment_bins", opt, 2, 1000, &bins, error) ||
+      !mien_json_get_boolean (o, source, "flip", opt, &config->geometry.flip, error) ||
+      !mien_json_get_string (o, source, "crop", opt, &crop, error) ||
       !mien_json_get_string (o, source, "device", opt, &device, error) ||
       !mien_json_get_boolean (o, source, "amp", opt, &config->amp, error) ||
       !mien_json_get_uint64 (o, source, "seed", opt, &config->seed, error) ||
@@ -366,6 +386,12 @@ mien_train_config_from_json (JsonObject  *o,
                                                           error))
     {
       g_prefix_error (error, "%s: “%s”: ", source, "batch_norm");
+      return NULL;
+    }
+
+  if (!mien_crop_from_string (crop, &config->geometry, error))
+    {
+      g_prefix_error (error, "%s: “%s”: ", source, "crop");
       return NULL;
     }
 
@@ -1193,6 +1219,23 @@ augment_batch (Run        *run,
   return mien_rand_augment_batch (&config->rand_augment, images, keys, apply, error);
 }
 
+/* Flip and crop, drawn anew every epoch for every image, upsampling copies included. */
+static MienTensor *
+geometry_batch (Run        *run,
+                MienBatch  *batch,
+                MienTensor *images,
+                guint       epoch,
+                GError    **error)
+{
+  MienTrainConfig *config = run->config;
+  g_autofree guint64 *keys = g_new (guint64, batch->n);
+
+  for (guint i = 0; i < batch->n; i++)
+    keys[i] = mien_augment_key (config->seed, batch->slots[i].index, batch->slots[i].copy,
+                                epoch);
+  return mien_geometry_augment_batch (&config->geometry, images, keys, error);
+}
+
 static gboolean
 train_step (Run        *run,
             MienBatch  *batch,
@@ -1218,6 +1261,15 @@ train_step (Run        *run,
     augmented = mien_tensor_alias (images);
   if (augmented == NULL)
     return FALSE;
+  if (config->geometry.flip || config->geometry.crop != MIEN_CROP_NONE)
+    {
+      MienTensor *moved = geometry_batch (run, batch, augmented, epoch, error);
+
+      if (moved == NULL)
+        return FALSE;
+      g_clear_pointer (&augmented, mien_tensor_free);
+      augmented = moved;
+    }
   input = mien_model_prepare_input (run->model, augmented, error);
   labels = input ? mien_tensor_to_device (batch->labels, config->device, error) : NULL;
   if (labels == NULL)
