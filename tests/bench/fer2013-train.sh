@@ -86,8 +86,8 @@ if [ -n "$per_class" ]; then
     for c in "${wanted_classes[@]}"; do
       mkdir -p "$work/subset/$split/$c"
       src=$(cd "$data/$split/$c" && pwd)
-      find "$src" -maxdepth 1 -type f -name '*.png' | LC_ALL=C sort | head -n "$n" |
-        while read -r f; do ln -s "$f" "$work/subset/$split/$c/"; done
+      mapfile -t files < <(find "$src" -maxdepth 1 -type f -name '*.png' | LC_ALL=C sort)
+      ln -s "${files[@]:0:$n}" "$work/subset/$split/$c/"
     done
   done
   train_dir=$work/subset/train
@@ -99,14 +99,16 @@ mien () {
   "$cli" train --data "$train_dir" --val "$val_dir" --classes "$classes" \
     --backbone "$backbone" --input-size "$size" --batch "$batch" --lr "$lr" --epochs 100000 \
     --time-limit "$budget" --threads "$threads" --workers "$threads" --seed 1 --json \
-    --out "$work/$name" "$@" > "$work/$name.jsonl"
+    --out "$work/$name" "$@" > "$work/$name.jsonl" 2> "$work/$name.err" ||
+    { tail -n 20 "$work/$name.err" >&2; exit 1; }
 }
 torch_run () {
   local name=$1; shift
   "$python" "$here/fer2013_torch.py" --train "$train_dir" --val "$val_dir" \
     --classes "$classes" --backbone "$backbone" --input-size "$size" --batch "$batch" \
     --lr "$lr" --budget "$budget" --threads "$threads" --workers "$threads" --seed 1 \
-    "$@" > "$work/$name.jsonl"
+    "$@" > "$work/$name.jsonl" 2> "$work/$name.err" ||
+    { tail -n 20 "$work/$name.err" >&2; exit 1; }
 }
 
 IFS=, read -ra wanted <<< "$runs"
@@ -143,13 +145,13 @@ for name in names:
     best = max(records, key=lambda r: r['val_macro_f1'])
     rows[name] = (images / seconds, len(records), best['val_macro_f1'], best['val_accuracy'])
 
-print(f"{'run':<12} {'images/s':>9} {'epochs':>6} {'macro F1':>8} {'accuracy':>8}")
+print(f"{'run':<18} {'images/s':>9} {'epochs':>7} {'macro F1':>9} {'accuracy':>9}")
 for name, (speed, epochs, f1, acc) in rows.items():
-    print(f'{name:<12} {speed:9.1f} {epochs:6d} {f1:8.4f} {acc:8.4f}')
+    print(f'{name:<18} {speed:9.1f} {epochs:7d} {f1:9.4f} {acc:9.4f}')
 for kind in ('plain', 'aug'):
     m, t = rows.get('mien-' + kind), rows.get('torch-' + kind)
     if m and t:
-        print(f"{'Mien/PyTorch ' + kind:<12} {m[0] / t[0]:8.2f}x {m[1] / t[1]:5.2f}x "
-              f"{m[2] / max(t[2], 1e-9):7.2f}x {m[3] / max(t[3], 1e-9):7.2f}x")
+        print(f"{'Mien/PyTorch ' + kind:<18} {m[0] / t[0]:8.2f}x {m[1] / t[1]:6.2f}x "
+              f"{m[2] / max(t[2], 1e-9):8.2f}x {m[3] / max(t[3], 1e-9):8.2f}x")
 PY
 echo "(runs and logs in $work)"
