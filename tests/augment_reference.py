@@ -39,10 +39,14 @@ def apply_one(img, op, magnitude):
     return _apply_op(img, op, magnitude, interpolation=InterpolationMode.NEAREST, fill=None)
 
 
-def run_apply(input_path, n, h, w, spec_path, output_path):
-    with open(input_path, "rb") as f:
+def read_images(path, n, h, w):
+    with open(path, "rb") as f:
         data = bytearray(f.read())
-    images = torch.frombuffer(data, dtype=torch.uint8).reshape(n, 3, h, w)
+    return torch.frombuffer(data, dtype=torch.uint8).reshape(n, 3, h, w)
+
+
+def run_apply(input_path, n, h, w, spec_path, output_path):
+    images = read_images(input_path, n, h, w)
     out = bytearray()
     with open(spec_path) as f:
         for line in f:
@@ -72,9 +76,7 @@ def geometry_one(img, kind, padding, top, left, height, width, flip):
 
 
 def run_geometry(input_path, n, h, w, spec_path, output_path):
-    with open(input_path, "rb") as f:
-        data = bytearray(f.read())
-    images = torch.frombuffer(data, dtype=torch.uint8).reshape(n, 3, h, w)
+    images = read_images(input_path, n, h, w)
     out = bytearray()
     with open(spec_path) as f:
         lines = [line.split() for line in f if line.strip()]

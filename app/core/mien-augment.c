@@ -655,8 +655,12 @@ apply_autocontrast (MienTensor  *img,
 
 /* ---- Public ops ------------------------------------------------------------------------- */
 
+/* Checks that `images` is a uint8 batch [N, 3, H, W] and gives N, H and W. */
 static gboolean
 check_images (MienTensor  *images,
+              gint64      *n,
+              gint64      *height,
+              gint64      *width,
               GError     **error)
 {
   if (mien_tensor_ndim (images) != 4 || mien_tensor_size (images, 1) != 3 ||
@@ -668,6 +672,9 @@ check_images (MienTensor  *images,
                    "Augmentation needs uint8 images [N, 3, H, W], got %s", description);
       return FALSE;
     }
+  *n = mien_tensor_size (images, 0);
+  *height = mien_tensor_size (images, 2);
+  *width = mien_tensor_size (images, 3);
   return TRUE;
 }
 
@@ -687,12 +694,8 @@ mien_augment_apply (MienTensor     *images,
                         op == MIEN_AUGMENT_AUTOCONTRAST, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  if (!check_images (images, error))
+  if (!check_images (images, &n, &height, &width, error))
     return NULL;
-
-  n = mien_tensor_size (images, 0);
-  height = mien_tensor_size (images, 2);
-  width = mien_tensor_size (images, 3);
   device = mien_tensor_device (images);
 
   if (op == MIEN_AUGMENT_IDENTITY || n == 0 || height == 0 || width == 0)
@@ -763,12 +766,8 @@ mien_rand_augment_batch (const MienRandAugment *config,
                    config->magnitude, (int) config->num_bins - 1);
       return NULL;
     }
-  if (!check_images (images, error))
+  if (!check_images (images, &n, &height, &width, error))
     return NULL;
-
-  n = mien_tensor_size (images, 0);
-  height = mien_tensor_size (images, 2);
-  width = mien_tensor_size (images, 3);
   device = mien_tensor_device (images);
   num_ops = config->num_ops;
 
@@ -1255,11 +1254,8 @@ mien_geometry_apply (const MienGeometryAugment *config,
   g_return_val_if_fail (images != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  if (!check_images (images, error))
+  if (!check_images (images, &n, &height, &width, error))
     return NULL;
-  n = mien_tensor_size (images, 0);
-  height = mien_tensor_size (images, 2);
-  width = mien_tensor_size (images, 3);
   device = mien_tensor_device (images);
   g_return_val_if_fail (n == 0 || draws != NULL, NULL);
 
@@ -1319,11 +1315,8 @@ mien_geometry_augment_batch (const MienGeometryAugment *config,
   g_return_val_if_fail (images != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  if (!check_images (images, error))
+  if (!check_images (images, &n, &height, &width, error))
     return NULL;
-  n = mien_tensor_size (images, 0);
-  height = mien_tensor_size (images, 2);
-  width = mien_tensor_size (images, 3);
   if (n == 0 || height == 0 || width == 0 || (!config->flip && config->crop == MIEN_CROP_NONE))
     return mien_tensor_clone (images, error);
   g_return_val_if_fail (keys != NULL, NULL);

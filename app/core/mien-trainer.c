@@ -1193,6 +1193,8 @@ scheduled_lr (Run *run)
   return config->lr;
 }
 
+/* RandAugment (upsampling copies, with the key of epoch 0; every image on the fly), then flip
+ * and crop, drawn anew every epoch for every image, copies included (see mien-trainer.h). */
 static MienTensor *
 augment_batch (Run        *run,
                MienBatch  *batch,
@@ -1202,7 +1204,9 @@ augment_batch (Run        *run,
 {
   MienTrainConfig *config = run->config;
   g_autofree guint64 *keys = g_new (guint64, batch->n);
+  g_autofree guint64 *geometry_keys = g_new (guint64, batch->n);
   g_autofree gboolean *apply = g_new (gboolean, batch->n);
+  g_autoptr(MienTensor) randaugmented = NULL;
   gboolean onthefly = config->imbalance == MIEN_IMBALANCE_ONTHEFLY;
   gboolean any = FALSE;
 
@@ -1210,30 +1214,20 @@ augment_batch (Run        *run,
     {
       const MienSlot *slot = &batch->slots[i];
 
-      apply[i] = onthefly || slot->copy > 0;
+      apply[i] = run->augment && (onthefly || slot->copy > 0);
       keys[i] = mien_augment_key (config->seed, slot->index, slot->copy, onthefly ? epoch : 0);
+      geometry_keys[i] = mien_augment_key (config->seed, slot->index, slot->copy, epoch);
       any |= apply[i];
     }
-  if (!any)
-    return mien_tensor_alias (images);
-  return mien_rand_augment_batch (&config->rand_augment, images, keys, apply, error);
-}
-
-/* Flip and crop, drawn anew every epoch for every image, upsampling copies included. */
-static MienTensor *
-geometry_batch (Run        *run,
-                MienBatch  *batch,
-                MienTensor *images,
-                guint       epoch,
-                GError    **error)
-{
-  MienTrainConfig *config = run->config;
-  g_autofree guint64 *keys = g_new (guint64, batch->n);
-
-  for (guint i = 0; i < batch->n; i++)
-    keys[i] = mien_augment_key (config->seed, batch->slots[i].index, batch->slots[i].copy,
-                                epoch);
-  return mien_geometry_augment_batch (&config->geometry, images, keys, error);
+  if (any)
+    randaugmented = mien_rand_augment_batch (&config->rand_augment, images, keys, apply, error);
+  else
+    randaugmented = mien_tensor_alias (images);
+  if (randaugmented == NULL)
+    return NULL;
+  if (!config->geometry.flip && config->geometry.crop == MIEN_CROP_NONE)
+    return g_steal_pointer (&randaugmented);
+  return mien_geometry_augment_batch (&config->geometry, randaugmented, geometry_keys, error);
 }
 
 static gboolean
@@ -1255,21 +1249,9 @@ train_step (Run        *run,
   images = mien_tensor_to_device (batch->images, config->device, error);
   if (images == NULL)
     return FALSE;
-  if (run->augment)
-    augmented = augment_batch (run, batch, images, epoch, error);
-  else
-    augmented = mien_tensor_alias (images);
+  augmented = augment_batch (run, batch, images, epoch, error);
   if (augmented == NULL)
     return FALSE;
-  if (config->geometry.flip || config->geometry.crop != MIEN_CROP_NONE)
-    {
-      MienTensor *moved = geometry_batch (run, batch, augmented, epoch, error);
-
-      if (moved == NULL)
-        return FALSE;
-      g_clear_pointer (&augmented, mien_tensor_free);
-      augmented = moved;
-    }
   input = mien_model_prepare_input (run->model, augmented, error);
   labels = input ? mien_tensor_to_device (batch->labels, config->device, error) : NULL;
   if (labels == NULL)
