@@ -313,9 +313,10 @@ mien_train_config_from_json (JsonObject  *o,
   g_autoptr(MienTrainConfig) config = mien_train_config_new ();
   static const char * const colour_names[] = { "rgb", "grey" };
   const char *data = NULL, *val = NULL, *backbone = NULL, *pretrained = NULL, *out = NULL;
-  const char *device = "cpu", *mode = NULL, *batch_norm = NULL, *crop = "none";
+  const char *device = "cpu", *mode = NULL, *batch_norm = NULL;
   gint64 input_size = 0, epochs = 0, batch_size = 0, ops, magnitude, bins, threads = 0;
   gint64 workers = 0;
+  const char *crop = "none";
   guint imbalance = config->imbalance;
   guint schedule = config->schedule, weights = config->class_weights, colour = 0;
   const MienJsonFlags opt = MIEN_JSON_OPTIONAL;
