@@ -383,8 +383,8 @@ add_augment_rows (MienTrainPage *self)
   gtk_widget_set_tooltip_text (GTK_WIDGET (self->crop_row),
                                _("Pad and crop: shift each training image by up to an eighth "
                                  "of its side, filling the border with black (the usual "
-                                 "FER2013 recipe). Resized crop: zoom into a random box of "
-                                 "80–100 % of the image, aspect 3:4 to 4:3. Validation "
+                                 "FER2013 recipe). Resized crop: zoom into a random box of four "
+                                 "fifths or more of the image, aspect 3:4 to 4:3. Validation "
                                  "images are never cropped."));
 
   adw_preferences_group_add (ADW_PREFERENCES_GROUP (group), flip_row);
