@@ -17,6 +17,8 @@
 #include <glib/gstdio.h>
 
 #include "mien-augment.h"
+#include "mien-json.h"
+#include "mien-trainer.h"
 #include "mien-test-util.h"
 
 #define N_IMAGES 4
@@ -163,21 +165,68 @@ run_reference (const char * const *args)
 static guint8 *reference_outputs;
 static guint8 *reference_inputs;
 
-static gboolean
-ensure_reference (void)
+/* Runs the reference's `mode` ("apply" or "geometry") on n images of height × width `pixels`
+ * with `spec`; returns its output (expected_length bytes), or NULL after g_test_skip (). */
+static guint8 *
+reference_run (const char   *mode,
+               const guint8 *pixels,
+               int           n,
+               int           height,
+               int           width,
+               const char   *spec,
+               gsize         expected_length)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(GString) spec = g_string_new (NULL);
   g_autofree char *dir = NULL;
   g_autofree char *input_path = NULL;
   g_autofree char *spec_path = NULL;
   g_autofree char *output_path = NULL;
-  g_autofree char *n = g_strdup_printf ("%d", N_IMAGES);
-  g_autofree char *h = g_strdup_printf ("%d", HEIGHT);
-  g_autofree char *w = g_strdup_printf ("%d", WIDTH);
+  g_autofree char *n_text = g_strdup_printf ("%d", n);
+  g_autofree char *h_text = g_strdup_printf ("%d", height);
+  g_autofree char *w_text = g_strdup_printf ("%d", width);
   g_autofree char *stdout_text = NULL;
   g_autofree char *contents = NULL;
   gsize length = 0;
+
+  if (reference_python () == NULL)
+    {
+      g_free (run_reference (NULL));
+      return NULL;
+    }
+
+  dir = g_dir_make_tmp ("mien-test-augment-XXXXXX", &error);
+  g_assert_no_error (error);
+  input_path = g_build_filename (dir, "input.bin", NULL);
+  spec_path = g_build_filename (dir, "spec.txt", NULL);
+  output_path = g_build_filename (dir, "output.bin", NULL);
+
+  g_assert_true (g_file_set_contents (input_path, (const char *) pixels,
+                                      (gssize) n * 3 * height * width, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_set_contents (spec_path, spec, -1, &error));
+  g_assert_no_error (error);
+
+  {
+    const char *args[] = { mode, input_path, n_text, h_text, w_text, spec_path, output_path,
+                           NULL };
+
+    stdout_text = run_reference (args);
+  }
+  g_assert_true (g_file_get_contents (output_path, &contents, &length, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (length, ==, expected_length);
+
+  g_unlink (input_path);
+  g_unlink (spec_path);
+  g_unlink (output_path);
+  g_rmdir (dir);
+  return (guint8 *) g_steal_pointer (&contents);
+}
+
+static gboolean
+ensure_reference (void)
+{
+  g_autoptr(GString) spec = g_string_new (NULL);
 
   if (reference_outputs != NULL)
     return TRUE;
@@ -187,17 +236,7 @@ ensure_reference (void)
       return FALSE;
     }
 
-  dir = g_dir_make_tmp ("mien-test-augment-XXXXXX", &error);
-  g_assert_no_error (error);
-  input_path = g_build_filename (dir, "input.bin", NULL);
-  spec_path = g_build_filename (dir, "spec.txt", NULL);
-  output_path = g_build_filename (dir, "output.bin", NULL);
-
   reference_inputs = make_pixels (N_IMAGES, HEIGHT, WIDTH);
-  g_assert_true (g_file_set_contents (input_path, (const char *) reference_inputs, N_BYTES,
-                                      &error));
-  g_assert_no_error (error);
-
   for (guint op = 0; op < MIEN_AUGMENT_N_OPS; op++)
     {
       g_string_append (spec, mien_augment_op_name (op));
@@ -210,24 +249,8 @@ ensure_reference (void)
         }
       g_string_append_c (spec, '\n');
     }
-  g_assert_true (g_file_set_contents (spec_path, spec->str, spec->len, &error));
-  g_assert_no_error (error);
-
-  {
-    const char *args[] = { "apply", input_path, n, h, w, spec_path, output_path, NULL };
-
-    stdout_text = run_reference (args);
-  }
-  g_assert_true (g_file_get_contents (output_path, &contents, &length, &error));
-  g_assert_no_error (error);
-  g_assert_cmpuint (length, ==, (gsize) N_BYTES * MIEN_AUGMENT_N_OPS);
-
-  g_unlink (input_path);
-  g_unlink (spec_path);
-  g_unlink (output_path);
-  g_rmdir (dir);
-
-  reference_outputs = (guint8 *) g_steal_pointer (&contents);
+  reference_outputs = reference_run ("apply", reference_inputs, N_IMAGES, HEIGHT, WIDTH,
+                                     spec->str, (gsize) N_BYTES * MIEN_AUGMENT_N_OPS);
   return TRUE;
 }
 
@@ -686,6 +709,394 @@ test_cuda (void)
                       name, differing, n_bytes);
       g_assert_cmpuint (differing, <=, (gsize) (GEOMETRIC_TOLERANCE * n_bytes));
     }
+
+  /* Flip and crop: 0/1 maps are exact anywhere; bilinear weights within the same tolerance. */
+  for (guint kind = MIEN_CROP_PAD; kind <= MIEN_CROP_RESIZED; kind++)
+    {
+      const MienGeometryAugment geometry = { TRUE, kind, 0, 0.3 };
+      g_autoptr(MienTensor) cpu = mien_geometry_augment_batch (&geometry, images, keys, &error);
+      g_autoptr(MienTensor) gpu = NULL;
+      g_autofree guint8 *cpu_bytes = NULL;
+      g_autofree guint8 *gpu_bytes = NULL;
+      gsize differing;
+
+      g_assert_no_error (error);
+      gpu = mien_geometry_augment_batch (&geometry, on_gpu, keys, &error);
+      g_assert_no_error (error);
+      assert_images_like (gpu, on_gpu);
+      cpu_bytes = bytes_of (cpu);
+      gpu_bytes = bytes_of (gpu);
+      differing = count_differences (cpu_bytes, gpu_bytes, n_bytes);
+      g_test_message ("crop %u: %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT " bytes differ on "
+                      "CUDA", kind, differing, n_bytes);
+      if (kind == MIEN_CROP_PAD)
+        g_assert_cmpuint (differing, ==, 0);
+      else
+        g_assert_cmpuint (differing, <=, (gsize) (GEOMETRIC_TOLERANCE * n_bytes));
+    }
+}
+
+/* ---- Geometry: flip and crop ----------------------------------------------------------- */
+
+static void
+test_crop_strings (void)
+{
+  static const char * const good[] = { "none", "pad", "pad:4", "pad:1024", "resized",
+                                       "resized:0.08", "resized:1" };
+  static const char * const canonical[] = { "none", "pad", "pad:4", "pad:1024", "resized:0.8",
+                                            "resized:0.08", "resized:1" };
+  static const char * const bad[] = { "", "pad:", "pad:0", "pad:-3", "pad:4x", "pad:1025",
+                                      "pad:99999999999999999999", "resized:", "resized:0",
+                                      "resized:1.5", "resized:-0.2", "resized:0.5x", "resized:nan",
+                                      "reflect", "Pad:4", "none:1" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (good); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      MienGeometryAugment config = MIEN_GEOMETRY_AUGMENT_NONE;
+      g_autofree char *back = NULL;
+
+      g_assert_true (mien_crop_from_string (good[i], &config, &error));
+      g_assert_no_error (error);
+      back = mien_crop_to_string (&config);
+      g_assert_cmpstr (back, ==, canonical[i]);
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      MienGeometryAugment config = { TRUE, MIEN_CROP_PAD, 3, 0.5 };
+
+      g_assert_false (mien_crop_from_string (bad[i], &config, &error));
+      g_assert_error (error, MIEN_TORCH_ERROR, MIEN_TORCH_ERROR_INVALID_ARGUMENT);
+      /* the message quotes what was given; the config is untouched */
+      g_assert_nonnull (strstr (error->message, bad[i]));
+      g_assert_cmpint (config.crop, ==, MIEN_CROP_PAD);
+      g_assert_cmpuint (config.padding, ==, 3);
+    }
+}
+
+/* Draws applied with one configuration. */
+typedef struct {
+  MienGeometryAugment     config;
+  const MienGeometryDraw *draws;
+  int                     n;
+} GeometryGroup;
+
+/* Compares mien_geometry_apply () with torchvision, byte for byte, for every group on its own
+ * generated images, with one run of the reference for them all. */
+static void
+compare_geometry (const GeometryGroup *groups,
+                  guint                n_groups,
+                  int                  height,
+                  int                  width)
+{
+  static const char * const kinds[] = { "none", "pad", "resized" };
+  g_autoptr(GString) spec = g_string_new (NULL);
+  gsize image_bytes = (gsize) 3 * height * width;
+  g_autofree guint8 *pixels = NULL;
+  g_autofree guint8 *expected = NULL;
+  g_autoptr(MienTensor) images = NULL;
+  int total = 0, offset = 0;
+
+  for (guint g = 0; g < n_groups; g++)
+    for (int i = 0; i < groups[g].n; i++)
+      {
+        const MienGeometryDraw *d = &groups[g].draws[i];
+
+        g_string_append_printf (spec, "%s %u %d %d %d %d %d\n", kinds[groups[g].config.crop],
+                                mien_geometry_padding (&groups[g].config, height, width),
+                                d->top, d->left, d->height, d->width, d->flip);
+        total++;
+      }
+  pixels = make_pixels (total, height, width);
+  expected = reference_run ("geometry", pixels, total, height, width, spec->str,
+                            total * image_bytes);
+  if (expected == NULL)
+    return;
+  images = make_images (total, height, width);
+
+  for (guint g = 0; g < n_groups; g++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(MienTensor) subset = mien_tensor_narrow (images, 0, offset, groups[g].n,
+                                                         &error);
+      g_autoptr(MienTensor) result = NULL;
+      g_autofree guint8 *got = NULL;
+      const guint8 *want = expected + offset * image_bytes;
+
+      g_assert_no_error (error);
+      result = mien_geometry_apply (&groups[g].config, subset, groups[g].draws, &error);
+      g_assert_no_error (error);
+      assert_images_like (result, subset);
+      got = bytes_of (result);
+      for (gsize b = 0; b < groups[g].n * image_bytes; b++)
+        if (got[b] != want[b])
+          {
+            const MienGeometryDraw *d = &groups[g].draws[b / image_bytes];
+
+            g_error ("%dx%d, %s, box %d, %d, %d × %d, flip %d: byte %" G_GSIZE_FORMAT
+                     " is %u, torchvision's %u", height, width, kinds[groups[g].config.crop],
+                     d->top, d->left, d->height, d->width, d->flip, b % image_bytes, got[b],
+                     want[b]);
+          }
+      offset += groups[g].n;
+    }
+}
+
+/* Fixed boxes at the edges of their ranges, then boxes drawn from keys, on several sizes: the
+ * same bytes as torchvision (the resized crop included: the weights and the one fused
+ * multiply-add of libtorch's kernel are reproduced, see mien-augment.c). */
+static void
+test_geometry_torchvision (void)
+{
+  static const int sizes[][2] = { { HEIGHT, WIDTH }, { 17, 23 }, { 48, 48 } };
+
+  if (reference_python () == NULL)
+    {
+      g_free (run_reference (NULL));
+      return;
+    }
+
+  for (guint s = 0; s < G_N_ELEMENTS (sizes); s++)
+    {
+      const int h = sizes[s][0], w = sizes[s][1];
+      const MienGeometryAugment flip = { TRUE, MIEN_CROP_NONE, 0, 0.8 };
+      const MienGeometryAugment pad = { TRUE, MIEN_CROP_PAD, 0, 0.8 };
+      const MienGeometryAugment pad3 = { TRUE, MIEN_CROP_PAD, 3, 0.8 };
+      const MienGeometryAugment resized = { TRUE, MIEN_CROP_RESIZED, 0, 0.08 };
+      int p = (int) mien_geometry_padding (&pad, h, w);
+      const MienGeometryDraw flips[2] = { { TRUE, 0, 0, h, w }, { FALSE, 0, 0, h, w } };
+      const MienGeometryDraw pads[6] = {
+        { FALSE, 0, 0, h, w }, { TRUE, 2 * p, 2 * p, h, w }, { FALSE, p, p, h, w },
+        { TRUE, 0, 2 * p, h, w }, { FALSE, 2 * p, 1, h, w }, { TRUE, p, p, h, w },
+      };
+      const MienGeometryDraw pads3[2] = { { FALSE, 6, 0, h, w }, { TRUE, 1, 5, h, w } };
+      const MienGeometryDraw boxes[7] = {
+        { FALSE, 0, 0, h, w },                       /* the whole image, flipped below */
+        { TRUE, 0, 0, h, w },
+        { FALSE, 3, 2, 5, 7 },                       /* enlarged */
+        { TRUE, h - 9, w - 4, 9, 4 },                /* the bottom-right corner */
+        { FALSE, 0, 1, h, w - 3 },                   /* only the width changes */
+        { TRUE, 2, 0, h - 5, w },                    /* only the height changes */
+        { FALSE, 1, 1, h - 1, w - 1 },               /* shrunk by a non-integer factor */
+      };
+      g_autofree guint64 *keys = make_keys (11 + s, 24);
+      MienGeometryDraw drawn_pad[24], drawn_resized[24];
+      GeometryGroup groups[6];
+
+      for (int i = 0; i < 24; i++)
+        {
+          mien_geometry_draw (&pad, keys[i], h, w, &drawn_pad[i]);
+          mien_geometry_draw (&resized, keys[i], h, w, &drawn_resized[i]);
+        }
+      groups[0] = (GeometryGroup) { flip, flips, G_N_ELEMENTS (flips) };
+      groups[1] = (GeometryGroup) { pad, pads, G_N_ELEMENTS (pads) };
+      groups[2] = (GeometryGroup) { pad3, pads3, G_N_ELEMENTS (pads3) };
+      groups[3] = (GeometryGroup) { resized, boxes, G_N_ELEMENTS (boxes) };
+      groups[4] = (GeometryGroup) { pad, drawn_pad, 24 };
+      groups[5] = (GeometryGroup) { resized, drawn_resized, 24 };
+      compare_geometry (groups, G_N_ELEMENTS (groups), h, w);
+    }
+}
+
+/* The same key always gives the same draw; flips are fair; pad offsets are uniform over
+ * 0 … 2P; resized boxes stay inside the image within RandomResizedCrop's scale and ratio. */
+static void
+test_geometry_draws (void)
+{
+  const int n = 10000, h = 48, w = 40;
+  const MienGeometryAugment pad = { TRUE, MIEN_CROP_PAD, 4, 0.8 };
+  const MienGeometryAugment resized = { TRUE, MIEN_CROP_RESIZED, 0, 0.5 };
+  const MienGeometryAugment flip_only = { TRUE, MIEN_CROP_NONE, 0, 0.8 };
+  guint counts_top[9] = { 0 }, counts_left[9] = { 0 };
+  guint flips = 0, same_as_next_epoch = 0, flips_only = 0;
+  double chi_top = 0.0, chi_left = 0.0, mean_top = 0.0, min_scale = 1.0, max_scale = 0.0;
+  double min_ratio = 10.0, max_ratio = 0.0;
+
+  for (int i = 0; i < n; i++)
+    {
+      guint64 key = mien_augment_key (5, i, 0, 3);
+      MienGeometryDraw a, b, next, r, f;
+
+      mien_geometry_draw (&pad, key, h, w, &a);
+      mien_geometry_draw (&pad, key, h, w, &b);
+      g_assert_cmpmem (&a, sizeof a, &b, sizeof b);
+      g_assert_cmpint (a.height, ==, h);
+      g_assert_cmpint (a.width, ==, w);
+      g_assert_cmpint (a.top, >=, 0);
+      g_assert_cmpint (a.top, <=, 8);
+      g_assert_cmpint (a.left, >=, 0);
+      g_assert_cmpint (a.left, <=, 8);
+      counts_top[a.top]++;
+      counts_left[a.left]++;
+      flips += a.flip;
+      mien_geometry_draw (&pad, mien_augment_key (5, i, 0, 4), h, w, &next);
+      same_as_next_epoch += memcmp (&a, &next, sizeof a) == 0;
+
+      /* the flip is drawn first: the crop kind does not change it */
+      mien_geometry_draw (&flip_only, key, h, w, &f);
+      g_assert_cmpint (f.flip, ==, a.flip);
+      flips_only += f.top == 0 && f.left == 0 && f.height == h && f.width == w;
+
+      mien_geometry_draw (&resized, key, h, w, &r);
+      g_assert_cmpint (r.top, >=, 0);
+      g_assert_cmpint (r.left, >=, 0);
+      g_assert_cmpint (r.top + r.height, <=, h);
+      g_assert_cmpint (r.left + r.width, <=, w);
+      min_scale = MIN (min_scale, (double) r.height * r.width / (h * w));
+      max_scale = MAX (max_scale, (double) r.height * r.width / (h * w));
+      min_ratio = MIN (min_ratio, (double) r.width / r.height);
+      max_ratio = MAX (max_ratio, (double) r.width / r.height);
+      if (r.height < h)
+        mean_top += (double) r.top / (h - r.height);
+      else
+        mean_top += 0.5;
+    }
+
+  /* 3σ of a fair coin over n tosses */
+  g_assert_cmpfloat (fabs (flips - n / 2.0), <=, 3.0 * sqrt (n * 0.25));
+  g_assert_cmpint (flips_only, ==, n);
+  /* χ² with 8 degrees of freedom: 26.1 is its 0.999 quantile */
+  for (int k = 0; k < 9; k++)
+    {
+      double expected = n / 9.0;
+
+      chi_top += (counts_top[k] - expected) * (counts_top[k] - expected) / expected;
+      chi_left += (counts_left[k] - expected) * (counts_left[k] - expected) / expected;
+    }
+  g_assert_cmpfloat (chi_top, <, 26.1);
+  g_assert_cmpfloat (chi_left, <, 26.1);
+  /* another epoch draws again: 1 in 162 draws repeats by chance */
+  g_assert_cmpint (same_as_next_epoch, <, n / 50);
+
+  /* scale (0.5, 1) and ratio (3/4, 4/3), both nearly reached, up to the rounding of sides */
+  g_assert_cmpfloat (min_scale, >=, 0.5 * 0.9);
+  g_assert_cmpfloat (min_scale, <, 0.52);
+  g_assert_cmpfloat (max_scale, >, 0.97);
+  g_assert_cmpfloat (min_ratio, >=, 0.75 * 0.95);
+  g_assert_cmpfloat (min_ratio, <, 0.78);
+  g_assert_cmpfloat (max_ratio, <=, 4.0 / 3.0 / 0.95);
+  g_assert_cmpfloat (max_ratio, >, 1.28);
+  /* top uniform over its range: mean 1/2 within 4σ (σ of a uniform is 1/√12) */
+  g_assert_cmpfloat (fabs (mean_top / n - 0.5), <, 4.0 / sqrt (12.0 * n));
+
+  /* the padding "pad" picks: an eighth of the side, at least 1 */
+  {
+    const MienGeometryAugment automatic = { FALSE, MIEN_CROP_PAD, 0, 0.8 };
+
+    g_assert_cmpuint (mien_geometry_padding (&automatic, 48, 48), ==, 6);
+    g_assert_cmpuint (mien_geometry_padding (&automatic, 224, 200), ==, 25);
+    g_assert_cmpuint (mien_geometry_padding (&automatic, 5, 5), ==, 1);
+    g_assert_cmpuint (mien_geometry_padding (&pad, 224, 224), ==, 4);
+  }
+}
+
+/* A batch is its draws applied, every time the same; nothing to do gives the images back. */
+static void
+test_geometry_batch (void)
+{
+  const MienGeometryAugment config = { TRUE, MIEN_CROP_RESIZED, 0, 0.3 };
+  const MienGeometryAugment none = MIEN_GEOMETRY_AUGMENT_NONE;
+  const int n = 20;
+  const gsize n_bytes = (gsize) n * 3 * HEIGHT * WIDTH;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MienTensor) images = make_images (n, HEIGHT, WIDTH);
+  g_autofree guint64 *keys = make_keys (21, n);
+  g_autofree MienGeometryDraw *draws = g_new (MienGeometryDraw, n);
+  g_autoptr(MienTensor) first = NULL;
+  g_autoptr(MienTensor) second = NULL;
+  g_autoptr(MienTensor) applied = NULL;
+  g_autoptr(MienTensor) same = NULL;
+  g_autofree guint8 *input = bytes_of (images);
+  g_autofree guint8 *first_bytes = NULL;
+  g_autofree guint8 *second_bytes = NULL;
+  g_autofree guint8 *applied_bytes = NULL;
+  g_autofree guint8 *same_bytes = NULL;
+
+  first = mien_geometry_augment_batch (&config, images, keys, &error);
+  g_assert_no_error (error);
+  assert_images_like (first, images);
+  second = mien_geometry_augment_batch (&config, images, keys, &error);
+  g_assert_no_error (error);
+  for (int i = 0; i < n; i++)
+    mien_geometry_draw (&config, keys[i], HEIGHT, WIDTH, &draws[i]);
+  applied = mien_geometry_apply (&config, images, draws, &error);
+  g_assert_no_error (error);
+  first_bytes = bytes_of (first);
+  second_bytes = bytes_of (second);
+  applied_bytes = bytes_of (applied);
+  g_assert_cmpmem (first_bytes, n_bytes, second_bytes, n_bytes);
+  g_assert_cmpmem (first_bytes, n_bytes, applied_bytes, n_bytes);
+  g_assert_cmpuint (count_differences (first_bytes, input, n_bytes), >, n_bytes / 2);
+
+  same = mien_geometry_augment_batch (&none, images, keys, &error);
+  g_assert_no_error (error);
+  same_bytes = bytes_of (same);
+  g_assert_cmpmem (same_bytes, n_bytes, input, n_bytes);
+
+  /* a box outside the image is an error, not a read past it */
+  draws[3].top = HEIGHT - 2;
+  draws[3].height = 5;
+  g_clear_pointer (&applied, mien_tensor_free);
+  applied = mien_geometry_apply (&config, images, draws, &error);
+  g_assert_error (error, MIEN_TORCH_ERROR, MIEN_TORCH_ERROR_INVALID_ARGUMENT);
+  g_assert_null (applied);
+}
+
+static MienTrainConfig *
+config_from_text (const char  *text,
+                  GError     **error)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+
+  g_assert_true (json_parser_load_from_data (parser, text, -1, NULL));
+  return mien_train_config_from_json (json_node_get_object (json_parser_get_root (parser)),
+                                      "config.json", error);
+}
+
+/* New runs flip and pad-crop; a config.json from before these fields trains as it did; what is
+ * written is read back; a bad crop names the file and the key. */
+static void
+test_geometry_config (void)
+{
+  g_autoptr(MienTrainConfig) fresh = mien_train_config_new ();
+  g_autoptr(MienTrainConfig) old = NULL;
+  g_autoptr(MienTrainConfig) back = NULL;
+  g_autoptr(MienTrainConfig) bad = NULL;
+  g_autoptr(JsonNode) node = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL;
+
+  g_assert_true (fresh->geometry.flip);
+  g_assert_cmpint (fresh->geometry.crop, ==, MIEN_CROP_PAD);
+  g_assert_cmpuint (fresh->geometry.padding, ==, 0);
+
+  old = config_from_text ("{\"data\": \"d\", \"backbone\": \"resnet:18\", "
+                          "\"epochs\": 2, \"batch_size\": 8, \"lr\": 0.001, "
+                          "\"out\": \"r\"}", &error);
+  g_assert_no_error (error);
+  g_assert_false (old->geometry.flip);
+  g_assert_cmpint (old->geometry.crop, ==, MIEN_CROP_NONE);
+
+  fresh->data = g_strdup ("d");
+  fresh->out = g_strdup ("r");
+  fresh->geometry.flip = FALSE;
+  g_assert_true (mien_crop_from_string ("resized:0.25", &fresh->geometry, NULL));
+  node = mien_train_config_to_json (fresh);
+  text = json_to_string (node, FALSE);
+  back = config_from_text (text, &error);
+  g_assert_no_error (error);
+  g_assert_false (back->geometry.flip);
+  g_assert_cmpint (back->geometry.crop, ==, MIEN_CROP_RESIZED);
+  g_assert_cmpfloat (back->geometry.scale_min, ==, 0.25);
+
+  bad = config_from_text ("{\"data\": \"d\", \"backbone\": \"resnet:18\", "
+                          "\"epochs\": 2, \"batch_size\": 8, \"lr\": 0.001, "
+                          "\"crop\": \"pad:0\"}", &error);
+  g_assert_null (bad);
+  g_assert_nonnull (error);
+  g_assert_true (g_str_has_prefix (error->message, "config.json: “crop”: "));
+  g_assert_nonnull (strstr (error->message, "pad:0"));
 }
 
 int
@@ -711,6 +1122,11 @@ main (int argc, char *argv[])
   g_test_add_func ("/augment/draw", test_draw);
   g_test_add_func ("/augment/batch", test_batch);
   g_test_add_func ("/augment/cuda", test_cuda);
+  g_test_add_func ("/augment/geometry/crop-strings", test_crop_strings);
+  g_test_add_func ("/augment/geometry/torchvision", test_geometry_torchvision);
+  g_test_add_func ("/augment/geometry/draws", test_geometry_draws);
+  g_test_add_func ("/augment/geometry/batch", test_geometry_batch);
+  g_test_add_func ("/augment/geometry/config", test_geometry_config);
 
   status = g_test_run ();
   g_free (reference_outputs);

@@ -197,6 +197,12 @@ test_numbers (void)
     { "class-weights", TRAIN ("--class-weights", "0,0,0") },
     { "class-weights", TRAIN ("--class-weights", "1,nan") },
     { "face-margin", TRAIN ("--face-margin", "2.5") },
+    { "crop", TRAIN ("--crop", "pad:0") },
+    { "crop", TRAIN ("--crop", "resized:1.5") },
+    { "crop", TRAIN ("--crop", "reflect") },
+    { "flip", TRAIN ("--flip", "--no-flip") },
+    { "time-limit", TRAIN ("--time-limit", "0") },
+    { "crop", TRAIN ("--resume", "--crop", "none") },
     /* --resume: its --epochs and --threads too. */
     { "epochs", TRAIN ("--resume", "--epochs", "0") },
     { "threads", TRAIN ("--resume", "--threads", threads) },
@@ -278,6 +284,64 @@ test_paper_weights (void)
   g_assert_cmpuint (json_array_get_length (weights), ==, G_N_ELEMENTS (expected));
   for (guint i = 0; i < G_N_ELEMENTS (expected); i++)
     g_assert_cmpfloat (json_array_get_double_element (weights, i), ==, expected[i]);
+}
+
+/* --flip/--no-flip and --crop reach config.json (new runs: flip and pad by default);
+ * --time-limit stops after the epoch that passes it, keeping the best model. */
+static void
+test_augment_options (void)
+{
+  g_autofree char *data = scratch_path ("demo-augment");
+  const char *crops[] = { "resized:0.5", NULL };
+  const gboolean flips[] = { FALSE, TRUE };
+  const char *expected_crops[] = { "resized:0.5", "pad" };
+
+  {
+    g_autoptr(MienTestCliResult) r = mien_test_cli_run ("demo-data", "--per-class", "4",
+                                                        "--balanced", "--size", "16", data,
+                                                        NULL);
+
+    mien_test_cli_assert_success (r);
+  }
+  for (guint i = 0; i < G_N_ELEMENTS (flips); i++)
+    {
+      g_autofree char *name = g_strdup_printf ("run-augment-%u", i);
+      g_autofree char *run = scratch_path (name);
+      g_autofree char *config_path = g_build_filename (run, "config.json", NULL);
+      g_autofree char *log_path = g_build_filename (run, "log.jsonl", NULL);
+      g_autofree char *best_path = g_build_filename (run, "best.safetensors", NULL);
+      g_autofree char *log = NULL;
+      g_autoptr(JsonParser) parser = json_parser_new ();
+      g_autoptr(GError) error = NULL;
+      g_autoptr(MienTestCliResult) r = NULL;
+      JsonObject *config;
+
+      if (crops[i] != NULL)
+        r = mien_test_cli_run ("train", "--data", data, "--crop", crops[i], "--no-flip",
+                               "--input-size", "32", "--epochs", "4", "--batch", "8",
+                               "--threads", "1", "--workers", "1", "--time-limit", "0.00001",
+                               "--out", run, NULL);
+      else
+        r = mien_test_cli_run ("train", "--data", data, "--input-size", "32", "--epochs", "1",
+                               "--batch", "8", "--threads", "1", "--workers", "1", "--out",
+                               run, NULL);
+      mien_test_cli_assert_success (r);
+      json_parser_load_from_file (parser, config_path, &error);
+      g_assert_no_error (error);
+      config = json_node_get_object (json_parser_get_root (parser));
+      g_assert_cmpint (json_object_get_boolean_member (config, "flip"), ==, flips[i]);
+      g_assert_cmpstr (json_object_get_string_member (config, "crop"), ==, expected_crops[i]);
+
+      /* one epoch of the four: the limit passed during the first */
+      g_assert_true (g_file_get_contents (log_path, &log, NULL, &error));
+      g_assert_no_error (error);
+      {
+        g_auto(GStrv) lines = g_strsplit (g_strstrip (log), "\n", -1);
+
+        g_assert_cmpuint (g_strv_length (lines), ==, 1);
+      }
+      g_assert_true (g_file_test (best_path, G_FILE_TEST_IS_REGULAR));
+    }
 }
 
 /* ---- Output files ----------------------------------------------------------------------- */
@@ -620,6 +684,7 @@ main (int   argc,
   g_test_add_func ("/cli-errors/numbers", test_numbers);
   g_test_add_func ("/cli-errors/help-ranges", test_help_ranges);
   g_test_add_func ("/cli-errors/paper-weights", test_paper_weights);
+  g_test_add_func ("/cli-errors/augment-options", test_augment_options);
   g_test_add_func ("/cli-errors/csv-refused", test_csv_refused);
   g_test_add_func ("/cli-errors/csv-symlink", test_csv_symlink);
   g_test_add_func ("/cli-errors/csv-read-only-folder", test_csv_read_only_folder);

@@ -13,6 +13,10 @@ typedef struct {
   MienCliProgress *progress;
   MienTrainer     *trainer;
   gboolean         prepared;  /* what preparation found has been said */
+  GTimer          *timer;     /* since the run started, for --time-limit */
+  double           limit_s;   /* 0: none */
+  GCancellable    *cancellable;
+  gboolean         timed_out; /* --time-limit stopped the run after an epoch */
 } TrainOutput;
 
 /* What preparation found, once, before the first epoch: the pretrained weights' load report
@@ -70,6 +74,12 @@ epoch_cb (JsonObject *record,
 {
   TrainOutput *out = user_data;
 
+  /* The epoch is saved (checkpoints, best) before this runs: stopping here loses nothing. */
+  if (out->limit_s > 0 && g_timer_elapsed (out->timer, NULL) >= out->limit_s)
+    {
+      out->timed_out = TRUE;
+      g_cancellable_cancel (out->cancellable);
+    }
   mien_cli_progress_finish (out->progress);
   if (out->json)
     {
@@ -194,12 +204,15 @@ mien_cli_train (int    argc,
   g_autofree char *seed_arg = NULL, *threads_arg = NULL, *workers_arg = NULL;
   g_autofree char *face_margin_arg = NULL;
   double face_margin = NAN;
+  g_autofree char *crop = NULL, *time_limit_arg = NULL;
   double val_split = config->val_split, lr = config->lr, smoothing = config->smoothing;
   double weight_decay = config->weight_decay, warmup = config->warmup_epochs;
   gint64 input_size = config->input_size, epochs = config->epochs;
   gint64 batch = config->batch_size, threads = 0, workers = 0;
   gint64 magnitude = config->rand_augment.magnitude, seed = (gint64) config->seed;
   gint64 max_threads = mien_cli_max_threads ();
+  double time_limit = 0.0;
+  gboolean flip = FALSE, no_flip = FALSE;
   gboolean resume = FALSE, json = FALSE, grey = FALSE, amp = FALSE, paper = FALSE;
   g_autofree char *normalise = NULL;
   const GOptionEntry entries[] = {
@@ -264,6 +277,17 @@ mien_cli_train (int    argc,
       N_("HOW") },
     { "magnitude", 0, 0, G_OPTION_ARG_STRING, &magnitude_arg,
       N_("RandAugment magnitude, 0–30 (default 9)"), N_("M") },
+    { "flip", 0, 0, G_OPTION_ARG_NONE, &flip,
+      N_("Flip training images left-right at random, half of them (the default)"), NULL },
+    { "no-flip", 0, 0, G_OPTION_ARG_NONE, &no_flip, N_("Never flip training images"), NULL },
+    { "crop", 0, 0, G_OPTION_ARG_STRING, &crop,
+      N_("Random crop of training images: none; pad:P (pad P px of black on each side, crop "
+         "back to size; pad = an eighth of the side, the default); resized:SMIN (a box of "
+         "SMIN–1 of the area, aspect 3/4–4/3, resized to size; resized = 0.8)"),
+      N_("HOW") },
+    { "time-limit", 0, 0, G_OPTION_ARG_STRING, &time_limit_arg,
+      N_("Stop after the epoch that passes this many minutes, keeping the best model "
+         "(resumable); above 0"), N_("MINUTES") },
     { "device", 0, 0, G_OPTION_ARG_STRING, &device, N_("cpu (default) or cuda[:N]"),
       N_("DEVICE") },
     { "amp", 0, 0, G_OPTION_ARG_NONE, &amp, N_("Mixed precision (bfloat16) on CUDA"), NULL },
@@ -317,8 +341,15 @@ mien_cli_train (int    argc,
       !mien_cli_parse_double ("train", "smoothing", smoothing_arg, 0.0, 1.0,
                               MIEN_CLI_BELOW_MAX, &smoothing) ||
       !mien_cli_parse_double ("train", "face-margin", face_margin_arg, 0.0,
-                              MIEN_FACE_MARGIN_MAX, MIEN_CLI_CLOSED, &face_margin))
+                              MIEN_FACE_MARGIN_MAX, MIEN_CLI_CLOSED, &face_margin) ||
+      !mien_cli_parse_double ("train", "time-limit", time_limit_arg, 0.0, 1e6,
+                              MIEN_CLI_ABOVE_MIN, &time_limit))
     return EXIT_USAGE;
+  if (flip && no_flip)
+    return mien_cli_usage_error ("train", _("give --flip or --no-flip, not both"));
+  if (resume && (flip || no_flip || crop != NULL))
+    return mien_cli_usage_error ("train", _("--flip, --no-flip and --crop are the run's own "
+                                            "with --resume"));
 
   if (resume)
     {
@@ -404,6 +435,10 @@ mien_cli_train (int    argc,
       config->warmup_epochs = warmup;
       config->smoothing = smoothing;
       config->rand_augment.magnitude = (guint) magnitude;
+      if (flip || no_flip)
+        config->geometry.flip = flip;
+      if (crop != NULL && !mien_crop_from_string (crop, &config->geometry, &error))
+        return mien_cli_usage_error ("train", "--crop: %s", error->message);
       config->amp = amp;
       config->seed = (guint64) seed;
       config->threads = (int) threads;
@@ -424,12 +459,23 @@ mien_cli_train (int    argc,
   output.json = json;
   output.trainer = trainer;
   output.progress = mien_cli_progress_new ();
+  output.timer = g_timer_new ();
+  output.limit_s = time_limit * 60.0;
+  output.cancellable = cancellable;
   mien_trainer_set_progress_func (trainer, progress_cb, &output, NULL);
   mien_trainer_set_epoch_func (trainer, epoch_cb, &output, NULL);
   mien_cli_cancel_on_signals (cancellable);
 
   ok = mien_trainer_run (trainer, cancellable, &error);
   mien_cli_progress_free (output.progress);
+  g_timer_destroy (output.timer);
+  if (!ok && output.timed_out && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      ok = TRUE;
+      g_clear_error (&error);
+      if (!json)
+        g_print (_("Stopped at the time limit; continue with --resume --epochs N.\n"));
+    }
   if (!ok)
     {
       if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))

@@ -9,6 +9,9 @@
 #include "config.h"
 
 #include <math.h>
+#include <string.h>
+
+#include <glib/gi18n-lib.h>
 
 #include "mien-augment.h"
 
@@ -652,8 +655,12 @@ apply_autocontrast (MienTensor  *img,
 
 /* ---- Public ops ------------------------------------------------------------------------- */
 
+/* Checks that `images` is a uint8 batch [N, 3, H, W] and gives N, H and W. */
 static gboolean
 check_images (MienTensor  *images,
+              gint64      *n,
+              gint64      *height,
+              gint64      *width,
               GError     **error)
 {
   if (mien_tensor_ndim (images) != 4 || mien_tensor_size (images, 1) != 3 ||
@@ -662,9 +669,12 @@ check_images (MienTensor  *images,
       g_autofree char *description = mien_tensor_describe (images);
 
       g_set_error (error, MIEN_TORCH_ERROR, MIEN_TORCH_ERROR_INVALID_ARGUMENT,
-                   "RandAugment needs uint8 images [N, 3, H, W], got %s", description);
+                   "Augmentation needs uint8 images [N, 3, H, W], got %s", description);
       return FALSE;
     }
+  *n = mien_tensor_size (images, 0);
+  *height = mien_tensor_size (images, 2);
+  *width = mien_tensor_size (images, 3);
   return TRUE;
 }
 
@@ -684,12 +694,8 @@ mien_augment_apply (MienTensor     *images,
                         op == MIEN_AUGMENT_AUTOCONTRAST, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  if (!check_images (images, error))
+  if (!check_images (images, &n, &height, &width, error))
     return NULL;
-
-  n = mien_tensor_size (images, 0);
-  height = mien_tensor_size (images, 2);
-  width = mien_tensor_size (images, 3);
   device = mien_tensor_device (images);
 
   if (op == MIEN_AUGMENT_IDENTITY || n == 0 || height == 0 || width == 0)
@@ -760,12 +766,8 @@ mien_rand_augment_batch (const MienRandAugment *config,
                    config->magnitude, (int) config->num_bins - 1);
       return NULL;
     }
-  if (!check_images (images, error))
+  if (!check_images (images, &n, &height, &width, error))
     return NULL;
-
-  n = mien_tensor_size (images, 0);
-  height = mien_tensor_size (images, 2);
-  width = mien_tensor_size (images, 3);
   device = mien_tensor_device (images);
   num_ops = config->num_ops;
 
@@ -834,4 +836,493 @@ mien_rand_augment_batch (const MienRandAugment *config,
       }
 
   return g_steal_pointer (&current);
+}
+
+/* ---- Geometry: flip and crop ------------------------------------------------------------ */
+
+/* Geometry draws come from their own stream of the image's key ("geometry" in ASCII), so that
+ * RandAugment's draws from the same key stay what they were. */
+#define GEOMETRY_STREAM G_GUINT64_CONSTANT (0x67656f6d65747279)
+#define MAX_PADDING 1024
+
+char *
+mien_crop_to_string (const MienGeometryAugment *config)
+{
+  char scale[G_ASCII_DTOSTR_BUF_SIZE];
+
+  g_return_val_if_fail (config != NULL, NULL);
+
+  switch (config->crop)
+    {
+    case MIEN_CROP_PAD:
+      if (config->padding == 0)
+        return g_strdup ("pad");
+      return g_strdup_printf ("pad:%u", config->padding);
+    case MIEN_CROP_RESIZED:
+      /* Not printf's %g: a French locale would write 0,8. */
+      return g_strconcat ("resized:", g_ascii_formatd (scale, sizeof scale, "%g",
+                                                       config->scale_min), NULL);
+    case MIEN_CROP_NONE:
+    default:
+      return g_strdup ("none");
+    }
+}
+
+gboolean
+mien_crop_from_string (const char           *str,
+                       MienGeometryAugment  *out,
+                       GError              **error)
+{
+  const char *arg;
+  char *end = NULL;
+
+  g_return_val_if_fail (out != NULL, FALSE);
+
+  if (str == NULL)
+    str = "";
+  if (strcmp (str, "none") == 0)
+    {
+      out->crop = MIEN_CROP_NONE;
+      return TRUE;
+    }
+  if (strcmp (str, "pad") == 0)
+    {
+      out->crop = MIEN_CROP_PAD;
+      out->padding = 0;
+      return TRUE;
+    }
+  if (strcmp (str, "resized") == 0)
+    {
+      out->crop = MIEN_CROP_RESIZED;
+      out->scale_min = MIEN_CROP_SCALE_MIN_DEFAULT;
+      return TRUE;
+    }
+  if (g_str_has_prefix (str, "pad:"))
+    {
+      guint64 padding;
+
+      arg = str + strlen ("pad:");
+      if (g_ascii_isdigit (*arg))
+        {
+          padding = g_ascii_strtoull (arg, &end, 10);
+          if (*end == '\0' && padding >= 1 && padding <= MAX_PADDING)
+            {
+              out->crop = MIEN_CROP_PAD;
+              out->padding = (guint) padding;
+              return TRUE;
+            }
+        }
+      g_set_error (error, MIEN_TORCH_ERROR, MIEN_TORCH_ERROR_INVALID_ARGUMENT,
+                   _("Invalid crop “%s”: the padding after “pad:” has to be a whole number of "
+                     "pixels from 1 to %d"), str, MAX_PADDING);
+      return FALSE;
+    }
+  if (g_str_has_prefix (str, "resized:"))
+    {
+      double scale;
+
+      arg = str + strlen ("resized:");
+      scale = g_ascii_strtod (arg, &end);
+      if (*arg != '\0' && end != arg && *end == '\0' && scale > 0.0 && scale <= 1.0)
+        {
+          out->crop = MIEN_CROP_RESIZED;
+          out->scale_min = scale;
+          return TRUE;
+        }
+      g_set_error (error, MIEN_TORCH_ERROR, MIEN_TORCH_ERROR_INVALID_ARGUMENT,
+                   _("Invalid crop “%s”: the smallest area fraction after “resized:” has to be "
+                     "a number above 0 and at most 1"), str);
+      return FALSE;
+    }
+  g_set_error (error, MIEN_TORCH_ERROR, MIEN_TORCH_ERROR_INVALID_ARGUMENT,
+               _("Invalid crop “%s” (expected none, pad, pad:PIXELS, resized or "
+                 "resized:SMIN)"), str);
+  return FALSE;
+}
+
+guint
+mien_geometry_padding (const MienGeometryAugment *config,
+                       int                        height,
+                       int                        width)
+{
+  g_return_val_if_fail (config != NULL, 0);
+
+  if (config->padding > 0)
+    return config->padding;
+  return (guint) MAX (1, (MIN (height, width) + 4) / 8);
+}
+
+/* A double uniform in [0, 1), from the top 53 bits. */
+static double
+uniform_unit (guint64 *state)
+{
+  return (double) (splitmix64_next (state) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+/* An integer uniform in [0, n); the modulo bias is below 2^-40 for any image size. */
+static int
+uniform_below (guint64 *state,
+               guint64  n)
+{
+  return (int) (splitmix64_next (state) % n);
+}
+
+/* RandomResizedCrop.get_params with scale (scale_min, 1) and ratio (3/4, 4/3). */
+static void
+draw_resized_box (guint64          *state,
+                  double            scale_min,
+                  int               height,
+                  int               width,
+                  MienGeometryDraw *draw)
+{
+  const double ratio_min = 3.0 / 4.0, ratio_max = 4.0 / 3.0;
+  const double log_min = log (ratio_min), log_max = log (ratio_max);
+  double area = (double) height * width;
+  double in_ratio;
+
+  for (int attempt = 0; attempt < 10; attempt++)
+    {
+      double target = area * (scale_min + (1.0 - scale_min) * uniform_unit (state));
+      double aspect = exp (log_min + (log_max - log_min) * uniform_unit (state));
+      /* python's round (): half to even, as rint () in the default rounding mode */
+      double w = rint (sqrt (target * aspect));
+      double h = rint (sqrt (target / aspect));
+
+      if (w > 0 && w <= width && h > 0 && h <= height)
+        {
+          draw->height = (int) h;
+          draw->width = (int) w;
+          draw->top = uniform_below (state, (guint64) (height - draw->height + 1));
+          draw->left = uniform_below (state, (guint64) (width - draw->width + 1));
+          return;
+        }
+    }
+
+  /* The centre crop torchvision falls back on */
+  in_ratio = (double) width / height;
+  draw->width = width;
+  draw->height = height;
+  if (in_ratio < ratio_min)
+    draw->height = (int) rint (width / ratio_min);
+  else if (in_ratio > ratio_max)
+    draw->width = (int) rint (height * ratio_max);
+  draw->top = (height - draw->height) / 2;
+  draw->left = (width - draw->width) / 2;
+}
+
+void
+mien_geometry_draw (const MienGeometryAugment *config,
+                    guint64                    key,
+                    int                        height,
+                    int                        width,
+                    MienGeometryDraw          *draw)
+{
+  guint64 state = splitmix64_mix (key ^ GEOMETRY_STREAM);
+
+  g_return_if_fail (config != NULL);
+  g_return_if_fail (draw != NULL);
+  g_return_if_fail (height > 0 && width > 0);
+
+  draw->flip = config->flip && (splitmix64_next (&state) >> 63) != 0;
+  draw->top = 0;
+  draw->left = 0;
+  draw->height = height;
+  draw->width = width;
+
+  switch (config->crop)
+    {
+    case MIEN_CROP_PAD:
+      {
+        guint64 span = 2 * (guint64) mien_geometry_padding (config, height, width) + 1;
+
+        draw->top = uniform_below (&state, span);
+        draw->left = uniform_below (&state, span);
+      }
+      break;
+    case MIEN_CROP_RESIZED:
+      draw_resized_box (&state, config->scale_min, height, width, draw);
+      break;
+    case MIEN_CROP_NONE:
+    default:
+      break;
+    }
+}
+
+/* Where output pixel `out` of one axis of `size` pixels comes from: two taps (index, weight),
+ * index -1 for none (the padding, 0). "pad": one pixel of the padded image; "resized": the two
+ * taps of upsample_bilinear2d (align_corners=False) over the box [start, start + extent), with
+ * libtorch 1.13's arithmetic — a float32 scale, the source position in double, lambda1 rounded
+ * to float32 and lambda0 = 1 - lambda1 in float32; "none": the pixel itself. The flip reads the
+ * axis backwards. */
+static void
+axis_taps (MienCropKind  crop,
+           int           out,
+           int           size,
+           int           start,
+           int           extent,
+           guint         padding,
+           gboolean      flip,
+           int           index[2],
+           float         weight[2])
+{
+  int position = flip ? size - 1 - out : out;
+
+  index[0] = index[1] = position;
+  weight[0] = 1.0f;
+  weight[1] = 0.0f;
+  switch (crop)
+    {
+    case MIEN_CROP_PAD:
+      index[0] = index[1] = start + position - (int) padding;
+      if (index[0] < 0 || index[0] >= size)
+        index[0] = index[1] = -1;
+      break;
+    case MIEN_CROP_RESIZED:
+      index[0] = index[1] = start + position;
+      if (extent != size)
+        {
+          float scale = (float) extent / (float) size;
+          double real = (double) scale * (position + 0.5) - 0.5;
+          int i;
+
+          if (real < 0.0)
+            real = 0.0;
+          i = MIN ((int) floor (real), extent - 1);
+          weight[1] = (float) CLAMP (real - i, 0.0, 1.0);
+          weight[0] = 1.0f - weight[1];
+          index[0] = start + i;
+          index[1] = start + i + (i < extent - 1 ? 1 : 0);
+        }
+      break;
+    case MIEN_CROP_NONE:
+    default:
+      break;
+    }
+}
+
+/* What one axis of a batch of draws needs: for each tap k, a 0/1 selection [N, 1, S, S] and
+ * the weights [N, 1, S, 1] (rows, the height) or its transpose and [N, 1, 1, S] (columns). */
+typedef struct {
+  float *select[2];
+  float *weights[2];
+} AxisMaps;
+
+static void
+axis_maps_fill (const MienGeometryAugment *config,
+                const MienGeometryDraw    *draws,
+                gint64                     n,
+                int                        size,
+                guint                      padding,
+                gboolean                   columns,
+                AxisMaps                  *maps)
+{
+  gsize plane = (gsize) size * size;
+
+  for (int k = 0; k < 2; k++)
+    {
+      maps->select[k] = g_new0 (float, n * plane);
+      maps->weights[k] = g_new (float, n * size);
+    }
+  for (gint64 i = 0; i < n; i++)
+    for (int o = 0; o < size; o++)
+      {
+        const MienGeometryDraw *d = &draws[i];
+        int index[2];
+        float weight[2];
+
+        if (columns)
+          axis_taps (config->crop, o, size, d->left, d->width, padding, d->flip, index, weight);
+        else
+          axis_taps (config->crop, o, size, d->top, d->height, padding, FALSE, index, weight);
+        for (int k = 0; k < 2; k++)
+          {
+            maps->weights[k][i * size + o] = weight[k];
+            if (index[k] < 0)
+              continue;
+            /* rows: out × in; columns: in × out, for img · B */
+            if (columns)
+              maps->select[k][i * plane + (gsize) index[k] * size + o] = 1.0f;
+            else
+              maps->select[k][i * plane + (gsize) o * size + index[k]] = 1.0f;
+          }
+      }
+}
+
+static void
+axis_maps_clear (AxisMaps *maps)
+{
+  for (int k = 0; k < 2; k++)
+    {
+      g_clear_pointer (&maps->select[k], g_free);
+      g_clear_pointer (&maps->weights[k], g_free);
+    }
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (AxisMaps, axis_maps_clear)
+
+/* libtorch's fma (t0, w0, t1 · w1) (its AVX2 kernel contracts t0 · w0 + t1 · w1 so): the float32
+ * product t1 · w1, then t0 · w0 added exactly in double and rounded once to float32. */
+static MienTensor *
+two_taps (MienTensor  *t0,
+          MienTensor  *w0,
+          MienTensor  *t1,
+          MienTensor  *w1,
+          GError     **error)
+{
+  g_autoptr(MienTensor) second = NULL;
+  g_autoptr(MienTensor) second_d = NULL;
+  g_autoptr(MienTensor) t0_d = NULL;
+  g_autoptr(MienTensor) w0_d = NULL;
+  g_autoptr(MienTensor) first_d = NULL;
+  g_autoptr(MienTensor) sum_d = NULL;
+
+  second = mien_tensor_mul (t1, w1, error);
+  if (second == NULL)
+    return NULL;
+  second_d = mien_tensor_to_dtype (second, MIEN_DTYPE_FLOAT64, error);
+  t0_d = second_d ? mien_tensor_to_dtype (t0, MIEN_DTYPE_FLOAT64, error) : NULL;
+  w0_d = t0_d ? mien_tensor_to_dtype (w0, MIEN_DTYPE_FLOAT64, error) : NULL;
+  first_d = w0_d ? mien_tensor_mul (t0_d, w0_d, error) : NULL;
+  sum_d = first_d ? mien_tensor_add (first_d, second_d, error) : NULL;
+  if (sum_d == NULL)
+    return NULL;
+  return mien_tensor_to_dtype (sum_d, MIEN_DTYPE_FLOAT32, error);
+}
+
+/* One axis: the two taps selected by 0/1 matmuls (exact: one product of 1 and zeros), then
+ * combined. `columns`: img · Bₖ; else Aₖ · img. */
+static MienTensor *
+map_axis (MienTensor  *img,
+          AxisMaps    *maps,
+          gint64       n,
+          gint64       size,
+          gboolean     columns,
+          MienDevice   device,
+          GError     **error)
+{
+  const gint64 select_shape[4] = { n, 1, size, size };
+  const gint64 weight_shape[4] = { n, 1, columns ? 1 : size, columns ? size : 1 };
+  MienTensor *taps[2] = { NULL, NULL };
+  MienTensor *weights[2] = { NULL, NULL };
+  MienTensor *result = NULL;
+
+  for (int k = 0; k < 2; k++)
+    {
+      g_autoptr(MienTensor) select = host_floats_on (maps->select[k], select_shape, 4, device,
+                                                     error);
+
+      if (select == NULL)
+        goto out;
+      taps[k] = columns ? mien_tensor_matmul (img, select, error) :
+                          mien_tensor_matmul (select, img, error);
+      if (taps[k] == NULL)
+        goto out;
+      weights[k] = host_floats_on (maps->weights[k], weight_shape, 4, device, error);
+      if (weights[k] == NULL)
+        goto out;
+    }
+  result = two_taps (taps[0], weights[0], taps[1], weights[1], error);
+
+out:
+  for (int k = 0; k < 2; k++)
+    {
+      g_clear_pointer (&taps[k], mien_tensor_free);
+      g_clear_pointer (&weights[k], mien_tensor_free);
+    }
+  return result;
+}
+
+MienTensor *
+mien_geometry_apply (const MienGeometryAugment *config,
+                     MienTensor                *images,
+                     const MienGeometryDraw    *draws,
+                     GError                   **error)
+{
+  g_auto(AxisMaps) rows = { { NULL, NULL }, { NULL, NULL } };
+  g_auto(AxisMaps) columns = { { NULL, NULL }, { NULL, NULL } };
+  g_autoptr(MienTensor) img = NULL;
+  g_autoptr(MienTensor) horizontal = NULL;
+  g_autoptr(MienTensor) mapped = NULL;
+  g_autoptr(MienTensor) rounded = NULL;
+  g_autoptr(MienTensor) clamped = NULL;
+  MienDevice device;
+  gint64 n, height, width;
+  gboolean identity = TRUE;
+  guint padding;
+
+  g_return_val_if_fail (config != NULL, NULL);
+  g_return_val_if_fail (images != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (!check_images (images, &n, &height, &width, error))
+    return NULL;
+  device = mien_tensor_device (images);
+  g_return_val_if_fail (n == 0 || draws != NULL, NULL);
+
+  for (gint64 i = 0; i < n && identity; i++)
+    identity = !draws[i].flip && (config->crop == MIEN_CROP_NONE ||
+                                  (config->crop == MIEN_CROP_RESIZED &&
+                                   draws[i].height == height && draws[i].width == width));
+  if (identity || height == 0 || width == 0)
+    return mien_tensor_clone (images, error);
+
+  for (gint64 i = 0; i < n; i++)
+    if (draws[i].top < 0 || draws[i].left < 0 || draws[i].height < 1 || draws[i].width < 1 ||
+        (config->crop == MIEN_CROP_RESIZED &&
+         (draws[i].top + draws[i].height > height || draws[i].left + draws[i].width > width)))
+      {
+        g_set_error (error, MIEN_TORCH_ERROR, MIEN_TORCH_ERROR_INVALID_ARGUMENT,
+                     "Crop box %d, %d, %d × %d of image %" G_GINT64_FORMAT " is outside its "
+                     "%" G_GINT64_FORMAT " × %" G_GINT64_FORMAT " pixels", draws[i].top,
+                     draws[i].left, draws[i].height, draws[i].width, i, height, width);
+        return NULL;
+      }
+
+  padding = mien_geometry_padding (config, (int) height, (int) width);
+  axis_maps_fill (config, draws, n, (int) height, padding, FALSE, &rows);
+  axis_maps_fill (config, draws, n, (int) width, padding, TRUE, &columns);
+
+  img = mien_tensor_to_dtype (images, MIEN_DTYPE_FLOAT32, error);
+  if (img == NULL)
+    return NULL;
+  /* Along the width first, then the height, as upsample_bilinear2d nests its sums. */
+  horizontal = map_axis (img, &columns, n, width, TRUE, device, error);
+  if (horizontal == NULL)
+    return NULL;
+  mapped = map_axis (horizontal, &rows, n, height, FALSE, device, error);
+  if (mapped == NULL)
+    return NULL;
+  /* torchvision rounds a resized uint8 image before the cast; selections give integers. */
+  rounded = mien_tensor_round (mapped, error);
+  if (rounded == NULL)
+    return NULL;
+  clamped = mien_tensor_clamp (rounded, 0.0, 255.0, error);
+  if (clamped == NULL)
+    return NULL;
+  return mien_tensor_to_dtype (clamped, MIEN_DTYPE_UINT8, error);
+}
+
+MienTensor *
+mien_geometry_augment_batch (const MienGeometryAugment *config,
+                             MienTensor                *images,
+                             const guint64             *keys,
+                             GError                   **error)
+{
+  g_autofree MienGeometryDraw *draws = NULL;
+  gint64 n, height, width;
+
+  g_return_val_if_fail (config != NULL, NULL);
+  g_return_val_if_fail (images != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (!check_images (images, &n, &height, &width, error))
+    return NULL;
+  if (n == 0 || height == 0 || width == 0 || (!config->flip && config->crop == MIEN_CROP_NONE))
+    return mien_tensor_clone (images, error);
+  g_return_val_if_fail (keys != NULL, NULL);
+
+  draws = g_new (MienGeometryDraw, n);
+  for (gint64 i = 0; i < n; i++)
+    mien_geometry_draw (config, keys[i], (int) height, (int) width, &draws[i]);
+  return mien_geometry_apply (config, images, draws, error);
 }

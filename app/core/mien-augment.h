@@ -89,4 +89,84 @@ guint64      mien_augment_key            (guint64 seed,
                                           guint   copy,
                                           guint   epoch);
 
+/* ---- Geometry: flip and crop -------------------------------------------------------------
+ *
+ * The augmentations FER models are usually trained with, drawn per image from the same 64-bit
+ * key as RandAugment (from a separate stream of it, so that adding them changes no RandAugment
+ * draw) and applied to a whole batch at once, on its device: along the width, then the height,
+ * every output pixel is w0 · p0 + w1 · p1 of two source pixels picked by 0/1 matrix products
+ * (exact). Crop and flip pick one pixel (or none: the padding); a resized crop carries the
+ * bilinear weights, with libtorch's own arithmetic, so the bytes equal torchvision 0.14's
+ * for the same parameters (on the CPU; on a GPU within a rounding of .5):
+ *
+ *  - crop "pad:P": F.crop (F.pad (img, P), top, left, H, W), constant padding with 0 (black
+ *    borders, as torchvision's RandomCrop (size, padding=P) default; reflection would mirror
+ *    half a face into the border, making eyes and mouths where none are), top and left uniform
+ *    in 0 … 2P. P 0 ("pad") means an eighth of the image side, rounded (6 px at 48 px), the
+ *    CIFAR/FER2013 recipe's proportion (4 px of 32).
+ *  - crop "resized:SMIN": F.resized_crop (img, top, left, h, w, [H, W], bilinear) with
+ *    torchvision 0.14's default for tensors, antialias off, the box drawn as RandomResizedCrop's
+ *    get_params does with scale (SMIN, 1) and ratio (3/4, 4/3) — ten tries, then the centre
+ *    crop. Face crops are already tight, so 0.08 (ImageNet's default) would often keep just an
+ *    eye; the default SMIN here is 0.8.
+ *  - flip: F.hflip with probability ½, after the crop (RandomCrop then RandomHorizontalFlip).
+ */
+
+typedef enum {
+  MIEN_CROP_NONE,
+  MIEN_CROP_PAD,
+  MIEN_CROP_RESIZED,
+} MienCropKind;
+
+typedef struct {
+  gboolean      flip;
+  MienCropKind  crop;
+  guint         padding;     /* MIEN_CROP_PAD: pixels on each side, 0 = an eighth of the side */
+  double        scale_min;   /* MIEN_CROP_RESIZED: the smallest area fraction, (0, 1] */
+} MienGeometryAugment;
+
+/* "resized" without a number */
+#define MIEN_CROP_SCALE_MIN_DEFAULT 0.8
+#define MIEN_GEOMETRY_AUGMENT_NONE { FALSE, MIEN_CROP_NONE, 0, MIEN_CROP_SCALE_MIN_DEFAULT }
+
+/* The crop as "none", "pad", "pad:P" or "resized:SMIN" (newly allocated), and back: a
+ * clear error (MIEN_TORCH_ERROR_INVALID_ARGUMENT) naming what was expected for anything else
+ * (P 1 … 1024, SMIN in (0, 1]). Only the crop members of `out` are set. */
+char        *mien_crop_to_string         (const MienGeometryAugment *config);
+gboolean     mien_crop_from_string       (const char                *str,
+                                          MienGeometryAugment       *out,
+                                          GError                   **error);
+
+/* One image's draw: flip, and the crop box (top, left, height, width) in the padded image for
+ * "pad" (height × width is the image's), in the image for "resized"; the whole image for
+ * "none". */
+typedef struct {
+  gboolean flip;
+  int      top;
+  int      left;
+  int      height;
+  int      width;
+} MienGeometryDraw;
+
+/* The padding "pad" uses on an image of height × width. */
+guint        mien_geometry_padding       (const MienGeometryAugment *config,
+                                          int                        height,
+                                          int                        width);
+void         mien_geometry_draw          (const MienGeometryAugment *config,
+                                          guint64                    key,
+                                          int                        height,
+                                          int                        width,
+                                          MienGeometryDraw          *draw);
+/* Applies draws[i] to image i of `images` (uint8 [N, 3, H, W], any device), for `config`'s
+ * crop kind; same shape, dtype and device. */
+MienTensor  *mien_geometry_apply         (const MienGeometryAugment *config,
+                                          MienTensor                *images,
+                                          const MienGeometryDraw    *draws,
+                                          GError                   **error);
+/* Draws from keys[i] and applies, image by image; a clone when config does nothing. */
+MienTensor  *mien_geometry_augment_batch (const MienGeometryAugment *config,
+                                          MienTensor                *images,
+                                          const guint64             *keys,
+                                          GError                   **error);
+
 G_END_DECLS

@@ -92,6 +92,7 @@ mien_train_config_new (void)
 {
   MienTrainConfig *config = g_new0 (MienTrainConfig, 1);
   MienRandAugment ra = MIEN_RAND_AUGMENT_INIT;
+  MienGeometryAugment geometry = MIEN_GEOMETRY_AUGMENT_NONE;
 
   config->val_split = 0.1;
   config->backbone = g_strdup ("resnet:18");
@@ -109,6 +110,10 @@ mien_train_config_new (void)
   config->class_weights = MIEN_CLASS_WEIGHTS_DEFAULT;
   config->imbalance = MIEN_IMBALANCE_NONE;
   config->rand_augment = ra;
+  /* flip and "pad": see mien-trainer.h */
+  geometry.flip = TRUE;
+  geometry.crop = MIEN_CROP_PAD;
+  config->geometry = geometry;
   config->device = mien_device_cpu ();
   config->seed = 0;
   config->face_margin = NAN;
@@ -227,6 +232,11 @@ mien_train_config_validate (const MienTrainConfig  *config,
       !(config->face_margin >= 0.0 && config->face_margin <= MIEN_FACE_MARGIN_MAX))
     return config_error (error, _("The face margin has to be between 0 and %g, not %g"),
                          MIEN_FACE_MARGIN_MAX, config->face_margin);
+  if ((config->geometry.crop == MIEN_CROP_RESIZED &&
+       !(config->geometry.scale_min > 0.0 && config->geometry.scale_min <= 1.0)) ||
+      config->geometry.padding > 1024 || (guint) config->geometry.crop > MIEN_CROP_RESIZED)
+    return config_error (error, _("Invalid crop settings (padding %u, smallest area %g)"),
+                         config->geometry.padding, config->geometry.scale_min);
   if (config->threads < 0 || config->workers < 0)
     return config_error (error, _("Thread counts cannot be negative"));
   if (config->amp && config->device.type != MIEN_DEVICE_CUDA)
@@ -299,6 +309,12 @@ mien_train_config_to_json (const MienTrainConfig *config)
   INT ("randaugment_ops", config->rand_augment.num_ops);
   INT ("randaugment_magnitude", config->rand_augment.magnitude);
   INT ("randaugment_bins", config->rand_augment.num_bins);
+  json_builder_set_member_name (b, "flip");
+  json_builder_add_boolean_value (b, config->geometry.flip);
+  {
+    g_autofree char *crop = mien_crop_to_string (&config->geometry);
+    STR ("crop", crop);
+  }
   STR ("device", device);
   json_builder_set_member_name (b, "amp");
   json_builder_add_boolean_value (b, config->amp);
@@ -356,6 +372,7 @@ mien_train_config_from_json (JsonObject  *o,
   const char *device = "cpu", *mode = NULL, *batch_norm = NULL;
   gint64 input_size = 0, epochs = 0, batch_size = 0, ops, magnitude, bins, threads = 0;
   gint64 workers = 0;
+  const char *crop = "none";
   guint imbalance = config->imbalance;
   guint schedule = config->schedule, weights = config->class_weights, colour = 0;
   guint normalisation = MIEN_NORMALISATION_DATASET;
@@ -368,6 +385,8 @@ mien_train_config_from_json (JsonObject  *o,
   ops = config->rand_augment.num_ops;
   magnitude = config->rand_augment.magnitude;
   bins = config->rand_augment.num_bins;
+  /* Files from before flip and crop existed trained without them. */
+  config->geometry.flip = FALSE;
   /* Written by every version; what a run cannot do without is required, the rest has the
    * defaults of mien_train_config_new (). The ranges are validate ()'s, so that the error names
    * the key; validate () then checks what depends on several members. */
@@ -410,6 +429,8 @@ mien_train_config_from_json (JsonObject  *o,
       !mien_json_get_int (o, source, "randaugment_magnitude", opt, 0, 999, &magnitude,
                           error) ||
       !mien_json_get_int (o, source, "randaugment_bins", opt, 2, 1000, &bins, error) ||
+      !mien_json_get_boolean (o, source, "flip", opt, &config->geometry.flip, error) ||
+      !mien_json_get_string (o, source, "crop", opt, &crop, error) ||
       !mien_json_get_string (o, source, "device", opt, &device, error) ||
       !mien_json_get_boolean (o, source, "amp", opt, &config->amp, error) ||
       !mien_json_get_uint64 (o, source, "seed", opt, &config->seed, error) ||
@@ -428,6 +449,12 @@ mien_train_config_from_json (JsonObject  *o,
                                                           error))
     {
       g_prefix_error (error, "%s: “%s”: ", source, "batch_norm");
+      return NULL;
+    }
+
+  if (!mien_crop_from_string (crop, &config->geometry, error))
+    {
+      g_prefix_error (error, "%s: “%s”: ", source, "crop");
       return NULL;
     }
 
@@ -1270,6 +1297,8 @@ scheduled_lr (Run *run)
   return config->lr;
 }
 
+/* RandAugment (upsampling copies, with the key of epoch 0; every image on the fly), then flip
+ * and crop, drawn anew every epoch for every image, copies included (see mien-trainer.h). */
 static MienTensor *
 augment_batch (Run        *run,
                MienBatch  *batch,
@@ -1279,7 +1308,9 @@ augment_batch (Run        *run,
 {
   MienTrainConfig *config = run->config;
   g_autofree guint64 *keys = g_new (guint64, batch->n);
+  g_autofree guint64 *geometry_keys = g_new (guint64, batch->n);
   g_autofree gboolean *apply = g_new (gboolean, batch->n);
+  g_autoptr(MienTensor) randaugmented = NULL;
   gboolean onthefly = config->imbalance == MIEN_IMBALANCE_ONTHEFLY;
   gboolean any = FALSE;
 
@@ -1287,13 +1318,20 @@ augment_batch (Run        *run,
     {
       const MienSlot *slot = &batch->slots[i];
 
-      apply[i] = onthefly || slot->copy > 0;
+      apply[i] = run->augment && (onthefly || slot->copy > 0);
       keys[i] = mien_augment_key (config->seed, slot->index, slot->copy, onthefly ? epoch : 0);
+      geometry_keys[i] = mien_augment_key (config->seed, slot->index, slot->copy, epoch);
       any |= apply[i];
     }
-  if (!any)
-    return mien_tensor_alias (images);
-  return mien_rand_augment_batch (&config->rand_augment, images, keys, apply, error);
+  if (any)
+    randaugmented = mien_rand_augment_batch (&config->rand_augment, images, keys, apply, error);
+  else
+    randaugmented = mien_tensor_alias (images);
+  if (randaugmented == NULL)
+    return NULL;
+  if (!config->geometry.flip && config->geometry.crop == MIEN_CROP_NONE)
+    return g_steal_pointer (&randaugmented);
+  return mien_geometry_augment_batch (&config->geometry, randaugmented, geometry_keys, error);
 }
 
 static gboolean
@@ -1315,10 +1353,7 @@ train_step (Run        *run,
   images = mien_tensor_to_device (batch->images, config->device, error);
   if (images == NULL)
     return FALSE;
-  if (run->augment)
-    augmented = augment_batch (run, batch, images, epoch, error);
-  else
-    augmented = mien_tensor_alias (images);
+  augmented = augment_batch (run, batch, images, epoch, error);
   if (augmented == NULL)
     return FALSE;
   input = mien_model_prepare_input (run->model, augmented, error);

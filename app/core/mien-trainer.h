@@ -18,6 +18,18 @@
  * on-the-fly RandAugment of every training image; class weights are `class_weights` when given,
  * else "auto" (normalised inverse frequency of the training split's own counts, before
  * upsampling) for the "weighted" strategies and none otherwise.
+ *
+ * Flip and crop (`geometry`, mien-augment.h) apply to every training image of every epoch —
+ * never to validation — after RandAugment: an upsampling copy is made once (RandAugment, key of
+ * epoch 0) and then flipped and cropped anew each epoch like any other image, from the key of
+ * (seed, index, copy, epoch), so resume still ends where an uninterrupted run does. The order
+ * is RandAugment (upsampling copy or on the fly) → crop → flip → the model's resize and
+ * normalisation. New runs default to flip on and crop "pad" (an eighth of the side, 6 px at
+ * 48): the standard FER2013 recipe (RandomCrop with padding + RandomHorizontalFlip) — faces are
+ * left-right symmetric for every expression, and a few pixels of shift absorb the detectors'
+ * alignment jitter, while FER crops are too tight for a random-resized crop's zoom. A
+ * config.json without "flip" and "crop" (written before they existed) loads with neither, as
+ * those runs were trained.
  */
 #pragma once
 
@@ -114,6 +126,7 @@ typedef struct {
   guint               n_weights;
   MienImbalance       imbalance;
   MienRandAugment     rand_augment;
+  MienGeometryAugment geometry;     /* flip and crop of training images */
   /* Execution */
   MienDevice          device;
   gboolean            amp;          /* bfloat16 autocast on CUDA */

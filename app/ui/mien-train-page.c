@@ -246,6 +246,8 @@ struct _MienTrainPage
   MienBarChart      *smoothing_chart;
   GtkLabel          *smoothing_values_label;
   AdwComboRow       *imbalance_row;
+  GtkSwitch         *flip_switch;     /* the Augmentation group, built in code */
+  AdwComboRow       *crop_row;
   AdwComboRow       *weights_row;
   AdwExpanderRow    *weights_expander;
   GPtrArray         *weight_rows;     /* rows inside weights_expander */
@@ -347,6 +349,60 @@ mode_label (MienMode mode)
     default:
       return _("fine-tune");
     }
+}
+
+/* The order of the crop row's items. */
+static const MienCropKind crop_order[] = { MIEN_CROP_NONE, MIEN_CROP_PAD, MIEN_CROP_RESIZED };
+
+/* A group "Augmentation" after "Class Imbalance": whether to flip and how to crop training
+ * images (mien-augment.h). */
+static void
+add_augment_rows (MienTrainPage *self)
+{
+  const char *crops[] = { C_("random crop", "None"), _("Pad and crop"), _("Resized crop"),
+                          NULL };
+  GtkWidget *imbalance_group = gtk_widget_get_ancestor (GTK_WIDGET (self->imbalance_row),
+                                                        ADW_TYPE_PREFERENCES_GROUP);
+  GtkWidget *parent = gtk_widget_get_parent (imbalance_group);
+  GtkWidget *group = adw_preferences_group_new ();
+  GtkWidget *flip_row = adw_action_row_new ();
+  g_autoptr(GtkStringList) crop_items = gtk_string_list_new (crops);
+
+  adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (group), _("Augmentation"));
+  adw_preferences_group_set_description (ADW_PREFERENCES_GROUP (group),
+                                         _("Applied to training images only, anew each epoch"));
+
+  self->flip_switch = GTK_SWITCH (gtk_switch_new ());
+  gtk_widget_set_valign (GTK_WIDGET (self->flip_switch), GTK_ALIGN_CENTER);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->flip_switch),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL, _("Flip left–right"), -1);
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (flip_row), _("_Flip left–right"));
+  adw_preferences_row_set_use_underline (ADW_PREFERENCES_ROW (flip_row), TRUE);
+  adw_action_row_add_suffix (ADW_ACTION_ROW (flip_row), GTK_WIDGET (self->flip_switch));
+  adw_action_row_set_activatable_widget (ADW_ACTION_ROW (flip_row),
+                                         GTK_WIDGET (self->flip_switch));
+  gtk_widget_set_tooltip_text (flip_row,
+                               _("Mirror a random half of the training images each epoch. "
+                                 "Every expression looks the same mirrored, so this doubles "
+                                 "the faces the model sees for free."));
+
+  self->crop_row = ADW_COMBO_ROW (adw_combo_row_new ());
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->crop_row), _("Random _crop"));
+  adw_preferences_row_set_use_underline (ADW_PREFERENCES_ROW (self->crop_row), TRUE);
+  adw_combo_row_set_model (self->crop_row, G_LIST_MODEL (crop_items));
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->crop_row),
+                               _("Pad and crop: shift each training image by up to an eighth "
+                                 "of its side, filling the border with black (the usual "
+                                 "FER2013 recipe). Resized crop: zoom into a random box of four "
+                                 "fifths or more of the image, aspect 3:4 to 4:3. Validation "
+                                 "images are never cropped."));
+
+  adw_preferences_group_add (ADW_PREFERENCES_GROUP (group), flip_row);
+  adw_preferences_group_add (ADW_PREFERENCES_GROUP (group), GTK_WIDGET (self->crop_row));
+  if (GTK_IS_BOX (parent))
+    gtk_box_insert_child_after (GTK_BOX (parent), group, imbalance_group);
+  else
+    adw_preferences_group_add (ADW_PREFERENCES_GROUP (imbalance_group), group);
 }
 
 static MienImbalance
@@ -2053,6 +2109,7 @@ mien_train_page_init (MienTrainPage *self)
   g_autoptr(GtkListItemFactory) factory = NULL;
 
   gtk_widget_init_template (GTK_WIDGET (self));
+  add_augment_rows (self);
 
   self->cancellable = g_cancellable_new ();
   self->base_config = mien_train_config_new ();
@@ -2205,6 +2262,10 @@ mien_train_page_set_config (MienTrainPage         *self,
       adw_combo_row_set_selected (self->imbalance_row, i);
   adw_combo_row_set_selected (self->weights_row, choice);
   refresh_weights (self);
+  gtk_switch_set_active (self->flip_switch, config->geometry.flip);
+  for (guint i = 0; i < G_N_ELEMENTS (crop_order); i++)
+    if (crop_order[i] == config->geometry.crop)
+      adw_combo_row_set_selected (self->crop_row, i);
 
   if (self->studio != NULL)
     {
@@ -2308,6 +2369,21 @@ mien_train_page_build_config (MienTrainPage  *self,
   config->seed = (guint64) gtk_spin_button_get_value (self->seed_spin);
   config->smoothing = round (gtk_range_get_value (GTK_RANGE (self->smoothing_scale)) * 100.0) /
                       100.0;
+
+  config->geometry.flip = gtk_switch_get_active (self->flip_switch);
+  {
+    guint i = adw_combo_row_get_selected (self->crop_row);
+    MienCropKind crop = i < G_N_ELEMENTS (crop_order) ? crop_order[i] : MIEN_CROP_NONE;
+    const MienGeometryAugment defaults = MIEN_GEOMETRY_AUGMENT_NONE;
+
+    /* A run's own pad:P or resized:SMIN stays while its kind is chosen. */
+    if (crop != config->geometry.crop)
+      {
+        config->geometry.padding = defaults.padding;
+        config->geometry.scale_min = defaults.scale_min;
+      }
+    config->geometry.crop = crop;
+  }
 
   config->imbalance = get_imbalance (self);
   g_clear_pointer (&config->weights, g_free);

@@ -209,6 +209,7 @@ train_mien() {
       "$cli" train --data "$dataset" "${class_args[@]}" --backbone "$backbone" \
       --input-size "$size" --mode "$run_mode" --epochs "$epochs" --batch "$batch" \
       --threads "$threads" --workers "$workers" --device "$device" --seed 0 \
+      --no-flip --crop none \
       --out "$base.run" --json >"$base.json" 2>"$base.err"; then
     echo "bench-train.sh: mien-cli train failed:" >&2
     tail -n 20 "$base.err" >&2
