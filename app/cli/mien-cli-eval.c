@@ -11,9 +11,9 @@
 #include "mien-ensemble.h"
 #include "mien-output.h"
 
-#define MARGIN_HELP \
-  "Room around a face, as a fraction of its box, 0–2 (default: the margin the models were " \
-  "trained with, else 0.2)"
+static const char margin_help[] =
+  N_("Room around a face, as a fraction of its box, 0–2 (default: the margin the models were "
+     "trained with, else 0.2)");
 
 static MienEnsemble *
 load_ensemble (const char  *command,
@@ -191,7 +191,7 @@ mien_cli_eval (int    argc,
          "available)"), N_("PLUGIN[:METHOD]") },
     { "face-model", 0, 0, G_OPTION_ARG_FILENAME, &face_model,
       N_("YuNet's model file, if it is not in Mien's data folder"), N_("FILE") },
-    { "margin", 0, 0, G_OPTION_ARG_STRING, &margin_arg, N_(MARGIN_HELP), N_("FRACTION") },
+    { "margin", 0, 0, G_OPTION_ARG_STRING, &margin_arg, margin_help, N_("FRACTION") },
     { "device", 0, 0, G_OPTION_ARG_STRING, &device, N_("cpu (default) or cuda[:N]"),
       N_("DEVICE") },
     { "workers", 0, 0, G_OPTION_ARG_STRING, &workers_arg,
@@ -349,7 +349,7 @@ mien_cli_predict (int    argc,
     { "face-model", 0, 0, G_OPTION_ARG_FILENAME, &face_model,
       N_("YuNet's model file, if it is not in Mien's data folder"), N_("FILE") },
     { "margin", 0, 0, G_OPTION_ARG_STRING, &margin_arg,
-      N_(MARGIN_HELP), N_("FRACTION") },
+      margin_help, N_("FRACTION") },
     { "no-rotate", 0, 0, G_OPTION_ARG_NONE, &no_rotate,
       N_("Do not level the eyes (when the detector gives landmarks)"), NULL },
     { "smoothing", 0, 0, G_OPTION_ARG_STRING, &smoothing_arg,

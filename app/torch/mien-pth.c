@@ -383,7 +383,7 @@ new_long (Unpickler  *u,
     {
       if (len > MAX_BIGINT)
         {
-          fail (error, MIEN_PTH_ERROR_PICKLE, _("an integer of %" G_GUINT64_FORMAT " bytes"), len);
+          fail (error, MIEN_PTH_ERROR_PICKLE, _("an integer of %llu bytes"), (unsigned long long) len);
           return NULL;
         }
       return new_string (u, V_BIGINT, len, error);
@@ -641,9 +641,10 @@ rebuild_tensor (Unpickler  *u,
       g_autofree char *stride = dims_to_string (t->stride, t->ndim);
 
       fail (error, MIEN_PTH_ERROR_STORAGE,
-            _("a tensor of size %s, stride %s and offset %" G_GINT64_FORMAT " reaches past its "
-              "storage “%s” of %" G_GINT64_FORMAT " elements"),
-            size, stride, t->offset, t->storage->key, t->storage->numel);
+            _("a tensor of size %s, stride %s and offset %lld reaches past its storage “%s” of "
+              "%lld elements"),
+            size, stride, (long long) t->offset, t->storage->key,
+            (long long) t->storage->numel);
       return NULL;
     }
 
@@ -778,8 +779,8 @@ memo_put (Unpickler  *u,
     return FALSE;
   /* The pickler numbers memo entries 0, 1, 2, ...: anything else is not torch.save's. */
   if (index > u->memo->len || index >= MAX_MEMO)
-    return fail (error, MIEN_PTH_ERROR_PICKLE, _("memo index %" G_GUINT64_FORMAT " out of "
-                                                "range (%u entries)"), index, u->memo->len);
+    return fail (error, MIEN_PTH_ERROR_PICKLE, _("memo index %llu out of range (%u entries)"),
+                 (unsigned long long) index, u->memo->len);
   if (index == u->memo->len)
     g_ptr_array_add (u->memo, v);
   else
@@ -793,8 +794,8 @@ memo_get (Unpickler  *u,
           GError    **error)
 {
   if (index >= u->memo->len || u->memo->pdata[index] == NULL)
-    return fail (error, MIEN_PTH_ERROR_PICKLE, _("memo index %" G_GUINT64_FORMAT " out of "
-                                                "range (%u entries)"), index, u->memo->len);
+    return fail (error, MIEN_PTH_ERROR_PICKLE, _("memo index %llu out of range (%u entries)"),
+                 (unsigned long long) index, u->memo->len);
   return push (u, u->memo->pdata[index], error);
 }
 
@@ -1279,10 +1280,8 @@ read_legacy (MienPth       *pth,
       numel = read_le (data + pos, 8);
       pos += 8;
       if (numel != (guint64) storage->numel)
-        return fail (error, MIEN_PTH_ERROR_STORAGE, _("storage “%s” holds %" G_GUINT64_FORMAT
-                                                     " elements, its tensors say %"
-                                                     G_GINT64_FORMAT), storage->key, numel,
-                     storage->numel);
+        return fail (error, MIEN_PTH_ERROR_STORAGE, _("storage “%s” holds %llu elements, its tensors say %lld"),
+                     storage->key, (unsigned long long) numel, (long long) storage->numel);
       size = storage->numel * mien_dtype_size (storage->dtype);
       if (len - pos < size)
         return fail (error, MIEN_PTH_ERROR_TRUNCATED, _("storage “%s” runs past the end of the "
@@ -1433,8 +1432,8 @@ read_zip_directory (const guint8  *data,
     return fail (error, MIEN_PTH_ERROR_TRUNCATED, _("the zip central directory lies outside the "
                                                    "file"));
   if (n_entries > cd_size / 46)
-    return fail (error, MIEN_PTH_ERROR_FORMAT, _("the zip central directory cannot hold %"
-                                                G_GUINT64_FORMAT " entries"), n_entries);
+    return fail (error, MIEN_PTH_ERROR_FORMAT, _("the zip central directory cannot hold %llu entries"),
+                 (unsigned long long) n_entries);
 
   p = cd_offset;
   for (guint64 i = 0; i < n_entries; i++)
@@ -1444,8 +1443,8 @@ read_zip_directory (const guint8  *data,
       guint64 csize, usize, name_len, extra_len, comment_len, end = cd_offset + cd_size;
 
       if (end - p < 46 || read_le (data + p, 4) != ZIP_CENTRAL_SIG)
-        return fail (error, MIEN_PTH_ERROR_FORMAT, _("zip entry %" G_GUINT64_FORMAT " of the "
-                                                    "central directory is damaged"), i);
+        return fail (error, MIEN_PTH_ERROR_FORMAT, _("zip entry %llu of the central directory is damaged"),
+                     (unsigned long long) i);
       flags = read_le (data + p + 8, 2);
       method = read_le (data + p + 10, 2);
       e.crc = read_le (data + p + 16, 4);
@@ -1456,8 +1455,8 @@ read_zip_directory (const guint8  *data,
       comment_len = read_le (data + p + 32, 2);
       e.local_offset = read_le (data + p + 42, 4);
       if (end - p - 46 < name_len + extra_len + comment_len)
-        return fail (error, MIEN_PTH_ERROR_FORMAT, _("zip entry %" G_GUINT64_FORMAT " runs past "
-                                                    "the central directory"), i);
+        return fail (error, MIEN_PTH_ERROR_FORMAT, _("zip entry %llu runs past the central directory"),
+                     (unsigned long long) i);
       e.name = g_strndup ((const char *) data + p + 46, name_len);
       if (strlen (e.name) != name_len || !g_utf8_validate (e.name, -1, NULL))
         {
@@ -1592,10 +1591,8 @@ read_zip (MienPth       *pth,
         return fail (error, MIEN_PTH_ERROR_STORAGE, _("storage “%s” has no entry %s in the "
                                                      "archive"), storage->key, name);
       if (e->size != size)
-        return fail (error, MIEN_PTH_ERROR_STORAGE, _("storage “%s” holds %" G_GUINT64_FORMAT
-                                                     " bytes, its tensors say %"
-                                                     G_GUINT64_FORMAT), storage->key, e->size,
-                     size);
+        return fail (error, MIEN_PTH_ERROR_STORAGE, _("storage “%s” holds %llu bytes, its tensors say %llu"),
+                     storage->key, (unsigned long long) e->size, (unsigned long long) size);
       storage->data = data + e->data_offset;
     }
   return TRUE;
