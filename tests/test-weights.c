@@ -13,6 +13,7 @@
 #include <json-glib/json-glib.h>
 
 #include "mien-download.h"
+#include "mien-model.h"
 #include "mien-plugin-engine.h"
 #include "mien-test-util.h"
 #include "mien-weights.h"
@@ -788,6 +789,45 @@ test_cli_train (MienTestScratch *scratch,
     mien_test_cli_assert_success (r);
     g_assert_nonnull (strstr (r->err, "resnet18-f37072fd.pth"));
   }
+  {
+    /* Normalised as torchvision's weights were trained: ImageNet's mean and std. */
+    g_autofree char *best = g_build_filename (run, "best.safetensors", NULL);
+    g_autoptr(MienModel) model = mien_model_load (engine, best, (MienDevice) { MIEN_DEVICE_CPU, 0 }, &error);
+    double mean[3], std[3];
+
+    g_assert_no_error (error);
+    mien_model_get_mean_std (model, mean, std);
+    for (int c = 0; c < 3; c++)
+      {
+        g_assert_cmpfloat (mean[c], ==, r18->info->mean[c]);
+        g_assert_cmpfloat (std[c], ==, r18->info->std[c]);
+      }
+  }
+}
+
+/* A catalogue file is told by its name, whatever folder it was put in; its row says how the
+ * weights were normalised (timm's AugReg ViT-Ti: 0.5, not ImageNet's). A file of the user's own
+ * is nobody's row. */
+static void
+test_find_file (MienTestScratch *scratch,
+                gconstpointer    data)
+{
+  MienPluginEngine *engine = mien_plugin_engine_get_default ();
+  const MienWeightsInfo *info;
+
+  info = mien_weights_find_file (engine, "vit", "ti_16",
+                                 "/somewhere/vit_tiny_patch16_224.augreg_in21k_ft_in1k.safetensors");
+  g_assert_nonnull (info);
+  g_assert_cmpstr (info->name, ==, "vit_tiny_patch16_224.augreg_in21k_ft_in1k");
+  g_assert_cmpfloat (info->mean[0], ==, 0.5);
+  g_assert_cmpfloat (info->std[2], ==, 0.5);
+  info = mien_weights_find_file (engine, "resnet", NULL, "resnet50-11ad3fa6.pth");
+  g_assert_nonnull (info);
+  g_assert_cmpstr (info->name, ==, "resnet50.imagenet1k_v2");
+  /* Another variant's file, a file of one's own, an unknown family. */
+  g_assert_null (mien_weights_find_file (engine, "resnet", "34", "resnet50-11ad3fa6.pth"));
+  g_assert_null (mien_weights_find_file (engine, "resnet", "18", "my-resnet18.pth"));
+  g_assert_null (mien_weights_find_file (engine, "nosuchfamily", NULL, "resnet50-11ad3fa6.pth"));
 }
 
 int
@@ -822,6 +862,8 @@ main (int    argc,
   g_test_add ("/weights/cli-list", MienTestScratch, NULL, weights_dir_set_up, test_cli_list,
               weights_dir_tear_down);
   g_test_add ("/weights/resolve", MienTestScratch, NULL, weights_dir_set_up, test_resolve,
+              weights_dir_tear_down);
+  g_test_add ("/weights/find-file", MienTestScratch, NULL, weights_dir_set_up, test_find_file,
               weights_dir_tear_down);
   g_test_add ("/weights/cli-train", MienTestScratch, NULL, weights_dir_set_up, test_cli_train,
               weights_dir_tear_down);

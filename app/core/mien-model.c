@@ -25,8 +25,8 @@
 /* How many names an error spells out. */
 #define MAX_NAMES 5
 
-const double mien_imagenet_mean[3] = { 0.485, 0.456, 0.406 };
-const double mien_imagenet_std[3] = { 0.229, 0.224, 0.225 };
+const double mien_imagenet_mean[3] = MIEN_IMAGENET_MEAN;
+const double mien_imagenet_std[3] = MIEN_IMAGENET_STD;
 
 G_DEFINE_QUARK (mien-model-error-quark, mien_model_error)
 

@@ -11,6 +11,7 @@
 #include "mien-loader.h"
 #include "mien-run.h"
 #include "mien-trainer.h"
+#include "mien-weights.h"
 
 G_DEFINE_QUARK (mien-trainer-error-quark, mien_trainer_error)
 
@@ -1055,8 +1056,13 @@ make_model (Run           *run,
   spec.grey = config->grey;
   if (mien_train_config_get_normalisation (config) == MIEN_NORMALISATION_IMAGENET)
     {
-      mean = mien_imagenet_mean;
-      std = mien_imagenet_std;
+      g_auto(GStrv) backbone = g_strsplit (config->backbone, ":", 2);
+      const MienWeightsInfo *weights = mien_weights_find_file (run->self->engine, backbone[0],
+                                                               backbone[1],
+                                                               config->pretrained);
+
+      mean = weights != NULL ? weights->mean : mien_imagenet_mean;
+      std = weights != NULL ? weights->std : mien_imagenet_std;
     }
   memcpy (spec.mean, mean, sizeof spec.mean);
   memcpy (spec.std, std, sizeof spec.std);

@@ -82,7 +82,10 @@ gboolean    mien_imbalance_from_string (const char    *str,
 typedef enum {
   MIEN_NORMALISATION_AUTO,     /* ImageNet's with `pretrained`, the dataset's without */
   MIEN_NORMALISATION_DATASET,  /* the training set's own per-channel mean and std */
-  MIEN_NORMALISATION_IMAGENET, /* mien_imagenet_mean / mien_imagenet_std (mien-model.h) */
+  /* What the pretrained weights were trained with: a catalogue file's own mean and std
+   * (mien_weights_find_file (); timm's AugReg ViTs use 0.5 / 0.5), else mien_imagenet_mean /
+   * mien_imagenet_std (mien-model.h) */
+  MIEN_NORMALISATION_IMAGENET,
 } MienNormalisation;
 
 /* "auto", "dataset", "imagenet" */

@@ -161,6 +161,31 @@ mien_weights_find (MienPluginEngine  *engine,
   return NULL;
 }
 
+const MienWeightsInfo *
+mien_weights_find_file (MienPluginEngine *engine,
+                        const char       *family,
+                        const char       *variant,
+                        const char       *path)
+{
+  g_autoptr(MienBackbone) backbone = NULL;
+  g_autofree char *base = NULL;
+  const MienWeightsInfo *weights;
+  guint n_weights = 0;
+
+  g_return_val_if_fail (family != NULL, NULL);
+
+  if (path == NULL ||
+      (backbone = mien_plugin_engine_create_backbone (engine, family, NULL, NULL)) == NULL)
+    return NULL;
+  base = g_path_get_basename (path);
+  weights = mien_backbone_list_weights (backbone, variant, &n_weights);
+  /* The plugin's table is static and plugins stay resident: the row outlives `backbone`. */
+  for (guint i = 0; i < n_weights; i++)
+    if (g_str_equal (weights[i].file_name, base))
+      return &weights[i];
+  return NULL;
+}
+
 /* The part of a --pretrained value before the colon, as the catalogue's datasets go. */
 static gboolean
 is_dataset (const char *text,

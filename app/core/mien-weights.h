@@ -84,6 +84,15 @@ char     *mien_weights_resolve        (MienPluginEngine  *engine,
                                        const char        *variant,
                                        GError           **error);
 
+/* The row of `family`'s `variant` (NULL or "": the default variant) whose file `path` is, told by
+ * its file name (the catalogue's, as torch.hub names it too), or NULL: a file of the user's own.
+ * Training uses it to normalise as the weights were trained (timm's AugReg ViTs: 0.5 / 0.5).
+ * Returns: (transfer none) (nullable). */
+const MienWeightsInfo *mien_weights_find_file (MienPluginEngine *engine,
+                                               const char       *family,
+                                               const char       *variant,
+                                               const char       *path);
+
 /* Fetches `info`'s file to its place, resuming a part left by an earlier try (see
  * mien_download_file_full ()). Blocking: call it from a worker thread or a command-line tool. */
 gboolean  mien_weights_download       (const MienWeightsInfo  *info,
