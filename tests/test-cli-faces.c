@@ -862,6 +862,25 @@ make_photo_set (const char  *shared,
   return g_steal_pointer (&dir);
 }
 
+/* The shared folder (its photos, and YuNet's file in `yunet`) and the scratch models; NULL (and
+ * the test skipped) without the folder or the opencv plugin. */
+static char *
+shared_fixtures (char **yunet)
+{
+  g_autofree char *shared = mien_test_shared_dir ();
+
+  if (shared == NULL)
+    return NULL;
+  if (mien_plugin_engine_find (mien_plugin_engine_get_default (), "opencv") == NULL)
+    {
+      g_test_skip ("The opencv plugin is not built (-Dface_detection)");
+      return NULL;
+    }
+  ensure_models ();
+  *yunet = g_build_filename (shared, "models", "face_detection_yunet_2022mar.onnx", NULL);
+  return g_steal_pointer (&shared);
+}
+
 /* eval --faces on real photos and a blank image, with the model that records a margin: the blank
  * one is an error for its class and listed, each photo's largest face is classified with the
  * probabilities predict --faces gives it, and both crop with the recorded margin. */
@@ -884,15 +903,8 @@ test_eval_photos (void)
   guint correct = 0;
   double max_change = 0;
 
-  if ((shared = mien_test_shared_dir ()) == NULL)
+  if ((shared = shared_fixtures (&yunet)) == NULL)
     return;
-  if (mien_plugin_engine_find (mien_plugin_engine_get_default (), "opencv") == NULL)
-    {
-      g_test_skip ("The opencv plugin is not built (-Dface_detection)");
-      return;
-    }
-  ensure_models ();
-  yunet = g_build_filename (shared, "models", "face_detection_yunet_2022mar.onnx", NULL);
   set = make_photo_set (shared, photos, &blank);
 
   r = mien_test_cli_run ("eval", "--model", margin_model_path, "--data", set, "--faces",
@@ -1121,15 +1133,8 @@ test_eval_fer2013 (void)
   JsonArray *images, *no_face;
   JsonObject *face_image, *blank_image;
 
-  if ((shared = mien_test_shared_dir ()) == NULL)
+  if ((shared = shared_fixtures (&yunet)) == NULL)
     return;
-  if (mien_plugin_engine_find (mien_plugin_engine_get_default (), "opencv") == NULL)
-    {
-      g_test_skip ("The opencv plugin is not built (-Dface_detection)");
-      return;
-    }
-  ensure_models ();
-  yunet = g_build_filename (shared, "models", "face_detection_yunet_2022mar.onnx", NULL);
   photo_path = g_build_filename (shared, "photos", "one-smiling.jpg", NULL);
   photo = gdk_pixbuf_new_from_file (photo_path, &error);
   g_assert_no_error (error);
