@@ -45,6 +45,8 @@
 
 static const char * const classes[] = { "neutral", "happy", "sad", NULL };
 #define N_CLASSES 3
+/* The classes of fer-model.safetensors: two of FER2013's, as a fer2013.csv gives them. */
+static const char * const fer_classes[] = { "happiness", "neutral", NULL };
 
 /* The face margin margin-model.safetensors records (predict's default is 0.2). */
 #define RECORDED_MARGIN 0.05
@@ -73,6 +75,7 @@ static char *tmp_dir;
 /* Made on first use (ensure_fixtures ()), so that any one test can run alone. */
 static char *model_path;
 static char *margin_model_path;
+static char *fer_model_path;
 static char *tiled_path;
 static char *grey_path;
 static char *crop_path;
@@ -245,6 +248,7 @@ ensure_models (void)
   g_autoptr(GError) error = NULL;
   g_autofree char *path = scratch_path ("model.safetensors");
   g_autofree char *margin_path = scratch_path ("margin-model.safetensors");
+  g_autofree char *fer_path = scratch_path ("fer-model.safetensors");
 
   if (model_path != NULL)
     return;
@@ -266,8 +270,15 @@ ensure_models (void)
   json_object_set_double_member (extra, "face_margin", RECORDED_MARGIN);
   g_assert_true (mien_model_save (model, margin_path, extra, NULL, &error));
   g_assert_no_error (error);
+  g_clear_object (&model);
+  spec.classes = fer_classes;
+  model = mien_model_new (mien_plugin_engine_get_default (), &spec, &error);
+  g_assert_no_error (error);
+  g_assert_true (mien_model_save (model, fer_path, NULL, NULL, &error));
+  g_assert_no_error (error);
   model_path = g_steal_pointer (&path);
   margin_model_path = g_steal_pointer (&margin_path);
+  fer_model_path = g_steal_pointer (&fer_path);
 }
 
 /* The model and the images; FALSE (and the test skipped) without the photo or the plugin. */
@@ -851,6 +862,25 @@ make_photo_set (const char  *shared,
   return g_steal_pointer (&dir);
 }
 
+/* The shared folder (its photos, and YuNet's file in `yunet`) and the scratch models; NULL (and
+ * the test skipped) without the folder or the opencv plugin. */
+static char *
+shared_fixtures (char **yunet)
+{
+  g_autofree char *shared = mien_test_shared_dir ();
+
+  if (shared == NULL)
+    return NULL;
+  if (mien_plugin_engine_find (mien_plugin_engine_get_default (), "opencv") == NULL)
+    {
+      g_test_skip ("The opencv plugin is not built (-Dface_detection)");
+      return NULL;
+    }
+  ensure_models ();
+  *yunet = g_build_filename (shared, "models", "face_detection_yunet_2022mar.onnx", NULL);
+  return g_steal_pointer (&shared);
+}
+
 /* eval --faces on real photos and a blank image, with the model that records a margin: the blank
  * one is an error for its class and listed, each photo's largest face is classified with the
  * probabilities predict --faces gives it, and both crop with the recorded margin. */
@@ -873,15 +903,8 @@ test_eval_photos (void)
   guint correct = 0;
   double max_change = 0;
 
-  if ((shared = mien_test_shared_dir ()) == NULL)
+  if ((shared = shared_fixtures (&yunet)) == NULL)
     return;
-  if (mien_plugin_engine_find (mien_plugin_engine_get_default (), "opencv") == NULL)
-    {
-      g_test_skip ("The opencv plugin is not built (-Dface_detection)");
-      return;
-    }
-  ensure_models ();
-  yunet = g_build_filename (shared, "models", "face_detection_yunet_2022mar.onnx", NULL);
   set = make_photo_set (shared, photos, &blank);
 
   r = mien_test_cli_run ("eval", "--model", margin_model_path, "--data", set, "--faces",
@@ -1045,6 +1068,112 @@ test_eval_margins (void)
   g_assert_nonnull (strstr (no_faces->err, "--faces"));
 }
 
+/* FER2013's pixels for `photo`: a 48 × 48 grey square around its largest face (as YuNet finds
+ * it), with FER's loose framing, as the space-separated values of fer2013.csv's column. */
+static char *
+fer_pixels_of_face (GdkPixbuf  *photo,
+                    const char *yunet)
+{
+  g_autoptr(MienFaceDetector) detector = NULL;
+  g_autoptr(GArray) faces = NULL;
+  g_autoptr(GdkPixbuf) square = NULL;
+  g_autoptr(GdkPixbuf) small = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GString) text = g_string_new (NULL);
+  const MienFace *face = NULL;
+  int width = gdk_pixbuf_get_width (photo);
+  int height = gdk_pixbuf_get_height (photo);
+  int side, x, y, stride, n_channels;
+  const guint8 *pixels;
+
+  detector = mien_face_model_open_detector (mien_plugin_engine_get_default (), "opencv:yunet",
+                                            yunet, &error);
+  g_assert_no_error (error);
+  faces = mien_face_detector_detect (detector, photo, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < faces->len; i++)
+    if (face == NULL || g_array_index (faces, MienFace, i).width > face->width)
+      face = &g_array_index (faces, MienFace, i);
+  g_assert_nonnull (face);
+  side = MIN ((int) (MAX (face->width, face->height) * 1.6), MIN (width, height));
+  x = CLAMP ((int) (face->x + face->width / 2 - side / 2), 0, width - side);
+  y = CLAMP ((int) (face->y + face->height / 2 - side / 2), 0, height - side);
+  square = gdk_pixbuf_new_subpixbuf (photo, x, y, side, side);
+  small = gdk_pixbuf_scale_simple (square, 48, 48, GDK_INTERP_BILINEAR);
+  pixels = gdk_pixbuf_read_pixels (small);
+  stride = gdk_pixbuf_get_rowstride (small);
+  n_channels = gdk_pixbuf_get_n_channels (small);
+  for (int r = 0; r < 48; r++)
+    for (int c = 0; c < 48; c++)
+      {
+        const guint8 *p = pixels + (gsize) r * stride + (gsize) c * n_channels;
+
+        g_string_append_printf (text, "%s%d", text->len > 0 ? " " : "",
+                                (299 * p[0] + 587 * p[1] + 114 * p[2]) / 1000);
+      }
+  return g_string_free (g_steal_pointer (&text), FALSE);
+}
+
+/* eval --faces on a fer2013.csv: its samples are pixels the file holds, not image files. The
+ * face row (a crop of a real photo) is found and classified, the blank row has no face, and
+ * none is unreadable. */
+static void
+test_eval_fer2013 (void)
+{
+  g_autofree char *shared = NULL;
+  g_autofree char *yunet = NULL;
+  g_autofree char *photo_path = NULL;
+  g_autofree char *face_pixels = NULL;
+  g_autofree char *csv = NULL;
+  g_autoptr(GString) contents = g_string_new ("emotion,pixels,Usage\n");
+  g_autoptr(GdkPixbuf) photo = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MienTestCliResult) r = NULL;
+  g_autoptr(JsonObject) o = NULL;
+  JsonArray *images, *no_face;
+  JsonObject *face_image, *blank_image;
+
+  if ((shared = shared_fixtures (&yunet)) == NULL)
+    return;
+  photo_path = g_build_filename (shared, "photos", "one-smiling.jpg", NULL);
+  photo = gdk_pixbuf_new_from_file (photo_path, &error);
+  g_assert_no_error (error);
+  face_pixels = fer_pixels_of_face (photo, yunet);
+
+  /* Line 2: happiness (3), the face; line 3: neutral (6), a uniform grey square. */
+  g_string_append_printf (contents, "3,%s,PublicTest\n6,", face_pixels);
+  for (guint i = 0; i < 48 * 48; i++)
+    g_string_append (contents, i > 0 ? " 128" : "128");
+  g_string_append (contents, ",PublicTest\n");
+  csv = scratch_path ("fer2013.csv");
+  g_assert_true (g_file_set_contents (csv, contents->str, -1, &error));
+  g_assert_no_error (error);
+
+  /* The Haar cascade: YuNet's network cannot take a 48-px image (its pooling runs out). */
+  r = mien_test_cli_run ("eval", "--model", fer_model_path, "--data", csv, "--split", "val",
+                         "--faces", "--detector", "opencv:haar", "--json", NULL);
+  mien_test_cli_assert_success (r);
+  o = parse_json_object (r->out);
+  g_assert_cmpint (json_object_get_int_member (o, "n"), ==, 2);
+  images = json_object_get_array_member (o, "faces");
+  g_assert_cmpuint (json_array_get_length (images), ==, 2);
+  /* Dataset order: the classes in the model's order. */
+  face_image = json_array_get_object_element (images, 0);
+  blank_image = json_array_get_object_element (images, 1);
+  g_assert_true (g_str_has_suffix (json_object_get_string_member (face_image, "path"), ":2"));
+  g_assert_true (g_str_has_suffix (json_object_get_string_member (blank_image, "path"), ":3"));
+  for (guint i = 0; i < 2; i++)
+    g_assert_false (json_object_get_boolean_member_with_default (
+                      json_array_get_object_element (images, i), "unreadable", FALSE));
+  g_assert_cmpint (json_object_get_int_member (face_image, "faces"), ==, 1);
+  g_assert_false (json_object_get_null_member (face_image, "predicted"));
+  g_assert_cmpint (json_object_get_int_member (blank_image, "faces"), ==, 0);
+  no_face = json_object_get_array_member (o, "no_face");
+  g_assert_cmpuint (json_array_get_length (no_face), ==, 1);
+  g_assert_cmpstr (json_array_get_string_element (no_face, 0), ==,
+                   json_object_get_string_member (blank_image, "path"));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1082,12 +1211,14 @@ main (int   argc,
   g_test_add_func ("/cli-faces/detectors", test_detectors);
   g_test_add_func ("/cli-faces/eval/photos", test_eval_photos);
   g_test_add_func ("/cli-faces/eval/margins", test_eval_margins);
+  g_test_add_func ("/cli-faces/eval/fer2013", test_eval_fer2013);
 
   status = g_test_run ();
   mien_test_remove_tree (tmp_dir);
   g_free (tmp_dir);
   g_free (model_path);
   g_free (margin_model_path);
+  g_free (fer_model_path);
   g_free (tiled_path);
   g_free (grey_path);
   g_free (crop_path);

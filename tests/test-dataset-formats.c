@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -12,6 +13,7 @@
 
 #include "mien-dataset.h"
 #include "mien-dataset-private.h"
+#include "mien-model.h"
 #include "mien-test-util.h"
 #include "mien-trainer.h"
 
@@ -152,6 +154,9 @@ test_fer2013 (MienTestScratch *scratch,
   /* A sample is named by its file and line (row 5 is on line 6, after the header). */
   name = g_strdup_printf ("%s:%u", path, 6u);
   g_assert_cmpstr (mien_dataset_get_path (val_set, 0), ==, name);
+  /* Tight 48-px crops, which the trainer records as the face margin; the split too. */
+  g_assert_cmpfloat (mien_dataset_get_face_margin (dataset), ==, MIEN_FACE_MARGIN_TIGHT);
+  g_assert_cmpfloat (mien_dataset_get_face_margin (val_set), ==, MIEN_FACE_MARGIN_TIGHT);
 
   /* The pixels are the row's values, in the three channels. */
   for (guint r = 0; r < G_N_ELEMENTS (fer_rows); r++)
@@ -337,6 +342,7 @@ test_ferplus (MienTestScratch *scratch,
   g_assert_no_error (error);
   assert_counts (dataset, classes, counts);
   g_assert_cmpuint (mien_dataset_get_n_samples (dataset), ==, G_N_ELEMENTS (kept_rows));
+  g_assert_cmpfloat (mien_dataset_get_face_margin (dataset), ==, MIEN_FACE_MARGIN_TIGHT);
 
   /* The pixels of FER+ row i are those of fer2013.csv row i. */
   for (guint k = 0; k < G_N_ELEMENTS (kept_rows); k++)
@@ -478,6 +484,22 @@ test_rafdb (MienTestScratch *scratch,
   from_folder = mien_dataset_open (root, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (mien_dataset_get_n_samples (from_folder), ==, 5);
+  /* Aligned images framed loosely, as portraits: no margin is implied. */
+  g_assert_true (isnan (mien_dataset_get_face_margin (dataset)));
+  g_assert_true (isnan (mien_dataset_get_face_margin (from_folder)));
+  /* Nor by a plain folder of class folders. */
+  {
+    g_autofree char *plain = g_build_filename (scratch->dir, "plain", NULL);
+    g_autofree char *a = g_build_filename (plain, "happiness", "a.png", NULL);
+    g_autofree char *b = g_build_filename (plain, "neutral", "b.png", NULL);
+    g_autoptr(MienDataset) folder = NULL;
+
+    save_image (a, "png", 8, 8, 0x808080);
+    save_image (b, "png", 8, 8, 0x404040);
+    folder = mien_dataset_open (plain, NULL, &error);
+    g_assert_no_error (error);
+    g_assert_true (isnan (mien_dataset_get_face_margin (folder)));
+  }
 
   /* Bad labels and names, by line. */
   write_text (list, "train_00001.jpg 1\ntrain_00002.jpg 8\n");
@@ -540,6 +562,8 @@ test_affectnet (MienTestScratch *scratch,
   g_assert_true (g_strv_equal ((const char * const *) mien_dataset_get_splits (dataset),
                                (const char * const[]) { "val", NULL }));
   g_assert_cmpstr (mien_dataset_get_path (dataset, 0), ==, photo);
+  /* Cropped to the annotated box: as tight as FER2013's crops. */
+  g_assert_cmpfloat (mien_dataset_get_face_margin (dataset), ==, MIEN_FACE_MARGIN_TIGHT);
   skipped = mien_dataset_get_skipped (dataset);
   g_assert_cmpuint (skipped->len, ==, 2);
   g_assert_nonnull (strstr (g_ptr_array_index (skipped, 0), "gone.png: no such file"));

@@ -344,6 +344,24 @@ test_train (void)
   config->imbalance = MIEN_IMBALANCE_WEIGHTED;
   config->smoothing = 0.1;
   mien_train_page_set_config (train_page, config);
+  /* The Face margin row: empty shows none configured, a value out of range is refused naming
+   * the row, and the run records the one written (the Predict page then crops with it). */
+  {
+    GtkEditable *margin_row = GTK_EDITABLE (gtk_widget_get_template_child (
+                                              GTK_WIDGET (train_page), MIEN_TYPE_TRAIN_PAGE,
+                                              "face_margin_row"));
+    g_autoptr(MienTrainConfig) refused = NULL;
+    g_autoptr(GError) error = NULL;
+
+    g_assert_nonnull (margin_row);
+    g_assert_cmpstr (gtk_editable_get_text (margin_row), ==, "");
+    gtk_editable_set_text (margin_row, "3");
+    refused = mien_train_page_build_config (train_page, &error);
+    g_assert_null (refused);
+    g_assert_nonnull (error);
+    g_assert_nonnull (strstr (error->message, "face margin “3”"));
+    gtk_editable_set_text (margin_row, "0.05");
+  }
 
   g_signal_connect (train_page, "run-finished", G_CALLBACK (on_run_finished), NULL);
   fixture.runs_changed = FALSE;
@@ -385,6 +403,14 @@ test_train (void)
   g_assert_nonnull (mien_run_get_best_model (run));
   fixture.best_model = g_strdup (mien_run_get_best_model (run));
   g_assert_true (g_file_test (fixture.best_model, G_FILE_TEST_IS_REGULAR));
+  {
+    g_autoptr(JsonObject) meta = mien_model_read_metadata (fixture.best_model, NULL);
+    double margin;
+
+    g_assert_nonnull (meta);
+    margin = json_object_get_double_member (meta, "face_margin");
+    g_assert_cmpfloat (margin, ==, 0.05);
+  }
   screenshot ("train");
 
   /* ... and on the Evaluate page, as a row of the table named after its folder. */
@@ -532,7 +558,8 @@ assert_page_face_is_cli_face (const char *path)
 }
 
 /* The photo, and a phone portrait of it (stored turned, with an EXIF orientation): the page
- * finds the same face as the command line in both. */
+ * finds the same face as the command line in both, and crops it with the margin the model
+ * records (0.05, from /gui/train), as the command line does. */
 static void
 test_predict_faces (void)
 {

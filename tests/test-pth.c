@@ -15,6 +15,7 @@
 #include <glib/gstdio.h>
 
 #include "mien-core.h"
+#include "mien-demo-data.h"
 #include "mien-model.h"
 #include "mien-test-util.h"
 
@@ -1315,6 +1316,68 @@ test_pretrained (void)
   g_assert_true (memcmp (a, b, na * sizeof (double)) == 0);
 }
 
+/* End to end, as a user with torchvision's file: resnet18's state_dict (torch.save, seeded
+ * random weights) under the catalogue's name in $MIEN_WEIGHTS_DIR, then `mien-cli train
+ * --pretrained imagenet`. The run loads every backbone tensor of the file (all but torchvision's
+ * own head, fc.*) and records the file it started from. */
+static void
+test_train_imagenet (MienTestScratch *scratch,
+                     gconstpointer    data)
+{
+  MienDemoDataOptions options = MIEN_DEMO_DATA_OPTIONS_INIT;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MienPth) pth = NULL;
+  g_autoptr(MienTestCliResult) r = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autofree char *weights_dir = g_build_filename (scratch->dir, "weights", NULL);
+  g_autofree char *weights = g_build_filename (weights_dir, "resnet18-f37072fd.pth", NULL);
+  g_autofree char *demo = g_build_filename (scratch->dir, "demo", NULL);
+  g_autofree char *out = g_build_filename (scratch->dir, "run", NULL);
+  g_autofree char *config = g_build_filename (out, "config.json", NULL);
+  g_autofree char *source = NULL;
+  g_autofree char *expected = NULL;
+  g_autofree char *contents = NULL;
+  gsize length = 0;
+  guint n_backbone = 0;
+
+  if (!ensure_reference ())
+    return;
+  source = reference_file ("resnet18-zip.pth");
+  g_assert_true (g_file_get_contents (source, &contents, &length, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (g_mkdir_with_parents (weights_dir, 0755), ==, 0);
+  g_assert_true (g_file_set_contents (weights, contents, (gssize) length, &error));
+  g_assert_no_error (error);
+  pth = mien_pth_open (weights, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < mien_pth_get_n_entries (pth); i++)
+    if (!g_str_has_prefix (mien_pth_get_entry (pth, i)->name, "fc."))
+      n_backbone++;
+  g_assert_cmpuint (n_backbone, >, 100);
+
+  options.per_class = 8;
+  options.size = 32;
+  g_assert_true (mien_demo_data_generate (demo, &options, NULL, NULL, NULL, &error));
+  g_assert_no_error (error);
+
+  g_setenv ("MIEN_WEIGHTS_DIR", weights_dir, TRUE);
+  r = mien_test_cli_run ("train", "--data", demo, "--out", out, "--backbone", "resnet:18",
+                         "--pretrained", "imagenet", "--epochs", "1", "--input-size", "32",
+                         "--batch", "8", "--threads", "1", NULL);
+  g_unsetenv ("MIEN_WEIGHTS_DIR");
+  mien_test_cli_assert_success (r);
+  g_test_message ("%s", r->err);
+  expected = g_strdup_printf ("Backbone weights from “%s”: loaded %u tensors; 0 missing; "
+                              "2 unexpected (fc.weight, fc.bias); 0 shape mismatches", weights,
+                              n_backbone);
+  g_assert_nonnull (strstr (r->err, expected));
+
+  g_assert_true (json_parser_load_from_file (parser, config, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (json_object_get_string_member (json_node_get_object (
+                     json_parser_get_root (parser)), "pretrained"), ==, weights);
+}
+
 static const TorchCase torch_cases[] = {
   { "resnet18", "zip" },
   { "resnet18", "legacy" },
@@ -1374,6 +1437,8 @@ main (int   argc,
     }
   g_test_add_func ("/pth/torch/whole-model", test_torch_whole_model);
   g_test_add_func ("/pth/torch/pretrained", test_pretrained);
+  g_test_add ("/pth/torch/train-imagenet", MienTestScratch, NULL, mien_test_scratch_set_up,
+              test_train_imagenet, mien_test_scratch_tear_down);
 
   status = g_test_run ();
   if (reference_dir != NULL)

@@ -59,9 +59,11 @@ static void
 run_or_fail (MienTrainer *trainer)
 {
   g_autoptr(GError) error = NULL;
+  gboolean ok = mien_trainer_run (trainer, NULL, &error);
 
-  g_assert_true (mien_trainer_run (trainer, NULL, &error));
+  /* The error first: it says why. */
   g_assert_no_error (error);
+  g_assert_true (ok);
 }
 
 static void
@@ -176,6 +178,55 @@ test_resume_matches_uninterrupted (MienTestScratch *scratch,
   mien_test_assert_same_tensors (last_a, last_b);
   mien_test_assert_same_tensors (best_a, best_b);
   g_assert_cmpuint (mien_trainer_get_best_epoch (a), ==, mien_trainer_get_best_epoch (resumed));
+}
+
+/* Without a configured margin, a fer2013.csv's tight 48-px crops are recorded as such (in
+ * config.json and in the model file), where predicting and eval --faces read it. */
+static void
+test_dataset_margin (MienTestScratch *scratch,
+                     gconstpointer    data)
+{
+  g_autofree char *out = g_build_filename (scratch->dir, "run", NULL);
+  g_autofree char *csv = g_build_filename (scratch->dir, "fer2013.csv", NULL);
+  g_autofree char *config_path = g_build_filename (out, "config.json", NULL);
+  g_autofree char *best = g_build_filename (out, "best.safetensors", NULL);
+  g_autoptr(MienTrainConfig) config = small_config (out);
+  g_autoptr(MienTrainer) trainer = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(JsonObject) meta = NULL;
+  g_autoptr(GString) text = g_string_new ("emotion,pixels,Usage\n");
+  g_autoptr(GError) error = NULL;
+  JsonNode *recorded;
+
+  /* Happiness (3) and neutral (6): a batch of eight rows to train on and two to validate. */
+  for (guint r = 0; r < 10; r++)
+    {
+      g_string_append_printf (text, "%u,", r % 2 == 0 ? 3u : 6u);
+      for (guint i = 0; i < 48 * 48; i++)
+        g_string_append_printf (text, i == 0 ? "%u" : " %u", (i * (r + 1) + r * 40) % 256);
+      g_string_append_printf (text, ",%s\n", r < 8 ? "Training" : "PublicTest");
+    }
+  g_assert_true (g_file_set_contents (csv, text->str, -1, &error));
+  g_assert_no_error (error);
+  g_free (config->data);
+  config->data = g_strdup (csv);
+  config->epochs = 1;
+  g_assert_true (isnan (config->face_margin));
+  trainer = mien_trainer_new (mien_plugin_engine_get_default (), config);
+  run_or_fail (trainer);
+
+  g_assert_true (json_parser_load_from_file (parser, config_path, &error));
+  g_assert_no_error (error);
+  recorded = json_object_get_member (json_node_get_object (json_parser_get_root (parser)),
+                                     "face_margin");
+  g_assert_nonnull (recorded);
+  g_assert_false (JSON_NODE_HOLDS_NULL (recorded));
+  g_assert_cmpfloat (json_node_get_double (recorded), ==, MIEN_FACE_MARGIN_TIGHT);
+  meta = mien_model_read_metadata (best, &error);
+  g_assert_no_error (error);
+  g_assert_false (json_object_get_null_member (meta, "face_margin"));
+  g_assert_cmpfloat (json_object_get_double_member (meta, "face_margin"), ==,
+                     MIEN_FACE_MARGIN_TIGHT);
 }
 
 static void
@@ -581,6 +632,8 @@ main (int    argc,
               test_resume_matches_uninterrupted, mien_test_scratch_tear_down);
   g_test_add ("/trainer/run-folder", MienTestScratch, NULL, mien_test_scratch_set_up,
               test_run_folder, mien_test_scratch_tear_down);
+  g_test_add ("/trainer/dataset-margin", MienTestScratch, NULL, mien_test_scratch_set_up,
+              test_dataset_margin, mien_test_scratch_tear_down);
   g_test_add ("/trainer/kill-at-every-step", MienTestScratch, NULL, mien_test_scratch_set_up,
               test_kill_at_every_step, mien_test_scratch_tear_down);
   g_test_add ("/trainer/normalisation", MienTestScratch, NULL, mien_test_scratch_set_up,

@@ -233,8 +233,9 @@ mien_cli_train (int    argc,
     { "face-margin", 0, 0, G_OPTION_ARG_STRING, &face_margin_arg,
       N_("The images are face crops with this room around the face, as a fraction of its box, "
          "0–2 (0 for tight crops such as FER2013's); recorded in the model, so that predict "
-         "--faces and eval --faces crop faces the same way (default: whole images, nothing "
-         "recorded)"), N_("FRACTION") },
+         "--faces and eval --faces crop faces the same way (default: the dataset's own, 0 for "
+         "fer2013.csv, FER+ and AffectNet; else whole images, nothing recorded)"),
+      N_("FRACTION") },
     { "backbone", 0, 0, G_OPTION_ARG_STRING, &backbone,
       N_("Backbone plugin and variant (default resnet:18; see “mien-cli plugins”)"),
       N_("FAMILY[:VARIANT]") },

@@ -14,6 +14,7 @@
 
 #include "mien-dataset-private.h"
 #include "mien-input.h"
+#include "mien-model.h"
 
 #define FER_SIDE   48
 #define FER_PIXELS (FER_SIDE * FER_SIDE)
@@ -641,6 +642,16 @@ peek_header (const char *path)
   return fields;
 }
 
+/* `rows` (NULL on a fault) framed as `margin` says (mien_dataset_get_face_margin ()). */
+static MienDatasetRows *
+framed (MienDatasetRows *rows,
+        double           margin)
+{
+  if (rows != NULL)
+    rows->face_margin = margin;
+  return rows;
+}
+
 MienDatasetRows *
 mien_dataset_formats_read (const char  *path,
                            gboolean    *handled,
@@ -662,13 +673,15 @@ mien_dataset_formats_read (const char  *path,
   if (strcmp (base, RAFDB_LIST) == 0)
     return read_rafdb (path, error);
 
+  /* RAF-DB's aligned images frame faces loosely, as whole portraits do: no margin is implied.
+   * FER2013 and FER+ are tight 48-px crops, and AffectNet is cropped to its annotated box. */
   header = peek_header (path);
   if (header != NULL && column_of (header, "emotion") >= 0 && column_of (header, "pixels") >= 0)
-    return read_fer2013 (path, error);
+    return framed (read_fer2013 (path, error), MIEN_FACE_MARGIN_TIGHT);
   if (header != NULL && column_of (header, "Image name") >= 0 && column_of (header, "NF") >= 0)
-    return read_ferplus (path, error);
+    return framed (read_ferplus (path, error), MIEN_FACE_MARGIN_TIGHT);
   if (header != NULL && column_of (header, "subDirectory_filePath") >= 0)
-    return read_affectnet (path, error);
+    return framed (read_affectnet (path, error), MIEN_FACE_MARGIN_TIGHT);
   *handled = FALSE;
   return NULL;
 }

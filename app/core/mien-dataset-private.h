@@ -32,6 +32,7 @@ typedef struct {
   GArray    *sources;  /* MienSampleSource */
   GByteArray *pixels;  /* the inline pixels, or NULL */
   GPtrArray *skipped;  /* char *, "WHAT: reason" */
+  double     face_margin;  /* mien_dataset_get_face_margin (); NAN from mien_dataset_rows_new () */
 } MienDatasetRows;
 
 MienDatasetRows *mien_dataset_rows_new  (void);

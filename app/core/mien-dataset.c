@@ -30,6 +30,7 @@ struct _MienDataset
   GBytes     *pixels;   /* inline pixels the sources point into, shared with subsets; or NULL */
   GPtrArray  *skipped;  /* char *, "PATH: reason" for what opening left out */
   const char *splits[4];  /* NULL-terminated, from split_names */
+  double      face_margin;  /* mien_dataset_get_face_margin () */
 };
 
 /* The order of MienSampleSource.split's codes. */
@@ -71,6 +72,7 @@ mien_dataset_init (MienDataset *self)
   self->labels = g_array_new (FALSE, FALSE, sizeof (guint));
   self->sources = g_array_new (FALSE, FALSE, sizeof (MienSampleSource));
   self->skipped = g_ptr_array_new_with_free_func (g_free);
+  self->face_margin = NAN;
 }
 
 /* ---- Opening --------------------------------------------------------------------------- */
@@ -518,6 +520,7 @@ mien_dataset_rows_new (void)
   rows->labels = g_ptr_array_new_with_free_func (g_free);
   rows->sources = g_array_new (FALSE, FALSE, sizeof (MienSampleSource));
   rows->skipped = g_ptr_array_new_with_free_func (g_free);
+  rows->face_margin = NAN;
   return rows;
 }
 
@@ -596,6 +599,7 @@ take_rows (MienDataset         *self,
     self->pixels = g_byte_array_free_to_bytes (g_steal_pointer (&rows->pixels));
   for (guint i = 0; i < rows->skipped->len; i++)
     g_ptr_array_add (self->skipped, g_steal_pointer (&g_ptr_array_index (rows->skipped, i)));
+  self->face_margin = rows->face_margin;
   return TRUE;
 }
 
@@ -816,6 +820,7 @@ mien_dataset_subset (MienDataset *self,
   subset->source = g_strdup (self->source);
   subset->classes = g_strdupv (self->classes);
   subset->n_classes = self->n_classes;
+  subset->face_margin = self->face_margin;
   for (guint i = 0; i < self->skipped->len; i++)
     g_ptr_array_add (subset->skipped, g_strdup (g_ptr_array_index (self->skipped, i)));
   for (guint i = 0; i < n_indices; i++)
@@ -1116,6 +1121,13 @@ mien_dataset_decode (MienDataset    *self,
       return FALSE;
     }
   return TRUE;
+}
+
+double
+mien_dataset_get_face_margin (MienDataset *self)
+{
+  g_return_val_if_fail (MIEN_IS_DATASET (self), NAN);
+  return self->face_margin;
 }
 
 GPtrArray *

@@ -142,6 +142,11 @@ gboolean            mien_dataset_decode          (MienDataset   *self,
  * leaves out. Hidden files are left out silently. Images that
  * fail to decode are listed later, by the statistics and the loader. */
 GPtrArray          *mien_dataset_get_skipped     (MienDataset *self);
+/* The face margin (as mien_model_get_face_margin ()) its images' framing implies, which the
+ * trainer records when none is configured: MIEN_FACE_MARGIN_TIGHT for FER2013 and FER+ (tight
+ * 48-px crops) and AffectNet (cropped to the annotated box); NAN where the layout says nothing
+ * (folders, manifests, RAF-DB's aligned images). A subset has its parent's. */
+double              mien_dataset_get_face_margin (MienDataset *self);
 /* Fills counts[n_classes] with the number of images per class. */
 void                mien_dataset_count           (MienDataset *self,
                                                   guint       *counts);

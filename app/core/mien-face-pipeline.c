@@ -7,7 +7,6 @@
 
 #include "mien-face-pipeline.h"
 #include "mien-face-tracker.h"
-#include "mien-image.h"
 
 MienRegionPrediction *
 mien_region_predictions_copy (const MienRegionPrediction *regions,
@@ -444,14 +443,15 @@ evaluate_image (MienFacePipeline    *self,
   const char *path = mien_dataset_get_path (dataset, index);
   guint label = mien_dataset_get_label (dataset, index);
   g_autoptr(GError) local_error = NULL;
-  g_autoptr(GdkPixbuf) frame = mien_image_load (path, &local_error);
+  /* Through the dataset: a sample may be a box of its file or pixels the dataset holds. */
+  g_autoptr(GdkPixbuf) frame = mien_dataset_load_pixbuf (dataset, index, &local_error);
   g_autoptr(MienFacePrediction) prediction = NULL;
   const MienRegionPrediction *region;
 
   sample->predicted = MIEN_FACE_EVAL_UNREADABLE;
   if (frame == NULL)
     {
-      /* mien_image_load () names the file. */
+      /* mien_dataset_load_pixbuf () names the sample. */
       g_ptr_array_add (evaluation->unreadable, g_strdup (local_error->message));
       return TRUE;
     }

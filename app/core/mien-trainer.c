@@ -893,6 +893,10 @@ open_datasets (Run     *run,
 
   if (!mien_train_config_open_datasets (config, &run->train_set, &run->val_set, error))
     return FALSE;
+  /* Before config.json is written: the margin the training images' framing implies is the
+   * one recorded, unless one was given. */
+  if (isnan (config->face_margin))
+    config->face_margin = mien_dataset_get_face_margin (run->train_set);
 
   run->n_classes = mien_dataset_get_n_classes (run->train_set);
   run->train_counts = g_new0 (guint, run->n_classes);

@@ -465,6 +465,12 @@ on_detector_opened (GObject      *source,
     }
   if (!self->running || self->ensemble == NULL || self->predictor != NULL)
     return;
+  /* Faces framed as the models' training images were, as `mien-cli predict --faces` does. */
+  if (!mien_ensemble_get_face_margin (self->ensemble, align.margin, &align.margin, &error))
+    {
+      show_error (self, _("Faces cannot be cropped for these models"), error);
+      return;
+    }
   predictor = mien_frame_predictor_new_for_faces (self->ensemble, detector, &align);
   mien_frame_predictor_set_smoothing (predictor, get_smoothing (self));
   use_predictor (self, predictor);

@@ -662,15 +662,22 @@ static void
 predict_faces (PredictJob *job,
                GdkPixbuf  *frame)
 {
-  g_autoptr(MienFacePipeline) pipeline = mien_face_pipeline_new (job->ensemble->ensemble,
-                                                                 job->detector, NULL);
+  g_autoptr(MienFacePipeline) pipeline = NULL;
   g_autoptr(GPtrArray) results = g_ptr_array_new_with_free_func (face_result_free);
   g_autoptr(MienFacePrediction) prediction = NULL;
   g_autoptr(GError) error = NULL;
+  MienFaceAlignOptions align = MIEN_FACE_ALIGN_OPTIONS_INIT;
 
-  mien_face_pipeline_set_fallback (pipeline, MIEN_FACE_FALLBACK_ON_ERROR);
   g_mutex_lock (&job->ensemble->lock);
-  prediction = mien_face_pipeline_process (pipeline, frame, &error);
+  /* Faces framed as the models' training images were, as `mien-cli predict --faces` does;
+   * models that disagree are refused, as there. */
+  if (mien_ensemble_get_face_margin (job->ensemble->ensemble, align.margin, &align.margin,
+                                     &error))
+    {
+      pipeline = mien_face_pipeline_new (job->ensemble->ensemble, job->detector, &align);
+      mien_face_pipeline_set_fallback (pipeline, MIEN_FACE_FALLBACK_ON_ERROR);
+      prediction = mien_face_pipeline_process (pipeline, frame, &error);
+    }
   g_mutex_unlock (&job->ensemble->lock);
   if (prediction == NULL)
     {

@@ -253,6 +253,7 @@ struct _MienTrainPage
   GPtrArray         *weight_rows;     /* rows inside weights_expander */
   GHashTable        *custom_weights;  /* class name → double *, kept across datasets */
   AdwEntryRow       *lr_row;
+  AdwEntryRow       *face_margin_row;
   GtkSpinButton     *epochs_spin;
   GtkSpinButton     *batch_spin;
   GtkSpinButton     *seed_spin;
@@ -450,19 +451,51 @@ custom_weight_slot (MienTrainPage *self,
   return slot;
 }
 
+/* The number written in `row` (a comma taken for the decimal point); FALSE when it is not one.
+ * `empty` says whether nothing is written. */
+static gboolean
+parse_row_number (AdwEntryRow *row,
+                  double      *value,
+                  gboolean    *empty)
+{
+  g_autofree char *text = g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (row))));
+  char *end = NULL;
+
+  *empty = text[0] == '\0';
+  g_strdelimit (text, ",", '.');
+  *value = g_ascii_strtod (text, &end);
+  return !*empty && end != NULL && *end == '\0';
+}
+
 static gboolean
 parse_lr (MienTrainPage *self,
           double        *out)
 {
-  g_autofree char *text = g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->lr_row))));
-  char *end = NULL;
+  gboolean empty;
   double lr;
 
-  g_strdelimit (text, ",", '.');
-  lr = g_ascii_strtod (text, &end);
-  if (text[0] == '\0' || end == NULL || *end != '\0' || !(lr > 0.0 && lr < 10.0))
+  if (!parse_row_number (self->lr_row, &lr, &empty) || !(lr > 0.0 && lr < 10.0))
     return FALSE;
   *out = lr;
+  return TRUE;
+}
+
+/* The face margin row: empty is NAN (whole images, or the dataset's own framing). */
+static gboolean
+parse_face_margin (MienTrainPage *self,
+                   double        *out)
+{
+  gboolean empty;
+  double margin;
+
+  if (!parse_row_number (self->face_margin_row, &margin, &empty))
+    {
+      *out = NAN;
+      return empty;
+    }
+  if (!(margin >= 0.0 && margin <= MIEN_FACE_MARGIN_MAX))
+    return FALSE;
+  *out = margin;
   return TRUE;
 }
 
@@ -2057,6 +2090,7 @@ mien_train_page_class_init (MienTrainPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, MienTrainPage, weights_row);
   gtk_widget_class_bind_template_child (widget_class, MienTrainPage, weights_expander);
   gtk_widget_class_bind_template_child (widget_class, MienTrainPage, lr_row);
+  gtk_widget_class_bind_template_child (widget_class, MienTrainPage, face_margin_row);
   gtk_widget_class_bind_template_child (widget_class, MienTrainPage, epochs_spin);
   gtk_widget_class_bind_template_child (widget_class, MienTrainPage, batch_spin);
   gtk_widget_class_bind_template_child (widget_class, MienTrainPage, seed_spin);
@@ -2182,6 +2216,7 @@ mien_train_page_set_config (MienTrainPage         *self,
                             const MienTrainConfig *config)
 {
   g_autofree char *lr = NULL;
+  g_autofree char *margin = NULL;
   WeightsChoice choice = WEIGHTS_AUTO;
   MienImbalance imbalance;
 
@@ -2221,6 +2256,8 @@ mien_train_page_set_config (MienTrainPage         *self,
   gtk_spin_button_set_value (self->seed_spin, (double) config->seed);
   lr = format_number (config->lr);
   gtk_editable_set_text (GTK_EDITABLE (self->lr_row), lr);
+  margin = isnan (config->face_margin) ? g_strdup ("") : format_number (config->face_margin);
+  gtk_editable_set_text (GTK_EDITABLE (self->face_margin_row), margin);
 
   /* The form keeps "which weights" apart from "whether the strategy uses weights"; explicit
    * weights with a strategy that has none become that strategy's weighted sibling. */
@@ -2366,6 +2403,15 @@ mien_train_page_build_config (MienTrainPage  *self,
     }
   if (config->warmup_epochs > config->epochs)
     config->warmup_epochs = config->epochs;
+  if (!parse_face_margin (self, &config->face_margin))
+    {
+      g_set_error (error, MIEN_TRAINER_ERROR, MIEN_TRAINER_ERROR_CONFIG,
+                   _("The face margin “%s” is not a number from 0 to %g (leave it empty for "
+                     "whole images or the dataset’s own framing)"),
+                   gtk_editable_get_text (GTK_EDITABLE (self->face_margin_row)),
+                   MIEN_FACE_MARGIN_MAX);
+      return NULL;
+    }
   config->seed = (guint64) gtk_spin_button_get_value (self->seed_spin);
   config->smoothing = round (gtk_range_get_value (GTK_RANGE (self->smoothing_scale)) * 100.0) /
                       100.0;
