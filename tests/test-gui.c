@@ -597,6 +597,7 @@ test_evaluate_file (void)
   g_autoptr(GString) text = g_string_new ("emotion,pixels,Usage\n");
   g_autoptr(GError) error = NULL;
   const char *selected[2] = { fixture.run_dir, NULL };
+  GtkWidget *other_box;
   guint row, n_no_face;
 
   g_assert_nonnull (fixture.best_model);
@@ -612,6 +613,18 @@ test_evaluate_file (void)
 
   mien_window_show_page (fixture.window, "evaluate");
   mien_evaluate_page_select_runs (evaluate_page, selected);
+  g_assert_cmpuint (mien_evaluate_page_get_n_rows (evaluate_page), ==, 1);
+
+  /* Cancel while the file is read: the progress goes, nothing is offered. */
+  other_box = GTK_WIDGET (gtk_widget_get_template_child (GTK_WIDGET (evaluate_page),
+                                                         MIEN_TYPE_EVALUATE_PAGE, "other_box"));
+  mien_evaluate_page_open_other (evaluate_page, path);
+  g_assert_true (gtk_widget_get_visible (other_box));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (evaluate_page), "evaluate.cancel", NULL));
+  g_assert_false (gtk_widget_get_visible (other_box));
+  spin (500);
+  g_assert_false (gtk_widget_is_visible (
+                    GTK_WIDGET (mien_evaluate_page_get_split_dropdown (evaluate_page))));
   g_assert_cmpuint (mien_evaluate_page_get_n_rows (evaluate_page), ==, 1);
 
   /* PublicTest's rows of the model's classes: 8. */
