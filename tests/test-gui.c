@@ -423,6 +423,221 @@ test_train (void)
   screenshot ("evaluate");
 }
 
+/* ---- Evaluating on a FER dataset file --------------------------------------------------- */
+
+/* The table row `row` of the Evaluate page as its CSV export writes it: per-class F1, Avg.,
+ * Acc. (k + 2 values). */
+static double *
+evaluate_row_values (MienEvaluatePage *evaluate_page,
+                     guint             row,
+                     guint             k)
+{
+  g_autofree char *path = g_build_filename (fixture.scratch, "table.csv", NULL);
+  g_autofree char *text = NULL;
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) lines = NULL;
+  g_auto(GStrv) fields = NULL;
+  double *values = g_new0 (double, k + 2);
+
+  g_assert_true (mien_evaluate_page_export_csv (evaluate_page, path, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_get_contents (path, &text, NULL, &error));
+  g_assert_no_error (error);
+  lines = g_strsplit (g_strstrip (text), "\n", -1);
+  g_assert_cmpuint (g_strv_length (lines), ==, mien_evaluate_page_get_n_rows (evaluate_page) + 1);
+  /* Row names hold no comma here: "RUN on fer2013.csv (val)". */
+  fields = g_strsplit (lines[row + 1], ",", -1);
+  g_assert_cmpuint (g_strv_length (fields), ==, k + 3);
+  g_assert_cmpstr (fields[0], ==, mien_evaluate_page_get_row_name (evaluate_page, row));
+  for (guint c = 0; c < k + 2; c++)
+    {
+      char *end = NULL;
+
+      values[c] = g_ascii_strtod (fields[c + 1], &end);
+      g_assert_true (end != fields[c + 1] && *end == '\0');
+    }
+  return values;
+}
+
+/* The row `row` of the Evaluate page shows what `mien-cli eval --data PATH --split SPLIT
+ * [--faces] --json` measures with the same model; returns that JSON's images without a face. */
+static guint
+assert_row_is_cli_eval (MienEvaluatePage *evaluate_page,
+                        guint             row,
+                        const char       *path,
+                        const char       *split,
+                        gboolean          faces,
+                        guint             n)
+{
+  g_autofree double *values = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  const char *cli = g_getenv ("MIEN_CLI");
+  const char *argv[] = { cli, "eval", "--model", fixture.best_model, "--data", path, "--split",
+                         split, "--json", faces ? "--faces" : NULL, NULL };
+  JsonObject *metrics;
+  JsonArray *f1;
+  guint k;
+  int status;
+
+  g_assert_nonnull (cli);
+  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                               &out, &err, &status, &error));
+  g_assert_no_error (error);
+  if (!g_spawn_check_wait_status (status, NULL))
+    g_error ("mien-cli eval failed: %s", err);
+  g_assert_true (json_parser_load_from_data (parser, out, -1, &error));
+  g_assert_no_error (error);
+  metrics = json_node_get_object (json_parser_get_root (parser));
+  g_assert_cmpint (json_object_get_int_member (metrics, "n"), ==, n);
+  f1 = json_object_get_array_member (metrics, "f1");
+  k = json_array_get_length (f1);
+  g_assert_cmpuint (k, ==, 6);
+
+  /* The table prints four decimals. */
+  values = evaluate_row_values (evaluate_page, row, k);
+  for (guint c = 0; c < k; c++)
+    g_assert_cmpfloat_with_epsilon (values[c], json_array_get_double_element (f1, c), 5.1e-5);
+  g_assert_cmpfloat_with_epsilon (values[k], json_object_get_double_member (metrics, "macro_f1"),
+                                  5.1e-5);
+  g_assert_cmpfloat_with_epsilon (values[k + 1],
+                                  json_object_get_double_member (metrics, "accuracy"), 5.1e-5);
+  return faces ? json_array_get_length (json_object_get_array_member (metrics, "no_face")) : 0;
+}
+
+/* Closes the "Images Without a Face" dialog; whether there was one. */
+static gboolean
+close_no_face_dialog (void)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GObject) toplevel = g_list_model_get_item (toplevels, i);
+
+      if (ADW_IS_MESSAGE_DIALOG (toplevel) &&
+          g_strcmp0 (adw_message_dialog_get_heading (ADW_MESSAGE_DIALOG (toplevel)),
+                     "Images Without a Face") == 0)
+        {
+          adw_message_dialog_response (ADW_MESSAGE_DIALOG (toplevel), "close");
+          return TRUE;
+        }
+    }
+  return FALSE;
+}
+
+/* Chooses `path` with "Evaluate on Another Dataset": its splits are offered, `offered` selected
+ * (the default), and `split` is picked and evaluated; returns the row's index. */
+static guint
+evaluate_file_split (MienEvaluatePage *evaluate_page,
+                     const char       *path,
+                     const char       *offered,
+                     const char       *split,
+                     gboolean          faces)
+{
+  GtkDropDown *dropdown = mien_evaluate_page_get_split_dropdown (evaluate_page);
+  guint n_rows = mien_evaluate_page_get_n_rows (evaluate_page);
+  g_autofree char *run_name = g_path_get_basename (fixture.run_dir);
+  g_autofree char *basename = g_path_get_basename (path);
+  g_autofree char *row_name = NULL;
+  GtkCheckButton *faces_check;
+  GListModel *model;
+  guint picked = G_MAXUINT;
+
+  faces_check = GTK_CHECK_BUTTON (gtk_widget_get_template_child (
+                                    GTK_WIDGET (evaluate_page), MIEN_TYPE_EVALUATE_PAGE,
+                                    "other_faces"));
+  gtk_check_button_set_active (faces_check, faces);
+  /* The file is read off the main loop; then its splits are offered. */
+  mien_evaluate_page_open_other (evaluate_page, path);
+  g_assert_false (gtk_widget_is_visible (GTK_WIDGET (dropdown)));
+  WAIT_FOR (gtk_widget_is_visible (GTK_WIDGET (dropdown)), 60, "the splits of the file");
+  model = gtk_drop_down_get_model (dropdown);
+  g_assert_cmpuint (g_list_model_get_n_items (model), ==, 3);
+  g_assert_cmpstr (gtk_string_list_get_string (GTK_STRING_LIST (model), 0), ==, "train");
+  g_assert_cmpstr (gtk_string_list_get_string (GTK_STRING_LIST (model), 1), ==, "val");
+  g_assert_cmpstr (gtk_string_list_get_string (GTK_STRING_LIST (model), 2), ==, "test");
+  g_assert_cmpstr (gtk_string_object_get_string (gtk_drop_down_get_selected_item (dropdown)), ==,
+                   offered);
+  g_assert_cmpuint (mien_evaluate_page_get_n_rows (evaluate_page), ==, n_rows);
+
+  for (guint i = 0; i < 3; i++)
+    if (g_str_equal (gtk_string_list_get_string (GTK_STRING_LIST (model), i), split))
+      picked = i;
+  gtk_drop_down_set_selected (dropdown, picked);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (evaluate_page), "evaluate.other-split",
+                                             NULL));
+  WAIT_FOR (mien_evaluate_page_get_n_rows (evaluate_page) == n_rows + 1, 120, split);
+  row_name = faces ? g_strdup_printf ("%s on %s (%s) (faces)", run_name, basename, split)
+                   : g_strdup_printf ("%s on %s (%s)", run_name, basename, split);
+  g_assert_cmpstr (mien_evaluate_page_get_row_name (evaluate_page, n_rows), ==, row_name);
+  return n_rows;
+}
+
+/* "Evaluate on Another Dataset" takes a fer2013.csv: its splits are offered (test by default),
+ * the one picked is evaluated, also with "Find faces first", and each row shows what `mien-cli
+ * eval --data FILE --split S` measures with the same model. */
+static void
+test_evaluate_file (void)
+{
+  /* Every class of the demo set (FER codes 0–5), in other proportions per split, and neutral
+   * faces (6) the model's classes leave out. */
+  static const struct { guint emotion; const char *usage; } rows[] = {
+    { 0, "Training" }, { 3, "Training" }, { 5, "Training" },
+    { 0, "PublicTest" }, { 1, "PublicTest" }, { 2, "PublicTest" }, { 3, "PublicTest" },
+    { 3, "PublicTest" }, { 3, "PublicTest" }, { 4, "PublicTest" }, { 5, "PublicTest" },
+    { 6, "PublicTest" },
+    { 0, "PrivateTest" }, { 1, "PrivateTest" }, { 2, "PrivateTest" }, { 3, "PrivateTest" },
+    { 4, "PrivateTest" }, { 5, "PrivateTest" }, { 6, "PrivateTest" },
+  };
+  MienEvaluatePage *evaluate_page = MIEN_EVALUATE_PAGE (page ("evaluate"));
+  g_autofree char *path = g_build_filename (fixture.scratch, "evaluate-fer2013.csv", NULL);
+  g_autoptr(GString) text = g_string_new ("emotion,pixels,Usage\n");
+  g_autoptr(GError) error = NULL;
+  const char *selected[2] = { fixture.run_dir, NULL };
+  GtkWidget *other_box;
+  guint row, n_no_face;
+
+  g_assert_nonnull (fixture.best_model);
+  for (guint r = 0; r < G_N_ELEMENTS (rows); r++)
+    {
+      g_string_append_printf (text, "%u,", rows[r].emotion);
+      for (guint i = 0; i < 48 * 48; i++)
+        g_string_append_printf (text, i == 0 ? "%u" : " %u", (i * (r + 1) + r * 37) % 256);
+      g_string_append_printf (text, ",%s\n", rows[r].usage);
+    }
+  g_assert_true (g_file_set_contents (path, text->str, -1, &error));
+  g_assert_no_error (error);
+
+  mien_window_show_page (fixture.window, "evaluate");
+  mien_evaluate_page_select_runs (evaluate_page, selected);
+  g_assert_cmpuint (mien_evaluate_page_get_n_rows (evaluate_page), ==, 1);
+
+  /* Cancel while the file is read: the progress goes, nothing is offered. */
+  other_box = GTK_WIDGET (gtk_widget_get_template_child (GTK_WIDGET (evaluate_page),
+                                                         MIEN_TYPE_EVALUATE_PAGE, "other_box"));
+  mien_evaluate_page_open_other (evaluate_page, path);
+  g_assert_true (gtk_widget_get_visible (other_box));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (evaluate_page), "evaluate.cancel", NULL));
+  g_assert_false (gtk_widget_get_visible (other_box));
+  spin (500);
+  g_assert_false (gtk_widget_is_visible (
+                    GTK_WIDGET (mien_evaluate_page_get_split_dropdown (evaluate_page))));
+  g_assert_cmpuint (mien_evaluate_page_get_n_rows (evaluate_page), ==, 1);
+
+  /* PublicTest's rows of the model's classes: 8. */
+  row = evaluate_file_split (evaluate_page, path, "test", "val", FALSE);
+  assert_row_is_cli_eval (evaluate_page, row, path, "val", FALSE, 8);
+
+  /* PrivateTest's 6, each image's largest face (these have none: each counts as an error and
+   * is listed, as the command line lists it). */
+  row = evaluate_file_split (evaluate_page, path, "test", "test", TRUE);
+  n_no_face = assert_row_is_cli_eval (evaluate_page, row, path, "test", TRUE, 6);
+  g_assert_cmpint (close_no_face_dialog (), ==, n_no_face > 0);
+}
+
 /* ---- Prediction equals mien-cli's ------------------------------------------------------- */
 
 /* The first image of the demo set's validation part. */
@@ -744,6 +959,7 @@ main (int   argc,
   g_test_add_func ("/gui/dataset-split", test_dataset_split);
   g_test_add_func ("/gui/train-weights", test_train_weights);
   g_test_add_func ("/gui/train", test_train);
+  g_test_add_func ("/gui/evaluate-file", test_evaluate_file);
   g_test_add_func ("/gui/predict", test_predict);
   g_test_add_func ("/gui/predict-faces", test_predict_faces);
   g_test_add_func ("/gui/live", test_live);

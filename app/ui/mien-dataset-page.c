@@ -408,20 +408,10 @@ on_split_selected (GtkDropDown     *dropdown,
 static void
 update_splits (MienDatasetPage *self)
 {
-  const char * const *splits = mien_studio_get_dataset_splits (self->studio);
-  const char *shown = mien_studio_get_dataset_split (self->studio);
-  g_autoptr(GtkStringList) model = gtk_string_list_new ((const char * const *) splits);
-  guint n = g_strv_length ((char **) splits);
-  guint selected = 0;
-
-  for (guint i = 0; i < n; i++)
-    if (g_strcmp0 (splits[i], shown) == 0)
-      selected = i;
   g_signal_handlers_block_by_func (self->split_dropdown, on_split_selected, self);
-  gtk_drop_down_set_model (self->split_dropdown, G_LIST_MODEL (model));
-  gtk_drop_down_set_selected (self->split_dropdown, selected);
+  mien_ui_show_splits (self->split_dropdown, mien_studio_get_dataset_splits (self->studio),
+                       mien_studio_get_dataset_split (self->studio));
   g_signal_handlers_unblock_by_func (self->split_dropdown, on_split_selected, self);
-  gtk_widget_set_visible (GTK_WIDGET (self->split_dropdown), n > 1);
 }
 
 static void
@@ -624,14 +614,10 @@ open_action (GtkWidget  *widget,
 
   if (g_str_equal (action_name, "dataset.open-csv"))
     {
-      g_autoptr(GtkFileFilter) datasets = gtk_file_filter_new ();
+      g_autoptr(GtkFileFilter) datasets = mien_ui_filter_datasets ();
       g_autoptr(GtkFileFilter) csv = mien_ui_filter_csv ();
       GtkFileFilter *filters[] = { datasets, csv, NULL };
 
-      /* RAF-DB's labels are a .txt file; the other FER datasets are CSV files. */
-      gtk_file_filter_set_name (datasets, _("Manifests and FER dataset files"));
-      gtk_file_filter_add_suffix (datasets, "csv");
-      gtk_file_filter_add_suffix (datasets, "txt");
       mien_ui_choose_file (widget, _("Open a Dataset File"), GTK_FILE_CHOOSER_ACTION_OPEN,
                            _("_Open"), filters, NULL, on_dataset_chosen, g_object_ref (self));
     }

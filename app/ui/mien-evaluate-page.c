@@ -7,7 +7,8 @@
  * thread, once per run (cached by run folder).
  *
  * Rows added by "Evaluate on Another Dataset" carry their own predictions, made when they were
- * evaluated. With "Find faces first", the largest face of each image is classified, as `mien-cli
+ * evaluated. The other dataset is a folder or a file the Dataset page opens (a manifest, a FER
+ * dataset file); a file with several splits is read first, in a thread, to offer its splits. With "Find faces first", the largest face of each image is classified, as `mien-cli
  * eval --faces` does (mien_face_pipeline_evaluate (), with the detector of the Preferences);
  * images without a face count as errors and are listed when the evaluation ends.
  */
@@ -81,6 +82,7 @@ typedef struct {
 typedef struct {
   int               permille;   /* atomic */
   char             *dataset;
+  char             *split;      /* NULL: every sample */
   GPtrArray        *runs;       /* MienRun */
   MienPluginEngine *engine;
   MienDevice        device;
@@ -126,6 +128,10 @@ struct _MienEvaluatePage
   GtkBox         *other_box;
   GtkProgressBar *other_bar;
   GtkCheckButton *other_faces;
+  GtkBox         *other_split_box;
+  GtkDropDown    *other_split;
+  GCancellable   *list_cancellable; /* listing the splits of a chosen file */
+  char           *other_path;       /* the file whose splits other_split shows */
   GtkStack       *table_stack;
   GtkGrid        *table;
   MienHeatmap    *heatmap;
@@ -182,7 +188,12 @@ update_actions (MienEvaluatePage *self)
                                  row != NULL && row->metrics != NULL);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "evaluate.other-dataset",
                                  any_run && self->other == NULL);
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "evaluate.cancel", self->other != NULL);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "evaluate.other-file",
+                                 any_run && self->other == NULL);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "evaluate.other-split",
+                                 any_run && self->other == NULL && self->other_path != NULL);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "evaluate.cancel",
+                                 self->other != NULL || self->list_cancellable != NULL);
 }
 
 /* ---- The runs list ------------------------------------------------------------------------ */
@@ -617,7 +628,10 @@ poll_progress (gpointer data)
   if (self->other != NULL)
     gtk_progress_bar_set_fraction (self->other_bar,
                                    g_atomic_int_get (&self->other->permille) / 1000.0);
-  if (self->eval == NULL && self->other == NULL)
+  /* Reading a file to list its splits has no fraction to show. */
+  else if (self->list_cancellable != NULL)
+    gtk_progress_bar_pulse (self->other_bar);
+  if (self->eval == NULL && self->other == NULL && self->list_cancellable == NULL)
     {
       self->poll_id = 0;
       return G_SOURCE_REMOVE;
@@ -912,6 +926,7 @@ static void
 other_job_free (OtherJob *job)
 {
   g_free (job->dataset);
+  g_free (job->split);
   g_ptr_array_unref (job->runs);
   g_clear_object (&job->engine);
   g_clear_object (&job->cancellable);
@@ -992,7 +1007,11 @@ other_thread (GTask        *task,
               GCancellable *cancellable)
 {
   OtherJob *job = task_data;
-  g_autofree char *dataset_name = g_path_get_basename (job->dataset);
+  g_autofree char *basename = g_path_get_basename (job->dataset);
+  /* Translators: a dataset file and the split evaluated, e.g. "fer2013.csv (test)" */
+  g_autofree char *dataset_name = job->split != NULL
+                                  ? g_strdup_printf (_("%s (%s)"), basename, job->split)
+                                  : g_strdup (basename);
   g_autoptr(MienFaceDetector) detector = NULL;
 
   for (job->current = 0; job->current < job->runs->len; job->current++)
@@ -1013,7 +1032,8 @@ other_thread (GTask        *task,
         continue;
       ensemble = mien_ensemble_load (job->engine, paths, job->device, &error);
       if (ensemble != NULL)
-        dataset = mien_dataset_open (job->dataset, mien_ensemble_get_classes (ensemble), &error);
+        dataset = mien_dataset_open_split (job->dataset, job->split,
+                                           mien_ensemble_get_classes (ensemble), &error);
       if (dataset != NULL && job->faces)
         metrics = evaluate_faces (job, run, ensemble, dataset, &detector, &predictions,
                                   cancellable, &error);
@@ -1107,19 +1127,20 @@ other_done (GObject      *source,
   rebuild_table (self);
 }
 
+/* Evaluates the checked runs on `split` (NULL: every sample) of the dataset at `path`. */
 static void
-on_other_dataset_chosen (GFile    *file,
-                         gpointer  user_data)
+start_other (MienEvaluatePage *self,
+             const char       *path,
+             const char       *split)
 {
-  g_autoptr(MienEvaluatePage) self = user_data;
-  g_autofree char *path = file != NULL ? g_file_get_path (file) : NULL;
   g_autoptr(GTask) task = NULL;
   OtherJob *job;
 
-  if (path == NULL || g_cancellable_is_cancelled (self->cancellable) || self->other != NULL)
+  if (g_cancellable_is_cancelled (self->cancellable) || self->other != NULL)
     return;
   job = g_new0 (OtherJob, 1);
   job->dataset = g_strdup (path);
+  job->split = g_strdup (split);
   job->runs = g_ptr_array_new_with_free_func (g_object_unref);
   for (guint i = 0; i < self->rows->len; i++)
     {
@@ -1153,9 +1174,121 @@ on_other_dataset_chosen (GFile    *file,
   update_actions (self);
 
   task = g_task_new (self, job->cancellable, other_done, NULL);
-  g_task_set_source_tag (task, on_other_dataset_chosen);
+  g_task_set_source_tag (task, start_other);
   g_task_set_task_data (task, job, (GDestroyNotify) other_job_free);
   g_task_run_in_thread (task, other_thread);
+}
+
+/* The split a file with several is evaluated on unless the user picks another: the test split
+ * where there is one (FER2013's PrivateTest, the split papers report), else val; never train by
+ * default, as the runs may have been trained on it. Val comes second because it is often the set
+ * a run's best epoch was chosen on, so its scores are a little optimistic. */
+static const char *
+default_split (const char * const *splits)
+{
+  if (g_strv_contains (splits, "test"))
+    return "test";
+  if (g_strv_contains (splits, "val"))
+    return "val";
+  return splits[0];
+}
+
+static void
+on_splits_listed (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  g_autoptr(MienEvaluatePage) self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) splits = mien_ui_list_splits_finish (result, &error);
+
+  /* Cancelled: by Cancel, a newer choice or the page going away, which took care of the rest. */
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  g_clear_object (&self->list_cancellable);
+  gtk_widget_set_visible (GTK_WIDGET (self->other_box), FALSE);
+  if (splits == NULL)
+    {
+      g_clear_pointer (&self->other_path, g_free);
+      update_actions (self);
+      mien_ui_show_error (GTK_WIDGET (self), _("Could not evaluate on the dataset"), error);
+      return;
+    }
+  if (g_strv_length (splits) <= 1)
+    {
+      g_autofree char *path = g_steal_pointer (&self->other_path);
+
+      start_other (self, path, NULL);
+      return;
+    }
+  /* The user picks the split, then evaluates. */
+  mien_ui_show_splits (self->other_split, (const char * const *) splits,
+                       default_split ((const char * const *) splits));
+  gtk_widget_set_visible (GTK_WIDGET (self->other_split_box), TRUE);
+  update_actions (self);
+}
+
+/* Forgets the file whose splits are listed or offered. */
+static void
+stop_listing (MienEvaluatePage *self)
+{
+  if (self->list_cancellable != NULL)
+    g_cancellable_cancel (self->list_cancellable);
+  g_clear_object (&self->list_cancellable);
+  g_clear_pointer (&self->other_path, g_free);
+  gtk_widget_set_visible (GTK_WIDGET (self->other_split_box), FALSE);
+  gtk_widget_set_visible (GTK_WIDGET (self->other_box), self->other != NULL);
+  update_actions (self);
+}
+
+void
+mien_evaluate_page_open_other (MienEvaluatePage *self,
+                               const char       *path)
+{
+  g_autofree char *name = NULL;
+  g_autofree char *text = NULL;
+
+  g_return_if_fail (MIEN_IS_EVALUATE_PAGE (self));
+  g_return_if_fail (path != NULL);
+
+  if (g_cancellable_is_cancelled (self->cancellable) || self->other != NULL)
+    return;
+  stop_listing (self);
+  if (g_file_test (path, G_FILE_TEST_IS_DIR))
+    {
+      start_other (self, path, NULL);
+      return;
+    }
+
+  self->other_path = g_strdup (path);
+  self->list_cancellable = g_cancellable_new ();
+  name = g_path_get_basename (path);
+  text = g_strdup_printf (_("Reading “%s”…"), name);
+  gtk_progress_bar_set_fraction (self->other_bar, 0.0);
+  gtk_progress_bar_set_text (self->other_bar, text);
+  gtk_widget_set_visible (GTK_WIDGET (self->other_box), TRUE);
+  ensure_polling (self);
+  update_actions (self);
+  mien_ui_list_splits_async (path, self->list_cancellable, on_splits_listed,
+                             g_object_ref (self));
+}
+
+GtkDropDown *
+mien_evaluate_page_get_split_dropdown (MienEvaluatePage *self)
+{
+  g_return_val_if_fail (MIEN_IS_EVALUATE_PAGE (self), NULL);
+  return self->other_split;
+}
+
+static void
+on_other_dataset_chosen (GFile    *file,
+                         gpointer  user_data)
+{
+  g_autoptr(MienEvaluatePage) self = user_data;
+  g_autofree char *path = file != NULL ? g_file_get_path (file) : NULL;
+
+  if (path != NULL)
+    mien_evaluate_page_open_other (self, path);
 }
 
 static void
@@ -1163,9 +1296,31 @@ other_dataset_action (GtkWidget  *widget,
                       const char *action_name,
                       GVariant   *parameter)
 {
-  mien_ui_choose_file (widget, _("Evaluate on a Dataset"), GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER,
-                       _("_Evaluate"), NULL, NULL, on_other_dataset_chosen,
-                       g_object_ref (widget));
+  if (g_str_equal (action_name, "evaluate.other-file"))
+    {
+      g_autoptr(GtkFileFilter) datasets = mien_ui_filter_datasets ();
+      GtkFileFilter *filters[] = { datasets, NULL };
+
+      mien_ui_choose_file (widget, _("Evaluate on a Dataset File"), GTK_FILE_CHOOSER_ACTION_OPEN,
+                           _("_Open"), filters, NULL, on_other_dataset_chosen,
+                           g_object_ref (widget));
+    }
+  else
+    mien_ui_choose_file (widget, _("Evaluate on a Dataset"),
+                         GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER, _("_Evaluate"), NULL, NULL,
+                         on_other_dataset_chosen, g_object_ref (widget));
+}
+
+static void
+other_split_action (GtkWidget  *widget,
+                    const char *action_name,
+                    GVariant   *parameter)
+{
+  MienEvaluatePage *self = MIEN_EVALUATE_PAGE (widget);
+  GtkStringObject *item = gtk_drop_down_get_selected_item (self->other_split);
+
+  if (item != NULL && self->other_path != NULL)
+    start_other (self, self->other_path, gtk_string_object_get_string (item));
 }
 
 static void
@@ -1177,6 +1332,8 @@ cancel_action (GtkWidget  *widget,
 
   if (self->other != NULL)
     g_cancellable_cancel (self->other->cancellable);
+  else if (self->list_cancellable != NULL)
+    stop_listing (self);
 }
 
 /* ---- Exports ------------------------------------------------------------------------------- */
@@ -1286,6 +1443,10 @@ mien_evaluate_page_dispose (GObject *object)
     g_cancellable_cancel (self->eval->cancellable);
   if (self->other != NULL)
     g_cancellable_cancel (self->other->cancellable);
+  if (self->list_cancellable != NULL)
+    g_cancellable_cancel (self->list_cancellable);
+  g_clear_object (&self->list_cancellable);
+  g_clear_pointer (&self->other_path, g_free);
   self->eval = NULL;   /* the tasks own them */
   self->other = NULL;
   g_clear_handle_id (&self->poll_id, g_source_remove);
@@ -1328,6 +1489,8 @@ mien_evaluate_page_class_init (MienEvaluatePageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, MienEvaluatePage, other_box);
   gtk_widget_class_bind_template_child (widget_class, MienEvaluatePage, other_bar);
   gtk_widget_class_bind_template_child (widget_class, MienEvaluatePage, other_faces);
+  gtk_widget_class_bind_template_child (widget_class, MienEvaluatePage, other_split_box);
+  gtk_widget_class_bind_template_child (widget_class, MienEvaluatePage, other_split);
   gtk_widget_class_bind_template_child (widget_class, MienEvaluatePage, table_stack);
   gtk_widget_class_bind_template_child (widget_class, MienEvaluatePage, table);
   gtk_widget_class_bind_template_child (widget_class, MienEvaluatePage, heatmap);
@@ -1344,6 +1507,10 @@ mien_evaluate_page_class_init (MienEvaluatePageClass *klass)
                                    export_chart_action);
   gtk_widget_class_install_action (widget_class, "evaluate.other-dataset", NULL,
                                    other_dataset_action);
+  gtk_widget_class_install_action (widget_class, "evaluate.other-file", NULL,
+                                   other_dataset_action);
+  gtk_widget_class_install_action (widget_class, "evaluate.other-split", NULL,
+                                   other_split_action);
   gtk_widget_class_install_action (widget_class, "evaluate.cancel", NULL, cancel_action);
 }
 

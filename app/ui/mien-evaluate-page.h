@@ -1,6 +1,8 @@
 /* mien-evaluate-page.h — the Evaluate page: the paper-style table (per-class F1 and Avg.) for
  * several runs side by side, a confusion-matrix heatmap whose cells open their images, and
- * exports. Actions (group "evaluate"): "evaluate.export-csv", "evaluate.export-chart". */
+ * exports. Actions (group "evaluate"): "evaluate.export-csv", "evaluate.export-chart",
+ * "evaluate.other-dataset" (a folder), "evaluate.other-file" (a dataset file),
+ * "evaluate.other-split", "evaluate.cancel". */
 #pragma once
 
 #include <adwaita.h>
@@ -23,6 +25,13 @@ const char  *mien_evaluate_page_get_row_name   (MienEvaluatePage   *self,
                                                 guint               row);
 /* The heatmap, for tests. */
 MienHeatmap *mien_evaluate_page_get_heatmap    (MienEvaluatePage   *self);
+/* What choosing `path` with "Evaluate on Another Dataset" does (a folder, or a file the Dataset
+ * page opens): a folder is evaluated at once; a file is read in a thread, then evaluated at once
+ * when it has one split, else its splits are offered (mien_evaluate_page_get_split_dropdown ())
+ * and action "evaluate.other-split" evaluates the one selected. */
+void         mien_evaluate_page_open_other     (MienEvaluatePage   *self,
+                                                const char         *path);
+GtkDropDown *mien_evaluate_page_get_split_dropdown (MienEvaluatePage *self);
 /* Writes the table as CSV (header: Method, one column per class, Avg., Acc.). */
 gboolean     mien_evaluate_page_export_csv     (MienEvaluatePage   *self,
                                                 const char         *path,

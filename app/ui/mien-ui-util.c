@@ -7,6 +7,8 @@
 
 #include "mien-ui-util.h"
 
+#include "mien-dataset.h"
+
 typedef struct {
   gboolean            multiple;
   MienFileChosenFunc  func;
@@ -142,6 +144,77 @@ GtkFileFilter *
 mien_ui_filter_csv (void)
 {
   return filter_for (_("CSV files"), "text/csv", "csv");
+}
+
+GtkFileFilter *
+mien_ui_filter_datasets (void)
+{
+  GtkFileFilter *filter = gtk_file_filter_new ();
+
+  /* RAF-DB's labels are a .txt file; the other FER datasets are CSV files. */
+  gtk_file_filter_set_name (filter, _("Manifests and FER dataset files"));
+  gtk_file_filter_add_suffix (filter, "csv");
+  gtk_file_filter_add_suffix (filter, "txt");
+  return filter;
+}
+
+void
+mien_ui_show_splits (GtkDropDown        *dropdown,
+                     const char * const *splits,
+                     const char         *shown)
+{
+  g_autoptr(GtkStringList) model = gtk_string_list_new (splits);
+  guint n = g_strv_length ((char **) splits);
+  guint selected = 0;
+
+  g_return_if_fail (GTK_IS_DROP_DOWN (dropdown));
+
+  for (guint i = 0; i < n; i++)
+    if (g_strcmp0 (splits[i], shown) == 0)
+      selected = i;
+  gtk_drop_down_set_model (dropdown, G_LIST_MODEL (model));
+  gtk_drop_down_set_selected (dropdown, selected);
+  gtk_widget_set_visible (GTK_WIDGET (dropdown), n > 1);
+}
+
+static void
+list_splits_thread (GTask        *task,
+                    gpointer      source_object,
+                    gpointer      task_data,
+                    GCancellable *cancellable)
+{
+  g_autoptr(MienDataset) dataset = NULL;
+  GError *error = NULL;
+
+  dataset = mien_dataset_open (task_data, NULL, &error);
+  if (dataset == NULL)
+    g_task_return_error (task, error);
+  else if (!g_task_return_error_if_cancelled (task))
+    g_task_return_pointer (task, g_strdupv ((char **) mien_dataset_get_splits (dataset)),
+                           (GDestroyNotify) g_strfreev);
+}
+
+void
+mien_ui_list_splits_async (const char          *path,
+                           GCancellable        *cancellable,
+                           GAsyncReadyCallback  callback,
+                           gpointer             user_data)
+{
+  g_autoptr(GTask) task = g_task_new (NULL, cancellable, callback, user_data);
+
+  g_return_if_fail (path != NULL);
+
+  g_task_set_source_tag (task, mien_ui_list_splits_async);
+  g_task_set_task_data (task, g_strdup (path), g_free);
+  g_task_run_in_thread (task, list_splits_thread);
+}
+
+char **
+mien_ui_list_splits_finish (GAsyncResult  *result,
+                            GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
 }
 
 GtkFileFilter *

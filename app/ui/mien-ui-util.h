@@ -36,6 +36,25 @@ GtkFileFilter *mien_ui_filter_models   (void);
 GtkFileFilter *mien_ui_filter_csv      (void);
 GtkFileFilter *mien_ui_filter_png      (void);
 GtkFileFilter *mien_ui_filter_svg      (void);
+/* CSV manifests and the FER datasets as they are distributed (fer2013.csv, fer2013new.csv,
+ * AffectNet's CSV files, RAF-DB's .txt list): what the Dataset and Evaluate pages open. */
+GtkFileFilter *mien_ui_filter_datasets (void);
+
+/* Shows `splits` (NULL-terminated, as mien_dataset_get_splits () gives them) in `dropdown` with
+ * `shown` selected (the first when it is not among them), and the dropdown only when there is a
+ * choice. "notify::selected" is emitted: block your handler around the call. */
+void           mien_ui_show_splits     (GtkDropDown        *dropdown,
+                                        const char * const *splits,
+                                        const char         *shown);
+/* Lists the splits of the dataset at `path` (mien_dataset_get_splits ()) in a thread: reading a
+ * 300 MB fer2013.csv takes seconds. _finish () gives them NULL-terminated (free with
+ * g_strfreev ()), or NULL and the error naming the file. */
+void           mien_ui_list_splits_async  (const char          *path,
+                                           GCancellable        *cancellable,
+                                           GAsyncReadyCallback  callback,
+                                           gpointer             user_data);
+char         **mien_ui_list_splits_finish (GAsyncResult        *result,
+                                           GError             **error);
 
 /* "0:42", "12:05", "1:02:03"; "—" for a negative value. */
 char          *mien_ui_format_duration (double      seconds);
