@@ -460,13 +460,13 @@ evaluate_image (MienFacePipeline    *self,
   prediction = mien_face_pipeline_detect (self, frame, &local_error);
   if (prediction == NULL)
     {
+      g_autofree char *reason = g_strdup_printf (_("%s: face detection failed: %s"), path,
+                                                 local_error->message);
+
       /* Not a missed face: the model was never asked, so the metrics do not blame it. */
-      g_ptr_array_add (evaluation->unreadable,
-                       g_strdup_printf (_("%s: face detection failed: %s"), path,
-                                        local_error->message));
       if (*detect_error == NULL)
-        g_set_error (detect_error, local_error->domain, local_error->code,
-                     _("%s: face detection failed: %s"), path, local_error->message);
+        g_set_error_literal (detect_error, local_error->domain, local_error->code, reason);
+      g_ptr_array_add (evaluation->unreadable, g_steal_pointer (&reason));
       return TRUE;
     }
   sample->n_faces = prediction->n_regions;
