@@ -1004,9 +1004,9 @@ fer_crop (GdkPixbuf    *photo,
   return crop;
 }
 
-/* YuNet's network cannot take an input side under 63 px, which FER2013's 48-px faces are: the
- * plugin scales such frames up and maps the faces back, and a frame of any size gives faces or
- * none, never an error. */
+/* YuNet's network refuses an input side under 63 px, and FER2013's faces are 48 px: the plugin
+ * scales such frames up and maps the faces back, and a frame of any size gives faces or none,
+ * never an error. */
 static void
 test_yunet_small (void)
 {
