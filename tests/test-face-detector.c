@@ -967,6 +967,102 @@ test_yunet_align (void)
     }
 }
 
+/* A FER2013-like sample of `region` of `photo`: a grey square `size` px wide, 1.2 times the
+ * region's longer side (FER's loose framing), scaled with GdkPixbuf's bilinear filter. `scale`:
+ * the crop's pixels per photo pixel; (`left`, `top`): the square's corner in the photo. */
+static GdkPixbuf *
+fer_crop (GdkPixbuf    *photo,
+          const Region *region,
+          int           size,
+          double       *scale,
+          int          *left,
+          int          *top)
+{
+  int side = (int) (1.2 * MAX (region->right - region->left, region->bottom - region->top));
+  g_autoptr(GdkPixbuf) square = NULL;
+  GdkPixbuf *crop;
+  guint8 *pixels;
+  int stride;
+
+  side = MIN (side, MIN (gdk_pixbuf_get_width (photo), gdk_pixbuf_get_height (photo)));
+  *left = CLAMP ((int) ((region->left + region->right - side) / 2), 0,
+                 gdk_pixbuf_get_width (photo) - side);
+  *top = CLAMP ((int) ((region->top + region->bottom - side) / 2), 0,
+                gdk_pixbuf_get_height (photo) - side);
+  *scale = (double) size / side;
+  square = gdk_pixbuf_new_subpixbuf (photo, *left, *top, side, side);
+  crop = gdk_pixbuf_scale_simple (square, size, size, GDK_INTERP_BILINEAR);
+  pixels = gdk_pixbuf_get_pixels (crop);
+  stride = gdk_pixbuf_get_rowstride (crop);
+  for (int y = 0; y < size; y++)
+    for (int x = 0; x < size; x++)
+      {
+        guint8 *p = pixels + (gsize) y * stride + (gsize) x * gdk_pixbuf_get_n_channels (crop);
+
+        p[0] = p[1] = p[2] = (299 * p[0] + 587 * p[1] + 114 * p[2]) / 1000;
+      }
+  return crop;
+}
+
+/* YuNet's network refuses an input side under 63 px, and FER2013's faces are 48 px: the plugin
+ * scales such frames up and maps the faces back, and a frame of any size gives faces or none,
+ * never an error. */
+static void
+test_yunet_small (void)
+{
+  g_autoptr(MienFaceDetector) detector = new_yunet ();
+  g_autofree char *shared = NULL;
+  g_autoptr(GdkPixbuf) photo = NULL;
+  const Region *region = &shared_photos[0].faces[0];
+  const int sizes[] = { 48, 32, 62 };
+
+  if (detector == NULL)
+    return;
+  shared = mien_test_shared_dir ();
+  photo = load_shared_photo (shared, shared_photos[0].file);
+
+  for (guint i = 0; i < G_N_ELEMENTS (sizes); i++)
+    {
+      int size = sizes[i];
+      double scale;
+      int left, top;
+      g_autoptr(GdkPixbuf) crop = fer_crop (photo, region, size, &scale, &left, &top);
+      g_autoptr(GArray) faces = detect (detector, crop);
+      /* The face's region, in the crop's pixels. */
+      Region in_crop = { (region->left - left) * scale, (region->top - top) * scale,
+                         (region->right - left) * scale, (region->bottom - top) * scale };
+      const MienFace *face;
+
+      g_test_message ("%d-px crop", size);
+      g_assert_cmpuint (faces->len, ==, 1);
+      face = &g_array_index (faces, MienFace, 0);
+      g_test_message ("  box %.1f %.1f %.1f × %.1f, score %.3f", face->x, face->y, face->width,
+                      face->height, face->score);
+      g_assert_cmpfloat (face->score, >=, 0.9);
+      /* In the crop's coordinates, not those of the larger frame YuNet saw: within the image
+       * (give or take a pixel) and on the face. */
+      g_assert_cmpfloat (face->x, >=, -1);
+      g_assert_cmpfloat (face->y, >=, -1);
+      g_assert_cmpfloat (face->x + face->width, <=, size + 1);
+      g_assert_cmpfloat (face->y + face->height, <=, size + 1);
+      g_assert_true (face_in_region (face, &in_crop));
+      assert_landmark_order (face);
+    }
+
+  /* Too small to hold a face, or a strip: no face, and no error. */
+  for (guint i = 0; i < 3; i++)
+    {
+      const int shapes[][2] = { { 4, 4 }, { 1, 1 }, { 600, 4 } };
+      g_autoptr(GdkPixbuf) tiny = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, shapes[i][0],
+                                                  shapes[i][1]);
+      g_autoptr(GArray) faces = NULL;
+
+      gdk_pixbuf_fill (tiny, 0x808080ff);
+      faces = detect (detector, tiny);
+      g_assert_cmpuint (faces->len, ==, 0);
+    }
+}
+
 static void
 test_engine_specs (void)
 {
@@ -1026,6 +1122,7 @@ main (int   argc,
   g_test_add_func ("/face-detector/yunet/photo", test_yunet_photo);
   g_test_add_func ("/face-detector/yunet/real-photos", test_yunet_real_photos);
   g_test_add_func ("/face-detector/yunet/align", test_yunet_align);
+  g_test_add_func ("/face-detector/yunet/small", test_yunet_small);
   g_test_add_func ("/face-detector/bad-frames", test_bad_frames);
   g_test_add_data_func ("/face-detector/haar/photo", &haar_case, test_photo);
   g_test_add_data_func ("/face-detector/haar/no-face", &haar_case, test_no_face);

@@ -675,7 +675,8 @@ test_ensemble_face (void)
 
 /* ---- The face pipeline ------------------------------------------------------------------ */
 
-/* A detector that "finds" the faces of its script, and fails while `fail` is set. */
+/* A detector that "finds" the faces of its script, and fails while `fail` is set or on frames
+ * `fail_width` pixels wide. */
 #define TEST_TYPE_SCRIPTED_DETECTOR (test_scripted_detector_get_type ())
 G_DECLARE_FINAL_TYPE (TestScriptedDetector, test_scripted_detector, TEST, SCRIPTED_DETECTOR,
                       GObject)
@@ -685,6 +686,7 @@ struct _TestScriptedDetector
   GObject   parent_instance;
   GArray   *faces;  /* MienFace */
   gboolean  fail;
+  int       fail_width;
   guint     n_calls;
 };
 
@@ -720,7 +722,7 @@ scripted_detect (MienFaceDetector  *detector,
   TestScriptedDetector *self = TEST_SCRIPTED_DETECTOR (detector);
 
   self->n_calls++;
-  if (self->fail)
+  if (self->fail || width == self->fail_width)
     {
       g_set_error_literal (error, MIEN_FACE_DETECTOR_ERROR, MIEN_FACE_DETECTOR_ERROR_FAILED,
                            "scripted failure");
@@ -1069,6 +1071,91 @@ test_pipeline_smoothing (void)
     }
 }
 
+/* A new folder (returned) with one random PNG per class of `classes`, widths[c] × 24 px. */
+static char *
+write_class_folders (GRand     *rand,
+                     const int *widths)
+{
+  g_autoptr(GError) error = NULL;
+  char *dir = g_dir_make_tmp ("mien-faces-XXXXXX", &error);
+
+  g_assert_no_error (error);
+  for (guint c = 0; classes[c] != NULL; c++)
+    {
+      g_autofree char *class_dir = g_build_filename (dir, classes[c], NULL);
+      g_autofree char *path = g_build_filename (class_dir, "a.png", NULL);
+      g_autoptr(GdkPixbuf) frame = random_frame (rand, widths[c], 24, FALSE);
+
+      g_assert_cmpint (g_mkdir_with_parents (class_dir, 0755), ==, 0);
+      g_assert_true (gdk_pixbuf_save (frame, path, "png", &error, NULL));
+      g_assert_no_error (error);
+    }
+  return dir;
+}
+
+/* The detector failing on one image leaves that image out, listed with the detector's reason,
+ * and the evaluation goes on; failing on every image, it fails the evaluation with its error. */
+static void
+test_pipeline_evaluate_detector_errors (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GRand) rand = g_rand_new_with_seed (13);
+  g_autoptr(TestScriptedDetector) detector = scripted_detector_new ();
+  g_autoptr(MienEnsemble) ensemble = two_model_ensemble ();
+  g_autoptr(MienFacePipeline) pipeline = NULL;
+  g_autoptr(MienDataset) dataset = NULL;
+  g_autoptr(MienFaceEvaluation) evaluation = NULL;
+  g_autoptr(MienFaceEvaluation) none = NULL;
+  /* "happy"'s image alone is 33 px wide. */
+  const int widths[] = { 32, 33, 32 };
+  g_autofree char *dir = write_class_folders (rand, widths);
+  g_autofree char *happy = g_build_filename (dir, "happy", "a.png", NULL);
+  MienFace face = box_face (4, 2, 20, 20);
+
+  script_faces (detector, &face, 1);
+  detector->fail_width = 33;
+  dataset = mien_dataset_open (dir, classes, &error);
+  g_assert_no_error (error);
+  pipeline = mien_face_pipeline_new (ensemble, MIEN_FACE_DETECTOR (detector), NULL);
+
+  evaluation = mien_face_pipeline_evaluate (pipeline, dataset, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (evaluation);
+  g_assert_cmpuint (detector->n_calls, ==, 3);
+  g_assert_cmpuint (evaluation->n_samples, ==, 3);
+  /* Left out of the metrics, not counted as a miss: the model never saw it. */
+  g_assert_cmpuint (evaluation->metrics->n, ==, 2);
+  g_assert_cmpuint (evaluation->no_face->len, ==, 0);
+  g_assert_cmpuint (evaluation->unreadable->len, ==, 1);
+  g_assert_true (g_str_has_prefix (evaluation->unreadable->pdata[0], happy));
+  g_assert_nonnull (strstr (evaluation->unreadable->pdata[0], "scripted failure"));
+  for (guint i = 0; i < 3; i++)
+    {
+      const MienFaceEvalSample *sample = &evaluation->samples[i];
+
+      if (g_str_equal (mien_dataset_get_path (dataset, i), happy))
+        {
+          g_assert_cmpint (sample->predicted, ==, MIEN_FACE_EVAL_UNREADABLE);
+          g_assert_null (sample->average);
+        }
+      else
+        {
+          g_assert_cmpint (sample->predicted, >=, 0);
+          g_assert_cmpuint (sample->n_faces, ==, 1);
+        }
+    }
+
+  /* Broken for every image: the detector's own error, naming the first image. */
+  detector->fail = TRUE;
+  none = mien_face_pipeline_evaluate (pipeline, dataset, NULL, NULL, NULL, &error);
+  g_assert_null (none);
+  g_assert_error (error, MIEN_FACE_DETECTOR_ERROR, MIEN_FACE_DETECTOR_ERROR_FAILED);
+  g_assert_nonnull (strstr (error->message, "scripted failure"));
+  g_assert_nonnull (strstr (error->message, mien_dataset_get_path (dataset, 0)));
+  g_assert_cmpuint (detector->n_calls, ==, 6);
+  mien_test_remove_tree (dir);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -1095,5 +1182,7 @@ main (int    argc,
   g_test_add_func ("/faces/pipeline/fallback", test_pipeline_fallback);
   g_test_add_func ("/faces/pipeline/tracking", test_pipeline_tracking);
   g_test_add_func ("/faces/pipeline/smoothing", test_pipeline_smoothing);
+  g_test_add_func ("/faces/pipeline/evaluate-detector-errors",
+                   test_pipeline_evaluate_detector_errors);
   return g_test_run ();
 }

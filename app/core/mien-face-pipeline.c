@@ -431,12 +431,14 @@ keep_largest (MienFacePrediction *prediction)
 }
 
 /* One image: its sample filled, the metrics counted. FALSE only for a failure that ends the
- * evaluation. */
+ * evaluation. A detector that fails on the image leaves it out as unreadable, and its error
+ * (naming the image) goes to `detect_error` when that holds none yet. */
 static gboolean
 evaluate_image (MienFacePipeline    *self,
                 MienDataset         *dataset,
                 guint                index,
                 MienFaceEvaluation  *evaluation,
+                GError             **detect_error,
                 GError             **error)
 {
   MienFaceEvalSample *sample = &evaluation->samples[index];
@@ -458,9 +460,14 @@ evaluate_image (MienFacePipeline    *self,
   prediction = mien_face_pipeline_detect (self, frame, &local_error);
   if (prediction == NULL)
     {
-      g_set_error (error, local_error->domain, local_error->code, "%s: %s", path,
-                   local_error->message);
-      return FALSE;
+      g_autofree char *reason = g_strdup_printf (_("%s: face detection failed: %s"), path,
+                                                 local_error->message);
+
+      /* Not a missed face: the model was never asked, so the metrics do not blame it. */
+      if (*detect_error == NULL)
+        g_set_error_literal (detect_error, local_error->domain, local_error->code, reason);
+      g_ptr_array_add (evaluation->unreadable, g_steal_pointer (&reason));
+      return TRUE;
     }
   sample->n_faces = prediction->n_regions;
   if (prediction->n_regions == 0)
@@ -500,6 +507,7 @@ mien_face_pipeline_evaluate (MienFacePipeline  *self,
                              GError           **error)
 {
   g_autoptr(MienFaceEvaluation) evaluation = NULL;
+  g_autoptr(GError) detect_error = NULL;
   const char * const *classes;
   guint n;
 
@@ -528,10 +536,17 @@ mien_face_pipeline_evaluate (MienFacePipeline  *self,
   for (guint i = 0; i < n; i++)
     {
       if (g_cancellable_set_error_if_cancelled (cancellable, error) ||
-          !evaluate_image (self, dataset, i, evaluation, error))
+          !evaluate_image (self, dataset, i, evaluation, &detect_error, error))
         return NULL;
       if (progress != NULL)
         progress ((double) (i + 1) / n, _("Finding and classifying faces"), progress_data);
+    }
+  /* A detector that failed on every image it was given is broken, whatever the data: its
+   * first error says why better than "no readable image". */
+  if (evaluation->metrics->n == 0 && detect_error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&detect_error));
+      return NULL;
     }
   if (evaluation->metrics->n == 0)
     {

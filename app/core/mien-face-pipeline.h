@@ -121,7 +121,7 @@ gboolean            mien_face_pipeline_classify (MienFacePipeline   *self,
 
 /* ---- Face-aware evaluation ------------------------------------------------------------ */
 
-#define MIEN_FACE_EVAL_UNREADABLE (-1)  /* the image could not be read: left out of the metrics */
+#define MIEN_FACE_EVAL_UNREADABLE (-1)  /* unreadable, or the detector failed: not counted */
 #define MIEN_FACE_EVAL_NO_FACE    (-2)  /* no face found: an error for the image's class */
 
 typedef struct {
@@ -139,7 +139,9 @@ typedef struct {
   GPtrArray          *per_model;   /* each member's MienMetrics, on the same crops */
   guint               n_samples;
   MienFaceEvalSample *samples;     /* n_samples, in dataset order */
-  GPtrArray          *unreadable;  /* "PATH: reason" of the images left out */
+  /* "PATH: reason" of the images left out: those that could not be read, and those the
+   * detector failed on (MIEN_FACE_EVAL_UNREADABLE too: the model never saw them). */
+  GPtrArray          *unreadable;
   GPtrArray          *no_face;     /* the paths of the images without a face */
 } MienFaceEvaluation;
 
@@ -148,9 +150,11 @@ void                mien_face_evaluation_free   (MienFaceEvaluation *evaluation)
 /* Finds the faces of every image of `dataset` (opened with the ensemble's classes, in the same
  * order; else MIEN_ENSEMBLE_ERROR_CLASSES) and classifies the largest one, aligned with the
  * pipeline's options (the margin: see mien_ensemble_get_face_margin ()). Needs a detector;
- * tracking is turned off and the fallback set to NONE. Fails when the detector fails on an
- * image (naming it), when cancelled, or when no image can be read. `progress` (may be NULL)
- * hears the fraction of the images done. */
+ * tracking is turned off and the fallback set to NONE. An image the detector fails on is left
+ * out and listed in `unreadable`, and the evaluation goes on. Fails when cancelled, when the
+ * detector failed on every image it was given (with its first error, naming the image), when no
+ * image can be read, or when the classifier fails. `progress` (may be NULL) hears the fraction
+ * of the images done. */
 MienFaceEvaluation *mien_face_pipeline_evaluate (MienFacePipeline  *self,
                                                  MienDataset       *dataset,
                                                  MienProgressFunc   progress,

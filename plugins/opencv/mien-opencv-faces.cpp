@@ -28,7 +28,8 @@ struct _MienOpencvFaces
   /* Per-frame buffers, kept between frames (an instance serves one thread at a time). */
   cv::Mat                     bgr;
   cv::Mat                     grey;
-  cv::Mat                     small;    /* YuNet's input for frames over yunet_max_side */
+  cv::Mat                     scaled;   /* YuNet's input for frames out of its range of sizes */
+  cv::Mat                     padded;   /* the same, bordered up to yunet_min_input */
 };
 
 namespace {
@@ -96,6 +97,17 @@ const cv::Size yunet_initial_size (320, 320);
  * detectable, and costs a tenth of the time on such photos. Webcam frames are not touched. */
 const int yunet_max_side = 640;
 
+/* The 2022mar network, in OpenCV 4.6, throws on an input with a side under 63 px (a pooling
+ * layer's output is empty: "total(os[i]) > 0"); a multiple of 32 has nothing to do with it (49 to
+ * 62 fail, 63, 65 and 129 pass). FER2013's faces are 48 px. On grey, tight crops of the shared
+ * photos' faces (15 faces × margins 0, 0.1 and 0.2), YuNet finds (score ≥ 0.9) all 45 at 80 and
+ * 96 px but 42 at 64 px; scaled up to 96 px it finds 44 of 45 24-px crops, where padding them to
+ * 64 px finds 21. So frames whose shorter side is under yunet_min_side are scaled up to it
+ * (within yunet_max_side), and what is still under the network's minimum (a 4 × 600 strip) is
+ * padded at the right and bottom, where no coordinate moves. */
+const int yunet_min_side = 96;
+const int yunet_min_input = 64;
+
 void
 append_face (GArray       *faces,
              const float  *box,
@@ -121,6 +133,45 @@ append_face (GArray       *faces,
   g_array_append_val (faces, face);
 }
 
+/* The frame at a size YuNet takes (see yunet_min_side), and per axis the factor from its pixels
+ * back to the frame's. */
+const cv::Mat &
+yunet_input (MienOpencvFaces *self,
+             float           *to_frame_x,
+             float           *to_frame_y)
+{
+  const cv::Mat *input = &self->bgr;
+  int longer = std::max (self->bgr.cols, self->bgr.rows);
+  int shorter = std::min (self->bgr.cols, self->bgr.rows);
+  double scale = 1.0;
+
+  if (longer > yunet_max_side)
+    scale = (double) yunet_max_side / longer;
+  else if (shorter < yunet_min_side)
+    scale = std::min ((double) yunet_min_side / shorter, (double) yunet_max_side / longer);
+  if (scale != 1.0)
+    {
+      cv::Size size (std::max (1, (int) std::lround (self->bgr.cols * scale)),
+                     std::max (1, (int) std::lround (self->bgr.rows * scale)));
+
+      cv::resize (self->bgr, self->scaled, size, 0, 0,
+                  scale < 1.0 ? cv::INTER_AREA : cv::INTER_LINEAR);
+      input = &self->scaled;
+    }
+  /* Each axis's own factor: rounding made them differ by up to half a pixel. */
+  *to_frame_x = (float) self->bgr.cols / input->cols;
+  *to_frame_y = (float) self->bgr.rows / input->rows;
+
+  if (std::min (input->cols, input->rows) < yunet_min_input)
+    {
+      cv::copyMakeBorder (*input, self->padded, 0, std::max (0, yunet_min_input - input->rows),
+                          0, std::max (0, yunet_min_input - input->cols), cv::BORDER_CONSTANT,
+                          cv::Scalar::all (0));
+      input = &self->padded;
+    }
+  return *input;
+}
+
 void
 detect_yunet (MienOpencvFaces *self,
               int              min_face_size,
@@ -128,24 +179,12 @@ detect_yunet (MienOpencvFaces *self,
               GArray          *faces)
 {
   cv::Mat found;
-  const cv::Mat *input = &self->bgr;
-  float to_frame = 1.0f;
+  float to_frame_x, to_frame_y;
+  const cv::Mat &input = yunet_input (self, &to_frame_x, &to_frame_y);
 
-  if (std::max (self->bgr.cols, self->bgr.rows) > yunet_max_side)
-    {
-      double shrink = (double) yunet_max_side / std::max (self->bgr.cols, self->bgr.rows);
-      cv::Size size (std::max (1, (int) std::lround (self->bgr.cols * shrink)),
-                     std::max (1, (int) std::lround (self->bgr.rows * shrink)));
-
-      cv::resize (self->bgr, self->small, size, 0, 0, cv::INTER_AREA);
-      input = &self->small;
-      /* Per axis the rounding differs by under a pixel; the longer side's factor is exact. */
-      to_frame = (float) std::max (self->bgr.cols, self->bgr.rows) / yunet_max_side;
-    }
-
-  self->yunet->setInputSize (input->size ());
+  self->yunet->setInputSize (input.size ());
   self->yunet->setScoreThreshold (score_threshold);
-  self->yunet->detect (*input, found);
+  self->yunet->detect (input, found);
 
   if (found.empty ())
     return;
@@ -159,9 +198,9 @@ detect_yunet (MienOpencvFaces *self,
       const float *raw = found.ptr<float> (r);
       float row[14];
 
-      /* Back to frame pixels: box and landmarks alike are coordinates. */
+      /* Back to frame pixels: box and landmarks alike are (x, y) pairs. */
       for (int i = 0; i < 14; i++)
-        row[i] = raw[i] * to_frame;
+        row[i] = raw[i] * (i % 2 == 0 ? to_frame_x : to_frame_y);
       if (std::min (row[2], row[3]) < (float) min_face_size || !std::isfinite (raw[14]))
         continue;
       append_face (faces, row, raw[14], row + 4);
