@@ -815,19 +815,19 @@ test_find_file (MienTestScratch *scratch,
   MienPluginEngine *engine = mien_plugin_engine_get_default ();
   const MienWeightsInfo *info;
 
-  info = mien_weights_find_file (engine, "vit", "ti_16",
+  info = mien_weights_find_file (engine, "vit:ti_16",
                                  "/somewhere/vit_tiny_patch16_224.augreg_in21k_ft_in1k.safetensors");
   g_assert_nonnull (info);
   g_assert_cmpstr (info->name, ==, "vit_tiny_patch16_224.augreg_in21k_ft_in1k");
   g_assert_cmpfloat (info->mean[0], ==, 0.5);
   g_assert_cmpfloat (info->std[2], ==, 0.5);
-  info = mien_weights_find_file (engine, "resnet", NULL, "resnet50-11ad3fa6.pth");
+  info = mien_weights_find_file (engine, "resnet", "resnet50-11ad3fa6.pth");
   g_assert_nonnull (info);
   g_assert_cmpstr (info->name, ==, "resnet50.imagenet1k_v2");
   /* Another variant's file, a file of one's own, an unknown family. */
-  g_assert_null (mien_weights_find_file (engine, "resnet", "34", "resnet50-11ad3fa6.pth"));
-  g_assert_null (mien_weights_find_file (engine, "resnet", "18", "my-resnet18.pth"));
-  g_assert_null (mien_weights_find_file (engine, "nosuchfamily", NULL, "resnet50-11ad3fa6.pth"));
+  g_assert_null (mien_weights_find_file (engine, "resnet:34", "resnet50-11ad3fa6.pth"));
+  g_assert_null (mien_weights_find_file (engine, "resnet:18", "my-resnet18.pth"));
+  g_assert_null (mien_weights_find_file (engine, "nosuchfamily", "resnet50-11ad3fa6.pth"));
 }
 
 int

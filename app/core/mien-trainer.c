@@ -1060,9 +1060,8 @@ make_model (Run           *run,
   spec.grey = config->grey;
   if (mien_train_config_get_normalisation (config) == MIEN_NORMALISATION_IMAGENET)
     {
-      g_auto(GStrv) backbone = g_strsplit (config->backbone, ":", 2);
-      const MienWeightsInfo *weights = mien_weights_find_file (run->self->engine, backbone[0],
-                                                               backbone[1],
+      const MienWeightsInfo *weights = mien_weights_find_file (run->self->engine,
+                                                               config->backbone,
                                                                config->pretrained);
 
       mean = weights != NULL ? weights->mean : mien_imagenet_mean;

@@ -163,19 +163,19 @@ mien_weights_find (MienPluginEngine  *engine,
 
 const MienWeightsInfo *
 mien_weights_find_file (MienPluginEngine *engine,
-                        const char       *family,
-                        const char       *variant,
+                        const char       *spec,
                         const char       *path)
 {
   g_autoptr(MienBackbone) backbone = NULL;
+  g_autofree char *variant = NULL;
   g_autofree char *base = NULL;
   const MienWeightsInfo *weights;
   guint n_weights = 0;
 
-  g_return_val_if_fail (family != NULL, NULL);
+  g_return_val_if_fail (spec != NULL, NULL);
 
   if (path == NULL ||
-      (backbone = mien_plugin_engine_create_backbone (engine, family, NULL, NULL)) == NULL)
+      (backbone = mien_plugin_engine_create_backbone (engine, spec, &variant, NULL)) == NULL)
     return NULL;
   base = g_path_get_basename (path);
   weights = mien_backbone_list_weights (backbone, variant, &n_weights);

@@ -84,13 +84,13 @@ char     *mien_weights_resolve        (MienPluginEngine  *engine,
                                        const char        *variant,
                                        GError           **error);
 
-/* The row of `family`'s `variant` (NULL or "": the default variant) whose file `path` is, told by
- * its file name (the catalogue's, as torch.hub names it too), or NULL: a file of the user's own.
- * Training uses it to normalise as the weights were trained (timm's AugReg ViTs: 0.5 / 0.5).
+/* The row of the backbone `spec` ("family[:variant]", as --backbone takes it) whose file `path`
+ * is, told by its file name (the catalogue's, as torch.hub names it too), or NULL: a file of the
+ * user's own, or no such backbone. Training uses it to normalise as the weights were trained
+ * (timm's AugReg ViTs: 0.5 / 0.5).
  * Returns: (transfer none) (nullable). */
 const MienWeightsInfo *mien_weights_find_file (MienPluginEngine *engine,
-                                               const char       *family,
-                                               const char       *variant,
+                                               const char       *spec,
                                                const char       *path);
 
 /* Fetches `info`'s file to its place, resuming a part left by an earlier try (see
