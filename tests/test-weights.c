@@ -700,7 +700,7 @@ test_resolve (MienTestScratch *scratch,
   g_assert_false (mien_weights_is_spec (NULL));
 
   /* Absent: one line naming the file, where it comes from and where it goes. */
-  path = mien_weights_resolve (engine, "imagenet", "resnet", "18", &error);
+  path = mien_weights_resolve (engine, "imagenet", "resnet:18", &error);
   g_assert_null (path);
   g_assert_error (error, MIEN_WEIGHTS_ERROR, MIEN_WEIGHTS_ERROR_ABSENT);
   g_assert_null (strchr (error->message, '\n'));
@@ -711,28 +711,28 @@ test_resolve (MienTestScratch *scratch,
 
   mien_test_write_file (path18, payload, 100);
   mien_test_write_file (path50, payload, 100);
-  path = mien_weights_resolve (engine, "imagenet", "resnet", "18", &error);
+  path = mien_weights_resolve (engine, "imagenet", "resnet:18", &error);
   g_assert_no_error (error);
   g_assert_cmpstr (path, ==, path18);
   g_free (path);
   /* The family's default variant, and its default weights (ResNet-50's V2). */
-  path = mien_weights_resolve (engine, "imagenet", "resnet", NULL, &error);
+  path = mien_weights_resolve (engine, "imagenet", "resnet", &error);
   g_assert_no_error (error);
   g_assert_cmpstr (path, ==, path50);
   g_free (path);
-  path = mien_weights_resolve (engine, "imagenet:resnet18.imagenet1k_v1", "resnet", "18",
+  path = mien_weights_resolve (engine, "imagenet:resnet18.imagenet1k_v1", "resnet:18",
                                &error);
   g_assert_no_error (error);
   g_assert_cmpstr (path, ==, path18);
   g_free (path);
 
   /* Weights of another variant, an unknown variant. */
-  path = mien_weights_resolve (engine, "imagenet:resnet18.imagenet1k_v1", "resnet", "34",
+  path = mien_weights_resolve (engine, "imagenet:resnet18.imagenet1k_v1", "resnet:34",
                                &error);
   g_assert_null (path);
   g_assert_error (error, MIEN_WEIGHTS_ERROR, MIEN_WEIGHTS_ERROR_UNKNOWN);
   g_clear_error (&error);
-  path = mien_weights_resolve (engine, "imagenet", "resnet", "19", &error);
+  path = mien_weights_resolve (engine, "imagenet", "resnet:19", &error);
   g_assert_null (path);
   g_assert_error (error, MIEN_BACKBONE_ERROR, MIEN_BACKBONE_ERROR_UNKNOWN_VARIANT);
 }

@@ -412,9 +412,8 @@ mien_cli_train (int    argc,
         }
       if (mien_weights_is_spec (pretrained))
         {
-          g_auto(GStrv) family = g_strsplit (config->backbone, ":", 2);
           char *path = mien_weights_resolve (mien_plugin_engine_get_default (), pretrained,
-                                             family[0], family[1], &error);
+                                             config->backbone, &error);
 
           if (path == NULL)
             {

@@ -231,11 +231,11 @@ choose (const MienWeightsInfo *weights,
 char *
 mien_weights_resolve (MienPluginEngine  *engine,
                       const char        *spec,
-                      const char        *family,
-                      const char        *variant,
+                      const char        *backbone,
                       GError           **error)
 {
-  g_autoptr(MienBackbone) backbone = NULL;
+  g_autoptr(MienBackbone) instance = NULL;
+  g_autofree char *variant = NULL;
   g_autofree char *dataset = NULL;
   g_autofree char *backbone_spec = NULL;
   g_autofree char *path = NULL;
@@ -246,26 +246,20 @@ mien_weights_resolve (MienPluginEngine  *engine,
   guint n_weights = 0;
 
   g_return_val_if_fail (mien_weights_is_spec (spec), NULL);
-  g_return_val_if_fail (family != NULL, NULL);
+  g_return_val_if_fail (backbone != NULL, NULL);
 
   colon = strchr (spec, ':');
   dataset = colon != NULL ? g_strndup (spec, colon - spec) : g_strdup (spec);
   if (colon != NULL && colon[1] != '\0')
     name = colon + 1;
 
-  backbone = mien_plugin_engine_create_backbone (engine, family, NULL, error);
-  if (backbone == NULL)
+  /* The engine parses "family[:variant]" and refuses an unknown family or variant. */
+  instance = mien_plugin_engine_create_backbone (engine, backbone, &variant, error);
+  if (instance == NULL)
     return NULL;
-  v = mien_backbone_find_variant (backbone, variant);
-  if (v == NULL)
-    {
-      g_set_error (error, MIEN_BACKBONE_ERROR, MIEN_BACKBONE_ERROR_UNKNOWN_VARIANT,
-                   _("The %s backbone has no variant “%s” (see “mien-cli plugins”)"), family,
-                   variant);
-      return NULL;
-    }
-  backbone_spec = g_strdup_printf ("%s:%s", family, v->name);
-  weights = mien_backbone_list_weights (backbone, v->name, &n_weights);
+  v = mien_backbone_find_variant (instance, variant);
+  backbone_spec = g_strdup_printf ("%.*s:%s", (int) strcspn (backbone, ":"), backbone, v->name);
+  weights = mien_backbone_list_weights (instance, v->name, &n_weights);
   chosen = choose (weights, n_weights, dataset, name);
   if (chosen == NULL && name != NULL)
     {

@@ -73,15 +73,15 @@ MienWeightsEntry *mien_weights_find   (MienPluginEngine  *engine,
  * than a file. Use "./imagenet" for a file of that name. */
 gboolean  mien_weights_is_spec        (const char *pretrained);
 /* The path of the weights `spec` ("imagenet": the variant's default; "imagenet:NAME": that
- * entry, which must belong to the family) names for `family`'s `variant` (NULL or "": the
- * family's default variant), when the file is there. Otherwise NULL and one line: which file
- * to download, from where, and where to put it (MIEN_WEIGHTS_ERROR_ABSENT), or why there is
- * nothing to download. Nothing is fetched here.
+ * entry, which must belong to the variant) names for the backbone `backbone` ("family[:variant]",
+ * as --backbone takes it; no variant: the family's default), when the file is there. Otherwise
+ * NULL and one line: which file to download, from where, and where to put it
+ * (MIEN_WEIGHTS_ERROR_ABSENT), or why there is nothing to download (an unknown backbone or
+ * variant is the plugin engine's error). Nothing is fetched here.
  * Returns: (transfer full) (nullable). */
 char     *mien_weights_resolve        (MienPluginEngine  *engine,
                                        const char        *spec,
-                                       const char        *family,
-                                       const char        *variant,
+                                       const char        *backbone,
                                        GError           **error);
 
 /* The row of the backbone `spec` ("family[:variant]", as --backbone takes it) whose file `path`
