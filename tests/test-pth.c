@@ -1026,6 +1026,33 @@ test_var_store (MienTestScratch *scratch,
   assert_floats (w, small_w, 6);
 }
 
+/* A file in neither format gets one message naming both, not the safetensors reader's view of
+ * its first eight bytes as a header length; a file too short to tell still gets that reader's
+ * "truncated". */
+static void
+test_neither_format (MienTestScratch *scratch,
+                     gconstpointer    data)
+{
+  static const char junk[] = "<html><body>404 Not Found</body></html>\n";
+  g_autoptr(MienVarStore) vs = mien_var_store_new (mien_device_cpu ());
+  g_autofree char *path = g_build_filename (scratch->dir, "resnet18.pth", NULL);
+  g_autoptr(GError) error = NULL;
+
+  g_file_set_contents (path, junk, sizeof junk - 1, &error);
+  g_assert_no_error (error);
+  g_assert_false (mien_var_store_load (vs, path, NULL, NULL, &error));
+  g_assert_error (error, MIEN_SAFETENSORS_ERROR, MIEN_SAFETENSORS_ERROR_HEADER);
+  g_assert_nonnull (strstr (error->message, "resnet18.pth"));
+  g_assert_nonnull (strstr (error->message, "neither safetensors"));
+  g_assert_nonnull (strstr (error->message, "PyTorch checkpoint"));
+  g_clear_error (&error);
+
+  g_file_set_contents (path, "PK", 2, &error);
+  g_assert_no_error (error);
+  g_assert_false (mien_var_store_load (vs, path, NULL, NULL, &error));
+  g_assert_error (error, MIEN_SAFETENSORS_ERROR, MIEN_SAFETENSORS_ERROR_TRUNCATED);
+}
+
 /* ---- Files torch.save wrote ------------------------------------------------------------------ */
 
 static char *reference_dir;
@@ -1426,6 +1453,8 @@ main (int   argc,
               mien_test_scratch_set_up, test_var_store, mien_test_scratch_tear_down);
   g_test_add ("/pth/var-store/legacy", MienTestScratch, GINT_TO_POINTER (FORMAT_LEGACY),
               mien_test_scratch_set_up, test_var_store, mien_test_scratch_tear_down);
+  g_test_add ("/pth/neither-format", MienTestScratch, NULL,
+              mien_test_scratch_set_up, test_neither_format, mien_test_scratch_tear_down);
   g_test_add_data_func ("/pth/torch/views/zip", "zip", test_torch_views);
   g_test_add_data_func ("/pth/torch/views/legacy", "legacy", test_torch_views);
   for (guint i = 0; i < G_N_ELEMENTS (torch_cases); i++)

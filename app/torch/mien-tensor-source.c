@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
 
 #include "mien-tensor-source.h"
@@ -71,23 +72,34 @@ mien_tensor_source_new_for_pth (MienPth *pth)
   return source_new (NULL, pth);
 }
 
-/* The first bytes decide; whatever cannot be read is left to the safetensors reader, whose
- * errors say why. */
-static gboolean
-looks_like_pth (const char *path)
+typedef enum {
+  FORMAT_SAFETENSORS,  /* or unreadable, or too short to tell: the safetensors reader says why */
+  FORMAT_PTH,
+  FORMAT_NEITHER,
+} Format;
+
+/* The first bytes decide. A safetensors file's ninth byte opens its JSON header; a file that
+ * starts like neither format gets one message naming both, rather than the safetensors reader's
+ * complaint about a header length that was never one. */
+static Format
+sniff_format (const char *path)
 {
   guint8 head[32];
   gssize n;
   int fd;
 
   if (!g_file_test (path, G_FILE_TEST_IS_REGULAR))
-    return FALSE;
+    return FORMAT_SAFETENSORS;
   fd = g_open (path, O_RDONLY | O_CLOEXEC | O_NONBLOCK, 0);
   if (fd < 0)
-    return FALSE;
+    return FORMAT_SAFETENSORS;
   n = read (fd, head, sizeof head);
   close (fd);
-  return n > 0 && mien_pth_sniff (head, n);
+  if (n > 0 && mien_pth_sniff (head, n))
+    return FORMAT_PTH;
+  if (n > 8 && head[8] != '{')
+    return FORMAT_NEITHER;
+  return FORMAT_SAFETENSORS;
 }
 
 MienTensorSource *
@@ -99,23 +111,39 @@ mien_tensor_source_open (const char  *path,
   g_return_val_if_fail (path != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  if (looks_like_pth (path))
+  switch (sniff_format (path))
     {
-      MienPth *pth = mien_pth_open (path, error);
+    case FORMAT_NEITHER:
+      {
+        g_autofree char *display = g_filename_display_name (path);
 
-      if (pth == NULL)
+        g_set_error (error, MIEN_SAFETENSORS_ERROR, MIEN_SAFETENSORS_ERROR_HEADER,
+                     _("“%s” is not a weights file: neither safetensors (a header length, then "
+                       "a JSON header) nor a PyTorch checkpoint (torch.save’s zip archive or "
+                       "pickle)"), display);
         return NULL;
-      src = source_new (NULL, pth);
-      src->owned_pth = pth;
-    }
-  else
-    {
-      MienSafetensors *st = mien_safetensors_open (path, error);
+      }
+    case FORMAT_PTH:
+      {
+        MienPth *pth = mien_pth_open (path, error);
 
-      if (st == NULL)
-        return NULL;
-      src = source_new (st, NULL);
-      src->owned_st = st;
+        if (pth == NULL)
+          return NULL;
+        src = source_new (NULL, pth);
+        src->owned_pth = pth;
+      }
+      break;
+    case FORMAT_SAFETENSORS:
+    default:
+      {
+        MienSafetensors *st = mien_safetensors_open (path, error);
+
+        if (st == NULL)
+          return NULL;
+        src = source_new (st, NULL);
+        src->owned_st = st;
+      }
+      break;
     }
   return src;
 }
