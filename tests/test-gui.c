@@ -175,6 +175,8 @@ test_dataset_split (void)
   g_autoptr(GError) error = NULL;
   GtkDropDown *dropdown;
   GListModel *model;
+  GSettings *settings;
+  g_autofree char *remembered = NULL;
 
   for (guint r = 0; r < G_N_ELEMENTS (usages); r++)
     {
@@ -207,6 +209,27 @@ test_dataset_split (void)
             "the test split");
   g_assert_cmpuint (mien_studio_get_stats (fixture.studio)->n_images, ==, 1);
   g_assert_cmpuint (gtk_drop_down_get_selected (dropdown), ==, 2);
+
+  /* The next session opens the same split; one the file no longer has gives its default. */
+  settings = mien_studio_get_settings (fixture.studio);
+  remembered = g_settings_get_string (settings, "last-dataset-split");
+  g_assert_cmpstr (remembered, ==, "test");
+  mien_studio_open_dataset (fixture.studio, demo);
+  WAIT_FOR (g_strcmp0 (mien_studio_get_dataset_path (fixture.studio), demo) == 0, 120,
+            "the demo dataset");
+  g_settings_set_string (settings, "last-dataset", path);
+  g_settings_set_string (settings, "last-dataset-split", "test");
+  mien_studio_open_initial_dataset (fixture.studio);
+  WAIT_FOR (g_strcmp0 (mien_studio_get_dataset_path (fixture.studio), path) == 0 &&
+            g_strcmp0 (mien_studio_get_dataset_split (fixture.studio), "test") == 0, 60,
+            "fer2013.csv's test split again");
+  g_assert_cmpuint (mien_studio_get_stats (fixture.studio)->n_images, ==, 1);
+  g_assert_cmpuint (gtk_drop_down_get_selected (dropdown), ==, 2);
+  g_settings_set_string (settings, "last-dataset-split", "no-such-split");
+  mien_studio_open_initial_dataset (fixture.studio);
+  WAIT_FOR (g_strcmp0 (mien_studio_get_dataset_split (fixture.studio), "train") == 0, 60,
+            "fer2013.csv's default split");
+  g_assert_cmpuint (mien_studio_get_stats (fixture.studio)->n_images, ==, 3);
 
   mien_studio_open_dataset (fixture.studio, demo);
   WAIT_FOR (g_strcmp0 (mien_studio_get_dataset_path (fixture.studio), demo) == 0, 120,

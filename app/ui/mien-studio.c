@@ -358,6 +358,7 @@ mien_studio_post_error (MienStudio   *self,
 typedef struct {
   char             *path;
   char             *split;       /* asked for, then the one shown */
+  gboolean          remembered_split;  /* from the last session: the default when it is gone */
   gboolean          make_demo;   /* write the demo set into `path` first */
   MienDataset      *full;
   MienDataset      *dataset;
@@ -415,6 +416,10 @@ load_thread (GTask        *task,
       return;
     }
   /* A file with several splits (fer2013.csv) shows one, as the trainer would use it. */
+  /* A split remembered from the last session that the file no longer has: its default. */
+  if (data->remembered_split && data->split != NULL &&
+      !g_strv_contains (mien_dataset_get_splits (data->full), data->split))
+    g_clear_pointer (&data->split, g_free);
   if (data->split == NULL && g_strv_length ((char **) mien_dataset_get_splits (data->full)) > 1)
     data->split = g_strdup ("train");
   data->dataset = mien_dataset_select_split (data->full, data->split, &error);
@@ -476,6 +481,7 @@ load_done (GObject      *source,
   g_free (self->dataset_path);
   self->dataset_path = g_strdup (data->path);
   g_settings_set_string (self->settings, "last-dataset", data->path);
+  g_settings_set_string (self->settings, "last-dataset-split", data->split ? data->split : "");
   set_busy (self, FALSE);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DATASET_PATH]);
   g_signal_emit (self, signals[SIGNAL_DATASET_CHANGED], 0);
@@ -485,6 +491,7 @@ static void
 start_load (MienStudio *self,
             const char *path,
             const char *split,
+            gboolean    remembered_split,
             gboolean    make_demo)
 {
   g_autoptr(GTask) task = NULL;
@@ -499,6 +506,7 @@ start_load (MienStudio *self,
 
   data->path = g_canonicalize_filename (path, NULL);
   data->split = g_strdup (split);
+  data->remembered_split = remembered_split;
   data->make_demo = make_demo;
   task = g_task_new (self, self->load_cancellable, load_done, NULL);
   g_task_set_source_tag (task, start_load);
@@ -516,7 +524,7 @@ mien_studio_open_dataset (MienStudio *self,
   g_return_if_fail (MIEN_IS_STUDIO (self));
   g_return_if_fail (path != NULL);
 
-  start_load (self, path, NULL, FALSE);
+  start_load (self, path, NULL, FALSE, FALSE);
 }
 
 void
@@ -527,7 +535,7 @@ mien_studio_open_dataset_split (MienStudio *self,
   g_return_if_fail (MIEN_IS_STUDIO (self));
   g_return_if_fail (path != NULL);
 
-  start_load (self, path, split, FALSE);
+  start_load (self, path, split, FALSE, FALSE);
 }
 
 void
@@ -542,12 +550,14 @@ mien_studio_open_initial_dataset (MienStudio *self)
   last = g_settings_get_string (self->settings, "last-dataset");
   if (last[0] != '\0' && g_file_test (last, G_FILE_TEST_EXISTS))
     {
-      start_load (self, last, NULL, FALSE);
+      g_autofree char *split = g_settings_get_string (self->settings, "last-dataset-split");
+
+      start_load (self, last, split[0] != '\0' ? split : NULL, TRUE, FALSE);
       return;
     }
   demo = mien_studio_dup_demo_dir (self);
   demo_train = g_build_filename (demo, "train", NULL);
-  start_load (self, demo, NULL, !g_file_test (demo_train, G_FILE_TEST_IS_DIR));
+  start_load (self, demo, NULL, FALSE, !g_file_test (demo_train, G_FILE_TEST_IS_DIR));
 }
 
 const char *
