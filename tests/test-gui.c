@@ -19,8 +19,10 @@
 #include <glib/gstdio.h>
 
 #include "mien-application.h"
+#include "mien-capture-page.h"
 #include "mien-chart.h"
 #include "mien-dataset-page.h"
+#include "mien-demo-data.h"
 #include "mien-evaluate-page.h"
 #include "mien-live-page.h"
 #include "mien-predict-page.h"
@@ -892,6 +894,200 @@ test_live_faces (void)
   stop_live ();
 }
 
+/* ---- Capture: a dataset recorded from a looped video ------------------------------------- */
+
+/* The images in DATASET/CLASS on disk (0 when the folder does not exist). */
+static guint
+count_files (const char *dataset,
+             const char *class_name)
+{
+  g_autofree char *folder = g_build_filename (dataset, class_name, NULL);
+  g_autoptr(GDir) dir = g_dir_open (folder, 0, NULL);
+  const char *name;
+  guint n = 0;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    n += g_str_has_suffix (name, ".png");
+  return n;
+}
+
+/* `photo` in the middle of a grey 640 × 480 frame (a video's frames are all of one size). */
+static GdkPixbuf *
+video_frame (const char *photo)
+{
+  GdkPixbuf *frame = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, 640, 480);
+  g_autoptr(GdkPixbuf) pixbuf = NULL;
+  g_autoptr(GError) error = NULL;
+  int width, height;
+
+  gdk_pixbuf_fill (frame, 0x808080ff);
+  if (photo == NULL)
+    return frame;
+  pixbuf = gdk_pixbuf_new_from_file (photo, &error);
+  g_assert_no_error (error);
+  width = gdk_pixbuf_get_width (pixbuf);
+  height = gdk_pixbuf_get_height (pixbuf);
+  g_assert_true (width <= 640 && height <= 480);
+  gdk_pixbuf_copy_area (pixbuf, 0, 0, width, height, frame, (640 - width) / 2,
+                        (480 - height) / 2);
+  return frame;
+}
+
+/* Holds the number key of class `index` (as a person would, with the key's repeats) until the
+ * page counts `n_more` more crops for it, then releases it and lets the last frame's result
+ * come in. */
+static void
+hold_class_key (GtkEventController *keys,
+                guint               index,
+                const char         *class_name,
+                guint               n_more)
+{
+  MienCapturePage *capture_page = MIEN_CAPTURE_PAGE (page ("capture"));
+  guint target = mien_capture_page_get_count (capture_page, class_name) + n_more;
+  gboolean handled = FALSE;
+
+  for (guint repeat = 0; repeat < 2; repeat++)
+    {
+      g_signal_emit_by_name (keys, "key-pressed", GDK_KEY_1 + index, 0, 0, &handled);
+      g_assert_true (handled);
+    }
+  WAIT_FOR (mien_capture_page_get_count (capture_page, class_name) >= target, 120,
+            "crops of the class held");
+  g_signal_emit_by_name (keys, "key-released", GDK_KEY_1 + index, 0, 0);
+  spin (1500);
+}
+
+/* A new dataset recorded from a looped video of the two photos and faceless grey frames: while
+ * a class's key is held its crops land in its folder, and only there; the counts shown are the
+ * files; the grey frames are skipped as faceless; a thumbnail's delete removes its file; and
+ * "Train on This Dataset" opens it on the Train page. */
+static void
+test_capture (void)
+{
+  MienCapturePage *capture_page = MIEN_CAPTURE_PAGE (page ("capture"));
+  g_autofree char *shared = mien_test_shared_dir ();
+  g_autofree char *video = g_build_filename (fixture.scratch, "capture.avi", NULL);
+  g_autofree char *source = g_strconcat ("file:", video, NULL);
+  g_autofree char *dataset = g_build_filename (fixture.scratch, "xdg-data", "mien", "datasets",
+                                               "booth", NULL);
+  g_autofree char *smiling = NULL;
+  g_autofree char *laughing = NULL;
+  g_autofree char *yunet = NULL;
+  g_autofree char *newest = NULL;
+  g_autofree char *newest_dir = NULL;
+  g_autofree char *newest_class = NULL;
+  g_autoptr(GdkPixbuf) face_one = NULL;
+  g_autoptr(GdkPixbuf) face_two = NULL;
+  g_autoptr(GdkPixbuf) grey = NULL;
+  g_autoptr(GListModel) controllers = NULL;
+  g_autoptr(GError) error = NULL;
+  GtkEventController *keys = NULL;
+  GdkPixbuf *frames[16];
+  const char * const *classes;
+  guint n_anger, n_disgust, n_thumbnails;
+  int width = 0, height = 0;
+
+  if (shared == NULL)
+    return;
+  smiling = g_build_filename (shared, "photos", "one-smiling.jpg", NULL);
+  laughing = g_build_filename (shared, "photos", "two-laughing.jpg", NULL);
+  yunet = g_build_filename (shared, "models", "face_detection_yunet_2022mar.onnx", NULL);
+  /* Half a second of each photo, each followed by half a second without a face. */
+  face_one = video_frame (smiling);
+  face_two = video_frame (laughing);
+  grey = video_frame (NULL);
+  for (guint i = 0; i < G_N_ELEMENTS (frames); i++)
+    frames[i] = (i / 4) % 2 == 1 ? grey : i < 4 ? face_one : face_two;
+  if (!mien_test_write_video_or_skip (video, frames, G_N_ELEMENTS (frames), 8))
+    return;
+  g_settings_set_string (mien_studio_get_settings (fixture.studio), "face-model",
+                         g_file_test (yunet, G_FILE_TEST_IS_REGULAR) ? yunet : "");
+
+  mien_window_show_page (fixture.window, "capture");
+  /* A name that is no folder name, then the new dataset, which cannot be made twice. */
+  g_assert_false (mien_capture_page_new_dataset (capture_page, "../booth", &error));
+  g_assert_error (error, MIEN_CAPTURE_ERROR, MIEN_CAPTURE_ERROR_DATASET);
+  g_clear_error (&error);
+  g_assert_true (mien_capture_page_new_dataset (capture_page, "booth", &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (mien_capture_page_get_dataset_dir (capture_page), ==, dataset);
+  g_assert_false (mien_capture_page_new_dataset (capture_page, "booth", &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS);
+  g_clear_error (&error);
+  classes = mien_demo_data_get_classes ();
+  for (guint c = 0; classes[c] != NULL; c++)
+    g_assert_cmpuint (mien_capture_page_get_count (capture_page, classes[c]), ==, 0);
+
+  mien_capture_page_set_source (capture_page, source);
+  /* Start is enabled once the cameras are probed. */
+  WAIT_FOR ((gtk_widget_activate_action (GTK_WIDGET (capture_page), "capture.start", NULL),
+             mien_capture_page_get_running (capture_page)), 60, "the source to start");
+  WAIT_FOR (mien_capture_page_get_ready (capture_page), 60, "the face detector");
+
+  controllers = gtk_widget_observe_controllers (GTK_WIDGET (fixture.window));
+  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
+    {
+      g_autoptr(GtkEventController) controller = g_list_model_get_item (controllers, i);
+
+      if (g_strcmp0 (gtk_event_controller_get_name (controller), "mien-capture-keys") == 0)
+        keys = controller;
+    }
+  g_assert_nonnull (keys);
+
+  hold_class_key (keys, 0, classes[0], 2);
+  n_anger = mien_capture_page_get_count (capture_page, classes[0]);
+  g_assert_cmpuint (count_files (dataset, classes[0]), ==, n_anger);
+  g_assert_cmpuint (count_files (dataset, classes[1]), ==, 0);
+  hold_class_key (keys, 1, classes[1], 2);
+  n_disgust = mien_capture_page_get_count (capture_page, classes[1]);
+  g_test_message ("capture: %u + %u crops kept, %" G_GUINT64_FORMAT " faceless frames, %"
+                  G_GUINT64_FORMAT " near-duplicates", n_anger, n_disgust,
+                  mien_capture_page_get_n_outcome (capture_page, MIEN_CAPTURE_NO_FACE),
+                  mien_capture_page_get_n_outcome (capture_page, MIEN_CAPTURE_DUPLICATE));
+
+  /* Each class's crops in its own folder only, as many as the page shows. */
+  g_assert_cmpuint (mien_capture_page_get_count (capture_page, classes[0]), ==, n_anger);
+  g_assert_cmpuint (count_files (dataset, classes[0]), ==, n_anger);
+  g_assert_cmpuint (count_files (dataset, classes[1]), ==, n_disgust);
+  for (guint c = 2; classes[c] != NULL; c++)
+    {
+      g_assert_cmpuint (mien_capture_page_get_count (capture_page, classes[c]), ==, 0);
+      g_assert_cmpuint (count_files (dataset, classes[c]), ==, 0);
+    }
+  g_assert_cmpuint (mien_capture_page_get_n_outcome (capture_page, MIEN_CAPTURE_KEPT), ==,
+                    n_anger + n_disgust);
+  g_assert_cmpuint (mien_capture_page_get_n_outcome (capture_page, MIEN_CAPTURE_NO_FACE), >, 0);
+  n_thumbnails = mien_capture_page_get_n_thumbnails (capture_page);
+  g_assert_cmpuint (n_thumbnails, ==, n_anger + n_disgust);
+
+  /* The newest thumbnail is the last crop of the second class: a face crop of the size asked. */
+  newest = g_strdup (mien_capture_page_get_thumbnail_path (capture_page, 0));
+  g_assert_nonnull (newest);
+  newest_dir = g_path_get_dirname (newest);
+  newest_class = g_path_get_basename (newest_dir);
+  g_assert_cmpstr (newest_class, ==, classes[1]);
+  g_assert_nonnull (gdk_pixbuf_get_file_info (newest, &width, &height));
+  g_assert_cmpint (width, ==, 224);
+  g_assert_cmpint (height, ==, 224);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (capture_page), "capture.delete-crop",
+                                             "s", newest));
+  g_assert_false (g_file_test (newest, G_FILE_TEST_EXISTS));
+  g_assert_cmpuint (mien_capture_page_get_count (capture_page, classes[1]), ==, n_disgust - 1);
+  g_assert_cmpuint (count_files (dataset, classes[1]), ==, n_disgust - 1);
+  g_assert_cmpuint (mien_capture_page_get_n_thumbnails (capture_page), ==, n_thumbnails - 1);
+  g_assert_cmpstr (mien_capture_page_get_thumbnail_path (capture_page, 0), !=, newest);
+
+  /* The Train page on the new dataset; leaving the page stopped the source. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (capture_page), "capture.train", NULL));
+  WAIT_FOR (mien_studio_get_dataset (fixture.studio) != NULL
+            && g_strcmp0 (mien_dataset_get_source (mien_studio_get_dataset (fixture.studio)),
+                          dataset) == 0, 60, "the captured dataset to open");
+  g_assert_true (gtk_widget_get_mapped (page ("train")));
+  g_assert_cmpstr (mien_studio_get_dataset_path (fixture.studio), ==, dataset);
+  g_assert_cmpuint (mien_dataset_get_n_classes (mien_studio_get_dataset (fixture.studio)), ==, 2);
+  g_assert_false (mien_capture_page_get_running (capture_page));
+}
+
 /* ---- The installed-style binary starts without a warning --------------------------------- */
 
 static void
@@ -964,6 +1160,7 @@ main (int   argc,
   g_test_add_func ("/gui/predict-faces", test_predict_faces);
   g_test_add_func ("/gui/live", test_live);
   g_test_add_func ("/gui/live-faces", test_live_faces);
+  g_test_add_func ("/gui/capture", test_capture);
   g_test_add_func ("/gui/launch-clean", test_launch_clean);
   status = g_test_run ();
 
