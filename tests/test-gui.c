@@ -4,7 +4,8 @@
  * draws the demo dataset. The cases run in order and build on each other: the dataset opens,
  * a one-epoch run is trained through the Train page's action, it shows on the Evaluate page,
  * its model predicts on the Predict page (compared with mien-cli predict), and it runs on the
- * Live page's test source while the main loop's stalls are measured.
+ * Live page's test source while the main loop's stalls are measured; then a dataset is recorded
+ * on the Capture page from a looped video of real photos and opened on the Train page.
  *
  * With MIEN_SCREENSHOT_DIR set, every page is also saved as DIR/<page>.png at the point where
  * it shows the most (build-aux/screenshots.sh); MIEN_SCREENSHOT_EPOCHS trains longer for them.
@@ -1076,6 +1077,14 @@ test_capture (void)
   g_assert_cmpuint (count_files (dataset, classes[1]), ==, n_disgust - 1);
   g_assert_cmpuint (mien_capture_page_get_n_thumbnails (capture_page), ==, n_thumbnails - 1);
   g_assert_cmpstr (mien_capture_page_get_thumbnail_path (capture_page, 0), !=, newest);
+
+  /* A class without images can be removed; one with images cannot (they would be lost). */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (capture_page), "capture.remove-class",
+                                             "s", classes[2]));
+  g_assert_cmpuint (mien_capture_page_get_count (capture_page, classes[2]), ==, G_MAXUINT);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (capture_page), "capture.remove-class",
+                                             "s", classes[0]));
+  g_assert_cmpuint (mien_capture_page_get_count (capture_page, classes[0]), ==, n_anger);
 
   /* The Train page on the new dataset; leaving the page stopped the source. */
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (capture_page), "capture.train", NULL));

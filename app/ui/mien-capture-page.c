@@ -421,7 +421,8 @@ rebuild_class_list (MienCapturePage *self)
 {
   GtkWidget *child;
 
-  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->class_list))) != NULL)
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->class_list))) !=
+         GTK_WIDGET (self->add_row))
     gtk_list_box_remove (self->class_list, child);
   for (guint i = 0; i < self->classes->len; i++)
     {
@@ -465,7 +466,7 @@ rebuild_class_list (MienCapturePage *self)
       adw_action_row_add_suffix (ADW_ACTION_ROW (entry->row), entry->rename_button);
       adw_action_row_add_suffix (ADW_ACTION_ROW (entry->row), entry->remove_button);
       adw_action_row_add_suffix (ADW_ACTION_ROW (entry->row), entry->record_button);
-      gtk_list_box_append (self->class_list, entry->row);
+      gtk_list_box_insert (self->class_list, entry->row, i);
       update_class_row (self, entry);
     }
 }
