@@ -93,7 +93,7 @@ set_up_capture (Fixture                   *fixture,
   return TRUE;
 }
 
-/* The names in `dir`, sorted; an empty array when it does not exist. */
+/* The names in `dir`; an empty array when it does not exist. */
 static GPtrArray *
 list_folder (const char *dir)
 {
@@ -103,7 +103,6 @@ list_folder (const char *dir)
 
   while (d != NULL && (name = g_dir_read_name (d)) != NULL)
     g_ptr_array_add (names, g_strdup (name));
-  g_ptr_array_sort (names, (GCompareFunc) g_strcmp0);
   return names;
 }
 
