@@ -220,53 +220,18 @@ check_options (const MienCaptureOptions  *options,
   return TRUE;
 }
 
-/* ---- Asynchronous delivery (as MienFramePredictor's) ---------------------------------------- */
-
-/* Weak, so that a pending delivery keeps no capture alive; "stopped" covers one still alive. */
-typedef struct {
-  GWeakRef           self;
-  MienCaptureResult *result;
-  GError            *error;
-} Delivery;
-
-static void
-delivery_free (gpointer data)
-{
-  Delivery *delivery = data;
-
-  g_weak_ref_clear (&delivery->self);
-  g_clear_pointer (&delivery->result, mien_capture_result_free);
-  g_clear_error (&delivery->error);
-  g_free (delivery);
-}
-
-static gboolean
-deliver_cb (gpointer data)
-{
-  Delivery *delivery = data;
-  g_autoptr(MienCapture) self = g_weak_ref_get (&delivery->self);
-
-  if (self == NULL || g_atomic_int_get (&self->stopped))
-    return G_SOURCE_REMOVE;
-  if (delivery->result != NULL)
-    g_signal_emit (self, signals[SIGNAL_RESULT], 0, delivery->result);
-  else
-    g_signal_emit (self, signals[SIGNAL_ERROR], 0, delivery->error);
-  return G_SOURCE_REMOVE;
-}
-
 static void
 deliver (MienCapture       *self,
          MienCaptureResult *result,
          GError            *error)
 {
-  Delivery *delivery = g_new0 (Delivery, 1);
-
-  g_weak_ref_init (&delivery->self, self);
-  delivery->result = result;
-  delivery->error = error;
-  mien_main_context_post (self->context, G_PRIORITY_DEFAULT, "[mien] capture result",
-                          deliver_cb, delivery, delivery_free);
+  if (result != NULL)
+    mien_main_context_emit (self->context, "[mien] capture result", self, &self->stopped,
+                            signals[SIGNAL_RESULT], result,
+                            (GDestroyNotify) mien_capture_result_free);
+  else
+    mien_main_context_emit (self->context, "[mien] capture error", self, &self->stopped,
+                            signals[SIGNAL_ERROR], error, (GDestroyNotify) g_error_free);
 }
 
 /* ---- Measures of a crop ----------------------------------------------------------------- */
