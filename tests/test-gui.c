@@ -1097,6 +1097,53 @@ test_capture (void)
   g_assert_false (mien_capture_page_get_running (capture_page));
 }
 
+static void
+on_studio_message (MienStudio  *studio,
+                   const char  *message,
+                   char       **last)
+{
+  g_free (*last);
+  *last = g_strdup (message);
+}
+
+/* A source that fails while recording (a camera unplugged; here a "video" that does not decode)
+ * stops the page with a message naming it, and leaves every crop as it was. */
+static void
+test_capture_broken_source (void)
+{
+  MienCapturePage *capture_page = MIEN_CAPTURE_PAGE (page ("capture"));
+  g_autofree char *broken = g_build_filename (fixture.scratch, "broken.avi", NULL);
+  g_autofree char *source = g_strconcat ("file:", broken, NULL);
+  g_autofree char *message = NULL;
+  const char *dataset = mien_capture_page_get_dataset_dir (capture_page);
+  const char * const *classes = mien_demo_data_get_classes ();
+  guint n_files[2];
+  gulong handler;
+
+  if (dataset == NULL)
+    {
+      g_test_skip ("no dataset recorded by /gui/capture");
+      return;
+    }
+  for (guint c = 0; c < 2; c++)
+    n_files[c] = count_files (dataset, classes[c]);
+  mien_test_write_file (broken, "RIFF, but not a video", 21);
+  handler = g_signal_connect (fixture.studio, "message", G_CALLBACK (on_studio_message),
+                              &message);
+  mien_window_show_page (fixture.window, "capture");
+  mien_capture_page_set_source (capture_page, source);
+  WAIT_FOR ((gtk_widget_activate_action (GTK_WIDGET (capture_page), "capture.start", NULL),
+             mien_capture_page_get_running (capture_page) || message != NULL), 60,
+            "the source to start");
+  WAIT_FOR (message != NULL && !mien_capture_page_get_running (capture_page), 60,
+            "the source's error");
+  g_signal_handler_disconnect (fixture.studio, handler);
+  g_test_message ("%s", message);
+  g_assert_nonnull (strstr (message, broken));
+  for (guint c = 0; c < 2; c++)
+    g_assert_cmpuint (count_files (dataset, classes[c]), ==, n_files[c]);
+}
+
 /* ---- The installed-style binary starts without a warning --------------------------------- */
 
 static void
@@ -1170,6 +1217,7 @@ main (int   argc,
   g_test_add_func ("/gui/live", test_live);
   g_test_add_func ("/gui/live-faces", test_live_faces);
   g_test_add_func ("/gui/capture", test_capture);
+  g_test_add_func ("/gui/capture-broken-source", test_capture_broken_source);
   g_test_add_func ("/gui/launch-clean", test_launch_clean);
   status = g_test_run ();
 
