@@ -1144,6 +1144,46 @@ test_capture_broken_source (void)
     g_assert_cmpuint (count_files (dataset, classes[c]), ==, n_files[c]);
 }
 
+/* An existing dataset: its class folders become the classes, each counting the images it holds;
+ * one with splits (the demo set) is recorded into its train/ folder. */
+static void
+test_capture_open_dataset (void)
+{
+  MienCapturePage *capture_page = MIEN_CAPTURE_PAGE (page ("capture"));
+  g_autofree char *dataset = g_strdup (mien_capture_page_get_dataset_dir (capture_page));
+  g_autofree char *demo = g_build_filename (fixture.scratch, "xdg-data", "mien", "datasets",
+                                            "demo", NULL);
+  g_autofree char *demo_train = g_build_filename (demo, "train", NULL);
+  const char * const *classes = mien_demo_data_get_classes ();
+
+  if (dataset == NULL)
+    {
+      g_test_skip ("no dataset recorded by /gui/capture");
+      return;
+    }
+  mien_capture_page_open_dataset (capture_page, demo);
+  WAIT_FOR (mien_capture_page_get_count (capture_page, classes[2]) != G_MAXUINT, 60,
+            "the demo dataset's classes");
+  g_assert_cmpstr (mien_capture_page_get_dataset_dir (capture_page), ==, demo);
+  for (guint c = 0; classes[c] != NULL; c++)
+    {
+      g_assert_cmpuint (mien_capture_page_get_count (capture_page, classes[c]), >, 0);
+      g_assert_cmpuint (mien_capture_page_get_count (capture_page, classes[c]), ==,
+                        count_files (demo_train, classes[c]));
+    }
+
+  /* The recorded dataset: only the two classes that have folders. */
+  mien_capture_page_open_dataset (capture_page, dataset);
+  WAIT_FOR (mien_capture_page_get_count (capture_page, classes[2]) == G_MAXUINT, 60,
+            "the recorded dataset's classes");
+  g_assert_cmpstr (mien_capture_page_get_dataset_dir (capture_page), ==, dataset);
+  for (guint c = 0; c < 2; c++)
+    g_assert_cmpuint (mien_capture_page_get_count (capture_page, classes[c]), ==,
+                      count_files (dataset, classes[c]));
+  for (guint c = 2; classes[c] != NULL; c++)
+    g_assert_cmpuint (mien_capture_page_get_count (capture_page, classes[c]), ==, G_MAXUINT);
+}
+
 /* ---- The installed-style binary starts without a warning --------------------------------- */
 
 static void
@@ -1218,6 +1258,7 @@ main (int   argc,
   g_test_add_func ("/gui/live-faces", test_live_faces);
   g_test_add_func ("/gui/capture", test_capture);
   g_test_add_func ("/gui/capture-broken-source", test_capture_broken_source);
+  g_test_add_func ("/gui/capture-open-dataset", test_capture_open_dataset);
   g_test_add_func ("/gui/launch-clean", test_launch_clean);
   status = g_test_run ();
 
