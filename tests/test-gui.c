@@ -936,9 +936,10 @@ video_frame (const char *photo)
 
 /* Holds the number key of class `index` (as a person would, with the key's repeats) until the
  * page counts `n_more` more crops for it, then releases it and lets the last frame's result
- * come in. */
+ * come in (a crop is on disk before the page hears of it). */
 static void
 hold_class_key (GtkEventController *keys,
+                const char         *dataset,
                 guint               index,
                 const char         *class_name,
                 guint               n_more)
@@ -955,7 +956,9 @@ hold_class_key (GtkEventController *keys,
   WAIT_FOR (mien_capture_page_get_count (capture_page, class_name) >= target, 120,
             "crops of the class held");
   g_signal_emit_by_name (keys, "key-released", GDK_KEY_1 + index, 0, 0);
-  spin (1500);
+  spin (500);
+  WAIT_FOR (mien_capture_page_get_count (capture_page, class_name)
+            == count_files (dataset, class_name), 30, "the last crop's result");
 }
 
 /* A new dataset recorded from a looped video of the two photos and faceless grey frames: while
@@ -1035,11 +1038,11 @@ test_capture (void)
     }
   g_assert_nonnull (keys);
 
-  hold_class_key (keys, 0, classes[0], 2);
+  hold_class_key (keys, dataset, 0, classes[0], 2);
   n_anger = mien_capture_page_get_count (capture_page, classes[0]);
   g_assert_cmpuint (count_files (dataset, classes[0]), ==, n_anger);
   g_assert_cmpuint (count_files (dataset, classes[1]), ==, 0);
-  hold_class_key (keys, 1, classes[1], 2);
+  hold_class_key (keys, dataset, 1, classes[1], 2);
   n_disgust = mien_capture_page_get_count (capture_page, classes[1]);
   g_test_message ("capture: %u + %u crops kept, %" G_GUINT64_FORMAT " faceless frames, %"
                   G_GUINT64_FORMAT " near-duplicates", n_anger, n_disgust,
