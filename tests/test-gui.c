@@ -934,35 +934,92 @@ video_frame (const char *photo)
   return frame;
 }
 
-/* Holds the number key of class `index` (as a person would, with the key's repeats) until the
- * page counts `n_more` more crops for it, then releases it and lets the last frame's result
- * come in (a crop is on disk before the page hears of it). */
+/* The first controller of `widget` of type `type` (and named `name`, when not NULL). */
+static GtkEventController *
+find_controller (GtkWidget  *widget,
+                 GType       type,
+                 const char *name)
+{
+  g_autoptr(GListModel) controllers = gtk_widget_observe_controllers (widget);
+
+  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
+    {
+      g_autoptr(GtkEventController) controller = g_list_model_get_item (controllers, i);
+
+      if (G_TYPE_CHECK_INSTANCE_TYPE (controller, type) &&
+          (name == NULL || g_strcmp0 (gtk_event_controller_get_name (controller), name) == 0))
+        return controller;  /* the widget keeps it */
+    }
+  return NULL;
+}
+
+/* The widget under `widget` whose object data `key` is the string `value`. */
+static GtkWidget *
+find_widget_with_data (GtkWidget  *widget,
+                       const char *key,
+                       const char *value)
+{
+  if (g_strcmp0 (g_object_get_data (G_OBJECT (widget), key), value) == 0)
+    return widget;
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found = find_widget_with_data (child, key, value);
+
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+/* Holds class `index` (as a person would: its number key, with the key's repeats, or its record
+ * button) until the page counts `n_more` more crops for it, then releases it and lets the last
+ * frame's result come in (a crop is on disk before the page hears of it). */
 static void
-hold_class_key (GtkEventController *keys,
-                const char         *dataset,
-                guint               index,
-                const char         *class_name,
-                guint               n_more)
+hold_class (const char *dataset,
+            guint       index,
+            const char *class_name,
+            gboolean    with_key,
+            guint       n_more)
 {
   MienCapturePage *capture_page = MIEN_CAPTURE_PAGE (page ("capture"));
   guint target = mien_capture_page_get_count (capture_page, class_name) + n_more;
+  GtkEventController *controller;
+  GtkWidget *button;
   gboolean handled = FALSE;
 
-  for (guint repeat = 0; repeat < 2; repeat++)
+  if (with_key)
     {
-      g_signal_emit_by_name (keys, "key-pressed", GDK_KEY_1 + index, 0, 0, &handled);
-      g_assert_true (handled);
+      controller = find_controller (GTK_WIDGET (fixture.window), GTK_TYPE_EVENT_CONTROLLER_KEY,
+                                    "mien-capture-keys");
+      g_assert_nonnull (controller);
+      for (guint repeat = 0; repeat < 2; repeat++)
+        {
+          g_signal_emit_by_name (controller, "key-pressed", GDK_KEY_1 + index, 0, 0, &handled);
+          g_assert_true (handled);
+        }
+    }
+  else
+    {
+      button = find_widget_with_data (GTK_WIDGET (capture_page), "mien-class", class_name);
+      g_assert_true (GTK_IS_BUTTON (button));
+      controller = find_controller (button, GTK_TYPE_GESTURE_CLICK, NULL);
+      g_assert_nonnull (controller);
+      g_signal_emit_by_name (controller, "pressed", 1, 10.0, 10.0);
     }
   WAIT_FOR (mien_capture_page_get_count (capture_page, class_name) >= target, 120,
             "crops of the class held");
-  g_signal_emit_by_name (keys, "key-released", GDK_KEY_1 + index, 0, 0);
+  if (with_key)
+    g_signal_emit_by_name (controller, "key-released", GDK_KEY_1 + index, 0, 0);
+  else
+    g_signal_emit_by_name (controller, "released", 1, 10.0, 10.0);
   spin (500);
   WAIT_FOR (mien_capture_page_get_count (capture_page, class_name)
             == count_files (dataset, class_name), 30, "the last crop's result");
 }
 
 /* A new dataset recorded from a looped video of the two photos and faceless grey frames: while
- * a class's key is held its crops land in its folder, and only there; the counts shown are the
+ * a class's key (the first) or record button (the second) is held its crops land in its folder, and only there; the counts shown are the
  * files; the grey frames are skipped as faceless; a thumbnail's delete removes its file; and
  * "Train on This Dataset" opens it on the Train page. */
 static void
@@ -983,9 +1040,7 @@ test_capture (void)
   g_autoptr(GdkPixbuf) face_one = NULL;
   g_autoptr(GdkPixbuf) face_two = NULL;
   g_autoptr(GdkPixbuf) grey = NULL;
-  g_autoptr(GListModel) controllers = NULL;
   g_autoptr(GError) error = NULL;
-  GtkEventController *keys = NULL;
   GdkPixbuf *frames[16];
   const char * const *classes;
   guint n_anger, n_disgust, n_thumbnails;
@@ -1028,21 +1083,11 @@ test_capture (void)
              mien_capture_page_get_running (capture_page)), 60, "the source to start");
   WAIT_FOR (mien_capture_page_get_ready (capture_page), 60, "the face detector");
 
-  controllers = gtk_widget_observe_controllers (GTK_WIDGET (fixture.window));
-  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
-    {
-      g_autoptr(GtkEventController) controller = g_list_model_get_item (controllers, i);
-
-      if (g_strcmp0 (gtk_event_controller_get_name (controller), "mien-capture-keys") == 0)
-        keys = controller;
-    }
-  g_assert_nonnull (keys);
-
-  hold_class_key (keys, dataset, 0, classes[0], 2);
+  hold_class (dataset, 0, classes[0], TRUE, 2);
   n_anger = mien_capture_page_get_count (capture_page, classes[0]);
   g_assert_cmpuint (count_files (dataset, classes[0]), ==, n_anger);
   g_assert_cmpuint (count_files (dataset, classes[1]), ==, 0);
-  hold_class_key (keys, dataset, 1, classes[1], 2);
+  hold_class (dataset, 1, classes[1], FALSE, 2);
   n_disgust = mien_capture_page_get_count (capture_page, classes[1]);
   g_test_message ("capture: %u + %u crops kept, %" G_GUINT64_FORMAT " faceless frames, %"
                   G_GUINT64_FORMAT " near-duplicates", n_anger, n_disgust,
