@@ -180,6 +180,46 @@ test_kept_and_duplicate (Fixture       *fixture,
   g_assert_cmpuint (mien_capture_get_n_outcome (capture, MIEN_CAPTURE_DUPLICATE), ==, 1);
 }
 
+/* A name taken by someone else's file is skipped: that file is left as it was. */
+static void
+test_no_overwrite (Fixture       *fixture,
+                   gconstpointer  data)
+{
+  g_autoptr(MienCapture) capture = NULL;
+  g_autoptr(GdkPixbuf) photo = NULL;
+  g_autoptr(MienCaptureResult) kept = NULL;
+  g_autoptr(GDateTime) now = NULL;
+  g_autofree char *class_dir = NULL;
+  char *taken[3];
+
+  if (!set_up_capture (fixture, NULL, &capture, &photo))
+    return;
+  class_dir = g_build_filename (mien_capture_get_dataset_dir (capture), "fear", NULL);
+  g_assert_cmpint (g_mkdir (class_dir, 0755), ==, 0);
+  /* The first name of this second and the next two, whenever the crop is written. */
+  now = g_date_time_new_now_local ();
+  for (guint i = 0; i < G_N_ELEMENTS (taken); i++)
+    {
+      g_autoptr(GDateTime) then = g_date_time_add_seconds (now, i);
+      g_autofree char *stamp = g_date_time_format (then, "%Y%m%d-%H%M%S");
+      g_autofree char *name = g_strdup_printf ("capture-%s-0001.png", stamp);
+
+      taken[i] = g_build_filename (class_dir, name, NULL);
+      mien_test_write_file (taken[i], "theirs", 6);
+    }
+  kept = add_frame (capture, photo, "fear", -1);
+  g_assert_cmpint (kept->outcome, ==, MIEN_CAPTURE_KEPT);
+  g_assert_true (g_str_has_suffix (kept->path, "-0002.png"));
+  for (guint i = 0; i < G_N_ELEMENTS (taken); i++)
+    {
+      g_autofree char *contents = NULL;
+
+      g_assert_true (g_file_get_contents (taken[i], &contents, NULL, NULL));
+      g_assert_cmpstr (contents, ==, "theirs");
+      g_free (taken[i]);
+    }
+}
+
 /* A box blur of `radius` pixels (horizontal then vertical) of an RGB(A) pixbuf. */
 static GdkPixbuf *
 box_blur (GdkPixbuf *src,
@@ -660,6 +700,7 @@ main (int   argc,
   mien_init ();
 
   ADD ("/capture/kept-and-duplicate", test_kept_and_duplicate);
+  ADD ("/capture/no-overwrite", test_no_overwrite);
   ADD ("/capture/blurred", test_blurred);
   ADD ("/capture/no-face", test_no_face);
   ADD ("/capture/every", test_every);
