@@ -4,7 +4,8 @@
  * draws the demo dataset. The cases run in order and build on each other: the dataset opens,
  * a one-epoch run is trained through the Train page's action, it shows on the Evaluate page,
  * its model predicts on the Predict page (compared with mien-cli predict), and it runs on the
- * Live page's test source while the main loop's stalls are measured.
+ * Live page's test source while the main loop's stalls are measured; then a dataset is recorded
+ * on the Capture page from a looped video of real photos and opened on the Train page.
  *
  * With MIEN_SCREENSHOT_DIR set, every page is also saved as DIR/<page>.png at the point where
  * it shows the most (build-aux/screenshots.sh); MIEN_SCREENSHOT_EPOCHS trains longer for them.
@@ -19,8 +20,10 @@
 #include <glib/gstdio.h>
 
 #include "mien-application.h"
+#include "mien-capture-page.h"
 #include "mien-chart.h"
 #include "mien-dataset-page.h"
+#include "mien-demo-data.h"
 #include "mien-evaluate-page.h"
 #include "mien-live-page.h"
 #include "mien-predict-page.h"
@@ -915,6 +918,343 @@ test_live_faces (void)
   stop_live ();
 }
 
+/* ---- Capture: a dataset recorded from a looped video ------------------------------------- */
+
+/* The images in DATASET/CLASS on disk (0 when the folder does not exist). */
+static guint
+count_files (const char *dataset,
+             const char *class_name)
+{
+  g_autofree char *folder = g_build_filename (dataset, class_name, NULL);
+  g_autoptr(GDir) dir = g_dir_open (folder, 0, NULL);
+  const char *name;
+  guint n = 0;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    n += g_str_has_suffix (name, ".png");
+  return n;
+}
+
+/* `photo` in the middle of a grey 640 × 480 frame (a video's frames are all of one size). */
+static GdkPixbuf *
+video_frame (const char *photo)
+{
+  GdkPixbuf *frame = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, 640, 480);
+  g_autoptr(GdkPixbuf) pixbuf = NULL;
+  g_autoptr(GError) error = NULL;
+  int width, height;
+
+  gdk_pixbuf_fill (frame, 0x808080ff);
+  if (photo == NULL)
+    return frame;
+  pixbuf = gdk_pixbuf_new_from_file (photo, &error);
+  g_assert_no_error (error);
+  width = gdk_pixbuf_get_width (pixbuf);
+  height = gdk_pixbuf_get_height (pixbuf);
+  g_assert_true (width <= 640 && height <= 480);
+  gdk_pixbuf_copy_area (pixbuf, 0, 0, width, height, frame, (640 - width) / 2,
+                        (480 - height) / 2);
+  return frame;
+}
+
+/* The first controller of `widget` of type `type` (and named `name`, when not NULL). */
+static GtkEventController *
+find_controller (GtkWidget  *widget,
+                 GType       type,
+                 const char *name)
+{
+  g_autoptr(GListModel) controllers = gtk_widget_observe_controllers (widget);
+
+  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
+    {
+      g_autoptr(GtkEventController) controller = g_list_model_get_item (controllers, i);
+
+      if (G_TYPE_CHECK_INSTANCE_TYPE (controller, type) &&
+          (name == NULL || g_strcmp0 (gtk_event_controller_get_name (controller), name) == 0))
+        return controller;  /* the widget keeps it */
+    }
+  return NULL;
+}
+
+/* The widget under `widget` whose object data `key` is the string `value`. */
+static GtkWidget *
+find_widget_with_data (GtkWidget  *widget,
+                       const char *key,
+                       const char *value)
+{
+  if (g_strcmp0 (g_object_get_data (G_OBJECT (widget), key), value) == 0)
+    return widget;
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found = find_widget_with_data (child, key, value);
+
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+/* Holds class `index` (as a person would: its number key, with the key's repeats, or its record
+ * button) until the page counts `n_more` more crops for it, then releases it and lets the last
+ * frame's result come in (a crop is on disk before the page hears of it). */
+static void
+hold_class (const char *dataset,
+            guint       index,
+            const char *class_name,
+            gboolean    with_key,
+            guint       n_more)
+{
+  MienCapturePage *capture_page = MIEN_CAPTURE_PAGE (page ("capture"));
+  guint target = mien_capture_page_get_count (capture_page, class_name) + n_more;
+  GtkEventController *controller;
+  GtkWidget *button;
+  gboolean handled = FALSE;
+
+  if (with_key)
+    {
+      controller = find_controller (GTK_WIDGET (fixture.window), GTK_TYPE_EVENT_CONTROLLER_KEY,
+                                    "mien-capture-keys");
+      g_assert_nonnull (controller);
+      for (guint repeat = 0; repeat < 2; repeat++)
+        {
+          g_signal_emit_by_name (controller, "key-pressed", GDK_KEY_1 + index, 0, 0, &handled);
+          g_assert_true (handled);
+        }
+    }
+  else
+    {
+      button = find_widget_with_data (GTK_WIDGET (capture_page), "mien-class", class_name);
+      g_assert_true (GTK_IS_BUTTON (button));
+      controller = find_controller (button, GTK_TYPE_GESTURE_CLICK, NULL);
+      g_assert_nonnull (controller);
+      g_signal_emit_by_name (controller, "pressed", 1, 10.0, 10.0);
+    }
+  WAIT_FOR (mien_capture_page_get_count (capture_page, class_name) >= target, 120,
+            "crops of the class held");
+  if (with_key)
+    g_signal_emit_by_name (controller, "key-released", GDK_KEY_1 + index, 0, 0);
+  else
+    g_signal_emit_by_name (controller, "released", 1, 10.0, 10.0);
+  spin (500);
+  WAIT_FOR (mien_capture_page_get_count (capture_page, class_name)
+            == count_files (dataset, class_name), 30, "the last crop's result");
+}
+
+/* A new dataset recorded from a looped video of the two photos and faceless grey frames: while
+ * a class's key (the first) or record button (the second) is held its crops land in its folder, and only there; the counts shown are the
+ * files; the grey frames are skipped as faceless; a thumbnail's delete removes its file; and
+ * "Train on This Dataset" opens it on the Train page. */
+static void
+test_capture (void)
+{
+  MienCapturePage *capture_page = MIEN_CAPTURE_PAGE (page ("capture"));
+  g_autofree char *shared = mien_test_shared_dir ();
+  g_autofree char *video = g_build_filename (fixture.scratch, "capture.avi", NULL);
+  g_autofree char *source = g_strconcat ("file:", video, NULL);
+  g_autofree char *dataset = g_build_filename (fixture.scratch, "xdg-data", "mien", "datasets",
+                                               "booth", NULL);
+  g_autofree char *smiling = NULL;
+  g_autofree char *laughing = NULL;
+  g_autofree char *yunet = NULL;
+  g_autofree char *newest = NULL;
+  g_autofree char *newest_dir = NULL;
+  g_autofree char *newest_class = NULL;
+  g_autoptr(GdkPixbuf) face_one = NULL;
+  g_autoptr(GdkPixbuf) face_two = NULL;
+  g_autoptr(GdkPixbuf) grey = NULL;
+  g_autoptr(GError) error = NULL;
+  GdkPixbuf *frames[16];
+  const char * const *classes;
+  guint n_anger, n_disgust, n_thumbnails;
+  int width = 0, height = 0;
+
+  if (shared == NULL)
+    return;
+  smiling = g_build_filename (shared, "photos", "one-smiling.jpg", NULL);
+  laughing = g_build_filename (shared, "photos", "two-laughing.jpg", NULL);
+  yunet = g_build_filename (shared, "models", "face_detection_yunet_2022mar.onnx", NULL);
+  /* Half a second of each photo, each followed by half a second without a face. */
+  face_one = video_frame (smiling);
+  face_two = video_frame (laughing);
+  grey = video_frame (NULL);
+  for (guint i = 0; i < G_N_ELEMENTS (frames); i++)
+    frames[i] = (i / 4) % 2 == 1 ? grey : i < 4 ? face_one : face_two;
+  if (!mien_test_write_video_or_skip (video, frames, G_N_ELEMENTS (frames), 8))
+    return;
+  g_settings_set_string (mien_studio_get_settings (fixture.studio), "face-model",
+                         g_file_test (yunet, G_FILE_TEST_IS_REGULAR) ? yunet : "");
+
+  mien_window_show_page (fixture.window, "capture");
+  /* A name that is no folder name, then the new dataset, which cannot be made twice. */
+  g_assert_false (mien_capture_page_new_dataset (capture_page, "../booth", &error));
+  g_assert_error (error, MIEN_CAPTURE_ERROR, MIEN_CAPTURE_ERROR_DATASET);
+  g_clear_error (&error);
+  g_assert_true (mien_capture_page_new_dataset (capture_page, "booth", &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (mien_capture_page_get_dataset_dir (capture_page), ==, dataset);
+  g_assert_false (mien_capture_page_new_dataset (capture_page, "booth", &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS);
+  g_clear_error (&error);
+  classes = mien_demo_data_get_classes ();
+  for (guint c = 0; classes[c] != NULL; c++)
+    g_assert_cmpuint (mien_capture_page_get_count (capture_page, classes[c]), ==, 0);
+
+  mien_capture_page_set_source (capture_page, source);
+  /* Start is enabled once the cameras are probed. */
+  WAIT_FOR ((gtk_widget_activate_action (GTK_WIDGET (capture_page), "capture.start", NULL),
+             mien_capture_page_get_running (capture_page)), 60, "the source to start");
+  WAIT_FOR (mien_capture_page_get_ready (capture_page), 60, "the face detector");
+
+  hold_class (dataset, 0, classes[0], TRUE, 2);
+  n_anger = mien_capture_page_get_count (capture_page, classes[0]);
+  g_assert_cmpuint (count_files (dataset, classes[0]), ==, n_anger);
+  g_assert_cmpuint (count_files (dataset, classes[1]), ==, 0);
+  hold_class (dataset, 1, classes[1], FALSE, 2);
+  n_disgust = mien_capture_page_get_count (capture_page, classes[1]);
+  g_test_message ("capture: %u + %u crops kept, %" G_GUINT64_FORMAT " faceless frames, %"
+                  G_GUINT64_FORMAT " near-duplicates", n_anger, n_disgust,
+                  mien_capture_page_get_n_outcome (capture_page, MIEN_CAPTURE_NO_FACE),
+                  mien_capture_page_get_n_outcome (capture_page, MIEN_CAPTURE_DUPLICATE));
+
+  /* Each class's crops in its own folder only, as many as the page shows. */
+  g_assert_cmpuint (mien_capture_page_get_count (capture_page, classes[0]), ==, n_anger);
+  g_assert_cmpuint (count_files (dataset, classes[0]), ==, n_anger);
+  g_assert_cmpuint (count_files (dataset, classes[1]), ==, n_disgust);
+  for (guint c = 2; classes[c] != NULL; c++)
+    {
+      g_assert_cmpuint (mien_capture_page_get_count (capture_page, classes[c]), ==, 0);
+      g_assert_cmpuint (count_files (dataset, classes[c]), ==, 0);
+    }
+  g_assert_cmpuint (mien_capture_page_get_n_outcome (capture_page, MIEN_CAPTURE_KEPT), ==,
+                    n_anger + n_disgust);
+  g_assert_cmpuint (mien_capture_page_get_n_outcome (capture_page, MIEN_CAPTURE_NO_FACE), >, 0);
+  n_thumbnails = mien_capture_page_get_n_thumbnails (capture_page);
+  g_assert_cmpuint (n_thumbnails, ==, n_anger + n_disgust);
+
+  /* The newest thumbnail is the last crop of the second class: a face crop of the size asked. */
+  newest = g_strdup (mien_capture_page_get_thumbnail_path (capture_page, 0));
+  g_assert_nonnull (newest);
+  newest_dir = g_path_get_dirname (newest);
+  newest_class = g_path_get_basename (newest_dir);
+  g_assert_cmpstr (newest_class, ==, classes[1]);
+  g_assert_nonnull (gdk_pixbuf_get_file_info (newest, &width, &height));
+  g_assert_cmpint (width, ==, 224);
+  g_assert_cmpint (height, ==, 224);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (capture_page), "capture.delete-crop",
+                                             "s", newest));
+  g_assert_false (g_file_test (newest, G_FILE_TEST_EXISTS));
+  g_assert_cmpuint (mien_capture_page_get_count (capture_page, classes[1]), ==, n_disgust - 1);
+  g_assert_cmpuint (count_files (dataset, classes[1]), ==, n_disgust - 1);
+  g_assert_cmpuint (mien_capture_page_get_n_thumbnails (capture_page), ==, n_thumbnails - 1);
+  g_assert_cmpstr (mien_capture_page_get_thumbnail_path (capture_page, 0), !=, newest);
+
+  /* A class without images can be removed; one with images cannot (they would be lost). */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (capture_page), "capture.remove-class",
+                                             "s", classes[2]));
+  g_assert_cmpuint (mien_capture_page_get_count (capture_page, classes[2]), ==, G_MAXUINT);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (capture_page), "capture.remove-class",
+                                             "s", classes[0]));
+  g_assert_cmpuint (mien_capture_page_get_count (capture_page, classes[0]), ==, n_anger);
+
+  /* The Train page on the new dataset; leaving the page stopped the source. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (capture_page), "capture.train", NULL));
+  WAIT_FOR (mien_studio_get_dataset (fixture.studio) != NULL
+            && g_strcmp0 (mien_dataset_get_source (mien_studio_get_dataset (fixture.studio)),
+                          dataset) == 0, 60, "the captured dataset to open");
+  g_assert_true (gtk_widget_get_mapped (page ("train")));
+  g_assert_cmpstr (mien_studio_get_dataset_path (fixture.studio), ==, dataset);
+  g_assert_cmpuint (mien_dataset_get_n_classes (mien_studio_get_dataset (fixture.studio)), ==, 2);
+  g_assert_false (mien_capture_page_get_running (capture_page));
+}
+
+static void
+on_studio_message (MienStudio  *studio,
+                   const char  *message,
+                   char       **last)
+{
+  g_free (*last);
+  *last = g_strdup (message);
+}
+
+/* A source that fails while recording (a camera unplugged; here a "video" that does not decode)
+ * stops the page with a message naming it, and leaves every crop as it was. */
+static void
+test_capture_broken_source (void)
+{
+  MienCapturePage *capture_page = MIEN_CAPTURE_PAGE (page ("capture"));
+  g_autofree char *broken = g_build_filename (fixture.scratch, "broken.avi", NULL);
+  g_autofree char *source = g_strconcat ("file:", broken, NULL);
+  g_autofree char *message = NULL;
+  const char *dataset = mien_capture_page_get_dataset_dir (capture_page);
+  const char * const *classes = mien_demo_data_get_classes ();
+  guint n_files[2];
+  gulong handler;
+
+  if (dataset == NULL)
+    {
+      g_test_skip ("no dataset recorded by /gui/capture");
+      return;
+    }
+  for (guint c = 0; c < 2; c++)
+    n_files[c] = count_files (dataset, classes[c]);
+  mien_test_write_file (broken, "RIFF, but not a video", 21);
+  handler = g_signal_connect (fixture.studio, "message", G_CALLBACK (on_studio_message),
+                              &message);
+  mien_window_show_page (fixture.window, "capture");
+  mien_capture_page_set_source (capture_page, source);
+  WAIT_FOR ((gtk_widget_activate_action (GTK_WIDGET (capture_page), "capture.start", NULL),
+             mien_capture_page_get_running (capture_page) || message != NULL), 60,
+            "the source to start");
+  WAIT_FOR (message != NULL && !mien_capture_page_get_running (capture_page), 60,
+            "the source's error");
+  g_signal_handler_disconnect (fixture.studio, handler);
+  g_test_message ("%s", message);
+  g_assert_nonnull (strstr (message, broken));
+  for (guint c = 0; c < 2; c++)
+    g_assert_cmpuint (count_files (dataset, classes[c]), ==, n_files[c]);
+}
+
+/* An existing dataset: its class folders become the classes, each counting the images it holds;
+ * one with splits (the demo set) is recorded into its train/ folder. */
+static void
+test_capture_open_dataset (void)
+{
+  MienCapturePage *capture_page = MIEN_CAPTURE_PAGE (page ("capture"));
+  g_autofree char *dataset = g_strdup (mien_capture_page_get_dataset_dir (capture_page));
+  g_autofree char *demo = g_build_filename (fixture.scratch, "xdg-data", "mien", "datasets",
+                                            "demo", NULL);
+  g_autofree char *demo_train = g_build_filename (demo, "train", NULL);
+  const char * const *classes = mien_demo_data_get_classes ();
+
+  if (dataset == NULL)
+    {
+      g_test_skip ("no dataset recorded by /gui/capture");
+      return;
+    }
+  mien_capture_page_open_dataset (capture_page, demo);
+  WAIT_FOR (mien_capture_page_get_count (capture_page, classes[2]) != G_MAXUINT, 60,
+            "the demo dataset's classes");
+  g_assert_cmpstr (mien_capture_page_get_dataset_dir (capture_page), ==, demo);
+  for (guint c = 0; classes[c] != NULL; c++)
+    {
+      g_assert_cmpuint (mien_capture_page_get_count (capture_page, classes[c]), >, 0);
+      g_assert_cmpuint (mien_capture_page_get_count (capture_page, classes[c]), ==,
+                        count_files (demo_train, classes[c]));
+    }
+
+  /* The recorded dataset: only the two classes that have folders. */
+  mien_capture_page_open_dataset (capture_page, dataset);
+  WAIT_FOR (mien_capture_page_get_count (capture_page, classes[2]) == G_MAXUINT, 60,
+            "the recorded dataset's classes");
+  g_assert_cmpstr (mien_capture_page_get_dataset_dir (capture_page), ==, dataset);
+  for (guint c = 0; c < 2; c++)
+    g_assert_cmpuint (mien_capture_page_get_count (capture_page, classes[c]), ==,
+                      count_files (dataset, classes[c]));
+  for (guint c = 2; classes[c] != NULL; c++)
+    g_assert_cmpuint (mien_capture_page_get_count (capture_page, classes[c]), ==, G_MAXUINT);
+}
+
 /* ---- The installed-style binary starts without a warning --------------------------------- */
 
 static void
@@ -987,6 +1327,9 @@ main (int   argc,
   g_test_add_func ("/gui/predict-faces", test_predict_faces);
   g_test_add_func ("/gui/live", test_live);
   g_test_add_func ("/gui/live-faces", test_live_faces);
+  g_test_add_func ("/gui/capture", test_capture);
+  g_test_add_func ("/gui/capture-broken-source", test_capture_broken_source);
+  g_test_add_func ("/gui/capture-open-dataset", test_capture_open_dataset);
   g_test_add_func ("/gui/launch-clean", test_launch_clean);
   status = g_test_run ();
 

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <sys/stat.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <glib/gstdio.h>
@@ -73,6 +74,39 @@ test_replace (Fixture       *f,
   assert_contents (path, "c\n");
   g_assert_cmpint (g_stat (path, &st), ==, 0);
   g_assert_cmpint (st.st_mode & 0777, ==, 0640);
+  assert_n_entries (f, 1);
+}
+
+/* commit_new () writes a new file, but never takes the name of one that appeared after the
+ * output was opened: that file is left as it was, and so is the folder. */
+static void
+test_commit_new (Fixture       *f,
+                 gconstpointer  data)
+{
+  g_autofree char *path = scratch_path (f, "crop.png");
+  g_autoptr(GError) error = NULL;
+  MienOutput *output;
+
+  output = mien_output_new (path, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (mien_output_write (output, "new", 3, &error));
+  g_assert_true (mien_output_commit_new (output, &error));
+  g_assert_no_error (error);
+  mien_output_free (output);
+  assert_contents (path, "new");
+  assert_n_entries (f, 1);
+
+  g_unlink (path);
+  output = mien_output_new (path, NULL, &error);
+  g_assert_no_error (error);
+  /* Someone else's file, between the check and the commit. */
+  write_file (path, "theirs");
+  g_assert_true (mien_output_write (output, "mine", 4, &error));
+  g_assert_false (mien_output_commit_new (output, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS);
+  g_assert_nonnull (strstr (error->message, path));
+  mien_output_free (output);
+  assert_contents (path, "theirs");
   assert_n_entries (f, 1);
 }
 
@@ -241,6 +275,7 @@ main (int    argc,
   g_test_add (name, Fixture, NULL, mien_test_scratch_set_up, func, mien_test_scratch_tear_down)
   ADD ("/output/replace", test_replace);
   ADD ("/output/abandoned", test_abandoned);
+  ADD ("/output/commit-new", test_commit_new);
   ADD ("/output/not-regular", test_not_regular);
   ADD ("/output/symlink", test_symlink);
   ADD ("/output/input", test_input);

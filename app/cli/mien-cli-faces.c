@@ -133,33 +133,19 @@ collect_inputs (const char *path,
   mien_ensemble_collect_files (path, is_image_or_video, out);
 }
 
-MienFacePipeline *
-mien_cli_open_face_pipeline (const char   *command,
-                             MienEnsemble *ensemble,
-                             const char   *detector_spec,
-                             const char   *face_model,
-                             double        margin,
-                             gboolean      no_rotate,
-                             int          *status)
+MienFaceDetector *
+mien_cli_open_face_detector (const char *detector_spec,
+                             const char *face_model)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(MienFaceDetector) detector = NULL;
-  MienFaceAlignOptions align = MIEN_FACE_ALIGN_OPTIONS_INIT;
   const MienFaceDetectorMethod *method;
 
-  /* A margin given on the command line wins over the models' own. */
-  if (isnan (margin) &&
-      !mien_ensemble_get_face_margin (ensemble, align.margin, &margin, &error))
-    {
-      *status = mien_cli_usage_error (command, _("%s with --margin"), error->message);
-      return NULL;
-    }
   detector = mien_face_model_open_detector (mien_plugin_engine_get_default (), detector_spec,
                                             face_model, &error);
   if (detector == NULL)
     {
       mien_cli_error (error->message);
-      *status = EXIT_FAILURE;
       return NULL;
     }
   method = mien_face_detector_get_method (detector);
@@ -173,6 +159,35 @@ mien_cli_open_face_pipeline (const char   *command,
                          method->name, path);
 
       mien_cli_warning (message);
+    }
+  return g_steal_pointer (&detector);
+}
+
+MienFacePipeline *
+mien_cli_open_face_pipeline (const char   *command,
+                             MienEnsemble *ensemble,
+                             const char   *detector_spec,
+                             const char   *face_model,
+                             double        margin,
+                             gboolean      no_rotate,
+                             int          *status)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MienFaceDetector) detector = NULL;
+  MienFaceAlignOptions align = MIEN_FACE_ALIGN_OPTIONS_INIT;
+
+  /* A margin given on the command line wins over the models' own. */
+  if (isnan (margin) &&
+      !mien_ensemble_get_face_margin (ensemble, align.margin, &margin, &error))
+    {
+      *status = mien_cli_usage_error (command, _("%s with --margin"), error->message);
+      return NULL;
+    }
+  detector = mien_cli_open_face_detector (detector_spec, face_model);
+  if (detector == NULL)
+    {
+      *status = EXIT_FAILURE;
+      return NULL;
     }
   align.margin = margin;
   align.rotate = !no_rotate;

@@ -117,6 +117,12 @@ int mien_cli_eval      (int argc, char **argv);
 int mien_cli_predict   (int argc, char **argv);
 int mien_cli_detectors (int argc, char **argv);
 int mien_cli_weights   (int argc, char **argv);
+int mien_cli_capture   (int argc, char **argv);
+/* The face detector `detector_spec` (NULL: the best available) with YuNet's model file
+ * `face_model` (NULL: Mien's data folder), prepared; warns when it is not YuNet for want of
+ * its file. NULL once the reason is printed. */
+MienFaceDetector *mien_cli_open_face_detector (const char *detector_spec,
+                                               const char *face_model);
 /* The face pipeline of predict --faces and eval --faces: the detector `detector_spec` (NULL:
  * the best available; YuNet's model file `face_model`, NULL: Mien's data folder), faces cropped
  * with `margin` (NAN: the margin the models record, mien_ensemble_get_face_margin (), else

@@ -36,6 +36,8 @@ static const MienCliCommand commands[] = {
   { "predict",   N_("Predict the expression of images with a model or an ensemble"),
     mien_cli_predict },
   { "detectors", N_("List the face detectors, or fetch YuNet's model file"),  mien_cli_detectors },
+  { "capture",   N_("Record face crops from a camera or a video into a class folder"),
+    mien_cli_capture },
   { "weights",   N_("List the pretrained weights the backbones publish, or fetch one"),
     mien_cli_weights },
   { "help",      N_("Show the help of mien-cli or of one command"),           cmd_help },

@@ -108,10 +108,12 @@ const MienCaptureOptions *mien_capture_get_options (MienCapture *self);
 gboolean           mien_capture_check_class_name (const char *name,
                                                   GError    **error);
 
-/* One frame for `class_name` (its folder is made when missing): the largest face found, aligned,
- * checked and written, or the reason it was skipped. `pts_us` is the frame's timestamp (-1: none,
- * the clock is used). NULL (and `error`) only when the detector fails, the class name is refused
- * or the crop cannot be written — the dataset is then as it was. Counts every outcome. */
+/* One frame for `class_name` (its folder is made with the first crop kept): the largest face
+ * found, aligned, checked and written, or the reason it was skipped. `pts_us` is the frame's
+ * timestamp (-1: none, the clock is used; one earlier than the class's last crop, as when a
+ * video starts again, is a new stream and never too soon). NULL (and `error`) only when the
+ * detector fails, the class name is refused or the crop cannot be written — the dataset is then
+ * as it was. Counts every outcome. */
 MienCaptureResult *mien_capture_add_frame     (MienCapture  *self,
                                                GdkPixbuf    *frame,
                                                const char   *class_name,

@@ -49,3 +49,56 @@ mien_main_context_post (GMainContext   *context,
   g_source_set_static_name (source, name);
   g_source_attach (source, context);
 }
+
+/* A signal on its way to the main context. Weak, so that a pending emission keeps no object
+ * alive. */
+typedef struct {
+  GWeakRef        instance;
+  const gint     *stopped;
+  guint           signal_id;
+  gpointer        value;
+  GDestroyNotify  free_value;
+} Emission;
+
+static void
+emission_free (gpointer data)
+{
+  Emission *emission = data;
+
+  g_weak_ref_clear (&emission->instance);
+  if (emission->value != NULL && emission->free_value != NULL)
+    emission->free_value (emission->value);
+  g_free (emission);
+}
+
+static gboolean
+emit_cb (gpointer data)
+{
+  Emission *emission = data;
+  g_autoptr(GObject) instance = g_weak_ref_get (&emission->instance);
+
+  /* `stopped` lies in the instance: read only while a reference holds it. */
+  if (instance != NULL && !g_atomic_int_get (emission->stopped))
+    g_signal_emit (instance, emission->signal_id, 0, emission->value);
+  return G_SOURCE_REMOVE;
+}
+
+void
+mien_main_context_emit (GMainContext   *context,
+                        const char     *name,
+                        gpointer        instance,
+                        const gint     *stopped,
+                        guint           signal_id,
+                        gpointer        value,
+                        GDestroyNotify  free_value)
+{
+  Emission *emission = g_new0 (Emission, 1);
+
+  g_weak_ref_init (&emission->instance, instance);
+  emission->stopped = stopped;
+  emission->signal_id = signal_id;
+  emission->value = value;
+  emission->free_value = free_value;
+  /* Default priority: results should not wait behind redraws and other idles. */
+  mien_main_context_post (context, G_PRIORITY_DEFAULT, name, emit_cb, emission, emission_free);
+}

@@ -37,6 +37,19 @@ void mien_main_context_post (GMainContext   *context,
                              gpointer        data,
                              GDestroyNotify  notify);
 
+/* Emits `signal_id` of `instance` (a GObject) with the one argument `value` on `context` (NULL:
+ * the global default one), from any thread, as mien_main_context_post () queues a function:
+ * how a worker hands its results to the main thread. Nothing is emitted once `instance` is
+ * finalized, nor when the atomic int `*stopped` (a field of `instance`) is set by then, so that
+ * nothing arrives after a stop. `value` is freed with `free_value` afterwards (or instead). */
+void mien_main_context_emit (GMainContext   *context,
+                             const char     *name,
+                             gpointer        instance,
+                             const gint     *stopped,
+                             guint           signal_id,
+                             gpointer        value,
+                             GDestroyNotify  free_value);
+
 /* Call once at start-up (idempotent): initialises libtorch's threads and gettext's domain. */
 void mien_init (void);
 

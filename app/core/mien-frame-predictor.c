@@ -102,56 +102,19 @@ struct _MienFramePredictor
 
 G_DEFINE_FINAL_TYPE (MienFramePredictor, mien_frame_predictor, G_TYPE_OBJECT)
 
-/* What travels from a worker to the main context. Weak, so that a pending delivery keeps
- * no predictor alive; the "stopped" flag covers a predictor still alive but stopped. */
-typedef struct {
-  GWeakRef             self;
-  guint                signal;
-  MienFramePrediction *prediction;
-  GError              *error;
-} Delivery;
-
-static void
-delivery_free (gpointer data)
-{
-  Delivery *delivery = data;
-
-  g_weak_ref_clear (&delivery->self);
-  g_clear_pointer (&delivery->prediction, mien_frame_prediction_free);
-  g_clear_error (&delivery->error);
-  g_free (delivery);
-}
-
-static gboolean
-deliver_cb (gpointer data)
-{
-  Delivery *delivery = data;
-  g_autoptr(MienFramePredictor) self = g_weak_ref_get (&delivery->self);
-
-  if (self == NULL || g_atomic_int_get (&self->stopped))
-    return G_SOURCE_REMOVE;
-  if (delivery->prediction != NULL)
-    g_signal_emit (self, signals[delivery->signal], 0, delivery->prediction);
-  else
-    g_signal_emit (self, signals[SIGNAL_ERROR], 0, delivery->error);
-  return G_SOURCE_REMOVE;
-}
-
 static void
 deliver (MienFramePredictor  *self,
          guint                signal,
          MienFramePrediction *prediction,
          GError              *error)
 {
-  Delivery *delivery = g_new0 (Delivery, 1);
-
-  g_weak_ref_init (&delivery->self, self);
-  delivery->signal = signal;
-  delivery->prediction = prediction;
-  delivery->error = error;
-  /* Default priority: results should not wait behind redraws and other idles. */
-  mien_main_context_post (self->context, G_PRIORITY_DEFAULT, "[mien] frame prediction",
-                          deliver_cb, delivery, delivery_free);
+  if (prediction != NULL)
+    mien_main_context_emit (self->context, "[mien] frame prediction", self, &self->stopped,
+                            signals[signal], prediction,
+                            (GDestroyNotify) mien_frame_prediction_free);
+  else
+    mien_main_context_emit (self->context, "[mien] frame prediction", self, &self->stopped,
+                            signals[SIGNAL_ERROR], error, (GDestroyNotify) g_error_free);
 }
 
 static void

@@ -219,9 +219,10 @@ mien_output_sync_folder (const char  *path,
   return sync_path (dir, TRUE, error);
 }
 
-gboolean
-mien_output_commit (MienOutput  *self,
-                    GError     **error)
+/* Syncs and closes the temporary file: what both commits do before it takes the target's name. */
+static gboolean
+close_synced (MienOutput  *self,
+              GError     **error)
 {
   int fd;
 
@@ -240,8 +241,31 @@ mien_output_commit (MienOutput  *self,
     }
   if (close (fd) != 0)
     return mien_output_set_errno_error (error, errno, _("Cannot write %s"), self->path);
+  return TRUE;
+}
+
+gboolean
+mien_output_commit (MienOutput  *self,
+                    GError     **error)
+{
+  if (!close_synced (self, error))
+    return FALSE;
   if (g_rename (self->tmp_path, self->path) != 0)
     return mien_output_set_errno_error (error, errno, _("Cannot replace %s"), self->path);
+  g_clear_pointer (&self->tmp_path, g_free);
+  return mien_output_sync_folder (self->path, error);
+}
+
+gboolean
+mien_output_commit_new (MienOutput  *self,
+                        GError     **error)
+{
+  if (!close_synced (self, error))
+    return FALSE;
+  /* link () fails when the name exists, where rename () would replace the file there. */
+  if (link (self->tmp_path, self->path) != 0)
+    return mien_output_set_errno_error (error, errno, _("Cannot write %s"), self->path);
+  g_unlink (self->tmp_path);
   g_clear_pointer (&self->tmp_path, g_free);
   return mien_output_sync_folder (self->path, error);
 }

@@ -34,6 +34,12 @@ gboolean    mien_output_write        (MienOutput          *self,
  * only mien_output_free () may be called. */
 gboolean    mien_output_commit       (MienOutput          *self,
                                       GError             **error);
+/* As mien_output_commit (), but the file only takes the target's name when nothing is there
+ * (G_IO_ERROR_EXISTS otherwise, the temporary file then removed by mien_output_free ()): for
+ * files that must never replace another, such as captured crops, even when another process
+ * writes the same name in between. */
+gboolean    mien_output_commit_new   (MienOutput          *self,
+                                      GError             **error);
 /* Abandons the output unless it was committed: the temporary file is removed. */
 void        mien_output_free         (MienOutput          *self);
 /* The whole output at once: new, write, commit. */

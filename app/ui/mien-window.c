@@ -3,6 +3,7 @@
 
 #include <glib/gi18n-lib.h>
 
+#include "mien-capture-page.h"
 #include "mien-dataset-page.h"
 #include "mien-evaluate-page.h"
 #include "mien-live-page.h"
@@ -41,6 +42,7 @@ static const struct {
   { "evaluate", N_("Evaluate"), "x-office-spreadsheet-symbolic", mien_evaluate_page_new },
   { "predict",  N_("Predict"),  "image-x-generic-symbolic",     mien_predict_page_new },
   { "live",     N_("Live"),     "camera-web-symbolic",          mien_live_page_new },
+  { "capture",  N_("Capture"),  "camera-photo-symbolic",        mien_capture_page_new },
 };
 
 static void
