@@ -1031,8 +1031,10 @@ test_kiosk_faces (void)
                                             "height,score,class");
   g_autoptr(GdkPixbuf) bare = NULL;
   g_autoptr(GdkPixbuf) annotated = NULL;
+  g_autoptr(GdkMonitor) monitor = NULL;
   g_autoptr(GError) error = NULL;
   g_auto(GStrv) lines = NULL;
+  GdkRectangle geometry;
   GSettings *settings;
   MienKioskWindow *kiosk;
   guint n_rows = 0, n_different;
@@ -1053,8 +1055,13 @@ test_kiosk_faces (void)
   WAIT_FOR (mien_kiosk_window_get_state (kiosk) == MIEN_KIOSK_STATE_LIVE &&
             mien_kiosk_window_get_n_faces (kiosk) == 1 &&
             mien_kiosk_window_get_n_predictions (kiosk) >= 5, 180, "the kiosk's predictions");
-  /* Full screen, and nothing to press. */
+  /* Full screen (the whole monitor, even without a window manager), and nothing to press. */
   g_assert_true (gtk_window_is_fullscreen (GTK_WINDOW (kiosk)));
+  monitor = g_list_model_get_item (gdk_display_get_monitors (gdk_display_get_default ()), 0);
+  gdk_monitor_get_geometry (monitor, &geometry);
+  /* (Less the resize borders GTK keeps when no window manager made it full screen.) */
+  g_assert_cmpint (gtk_widget_get_width (GTK_WIDGET (kiosk)), >=, geometry.width - 20);
+  g_assert_cmpint (gtk_widget_get_height (GTK_WIDGET (kiosk)), >=, geometry.height - 20);
   g_assert_cmpuint (count_controls (GTK_WIDGET (kiosk)), ==, 0);
   spin (300);  /* the overlay drawn with the latest prediction */
 
@@ -1108,6 +1115,32 @@ test_kiosk_faces (void)
   g_settings_reset (settings, "kiosk-log");
 }
 
+/* Asks `kiosk` to close and answers its confirmation with `response`. */
+static void
+answer_leave_dialog (MienKioskWindow *kiosk,
+                     const char      *response)
+{
+  AdwMessageDialog *dialog = NULL;
+  GListModel *toplevels = gtk_window_get_toplevels ();
+
+  gtk_window_close (GTK_WINDOW (kiosk));
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels) && dialog == NULL; i++)
+    {
+      g_autoptr(GtkWindow) window = g_list_model_get_item (toplevels, i);
+
+      if (ADW_IS_MESSAGE_DIALOG (window) &&
+          gtk_window_get_transient_for (window) == GTK_WINDOW (kiosk))
+        dialog = ADW_MESSAGE_DIALOG (window);
+    }
+  g_assert_nonnull (dialog);
+  g_assert_true (adw_message_dialog_has_response (dialog, response));
+  /* Held: the dialog may close itself on a response. */
+  g_object_ref (dialog);
+  adw_message_dialog_response (dialog, response);
+  gtk_window_destroy (GTK_WINDOW (dialog));
+  g_object_unref (dialog);
+}
+
 static void
 test_kiosk_attract (void)
 {
@@ -1137,7 +1170,15 @@ test_kiosk_attract (void)
   g_assert_cmpuint (mien_kiosk_window_get_n_faces (kiosk), ==, 0);
   g_assert_cmpuint (mien_kiosk_window_get_n_frames_shown (kiosk), >, 0);
 
-  gtk_window_destroy (GTK_WINDOW (kiosk));
+  /* Closing it any other way (Alt+F4, the window manager) asks first: "Stay" keeps it,
+   * "Leave" closes it. */
+  g_object_add_weak_pointer (G_OBJECT (kiosk), (gpointer *) &kiosk);
+  answer_leave_dialog (kiosk, "stay");
+  spin (200);
+  g_assert_nonnull (kiosk);
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (kiosk)));
+  answer_leave_dialog (kiosk, "leave");
+  WAIT_FOR (kiosk == NULL, 10, "the kiosk to close");
   g_settings_reset (settings, "kiosk-attract-delay");
 }
 

@@ -637,6 +637,9 @@ on_leave_response (AdwMessageDialog *dialog,
   self->confirming = FALSE;
   if (g_str_equal (response, "leave"))
     {
+      /* The dialog lets go of its parent first: it would touch it after it is gone. */
+      gtk_window_set_transient_for (GTK_WINDOW (dialog), NULL);
+      gtk_window_destroy (GTK_WINDOW (dialog));
       self->leaving = TRUE;
       gtk_window_close (GTK_WINDOW (self));
     }
@@ -663,7 +666,7 @@ mien_kiosk_window_request_leave (MienKioskWindow *self)
                                               ADW_RESPONSE_DESTRUCTIVE);
   adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "stay");
   adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "stay");
-  g_signal_connect (dialog, "response", G_CALLBACK (on_leave_response), self);
+  g_signal_connect_object (dialog, "response", G_CALLBACK (on_leave_response), self, 0);
   gtk_window_present (GTK_WINDOW (dialog));
 }
 
@@ -885,6 +888,21 @@ mien_kiosk_window_init (MienKioskWindow *self)
   build_content (self);
 }
 
+/* Full screen needs a window manager to honour it; a booth's bare X session may have none, and
+ * the window would keep its natural size. The monitor's size covers both. */
+static void
+size_to_monitor (MienKioskWindow *self)
+{
+  GListModel *monitors = gdk_display_get_monitors (gtk_widget_get_display (GTK_WIDGET (self)));
+  g_autoptr(GdkMonitor) monitor = g_list_model_get_item (monitors, 0);
+  GdkRectangle geometry;
+
+  if (monitor == NULL)
+    return;
+  gdk_monitor_get_geometry (monitor, &geometry);
+  gtk_window_set_default_size (GTK_WINDOW (self), geometry.width, geometry.height);
+}
+
 GtkWidget *
 mien_kiosk_window_new (GtkApplication     *app,
                        MienStudio         *studio,
@@ -910,6 +928,7 @@ mien_kiosk_window_new (GtkApplication     *app,
   g_signal_connect (self->feed, "frame", G_CALLBACK (on_feed_frame), self);
   g_signal_connect (self->settings, "changed::kiosk-mirror", G_CALLBACK (on_mirror_changed), self);
   g_signal_connect (self->settings, "changed::kiosk-log", G_CALLBACK (on_log_changed), self);
+  size_to_monitor (self);
   gtk_window_fullscreen (GTK_WINDOW (self));
   update_state (self);
 
