@@ -25,7 +25,6 @@
 #include "mien-evaluate-page.h"
 #include "mien-kiosk-window.h"
 #include "mien-live-page.h"
-#include "mien-model.h"
 #include "mien-predict-page.h"
 #include "mien-test-util.h"
 #include "mien-train-page.h"
@@ -921,21 +920,8 @@ kiosk_model (void)
   if (path == NULL)
     {
       g_autoptr(GError) error = NULL;
-      g_autoptr(MienModel) model = NULL;
-      MienModelSpec spec = { 0, };
+      g_autoptr(MienModel) model = mien_test_random_model ("resnet:18", 32, kiosk_classes);
 
-      spec.backbone = "resnet:18";
-      spec.input_size = 32;
-      spec.mode = MIEN_MODE_FINETUNE;
-      spec.classes = kiosk_classes;
-      for (int c = 0; c < 3; c++)
-        {
-          spec.mean[c] = 0.5;
-          spec.std[c] = 0.25;
-        }
-      spec.device = mien_device_cpu ();
-      model = mien_model_new (mien_plugin_engine_get_default (), &spec, &error);
-      g_assert_no_error (error);
       path = g_build_filename (fixture.scratch, "kiosk-model.safetensors", NULL);
       g_assert_true (mien_model_save (model, path, NULL, NULL, &error));
       g_assert_no_error (error);
@@ -1228,6 +1214,84 @@ test_kiosk_recovery (void)
   gtk_window_destroy (GTK_WINDOW (kiosk));
 }
 
+/* The Live page's toolbar: a snapshot of the frame with its overlay, and a log of every face's
+ * predictions, both into the snapshots folder. */
+static void
+test_live_snapshot_log (void)
+{
+  g_autofree char *shared = mien_test_shared_dir ();
+  g_autofree char *photo = NULL;
+  g_autofree char *source = NULL;
+  g_autofree char *folder = g_build_filename (fixture.scratch, "live-snapshots", NULL);
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GDir) dir = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *models[2] = { NULL, NULL };
+  const char *name;
+  MienLivePage *live_page;
+  GtkToggleButton *log_button;
+  int width = 0, height = 0;
+
+  if (shared == NULL)
+    return;
+  photo = g_build_filename (shared, "photos", "one-smiling.jpg", NULL);
+  source = g_strconcat ("file:", photo, NULL);
+  models[0] = kiosk_model ();
+  start_app ();
+  live_page = MIEN_LIVE_PAGE (page ("live"));
+  g_settings_set_string (mien_studio_get_settings (fixture.studio), "snapshots-folder", folder);
+  g_settings_set_string (mien_studio_get_settings (fixture.studio), "live-region", "faces");
+  mien_window_show_page (fixture.window, "live");
+  mien_live_page_set_source (live_page, source);
+  mien_live_page_set_models (live_page, models);
+  WAIT_FOR (mien_live_page_get_ready (live_page), 120, "the live models");
+  log_button = GTK_TOGGLE_BUTTON (find_descendant (GTK_WIDGET (live_page), GTK_TYPE_TOGGLE_BUTTON,
+                                                   NULL, NULL));
+  g_assert_nonnull (log_button);
+  gtk_toggle_button_set_active (log_button, TRUE);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (live_page), "live.start", NULL));
+  WAIT_FOR (mien_live_page_get_n_predictions (live_page) >= 5 &&
+            mien_live_page_get_n_faces (live_page) == 1, 180, "the live predictions");
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (live_page), "live.snapshot", NULL));
+  gtk_toggle_button_set_active (log_button, FALSE);
+  stop_live ();
+
+  /* One snapshot of the frame's size, one log of predict --faces rows. */
+  dir = g_dir_open (folder, 0, &error);
+  g_assert_no_error (error);
+  while ((name = g_dir_read_name (dir)) != NULL)
+    g_ptr_array_add (names, g_strdup (name));
+  g_assert_cmpuint (names->len, ==, 2);
+  gdk_pixbuf_get_file_info (photo, &width, &height);
+  for (guint i = 0; i < names->len; i++)
+    {
+      g_autofree char *path = g_build_filename (folder, names->pdata[i], NULL);
+
+      if (g_str_has_suffix (path, ".png"))
+        {
+          g_autoptr(GdkPixbuf) snapshot = gdk_pixbuf_new_from_file (path, &error);
+
+          g_assert_no_error (error);
+          g_assert_cmpint (gdk_pixbuf_get_width (snapshot), ==, width);
+          g_assert_cmpint (gdk_pixbuf_get_height (snapshot), ==, height);
+        }
+      else
+        {
+          g_autofree char *csv = NULL;
+          g_auto(GStrv) lines = NULL;
+
+          g_assert_true (g_str_has_suffix (path, ".csv"));
+          g_assert_true (g_file_get_contents (path, &csv, NULL, &error));
+          lines = g_strsplit (csv, "\n", -1);
+          g_assert_true (g_str_has_prefix (lines[0], "path,frame,timestamp,faces,face,track,x,y,"
+                                                     "width,height,score,class,p_anger,"));
+          g_assert_cmpuint (g_strv_length (lines), >=, 1 + 5 + 1);
+          for (guint l = 1; lines[l][0] != '\0'; l++)
+            g_assert_true (g_str_has_prefix (lines[l], source));
+        }
+    }
+}
+
 /* ---- The installed-style binary starts without a warning --------------------------------- */
 
 static void
@@ -1300,6 +1364,7 @@ main (int   argc,
   g_test_add_func ("/gui/predict-faces", test_predict_faces);
   g_test_add_func ("/gui/live", test_live);
   g_test_add_func ("/gui/live-faces", test_live_faces);
+  g_test_add_func ("/gui/live-snapshot-log", test_live_snapshot_log);
   g_test_add_func ("/gui/kiosk-faces", test_kiosk_faces);
   g_test_add_func ("/gui/kiosk-attract", test_kiosk_attract);
   g_test_add_func ("/gui/kiosk-recovery", test_kiosk_recovery);

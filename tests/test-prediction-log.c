@@ -19,22 +19,9 @@ static MienEnsemble *
 make_ensemble (void)
 {
   g_autoptr(MienEnsemble) ensemble = mien_ensemble_new ();
+  g_autoptr(MienModel) model = mien_test_random_model ("resnet:18", 32, classes);
   g_autoptr(GError) error = NULL;
-  g_autoptr(MienModel) model = NULL;
-  MienModelSpec spec = { 0, };
 
-  spec.backbone = "resnet:18";
-  spec.input_size = 32;
-  spec.mode = MIEN_MODE_FINETUNE;
-  spec.classes = classes;
-  for (int c = 0; c < 3; c++)
-    {
-      spec.mean[c] = 0.5;
-      spec.std[c] = 0.25;
-    }
-  spec.device = mien_device_cpu ();
-  model = mien_model_new (mien_plugin_engine_get_default (), &spec, &error);
-  g_assert_no_error (error);
   g_assert_true (mien_ensemble_add (ensemble, model, &error));
   g_assert_no_error (error);
   return g_steal_pointer (&ensemble);

@@ -93,22 +93,10 @@ static char *
 write_random_model (const char  *folder,
                     GError     **error)
 {
-  g_autoptr(MienModel) model = NULL;
-  MienModelSpec spec = { 0, };
+  g_autoptr(MienModel) model = mien_test_random_model ("resnet:18", opt_size, classes);
   char *path = g_build_filename (folder, "soak.safetensors", NULL);
 
-  spec.backbone = "resnet:18";
-  spec.input_size = opt_size;
-  spec.mode = MIEN_MODE_FINETUNE;
-  spec.classes = classes;
-  for (int c = 0; c < 3; c++)
-    {
-      spec.mean[c] = 0.5;
-      spec.std[c] = 0.25;
-    }
-  spec.device = mien_device_cpu ();
-  model = mien_model_new (mien_plugin_engine_get_default (), &spec, error);
-  if (model == NULL || !mien_model_save (model, path, NULL, NULL, error))
+  if (!mien_model_save (model, path, NULL, NULL, error))
     g_clear_pointer (&path, g_free);
   return path;
 }
