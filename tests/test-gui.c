@@ -1017,6 +1017,7 @@ test_kiosk_faces (void)
                                             "height,score,class");
   g_autoptr(GdkPixbuf) bare = NULL;
   g_autoptr(GdkPixbuf) annotated = NULL;
+  g_autoptr(GdkPixbuf) flipped = NULL;
   g_autoptr(GdkMonitor) monitor = NULL;
   g_autoptr(GError) error = NULL;
   g_auto(GStrv) lines = NULL;
@@ -1024,6 +1025,7 @@ test_kiosk_faces (void)
   GSettings *settings;
   MienKioskWindow *kiosk;
   guint n_rows = 0, n_different;
+  guint64 shown;
   gint64 last_frame = -1;
 
   if (shared == NULL)
@@ -1067,6 +1069,19 @@ test_kiosk_faces (void)
                   gdk_pixbuf_get_width (bare) * gdk_pixbuf_get_height (bare));
   g_assert_cmpuint (n_different, >, gdk_pixbuf_get_width (bare) * gdk_pixbuf_get_height (bare) / 100);
   g_assert_cmpuint (n_different, <, gdk_pixbuf_get_width (bare) * gdk_pixbuf_get_height (bare) / 2);
+
+  /* Mirrored from the next frames on: the snapshot is the photo flipped. */
+  g_settings_set_boolean (settings, "kiosk-mirror", TRUE);
+  shown = mien_kiosk_window_get_n_frames_shown (kiosk);
+  WAIT_FOR (mien_kiosk_window_get_n_frames_shown (kiosk) >= shown + 5, 30, "mirrored frames");
+  g_free (mien_kiosk_window_save_snapshot (kiosk, snapshot_path, &error));
+  g_assert_no_error (error);
+  g_clear_object (&annotated);
+  annotated = gdk_pixbuf_new_from_file (snapshot_path, &error);
+  g_assert_no_error (error);
+  flipped = gdk_pixbuf_flip (bare, TRUE);
+  g_assert_cmpuint (count_different_pixels (annotated, flipped), <,
+                    count_different_pixels (annotated, bare) / 2);
 
   /* The log: predict --faces's header, and a row per face (one here) per classified frame. */
   g_assert_true (mien_kiosk_window_save_log (kiosk, &error));

@@ -291,7 +291,8 @@ update_state (MienKioskWindow *self)
   else
     state = MIEN_KIOSK_STATE_LIVE;
 
-  if (state == self->state)
+  /* Unavailable again: the newest try's reason is shown. */
+  if (state == self->state && state != MIEN_KIOSK_STATE_UNAVAILABLE)
     return;
   self->state = state;
   switch (state)
@@ -541,6 +542,9 @@ static void
 camera_lost (MienKioskWindow *self,
              const char      *why)
 {
+  /* For whoever reads a booth's journal after a day: when and why (once, not every try). */
+  if (self->camera_error == NULL)
+    g_message ("kiosk: %s unavailable: %s", self->source_id, why);
   drop_camera (self);
   g_free (self->camera_error);
   self->camera_error = g_strdup (why);
@@ -581,6 +585,8 @@ start_camera (MienKioskWindow *self)
       camera_lost (self, error->message);
       return;
     }
+  if (self->camera_error != NULL)
+    g_message ("kiosk: %s is back", self->source_id);
   g_clear_pointer (&self->camera_error, g_free);
   /* The watchdog counts from now. */
   self->last_frame_us = g_get_monotonic_time ();
