@@ -26,6 +26,7 @@
 #include "mien-kiosk-window.h"
 #include "mien-live-page.h"
 #include "mien-predict-page.h"
+#include "mien-preferences-window.h"
 #include "mien-test-util.h"
 #include "mien-train-page.h"
 #include "mien-weights.h"
@@ -1307,6 +1308,52 @@ test_live_snapshot_log (void)
     }
 }
 
+/* Kiosk mode's settings are on the Preferences window, each a widget bound to its key. */
+static void
+test_kiosk_preferences (void)
+{
+  g_autofree char *folder = g_build_filename (fixture.scratch, "prefs-snapshots", NULL);
+  GSettings *settings;
+  GtkWidget *prefs;
+  GtkWidget *row;
+  GtkWidget *toggle;
+  GtkWidget *spin;
+
+  start_app ();
+  settings = mien_studio_get_settings (fixture.studio);
+  g_settings_set_string (settings, "snapshots-folder", folder);
+  prefs = mien_preferences_window_new (GTK_WINDOW (fixture.window), fixture.studio);
+  gtk_window_present (GTK_WINDOW (prefs));
+
+  row = find_descendant (prefs, ADW_TYPE_ACTION_ROW, title_starts_with, "_Mirror");
+  g_assert_nonnull (row);
+  g_assert_nonnull (gtk_widget_get_tooltip_text (row));
+  toggle = find_descendant (row, GTK_TYPE_SWITCH, NULL, NULL);
+  g_assert_true (gtk_switch_get_active (GTK_SWITCH (toggle)));
+  gtk_switch_set_active (GTK_SWITCH (toggle), FALSE);
+  g_assert_false (g_settings_get_boolean (settings, "kiosk-mirror"));
+
+  row = find_descendant (prefs, ADW_TYPE_ACTION_ROW, title_starts_with, "_Log");
+  toggle = find_descendant (row, GTK_TYPE_SWITCH, NULL, NULL);
+  gtk_switch_set_active (GTK_SWITCH (toggle), TRUE);
+  g_assert_true (g_settings_get_boolean (settings, "kiosk-log"));
+
+  row = find_descendant (prefs, ADW_TYPE_ACTION_ROW, title_starts_with, "_Attract");
+  spin = find_descendant (row, GTK_TYPE_SPIN_BUTTON, NULL, NULL);
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (spin), 12);
+  g_assert_cmpint (g_settings_get_int (settings, "kiosk-attract-delay"), ==, 12);
+
+  /* The snapshots folder shown is the setting's, made if it was not there. */
+  row = find_descendant (prefs, ADW_TYPE_ACTION_ROW, title_starts_with, "_Snapshots");
+  g_assert_cmpstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (row)), ==, folder);
+  g_assert_true (g_file_test (folder, G_FILE_TEST_IS_DIR));
+
+  gtk_window_destroy (GTK_WINDOW (prefs));
+  g_settings_reset (settings, "kiosk-mirror");
+  g_settings_reset (settings, "kiosk-log");
+  g_settings_reset (settings, "kiosk-attract-delay");
+}
+
 /* ---- The installed-style binary starts without a warning --------------------------------- */
 
 static void
@@ -1380,6 +1427,7 @@ main (int   argc,
   g_test_add_func ("/gui/live", test_live);
   g_test_add_func ("/gui/live-faces", test_live_faces);
   g_test_add_func ("/gui/live-snapshot-log", test_live_snapshot_log);
+  g_test_add_func ("/gui/kiosk-preferences", test_kiosk_preferences);
   g_test_add_func ("/gui/kiosk-faces", test_kiosk_faces);
   g_test_add_func ("/gui/kiosk-attract", test_kiosk_attract);
   g_test_add_func ("/gui/kiosk-recovery", test_kiosk_recovery);
