@@ -1354,6 +1354,39 @@ test_kiosk_preferences (void)
   g_settings_reset (settings, "kiosk-attract-delay");
 }
 
+/* The primary menu's Kiosk Mode: the Live page's models and source, remembered for
+ * `mien --kiosk`. */
+static void
+test_kiosk_menu (void)
+{
+  MienLivePage *live_page;
+  const char *models[2] = { NULL, NULL };
+  g_auto(GStrv) remembered = NULL;
+  GListModel *toplevels;
+  MienKioskWindow *kiosk = NULL;
+
+  models[0] = kiosk_model ();
+  start_app ();
+  live_page = MIEN_LIVE_PAGE (page ("live"));
+  mien_live_page_set_source (live_page, "test");
+  mien_live_page_set_models (live_page, models);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fixture.window), "win.kiosk", NULL));
+  toplevels = gtk_window_get_toplevels ();
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels) && kiosk == NULL; i++)
+    {
+      g_autoptr(GtkWindow) window = g_list_model_get_item (toplevels, i);
+
+      if (MIEN_IS_KIOSK_WINDOW (window))
+        kiosk = MIEN_KIOSK_WINDOW (window);
+    }
+  g_assert_nonnull (kiosk);
+  remembered = g_settings_get_strv (mien_studio_get_settings (fixture.studio), "kiosk-models");
+  g_assert_cmpstrv (remembered, models);
+  WAIT_FOR (kiosk_is_streaming (kiosk) && mien_kiosk_window_get_n_predictions (kiosk) > 0, 120,
+            "the kiosk's predictions on the test source");
+  gtk_window_destroy (GTK_WINDOW (kiosk));
+}
+
 /* ---- The installed-style binary starts without a warning --------------------------------- */
 
 static void
@@ -1428,6 +1461,7 @@ main (int   argc,
   g_test_add_func ("/gui/live-faces", test_live_faces);
   g_test_add_func ("/gui/live-snapshot-log", test_live_snapshot_log);
   g_test_add_func ("/gui/kiosk-preferences", test_kiosk_preferences);
+  g_test_add_func ("/gui/kiosk-menu", test_kiosk_menu);
   g_test_add_func ("/gui/kiosk-faces", test_kiosk_faces);
   g_test_add_func ("/gui/kiosk-attract", test_kiosk_attract);
   g_test_add_func ("/gui/kiosk-recovery", test_kiosk_recovery);

@@ -955,6 +955,8 @@ mien_kiosk_window_new (GtkApplication     *app,
     }
   start_camera (self);
   self->tick_id = g_timeout_add (TICK_MS, tick, self);
+  /* Hidden even if the pointer never moves. */
+  self->cursor_id = g_timeout_add (CURSOR_HIDE_MS, hide_cursor, self);
   return GTK_WIDGET (self);
 }
 
