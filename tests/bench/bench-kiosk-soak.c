@@ -11,8 +11,11 @@
  * every --interval seconds; GLib warnings and criticals are counted (and still printed).
  *
  * Prints one SAMPLE line per sample and then
- *   RESULT frames=N classified=N rss_warmup_mib=X rss_end_mib=Y growth_pct=Z warnings=W
- * where the warm-up value is the first sample once --warmup frames were shown.
+ *   RESULT frames=N classified=N rss_warmup_mib=X rss_end_mib=Y growth_pct=Z max_mib=M warnings=W
+ * X is the median of the first samples once --warmup frames were shown, Y the median of the
+ * last ones (a fifth of the samples after the warm-up each, at least one): single samples
+ * swing by several MiB as malloc's per-thread arenas grow and shrink, a leak moves both
+ * medians apart.
  */
 #include "config.h"
 
@@ -41,6 +44,26 @@ static guint n_warnings;
 static const char * const classes[] = {
   "anger", "disgust", "fear", "happiness", "sadness", "surprise", NULL
 };
+
+static int
+compare_doubles (gconstpointer a,
+                 gconstpointer b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+
+  return (x > y) - (x < y);
+}
+
+/* The median of `n` values from `values`. */
+static double
+median (const double *values,
+        guint         n)
+{
+  g_autofree double *sorted = g_memdup2 (values, n * sizeof (double));
+
+  qsort (sorted, n, sizeof (double), compare_doubles);
+  return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+}
 
 static GLogWriterOutput
 count_warnings (GLogLevelFlags   level,
@@ -126,7 +149,9 @@ main (int   argc,
   g_autofree char *snapshots = NULL;
   const char *models[2] = { NULL, NULL };
   MienKioskWindow *kiosk;
-  double warm = -1, last = 0;
+  g_autoptr(GArray) samples = g_array_new (FALSE, FALSE, sizeof (double));
+  double warm, end, peak = 0, last = 0;
+  guint k;
   gint64 next_sample;
 
   g_option_context_add_main_entries (context, entries, NULL);
@@ -200,21 +225,25 @@ main (int   argc,
         continue;
       next_sample += opt_interval * G_USEC_PER_SEC;
       last = rss_mib ();
-      if (warm < 0 && mien_kiosk_window_get_n_frames_shown (kiosk) >= (guint64) opt_warmup)
-        warm = last;
+      if (mien_kiosk_window_get_n_frames_shown (kiosk) >= (guint64) opt_warmup)
+        g_array_append_val (samples, last);
       g_print ("SAMPLE frames=%" G_GUINT64_FORMAT " classified=%" G_GUINT64_FORMAT
                " state=%d rss_mib=%.1f\n", mien_kiosk_window_get_n_frames_shown (kiosk),
                mien_kiosk_window_get_n_predictions (kiosk), mien_kiosk_window_get_state (kiosk),
                last);
     }
   last = rss_mib ();
-  if (warm < 0)
-    warm = last;
+  g_array_append_val (samples, last);
+  for (guint i = 0; i < samples->len; i++)
+    peak = MAX (peak, g_array_index (samples, double, i));
+  k = MAX (samples->len / 5, 1);
+  warm = median ((const double *) samples->data, k);
+  end = median ((const double *) samples->data + samples->len - k, k);
   g_print ("RESULT frames=%" G_GUINT64_FORMAT " classified=%" G_GUINT64_FORMAT
-           " rss_warmup_mib=%.1f rss_end_mib=%.1f growth_pct=%.2f warnings=%u\n",
+           " rss_warmup_mib=%.1f rss_end_mib=%.1f growth_pct=%.2f max_mib=%.1f warnings=%u\n",
            mien_kiosk_window_get_n_frames_shown (kiosk),
-           mien_kiosk_window_get_n_predictions (kiosk), warm, last,
-           100.0 * (last - warm) / warm, n_warnings);
+           mien_kiosk_window_get_n_predictions (kiosk), warm, end,
+           100.0 * (end - warm) / warm, peak, n_warnings);
 
   gtk_window_destroy (GTK_WINDOW (kiosk));
   g_application_release (G_APPLICATION (app));
