@@ -769,6 +769,7 @@ mien_kiosk_window_dispose (GObject *object)
 {
   MienKioskWindow *self = MIEN_KIOSK_WINDOW (object);
   MienFramePredictor *predictor = NULL;
+  g_autoptr(GError) error = NULL;
 
   g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
@@ -779,7 +780,10 @@ mien_kiosk_window_dispose (GObject *object)
   g_clear_handle_id (&self->notice_id, g_source_remove);
   if (self->settings != NULL)
     g_signal_handlers_disconnect_by_data (self->settings, self);
-  save_log_when_due (self, TRUE);
+  /* The last rows; nothing is left on screen to say a failure on. */
+  if (self->log != NULL && mien_prediction_log_get_n_rows (self->log) != self->log_saved_rows &&
+      !mien_kiosk_window_save_log (self, &error))
+    g_warning ("kiosk: %s", error->message);
 
   drop_camera (self);
   if (self->predictor != NULL)
