@@ -1117,23 +1117,32 @@ test_kiosk_faces (void)
   g_settings_reset (settings, "kiosk-log");
 }
 
-/* Asks `kiosk` to close and answers its confirmation with `response`. */
-static void
-answer_leave_dialog (MienKioskWindow *kiosk,
-                     const char      *response)
+/* The kiosk's "Leave Kiosk Mode?" dialog, when it shows one. */
+static AdwMessageDialog *
+find_leave_dialog (MienKioskWindow *kiosk)
 {
-  AdwMessageDialog *dialog = NULL;
   GListModel *toplevels = gtk_window_get_toplevels ();
 
-  gtk_window_close (GTK_WINDOW (kiosk));
-  for (guint i = 0; i < g_list_model_get_n_items (toplevels) && dialog == NULL; i++)
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
     {
       g_autoptr(GtkWindow) window = g_list_model_get_item (toplevels, i);
 
       if (ADW_IS_MESSAGE_DIALOG (window) &&
           gtk_window_get_transient_for (window) == GTK_WINDOW (kiosk))
-        dialog = ADW_MESSAGE_DIALOG (window);
+        return ADW_MESSAGE_DIALOG (window);
     }
+  return NULL;
+}
+
+/* Asks `kiosk` to close and answers its confirmation with `response`. */
+static void
+answer_leave_dialog (MienKioskWindow *kiosk,
+                     const char      *response)
+{
+  AdwMessageDialog *dialog;
+
+  gtk_window_close (GTK_WINDOW (kiosk));
+  dialog = find_leave_dialog (kiosk);
   g_assert_nonnull (dialog);
   g_assert_true (adw_message_dialog_has_response (dialog, response));
   /* Held: the dialog may close itself on a response. */
@@ -1141,6 +1150,79 @@ answer_leave_dialog (MienKioskWindow *kiosk,
   adw_message_dialog_response (dialog, response);
   gtk_window_destroy (GTK_WINDOW (dialog));
   g_object_unref (dialog);
+}
+
+/* A key pressed (or released) as the kiosk's key controller gets it. */
+static void
+kiosk_key (MienKioskWindow *kiosk,
+           const char      *signal,
+           guint            keyval,
+           GdkModifierType  state)
+{
+  g_autoptr(GListModel) controllers = gtk_widget_observe_controllers (GTK_WIDGET (kiosk));
+  gboolean found = FALSE;
+
+  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
+    {
+      g_autoptr(GtkEventController) controller = g_list_model_get_item (controllers, i);
+      gboolean handled = FALSE;
+
+      if (!GTK_IS_EVENT_CONTROLLER_KEY (controller))
+        continue;
+      found = TRUE;
+      if (g_str_equal (signal, "key-pressed"))
+        g_signal_emit_by_name (controller, signal, keyval, 0, state, &handled);
+      else
+        g_signal_emit_by_name (controller, signal, keyval, 0, state);
+    }
+  g_assert_true (found);
+}
+
+/* Escape tapped does nothing; held for two seconds it asks to leave, as Ctrl+Alt+Q does. S
+ * saves a snapshot into the snapshots folder. */
+static void
+test_kiosk_keys (void)
+{
+  g_autofree char *folder = g_build_filename (fixture.scratch, "key-snapshots", NULL);
+  g_autoptr(GDir) dir = NULL;
+  GSettings *settings;
+  MienKioskWindow *kiosk;
+  AdwMessageDialog *dialog;
+
+  start_app ();
+  settings = mien_studio_get_settings (fixture.studio);
+  g_settings_set_string (settings, "snapshots-folder", folder);
+  kiosk = open_kiosk ("test");
+  WAIT_FOR (kiosk_is_streaming (kiosk), 120, "the kiosk's frames");
+
+  kiosk_key (kiosk, "key-pressed", GDK_KEY_Escape, 0);
+  spin (500);
+  kiosk_key (kiosk, "key-released", GDK_KEY_Escape, 0);
+  spin (2000);
+  g_assert_null (find_leave_dialog (kiosk));
+
+  kiosk_key (kiosk, "key-pressed", GDK_KEY_Escape, 0);
+  WAIT_FOR (find_leave_dialog (kiosk) != NULL, 10, "the dialog of Escape held");
+  kiosk_key (kiosk, "key-released", GDK_KEY_Escape, 0);
+  dialog = g_object_ref (find_leave_dialog (kiosk));
+  adw_message_dialog_response (dialog, "stay");
+  gtk_window_destroy (GTK_WINDOW (dialog));
+  g_object_unref (dialog);
+
+  kiosk_key (kiosk, "key-pressed", GDK_KEY_q, GDK_CONTROL_MASK | GDK_ALT_MASK);
+  dialog = g_object_ref (find_leave_dialog (kiosk));
+  g_assert_nonnull (dialog);
+  adw_message_dialog_response (dialog, "stay");
+  gtk_window_destroy (GTK_WINDOW (dialog));
+  g_object_unref (dialog);
+
+  kiosk_key (kiosk, "key-pressed", GDK_KEY_s, 0);
+  dir = g_dir_open (folder, 0, NULL);
+  g_assert_nonnull (dir);
+  g_assert_true (g_str_has_suffix (g_dir_read_name (dir), ".png"));
+  g_assert_null (g_dir_read_name (dir));
+
+  gtk_window_destroy (GTK_WINDOW (kiosk));
 }
 
 static void
@@ -1462,6 +1544,7 @@ main (int   argc,
   g_test_add_func ("/gui/live-snapshot-log", test_live_snapshot_log);
   g_test_add_func ("/gui/kiosk-preferences", test_kiosk_preferences);
   g_test_add_func ("/gui/kiosk-menu", test_kiosk_menu);
+  g_test_add_func ("/gui/kiosk-keys", test_kiosk_keys);
   g_test_add_func ("/gui/kiosk-faces", test_kiosk_faces);
   g_test_add_func ("/gui/kiosk-attract", test_kiosk_attract);
   g_test_add_func ("/gui/kiosk-recovery", test_kiosk_recovery);
