@@ -517,3 +517,27 @@ mien_test_run_reference (const char *script,
   g_ptr_array_add (args, NULL);
   return mien_test_run_referencev (script, (const char * const *) args->pdata);
 }
+
+MienModel *
+mien_test_random_model (const char         *backbone,
+                        int                 input_size,
+                        const char * const *classes)
+{
+  g_autoptr(GError) error = NULL;
+  MienModelSpec spec = { 0, };
+  MienModel *model;
+
+  spec.backbone = backbone;
+  spec.input_size = input_size;
+  spec.mode = MIEN_MODE_FINETUNE;
+  spec.classes = classes;
+  for (int c = 0; c < 3; c++)
+    {
+      spec.mean[c] = 0.5;
+      spec.std[c] = 0.25;
+    }
+  spec.device = mien_device_cpu ();
+  model = mien_model_new (mien_plugin_engine_get_default (), &spec, &error);
+  g_assert_no_error (error);
+  return model;
+}

@@ -4,6 +4,7 @@
 #include <gdk-pixbuf/gdk-pixbuf.h>
 #include <glib.h>
 
+#include "mien-model.h"
 #include "mien-torch.h"
 
 #ifdef MIEN_HAVE_SOUP
@@ -38,6 +39,13 @@ void    mien_test_remove_tree       (const char      *path);
 /* Every tensor of two safetensors files is the same, byte for byte (their metadata may differ). */
 void    mien_test_assert_same_tensors (const char    *path_a,
                                        const char    *path_b);
+
+/* A `backbone` ("resnet:18") model at `input_size` px for `classes`, randomly initialised
+ * (fine-tuning, mean 0.5 and std 0.25, on the CPU): what it predicts means nothing, for tests of
+ * what is done with predictions. Fails the test when it cannot be made. */
+MienModel *mien_test_random_model   (const char         *backbone,
+                                     int                 input_size,
+                                     const char * const *classes);
 
 /* The values of any tensor (any dtype, any device) as a new array of doubles. */
 double *mien_test_values_of         (MienTensor      *t,

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <glib/gstdio.h>
 
@@ -25,8 +26,10 @@
 #include "mien-dataset-page.h"
 #include "mien-demo-data.h"
 #include "mien-evaluate-page.h"
+#include "mien-kiosk-window.h"
 #include "mien-live-page.h"
 #include "mien-predict-page.h"
+#include "mien-preferences-window.h"
 #include "mien-test-util.h"
 #include "mien-train-page.h"
 #include "mien-weights.h"
@@ -112,17 +115,14 @@ on_runs_changed (MienStudio *studio,
   fixture.runs_changed = TRUE;
 }
 
+/* The application and its window, once for the program (cases run alone with -p start it). */
 static void
-test_dataset (void)
+start_app (void)
 {
   g_autoptr(GError) error = NULL;
-  g_autofree char *demo = NULL;
-  g_autofree char *demo_train = NULL;
-  MienDatasetStats *stats;
-  MienBarChart *chart;
-  graphene_rect_t first, bar;
-  double first_value;
 
+  if (fixture.app != NULL)
+    return;
   fixture.app = mien_application_new ();
   g_application_set_flags (G_APPLICATION (fixture.app), G_APPLICATION_NON_UNIQUE);
   g_assert_true (g_application_register (G_APPLICATION (fixture.app), NULL, &error));
@@ -133,6 +133,19 @@ test_dataset (void)
   g_assert_nonnull (fixture.window);
   fixture.studio = mien_application_get_studio (fixture.app);
   g_signal_connect (fixture.studio, "runs-changed", G_CALLBACK (on_runs_changed), NULL);
+}
+
+static void
+test_dataset (void)
+{
+  g_autofree char *demo = NULL;
+  g_autofree char *demo_train = NULL;
+  MienDatasetStats *stats;
+  MienBarChart *chart;
+  graphene_rect_t first, bar;
+  double first_value;
+
+  start_app ();
 
   /* First start: the demo set is drawn into the user's data folder and opened. */
   WAIT_FOR (mien_studio_get_stats (fixture.studio) != NULL, 300, "the demo dataset");
@@ -1255,6 +1268,570 @@ test_capture_open_dataset (void)
     g_assert_cmpuint (mien_capture_page_get_count (capture_page, classes[c]), ==, G_MAXUINT);
 }
 
+/* ---- Kiosk mode ---------------------------------------------------------------------------- */
+
+static const char * const kiosk_classes[] = {
+  "anger", "disgust", "fear", "happiness", "sadness", "surprise", NULL
+};
+
+/* A randomly initialised ResNet-18 at 32 px: what it predicts means nothing, that it predicts
+ * (and how that is drawn and logged) is what the kiosk cases check. */
+static const char *
+kiosk_model (void)
+{
+  static char *path = NULL;
+
+  if (path == NULL)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(MienModel) model = mien_test_random_model ("resnet:18", 32, kiosk_classes);
+
+      path = g_build_filename (fixture.scratch, "kiosk-model.safetensors", NULL);
+      g_assert_true (mien_model_save (model, path, NULL, NULL, &error));
+      g_assert_no_error (error);
+    }
+  return path;
+}
+
+static MienKioskWindow *
+open_kiosk (const char *source)
+{
+  const char *models[2] = { kiosk_model (), NULL };
+  GtkWidget *kiosk;
+
+  start_app ();
+  kiosk = mien_kiosk_window_new (GTK_APPLICATION (fixture.app), fixture.studio, models, source);
+  gtk_window_present (GTK_WINDOW (kiosk));
+  return MIEN_KIOSK_WINDOW (kiosk);
+}
+
+/* Anything a visitor could press, type into or slide. */
+static guint
+count_controls (GtkWidget *widget)
+{
+  guint n = 0;
+
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      /* A scrolled window's scrollbar is a range, but nothing a visitor operates. */
+      gboolean range = GTK_IS_RANGE (child) && gtk_widget_get_ancestor (child,
+                                                                        GTK_TYPE_SCROLLBAR) == NULL;
+
+      if (GTK_IS_BUTTON (child) || GTK_IS_CHECK_BUTTON (child) || GTK_IS_SWITCH (child) ||
+          GTK_IS_EDITABLE (child) || range || GTK_IS_DROP_DOWN (child) ||
+          GTK_IS_MENU_BUTTON (child))
+        {
+          g_test_message ("a control in the kiosk: %s", G_OBJECT_TYPE_NAME (child));
+          n++;
+        }
+      n += count_controls (child);
+    }
+  return n;
+}
+
+static gboolean
+label_is (GtkWidget     *label,
+          gconstpointer  text)
+{
+  return g_str_equal (gtk_label_get_text (GTK_LABEL (label)), text);
+}
+
+static gboolean
+kiosk_is_streaming (MienKioskWindow *kiosk)
+{
+  MienKioskState state = mien_kiosk_window_get_state (kiosk);
+
+  return state == MIEN_KIOSK_STATE_LIVE || state == MIEN_KIOSK_STATE_ATTRACT;
+}
+
+/* Pixels of `a` and `b` (RGB or RGBA, the same size) whose colours differ by more than a JPEG
+ * decoder's rounding. */
+static guint
+count_different_pixels (GdkPixbuf *a,
+                        GdkPixbuf *b)
+{
+  guint n = 0;
+
+  for (int y = 0; y < gdk_pixbuf_get_height (a); y++)
+    for (int x = 0; x < gdk_pixbuf_get_width (a); x++)
+      {
+        const guint8 *pa = gdk_pixbuf_get_pixels (a) + y * gdk_pixbuf_get_rowstride (a) +
+                           x * gdk_pixbuf_get_n_channels (a);
+        const guint8 *pb = gdk_pixbuf_get_pixels (b) + y * gdk_pixbuf_get_rowstride (b) +
+                           x * gdk_pixbuf_get_n_channels (b);
+
+        if (ABS (pa[0] - pb[0]) + ABS (pa[1] - pb[1]) + ABS (pa[2] - pb[2]) > 48)
+          n++;
+      }
+  return n;
+}
+
+static void
+test_kiosk_faces (void)
+{
+  g_autofree char *shared = mien_test_shared_dir ();
+  g_autofree char *photo = NULL;
+  g_autofree char *source = NULL;
+  g_autofree char *folder = g_build_filename (fixture.scratch, "kiosk", NULL);
+  g_autofree char *snapshot_path = g_build_filename (folder, "snapshot.png", NULL);
+  g_autofree char *saved = NULL;
+  g_autofree char *csv = NULL;
+  g_autoptr(GString) header = g_string_new ("path,frame,timestamp,faces,face,track,x,y,width,"
+                                            "height,score,class");
+  g_autoptr(GdkPixbuf) bare = NULL;
+  g_autoptr(GdkPixbuf) annotated = NULL;
+  g_autoptr(GdkPixbuf) flipped = NULL;
+  g_autoptr(GdkMonitor) monitor = NULL;
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) lines = NULL;
+  GdkRectangle geometry;
+  GSettings *settings;
+  MienKioskWindow *kiosk;
+  guint n_rows = 0, n_different;
+  guint64 shown;
+  gint64 last_frame = -1;
+
+  if (shared == NULL)
+    return;
+  photo = g_build_filename (shared, "photos", "one-smiling.jpg", NULL);
+  source = g_strconcat ("file:", photo, NULL);
+  start_app ();
+  settings = mien_studio_get_settings (fixture.studio);
+  /* Not mirrored, so that the snapshot can be compared with the photo as it is. */
+  g_settings_set_boolean (settings, "kiosk-mirror", FALSE);
+  g_settings_set_boolean (settings, "kiosk-log", TRUE);
+  g_settings_set_string (settings, "snapshots-folder", folder);
+
+  kiosk = open_kiosk (source);
+  WAIT_FOR (mien_kiosk_window_get_state (kiosk) == MIEN_KIOSK_STATE_LIVE &&
+            mien_kiosk_window_get_n_faces (kiosk) == 1 &&
+            mien_kiosk_window_get_n_predictions (kiosk) >= 5, 180, "the kiosk's predictions");
+  /* Full screen (the whole monitor, even without a window manager), and nothing to press. */
+  g_assert_true (gtk_window_is_fullscreen (GTK_WINDOW (kiosk)));
+  monitor = g_list_model_get_item (gdk_display_get_monitors (gdk_display_get_default ()), 0);
+  gdk_monitor_get_geometry (monitor, &geometry);
+  /* (Less the resize borders GTK keeps when no window manager made it full screen.) */
+  g_assert_cmpint (gtk_widget_get_width (GTK_WIDGET (kiosk)), >=, geometry.width - 20);
+  g_assert_cmpint (gtk_widget_get_height (GTK_WIDGET (kiosk)), >=, geometry.height - 20);
+  g_assert_cmpuint (count_controls (GTK_WIDGET (kiosk)), ==, 0);
+  spin (300);  /* the overlay drawn with the latest prediction */
+
+  /* The snapshot: the frame's size, the photo where nothing is drawn, the overlay where the
+   * face's box, its label and the probabilities' panel are. */
+  saved = mien_kiosk_window_save_snapshot (kiosk, snapshot_path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (saved, ==, snapshot_path);
+  annotated = gdk_pixbuf_new_from_file (snapshot_path, &error);
+  g_assert_no_error (error);
+  bare = gdk_pixbuf_new_from_file (photo, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (gdk_pixbuf_get_width (annotated), ==, gdk_pixbuf_get_width (bare));
+  g_assert_cmpint (gdk_pixbuf_get_height (annotated), ==, gdk_pixbuf_get_height (bare));
+  n_different = count_different_pixels (annotated, bare);
+  g_test_message ("kiosk snapshot: %u of %d pixels differ from the photo", n_different,
+                  gdk_pixbuf_get_width (bare) * gdk_pixbuf_get_height (bare));
+  g_assert_cmpuint (n_different, >, gdk_pixbuf_get_width (bare) * gdk_pixbuf_get_height (bare) / 100);
+  g_assert_cmpuint (n_different, <, gdk_pixbuf_get_width (bare) * gdk_pixbuf_get_height (bare) / 2);
+
+  /* Mirrored from the next frames on: the snapshot is the photo flipped. */
+  g_settings_set_boolean (settings, "kiosk-mirror", TRUE);
+  shown = mien_kiosk_window_get_n_frames_shown (kiosk);
+  WAIT_FOR (mien_kiosk_window_get_n_frames_shown (kiosk) >= shown + 5, 30, "mirrored frames");
+  g_free (mien_kiosk_window_save_snapshot (kiosk, snapshot_path, &error));
+  g_assert_no_error (error);
+  g_clear_object (&annotated);
+  annotated = gdk_pixbuf_new_from_file (snapshot_path, &error);
+  g_assert_no_error (error);
+  flipped = gdk_pixbuf_flip (bare, TRUE);
+  g_assert_cmpuint (count_different_pixels (annotated, flipped), <,
+                    count_different_pixels (annotated, bare) / 2);
+
+  /* The log: predict --faces's header, and a row per face (one here) per classified frame. */
+  g_assert_true (mien_kiosk_window_save_log (kiosk, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_str_has_prefix (mien_kiosk_window_get_log_path (kiosk), folder));
+  g_assert_true (g_file_get_contents (mien_kiosk_window_get_log_path (kiosk), &csv, NULL, &error));
+  g_assert_no_error (error);
+  for (guint c = 0; kiosk_classes[c] != NULL; c++)
+    g_string_append_printf (header, ",p_%s", kiosk_classes[c]);
+  lines = g_strsplit (csv, "\n", -1);
+  g_assert_cmpstr (lines[0], ==, header->str);
+  for (guint i = 1; lines[i] != NULL && lines[i][0] != '\0'; i++)
+    {
+      g_auto(GStrv) fields = g_strsplit (lines[i], ",", -1);
+      gint64 frame;
+
+      g_assert_cmpuint (g_strv_length (fields), ==, 12 + 6);
+      g_assert_cmpstr (fields[0], ==, source);
+      frame = g_ascii_strtoll (fields[1], NULL, 10);
+      g_assert_cmpint (frame, >, last_frame);  /* one row per frame: one face in each */
+      last_frame = frame;
+      g_assert_cmpstr (fields[3], ==, "1");
+      g_assert_cmpstr (fields[4], ==, "0");
+      g_assert_true (g_strv_contains (kiosk_classes, fields[11]));
+      n_rows++;
+    }
+  g_assert_cmpuint (n_rows, >=, 5);
+  g_assert_cmpuint (n_rows, ==, mien_prediction_log_get_n_rows (mien_kiosk_window_get_log (kiosk)));
+
+  gtk_window_destroy (GTK_WINDOW (kiosk));
+  g_settings_reset (settings, "kiosk-mirror");
+  g_settings_reset (settings, "kiosk-log");
+}
+
+/* The kiosk's "Leave Kiosk Mode?" dialog, when it shows one. */
+static AdwMessageDialog *
+find_leave_dialog (MienKioskWindow *kiosk)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GtkWindow) window = g_list_model_get_item (toplevels, i);
+
+      if (ADW_IS_MESSAGE_DIALOG (window) &&
+          gtk_window_get_transient_for (window) == GTK_WINDOW (kiosk))
+        return ADW_MESSAGE_DIALOG (window);
+    }
+  return NULL;
+}
+
+/* Asks `kiosk` to close and answers its confirmation with `response`. */
+static void
+answer_leave_dialog (MienKioskWindow *kiosk,
+                     const char      *response)
+{
+  AdwMessageDialog *dialog;
+
+  gtk_window_close (GTK_WINDOW (kiosk));
+  dialog = find_leave_dialog (kiosk);
+  g_assert_nonnull (dialog);
+  g_assert_true (adw_message_dialog_has_response (dialog, response));
+  /* Held: the dialog may close itself on a response. */
+  g_object_ref (dialog);
+  adw_message_dialog_response (dialog, response);
+  gtk_window_destroy (GTK_WINDOW (dialog));
+  g_object_unref (dialog);
+}
+
+/* A key pressed (or released) as the kiosk's key controller gets it. */
+static void
+kiosk_key (MienKioskWindow *kiosk,
+           const char      *signal,
+           guint            keyval,
+           GdkModifierType  state)
+{
+  g_autoptr(GListModel) controllers = gtk_widget_observe_controllers (GTK_WIDGET (kiosk));
+  gboolean found = FALSE;
+
+  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
+    {
+      g_autoptr(GtkEventController) controller = g_list_model_get_item (controllers, i);
+      gboolean handled = FALSE;
+
+      if (!GTK_IS_EVENT_CONTROLLER_KEY (controller))
+        continue;
+      found = TRUE;
+      if (g_str_equal (signal, "key-pressed"))
+        g_signal_emit_by_name (controller, signal, keyval, 0, state, &handled);
+      else
+        g_signal_emit_by_name (controller, signal, keyval, 0, state);
+    }
+  g_assert_true (found);
+}
+
+/* Escape tapped does nothing; held for two seconds it asks to leave, as Ctrl+Alt+Q does. S
+ * saves a snapshot into the snapshots folder. */
+static void
+test_kiosk_keys (void)
+{
+  g_autofree char *folder = g_build_filename (fixture.scratch, "key-snapshots", NULL);
+  g_autoptr(GDir) dir = NULL;
+  GSettings *settings;
+  MienKioskWindow *kiosk;
+  AdwMessageDialog *dialog;
+
+  start_app ();
+  settings = mien_studio_get_settings (fixture.studio);
+  g_settings_set_string (settings, "snapshots-folder", folder);
+  kiosk = open_kiosk ("test");
+  WAIT_FOR (kiosk_is_streaming (kiosk), 120, "the kiosk's frames");
+
+  kiosk_key (kiosk, "key-pressed", GDK_KEY_Escape, 0);
+  spin (500);
+  kiosk_key (kiosk, "key-released", GDK_KEY_Escape, 0);
+  spin (2000);
+  g_assert_null (find_leave_dialog (kiosk));
+
+  kiosk_key (kiosk, "key-pressed", GDK_KEY_Escape, 0);
+  WAIT_FOR (find_leave_dialog (kiosk) != NULL, 10, "the dialog of Escape held");
+  kiosk_key (kiosk, "key-released", GDK_KEY_Escape, 0);
+  dialog = g_object_ref (find_leave_dialog (kiosk));
+  adw_message_dialog_response (dialog, "stay");
+  gtk_window_destroy (GTK_WINDOW (dialog));
+  g_object_unref (dialog);
+
+  kiosk_key (kiosk, "key-pressed", GDK_KEY_q, GDK_CONTROL_MASK | GDK_ALT_MASK);
+  dialog = g_object_ref (find_leave_dialog (kiosk));
+  g_assert_nonnull (dialog);
+  adw_message_dialog_response (dialog, "stay");
+  gtk_window_destroy (GTK_WINDOW (dialog));
+  g_object_unref (dialog);
+
+  kiosk_key (kiosk, "key-pressed", GDK_KEY_s, 0);
+  dir = g_dir_open (folder, 0, NULL);
+  g_assert_nonnull (dir);
+  g_assert_true (g_str_has_suffix (g_dir_read_name (dir), ".png"));
+  g_assert_null (g_dir_read_name (dir));
+
+  gtk_window_destroy (GTK_WINDOW (kiosk));
+}
+
+static void
+test_kiosk_attract (void)
+{
+  g_autofree char *grey_path = g_build_filename (fixture.scratch, "kiosk-grey.png", NULL);
+  g_autofree char *source = g_strconcat ("file:", grey_path, NULL);
+  g_autoptr(GdkPixbuf) grey = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, 320, 240);
+  g_autoptr(GError) error = NULL;
+  GSettings *settings;
+  MienKioskWindow *kiosk;
+  GtkWidget *attract;
+
+  gdk_pixbuf_fill (grey, 0x808080ff);
+  g_assert_true (gdk_pixbuf_save (grey, grey_path, "png", &error, NULL));
+  g_assert_no_error (error);
+  start_app ();
+  settings = mien_studio_get_settings (fixture.studio);
+  g_settings_set_int (settings, "kiosk-attract-delay", 1);
+
+  /* Nobody in a grey frame: the attract screen, over frames that keep coming. */
+  kiosk = open_kiosk (source);
+  WAIT_FOR (mien_kiosk_window_get_state (kiosk) == MIEN_KIOSK_STATE_ATTRACT, 120,
+            "the attract screen");
+  attract = find_descendant (GTK_WIDGET (kiosk), GTK_TYPE_LABEL, label_is,
+                             "Step in front of the camera");
+  g_assert_nonnull (attract);
+  WAIT_FOR (gtk_widget_get_mapped (attract), 10, "the attract screen to be shown");
+  g_assert_cmpuint (mien_kiosk_window_get_n_faces (kiosk), ==, 0);
+  g_assert_cmpuint (mien_kiosk_window_get_n_frames_shown (kiosk), >, 0);
+
+  /* Closing it any other way (Alt+F4, the window manager) asks first: "Stay" keeps it,
+   * "Leave" closes it. */
+  g_object_add_weak_pointer (G_OBJECT (kiosk), (gpointer *) &kiosk);
+  answer_leave_dialog (kiosk, "stay");
+  spin (200);
+  g_assert_nonnull (kiosk);
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (kiosk)));
+  answer_leave_dialog (kiosk, "leave");
+  WAIT_FOR (kiosk == NULL, 10, "the kiosk to close");
+  g_settings_reset (settings, "kiosk-attract-delay");
+}
+
+/* The source goes away while streaming and comes back: a looped video file is emptied in place
+ * (the running pipeline reads nothing more from the file it has open) and deleted (every new try
+ * to open it fails), then written again. */
+static void
+test_kiosk_recovery (void)
+{
+  g_autofree char *video = g_build_filename (fixture.scratch, "kiosk-source.avi", NULL);
+  g_autofree char *source = g_strconcat ("file:", video, NULL);
+  g_autoptr(GPtrArray) frames = g_ptr_array_new_with_free_func (g_object_unref);
+  MienKioskWindow *kiosk;
+  guint64 shown;
+  guint retries;
+
+  for (guint i = 0; i < 10; i++)
+    {
+      GdkPixbuf *frame = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, 160, 120);
+
+      gdk_pixbuf_fill (frame, 0x40404000u + (i * 16u << 8));
+      g_ptr_array_add (frames, frame);
+    }
+  if (!mien_test_write_video_or_skip (video, (GdkPixbuf * const *) frames->pdata, frames->len, 10))
+    return;
+
+  kiosk = open_kiosk (source);
+  WAIT_FOR (kiosk_is_streaming (kiosk) && mien_kiosk_window_get_n_frames_shown (kiosk) >= 15,
+            120, "the kiosk's frames");
+
+  g_assert_cmpint (truncate (video, 0), ==, 0);
+  g_assert_cmpint (g_unlink (video), ==, 0);
+  WAIT_FOR (mien_kiosk_window_get_state (kiosk) == MIEN_KIOSK_STATE_UNAVAILABLE, 30,
+            "the camera-unavailable screen");
+  g_assert_nonnull (find_descendant (GTK_WIDGET (kiosk), ADW_TYPE_STATUS_PAGE, NULL, NULL));
+  /* Tries that fail while the file is missing leave it unavailable. */
+  retries = mien_kiosk_window_get_n_retries (kiosk);
+  WAIT_FOR (mien_kiosk_window_get_n_retries (kiosk) >= retries + 2, 30, "tries to reopen it");
+  g_assert_cmpint (mien_kiosk_window_get_state (kiosk), ==, MIEN_KIOSK_STATE_UNAVAILABLE);
+
+  /* Back: the next try resumes. */
+  shown = mien_kiosk_window_get_n_frames_shown (kiosk);
+  if (!mien_test_write_video_or_skip (video, (GdkPixbuf * const *) frames->pdata, frames->len, 10))
+    return;
+  WAIT_FOR (kiosk_is_streaming (kiosk) && mien_kiosk_window_get_n_frames_shown (kiosk) >= shown + 10,
+            30, "the kiosk to resume");
+  gtk_window_destroy (GTK_WINDOW (kiosk));
+}
+
+/* The Live page's toolbar: a snapshot of the frame with its overlay, and a log of every face's
+ * predictions, both into the snapshots folder. */
+static void
+test_live_snapshot_log (void)
+{
+  g_autofree char *shared = mien_test_shared_dir ();
+  g_autofree char *photo = NULL;
+  g_autofree char *source = NULL;
+  g_autofree char *folder = g_build_filename (fixture.scratch, "live-snapshots", NULL);
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GDir) dir = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *models[2] = { NULL, NULL };
+  const char *name;
+  MienLivePage *live_page;
+  GtkToggleButton *log_button;
+  int width = 0, height = 0;
+
+  if (shared == NULL)
+    return;
+  photo = g_build_filename (shared, "photos", "one-smiling.jpg", NULL);
+  source = g_strconcat ("file:", photo, NULL);
+  models[0] = kiosk_model ();
+  start_app ();
+  live_page = MIEN_LIVE_PAGE (page ("live"));
+  g_settings_set_string (mien_studio_get_settings (fixture.studio), "snapshots-folder", folder);
+  g_settings_set_string (mien_studio_get_settings (fixture.studio), "live-region", "faces");
+  mien_window_show_page (fixture.window, "live");
+  mien_live_page_set_source (live_page, source);
+  mien_live_page_set_models (live_page, models);
+  WAIT_FOR (mien_live_page_get_ready (live_page), 120, "the live models");
+  log_button = GTK_TOGGLE_BUTTON (find_descendant (GTK_WIDGET (live_page), GTK_TYPE_TOGGLE_BUTTON,
+                                                   NULL, NULL));
+  g_assert_nonnull (log_button);
+  gtk_toggle_button_set_active (log_button, TRUE);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (live_page), "live.start", NULL));
+  WAIT_FOR (mien_live_page_get_n_predictions (live_page) >= 5 &&
+            mien_live_page_get_n_faces (live_page) == 1, 180, "the live predictions");
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (live_page), "live.snapshot", NULL));
+  gtk_toggle_button_set_active (log_button, FALSE);
+  stop_live ();
+
+  /* One snapshot of the frame's size, one log of predict --faces rows. */
+  dir = g_dir_open (folder, 0, &error);
+  g_assert_no_error (error);
+  while ((name = g_dir_read_name (dir)) != NULL)
+    g_ptr_array_add (names, g_strdup (name));
+  g_assert_cmpuint (names->len, ==, 2);
+  gdk_pixbuf_get_file_info (photo, &width, &height);
+  for (guint i = 0; i < names->len; i++)
+    {
+      g_autofree char *path = g_build_filename (folder, names->pdata[i], NULL);
+
+      if (g_str_has_suffix (path, ".png"))
+        {
+          g_autoptr(GdkPixbuf) snapshot = gdk_pixbuf_new_from_file (path, &error);
+
+          g_assert_no_error (error);
+          g_assert_cmpint (gdk_pixbuf_get_width (snapshot), ==, width);
+          g_assert_cmpint (gdk_pixbuf_get_height (snapshot), ==, height);
+        }
+      else
+        {
+          g_autofree char *csv = NULL;
+          g_auto(GStrv) lines = NULL;
+
+          g_assert_true (g_str_has_suffix (path, ".csv"));
+          g_assert_true (g_file_get_contents (path, &csv, NULL, &error));
+          lines = g_strsplit (csv, "\n", -1);
+          g_assert_true (g_str_has_prefix (lines[0], "path,frame,timestamp,faces,face,track,x,y,"
+                                                     "width,height,score,class,p_anger,"));
+          g_assert_cmpuint (g_strv_length (lines), >=, 1 + 5 + 1);
+          for (guint l = 1; lines[l][0] != '\0'; l++)
+            g_assert_true (g_str_has_prefix (lines[l], source));
+        }
+    }
+}
+
+/* Kiosk mode's settings are on the Preferences window, each a widget bound to its key. */
+static void
+test_kiosk_preferences (void)
+{
+  g_autofree char *folder = g_build_filename (fixture.scratch, "prefs-snapshots", NULL);
+  GSettings *settings;
+  GtkWidget *prefs;
+  GtkWidget *row;
+  GtkWidget *toggle;
+  GtkWidget *spin;
+
+  start_app ();
+  settings = mien_studio_get_settings (fixture.studio);
+  g_settings_set_string (settings, "snapshots-folder", folder);
+  prefs = mien_preferences_window_new (GTK_WINDOW (fixture.window), fixture.studio);
+  gtk_window_present (GTK_WINDOW (prefs));
+
+  row = find_descendant (prefs, ADW_TYPE_ACTION_ROW, title_starts_with, "_Mirror");
+  g_assert_nonnull (row);
+  g_assert_nonnull (gtk_widget_get_tooltip_text (row));
+  toggle = find_descendant (row, GTK_TYPE_SWITCH, NULL, NULL);
+  g_assert_true (gtk_switch_get_active (GTK_SWITCH (toggle)));
+  gtk_switch_set_active (GTK_SWITCH (toggle), FALSE);
+  g_assert_false (g_settings_get_boolean (settings, "kiosk-mirror"));
+
+  row = find_descendant (prefs, ADW_TYPE_ACTION_ROW, title_starts_with, "_Log");
+  toggle = find_descendant (row, GTK_TYPE_SWITCH, NULL, NULL);
+  gtk_switch_set_active (GTK_SWITCH (toggle), TRUE);
+  g_assert_true (g_settings_get_boolean (settings, "kiosk-log"));
+
+  row = find_descendant (prefs, ADW_TYPE_ACTION_ROW, title_starts_with, "_Attract");
+  spin = find_descendant (row, GTK_TYPE_SPIN_BUTTON, NULL, NULL);
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (spin), 12);
+  g_assert_cmpint (g_settings_get_int (settings, "kiosk-attract-delay"), ==, 12);
+
+  /* The snapshots folder shown is the setting's, made if it was not there. */
+  row = find_descendant (prefs, ADW_TYPE_ACTION_ROW, title_starts_with, "_Snapshots");
+  g_assert_cmpstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (row)), ==, folder);
+  g_assert_true (g_file_test (folder, G_FILE_TEST_IS_DIR));
+
+  gtk_window_destroy (GTK_WINDOW (prefs));
+  g_settings_reset (settings, "kiosk-mirror");
+  g_settings_reset (settings, "kiosk-log");
+  g_settings_reset (settings, "kiosk-attract-delay");
+}
+
+/* The primary menu's Kiosk Mode: the Live page's models and source, remembered for
+ * `mien --kiosk`. */
+static void
+test_kiosk_menu (void)
+{
+  MienLivePage *live_page;
+  const char *models[2] = { NULL, NULL };
+  g_auto(GStrv) remembered = NULL;
+  GListModel *toplevels;
+  MienKioskWindow *kiosk = NULL;
+
+  models[0] = kiosk_model ();
+  start_app ();
+  live_page = MIEN_LIVE_PAGE (page ("live"));
+  mien_live_page_set_source (live_page, "test");
+  mien_live_page_set_models (live_page, models);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fixture.window), "win.kiosk", NULL));
+  toplevels = gtk_window_get_toplevels ();
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels) && kiosk == NULL; i++)
+    {
+      g_autoptr(GtkWindow) window = g_list_model_get_item (toplevels, i);
+
+      if (MIEN_IS_KIOSK_WINDOW (window))
+        kiosk = MIEN_KIOSK_WINDOW (window);
+    }
+  g_assert_nonnull (kiosk);
+  remembered = g_settings_get_strv (mien_studio_get_settings (fixture.studio), "kiosk-models");
+  g_assert_cmpstrv (remembered, models);
+  WAIT_FOR (kiosk_is_streaming (kiosk) && mien_kiosk_window_get_n_predictions (kiosk) > 0, 120,
+            "the kiosk's predictions on the test source");
+  gtk_window_destroy (GTK_WINDOW (kiosk));
+}
+
 /* ---- The installed-style binary starts without a warning --------------------------------- */
 
 static void
@@ -1327,6 +1904,13 @@ main (int   argc,
   g_test_add_func ("/gui/predict-faces", test_predict_faces);
   g_test_add_func ("/gui/live", test_live);
   g_test_add_func ("/gui/live-faces", test_live_faces);
+  g_test_add_func ("/gui/live-snapshot-log", test_live_snapshot_log);
+  g_test_add_func ("/gui/kiosk-preferences", test_kiosk_preferences);
+  g_test_add_func ("/gui/kiosk-menu", test_kiosk_menu);
+  g_test_add_func ("/gui/kiosk-keys", test_kiosk_keys);
+  g_test_add_func ("/gui/kiosk-faces", test_kiosk_faces);
+  g_test_add_func ("/gui/kiosk-attract", test_kiosk_attract);
+  g_test_add_func ("/gui/kiosk-recovery", test_kiosk_recovery);
   g_test_add_func ("/gui/capture", test_capture);
   g_test_add_func ("/gui/capture-broken-source", test_capture_broken_source);
   g_test_add_func ("/gui/capture-open-dataset", test_capture_open_dataset);

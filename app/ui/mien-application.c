@@ -4,6 +4,7 @@
 #include <glib/gi18n-lib.h>
 
 #include "mien-application.h"
+#include "mien-kiosk-window.h"
 #include "mien-preferences-window.h"
 #include "mien-window.h"
 
@@ -13,6 +14,10 @@ struct _MienApplication
 
   GSettings     *settings;
   MienStudio    *studio;
+  /* --kiosk, --model, --source */
+  gboolean       kiosk;
+  GStrv          kiosk_models;
+  char          *kiosk_source;
 };
 
 G_DEFINE_FINAL_TYPE (MienApplication, mien_application, ADW_TYPE_APPLICATION)
@@ -158,6 +163,19 @@ mien_application_activate (GApplication *app)
   MienApplication *self = MIEN_APPLICATION (app);
   GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (app));
 
+  if (self->kiosk)
+    {
+      g_auto(GStrv) saved = g_settings_get_strv (self->settings, "kiosk-models");
+      const char * const *models = self->kiosk_models != NULL
+                                   ? (const char * const *) self->kiosk_models
+                                   : (const char * const *) saved;
+
+      /* Once: a second activation (the desktop's launcher) shows the studio. */
+      self->kiosk = FALSE;
+      gtk_window_present (GTK_WINDOW (mien_kiosk_window_new (GTK_APPLICATION (app), self->studio,
+                                                             models, self->kiosk_source)));
+      return;
+    }
   if (window == NULL)
     {
       window = GTK_WINDOW (mien_window_new (ADW_APPLICATION (app), self->studio));
@@ -165,6 +183,32 @@ mien_application_activate (GApplication *app)
       mien_studio_reload_runs (self->studio);
     }
   gtk_window_present (window);
+}
+
+static int
+mien_application_handle_local_options (GApplication *app,
+                                       GVariantDict *options)
+{
+  MienApplication *self = MIEN_APPLICATION (app);
+
+  self->kiosk = g_variant_dict_contains (options, "kiosk");
+  g_variant_dict_lookup (options, "model", "^aay", &self->kiosk_models);
+  g_variant_dict_lookup (options, "source", "s", &self->kiosk_source);
+  if (!self->kiosk && (self->kiosk_models != NULL || self->kiosk_source != NULL))
+    {
+      g_printerr (_("--model and --source are options of --kiosk\n"));
+      return 1;
+    }
+  for (guint i = 0; self->kiosk_models != NULL && self->kiosk_models[i] != NULL; i++)
+    if (!g_file_test (self->kiosk_models[i], G_FILE_TEST_IS_REGULAR))
+      {
+        g_printerr (_("--model %s: no such model file\n"), self->kiosk_models[i]);
+        return 1;
+      }
+  /* A booth's process of its own, even while the studio runs. */
+  if (self->kiosk)
+    g_application_set_flags (app, g_application_get_flags (app) | G_APPLICATION_NON_UNIQUE);
+  return -1;
 }
 
 static void
@@ -180,6 +224,16 @@ mien_application_shutdown (GApplication *app)
 }
 
 static void
+mien_application_finalize (GObject *object)
+{
+  MienApplication *self = MIEN_APPLICATION (object);
+
+  g_strfreev (self->kiosk_models);
+  g_free (self->kiosk_source);
+  G_OBJECT_CLASS (mien_application_parent_class)->finalize (object);
+}
+
+static void
 mien_application_class_init (MienApplicationClass *klass)
 {
   GApplicationClass *app_class = G_APPLICATION_CLASS (klass);
@@ -187,11 +241,27 @@ mien_application_class_init (MienApplicationClass *klass)
   app_class->startup = mien_application_startup;
   app_class->activate = mien_application_activate;
   app_class->shutdown = mien_application_shutdown;
+  app_class->handle_local_options = mien_application_handle_local_options;
+  G_OBJECT_CLASS (klass)->finalize = mien_application_finalize;
 }
 
 static void
 mien_application_init (MienApplication *self)
 {
+  static const GOptionEntry entries[] = {
+    { "kiosk", 0, 0, G_OPTION_ARG_NONE, NULL,
+      N_("Run full screen for a booth: the camera and the models' predictions, no controls "
+         "(leave with Escape held or Ctrl+Alt+Q)"), NULL },
+    { "model", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, NULL,
+      N_("A model file for kiosk mode (repeat for an ensemble; default: the models last chosen "
+         "on the Live page)"), N_("FILE") },
+    { "source", 0, 0, G_OPTION_ARG_STRING, NULL,
+      N_("The camera for kiosk mode: test, file:PATH, v4l2:/dev/videoN or pipewire:SERIAL "
+         "(default: the Live page's)"), N_("ID") },
+    { NULL }
+  };
+
+  g_application_add_main_option_entries (G_APPLICATION (self), entries);
 }
 
 MienApplication *

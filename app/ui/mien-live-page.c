@@ -11,6 +11,7 @@
 
 #include <glib/gi18n-lib.h>
 
+#include "mien-annotated-frame.h"
 #include "mien-camera.h"
 #include "mien-dataset.h"
 #include "mien-face-model.h"
@@ -20,6 +21,7 @@
 #include "mien-live-overlay.h"
 #include "mien-live-page.h"
 #include "mien-model-chooser.h"
+#include "mien-prediction-log.h"
 #include "mien-ui-util.h"
 
 /* The test pattern's size: enough for the models (224 px at most) and for a demo on screen,
@@ -76,6 +78,7 @@ struct _MienLivePage
   double              camera_rate;
 
   GPtrArray          *teardowns;      /* Teardown: stopping on a thread */
+  MienPredictionLog  *log;            /* while the log button is down and models predict */
   GtkWindow          *window;
   gulong              close_id;
 
@@ -91,6 +94,7 @@ struct _MienLivePage
   GtkLabel           *status_label;
   GtkWidget          *start_button;
   GtkWidget          *stop_button;
+  GtkToggleButton    *log_button;
   AdwComboRow        *source_row;
   AdwComboRow        *region_row;
   AdwActionRow       *smoothing_row;
@@ -233,6 +237,7 @@ update_state (MienLivePage *self)
 
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "live.start", ready);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "live.stop", self->running);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "live.snapshot", self->running);
   gtk_widget_set_visible (self->start_button, !self->running);
   gtk_widget_set_visible (self->stop_button, self->running);
 
@@ -378,6 +383,12 @@ on_prediction (MienFramePredictor        *predictor,
   if (prediction->faces)
     self->n_faces = prediction->n_regions;
   mien_live_overlay_set_prediction (self->overlay, prediction);
+  if (gtk_toggle_button_get_active (self->log_button) && self->ensemble != NULL)
+    {
+      if (self->log == NULL)
+        self->log = mien_prediction_log_new (self->ensemble, self->source_id);
+      mien_prediction_log_add (self->log, prediction);
+    }
 }
 
 static void
@@ -521,6 +532,75 @@ replace_predictor (MienLivePage *self)
     }
   predictor = mien_frame_predictor_new (self->ensemble, get_region (self));
   use_predictor (self, predictor);
+}
+
+/* ---- Snapshot and log ------------------------------------------------------------------------ */
+
+static char *
+new_output_path (MienLivePage  *self,
+                 const char    *suffix,
+                 GError       **error)
+{
+  g_autofree char *folder = mien_annotated_frame_dup_folder (self->settings, error);
+
+  return folder != NULL ? mien_annotated_frame_dup_path (folder, "mien-live", suffix) : NULL;
+}
+
+static void
+post_saved (MienLivePage *self,
+            const char   *path)
+{
+  g_autofree char *name = g_path_get_basename (path);
+  /* Translators: a snapshot or log file just saved in the snapshots folder. */
+  g_autofree char *message = g_strdup_printf (_("Saved %s"), name);
+
+  mien_studio_post_message (self->studio, message);
+}
+
+static void
+snapshot_action (GtkWidget  *widget,
+                 const char *action_name,
+                 GVariant   *parameter)
+{
+  MienLivePage *self = MIEN_LIVE_PAGE (widget);
+  g_autoptr(GdkPaintable) image = gdk_paintable_get_current_image (GDK_PAINTABLE (self->frames));
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = NULL;
+
+  if (!GDK_IS_TEXTURE (image))
+    g_set_error_literal (&error, G_IO_ERROR, G_IO_ERROR_NOT_INITIALIZED, _("No frame is shown"));
+  else if ((path = new_output_path (self, ".png", &error)) != NULL &&
+           mien_annotated_frame_save (GTK_WIDGET (self->overlay), GDK_TEXTURE (image), path,
+                                      &error))
+    {
+      post_saved (self, path);
+      return;
+    }
+  show_error (self, _("Could not save the snapshot"), error);
+}
+
+/* The rows recorded since the button went down, to a new file in the snapshots folder. */
+static void
+finish_log (MienLivePage *self)
+{
+  g_autoptr(MienPredictionLog) log = g_steal_pointer (&self->log);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = NULL;
+
+  if (log == NULL || mien_prediction_log_get_n_rows (log) == 0)
+    return;
+  if ((path = new_output_path (self, ".csv", &error)) != NULL &&
+      mien_prediction_log_save (log, path, &error))
+    post_saved (self, path);
+  else
+    show_error (self, _("Could not save the prediction log"), error);
+}
+
+static void
+on_log_toggled (MienLivePage *self)
+{
+  if (!gtk_toggle_button_get_active (self->log_button))
+    finish_log (self);
 }
 
 /* ---- Start and stop -------------------------------------------------------------------------- */
@@ -1098,6 +1178,8 @@ mien_live_page_dispose (GObject *object)
   if (self->predictor != NULL)
     g_signal_handlers_disconnect_by_data (self->predictor, self);
   g_clear_object (&self->predictor);
+  if (self->studio != NULL)
+    finish_log (self);
   /* Stops still in flight finish before the page is gone (their idles find it unlisted). */
   if (self->teardowns != NULL)
     {
@@ -1213,15 +1295,18 @@ mien_live_page_class_init (MienLivePageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, MienLivePage, status_label);
   gtk_widget_class_bind_template_child (widget_class, MienLivePage, start_button);
   gtk_widget_class_bind_template_child (widget_class, MienLivePage, stop_button);
+  gtk_widget_class_bind_template_child (widget_class, MienLivePage, log_button);
   gtk_widget_class_bind_template_child (widget_class, MienLivePage, source_row);
   gtk_widget_class_bind_template_child (widget_class, MienLivePage, region_row);
   gtk_widget_class_bind_template_child (widget_class, MienLivePage, smoothing_row);
   gtk_widget_class_bind_template_child (widget_class, MienLivePage, smoothing_switch);
   gtk_widget_class_bind_template_child (widget_class, MienLivePage, chooser_bin);
   gtk_widget_class_bind_template_callback (widget_class, on_dismiss_error);
+  gtk_widget_class_bind_template_callback (widget_class, on_log_toggled);
 
   gtk_widget_class_install_action (widget_class, "live.start", NULL, start_action);
   gtk_widget_class_install_action (widget_class, "live.stop", NULL, stop_action);
+  gtk_widget_class_install_action (widget_class, "live.snapshot", NULL, snapshot_action);
 }
 
 static void
@@ -1235,6 +1320,7 @@ mien_live_page_init (MienLivePage *self)
   gtk_picture_set_paintable (self->picture, GDK_PAINTABLE (self->frames));
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "live.start", FALSE);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "live.stop", FALSE);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "live.snapshot", FALSE);
 }
 
 GtkWidget *
@@ -1275,6 +1361,13 @@ mien_live_page_get_running (MienLivePage *self)
 {
   g_return_val_if_fail (MIEN_IS_LIVE_PAGE (self), FALSE);
   return self->running;
+}
+
+GStrv
+mien_live_page_dup_models (MienLivePage *self)
+{
+  g_return_val_if_fail (MIEN_IS_LIVE_PAGE (self), NULL);
+  return mien_model_chooser_dup_selected (MIEN_MODEL_CHOOSER (self->chooser));
 }
 
 gboolean

@@ -26,6 +26,8 @@ void       mien_live_page_set_source     (MienLivePage       *self,
                                           const char         *source_id);
 void       mien_live_page_set_models     (MienLivePage       *self,
                                           const char * const *paths);
+/* The model files chosen now (transfer full; empty when none). */
+GStrv      mien_live_page_dup_models     (MienLivePage       *self);
 /* Property "running". Frames shown and predictions drawn since the last start, for tests. */
 gboolean   mien_live_page_get_running    (MienLivePage       *self);
 /* Property "ready": whether "live.start" is enabled (see above). */

@@ -3,6 +3,7 @@
 
 #include <glib/gi18n-lib.h>
 
+#include "mien-annotated-frame.h"
 #include "mien-device.h"
 #include "mien-face-model.h"
 #include "mien-preferences-window.h"
@@ -27,6 +28,7 @@ struct _MienPreferencesWindow
   GtkButton    *runs_reset;
   AdwComboRow  *style_row;
   AdwActionRow *face_model_row;
+  AdwActionRow *snapshots_row;
   GtkWidget    *face_model_reset;
   GtkWidget    *face_model_choose;
   GtkWidget    *face_model_download;
@@ -89,6 +91,104 @@ choose_folder (MienPreferencesWindow *self,
   choice->key = key;
   mien_ui_choose_file (GTK_WIDGET (self), title, GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER,
                        _("_Select"), NULL, NULL, on_folder_chosen, choice);
+}
+
+/* ---- Kiosk mode: built here rather than in the template, as one group of its own ---------- */
+
+static void
+update_snapshots_folder (MienPreferencesWindow *self)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *folder = mien_annotated_frame_dup_folder (self->settings, &error);
+
+  adw_action_row_set_subtitle (self->snapshots_row, folder != NULL ? folder : error->message);
+}
+
+static void
+on_snapshots_setting_changed (GSettings             *settings,
+                              const char            *key,
+                              MienPreferencesWindow *self)
+{
+  update_snapshots_folder (self);
+}
+
+static void
+on_snapshots_choose (MienPreferencesWindow *self)
+{
+  choose_folder (self, "snapshots-folder", _("Snapshots Folder"));
+}
+
+static GtkWidget *
+add_kiosk_row (MienPreferencesWindow *self,
+               AdwPreferencesGroup   *group,
+               const char            *title,
+               const char            *tooltip,
+               GtkWidget             *suffix)
+{
+  GtkWidget *row = adw_action_row_new ();
+
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
+  adw_preferences_row_set_use_underline (ADW_PREFERENCES_ROW (row), TRUE);
+  gtk_widget_set_tooltip_text (row, tooltip);
+  gtk_widget_set_valign (suffix, GTK_ALIGN_CENTER);
+  adw_action_row_add_suffix (ADW_ACTION_ROW (row), suffix);
+  adw_action_row_set_activatable_widget (ADW_ACTION_ROW (row), suffix);
+  adw_preferences_group_add (group, row);
+  return row;
+}
+
+static void
+add_kiosk_switch (MienPreferencesWindow *self,
+                  AdwPreferencesGroup   *group,
+                  const char            *key,
+                  const char            *title,
+                  const char            *tooltip)
+{
+  GtkWidget *toggle = gtk_switch_new ();
+
+  g_settings_bind (self->settings, key, toggle, "active", G_SETTINGS_BIND_DEFAULT);
+  add_kiosk_row (self, group, title, tooltip, toggle);
+}
+
+static void
+add_kiosk_page (MienPreferencesWindow *self)
+{
+  GtkWidget *page = adw_preferences_page_new ();
+  GtkWidget *group = adw_preferences_group_new ();
+  GtkWidget *spin = gtk_spin_button_new_with_range (1, 3600, 1);
+  GtkWidget *choose = gtk_button_new_from_icon_name ("folder-open-symbolic");
+
+  adw_preferences_page_set_title (ADW_PREFERENCES_PAGE (page), _("Kiosk"));
+  adw_preferences_page_set_icon_name (ADW_PREFERENCES_PAGE (page), "video-display-symbolic");
+  adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (group), _("Kiosk Mode"));
+  adw_preferences_group_set_description (ADW_PREFERENCES_GROUP (group),
+                                         _("Full screen predictions for a booth: the primary "
+                                           "menu’s Kiosk Mode, or mien --kiosk. Leave it with "
+                                           "Escape held for two seconds, or Ctrl+Alt+Q."));
+  add_kiosk_switch (self, ADW_PREFERENCES_GROUP (group), "kiosk-mirror", _("_Mirror the Camera"),
+                    _("Show the camera as a mirror would: visitors who move left see themselves "
+                      "move left"));
+  add_kiosk_switch (self, ADW_PREFERENCES_GROUP (group), "kiosk-emoji", _("_Emoji"),
+                    _("Show an emoji beside each class that has one"));
+  g_settings_bind (self->settings, "kiosk-attract-delay", spin, "value", G_SETTINGS_BIND_DEFAULT);
+  add_kiosk_row (self, ADW_PREFERENCES_GROUP (group), _("_Attract Screen After (Seconds)"),
+                 _("Seconds without a face in view before “Step in front of the camera” shows"),
+                 spin);
+  add_kiosk_switch (self, ADW_PREFERENCES_GROUP (group), "kiosk-log", _("_Log the Predictions"),
+                    _("Record every face’s predictions as a CSV file in the snapshots folder"));
+  gtk_widget_set_tooltip_text (choose, _("Choose the folder"));
+  self->snapshots_row = ADW_ACTION_ROW (add_kiosk_row (self, ADW_PREFERENCES_GROUP (group),
+                                                       _("_Snapshots Folder"),
+                                                       _("Where snapshots (S in kiosk mode) and "
+                                                         "prediction logs are saved"),
+                                                       choose));
+  gtk_widget_add_css_class (choose, "flat");
+  g_signal_connect_swapped (choose, "clicked", G_CALLBACK (on_snapshots_choose), self);
+  g_signal_connect (self->settings, "changed::snapshots-folder",
+                    G_CALLBACK (on_snapshots_setting_changed), self);
+  update_snapshots_folder (self);
+  adw_preferences_page_add (ADW_PREFERENCES_PAGE (page), ADW_PREFERENCES_GROUP (group));
+  adw_preferences_window_add (ADW_PREFERENCES_WINDOW (self), ADW_PREFERENCES_PAGE (page));
 }
 
 /* ---- The face detector's model file ------------------------------------------------------ */
@@ -426,5 +526,6 @@ mien_preferences_window_new (GtkWindow  *parent,
   g_signal_connect (self->settings, "changed::face-model",
                     G_CALLBACK (on_face_model_setting_changed), self);
   update_face_model (self);
+  add_kiosk_page (self);
   return GTK_WIDGET (self);
 }

@@ -6,6 +6,7 @@
 #include "mien-capture-page.h"
 #include "mien-dataset-page.h"
 #include "mien-evaluate-page.h"
+#include "mien-kiosk-window.h"
 #include "mien-live-page.h"
 #include "mien-predict-page.h"
 #include "mien-train-page.h"
@@ -142,6 +143,26 @@ open_demo_action (GtkWidget  *widget,
   mien_window_show_page (self, "dataset");
 }
 
+/* Kiosk mode on the Live page's models and source; the page lets go of the camera first. */
+static void
+kiosk_action (GtkWidget  *widget,
+              const char *action_name,
+              GVariant   *parameter)
+{
+  MienWindow *self = MIEN_WINDOW (widget);
+  MienLivePage *live_page = MIEN_LIVE_PAGE (mien_window_get_page (self, "live"));
+  g_auto(GStrv) models = mien_live_page_dup_models (live_page);
+  GtkApplication *app = gtk_window_get_application (GTK_WINDOW (self));
+
+  if (mien_live_page_get_running (live_page))
+    gtk_widget_activate_action (GTK_WIDGET (live_page), "live.stop", NULL);
+  /* What `mien --kiosk` without --model runs next time. */
+  g_settings_set_strv (mien_studio_get_settings (self->studio), "kiosk-models",
+                       (const char * const *) models);
+  gtk_window_present (GTK_WINDOW (mien_kiosk_window_new (app, self->studio,
+                                                         (const char * const *) models, NULL)));
+}
+
 static void
 show_page_action (GtkWidget  *widget,
                   const char *action_name,
@@ -275,6 +296,7 @@ mien_window_class_init (MienWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.open-manifest", NULL, open_dataset_action);
   gtk_widget_class_install_action (widget_class, "win.open-demo", NULL, open_demo_action);
   gtk_widget_class_install_action (widget_class, "win.show-page", "s", show_page_action);
+  gtk_widget_class_install_action (widget_class, "win.kiosk", NULL, kiosk_action);
 
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_o, GDK_CONTROL_MASK,
                                        "win.open-dataset", NULL);
