@@ -20,7 +20,6 @@
 #include "mien-capture-page.h"
 #include "mien-dataset.h"
 #include "mien-demo-data.h"
-#include "mien-face-model.h"
 #include "mien-face-overlay.h"
 #include "mien-frame-feed.h"
 #include "mien-live-frames.h"
@@ -852,32 +851,15 @@ on_capture_error (MienCapture     *capture,
 
 /* ---- The capture and its detector ------------------------------------------------------------ */
 
-/* Opening a detector reads its model (a cascade's XML, YuNet's network): on a thread. */
-static void
-open_detector_thread (GTask        *task,
-                      gpointer      source_object,
-                      gpointer      task_data,
-                      GCancellable *cancellable)
-{
-  MienPluginEngine *engine = mien_studio_get_engine (MIEN_CAPTURE_PAGE (source_object)->studio);
-  GError *error = NULL;
-  /* task_data: the "face-model" setting, NULL when empty (the default path). */
-  MienFaceDetector *detector = mien_face_model_open_detector (engine, NULL, task_data, &error);
-
-  if (detector != NULL)
-    g_task_return_pointer (task, detector, g_object_unref);
-  else
-    g_task_return_error (task, error);
-}
-
 static void
 on_detector_opened (GObject      *source,
                     GAsyncResult *result,
                     gpointer      user_data)
 {
-  MienCapturePage *self = MIEN_CAPTURE_PAGE (source);
+  g_autoptr(MienCapturePage) self = user_data;
   g_autoptr(GError) error = NULL;
-  g_autoptr(MienFaceDetector) detector = g_task_propagate_pointer (G_TASK (result), &error);
+  g_autoptr(MienFaceDetector) detector =
+    mien_studio_open_face_detector_finish (MIEN_STUDIO (source), result, &error);
   MienCaptureOptions options = MIEN_CAPTURE_OPTIONS_INIT;
 
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
@@ -911,7 +893,6 @@ on_detector_opened (GObject      *source,
 static void
 replace_capture (MienCapturePage *self)
 {
-  g_autoptr(GTask) task = NULL;
   MienCapture *old = g_steal_pointer (&self->capture);
 
   g_cancellable_cancel (self->detector_cancellable);
@@ -923,14 +904,11 @@ replace_capture (MienCapturePage *self)
   mien_face_boxes_clear (self->boxes);
   if (self->running && self->capture_dir != NULL)
     {
-      g_autofree char *model_file = g_settings_get_string (self->settings, "face-model");
-
+      /* A face too small for the Live page would make a crop of little but upscaled pixels. */
       self->detector_cancellable = g_cancellable_new ();
-      task = g_task_new (self, self->detector_cancellable, on_detector_opened, NULL);
-      g_task_set_source_tag (task, replace_capture);
-      g_task_set_task_data (task, model_file[0] != '\0' ? g_steal_pointer (&model_file) : NULL,
-                            g_free);
-      g_task_run_in_thread (task, open_detector_thread);
+      mien_studio_open_face_detector_async (self->studio, MIEN_STUDIO_STREAM_MIN_FACE_FRACTION,
+                                            self->detector_cancellable, on_detector_opened,
+                                            g_object_ref (self));
     }
   update_state (self);
 }

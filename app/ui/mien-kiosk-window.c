@@ -13,7 +13,6 @@
 
 #include "mien-annotated-frame.h"
 #include "mien-camera.h"
-#include "mien-face-model.h"
 #include "mien-frame-feed.h"
 #include "mien-kiosk-window.h"
 #include "mien-live-frames.h"
@@ -425,26 +424,6 @@ start_predictor (MienKioskWindow *self)
   update_state (self);
 }
 
-/* Opening a detector reads its model (YuNet's network, a cascade's XML): on a thread. */
-static void
-open_detector_thread (GTask        *task,
-                      gpointer      source_object,
-                      gpointer      task_data,
-                      GCancellable *cancellable)
-{
-  MienStudio *studio = source_object;
-  const char *model_file = task_data;
-  GError *error = NULL;
-  MienFaceDetector *detector =
-    mien_face_model_open_detector (mien_studio_get_engine (studio), NULL,
-                                   model_file[0] != '\0' ? model_file : NULL, &error);
-
-  if (detector == NULL)
-    g_task_return_error (task, error);
-  else
-    g_task_return_pointer (task, detector, g_object_unref);
-}
-
 static void
 on_detector_opened (GObject      *source,
                     GAsyncResult *result,
@@ -452,7 +431,8 @@ on_detector_opened (GObject      *source,
 {
   g_autoptr(MienKioskWindow) self = user_data;
   g_autoptr(GError) error = NULL;
-  MienFaceDetector *detector = g_task_propagate_pointer (G_TASK (result), &error);
+  MienFaceDetector *detector =
+    mien_studio_open_face_detector_finish (MIEN_STUDIO (source), result, &error);
 
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
@@ -920,7 +900,6 @@ mien_kiosk_window_new (GtkApplication     *app,
                        const char         *source_id)
 {
   MienKioskWindow *self;
-  g_autoptr(GTask) task = NULL;
 
   g_return_val_if_fail (GTK_IS_APPLICATION (app), NULL);
   g_return_val_if_fail (MIEN_IS_STUDIO (studio), NULL);
@@ -947,15 +926,12 @@ mien_kiosk_window_new (GtkApplication     *app,
                   "--model."), NULL);
   else
     {
-      g_autofree char *face_model = g_settings_get_string (self->settings, "face-model");
-
       mien_studio_load_ensemble_async (studio, (const char * const *) self->models,
                                        self->cancellable, on_ensemble_loaded,
                                        g_object_ref (self));
-      /* The studio as the source: the thread must not touch the window, which may go. */
-      task = g_task_new (studio, self->cancellable, on_detector_opened, g_object_ref (self));
-      g_task_set_task_data (task, g_steal_pointer (&face_model), g_free);
-      g_task_run_in_thread (task, open_detector_thread);
+      mien_studio_open_face_detector_async (studio, MIEN_STUDIO_STREAM_MIN_FACE_FRACTION,
+                                            self->cancellable, on_detector_opened,
+                                            g_object_ref (self));
     }
   start_camera (self);
   self->tick_id = g_timeout_add (TICK_MS, tick, self);

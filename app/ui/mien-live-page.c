@@ -14,7 +14,6 @@
 #include "mien-annotated-frame.h"
 #include "mien-camera.h"
 #include "mien-dataset.h"
-#include "mien-face-model.h"
 #include "mien-frame-feed.h"
 #include "mien-frame-predictor.h"
 #include "mien-live-frames.h"
@@ -128,9 +127,6 @@ get_region (MienLivePage *self)
  * count (0.6, 0.36, 0.22, …). */
 #define SMOOTHING_ALPHA 0.6
 
-/* The smallest face the Live page looks for, as a fraction of the frame's shorter side (40 px
- * in a 480-line frame). */
-#define LIVE_MIN_FACE_FRACTION (1.0 / 12)
 
 static double
 get_smoothing (MienLivePage *self)
@@ -429,40 +425,15 @@ use_predictor (MienLivePage       *self,
   update_status (self);
 }
 
-/* Opening a detector reads its model (a cascade's XML, YuNet's network): on a thread. */
-static void
-open_detector_thread (GTask        *task,
-                      gpointer      source_object,
-                      gpointer      task_data,
-                      GCancellable *cancellable)
-{
-  MienLivePage *self = source_object;
-  const char *model_file = task_data;
-  GError *error = NULL;
-  MienFaceDetector *detector =
-    mien_face_model_open_detector (mien_studio_get_engine (self->studio), NULL,
-                                   model_file[0] != '\0' ? model_file : NULL, &error);
-
-  if (detector == NULL)
-    {
-      g_task_return_error (task, error);
-      return;
-    }
-  /* A booth's faces fill a good part of the frame: not searching for tiny ones makes the
-   * cascades several times faster (the smallest scales cost the most). */
-  if (g_object_class_find_property (G_OBJECT_GET_CLASS (detector), "min-face-fraction") != NULL)
-    g_object_set (detector, "min-face-fraction", LIVE_MIN_FACE_FRACTION, NULL);
-  g_task_return_pointer (task, detector, g_object_unref);
-}
-
 static void
 on_detector_opened (GObject      *source,
                     GAsyncResult *result,
                     gpointer      user_data)
 {
-  MienLivePage *self = MIEN_LIVE_PAGE (source);
+  g_autoptr(MienLivePage) self = user_data;
   g_autoptr(GError) error = NULL;
-  g_autoptr(MienFaceDetector) detector = g_task_propagate_pointer (G_TASK (result), &error);
+  g_autoptr(MienFaceDetector) detector =
+    mien_studio_open_face_detector_finish (MIEN_STUDIO (source), result, &error);
   g_autoptr(MienFramePredictor) predictor = NULL;
   MienFaceAlignOptions align = MIEN_FACE_ALIGN_OPTIONS_INIT;
 
@@ -520,13 +491,10 @@ replace_predictor (MienLivePage *self)
     }
   if (get_region (self) == MIEN_FRAME_REGION_FACES)
     {
-      g_autoptr(GTask) task = NULL;
-
       self->detector_cancellable = g_cancellable_new ();
-      task = g_task_new (self, self->detector_cancellable, on_detector_opened, NULL);
-      g_task_set_source_tag (task, replace_predictor);
-      g_task_set_task_data (task, g_settings_get_string (self->settings, "face-model"), g_free);
-      g_task_run_in_thread (task, open_detector_thread);
+      mien_studio_open_face_detector_async (self->studio, MIEN_STUDIO_STREAM_MIN_FACE_FRACTION,
+                                            self->detector_cancellable, on_detector_opened,
+                                            g_object_ref (self));
       update_status (self);
       return;
     }

@@ -4,6 +4,7 @@
 #include <glib/gi18n-lib.h>
 
 #include "mien-demo-data.h"
+#include "mien-face-model.h"
 #include "mien-studio.h"
 
 struct _MienStudio
@@ -321,6 +322,78 @@ thread_progress (double      fraction,
   if (queue)
     mien_main_context_post (NULL, G_PRIORITY_DEFAULT, "[mien] studio progress", deliver_progress,
                             g_object_ref (self), g_object_unref);
+}
+
+/* ---- Faces ------------------------------------------------------------------------------ */
+
+typedef struct {
+  MienPluginEngine *engine;
+  char             *model_file;  /* NULL: the default path */
+  double            min_face_fraction;
+} DetectorData;
+
+static void
+detector_data_free (DetectorData *data)
+{
+  g_clear_object (&data->engine);
+  g_free (data->model_file);
+  g_free (data);
+}
+
+static void
+detector_thread (GTask        *task,
+                 gpointer      source_object,
+                 gpointer      task_data,
+                 GCancellable *cancellable)
+{
+  DetectorData *data = task_data;
+  GError *error = NULL;
+  MienFaceDetector *detector =
+    mien_face_model_open_detector (data->engine, NULL, data->model_file, &error);
+
+  if (detector == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  if (data->min_face_fraction > 0 &&
+      g_object_class_find_property (G_OBJECT_GET_CLASS (detector), "min-face-fraction") != NULL)
+    g_object_set (detector, "min-face-fraction", data->min_face_fraction, NULL);
+  g_task_return_pointer (task, detector, g_object_unref);
+}
+
+void
+mien_studio_open_face_detector_async (MienStudio          *self,
+                                      double               min_face_fraction,
+                                      GCancellable        *cancellable,
+                                      GAsyncReadyCallback  callback,
+                                      gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autofree char *model_file = NULL;
+  DetectorData *data;
+
+  g_return_if_fail (MIEN_IS_STUDIO (self));
+
+  model_file = g_settings_get_string (self->settings, "face-model");
+  data = g_new0 (DetectorData, 1);
+  data->engine = g_object_ref (self->engine);
+  data->model_file = model_file[0] != '\0' ? g_steal_pointer (&model_file) : NULL;
+  data->min_face_fraction = min_face_fraction;
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, mien_studio_open_face_detector_async);
+  g_task_set_check_cancellable (task, TRUE);
+  g_task_set_task_data (task, data, (GDestroyNotify) detector_data_free);
+  g_task_run_in_thread (task, detector_thread);
+}
+
+MienFaceDetector *
+mien_studio_open_face_detector_finish (MienStudio    *self,
+                                       GAsyncResult  *result,
+                                       GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
 }
 
 /* ---- Messages --------------------------------------------------------------------------- */

@@ -12,6 +12,7 @@
 #include "mien-core.h"
 #include "mien-dataset.h"
 #include "mien-ensemble.h"
+#include "mien-face-detector.h"
 #include "mien-run.h"
 
 G_BEGIN_DECLS
@@ -87,6 +88,26 @@ void                mien_studio_load_ensemble_async  (MienStudio          *self,
 MienEnsemble       *mien_studio_load_ensemble_finish (MienStudio          *self,
                                                       GAsyncResult        *result,
                                                       GError             **error);
+
+/* ---- Faces ------------------------------------------------------------------------------ */
+
+/* The smallest face looked for in a camera's frames, as a fraction of the frame's shorter side
+ * (40 px in a 480-line frame): a booth's faces fill a good part of the frame, and not searching
+ * for tiny ones makes the cascades several times faster (the smallest scales cost the most). */
+#define MIEN_STUDIO_STREAM_MIN_FACE_FRACTION (1.0 / 12)
+
+/* Opens the face detector the preferences name (the "face-model" setting, else YuNet's default
+ * path; the first face-detector plugin's best method) in a thread, since that reads its model.
+ * With `min_face_fraction` > 0 (a stream's frames) smaller faces are not searched for. The
+ * callback's source object is the studio, so that the thread never touches the caller. */
+void                mien_studio_open_face_detector_async  (MienStudio          *self,
+                                                           double               min_face_fraction,
+                                                           GCancellable        *cancellable,
+                                                           GAsyncReadyCallback  callback,
+                                                           gpointer             user_data);
+MienFaceDetector   *mien_studio_open_face_detector_finish (MienStudio          *self,
+                                                           GAsyncResult        *result,
+                                                           GError             **error);
 
 /* ---- Messages --------------------------------------------------------------------------- */
 
