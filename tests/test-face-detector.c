@@ -842,6 +842,84 @@ test_yunet_real_photos (void)
     }
 }
 
+/* Two detections of one face agree: boxes overlapping by IoU ≥ 0.8 and every landmark within a
+ * tenth of the face's size. */
+static void
+assert_same_face (const MienFace *a,
+                  const MienFace *b)
+{
+  double tolerance = 0.1 * MAX (a->width, a->height);
+
+  g_assert_cmpfloat (mien_face_iou (a, b), >=, 0.8);
+  g_assert_cmpint (a->has_landmarks, ==, b->has_landmarks);
+  for (guint l = 0; a->has_landmarks && l < MIEN_FACE_N_LANDMARKS; l++)
+    {
+      g_assert_cmpfloat (fabs (a->landmarks[l][0] - b->landmarks[l][0]), <=, tolerance);
+      g_assert_cmpfloat (fabs (a->landmarks[l][1] - b->landmarks[l][1]), <=, tolerance);
+    }
+}
+
+/* The cheap searches of a stream — a frame searched shrunk when small faces are not wanted
+ * ("min-face-size"), the square around a large tracked face shrunk to at most 192 px — find the
+ * faces the full-size search finds, with the same boxes and landmarks. */
+static void
+test_yunet_shrunk (void)
+{
+  g_autoptr(MienFaceDetector) detector = new_yunet ();
+  g_autofree char *shared = NULL;
+
+  if (detector == NULL)
+    return;
+  shared = mien_test_shared_dir ();
+  for (guint p = 0; p < G_N_ELEMENTS (shared_photos); p++)
+    {
+      const SharedPhoto *sp = &shared_photos[p];
+      g_autoptr(GdkPixbuf) photo = load_shared_photo (shared, sp->file);
+      g_autoptr(GArray) full = NULL;
+      g_autoptr(GArray) shrunk = NULL;
+      g_autoptr(GArray) near = NULL;
+      g_autoptr(GError) error = NULL;
+      const int min_face = 30;
+      guint n_large = 0;
+
+      g_test_message ("%s", sp->file);
+      g_object_set (detector, "min-face-size", 0, NULL);
+      full = detect (detector, photo);
+      g_object_set (detector, "min-face-size", min_face, NULL);
+      shrunk = detect (detector, photo);
+      /* Every face found at full size that is well over the minimum is found shrunk, the same;
+       * and the shrunk search finds nothing the full one did not. */
+      for (guint i = 0; i < full->len; i++)
+        {
+          const MienFace *face = &g_array_index (full, MienFace, i);
+          gboolean matched = FALSE;
+
+          for (guint j = 0; j < shrunk->len && !matched; j++)
+            if (mien_face_iou (face, &g_array_index (shrunk, MienFace, j)) >= 0.5)
+              {
+                assert_same_face (face, &g_array_index (shrunk, MienFace, j));
+                matched = TRUE;
+              }
+          if (MIN (face->width, face->height) >= 1.2 * min_face)
+            {
+              g_assert_true (matched);
+              n_large++;
+            }
+        }
+      g_assert_cmpuint (shrunk->len, <=, full->len);
+      g_assert_cmpuint (n_large, >, 0);
+
+      /* Around each face, as a tracker searches the next frame. */
+      g_object_set (detector, "min-face-size", 0, NULL);
+      near = mien_face_detector_detect_near (detector, photo, (const MienFace *) full->data,
+                                             full->len, &error);
+      g_assert_no_error (error);
+      g_assert_cmpuint (near->len, ==, full->len);
+      for (guint i = 0; i < near->len; i++)
+        assert_same_face (&g_array_index (full, MienFace, i), &g_array_index (near, MienFace, i));
+    }
+}
+
 /* Where frame point (x, y) lands in the `size`-pixel crop of mien_face_align (), continuous
  * coordinates: the inverse of the turn and scale mien-face-align.h describes. */
 static void
@@ -1121,6 +1199,7 @@ main (int   argc,
   g_test_add_data_func ("/face-detector/yunet/model-errors", NULL, test_yunet_model_errors);
   g_test_add_func ("/face-detector/yunet/photo", test_yunet_photo);
   g_test_add_func ("/face-detector/yunet/real-photos", test_yunet_real_photos);
+  g_test_add_func ("/face-detector/yunet/shrunk", test_yunet_shrunk);
   g_test_add_func ("/face-detector/yunet/align", test_yunet_align);
   g_test_add_func ("/face-detector/yunet/small", test_yunet_small);
   g_test_add_func ("/face-detector/bad-frames", test_bad_frames);

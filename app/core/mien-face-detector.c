@@ -275,6 +275,32 @@ mien_face_detector_detect (MienFaceDetector *self,
   return g_steal_pointer (&faces);
 }
 
+/* The largest side a search around a face is made at: the face, half the square, then measures
+ * about half of it, which every method finds at full confidence, and a large face close to the
+ * camera costs a small fraction of its full-size search. */
+#define NEAR_MAX_SIDE 192
+
+/* The factor (≤ 1) an area around `old` of that size is searched at: down to NEAR_MAX_SIDE, but
+ * never so far that the face would fall under the detector's own "min-face-size" (in pixels of
+ * what it is given, when it has such a property). */
+static double
+near_scale (MienFaceDetector *self,
+            const MienFace   *old,
+            int               width,
+            int               height)
+{
+  double scale = (double) NEAR_MAX_SIDE / MAX (width, height);
+  int min_face_size = 0;
+
+  if (scale >= 1.0)
+    return 1.0;
+  if (g_object_class_find_property (G_OBJECT_GET_CLASS (self), "min-face-size") != NULL)
+    g_object_get (self, "min-face-size", &min_face_size, NULL);
+  if (min_face_size > 0)
+    scale = MAX (scale, 1.25 * min_face_size / MAX (MIN (old->width, old->height), 1.0f));
+  return MIN (scale, 1.0);
+}
+
 GArray *
 mien_face_detector_detect_near (MienFaceDetector *self,
                                 GdkPixbuf        *frame,
@@ -302,6 +328,7 @@ mien_face_detector_detect_near (MienFaceDetector *self,
       int y1 = CLAMP ((int) ceil (old->y + old->height / 2 + side / 2), 0, height);
       g_autoptr(GdkPixbuf) area = NULL;
       g_autoptr(GArray) found = NULL;
+      double scale;
       MienFace best;
       double best_iou = -1.0;
       gboolean duplicate = FALSE;
@@ -310,20 +337,41 @@ mien_face_detector_detect_near (MienFaceDetector *self,
         continue;
       /* A view into the frame, not a copy. */
       area = gdk_pixbuf_new_subpixbuf (frame, x0, y0, x1 - x0, y1 - y0);
+      scale = near_scale (self, old, x1 - x0, y1 - y0);
+      if (scale < 1.0)
+        {
+          GdkPixbuf *view = area;
+
+          area = gdk_pixbuf_scale_simple (view, MAX (1, (int) round ((x1 - x0) * scale)),
+                                          MAX (1, (int) round ((y1 - y0) * scale)),
+                                          GDK_INTERP_BILINEAR);
+          g_object_unref (view);
+          if (area == NULL)
+            {
+              g_set_error_literal (error, MIEN_FACE_DETECTOR_ERROR,
+                                   MIEN_FACE_DETECTOR_ERROR_INPUT,
+                                   _("Out of memory for a face search"));
+              return NULL;
+            }
+        }
       found = mien_face_detector_detect (self, area, error);
       if (found == NULL)
         return NULL;
       for (guint f = 0; f < found->len; f++)
         {
           MienFace face = g_array_index (found, MienFace, f);
+          double sx = (double) (x1 - x0) / gdk_pixbuf_get_width (area);
+          double sy = (double) (y1 - y0) / gdk_pixbuf_get_height (area);
           double iou;
 
-          face.x += x0;
-          face.y += y0;
+          face.x = face.x * sx + x0;
+          face.y = face.y * sy + y0;
+          face.width *= sx;
+          face.height *= sy;
           for (guint l = 0; face.has_landmarks && l < MIEN_FACE_N_LANDMARKS; l++)
             {
-              face.landmarks[l][0] += x0;
-              face.landmarks[l][1] += y0;
+              face.landmarks[l][0] = face.landmarks[l][0] * sx + x0;
+              face.landmarks[l][1] = face.landmarks[l][1] * sy + y0;
             }
           iou = mien_face_iou (&face, old);
           if (iou > best_iou)

@@ -115,7 +115,8 @@ GArray      *mien_face_detector_detect       (MienFaceDetector *self,
 GType        mien_plugin_query_type          (void);
 
 /* The faces near those of the previous frame: each one searched for in a square of twice its
- * box's size around it, which costs a fraction of a whole frame's search; at most one face per
+ * box's size around it, shrunk to at most 192 pixels a side (within the detector's
+ * "min-face-size", when it has one), which costs a fraction of a whole frame's search; at most one face per
  * previous one (the one overlapping it most), sorted as above. Faces that came into the frame
  * elsewhere are not found: a tracker alternates this with whole-frame searches. */
 GArray      *mien_face_detector_detect_near  (MienFaceDetector *self,

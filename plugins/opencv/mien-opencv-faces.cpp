@@ -108,6 +108,12 @@ const int yunet_max_side = 640;
 const int yunet_min_side = 96;
 const int yunet_min_input = 64;
 
+/* When the caller wants no face under `min_face_size` pixels (the Live page: a twelfth of the
+ * frame's shorter side, 40 px at 480 lines), the frame is searched shrunk so that such a face
+ * is this many pixels at the network's input: YuNet finds faces of that size with full scores,
+ * and a 640 × 480 frame searched for faces of 40 px costs a quarter of the time. */
+const int yunet_min_face_input = 20;
+
 void
 append_face (GArray       *faces,
              const float  *box,
@@ -137,6 +143,7 @@ append_face (GArray       *faces,
  * back to the frame's. */
 const cv::Mat &
 yunet_input (MienOpencvFaces *self,
+             int              min_face_size,
              float           *to_frame_x,
              float           *to_frame_y)
 {
@@ -149,6 +156,10 @@ yunet_input (MienOpencvFaces *self,
     scale = (double) yunet_max_side / longer;
   else if (shorter < yunet_min_side)
     scale = std::min ((double) yunet_min_side / shorter, (double) yunet_max_side / longer);
+  /* Never below yunet_min_side, which is what small frames are scaled up to. */
+  if (min_face_size > yunet_min_face_input && shorter * scale > yunet_min_side)
+    scale = std::min (scale, std::max ((double) yunet_min_face_input / min_face_size,
+                                       (double) yunet_min_side / shorter));
   if (scale != 1.0)
     {
       cv::Size size (std::max (1, (int) std::lround (self->bgr.cols * scale)),
@@ -180,7 +191,7 @@ detect_yunet (MienOpencvFaces *self,
 {
   cv::Mat found;
   float to_frame_x, to_frame_y;
-  const cv::Mat &input = yunet_input (self, &to_frame_x, &to_frame_y);
+  const cv::Mat &input = yunet_input (self, min_face_size, &to_frame_x, &to_frame_y);
 
   self->yunet->setInputSize (input.size ());
   self->yunet->setScoreThreshold (score_threshold);
