@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <string.h>
+#include <sys/stat.h>
 
 #include <gdk-pixbuf/gdk-pixbuf.h>
 #include <glib/gstdio.h>
@@ -288,6 +289,21 @@ test_missing (Fixture       *fixture,
       g_assert_error (error, MIEN_CAMERA_ERROR,
                       supported ? MIEN_CAMERA_ERROR_SOURCE : MIEN_CAMERA_ERROR_UNSUPPORTED);
       g_test_message ("%s: %s", bad_ids[i], error->message);
+    }
+
+  /* A FIFO is named as one, at once: nothing waits for a writer. */
+  if (supported)
+    {
+      g_autofree char *fifo = g_build_filename (fixture->dir, "fifo.webm", NULL);
+      g_autofree char *fifo_id = g_strconcat ("file:", fifo, NULL);
+      g_autoptr(GError) error = NULL;
+      g_autoptr(MienCamera) camera = NULL;
+
+      g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+      camera = mien_camera_new (fifo_id, 0, 0, &error);
+      g_assert_null (camera);
+      g_assert_error (error, MIEN_CAMERA_ERROR, MIEN_CAMERA_ERROR_SOURCE);
+      g_assert_nonnull (strstr (error->message, "FIFO"));
     }
 }
 

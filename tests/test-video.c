@@ -8,6 +8,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <gdk-pixbuf/gdk-pixbuf.h>
 #include <glib/gstdio.h>
@@ -241,6 +242,7 @@ test_not_videos (Fixture       *fixture,
 {
   g_autofree char *missing = g_build_filename (fixture->dir, "nobody.avi", NULL);
   g_autofree char *text = g_build_filename (fixture->dir, "notes.avi", NULL);
+  g_autofree char *fifo = g_build_filename (fixture->dir, "fifo.avi", NULL);
   g_autoptr(GError) error = NULL;
   MienVideoReader *reader;
 
@@ -259,6 +261,20 @@ test_not_videos (Fixture       *fixture,
   reader = mien_video_reader_open (fixture->dir, &error);
   g_assert_null (reader);
   g_assert_error (error, MIEN_VIDEO_ERROR, MIEN_VIDEO_ERROR_NOT_FOUND);
+  g_assert_nonnull (strstr (error->message, "a folder, not a regular file"));
+  g_clear_error (&error);
+
+  /* A FIFO and a device are named as what they are, at once (nothing waits for a writer). */
+  g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+  reader = mien_video_reader_open (fifo, &error);
+  g_assert_null (reader);
+  g_assert_error (error, MIEN_VIDEO_ERROR, MIEN_VIDEO_ERROR_NOT_FOUND);
+  g_assert_nonnull (strstr (error->message, "FIFO"));
+  g_clear_error (&error);
+  reader = mien_video_reader_open ("/dev/zero", &error);
+  g_assert_null (reader);
+  g_assert_error (error, MIEN_VIDEO_ERROR, MIEN_VIDEO_ERROR_NOT_FOUND);
+  g_assert_nonnull (strstr (error->message, "character device"));
   g_clear_error (&error);
 
   g_assert_true (g_file_set_contents (text, "These are my notes, not a film.\n", -1, NULL));

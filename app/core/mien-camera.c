@@ -14,6 +14,7 @@
 #endif
 
 #include "mien-camera.h"
+#include "mien-input.h"
 #include "mien-dataset.h"
 
 G_DEFINE_QUARK (mien-camera-error-quark, mien_camera_error)
@@ -295,6 +296,7 @@ parse_source_id (const char  *source_id,
                  char       **argument,
                  GError     **error)
 {
+  g_autoptr(GError) local_error = NULL;
   const char *arg;
 
   if (g_str_equal (source_id, "test"))
@@ -308,10 +310,10 @@ parse_source_id (const char  *source_id,
       arg = source_id + 5;
       /* Checked here rather than left to the pipeline so that a wrong path is an error of
        * mien_camera_new (), not a signal some time after starting. */
-      if (!g_file_test (arg, G_FILE_TEST_IS_REGULAR))
+      if (!mien_input_check_regular (arg, &local_error))
         {
-          g_set_error (error, MIEN_CAMERA_ERROR, MIEN_CAMERA_ERROR_SOURCE,
-                       _("No such file: %s"), arg);
+          g_set_error_literal (error, MIEN_CAMERA_ERROR, MIEN_CAMERA_ERROR_SOURCE,
+                               local_error->message);
           return FALSE;
         }
       *kind = mien_dataset_is_image_name (arg) ? SOURCE_IMAGE : SOURCE_VIDEO;

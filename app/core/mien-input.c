@@ -170,3 +170,15 @@ mien_input_read_all (const char  *path,
   *contents = (char *) g_byte_array_free (g_steal_pointer (&bytes), FALSE);
   return TRUE;
 }
+
+gboolean
+mien_input_check_regular (const char  *path,
+                          GError     **error)
+{
+  int fd = mien_input_open (path, 0, NULL, error);
+
+  if (fd < 0)
+    return FALSE;
+  close (fd);
+  return TRUE;
+}

@@ -20,6 +20,11 @@ int       mien_input_open     (const char  *path,
                                goffset     *size,
                                GError     **error);
 
+/* Whether `path` is a regular file that can be opened for reading, as mien_input_open ()
+ * checks it (with its G_IO_ERROR "PATH: reason" when not), for a reader that opens it later
+ * itself (GStreamer). */
+gboolean  mien_input_check_regular (const char  *path,
+                                    GError     **error);
 /* read () retried when interrupted: the number of bytes read (0 at the end), or -1 with a
  * G_IO_ERROR "cannot read: …" that the caller prefixes with the file's name. */
 gssize    mien_input_read     (int          fd,

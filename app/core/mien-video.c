@@ -11,6 +11,7 @@
 #include "mien-gst-private.h"
 #endif
 
+#include "mien-input.h"
 #include "mien-video.h"
 
 /* How long one wait for a frame or a bus message lasts before the other is looked at. */
@@ -337,6 +338,7 @@ mien_video_reader_open (const char  *path,
 {
 #ifdef MIEN_HAVE_CAMERA
   g_autoptr(MienVideoReader) self = NULL;
+  g_autoptr(GError) local_error = NULL;
   const char *failure;
 #endif
 
@@ -352,11 +354,11 @@ mien_video_reader_open (const char  *path,
       return NULL;
     }
   /* Checked here: GStreamer's own message for a missing file ("Resource not found") does not
-   * say which file, and this one needs no pipeline. */
-  if (!g_file_test (path, G_FILE_TEST_IS_REGULAR))
+   * say which file, and this one needs no pipeline; a FIFO or a device is named as what it is. */
+  if (!mien_input_check_regular (path, &local_error))
     {
-      g_set_error (error, MIEN_VIDEO_ERROR, MIEN_VIDEO_ERROR_NOT_FOUND,
-                   _("No such file: %s"), path);
+      g_set_error_literal (error, MIEN_VIDEO_ERROR, MIEN_VIDEO_ERROR_NOT_FOUND,
+                           local_error->message);
       return NULL;
     }
 
