@@ -67,12 +67,14 @@ typedef struct {
   double   margin;          /* of the face's box, on each side (MienFaceAlignOptions), 0..1 */
   gboolean rotate;          /* level the eyes when the detector gives landmarks */
   gboolean grey;            /* store grey crops (for grey datasets such as FER2013) */
-  double   min_sharpness;   /* variance of the Laplacian; 0 keeps blurred crops */
+  double   min_sharpness;   /* variance of the Laplacian; 0 keeps blurred crops. The default,
+                             * 50: a sharp 170-px face (one-smiling.jpg) measures about 900, the
+                             * same box-blurred over 13 px 110, over 25 px 26 */
   double   min_difference;  /* mean absolute difference in grey levels; 0 keeps duplicates */
   gint64   every_us;        /* the least time between two crops of a class; 0: no limit */
 } MienCaptureOptions;
 
-#define MIEN_CAPTURE_OPTIONS_INIT { 224, 0.2, TRUE, FALSE, 20.0, 3.0, 0 }
+#define MIEN_CAPTURE_OPTIONS_INIT { 224, 0.2, TRUE, FALSE, 50.0, 3.0, 0 }
 
 /* What one frame gave. */
 typedef struct {
