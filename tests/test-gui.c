@@ -1415,6 +1415,15 @@ test_kiosk_faces (void)
   g_assert_cmpint (gtk_widget_get_width (GTK_WIDGET (kiosk)), >=, geometry.width - 20);
   g_assert_cmpint (gtk_widget_get_height (GTK_WIDGET (kiosk)), >=, geometry.height - 20);
   g_assert_cmpuint (count_controls (GTK_WIDGET (kiosk)), ==, 0);
+
+  /* The emoji setting takes effect at once (kiosk_classes[3] is happiness). */
+  g_settings_set_boolean (settings, "kiosk-emoji", TRUE);
+  g_assert_cmpstr (mien_live_overlay_get_label (mien_kiosk_window_get_overlay (kiosk), 3), ==,
+                   "Happiness 😄");
+  g_settings_set_boolean (settings, "kiosk-emoji", FALSE);
+  g_assert_cmpstr (mien_live_overlay_get_label (mien_kiosk_window_get_overlay (kiosk), 3), ==,
+                   "Happiness");
+  g_settings_set_boolean (settings, "kiosk-emoji", TRUE);
   spin (300);  /* the overlay drawn with the latest prediction */
 
   /* The snapshot: the frame's size, the photo where nothing is drawn, the overlay where the

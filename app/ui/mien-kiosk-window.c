@@ -445,26 +445,15 @@ on_detector_opened (GObject      *source,
   start_predictor (self);
 }
 
+/* The overlay's class names, with an emoji each when the settings ask for one. */
 static void
-on_ensemble_loaded (GObject      *source,
-                    GAsyncResult *result,
-                    gpointer      user_data)
+update_labels (MienKioskWindow *self)
 {
-  g_autoptr(MienKioskWindow) self = user_data;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(MienEnsemble) ensemble = NULL;
   g_autoptr(GPtrArray) labels = NULL;
   const char * const *classes;
 
-  ensemble = mien_studio_load_ensemble_finish (MIEN_STUDIO (source), result, &error);
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+  if (self->ensemble == NULL)
     return;
-  if (ensemble == NULL)
-    {
-      fail (self, _("The models could not be loaded"), error);
-      return;
-    }
-  self->ensemble = g_steal_pointer (&ensemble);
   classes = mien_ensemble_get_classes (self->ensemble);
   labels = g_ptr_array_new_with_free_func (g_free);
   for (guint i = 0; classes[i] != NULL; i++)
@@ -487,6 +476,27 @@ on_ensemble_loaded (GObject      *source,
     }
   g_ptr_array_add (labels, NULL);
   mien_live_overlay_set_classes (self->overlay, (const char * const *) labels->pdata);
+}
+
+static void
+on_ensemble_loaded (GObject      *source,
+                    GAsyncResult *result,
+                    gpointer      user_data)
+{
+  g_autoptr(MienKioskWindow) self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MienEnsemble) ensemble = NULL;
+
+  ensemble = mien_studio_load_ensemble_finish (MIEN_STUDIO (source), result, &error);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  if (ensemble == NULL)
+    {
+      fail (self, _("The models could not be loaded"), error);
+      return;
+    }
+  self->ensemble = g_steal_pointer (&ensemble);
+  update_labels (self);
   start_predictor (self);
 }
 
@@ -917,6 +927,8 @@ mien_kiosk_window_new (GtkApplication     *app,
   g_signal_connect (self->feed, "frame", G_CALLBACK (on_feed_frame), self);
   g_signal_connect (self->settings, "changed::kiosk-mirror", G_CALLBACK (on_mirror_changed), self);
   g_signal_connect (self->settings, "changed::kiosk-log", G_CALLBACK (on_log_changed), self);
+  g_signal_connect_swapped (self->settings, "changed::kiosk-emoji", G_CALLBACK (update_labels),
+                            self);
   size_to_monitor (self);
   gtk_window_fullscreen (GTK_WINDOW (self));
   update_state (self);
@@ -966,6 +978,13 @@ mien_kiosk_window_get_n_faces (MienKioskWindow *self)
 {
   g_return_val_if_fail (MIEN_IS_KIOSK_WINDOW (self), 0);
   return self->n_faces;
+}
+
+MienLiveOverlay *
+mien_kiosk_window_get_overlay (MienKioskWindow *self)
+{
+  g_return_val_if_fail (MIEN_IS_KIOSK_WINDOW (self), NULL);
+  return self->overlay;
 }
 
 guint

@@ -15,6 +15,8 @@
 
 #include <adwaita.h>
 
+#include "mien-live-overlay.h"
+
 #include "mien-prediction-log.h"
 #include "mien-studio.h"
 
@@ -44,6 +46,8 @@ guint64           mien_kiosk_window_get_n_predictions  (MienKioskWindow *self);
 guint             mien_kiosk_window_get_n_faces        (MienKioskWindow *self);
 /* Attempts to start the camera after it was lost (or could not start). */
 guint             mien_kiosk_window_get_n_retries      (MienKioskWindow *self);
+/* The overlay the faces are drawn with (its labels: class names, with emoji when asked). */
+MienLiveOverlay  *mien_kiosk_window_get_overlay        (MienKioskWindow *self);
 /* The annotated frame shown now, at the frame's size, to `path` as PNG (atomically); `path`
  * NULL: a new file in the snapshots folder. Returns the path written, or NULL with `error` set. */
 char             *mien_kiosk_window_save_snapshot (MienKioskWindow  *self,

@@ -315,6 +315,14 @@ mien_live_overlay_set_classes (MienLiveOverlay    *self,
   self->n_classes = n;
 }
 
+const char *
+mien_live_overlay_get_label (MienLiveOverlay *self,
+                             guint            index)
+{
+  g_return_val_if_fail (MIEN_IS_LIVE_OVERLAY (self), NULL);
+  return index < self->n_classes ? self->labels[index] : NULL;
+}
+
 static void
 overlay_set_boxes (MienLiveOverlay           *self,
                    const MienFramePrediction *prediction)

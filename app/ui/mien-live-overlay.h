@@ -32,5 +32,8 @@ void            mien_live_overlay_set_detection    (MienLiveOverlay           *s
 void            mien_live_overlay_set_prediction   (MienLiveOverlay           *self,
                                                     const MienFramePrediction *prediction);
 void            mien_live_overlay_clear_prediction (MienLiveOverlay           *self);
+/* The label drawn for class `index` (as set, capitalised), or NULL past the last class. */
+const char     *mien_live_overlay_get_label        (MienLiveOverlay           *self,
+                                                    guint                      index);
 
 G_END_DECLS
