@@ -1353,10 +1353,12 @@ refresh_classes (MienTrainPage *self)
       g_ptr_array_add (capitalised, name);
     }
   g_ptr_array_add (capitalised, NULL);
-  gtk_drop_down_set_model (self->target_dropdown, G_LIST_MODEL (names));
-  gtk_drop_down_set_selected (self->target_dropdown, 0);
+  /* The chart's classes first: a new model makes the dropdown notify "selected", whose
+   * handler draws the smoothed label of the new classes into the chart. */
   mien_bar_chart_set_categories (self->smoothing_chart,
                                  (const char * const *) capitalised->pdata);
+  gtk_drop_down_set_model (self->target_dropdown, G_LIST_MODEL (names));
+  gtk_drop_down_set_selected (self->target_dropdown, 0);
 
   refresh_smoothing (self);
   refresh_weights (self);
