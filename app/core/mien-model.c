@@ -1148,7 +1148,7 @@ check_finite (MienVarStore  *vs,
 {
   for (guint i = 0; i < mien_var_store_get_n_vars (vs); i++)
     {
-      MienTensor *t = mien_var_store_get_nth (vs, i);
+      g_autoptr(MienTensor) t = mien_var_store_get_nth (vs, i);
       MienDType dtype = mien_tensor_dtype (t);
       g_autoptr(MienTensor) zero = NULL;
       g_autoptr(MienTensor) sum = NULL;
