@@ -521,7 +521,8 @@ mien_test_run_reference (const char *script,
 MienModel *
 mien_test_random_model (const char         *backbone,
                         int                 input_size,
-                        const char * const *classes)
+                        const char * const *classes,
+                        gboolean            grey)
 {
   g_autoptr(GError) error = NULL;
   MienModelSpec spec = { 0, };
@@ -531,6 +532,7 @@ mien_test_random_model (const char         *backbone,
   spec.input_size = input_size;
   spec.mode = MIEN_MODE_FINETUNE;
   spec.classes = classes;
+  spec.grey = grey;
   for (int c = 0; c < 3; c++)
     {
       spec.mean[c] = 0.5;

@@ -40,12 +40,13 @@ void    mien_test_remove_tree       (const char      *path);
 void    mien_test_assert_same_tensors (const char    *path_a,
                                        const char    *path_b);
 
-/* A `backbone` ("resnet:18") model at `input_size` px for `classes`, randomly initialised
- * (fine-tuning, mean 0.5 and std 0.25, on the CPU): what it predicts means nothing, for tests of
- * what is done with predictions. Fails the test when it cannot be made. */
+/* A `backbone` ("resnet:18") model at `input_size` px for `classes`, grey or colour, randomly
+ * initialised (fine-tuning, mean 0.5 and std 0.25, on the CPU): what it predicts means nothing,
+ * for tests of what is done with predictions. Fails the test when it cannot be made. */
 MienModel *mien_test_random_model   (const char         *backbone,
                                      int                 input_size,
-                                     const char * const *classes);
+                                     const char * const *classes,
+                                     gboolean            grey);
 
 /* The values of any tensor (any dtype, any device) as a new array of doubles. */
 double *mien_test_values_of         (MienTensor      *t,

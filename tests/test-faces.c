@@ -567,24 +567,7 @@ static MienModel *
 make_model (int      size,
             gboolean grey)
 {
-  g_autoptr(GError) error = NULL;
-  MienModelSpec spec = { 0, };
-  MienModel *model;
-
-  spec.backbone = "resnet:18";
-  spec.input_size = size;
-  spec.mode = MIEN_MODE_FINETUNE;
-  spec.classes = classes;
-  spec.grey = grey;
-  for (int c = 0; c < 3; c++)
-    {
-      spec.mean[c] = 0.5;
-      spec.std[c] = 0.25;
-    }
-  spec.device = mien_device_cpu ();
-  model = mien_model_new (mien_plugin_engine_get_default (), &spec, &error);
-  g_assert_no_error (error);
-  return model;
+  return mien_test_random_model ("resnet:18", size, classes, grey);
 }
 
 /* What one member says of `pixbuf`, through a one-model ensemble's predict_pixbuf. */

@@ -1284,7 +1284,7 @@ kiosk_model (void)
   if (path == NULL)
     {
       g_autoptr(GError) error = NULL;
-      g_autoptr(MienModel) model = mien_test_random_model ("resnet:18", 32, kiosk_classes);
+      g_autoptr(MienModel) model = mien_test_random_model ("resnet:18", 32, kiosk_classes, FALSE);
 
       path = g_build_filename (fixture.scratch, "kiosk-model.safetensors", NULL);
       g_assert_true (mien_model_save (model, path, NULL, NULL, &error));

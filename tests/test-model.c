@@ -1532,7 +1532,7 @@ test_load_frees (MienTestScratch *scratch,
   gsize model_kib, before = 0, after;
 
   {
-    g_autoptr(MienModel) model = mien_test_random_model ("resnet:18", 32, six_classes);
+    g_autoptr(MienModel) model = mien_test_random_model ("resnet:18", 32, six_classes, FALSE);
 
     g_assert_true (mien_model_save (model, path, NULL, NULL, &error));
     g_assert_no_error (error);

@@ -19,7 +19,7 @@ static MienEnsemble *
 make_ensemble (void)
 {
   g_autoptr(MienEnsemble) ensemble = mien_ensemble_new ();
-  g_autoptr(MienModel) model = mien_test_random_model ("resnet:18", 32, classes);
+  g_autoptr(MienModel) model = mien_test_random_model ("resnet:18", 32, classes, FALSE);
   g_autoptr(GError) error = NULL;
 
   g_assert_true (mien_ensemble_add (ensemble, model, &error));

@@ -116,7 +116,7 @@ static char *
 write_random_model (const char  *folder,
                     GError     **error)
 {
-  g_autoptr(MienModel) model = mien_test_random_model ("resnet:18", opt_size, classes);
+  g_autoptr(MienModel) model = mien_test_random_model ("resnet:18", opt_size, classes, FALSE);
   char *path = g_build_filename (folder, "soak.safetensors", NULL);
 
   if (!mien_model_save (model, path, NULL, NULL, error))
