@@ -179,22 +179,14 @@ mien_backbone_build (MienBackbone  *self,
   return TRUE;
 }
 
-MienTensor *
-mien_backbone_forward (MienBackbone  *self,
-                       MienTensor    *images,
-                       gboolean       training,
-                       GError       **error)
+/* What forward () and forward_hooked () check before running the network. */
+static gboolean
+check_forward_input (MienBackbone  *self,
+                     MienTensor    *images,
+                     GError       **error)
 {
-  MienBackboneInterface *iface;
   const MienBackboneBuilt *built;
   int size;
-
-  g_return_val_if_fail (MIEN_IS_BACKBONE (self), NULL);
-  g_return_val_if_fail (images != NULL, NULL);
-  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
-
-  iface = MIEN_BACKBONE_GET_IFACE (self);
-  g_return_val_if_fail (iface->forward != NULL, NULL);
 
   built = get_built (self);
   if (built == NULL)
@@ -202,7 +194,7 @@ mien_backbone_forward (MienBackbone  *self,
       g_set_error (error, MIEN_BACKBONE_ERROR, MIEN_BACKBONE_ERROR_NOT_BUILT,
                    _("This %s backbone has not been built yet"),
                    G_OBJECT_TYPE_NAME (self));
-      return NULL;
+      return FALSE;
     }
 
   /* Checked here rather than left to libtorch, whose shape errors name an inner layer and not
@@ -217,10 +209,84 @@ mien_backbone_forward (MienBackbone  *self,
 
       g_set_error (error, MIEN_BACKBONE_ERROR, MIEN_BACKBONE_ERROR_INPUT,
                    _("expected images of 3×%d×%d, got %s"), size, size, got);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+MienTensor *
+mien_backbone_forward (MienBackbone  *self,
+                       MienTensor    *images,
+                       gboolean       training,
+                       GError       **error)
+{
+  MienBackboneInterface *iface;
+
+  g_return_val_if_fail (MIEN_IS_BACKBONE (self), NULL);
+  g_return_val_if_fail (images != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  iface = MIEN_BACKBONE_GET_IFACE (self);
+  g_return_val_if_fail (iface->forward != NULL, NULL);
+
+  if (!check_forward_input (self, images, error))
+    return NULL;
+
+  return iface->forward (self, images, training, error);
+}
+
+MienTensor *
+mien_backbone_forward_hooked (MienBackbone      *self,
+                              MienTensor        *images,
+                              gboolean           training,
+                              MienBackboneHook   hook,
+                              gpointer           user_data,
+                              GError           **error)
+{
+  MienBackboneInterface *iface;
+
+  g_return_val_if_fail (MIEN_IS_BACKBONE (self), NULL);
+  g_return_val_if_fail (images != NULL, NULL);
+  g_return_val_if_fail (hook != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  iface = MIEN_BACKBONE_GET_IFACE (self);
+  if (iface->forward_hooked == NULL)
+    {
+      g_set_error (error, MIEN_BACKBONE_ERROR, MIEN_BACKBONE_ERROR_UNSUPPORTED,
+                   _("The %s backbone names no layer to explain"), G_OBJECT_TYPE_NAME (self));
       return NULL;
     }
 
-  return iface->forward (self, images, training, error);
+  if (!check_forward_input (self, images, error))
+    return NULL;
+
+  return iface->forward_hooked (self, images, training, hook, user_data, error);
+}
+
+gboolean
+mien_backbone_run_hook (MienBackboneHook   hook,
+                        const char        *layer,
+                        MienTensor       **x,
+                        gpointer           user_data,
+                        GError           **error)
+{
+  MienTensor *y;
+
+  g_return_val_if_fail (x != NULL && *x != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (hook == NULL)
+    return TRUE;
+
+  y = hook (layer, *x, user_data, error);
+  if (y == NULL)
+    return FALSE;
+
+  g_clear_pointer (x, mien_tensor_free);
+  *x = y;
+  return TRUE;
 }
 
 char *

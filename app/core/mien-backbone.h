@@ -34,6 +34,7 @@ typedef enum {
   MIEN_BACKBONE_ERROR_NOT_BUILT,     /* forward () before build () */
   MIEN_BACKBONE_ERROR_ALREADY_BUILT,
   MIEN_BACKBONE_ERROR_INPUT,         /* wrong input rank, channels or size */
+  MIEN_BACKBONE_ERROR_UNSUPPORTED,   /* the plugin lacks an optional function */
 } MienBackboneError;
 
 typedef struct {
@@ -85,6 +86,16 @@ typedef struct {
 /* torchvision publishes sizes in MiB with three decimals. */
 #define MIEN_MIB(m) ((gint64) ((m) * 1048576.0 + 0.5))
 
+/* Called by forward_hooked () with the activation of the layer explanations look at (`layer`:
+ * torchvision's module name, "layer4"); the network continues with the tensor it returns, which
+ * must have the same shape. Grad-CAM returns a leaf that requires grad, to take the gradient of
+ * a logit with respect to it. NULL with `error` set stops the forward pass.
+ * @activation: (transfer none); Returns: (transfer full) (nullable). */
+typedef MienTensor *(*MienBackboneHook) (const char  *layer,
+                                         MienTensor  *activation,
+                                         gpointer     user_data,
+                                         GError     **error);
+
 #define MIEN_TYPE_BACKBONE (mien_backbone_get_type ())
 G_DECLARE_INTERFACE (MienBackbone, mien_backbone, MIEN, BACKBONE, GObject)
 
@@ -134,8 +145,20 @@ struct _MienBackboneInterface
                                    int            ndim,
                                    GError       **error);
 
+  /* Optional (NULL: the family has no layer to explain): forward () that passes the output of the
+   * layer explanations look at through `hook` once per call. For convolutional networks it is
+   * the last convolutional stage [N, C, h, w], pytorch-grad-cam's usual target layer (ResNet's
+   * layer4, EfficientNet's features[-1], GoogLeNet's inception5b).
+   * Returns: (transfer full) (nullable). */
+  MienTensor *(*forward_hooked) (MienBackbone     *self,
+                                 MienTensor       *images,
+                                 gboolean          training,
+                                 MienBackboneHook  hook,
+                                 gpointer          user_data,
+                                 GError          **error);
+
   /*< private >*/
-  gpointer padding[10];
+  gpointer padding[9];
 };
 
 /* @n_variants: (out) (optional); Returns: (transfer none) (array length=n_variants). */
@@ -159,6 +182,24 @@ MienTensor  *mien_backbone_forward        (MienBackbone  *self,
                                            MienTensor    *images,
                                            gboolean       training,
                                            GError       **error);
+/* mien_backbone_forward () with `hook` applied to the layer explanations look at (see
+ * MienBackboneHook); MIEN_BACKBONE_ERROR_UNSUPPORTED when the plugin names no such layer.
+ * @hook: (scope call). Returns: (transfer full) (nullable). */
+MienTensor  *mien_backbone_forward_hooked (MienBackbone     *self,
+                                           MienTensor       *images,
+                                           gboolean          training,
+                                           MienBackboneHook  hook,
+                                           gpointer          user_data,
+                                           GError          **error);
+/* For plugins' forward_hooked (): passes `*x` (the activation of `layer`) through `hook` and
+ * replaces it with the result; TRUE and nothing done when `hook` is NULL, so that forward () and
+ * forward_hooked () can share one function.
+ * @hook: (nullable) (scope call); @x: (inout) (transfer full). */
+gboolean     mien_backbone_run_hook       (MienBackboneHook   hook,
+                                           const char        *layer,
+                                           MienTensor       **x,
+                                           gpointer           user_data,
+                                           GError           **error);
 /* Returns: (transfer full) (nullable). */
 char        *mien_backbone_map_timm_key   (MienBackbone  *self,
                                            const char    *key);

@@ -573,6 +573,37 @@ mien_model_forward (MienModel   *self,
 }
 
 MienTensor *
+mien_model_forward_hooked (MienModel         *self,
+                           MienTensor        *input,
+                           MienBackboneHook   hook,
+                           gpointer           user_data,
+                           GError           **error)
+{
+  g_autoptr(MienTensor) features = NULL;
+
+  g_return_val_if_fail (MIEN_IS_MODEL (self), NULL);
+  g_return_val_if_fail (input != NULL, NULL);
+  g_return_val_if_fail (hook != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  /* In DFT the logits depend on the same layer of two copies (g_f - g_t): which one, or what
+   * combination, an explanation should show is still open. */
+  if (self->mode == MIEN_MODE_DFT)
+    {
+      g_set_error (error, MIEN_MODEL_ERROR, MIEN_MODEL_ERROR_UNSUPPORTED,
+                   _("Explanations of models trained with deviation fine-tuning (DFT) are not "
+                     "supported yet"));
+      return NULL;
+    }
+
+  features = mien_backbone_forward_hooked (self->backbone, input, FALSE, hook, user_data, error);
+  if (features == NULL)
+    return NULL;
+
+  return mien_linear_forward (&self->head, features, error);
+}
+
+MienTensor *
 mien_model_predict (MienModel   *self,
                     MienTensor  *images,
                     GError     **error)

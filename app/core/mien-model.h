@@ -45,6 +45,7 @@ typedef enum {
   MIEN_MODEL_ERROR_INVALID,     /* a bad spec: classes, sizes, mean/std */
   MIEN_MODEL_ERROR_FILE,        /* not a Mien model file, or inconsistent metadata/tensors */
   MIEN_MODEL_ERROR_PRETRAINED,  /* pretrained weights that do not fit the backbone */
+  MIEN_MODEL_ERROR_UNSUPPORTED, /* something this kind of model cannot do (yet) */
 } MienModelError;
 
 typedef enum {
@@ -122,6 +123,16 @@ MienTensor  *mien_model_forward         (MienModel     *self,
                                          MienTensor    *input,
                                          gboolean       training,
                                          GError       **error);
+/* Eval-mode logits [N, K] for prepared input, with `hook` applied to the layer the backbone
+ * plugin names for explanations (MienBackboneHook), and without a no-grad guard so that a hook
+ * can take gradients downstream of it. MIEN_MODEL_ERROR_UNSUPPORTED for DFT models, and the
+ * backbone's MIEN_BACKBONE_ERROR_UNSUPPORTED when its plugin names no layer.
+ * @hook: (scope call). */
+MienTensor  *mien_model_forward_hooked  (MienModel         *self,
+                                         MienTensor        *input,
+                                         MienBackboneHook   hook,
+                                         gpointer           user_data,
+                                         GError           **error);
 /* Class probabilities (softmax) for uint8 images, without autograd, in eval mode: float32 [N, K]
  * on the CPU. */
 MienTensor  *mien_model_predict         (MienModel     *self,

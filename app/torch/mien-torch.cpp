@@ -17,6 +17,7 @@
 #include <ATen/Parallel.h>
 #include <ATen/autocast_mode.h>
 #include <c10/util/Exception.h>
+#include <torch/csrc/autograd/autograd.h>
 #include <torch/cuda.h>
 #include <torch/nn/init.h>
 #include <torch/version.h>
@@ -1553,6 +1554,28 @@ mien_tensor_zero_grad (MienTensor *tensor)
   g_return_if_fail (tensor != NULL);
 
   guard_critical (G_STRFUNC, [&] { tensor->t.mutable_grad ().reset (); });
+}
+
+MienTensor *
+mien_tensor_grad_of (MienTensor  *output,
+                     MienTensor  *input,
+                     GError     **error)
+{
+  g_return_val_if_fail (output != NULL, NULL);
+  g_return_val_if_fail (input != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  return wrap (error, [&] {
+    if (output->t.numel () != 1)
+      invalid ("a gradient needs a one-element output, got shape " +
+               dims_to_string (output->t.sizes ()));
+    /* allow_unused: an input the output ignores is reported below in our words rather than
+     * libtorch's. */
+    auto grads = torch::autograd::grad ({ output->t }, { input->t }, {}, false, false, true);
+    if (!grads[0].defined ())
+      invalid ("the output does not depend on the input");
+    return grads[0];
+  });
 }
 
 /* ---- Element-wise ------------------------------------------------------------------- */

@@ -307,6 +307,12 @@ gboolean     mien_tensor_backward          (MienTensor *tensor,
 MienTensor  *mien_tensor_grad              (MienTensor *tensor);
 /* Drops the accumulated gradient (PyTorch's set_to_none). */
 void         mien_tensor_zero_grad         (MienTensor *tensor);
+/* torch.autograd.grad (output, input): the gradient of the one-element `output` with respect
+ * to `input` (a tensor `output` was computed from, leaf or not), without accumulating into
+ * any tensor's grad; the graph is freed. Fails when `output` does not depend on `input`. */
+MienTensor  *mien_tensor_grad_of           (MienTensor *output,
+                                            MienTensor *input,
+                                            GError    **error);
 
 /* ---- Element-wise ---------------------------------------------------------------------- */
 

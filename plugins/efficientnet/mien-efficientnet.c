@@ -402,10 +402,12 @@ fail:
 }
 
 static MienTensor *
-mien_efficientnet_forward (MienBackbone *backbone,
-                           MienTensor   *images,
-                           gboolean      training,
-                           GError      **error)
+mien_efficientnet_forward_hooked (MienBackbone      *backbone,
+                                  MienTensor        *images,
+                                  gboolean           training,
+                                  MienBackboneHook   hook,
+                                  gpointer           user_data,
+                                  GError           **error)
 {
   static const gint64 pooled_size[2] = { 1, 1 };
   MienEfficientnet *self = MIEN_EFFICIENTNET (backbone);
@@ -423,11 +425,25 @@ mien_efficientnet_forward (MienBackbone *backbone,
         return NULL;
     }
 
-  if (!mien_nn_replace (&x, mien_conv_bn_forward (&self->head, x, training, error)) ||
-      !mien_nn_replace (&x, mien_tensor_adaptive_avg_pool2d (x, pooled_size, error)))
+  if (!mien_nn_replace (&x, mien_conv_bn_forward (&self->head, x, training, error)))
+    return NULL;
+
+  if (!mien_backbone_run_hook (hook, "features.8", &x, user_data, error))
+    return NULL;
+
+  if (!mien_nn_replace (&x, mien_tensor_adaptive_avg_pool2d (x, pooled_size, error)))
     return NULL;
 
   return mien_tensor_flatten (x, 1, -1, error);
+}
+
+static MienTensor *
+mien_efficientnet_forward (MienBackbone  *backbone,
+                           MienTensor    *images,
+                           gboolean       training,
+                           GError       **error)
+{
+  return mien_efficientnet_forward_hooked (backbone, images, training, NULL, NULL, error);
 }
 
 /* timm's efficientnet_bN → torchvision. timm's first stage is made of DepthwiseSeparableConv
@@ -588,6 +604,7 @@ mien_efficientnet_backbone_iface_init (MienBackboneInterface *iface)
   iface->list_variants = mien_efficientnet_list_variants;
   iface->build = mien_efficientnet_build;
   iface->forward = mien_efficientnet_forward;
+  iface->forward_hooked = mien_efficientnet_forward_hooked;
   iface->list_weights = mien_efficientnet_list_weights;
   iface->map_timm_key = mien_efficientnet_map_timm_key;
 }

@@ -328,10 +328,12 @@ mien_googlenet_build (MienBackbone              *backbone,
 }
 
 static MienTensor *
-mien_googlenet_forward (MienBackbone  *backbone,
-                        MienTensor    *images,
-                        gboolean       training,
-                        GError       **error)
+mien_googlenet_forward_hooked (MienBackbone      *backbone,
+                               MienTensor        *images,
+                               gboolean           training,
+                               MienBackboneHook   hook,
+                               gpointer           user_data,
+                               GError           **error)
 {
   static const gint64 pooled_size[2] = { 1, 1 };
   MienGooglenet *self = MIEN_GOOGLENET (backbone);
@@ -361,12 +363,24 @@ mien_googlenet_forward (MienBackbone  *backbone,
         return NULL;
     }
 
+  if (!mien_backbone_run_hook (hook, "inception5b", &x, user_data, error))
+    return NULL;
+
   /* AdaptiveAvgPool2d ((1, 1)) + flatten, as torchvision (not a mean, whose rounding differs). */
   if (!mien_nn_replace (&x, mien_tensor_adaptive_avg_pool2d (x, pooled_size, error)) ||
       !mien_nn_replace (&x, mien_tensor_flatten (x, 1, -1, error)))
     return NULL;
 
   return g_steal_pointer (&x);
+}
+
+static MienTensor *
+mien_googlenet_forward (MienBackbone  *backbone,
+                        MienTensor    *images,
+                        gboolean       training,
+                        GError       **error)
+{
+  return mien_googlenet_forward_hooked (backbone, images, training, NULL, NULL, error);
 }
 
 /* torchvision's ImageNet weights (torchvision.models.GoogLeNet_Weights, ported from the original
@@ -394,6 +408,7 @@ mien_googlenet_backbone_iface_init (MienBackboneInterface *iface)
   iface->list_variants = mien_googlenet_list_variants;
   iface->build = mien_googlenet_build;
   iface->forward = mien_googlenet_forward;
+  iface->forward_hooked = mien_googlenet_forward_hooked;
   iface->list_weights = mien_googlenet_list_weights;
   /* timm has no GoogLeNet: map_timm_key stays NULL. */
 }

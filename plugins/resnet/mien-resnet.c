@@ -260,10 +260,12 @@ fail:
 }
 
 static MienTensor *
-mien_resnet_forward (MienBackbone *backbone,
-                     MienTensor   *images,
-                     gboolean      training,
-                     GError      **error)
+mien_resnet_forward_hooked (MienBackbone      *backbone,
+                            MienTensor        *images,
+                            gboolean           training,
+                            MienBackboneHook   hook,
+                            gpointer           user_data,
+                            GError           **error)
 {
   static const gint64 pool_kernel[2] = { 3, 3 };
   static const gint64 pool_stride[2] = { 2, 2 };
@@ -281,10 +283,22 @@ mien_resnet_forward (MienBackbone *backbone,
     if (!mien_nn_replace (&x, resnet_block_forward (&self->blocks[i], x, training, error)))
       return NULL;
 
+  if (!mien_backbone_run_hook (hook, "layer4", &x, user_data, error))
+    return NULL;
+
   if (!mien_nn_replace (&x, mien_tensor_adaptive_avg_pool2d (x, pooled_size, error)))
     return NULL;
 
   return mien_tensor_flatten (x, 1, -1, error);
+}
+
+static MienTensor *
+mien_resnet_forward (MienBackbone  *backbone,
+                     MienTensor    *images,
+                     gboolean       training,
+                     GError       **error)
+{
+  return mien_resnet_forward_hooked (backbone, images, training, NULL, NULL, error);
 }
 
 /* torchvision's ImageNet weights (torchvision.models.ResNet*_Weights; sizes from its
@@ -324,6 +338,7 @@ mien_resnet_backbone_iface_init (MienBackboneInterface *iface)
   iface->list_variants = mien_resnet_list_variants;
   iface->build = mien_resnet_build;
   iface->forward = mien_resnet_forward;
+  iface->forward_hooked = mien_resnet_forward_hooked;
   iface->list_weights = mien_resnet_list_weights;
   /* timm's ResNet state_dict keys are torchvision's. */
   iface->map_timm_key = NULL;

@@ -1,0 +1,360 @@
+/* test-explain.c — Grad-CAM (mien-explain.h) against PyTorch, and what is done with its maps.
+ *
+ * tests/explain_reference.py (run by MIEN_REFERENCE_PYTHON; skipped without one) builds
+ * torchvision's resnet18, efficientnet_b0 and googlenet as the parity tests do, with a random
+ * three-class head, and computes Grad-CAM with hooks on pytorch-grad-cam's target layers; Mien
+ * loads the same weights and must find the same maps for every class. Inputs of 96 pixels give
+ * 3×3 grids and keep each network within a second or two.
+ */
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "mien-core.h"
+#include "mien-explain.h"
+#include "mien-test-util.h"
+
+#define SIZE 96
+#define N_CLASSES 3
+/* Relative to the reference map's largest value: a map is read by its shape, and cells near
+ * zero carry no meaning of their own. */
+#define TOLERANCE 1e-4
+
+static const char * const three_classes[] = { "neutral", "happy", "sad", NULL };
+
+typedef struct {
+  const char *torchvision;  /* explain_reference.py's name */
+  const char *backbone;     /* Mien's */
+  const char *layer;        /* torchvision's module the plugin must hook */
+} ReferenceCase;
+
+static const ReferenceCase reference_cases[] = {
+  { "resnet18", "resnet:18", "layer4" },
+  { "efficientnet_b0", "efficientnet:b0", "features.8" },
+  { "googlenet", "googlenet", "inception5b" },
+};
+
+static MienTensor *
+load_tensor (MienSafetensors *st,
+             const char      *name)
+{
+  g_autoptr(GError) error = NULL;
+  MienTensor *t = mien_safetensors_load_tensor (st, name, &error);
+
+  g_assert_no_error (error);
+  return t;
+}
+
+static float *
+to_floats (MienTensor *t,
+           gsize      *n)
+{
+  g_autoptr(GError) error = NULL;
+  float *data;
+
+  *n = mien_tensor_numel (t);
+  data = g_new (float, *n);
+  g_assert_true (mien_tensor_to_host (t, data, *n * sizeof (float), &error));
+  g_assert_no_error (error);
+  return data;
+}
+
+/* Element-wise within TOLERANCE × max |expected|; returns that maximum. */
+static float
+assert_maps_close (MienTensor *got,
+                   MienTensor *expected)
+{
+  gsize n_got, n_expected;
+  g_autofree float *g = NULL;
+  g_autofree float *e = NULL;
+  float scale = 0.0f;
+  float worst = 0.0f;
+
+  g_assert_cmpint (mien_tensor_ndim (got), ==, mien_tensor_ndim (expected));
+  for (int d = 0; d < mien_tensor_ndim (got); d++)
+    g_assert_cmpint (mien_tensor_size (got, d), ==, mien_tensor_size (expected, d));
+
+  g = to_floats (got, &n_got);
+  e = to_floats (expected, &n_expected);
+  for (gsize i = 0; i < n_expected; i++)
+    scale = MAX (scale, fabsf (e[i]));
+  for (gsize i = 0; i < n_expected; i++)
+    {
+      /* <=, not g_assert_cmpfloat_with_epsilon's <: a map of zeros must match zeros. */
+      if (fabsf (g[i] - e[i]) > TOLERANCE * scale)
+        g_error ("map value %" G_GSIZE_FORMAT ": %g, expected %g (within %g)", i, g[i], e[i],
+                 TOLERANCE * scale);
+      worst = MAX (worst, fabsf (g[i] - e[i]));
+    }
+  g_test_message ("largest difference %g, %g of the largest value", worst,
+                  scale > 0.0f ? worst / scale : 0.0f);
+  return scale;
+}
+
+/* A random ResNet-18 for 64-pixel inputs and three classes, trained (or not) in `mode`. */
+static MienModel *
+resnet_model (MienMode mode)
+{
+  g_autoptr(GError) error = NULL;
+  MienModelSpec spec = {
+    .backbone = "resnet:18",
+    .input_size = 64,
+    .mode = mode,
+    .classes = three_classes,
+    .mean = { 0.5, 0.5, 0.5 },
+    .std = { 0.25, 0.25, 0.25 },
+  };
+  MienModel *model;
+
+  spec.device = mien_device_cpu ();
+  model = mien_model_new (mien_plugin_engine_get_default (), &spec, &error);
+  g_assert_no_error (error);
+  return model;
+}
+
+/* Prepared (float) input: N random images of size × size. */
+static MienTensor *
+random_input (gint64 n,
+              gint64 size)
+{
+  g_autoptr(GError) error = NULL;
+  const gint64 shape[4] = { n, 3, size, size };
+  MienTensor *t = mien_tensor_new_randn (shape, 4, MIEN_DTYPE_FLOAT32, mien_device_cpu (),
+                                         &error);
+
+  g_assert_no_error (error);
+  return t;
+}
+
+static void
+test_explain_reference (MienTestScratch *scratch,
+                        gconstpointer    data)
+{
+  const ReferenceCase *c = data;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *size = g_strdup_printf ("%d", SIZE);
+  g_autofree char *out = NULL;
+  g_autofree char *model_path = g_build_filename (scratch->dir, "model.safetensors", NULL);
+  g_autofree char *io_path = g_build_filename (scratch->dir, "io.safetensors", NULL);
+  g_autoptr(MienModel) model = NULL;
+  g_autoptr(MienSafetensors) io = NULL;
+  g_autoptr(MienTensor) input = NULL;
+  MienLoadOptions options = { .flags = MIEN_LOAD_STRICT };
+  float largest = 0.0f;
+
+  out = mien_test_run_reference ("explain_reference.py", c->torchvision, size, scratch->dir,
+                                 NULL);
+  if (out == NULL)
+    return;
+
+  model = mien_test_random_model (c->backbone, SIZE, three_classes);
+  g_assert_true (mien_var_store_load (mien_model_get_var_store (model), model_path, &options,
+                                      NULL, &error));
+  g_assert_no_error (error);
+
+  io = mien_safetensors_open (io_path, &error);
+  g_assert_no_error (error);
+  input = load_tensor (io, "input");
+
+  for (guint k = 0; k < N_CLASSES; k++)
+    {
+      g_autofree char *name = g_strdup_printf ("cam.%u", k);
+      g_autofree char *layer = NULL;
+      g_autoptr(MienTensor) expected = load_tensor (io, name);
+      g_autoptr(MienTensor) map = NULL;
+
+      map = mien_explain_grad_cam (model, input, k, &layer, &error);
+      g_assert_no_error (error);
+      g_assert_cmpstr (layer, ==, c->layer);
+      largest = MAX (largest, assert_maps_close (map, expected));
+    }
+  /* All-zero maps would match anything that is also zero. */
+  g_assert_cmpfloat (largest, >, 0.0f);
+}
+
+/* Grad-CAM must leave the parameters' gradients alone: a model may be explained between two
+ * steps of its training. */
+static void
+test_explain_no_side_effects (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MienModel) model = resnet_model (MIEN_MODE_FINETUNE);
+  MienVarStore *vs = mien_model_get_var_store (model);
+  g_autoptr(MienTensor) input = random_input (1, 64);
+  g_autoptr(MienTensor) map = NULL;
+
+  map = mien_explain_grad_cam (model, input, 1, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (map);
+
+  for (guint i = 0; i < mien_var_store_get_n_vars (vs); i++)
+    {
+      g_autoptr(MienTensor) var = mien_var_store_get_nth (vs, i);
+      g_autoptr(MienTensor) grad = mien_tensor_grad (var);
+
+      g_assert_null (grad);
+    }
+}
+
+/* A linear probe's backbone has no parameter that requires grad, so nothing above the head is
+ * recorded by autograd unless the explained layer is made a leaf that does: its maps must still
+ * equal those of the same weights fine-tuned. */
+static void
+test_explain_probe (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MienModel) finetune = resnet_model (MIEN_MODE_FINETUNE);
+  g_autoptr(MienModel) probe = resnet_model (MIEN_MODE_PROBE);
+  g_autoptr(MienTensor) input = random_input (2, 64);
+  float largest = 0.0f;
+
+  g_assert_true (mien_var_store_copy_from (mien_model_get_var_store (probe),
+                                           mien_model_get_var_store (finetune), &error));
+  g_assert_no_error (error);
+
+  for (guint k = 0; k < N_CLASSES; k++)
+    {
+      g_autoptr(MienTensor) expected = mien_explain_grad_cam (finetune, input, k, NULL, &error);
+      g_autoptr(MienTensor) map = mien_explain_grad_cam (probe, input, k, NULL, &error);
+
+      g_assert_no_error (error);
+      largest = MAX (largest, assert_maps_close (map, expected));
+    }
+  g_assert_cmpfloat (largest, >, 0.0f);
+}
+
+static void
+test_explain_errors (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MienModel) resnet = resnet_model (MIEN_MODE_FINETUNE);
+  g_autoptr(MienModel) dft = resnet_model (MIEN_MODE_DFT);
+  g_autoptr(MienModel) vit = mien_test_random_model ("vit:ti_16", 32, three_classes);
+  g_autoptr(MienTensor) input = random_input (1, 64);
+  g_autoptr(MienTensor) vit_input = random_input (1, 32);
+  MienTensor *map;
+
+  map = mien_explain_grad_cam (resnet, input, N_CLASSES, NULL, &error);
+  g_assert_error (error, MIEN_EXPLAIN_ERROR, MIEN_EXPLAIN_ERROR_CLASS);
+  g_assert_null (map);
+  g_assert_nonnull (strstr (error->message, "3 classes"));
+  g_clear_error (&error);
+
+  /* ViT's plugin names no layer (yet): a clear error, not a crash. */
+  map = mien_explain_grad_cam (vit, vit_input, 0, NULL, &error);
+  g_assert_error (error, MIEN_BACKBONE_ERROR, MIEN_BACKBONE_ERROR_UNSUPPORTED);
+  g_assert_null (map);
+  g_clear_error (&error);
+
+  map = mien_explain_grad_cam (dft, input, 0, NULL, &error);
+  g_assert_error (error, MIEN_MODEL_ERROR, MIEN_MODEL_ERROR_UNSUPPORTED);
+  g_assert_null (map);
+}
+
+static void
+test_explain_upsample (void)
+{
+  g_autoptr(GError) error = NULL;
+  /* Two maps: one with a peak in a corner, one without evidence at all. */
+  const float values[2 * 2 * 2] = { 4.0f, 1.0f, 1.0f, 1.0f, 0.0f, 0.0f, 0.0f, 0.0f };
+  const gint64 shape[3] = { 2, 2, 2 };
+  g_autoptr(MienTensor) map = mien_tensor_new_from_data (values, MIEN_DTYPE_FLOAT32, shape, 3,
+                                                         &error);
+  g_autoptr(MienTensor) up = NULL;
+  g_autofree float *v = NULL;
+  gsize n;
+
+  g_assert_no_error (error);
+  up = mien_explain_upsample (map, 8, 6, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (mien_tensor_size (up, 0), ==, 2);
+  g_assert_cmpint (mien_tensor_size (up, 1), ==, 8);
+  g_assert_cmpint (mien_tensor_size (up, 2), ==, 6);
+
+  v = to_floats (up, &n);
+  /* The peak's corner is 1, the far corner 0, everything in between. */
+  g_assert_cmpfloat_with_epsilon (v[0], 1.0f, 1e-6);
+  g_assert_cmpfloat_with_epsilon (v[8 * 6 - 1], 0.0f, 1e-6);
+  for (gsize i = 0; i < 8 * 6; i++)
+    g_assert_true (v[i] >= 0.0f && v[i] <= 1.0f);
+  for (gsize i = 8 * 6; i < n; i++)
+    g_assert_cmpfloat (v[i], ==, 0.0f);
+}
+
+/* The ensemble's map is the mean of its members' maps, each upsampled and scaled on its own. */
+static void
+test_explain_ensemble (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MienEnsemble) ensemble = mien_ensemble_new ();
+  g_autoptr(GPtrArray) members = NULL;
+  g_autoptr(MienTensor) images = NULL;
+  g_autoptr(MienTensor) average = NULL;
+  g_autoptr(MienTensor) sum = NULL;
+  const gint64 shape[4] = { 2, 3, 64, 64 };
+  const char *backbones[] = { "resnet:18", "efficientnet:b0" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (backbones); i++)
+    {
+      g_autoptr(MienModel) model = mien_test_random_model (backbones[i], 64, three_classes);
+
+      g_assert_true (mien_ensemble_add (ensemble, model, &error));
+      g_assert_no_error (error);
+    }
+
+  images = mien_tensor_new_randint (0, 256, shape, 4, mien_device_cpu (), &error);
+  g_assert_no_error (error);
+  g_assert_true (mien_nn_replace (&images, mien_tensor_to_dtype (images, MIEN_DTYPE_UINT8,
+                                                                 &error)));
+  average = mien_explain_grad_cam_ensemble (ensemble, images, 2, &members, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (members->len, ==, G_N_ELEMENTS (backbones));
+
+  for (guint i = 0; i < members->len; i++)
+    {
+      MienModel *model = mien_ensemble_get_model (ensemble, i);
+      g_autoptr(MienTensor) input = mien_model_prepare_input (model, images, &error);
+      g_autoptr(MienTensor) map = mien_explain_grad_cam (model, input, 2, NULL, &error);
+      g_autoptr(MienTensor) expected = mien_explain_upsample (map, 64, 64, &error);
+
+      g_assert_no_error (error);
+      assert_maps_close (g_ptr_array_index (members, i), expected);
+      if (sum == NULL)
+        sum = mien_tensor_clone (expected, &error);
+      else
+        g_assert_true (mien_nn_replace (&sum, mien_tensor_add (sum, expected, &error)));
+      g_assert_no_error (error);
+    }
+  g_assert_true (mien_nn_replace (&sum, mien_tensor_mul_scalar (sum, 0.5, &error)));
+  assert_maps_close (average, sum);
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  mien_init ();
+  if (g_getenv ("MIEN_NUM_THREADS") == NULL)
+    mien_torch_set_num_threads (1);
+  /* Random models and inputs, but the same ones every run: a random head can give a class no
+   * positive evidence anywhere (an all-zero map), which the tests that need some would flag. */
+  mien_torch_manual_seed (15);
+
+  for (guint i = 0; i < G_N_ELEMENTS (reference_cases); i++)
+    {
+      g_autofree char *path = g_strdup_printf ("/explain/grad-cam/%s",
+                                               reference_cases[i].torchvision);
+
+      g_test_add (path, MienTestScratch, &reference_cases[i], mien_test_scratch_set_up,
+                  test_explain_reference, mien_test_scratch_tear_down);
+    }
+  g_test_add_func ("/explain/no-side-effects", test_explain_no_side_effects);
+  g_test_add_func ("/explain/probe", test_explain_probe);
+  g_test_add_func ("/explain/errors", test_explain_errors);
+  g_test_add_func ("/explain/upsample", test_explain_upsample);
+  g_test_add_func ("/explain/ensemble", test_explain_ensemble);
+
+  return g_test_run ();
+}
