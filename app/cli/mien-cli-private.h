@@ -9,6 +9,7 @@
 #include "mien-core.h"
 #include "mien-ensemble.h"
 #include "mien-face-pipeline.h"
+#include "mien-trainer.h"
 
 G_BEGIN_DECLS
 
@@ -108,6 +109,23 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (MienCliProgress, mien_cli_progress_free)
 /* SIGINT/SIGTERM cancel `cancellable` (a second one exits at once), so that training stops
  * cleanly at the next batch and the run folder stays resumable. */
 void             mien_cli_cancel_on_signals (GCancellable *cancellable);
+
+/* The training options that `train` and `ablate` share (everything but --out, --resume,
+ * --json and --time-limit). */
+typedef struct _MienCliTrainOptions MienCliTrainOptions;
+MienCliTrainOptions *mien_cli_train_options_new     (void);
+void                 mien_cli_train_options_free    (MienCliTrainOptions *options);
+/* The shared entries bound to `options`, followed by `extra` (NULL-terminated); g_free () it
+ * after parsing. */
+GOptionEntry        *mien_cli_train_options_entries (MienCliTrainOptions *options,
+                                                     const GOptionEntry  *extra);
+/* The configuration the parsed options describe, in the run folder `out`, checked; NULL once
+ * the reason is printed, `*status` the exit status. */
+MienTrainConfig     *mien_cli_train_options_to_config (MienCliTrainOptions *options,
+                                                       const char          *command,
+                                                       const char          *out,
+                                                       int                 *status);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (MienCliTrainOptions, mien_cli_train_options_free)
 
 /* The commands */
 int mien_cli_demo_data (int argc, char **argv);
