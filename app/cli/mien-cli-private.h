@@ -131,6 +131,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (MienCliTrainOptions, mien_cli_train_options_free)
 int mien_cli_demo_data (int argc, char **argv);
 int mien_cli_stats     (int argc, char **argv);
 int mien_cli_train     (int argc, char **argv);
+int mien_cli_ablate    (int argc, char **argv);
 int mien_cli_eval      (int argc, char **argv);
 int mien_cli_predict   (int argc, char **argv);
 int mien_cli_detectors (int argc, char **argv);
