@@ -264,6 +264,7 @@ test_kill_and_resume (void)
   g_autoptr(MienTestCliResult) resumed = NULL;
   g_autoptr(MienTestCliResult) twice = NULL;
   g_autoptr(MienTestCliResult) refused = NULL;
+  g_autoptr(MienTestCliResult) refused_options = NULL;
   GPid pid;
   int wait_status;
   gint64 deadline;
@@ -293,6 +294,12 @@ test_kill_and_resume (void)
   refused = mien_test_cli_run ("ablate", "--data", ensure_demo (), "--out", queue, NULL);
   g_assert_cmpint (refused->status, ==, 1);
   g_assert_nonnull (strstr (refused->err, "--resume"));
+
+  /* --resume keeps the queue's own options rather than mix two configurations. */
+  refused_options = mien_test_cli_run ("ablate", "--out", queue, "--resume", "--epochs", "2",
+                                       NULL);
+  g_assert_cmpint (refused_options->status, ==, 2);
+  g_assert_nonnull (strstr (refused_options->err, "--resume"));
 
   resumed = mien_test_cli_run ("ablate", "--out", queue, "--resume", NULL);
   mien_test_cli_assert_success (resumed);

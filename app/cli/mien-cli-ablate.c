@@ -21,8 +21,11 @@ progress_cb (const MienTrainProgress *p,
   AblateOutput *out = user_data;
   g_autofree char *text = NULL;
 
-  text = g_strdup_printf (_("%s: epoch %u/%u  step %u/%u  loss %.4f"), out->name, p->epoch,
-                          p->n_epochs, p->step, p->n_steps, p->loss);
+  if (p->phase == MIEN_TRAIN_PHASE_PREPARING)
+    text = g_strdup_printf (_("%s: decoding images %u/%u"), out->name, p->step, p->n_steps);
+  else
+    text = g_strdup_printf (_("%s: epoch %u/%u  step %u/%u  loss %.4f"), out->name, p->epoch,
+                            p->n_epochs, p->step, p->n_steps, p->loss);
   mien_cli_progress_update (out->progress, p->fraction, text, p->eta_s);
 }
 
@@ -119,8 +122,9 @@ mien_cli_ablate (int    argc,
   if (resume)
     {
       /* The queue keeps the plan and the options it was made with. */
-      if (argc > 1 || plan_arg != NULL)
-        return mien_cli_usage_error ("ablate", _("--plan is the queue's own with --resume"));
+      if (plan_arg != NULL || mien_cli_train_options_any_given (options))
+        return mien_cli_usage_error ("ablate", _("--plan and the training options are the "
+                                                 "queue's own with --resume"));
       ablation = mien_ablation_open (out, &error);
     }
   else

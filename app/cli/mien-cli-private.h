@@ -115,6 +115,8 @@ void             mien_cli_cancel_on_signals (GCancellable *cancellable);
 typedef struct _MienCliTrainOptions MienCliTrainOptions;
 MienCliTrainOptions *mien_cli_train_options_new     (void);
 void                 mien_cli_train_options_free    (MienCliTrainOptions *options);
+/* Whether any of them was given. */
+gboolean             mien_cli_train_options_any_given (MienCliTrainOptions *options);
 /* The shared entries bound to `options`, followed by `extra` (NULL-terminated); g_free () it
  * after parsing. */
 GOptionEntry        *mien_cli_train_options_entries (MienCliTrainOptions *options,

@@ -216,10 +216,13 @@ mien_cli_train_options_new (void)
   return o;
 }
 
-void
-mien_cli_train_options_free (MienCliTrainOptions *o)
+/* Every option held as text, to free them or to see whether any was given. */
+static void
+get_strings (MienCliTrainOptions   *o,
+             char                ***strings,
+             guint                 *n)
 {
-  char **strings[] = {
+  char **all[] = {
     &o->data, &o->val, &o->classes, &o->backbone, &o->mode, &o->batch_norm, &o->pretrained,
     &o->weights, &o->imbalance, &o->device, &o->schedule, &o->split, &o->normalise, &o->crop,
     &o->val_split_arg, &o->input_size_arg, &o->epochs_arg, &o->batch_arg, &o->lr_arg,
@@ -227,10 +230,35 @@ mien_cli_train_options_free (MienCliTrainOptions *o)
     &o->threads_arg, &o->workers_arg, &o->face_margin_arg,
   };
 
-  for (guint i = 0; i < G_N_ELEMENTS (strings); i++)
+  g_assert (*n >= G_N_ELEMENTS (all));
+  memcpy (strings, all, sizeof all);
+  *n = G_N_ELEMENTS (all);
+}
+
+void
+mien_cli_train_options_free (MienCliTrainOptions *o)
+{
+  char **strings[64];
+  guint n = G_N_ELEMENTS (strings);
+
+  get_strings (o, strings, &n);
+  for (guint i = 0; i < n; i++)
     g_free (*strings[i]);
   mien_train_config_free (o->config);
   g_free (o);
+}
+
+gboolean
+mien_cli_train_options_any_given (MienCliTrainOptions *o)
+{
+  char **strings[64];
+  guint n = G_N_ELEMENTS (strings);
+
+  get_strings (o, strings, &n);
+  for (guint i = 0; i < n; i++)
+    if (*strings[i] != NULL)
+      return TRUE;
+  return o->flip || o->no_flip || o->grey || o->amp;
 }
 
 GOptionEntry *
