@@ -15,6 +15,7 @@
 
 #include "mien-ablation.h"
 #include "mien-core.h"
+#include "mien-json.h"
 #include "mien-test-util.h"
 
 static char *tmp_dir;
@@ -209,12 +210,19 @@ table_row (const char *tables,
 static void
 assert_row_equals_eval (const char *tables,
                         const char *queue,
-                        const char *name)
+                        const char *name,
+                        const char *member_a,
+                        const char *member_b)
 {
-  g_autofree char *model = g_build_filename (queue, name, "best.safetensors", NULL);
+  g_autofree char *model = g_build_filename (queue, member_a, "best.safetensors", NULL);
+  g_autofree char *model_b = member_b != NULL ? g_build_filename (queue, member_b,
+                                                                  "best.safetensors", NULL)
+                                              : NULL;
   g_autofree char *val = g_build_filename (ensure_demo (), "val", NULL);
-  g_autoptr(MienTestCliResult) r = mien_test_cli_run ("eval", "--model", model, "--data", val,
-                                                      "--json", NULL);
+  g_autoptr(MienTestCliResult) r = model_b != NULL
+    ? mien_test_cli_run ("eval", "--model", model, "--model", model_b, "--data", val, "--json",
+                         NULL)
+    : mien_test_cli_run ("eval", "--model", model, "--data", val, "--json", NULL);
   g_autoptr(GArray) row = table_row (tables, name);
   g_autoptr(JsonParser) parser = json_parser_new ();
   g_autoptr(GError) error = NULL;
@@ -239,7 +247,7 @@ assert_row_equals_eval (const char *tables,
                                   json_object_get_double_member (eval, "accuracy"), 5.001e-5);
 }
 
-/* Two runs, "a" (1 epoch) and "b" (3): killed (SIGKILL, no chance to clean up) after b's first
+/* Two runs, "a" (1 epoch) and "b" (3), DFT from a and the ensemble of a and b: killed (SIGKILL, no chance to clean up) after b's first
  * epoch, then --resume: a is not trained again, b continues from its epoch 1, and tables.md
  * rows equal `mien-cli eval` on each best model. */
 static void
@@ -256,7 +264,10 @@ test_kill_and_resume (void)
   g_autoptr(GBytes) a_best_before = NULL, a_best_after = NULL;
   g_autofree char *tables = NULL;
   const char *plan_text = "[{\"name\": \"a\"}, {\"name\": \"b\", \"config\": "
-                          "{\"epochs\": 3, \"smoothing\": 0.2}}]";
+                          "{\"epochs\": 3, \"smoothing\": 0.2}}, "
+                          "{\"name\": \"dft\", \"config\": {\"mode\": \"dft\"}, "
+                          "\"from\": \"a\"}, {\"name\": \"ab\", \"ensemble\": "
+                          "[\"a\", \"b\"]}]";
   const char *argv[] = { g_getenv ("MIEN_CLI"), "ablate", "--data", ensure_demo (), "--out",
                          queue, "--plan", plan, "--backbone", "resnet:18", "--input-size", "32",
                          "--epochs", "1", "--batch", "16", "--threads", "1", NULL };
@@ -314,8 +325,21 @@ test_kill_and_resume (void)
   g_assert_true (g_str_has_prefix (b_log_after, b_log_before));
 
   tables = read_text (tables_path);
-  assert_row_equals_eval (tables, queue, "a");
-  assert_row_equals_eval (tables, queue, "b");
+  assert_row_equals_eval (tables, queue, "a", "a", NULL);
+  assert_row_equals_eval (tables, queue, "b", "b", NULL);
+  assert_row_equals_eval (tables, queue, "dft", "dft", NULL);
+  assert_row_equals_eval (tables, queue, "ab", "a", "b");
+  /* DFT starts from a's best model, normalised as a was (not ImageNet's, which "auto" would
+   * pick now that there are pretrained weights). */
+  {
+    g_autofree char *dft_config = g_build_filename (queue, "dft", "config.json", NULL);
+    g_autoptr(JsonObject) config = mien_json_load_object (dft_config, &error);
+
+    g_assert_no_error (error);
+    g_assert_cmpstr (json_object_get_string_member (config, "mode"), ==, "dft");
+    g_assert_cmpstr (json_object_get_string_member (config, "pretrained"), ==, a_best);
+    g_assert_cmpstr (json_object_get_string_member (config, "normalisation"), ==, "dataset");
+  }
 
   /* A finished queue: --resume trains nothing and writes the same tables. */
   twice = mien_test_cli_run ("ablate", "--out", queue, "--resume", NULL);
