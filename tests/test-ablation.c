@@ -325,6 +325,26 @@ test_kill_and_resume (void)
   g_assert_true (g_str_has_prefix (b_log_after, b_log_before));
 
   tables = read_text (tables_path);
+  /* The CSV holds the same numbers, each followed by its difference to the baseline. */
+  {
+    g_autofree char *csv_path = g_build_filename (queue, "tables.csv", NULL);
+    g_autofree char *csv = read_text (csv_path);
+    g_autoptr(GArray) md_row = table_row (tables, "b");
+    g_auto(GStrv) lines = g_strsplit (csv, "\n", -1);
+    g_auto(GStrv) a_cells = g_strsplit (lines[1], ",", -1);
+    g_auto(GStrv) b_cells = g_strsplit (lines[2], ",", -1);
+
+    g_assert_cmpstr (b_cells[0], ==, "b");
+    g_assert_cmpuint (g_strv_length (b_cells), ==, 1 + 2 * md_row->len);
+    for (guint c = 0; c < md_row->len; c++)
+      {
+        g_assert_cmpfloat (g_ascii_strtod (b_cells[1 + 2 * c], NULL), ==,
+                           g_array_index (md_row, double, c));
+        g_assert_cmpfloat_with_epsilon (g_ascii_strtod (b_cells[2 + 2 * c], NULL),
+                                        g_ascii_strtod (b_cells[1 + 2 * c], NULL) -
+                                        g_ascii_strtod (a_cells[1 + 2 * c], NULL), 1.001e-4);
+      }
+  }
   assert_row_equals_eval (tables, queue, "a", "a", NULL);
   assert_row_equals_eval (tables, queue, "b", "b", NULL);
   assert_row_equals_eval (tables, queue, "dft", "dft", NULL);

@@ -64,25 +64,39 @@ load_plan (const char *plan)
   return array;
 }
 
+/* DIR/tables.md, .csv and .tex, written atomically. */
 static gboolean
 write_tables (MienAblation  *ablation,
               const char    *out,
               GCancellable  *cancellable,
               GError       **error)
 {
+  const char *names[] = {
+    [MIEN_ABLATION_FORMAT_MARKDOWN] = "tables.md",
+    [MIEN_ABLATION_FORMAT_CSV] = "tables.csv",
+    [MIEN_ABLATION_FORMAT_LATEX] = "tables.tex",
+  };
   g_autoptr(GPtrArray) metrics = NULL;
-  g_autofree char *table = NULL;
-  g_autofree char *path = g_build_filename (out, "tables.md", NULL);
+  g_autofree char *markdown = NULL;
+  g_autofree char *path = g_build_filename (out, names[MIEN_ABLATION_FORMAT_MARKDOWN], NULL);
 
   metrics = mien_ablation_evaluate (ablation, mien_plugin_engine_get_default (), cancellable,
                                     error);
   if (metrics == NULL)
     return FALSE;
-  table = mien_ablation_format_markdown (ablation, metrics);
-  if (!g_file_set_contents_full (path, table, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0644, error))
-    return FALSE;
-  g_print (_("\nValidation F1 of each run's best model (difference to %s), in %s:\n\n%s"),
-           mien_ablation_get_step_name (ablation, 0), path, table);
+  for (guint f = 0; f < G_N_ELEMENTS (names); f++)
+    {
+      g_autofree char *table = mien_ablation_format_table (ablation, metrics, f);
+      g_autofree char *file = g_build_filename (out, names[f], NULL);
+
+      if (!g_file_set_contents_full (file, table, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0644,
+                                     error))
+        return FALSE;
+      if (f == MIEN_ABLATION_FORMAT_MARKDOWN)
+        markdown = g_steal_pointer (&table);
+    }
+  g_print (_("\nValidation F1 of each run's best model (difference to %s), in %s (and .csv, "
+             ".tex):\n\n%s"), mien_ablation_get_step_name (ablation, 0), path, markdown);
   return TRUE;
 }
 

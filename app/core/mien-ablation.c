@@ -704,48 +704,127 @@ mien_ablation_evaluate (MienAblation      *self,
   return g_steal_pointer (&metrics);
 }
 
+/* How each format spells a table. */
+typedef struct {
+  const char *row_start, *separator, *row_end;
+  gboolean    diff_column;  /* the difference in a column of its own (CSV) */
+} TableSyntax;
+
+static const TableSyntax syntaxes[] = {
+  [MIEN_ABLATION_FORMAT_MARKDOWN] = { "| ", " | ", " |\n", FALSE },
+  [MIEN_ABLATION_FORMAT_CSV]      = { "", ",", "\n", TRUE },
+  [MIEN_ABLATION_FORMAT_LATEX]    = { "", " & ", " \\\\\n", FALSE },
+};
+
+/* `text` as a cell: CSV quotes what holds a comma or a quote, LaTeX escapes its specials. */
 static void
-append_cell (GString *row,
-             double   value,
-             double   baseline,
-             gboolean is_baseline)
+append_text (GString            *out,
+             MienAblationFormat  format,
+             const char         *text)
 {
-  if (is_baseline)
-    g_string_append_printf (row, " %.4f |", value);
+  if (format == MIEN_ABLATION_FORMAT_CSV && strpbrk (text, ",\"\n") != NULL)
+    {
+      g_string_append_c (out, '"');
+      for (const char *p = text; *p != '\0'; p++)
+        g_string_append (out, *p == '"' ? "\"\"" : (char[]) { *p, '\0' });
+      g_string_append_c (out, '"');
+    }
+  else if (format == MIEN_ABLATION_FORMAT_LATEX)
+    for (const char *p = text; *p != '\0'; p++)
+      {
+        if (strchr ("&%$#_{}", *p) != NULL)
+          g_string_append_c (out, '\\');
+        g_string_append_c (out, *p);
+      }
   else
-    g_string_append_printf (row, " %.4f (%+.4f) |", value, value - baseline);
+    g_string_append (out, text);
+}
+
+static void
+append_cell (GString           *out,
+             const TableSyntax *syntax,
+             double             value,
+             double             baseline,
+             gboolean           is_baseline)
+{
+  g_string_append_printf (out, "%s%.4f", syntax->separator, value);
+  if (syntax->diff_column)
+    g_string_append_printf (out, "%s%+.4f", syntax->separator, value - baseline);
+  else if (!is_baseline)
+    g_string_append_printf (out, " (%+.4f)", value - baseline);
 }
 
 char *
-mien_ablation_format_markdown (MienAblation *self,
-                               GPtrArray    *metrics)
+mien_ablation_format_table (MienAblation       *self,
+                            GPtrArray          *metrics,
+                            MienAblationFormat  format)
 {
   GString *out = g_string_new (NULL);
+  const TableSyntax *syntax;
   MienMetrics *baseline;
+  g_autoptr(GPtrArray) header = g_ptr_array_new ();
+  guint n_columns;
 
   g_return_val_if_fail (MIEN_IS_ABLATION (self), NULL);
   g_return_val_if_fail (metrics != NULL && metrics->len == mien_ablation_get_n_steps (self),
                         NULL);
+  g_return_val_if_fail (format < G_N_ELEMENTS (syntaxes), NULL);
 
+  syntax = &syntaxes[format];
   baseline = metrics->pdata[0];
-  /* Translators: the header of the ablation table; the run's name, then one column per class. */
-  g_string_append_printf (out, "| %s |", _("Run"));
   for (guint c = 0; c < baseline->n_classes; c++)
-    g_string_append_printf (out, " %s |", baseline->classes[c]);
-  g_string_append_printf (out, " %s | %s |\n|---|", _("Avg."), _("Acc."));
-  for (guint c = 0; c < baseline->n_classes + 2; c++)
-    g_string_append (out, "---:|");
-  g_string_append_c (out, '\n');
+    g_ptr_array_add (header, baseline->classes[c]);
+  g_ptr_array_add (header, (gpointer) _("Avg."));
+  g_ptr_array_add (header, (gpointer) _("Acc."));
+  n_columns = 1 + header->len * (syntax->diff_column ? 2 : 1);
+
+  if (format == MIEN_ABLATION_FORMAT_LATEX)
+    {
+      g_string_append (out, "\\begin{tabular}{l");
+      for (guint c = 1; c < n_columns; c++)
+        g_string_append_c (out, 'r');
+      g_string_append (out, "}\n\\hline\n");
+    }
+  /* Translators: the first column of the ablation table: the run's name. */
+  g_string_append (out, syntax->row_start);
+  append_text (out, format, _("Run"));
+  for (guint c = 0; c < header->len; c++)
+    {
+      g_string_append (out, syntax->separator);
+      append_text (out, format, header->pdata[c]);
+      if (syntax->diff_column)
+        {
+          /* Translators: a CSV column: the difference of a column to the baseline's. */
+          g_autofree char *diff = g_strdup_printf (_("%s vs baseline"),
+                                                   (const char *) header->pdata[c]);
+
+          g_string_append (out, syntax->separator);
+          append_text (out, format, diff);
+        }
+    }
+  g_string_append (out, syntax->row_end);
+  if (format == MIEN_ABLATION_FORMAT_MARKDOWN)
+    {
+      g_string_append (out, "|---|");
+      for (guint c = 1; c < n_columns; c++)
+        g_string_append (out, "---:|");
+      g_string_append_c (out, '\n');
+    }
+  else if (format == MIEN_ABLATION_FORMAT_LATEX)
+    g_string_append (out, "\\hline\n");
   for (guint i = 0; i < metrics->len; i++)
     {
       MienMetrics *m = metrics->pdata[i];
 
-      g_string_append_printf (out, "| %s |", mien_ablation_get_step_name (self, i));
+      g_string_append (out, syntax->row_start);
+      append_text (out, format, mien_ablation_get_step_name (self, i));
       for (guint c = 0; c < m->n_classes; c++)
-        append_cell (out, m->f1[c], baseline->f1[c], i == 0);
-      append_cell (out, m->macro_f1, baseline->macro_f1, i == 0);
-      append_cell (out, m->accuracy, baseline->accuracy, i == 0);
-      g_string_append_c (out, '\n');
+        append_cell (out, syntax, m->f1[c], baseline->f1[c], i == 0);
+      append_cell (out, syntax, m->macro_f1, baseline->macro_f1, i == 0);
+      append_cell (out, syntax, m->accuracy, baseline->accuracy, i == 0);
+      g_string_append (out, syntax->row_end);
     }
+  if (format == MIEN_ABLATION_FORMAT_LATEX)
+    g_string_append (out, "\\hline\n\\end{tabular}\n");
   return g_string_free (out, FALSE);
 }

@@ -100,9 +100,17 @@ GPtrArray    *mien_ablation_evaluate   (MienAblation  *self,
                                         MienPluginEngine *engine,
                                         GCancellable  *cancellable,
                                         GError       **error);
-/* The paper-style table in Markdown: a row per step, per-class F1, macro F1 ("Avg.") and
- * accuracy, each F1 followed by its difference to the first step's (the baseline). */
-char         *mien_ablation_format_markdown (MienAblation *self,
-                                             GPtrArray    *metrics);
+typedef enum {
+  MIEN_ABLATION_FORMAT_MARKDOWN,  /* tables.md */
+  MIEN_ABLATION_FORMAT_CSV,       /* a "… vs baseline" column after each value */
+  MIEN_ABLATION_FORMAT_LATEX,     /* a tabular */
+} MienAblationFormat;
+
+/* The paper-style table: a row per step, per-class F1, macro F1 ("Avg.") and accuracy with 4
+ * decimals, each followed by its difference to the first step's (the baseline) as "(+0.0123)",
+ * or in a column of its own in CSV. */
+char         *mien_ablation_format_table (MienAblation       *self,
+                                          GPtrArray          *metrics,
+                                          MienAblationFormat  format);
 
 G_END_DECLS
