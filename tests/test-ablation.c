@@ -51,6 +51,16 @@ base_config (const char *out)
   return config;
 }
 
+static JsonArray *
+paper_plan (void)
+{
+  g_autoptr(GError) error = NULL;
+  JsonArray *plan = mien_ablation_parse_plan (mien_ablation_paper_plan (), -1, "paper", &error);
+
+  g_assert_no_error (error);
+  return plan;
+}
+
 static void
 test_paper_plan (void)
 {
@@ -59,14 +69,12 @@ test_paper_plan (void)
                           "upsample-weights", "dft", "ensemble" };
   g_autofree char *dir = scratch_path ("paper");
   g_autoptr(GError) error = NULL;
-  g_autoptr(JsonArray) plan = mien_ablation_parse_plan (mien_ablation_paper_plan (), -1,
-                                                        "paper", &error);
+  g_autoptr(JsonArray) plan = paper_plan ();
   g_autoptr(MienTrainConfig) base = base_config (dir);
   g_autoptr(MienAblation) made = NULL;
   g_autoptr(MienAblation) opened = NULL;
   g_autoptr(MienAblation) again = NULL;
 
-  g_assert_no_error (error);
   made = mien_ablation_create (dir, base, plan, &error);
   g_assert_no_error (error);
   opened = mien_ablation_open (dir, &error);
@@ -91,12 +99,10 @@ test_paper_weights_refused (void)
 {
   g_autofree char *dir = scratch_path ("two-classes");
   g_autoptr(GError) error = NULL;
-  g_autoptr(JsonArray) plan = mien_ablation_parse_plan (mien_ablation_paper_plan (), -1,
-                                                        "paper", &error);
+  g_autoptr(JsonArray) plan = paper_plan ();
   g_autoptr(MienTrainConfig) base = base_config (dir);
   g_autoptr(MienAblation) made = NULL;
 
-  g_assert_no_error (error);
   base->classes = g_strsplit ("anger,fear", ",", -1);
   made = mien_ablation_create (dir, base, plan, &error);
   g_assert_error (error, MIEN_ABLATION_ERROR, MIEN_ABLATION_ERROR_PLAN);
@@ -125,6 +131,7 @@ test_bad_plans (void)
       "not an earlier training step" },
     { "[{\"name\": \"e\", \"ensemble\": 1, \"from\": \"a\"}]", "trains nothing" },
     { "[{\"name\": 3}]", "name" },
+    { "[{\"name\": \"tables.csv\"}]", "step 1: “name”" },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)

@@ -92,7 +92,8 @@ is_plain_name (const char *name)
   for (const char *p = name; *p != '\0'; p++)
     if (!g_ascii_isalnum (*p) && *p != '.' && *p != '-' && *p != '_')
       return FALSE;
-  return strcmp (name, MIEN_ABLATION_FILE) != 0 && strcmp (name, "tables.md") != 0;
+  /* The queue's own files share the folder. */
+  return !g_str_equal (name, MIEN_ABLATION_FILE) && !g_str_has_prefix (name, "tables.");
 }
 
 static gboolean
