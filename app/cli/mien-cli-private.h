@@ -9,6 +9,7 @@
 #include "mien-core.h"
 #include "mien-ensemble.h"
 #include "mien-face-pipeline.h"
+#include "mien-trainer.h"
 
 G_BEGIN_DECLS
 
@@ -109,10 +110,30 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (MienCliProgress, mien_cli_progress_free)
  * cleanly at the next batch and the run folder stays resumable. */
 void             mien_cli_cancel_on_signals (GCancellable *cancellable);
 
+/* The training options that `train` and `ablate` share (everything but --out, --resume,
+ * --json and --time-limit). */
+typedef struct _MienCliTrainOptions MienCliTrainOptions;
+MienCliTrainOptions *mien_cli_train_options_new     (void);
+void                 mien_cli_train_options_free    (MienCliTrainOptions *options);
+/* Whether any of them was given. */
+gboolean             mien_cli_train_options_any_given (MienCliTrainOptions *options);
+/* The shared entries bound to `options`, followed by `extra` (NULL-terminated); g_free () it
+ * after parsing. */
+GOptionEntry        *mien_cli_train_options_entries (MienCliTrainOptions *options,
+                                                     const GOptionEntry  *extra);
+/* The configuration the parsed options describe, in the run folder `out`, checked; NULL once
+ * the reason is printed, `*status` the exit status. */
+MienTrainConfig     *mien_cli_train_options_to_config (MienCliTrainOptions *options,
+                                                       const char          *command,
+                                                       const char          *out,
+                                                       int                 *status);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (MienCliTrainOptions, mien_cli_train_options_free)
+
 /* The commands */
 int mien_cli_demo_data (int argc, char **argv);
 int mien_cli_stats     (int argc, char **argv);
 int mien_cli_train     (int argc, char **argv);
+int mien_cli_ablate    (int argc, char **argv);
 int mien_cli_eval      (int argc, char **argv);
 int mien_cli_predict   (int argc, char **argv);
 int mien_cli_detectors (int argc, char **argv);

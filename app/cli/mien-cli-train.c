@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "mien-cli-private.h"
 #include "mien-trainer.h"
@@ -103,7 +104,8 @@ epoch_cb (JsonObject *record,
 /* --class-weights: auto, none, paper (mapped to the classes later, once they are known) or one
  * non-negative weight per class, not all zero (the loss would be 0/0). */
 static gboolean
-parse_class_weights (const char       *arg,
+parse_class_weights (const char       *command,
+                     const char       *arg,
                      MienTrainConfig  *config,
                      gboolean         *paper)
 {
@@ -138,7 +140,7 @@ parse_class_weights (const char       *arg,
       if (*text == '\0' || end == NULL || *end != '\0' || !isfinite (config->weights[i]) ||
           config->weights[i] < 0)
         {
-          mien_cli_usage_error ("train", _("--class-weights takes auto, none, paper or "
+          mien_cli_usage_error (command, _("--class-weights takes auto, none, paper or "
                                            "non-negative numbers like 1,3,5,1,1,1; “%s” is "
                                            "not one"), text);
           return FALSE;
@@ -147,7 +149,7 @@ parse_class_weights (const char       *arg,
     }
   if (!any_positive)
     {
-      mien_cli_usage_error ("train", _("--class-weights %s: at least one weight has to be "
+      mien_cli_usage_error (command, _("--class-weights %s: at least one weight has to be "
                                        "above 0"), arg);
       return FALSE;
     }
@@ -158,7 +160,8 @@ parse_class_weights (const char       *arg,
 /* --class-weights paper: the paper's weights in the order of the classes training will use.
  * Returns EXIT_SUCCESS, or the exit status of the failure it printed. */
 static int
-set_paper_weights (MienTrainConfig *config)
+set_paper_weights (const char      *command,
+                   MienTrainConfig *config)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(MienDataset) train = NULL;
@@ -180,7 +183,7 @@ set_paper_weights (MienTrainConfig *config)
     {
       g_autofree char *names = g_strjoinv (", ", (char **) classes);
 
-      return mien_cli_usage_error ("train", _("--class-weights paper is for the classes "
+      return mien_cli_usage_error (command, _("--class-weights paper is for the classes "
                                               "anger, disgust, fear, happiness, sadness and "
                                               "surprise, not %s"), names);
     }
@@ -188,120 +191,370 @@ set_paper_weights (MienTrainConfig *config)
   return EXIT_SUCCESS;
 }
 
-int
-mien_cli_train (int    argc,
-                char **argv)
+struct _MienCliTrainOptions
 {
-  g_autoptr(MienTrainConfig) config = mien_train_config_new ();
-  g_autofree char *data = NULL, *val = NULL, *classes = NULL, *backbone = NULL;
-  g_autofree char *mode = NULL, *batch_norm = NULL, *pretrained = NULL, *weights = NULL;
-  g_autofree char *imbalance = NULL, *device = NULL, *out = NULL, *schedule = NULL;
-  g_autofree char *split = NULL;
+  MienTrainConfig *config;  /* the defaults, for the numbers' starting values */
+  char *data, *val, *classes, *backbone, *mode, *batch_norm, *pretrained, *weights;
+  char *imbalance, *device, *schedule, *split, *normalise, *crop;
   /* Numbers as text: NULL is "not given" (see mien_cli_parse_int ()). */
-  g_autofree char *val_split_arg = NULL, *input_size_arg = NULL, *epochs_arg = NULL;
-  g_autofree char *batch_arg = NULL, *lr_arg = NULL, *weight_decay_arg = NULL;
-  g_autofree char *warmup_arg = NULL, *smoothing_arg = NULL, *magnitude_arg = NULL;
-  g_autofree char *seed_arg = NULL, *threads_arg = NULL, *workers_arg = NULL;
-  g_autofree char *face_margin_arg = NULL;
-  double face_margin = NAN;
-  g_autofree char *crop = NULL, *time_limit_arg = NULL;
-  double val_split = config->val_split, lr = config->lr, smoothing = config->smoothing;
-  double weight_decay = config->weight_decay, warmup = config->warmup_epochs;
-  gint64 input_size = config->input_size, epochs = config->epochs;
-  gint64 batch = config->batch_size, threads = 0, workers = 0;
-  gint64 magnitude = config->rand_augment.magnitude, seed = (gint64) config->seed;
-  gint64 max_threads = mien_cli_max_threads ();
-  double time_limit = 0.0;
-  gboolean flip = FALSE, no_flip = FALSE;
-  gboolean resume = FALSE, json = FALSE, grey = FALSE, amp = FALSE, paper = FALSE;
-  g_autofree char *normalise = NULL;
+  char *val_split_arg, *input_size_arg, *epochs_arg, *batch_arg, *lr_arg;
+  char *weight_decay_arg, *warmup_arg, *smoothing_arg, *magnitude_arg, *seed_arg;
+  char *threads_arg, *workers_arg, *face_margin_arg;
+  gboolean flip, no_flip, grey, amp;
+  /* Parsed by check_options () */
+  gint64 epochs, threads, workers, batch, input_size, magnitude, seed;
+  double val_split, lr, weight_decay, warmup, smoothing, face_margin;
+  MienDevice dev;
+};
+
+MienCliTrainOptions *
+mien_cli_train_options_new (void)
+{
+  MienCliTrainOptions *o = g_new0 (MienCliTrainOptions, 1);
+
+  o->config = mien_train_config_new ();
+  return o;
+}
+
+/* Every option held as text, to free them or to see whether any was given. */
+static void
+get_strings (MienCliTrainOptions   *o,
+             char                ***strings,
+             guint                 *n)
+{
+  char **all[] = {
+    &o->data, &o->val, &o->classes, &o->backbone, &o->mode, &o->batch_norm, &o->pretrained,
+    &o->weights, &o->imbalance, &o->device, &o->schedule, &o->split, &o->normalise, &o->crop,
+    &o->val_split_arg, &o->input_size_arg, &o->epochs_arg, &o->batch_arg, &o->lr_arg,
+    &o->weight_decay_arg, &o->warmup_arg, &o->smoothing_arg, &o->magnitude_arg, &o->seed_arg,
+    &o->threads_arg, &o->workers_arg, &o->face_margin_arg,
+  };
+
+  g_assert (*n >= G_N_ELEMENTS (all));
+  memcpy (strings, all, sizeof all);
+  *n = G_N_ELEMENTS (all);
+}
+
+void
+mien_cli_train_options_free (MienCliTrainOptions *o)
+{
+  char **strings[64];
+  guint n = G_N_ELEMENTS (strings);
+
+  get_strings (o, strings, &n);
+  for (guint i = 0; i < n; i++)
+    g_free (*strings[i]);
+  mien_train_config_free (o->config);
+  g_free (o);
+}
+
+gboolean
+mien_cli_train_options_any_given (MienCliTrainOptions *o)
+{
+  char **strings[64];
+  guint n = G_N_ELEMENTS (strings);
+
+  get_strings (o, strings, &n);
+  for (guint i = 0; i < n; i++)
+    if (*strings[i] != NULL)
+      return TRUE;
+  return o->flip || o->no_flip || o->grey || o->amp;
+}
+
+GOptionEntry *
+mien_cli_train_options_entries (MienCliTrainOptions *o,
+                                const GOptionEntry  *extra)
+{
   const GOptionEntry entries[] = {
-    { "data", 0, 0, G_OPTION_ARG_FILENAME, &data,
+    { "data", 0, 0, G_OPTION_ARG_FILENAME, &o->data,
       N_("Training set: class folders, a CSV manifest, or a folder with train/ and val/"),
       N_("DATASET") },
-    { "val", 0, 0, G_OPTION_ARG_FILENAME, &val, N_("Validation set"), N_("DATASET") },
-    { "split", 0, 0, G_OPTION_ARG_STRING, &split,
+    { "val", 0, 0, G_OPTION_ARG_FILENAME, &o->val, N_("Validation set"), N_("DATASET") },
+    { "split", 0, 0, G_OPTION_ARG_STRING, &o->split,
       N_("The split of --data to train on where the file holds several (fer2013.csv, RAF-DB): "
          "train (default), val or test; validation then uses the file’s val split when it has "
          "one"), N_("SPLIT") },
-    { "val-split", 0, 0, G_OPTION_ARG_STRING, &val_split_arg,
+    { "val-split", 0, 0, G_OPTION_ARG_STRING, &o->val_split_arg,
       N_("Hold out this fraction of --data for validation, stratified; 0–1 exclusive "
          "(default 0.1)"), N_("F") },
-    { "classes", 0, 0, G_OPTION_ARG_STRING, &classes,
+    { "classes", 0, 0, G_OPTION_ARG_STRING, &o->classes,
       N_("Only these classes, in this order (e.g. the six ABAW4 classes)"), N_("a,b,…") },
-    { "grey", 0, 0, G_OPTION_ARG_NONE, &grey, N_("Train on grey images"), NULL },
-    { "face-margin", 0, 0, G_OPTION_ARG_STRING, &face_margin_arg,
+    { "grey", 0, 0, G_OPTION_ARG_NONE, &o->grey, N_("Train on grey images"), NULL },
+    { "face-margin", 0, 0, G_OPTION_ARG_STRING, &o->face_margin_arg,
       N_("The images are face crops with this room around the face, as a fraction of its box, "
          "0–2 (0 for tight crops such as FER2013's); recorded in the model, so that predict "
          "--faces and eval --faces crop faces the same way (default: the dataset's own, 0 for "
          "fer2013.csv, FER+ and AffectNet; else whole images, nothing recorded)"),
       N_("FRACTION") },
-    { "backbone", 0, 0, G_OPTION_ARG_STRING, &backbone,
+    { "backbone", 0, 0, G_OPTION_ARG_STRING, &o->backbone,
       N_("Backbone plugin and variant (default resnet:18; see “mien-cli plugins”)"),
       N_("FAMILY[:VARIANT]") },
-    { "input-size", 0, 0, G_OPTION_ARG_STRING, &input_size_arg,
+    { "input-size", 0, 0, G_OPTION_ARG_STRING, &o->input_size_arg,
       N_("Input size in pixels, 8–4096 (default: the variant's)"), N_("PX") },
-    { "mode", 0, 0, G_OPTION_ARG_STRING, &mode,
+    { "mode", 0, 0, G_OPTION_ARG_STRING, &o->mode,
       N_("probe (train the head only), finetune (default) or dft (deviation fine-tuning)"),
       N_("MODE") },
-    { "batch-norm", 0, 0, G_OPTION_ARG_STRING, &batch_norm,
+    { "batch-norm", 0, 0, G_OPTION_ARG_STRING, &o->batch_norm,
       N_("Batch norm while training: default (finetune: train; probe, dft: eval), train or "
          "eval"), N_("HOW") },
-    { "pretrained", 0, 0, G_OPTION_ARG_FILENAME, &pretrained,
+    { "pretrained", 0, 0, G_OPTION_ARG_FILENAME, &o->pretrained,
       N_("Backbone weights: torchvision/timm safetensors or .pth, a Mien model file, or "
          "imagenet[:NAME] for the catalogue's (the variant's default; see “mien-cli weights”)"),
       N_("FILE|imagenet[:NAME]") },
-    { "normalise", 0, 0, G_OPTION_ARG_STRING, &normalise,
+    { "normalise", 0, 0, G_OPTION_ARG_STRING, &o->normalise,
       N_("Normalise inputs with the training set's mean and std (dataset) or ImageNet's "
          "(imagenet; the default with --pretrained)"), N_("dataset|imagenet") },
-    { "epochs", 0, 0, G_OPTION_ARG_STRING, &epochs_arg, N_("Epochs, 1–100000 (default 10)"),
+    { "epochs", 0, 0, G_OPTION_ARG_STRING, &o->epochs_arg, N_("Epochs, 1–100000 (default 10)"),
       N_("N") },
-    { "batch", 0, 0, G_OPTION_ARG_STRING, &batch_arg, N_("Batch size, 2–65536 (default 64)"),
+    { "batch", 0, 0, G_OPTION_ARG_STRING, &o->batch_arg, N_("Batch size, 2–65536 (default 64)"),
       N_("N") },
-    { "lr", 0, 0, G_OPTION_ARG_STRING, &lr_arg,
+    { "lr", 0, 0, G_OPTION_ARG_STRING, &o->lr_arg,
       N_("Adam's learning rate, above 0 and below 10 (default 0.001)"), N_("F") },
-    { "weight-decay", 0, 0, G_OPTION_ARG_STRING, &weight_decay_arg,
+    { "weight-decay", 0, 0, G_OPTION_ARG_STRING, &o->weight_decay_arg,
       N_("Adam's weight decay, 0 to below 1 (default 0)"), N_("F") },
-    { "schedule", 0, 0, G_OPTION_ARG_STRING, &schedule,
+    { "schedule", 0, 0, G_OPTION_ARG_STRING, &o->schedule,
       N_("Learning-rate schedule: constant (default) or cosine"), N_("S") },
-    { "warmup", 0, 0, G_OPTION_ARG_STRING, &warmup_arg,
+    { "warmup", 0, 0, G_OPTION_ARG_STRING, &o->warmup_arg,
       N_("Linear warm-up, in epochs, 0 to --epochs (default 0)"), N_("EPOCHS") },
-    { "smoothing", 0, 0, G_OPTION_ARG_STRING, &smoothing_arg,
+    { "smoothing", 0, 0, G_OPTION_ARG_STRING, &o->smoothing_arg,
       N_("Label smoothing α, eq. (1), 0 to below 1 (default 0; the paper tried 0.1, 0.2, "
          "0.4)"), N_("F") },
-    { "class-weights", 0, 0, G_OPTION_ARG_STRING, &weights,
+    { "class-weights", 0, 0, G_OPTION_ARG_STRING, &o->weights,
       N_("auto (inverse frequency), none, paper (anger 1, disgust 3, fear 5, happiness 1, "
          "sadness 1, surprise 1, by class name) or one non-negative weight per class, not all "
          "0"), N_("W") },
-    { "imbalance", 0, 0, G_OPTION_ARG_STRING, &imbalance,
+    { "imbalance", 0, 0, G_OPTION_ARG_STRING, &o->imbalance,
       N_("none, weighted, upsample, upsample+weighted or onthefly (default none)"),
       N_("HOW") },
-    { "magnitude", 0, 0, G_OPTION_ARG_STRING, &magnitude_arg,
+    { "magnitude", 0, 0, G_OPTION_ARG_STRING, &o->magnitude_arg,
       N_("RandAugment magnitude, 0–30 (default 9)"), N_("M") },
-    { "flip", 0, 0, G_OPTION_ARG_NONE, &flip,
+    { "flip", 0, 0, G_OPTION_ARG_NONE, &o->flip,
       N_("Flip training images left-right at random, half of them (the default)"), NULL },
-    { "no-flip", 0, 0, G_OPTION_ARG_NONE, &no_flip, N_("Never flip training images"), NULL },
-    { "crop", 0, 0, G_OPTION_ARG_STRING, &crop,
+    { "no-flip", 0, 0, G_OPTION_ARG_NONE, &o->no_flip, N_("Never flip training images"), NULL },
+    { "crop", 0, 0, G_OPTION_ARG_STRING, &o->crop,
       N_("Random crop of training images: none; pad:P (pad P px of black on each side, crop "
          "back to size; pad = an eighth of the side, the default); resized:SMIN (a box of "
          "SMIN–1 of the area, aspect 3/4–4/3, resized to size; resized = 0.8)"),
       N_("HOW") },
-    { "time-limit", 0, 0, G_OPTION_ARG_STRING, &time_limit_arg,
-      N_("Stop after the epoch that passes this many minutes, keeping the best model "
-         "(resumable); above 0"), N_("MINUTES") },
-    { "device", 0, 0, G_OPTION_ARG_STRING, &device, N_("cpu (default) or cuda[:N]"),
+    { "device", 0, 0, G_OPTION_ARG_STRING, &o->device, N_("cpu (default) or cuda[:N]"),
       N_("DEVICE") },
-    { "amp", 0, 0, G_OPTION_ARG_NONE, &amp, N_("Mixed precision (bfloat16) on CUDA"), NULL },
-    { "seed", 0, 0, G_OPTION_ARG_STRING, &seed_arg,
+    { "amp", 0, 0, G_OPTION_ARG_NONE, &o->amp, N_("Mixed precision (bfloat16) on CUDA"), NULL },
+    { "seed", 0, 0, G_OPTION_ARG_STRING, &o->seed_arg,
       N_("Random seed, 0 or more (default 0)"), N_("S") },
-    { "threads", 0, 0, G_OPTION_ARG_STRING, &threads_arg,
+    { "threads", 0, 0, G_OPTION_ARG_STRING, &o->threads_arg,
       N_("libtorch threads, 1 to 4 per processor or 64, whichever is more (default: one per "
          "processor)"),
       N_("N") },
-    { "workers", 0, 0, G_OPTION_ARG_STRING, &workers_arg,
+    { "workers", 0, 0, G_OPTION_ARG_STRING, &o->workers_arg,
       N_("Image decoding threads, 1 to 4 per processor or 64, whichever is more (default: "
          "one per processor)"),
       N_("N") },
+  };
+  guint n_extra = 0;
+  GOptionEntry *all;
+
+  while (extra[n_extra].long_name != NULL)
+    n_extra++;
+  all = g_new0 (GOptionEntry, G_N_ELEMENTS (entries) + n_extra + 1);
+  memcpy (all, entries, sizeof entries);
+  memcpy (all + G_N_ELEMENTS (entries), extra, n_extra * sizeof *extra);
+  return all;
+}
+
+/* The numbers in their documented ranges (what a resumed run takes, --epochs, --device and
+ * --threads, among them); FALSE once the usage error is printed. */
+static gboolean
+check_options (MienCliTrainOptions *o,
+               const char          *command)
+{
+  MienTrainConfig *config = o->config;
+  gint64 max_threads = mien_cli_max_threads ();
+  g_autoptr(GError) error = NULL;
+
+  o->epochs = config->epochs;
+  o->threads = 0;
+  o->workers = 0;
+  o->batch = config->batch_size;
+  o->input_size = config->input_size;
+  o->magnitude = config->rand_augment.magnitude;
+  o->seed = (gint64) config->seed;
+  o->val_split = config->val_split;
+  o->lr = config->lr;
+  o->weight_decay = config->weight_decay;
+  o->warmup = config->warmup_epochs;
+  o->smoothing = config->smoothing;
+  o->face_margin = NAN;
+  o->dev = config->device;
+  if (!mien_cli_parse_int (command, "epochs", o->epochs_arg, 1, 100000, &o->epochs) ||
+      !mien_cli_parse_int (command, "threads", o->threads_arg, 1, max_threads, &o->threads) ||
+      !mien_cli_parse_int (command, "workers", o->workers_arg, 1, max_threads, &o->workers) ||
+      !mien_cli_parse_int (command, "batch", o->batch_arg, 2, 65536, &o->batch) ||
+      !mien_cli_parse_int (command, "input-size", o->input_size_arg, 8, 4096, &o->input_size) ||
+      !mien_cli_parse_int (command, "magnitude", o->magnitude_arg, 0,
+                           config->rand_augment.num_bins - 1, &o->magnitude) ||
+      !mien_cli_parse_int (command, "seed", o->seed_arg, 0, G_MAXINT64, &o->seed) ||
+      !mien_cli_parse_double (command, "val-split", o->val_split_arg, 0.0, 1.0,
+                              MIEN_CLI_ABOVE_MIN | MIEN_CLI_BELOW_MAX, &o->val_split) ||
+      !mien_cli_parse_double (command, "lr", o->lr_arg, 0.0, 10.0,
+                              MIEN_CLI_ABOVE_MIN | MIEN_CLI_BELOW_MAX, &o->lr) ||
+      !mien_cli_parse_double (command, "weight-decay", o->weight_decay_arg, 0.0, 1.0,
+                              MIEN_CLI_BELOW_MAX, &o->weight_decay) ||
+      !mien_cli_parse_double (command, "warmup", o->warmup_arg, 0.0, (double) o->epochs,
+                              MIEN_CLI_CLOSED, &o->warmup) ||
+      !mien_cli_parse_double (command, "smoothing", o->smoothing_arg, 0.0, 1.0,
+                              MIEN_CLI_BELOW_MAX, &o->smoothing) ||
+      !mien_cli_parse_double (command, "face-margin", o->face_margin_arg, 0.0,
+                              MIEN_FACE_MARGIN_MAX, MIEN_CLI_CLOSED, &o->face_margin))
+    return FALSE;
+  if (o->flip && o->no_flip)
+    {
+      mien_cli_usage_error (command, _("give --flip or --no-flip, not both"));
+      return FALSE;
+    }
+  if (o->device != NULL && !mien_device_parse (o->device, &o->dev, &error))
+    {
+      mien_cli_usage_error (command, "%s", error->message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+MienTrainConfig *
+mien_cli_train_options_to_config (MienCliTrainOptions *o,
+                                  const char          *command,
+                                  const char          *out,
+                                  int                 *status)
+{
+  g_autoptr(MienTrainConfig) config = mien_train_config_copy (o->config);
+  g_autoptr(GError) error = NULL;
+  gboolean paper = FALSE;
+
+  *status = EXIT_USAGE;
+  if (!check_options (o, command))
+    return NULL;
+  if (o->data == NULL)
+    {
+      mien_cli_usage_error (command, _("--data DATASET is required"));
+      return NULL;
+    }
+  if (o->val != NULL && o->val_split_arg != NULL)
+    {
+      mien_cli_usage_error (command, _("give --val or --val-split, not both"));
+      return NULL;
+    }
+  config->data = g_strdup (o->data);
+  config->val = g_strdup (o->val);
+  config->val_split = o->val_split;
+  if (o->split != NULL && !mien_dataset_check_split_name (o->split, &error))
+    {
+      mien_cli_usage_error (command, "%s", error->message);
+      return NULL;
+    }
+  config->split = g_strdup (o->split);
+  if (o->classes != NULL &&
+      (config->classes = mien_dataset_parse_class_list (o->classes, &error)) == NULL)
+    {
+      mien_cli_usage_error (command, "%s", error->message);
+      return NULL;
+    }
+  config->grey = o->grey;
+  config->face_margin = o->face_margin;
+  if (o->backbone != NULL)
+    {
+      g_free (config->backbone);
+      config->backbone = g_strdup (o->backbone);
+    }
+  if (o->input_size_arg != NULL)
+    config->input_size = (int) o->input_size;
+  if ((o->mode != NULL && !mien_mode_from_string (o->mode, &config->mode, &error)) ||
+      (o->batch_norm != NULL &&
+       !mien_batch_norm_from_string (o->batch_norm, &config->batch_norm, &error)) ||
+      (o->imbalance != NULL &&
+       !mien_imbalance_from_string (o->imbalance, &config->imbalance, &error)))
+    {
+      mien_cli_usage_error (command, "%s", error->message);
+      return NULL;
+    }
+  config->device = o->dev;
+  if (o->weights != NULL && !parse_class_weights (command, o->weights, config, &paper))
+    return NULL;
+  if (o->schedule != NULL)
+    {
+      if (g_strcmp0 (o->schedule, "cosine") == 0)
+        config->schedule = MIEN_SCHEDULE_COSINE;
+      else if (g_strcmp0 (o->schedule, "constant") != 0)
+        {
+          mien_cli_usage_error (command, _("--schedule is constant or cosine, not “%s”"),
+                                o->schedule);
+          return NULL;
+        }
+    }
+  if (mien_weights_is_spec (o->pretrained))
+    {
+      config->pretrained = mien_weights_resolve (mien_plugin_engine_get_default (),
+                                                 o->pretrained, config->backbone, &error);
+      if (config->pretrained == NULL)
+        {
+          mien_cli_error (error->message);
+          *status = EXIT_FAILURE;
+          return NULL;
+        }
+    }
+  else
+    config->pretrained = g_strdup (o->pretrained);
+  if (o->normalise != NULL &&
+      !mien_normalisation_from_string (o->normalise, &config->normalisation, NULL))
+    {
+      mien_cli_usage_error (command, _("--normalise is dataset or imagenet, not “%s”"),
+                            o->normalise);
+      return NULL;
+    }
+  config->epochs = (guint) o->epochs;
+  config->batch_size = (guint) o->batch;
+  config->lr = o->lr;
+  config->weight_decay = o->weight_decay;
+  config->warmup_epochs = o->warmup;
+  config->smoothing = o->smoothing;
+  config->rand_augment.magnitude = (guint) o->magnitude;
+  if (o->flip || o->no_flip)
+    config->geometry.flip = o->flip;
+  if (o->crop != NULL && !mien_crop_from_string (o->crop, &config->geometry, &error))
+    {
+      mien_cli_usage_error (command, "--crop: %s", error->message);
+      return NULL;
+    }
+  config->amp = o->amp;
+  config->seed = (guint64) o->seed;
+  config->threads = (int) o->threads;
+  config->workers = (int) o->workers;
+  config->out = g_strdup (out);
+  if (paper)
+    {
+      *status = set_paper_weights (command, config);
+      if (*status != EXIT_SUCCESS)
+        return NULL;
+    }
+  if (!mien_train_config_validate (config, &error))
+    {
+      mien_cli_usage_error (command, "%s", error->message);
+      return NULL;
+    }
+  *status = EXIT_SUCCESS;
+  return g_steal_pointer (&config);
+}
+
+int
+mien_cli_train (int    argc,
+                char **argv)
+{
+  g_autoptr(MienCliTrainOptions) options = mien_cli_train_options_new ();
+  g_autofree char *out = NULL, *time_limit_arg = NULL;
+  double time_limit = 0.0;
+  gboolean resume = FALSE, json = FALSE;
+  const GOptionEntry own[] = {
+    { "time-limit", 0, 0, G_OPTION_ARG_STRING, &time_limit_arg,
+      N_("Stop after the epoch that passes this many minutes, keeping the best model "
+         "(resumable); above 0"), N_("MINUTES") },
     { "out", 0, 0, G_OPTION_ARG_FILENAME, &out, N_("Run folder (required)"), N_("RUNDIR") },
     { "resume", 0, 0, G_OPTION_ARG_NONE, &resume,
       N_("Continue the run in RUNDIR with its own configuration (only --epochs, --device and "
@@ -310,6 +563,7 @@ mien_cli_train (int    argc,
       N_("Print one JSON line per epoch and a final one with the best model"), NULL },
     { NULL }
   };
+  g_autofree GOptionEntry *entries = mien_cli_train_options_entries (options, own);
   g_autoptr(GError) error = NULL;
   g_autoptr(MienTrainer) trainer = NULL;
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
@@ -323,46 +577,23 @@ mien_cli_train (int    argc,
     return mien_cli_usage_error ("train", _("unexpected argument “%s”"), argv[1]);
   if (out == NULL)
     return mien_cli_usage_error ("train", _("--out RUNDIR is required"));
-  if (!mien_cli_parse_int ("train", "epochs", epochs_arg, 1, 100000, &epochs) ||
-      !mien_cli_parse_int ("train", "threads", threads_arg, 1, max_threads, &threads) ||
-      !mien_cli_parse_int ("train", "workers", workers_arg, 1, max_threads, &workers) ||
-      !mien_cli_parse_int ("train", "batch", batch_arg, 2, 65536, &batch) ||
-      !mien_cli_parse_int ("train", "input-size", input_size_arg, 8, 4096, &input_size) ||
-      !mien_cli_parse_int ("train", "magnitude", magnitude_arg, 0,
-                           config->rand_augment.num_bins - 1, &magnitude) ||
-      !mien_cli_parse_int ("train", "seed", seed_arg, 0, G_MAXINT64, &seed) ||
-      !mien_cli_parse_double ("train", "val-split", val_split_arg, 0.0, 1.0,
-                              MIEN_CLI_ABOVE_MIN | MIEN_CLI_BELOW_MAX, &val_split) ||
-      !mien_cli_parse_double ("train", "lr", lr_arg, 0.0, 10.0,
-                              MIEN_CLI_ABOVE_MIN | MIEN_CLI_BELOW_MAX, &lr) ||
-      !mien_cli_parse_double ("train", "weight-decay", weight_decay_arg, 0.0, 1.0,
-                              MIEN_CLI_BELOW_MAX, &weight_decay) ||
-      !mien_cli_parse_double ("train", "warmup", warmup_arg, 0.0, (double) epochs,
-                              MIEN_CLI_CLOSED, &warmup) ||
-      !mien_cli_parse_double ("train", "smoothing", smoothing_arg, 0.0, 1.0,
-                              MIEN_CLI_BELOW_MAX, &smoothing) ||
-      !mien_cli_parse_double ("train", "face-margin", face_margin_arg, 0.0,
-                              MIEN_FACE_MARGIN_MAX, MIEN_CLI_CLOSED, &face_margin) ||
-      !mien_cli_parse_double ("train", "time-limit", time_limit_arg, 0.0, 1e6,
+  if (!mien_cli_parse_double ("train", "time-limit", time_limit_arg, 0.0, 1e6,
                               MIEN_CLI_ABOVE_MIN, &time_limit))
     return EXIT_USAGE;
-  if (flip && no_flip)
-    return mien_cli_usage_error ("train", _("give --flip or --no-flip, not both"));
-  if (resume && (flip || no_flip || crop != NULL))
-    return mien_cli_usage_error ("train", _("--flip, --no-flip and --crop are the run's own "
-                                            "with --resume"));
 
   if (resume)
     {
-      MienDevice dev;
-
-      if (device != NULL && !mien_device_parse (device, &dev, &error))
-        return mien_cli_usage_error ("train", "%s", error->message);
+      if (!check_options (options, "train"))
+        return EXIT_USAGE;
+      if (options->flip || options->no_flip || options->crop != NULL)
+        return mien_cli_usage_error ("train", _("--flip, --no-flip and --crop are the run's "
+                                                "own with --resume"));
       /* 0: the run's own epochs and threads. */
       trainer = mien_trainer_new_resume (mien_plugin_engine_get_default (), out,
-                                         epochs_arg != NULL ? (guint) epochs : 0,
-                                         device ? &dev : NULL,
-                                         threads_arg != NULL ? (int) threads : 0, &error);
+                                         options->epochs_arg != NULL ? (guint) options->epochs : 0,
+                                         options->device ? &options->dev : NULL,
+                                         options->threads_arg != NULL ? (int) options->threads : 0,
+                                         &error);
       if (trainer == NULL)
         {
           mien_cli_error (error->message);
@@ -371,88 +602,12 @@ mien_cli_train (int    argc,
     }
   else
     {
-      if (data == NULL)
-        return mien_cli_usage_error ("train", _("--data DATASET is required"));
-      if (val != NULL && val_split_arg != NULL)
-        return mien_cli_usage_error ("train", _("give --val or --val-split, not both"));
-      config->data = g_steal_pointer (&data);
-      config->val = g_steal_pointer (&val);
-      config->val_split = val_split;
-      if (split != NULL && !mien_dataset_check_split_name (split, &error))
-        return mien_cli_usage_error ("train", "%s", error->message);
-      config->split = g_steal_pointer (&split);
-      if (classes != NULL &&
-          (config->classes = mien_dataset_parse_class_list (classes, &error)) == NULL)
-        return mien_cli_usage_error ("train", "%s", error->message);
-      config->grey = grey;
-      config->face_margin = face_margin;
-      if (backbone != NULL)
-        {
-          g_free (config->backbone);
-          config->backbone = g_steal_pointer (&backbone);
-        }
-      if (input_size_arg != NULL)
-        config->input_size = (int) input_size;
-      if ((mode != NULL && !mien_mode_from_string (mode, &config->mode, &error)) ||
-          (batch_norm != NULL &&
-           !mien_batch_norm_from_string (batch_norm, &config->batch_norm, &error)) ||
-          (imbalance != NULL &&
-           !mien_imbalance_from_string (imbalance, &config->imbalance, &error)) ||
-          (device != NULL && !mien_device_parse (device, &config->device, &error)))
-        return mien_cli_usage_error ("train", "%s", error->message);
-      if (weights != NULL && !parse_class_weights (weights, config, &paper))
-        return EXIT_USAGE;
-      if (schedule != NULL)
-        {
-          if (g_strcmp0 (schedule, "cosine") == 0)
-            config->schedule = MIEN_SCHEDULE_COSINE;
-          else if (g_strcmp0 (schedule, "constant") != 0)
-            return mien_cli_usage_error ("train", _("--schedule is constant or cosine, not “%s”"),
-                                         schedule);
-        }
-      if (mien_weights_is_spec (pretrained))
-        {
-          char *path = mien_weights_resolve (mien_plugin_engine_get_default (), pretrained,
-                                             config->backbone, &error);
+      int status;
+      g_autoptr(MienTrainConfig) config = mien_cli_train_options_to_config (options, "train",
+                                                                            out, &status);
 
-          if (path == NULL)
-            {
-              mien_cli_error (error->message);
-              return EXIT_FAILURE;
-            }
-          g_free (pretrained);
-          pretrained = path;
-        }
-      if (normalise != NULL &&
-          !mien_normalisation_from_string (normalise, &config->normalisation, NULL))
-        return mien_cli_usage_error ("train", _("--normalise is dataset or imagenet, not “%s”"),
-                                     normalise);
-      config->pretrained = g_steal_pointer (&pretrained);
-      config->epochs = (guint) epochs;
-      config->batch_size = (guint) batch;
-      config->lr = lr;
-      config->weight_decay = weight_decay;
-      config->warmup_epochs = warmup;
-      config->smoothing = smoothing;
-      config->rand_augment.magnitude = (guint) magnitude;
-      if (flip || no_flip)
-        config->geometry.flip = flip;
-      if (crop != NULL && !mien_crop_from_string (crop, &config->geometry, &error))
-        return mien_cli_usage_error ("train", "--crop: %s", error->message);
-      config->amp = amp;
-      config->seed = (guint64) seed;
-      config->threads = (int) threads;
-      config->workers = (int) workers;
-      config->out = g_steal_pointer (&out);
-      if (paper)
-        {
-          int status = set_paper_weights (config);
-
-          if (status != EXIT_SUCCESS)
-            return status;
-        }
-      if (!mien_train_config_validate (config, &error))
-        return mien_cli_usage_error ("train", "%s", error->message);
+      if (config == NULL)
+        return status;
       trainer = mien_trainer_new (mien_plugin_engine_get_default (), config);
     }
 

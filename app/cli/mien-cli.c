@@ -32,6 +32,8 @@ static const MienCliCommand commands[] = {
   { "stats",     N_("Show a dataset's class counts, imbalance and image statistics"),
     mien_cli_stats },
   { "train",     N_("Train a model (the paper's four modules)"),              mien_cli_train },
+  { "ablate",    N_("Run a queue of experiments and write the paper's ablation tables"),
+    mien_cli_ablate },
   { "eval",      N_("Evaluate models or an ensemble on a dataset"),           mien_cli_eval },
   { "predict",   N_("Predict the expression of images with a model or an ensemble"),
     mien_cli_predict },
