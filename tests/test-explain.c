@@ -148,7 +148,7 @@ test_explain_reference (MienTestScratch *scratch,
   if (out == NULL)
     return;
 
-  model = mien_test_random_model (c->backbone, SIZE, three_classes);
+  model = mien_test_random_model (c->backbone, SIZE, three_classes, FALSE);
   g_assert_true (mien_var_store_load (mien_model_get_var_store (model), model_path, &options,
                                       NULL, &error));
   g_assert_no_error (error);
@@ -230,7 +230,7 @@ test_explain_errors (void)
   g_autoptr(GError) error = NULL;
   g_autoptr(MienModel) resnet = resnet_model (MIEN_MODE_FINETUNE);
   g_autoptr(MienModel) dft = resnet_model (MIEN_MODE_DFT);
-  g_autoptr(MienModel) vit = mien_test_random_model ("vit:ti_16", 32, three_classes);
+  g_autoptr(MienModel) vit = mien_test_random_model ("vit:ti_16", 32, three_classes, FALSE);
   g_autoptr(MienTensor) input = random_input (1, 64);
   g_autoptr(MienTensor) vit_input = random_input (1, 32);
   MienTensor *map;
@@ -297,7 +297,7 @@ test_explain_ensemble (void)
 
   for (guint i = 0; i < G_N_ELEMENTS (backbones); i++)
     {
-      g_autoptr(MienModel) model = mien_test_random_model (backbones[i], 64, three_classes);
+      g_autoptr(MienModel) model = mien_test_random_model (backbones[i], 64, three_classes, FALSE);
 
       g_assert_true (mien_ensemble_add (ensemble, model, &error));
       g_assert_no_error (error);
