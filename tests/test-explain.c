@@ -330,6 +330,92 @@ test_explain_ensemble (void)
   assert_maps_close (average, sum);
 }
 
+/* The jet scale's ends and middle, by hand: blue peaks at 1/4 and red at 3/4, each channel
+ * 1.5 − |4v − centre| clamped to [0, 1]. */
+static void
+test_explain_colour (void)
+{
+  static const struct { double v; guint8 rgb[3]; } cases[] = {
+    { 0.0,   { 0, 0, 128 } },
+    { 0.125, { 0, 0, 255 } },
+    { 0.5,   { 128, 255, 128 } },
+    { 0.875, { 255, 0, 0 } },
+    { 1.0,   { 128, 0, 0 } },
+    { -3.0,  { 0, 0, 128 } },
+    { 7.0,   { 128, 0, 0 } },
+    { NAN,   { 0, 0, 128 } },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      guint8 rgb[3];
+
+      mien_explain_colour (cases[i].v, rgb);
+      g_assert_cmpmem (rgb, 3, cases[i].rgb, 3);
+    }
+}
+
+/* A 1 × 2 map [0, 1] over a 4 × 1 image: the map's cell centres fall on x = 0.5 and 2.5 of the
+ * image's pixel grid (pixels 0.5…3.5 wide), so the pixels read 0, 0.25, 0.75, 1 of the map. */
+static void
+test_explain_overlay (void)
+{
+  const float values[2] = { 0.0f, 1.0f };
+  const gint64 shape[2] = { 1, 2 };
+  const double expected_v[4] = { 0.0, 0.25, 0.75, 1.0 };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MienTensor) map = mien_tensor_new_from_data (values, MIEN_DTYPE_FLOAT32, shape, 2,
+                                                         &error);
+  g_autoptr(GdkPixbuf) image = gdk_pixbuf_new (GDK_COLORSPACE_RGB, TRUE, 8, 4, 1);
+  g_autoptr(GdkPixbuf) out = NULL;
+  g_autoptr(GdkPixbuf) same = NULL;
+  guint8 *in = gdk_pixbuf_get_pixels (image);
+
+  g_assert_no_error (error);
+  for (int x = 0; x < 4; x++)
+    {
+      in[x * 4 + 0] = 200;
+      in[x * 4 + 1] = (guint8) (10 * x);
+      in[x * 4 + 2] = 40;
+      in[x * 4 + 3] = 255;
+    }
+
+  out = mien_explain_overlay (image, map, 0.25, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (gdk_pixbuf_get_width (out), ==, 4);
+  g_assert_cmpint (gdk_pixbuf_get_height (out), ==, 1);
+  g_assert_false (gdk_pixbuf_get_has_alpha (out));
+  for (int x = 0; x < 4; x++)
+    {
+      const guint8 *px = gdk_pixbuf_read_pixels (out) + x * 3;
+      guint8 colour[3];
+
+      mien_explain_colour (expected_v[x], colour);
+      for (int c = 0; c < 3; c++)
+        g_assert_cmpint (px[c], ==, lround (0.75 * in[x * 4 + c] + 0.25 * colour[c]));
+    }
+
+  /* Opacity 0 is the image itself, without its alpha. */
+  same = mien_explain_overlay (image, map, 0.0, &error);
+  g_assert_no_error (error);
+  for (int x = 0; x < 4; x++)
+    g_assert_cmpmem (gdk_pixbuf_read_pixels (same) + x * 3, 3, in + x * 4, 3);
+
+  /* A batch of two maps is refused, not half drawn. */
+  {
+    const float two[4] = { 0, 1, 0, 1 };
+    const gint64 two_shape[3] = { 2, 1, 2 };
+    g_autoptr(MienTensor) batch = mien_tensor_new_from_data (two, MIEN_DTYPE_FLOAT32, two_shape, 3,
+                                                             &error);
+    g_autoptr(GdkPixbuf) none = NULL;
+
+    g_assert_no_error (error);
+    none = mien_explain_overlay (image, batch, 0.5, &error);
+    g_assert_error (error, MIEN_EXPLAIN_ERROR, MIEN_EXPLAIN_ERROR_INPUT);
+    g_assert_null (none);
+  }
+}
+
 int
 main (int    argc,
       char **argv)
@@ -355,6 +441,8 @@ main (int    argc,
   g_test_add_func ("/explain/errors", test_explain_errors);
   g_test_add_func ("/explain/upsample", test_explain_upsample);
   g_test_add_func ("/explain/ensemble", test_explain_ensemble);
+  g_test_add_func ("/explain/colour", test_explain_colour);
+  g_test_add_func ("/explain/overlay", test_explain_overlay);
 
   return g_test_run ();
 }

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <glib/gi18n-lib.h>
+#include <math.h>
 
 #include "mien-explain.h"
 
@@ -183,4 +184,114 @@ mien_explain_grad_cam_ensemble (MienEnsemble  *ensemble,
   if (members != NULL)
     *members = g_steal_pointer (&maps);
   return mien_tensor_mul_scalar (sum, 1.0 / n_models, error);
+}
+
+void
+mien_explain_colour (double  value,
+                     guint8  rgb[3])
+{
+  double v = isnan (value) ? 0.0 : CLAMP (value, 0.0, 1.0);
+  /* Jet: each channel is a trapezoid over the scale, blue's centred at 1/4, green's at 1/2,
+   * red's at 3/4, each 1/2 wide at full strength. */
+  double channel[3] = { 1.5 - fabs (4.0 * v - 3.0),
+                        1.5 - fabs (4.0 * v - 2.0),
+                        1.5 - fabs (4.0 * v - 1.0) };
+
+  for (guint i = 0; i < 3; i++)
+    rgb[i] = (guint8) lround (255.0 * CLAMP (channel[i], 0.0, 1.0));
+}
+
+/* The map at (y, x) in map cells, bilinear between the four nearest cell centres, clamped at
+ * the edges (half-pixel centres, as the upsampling above). */
+static double
+sample_bilinear (const float *map,
+                 int          h,
+                 int          w,
+                 double       y,
+                 double       x)
+{
+  int y0, x0, y1, x1;
+  double fy, fx;
+
+  y = CLAMP (y, 0.0, h - 1.0);
+  x = CLAMP (x, 0.0, w - 1.0);
+  y0 = (int) floor (y);
+  x0 = (int) floor (x);
+  y1 = MIN (y0 + 1, h - 1);
+  x1 = MIN (x0 + 1, w - 1);
+  fy = y - y0;
+  fx = x - x0;
+
+  return (1 - fy) * ((1 - fx) * map[y0 * w + x0] + fx * map[y0 * w + x1]) +
+         fy * ((1 - fx) * map[y1 * w + x0] + fx * map[y1 * w + x1]);
+}
+
+GdkPixbuf *
+mien_explain_overlay (GdkPixbuf   *image,
+                      MienTensor  *map,
+                      double       opacity,
+                      GError     **error)
+{
+  g_autoptr(GdkPixbuf) out = NULL;
+  g_autofree float *values = NULL;
+  gint64 shape[3];
+  int ndim, h, w, width, height, channels, in_stride, out_stride;
+  const guint8 *in;
+  guint8 *pixels;
+
+  g_return_val_if_fail (GDK_IS_PIXBUF (image), NULL);
+  g_return_val_if_fail (map != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  ndim = mien_tensor_shape (map, shape, G_N_ELEMENTS (shape));
+  if (!(ndim == 2 || (ndim == 3 && shape[0] == 1)) ||
+      mien_tensor_dtype (map) != MIEN_DTYPE_FLOAT32 ||
+      shape[ndim - 2] < 1 || shape[ndim - 1] < 1 ||
+      shape[ndim - 2] > 65536 || shape[ndim - 1] > 65536)
+    {
+      g_autofree char *got = mien_tensor_describe (map);
+
+      g_set_error (error, MIEN_EXPLAIN_ERROR, MIEN_EXPLAIN_ERROR_INPUT,
+                   _("Expected one float map of shape [h, w], got %s"), got);
+      return NULL;
+    }
+
+  h = (int) shape[ndim - 2];
+  w = (int) shape[ndim - 1];
+  values = g_new (float, (gsize) h * w);
+  if (!mien_tensor_to_host (map, values, (gsize) h * w * sizeof (float), error))
+    return NULL;
+
+  opacity = isnan (opacity) ? 0.0 : CLAMP (opacity, 0.0, 1.0);
+  width = gdk_pixbuf_get_width (image);
+  height = gdk_pixbuf_get_height (image);
+  channels = gdk_pixbuf_get_n_channels (image);
+  in = gdk_pixbuf_read_pixels (image);
+  in_stride = gdk_pixbuf_get_rowstride (image);
+  out = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, width, height);
+  if (out == NULL)
+    {
+      g_set_error (error, MIEN_EXPLAIN_ERROR, MIEN_EXPLAIN_ERROR_INPUT,
+                   _("Not enough memory for a %d × %d overlay"), width, height);
+      return NULL;
+    }
+  pixels = gdk_pixbuf_get_pixels (out);
+  out_stride = gdk_pixbuf_get_rowstride (out);
+
+  for (int y = 0; y < height; y++)
+    for (int x = 0; x < width; x++)
+      {
+        const guint8 *src = in + (gsize) y * in_stride + (gsize) x * channels;
+        guint8 *dst = pixels + (gsize) y * out_stride + (gsize) x * 3;
+        guint8 colour[3];
+        double v = sample_bilinear (values, h, w,
+                                    (y + 0.5) * h / height - 0.5,
+                                    (x + 0.5) * w / width - 0.5);
+
+        mien_explain_colour (v, colour);
+        for (int c = 0; c < 3; c++)
+          dst[c] = (guint8) lround ((1.0 - opacity) * src[c] + opacity * colour[c]);
+      }
+
+  return g_steal_pointer (&out);
 }

@@ -8,6 +8,8 @@
  */
 #pragma once
 
+#include <gdk-pixbuf/gdk-pixbuf.h>
+
 #include "mien-ensemble.h"
 #include "mien-model.h"
 
@@ -48,6 +50,22 @@ MienTensor  *mien_explain_grad_cam_ensemble (MienEnsemble  *ensemble,
 MienTensor  *mien_explain_upsample        (MienTensor   *map,
                                            int           height,
                                            int           width,
+                                           GError      **error);
+
+/* The colour of map value `value` (clamped to [0, 1]) in the jet scale that Grad-CAM's papers and
+ * pytorch-grad-cam draw with (OpenCV's COLORMAP_JET: dark blue 0, cyan, yellow, dark red 1), for
+ * overlays and their legends.
+ * @rgb: (out caller-allocates) (array fixed-size=3). */
+void         mien_explain_colour          (double        value,
+                                           guint8        rgb[3]);
+/* `image` with `map` drawn over it: float32 [h, w] or [1, h, w] with values in [0, 1] (one
+ * image of mien_explain_upsample (); any grid, stretched bilinearly over the whole image),
+ * coloured by mien_explain_colour () and blended at `opacity` (0: the image alone, 1: the map
+ * alone), as pytorch-grad-cam's show_cam_on_image () blends.
+ * Returns: (transfer full) (nullable): a new RGB pixbuf of the image's size. */
+GdkPixbuf   *mien_explain_overlay         (GdkPixbuf    *image,
+                                           MienTensor   *map,
+                                           double        opacity,
                                            GError      **error);
 
 G_END_DECLS
