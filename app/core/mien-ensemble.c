@@ -451,18 +451,6 @@ predict_dataset (MienEnsemble      *self,
   return TRUE;
 }
 
-guint
-mien_probabilities_argmax (const float *p,
-                           guint        k)
-{
-  guint best = 0;
-
-  for (guint c = 1; c < k; c++)
-    if (p[c] > p[best])
-      best = c;
-  return best;
-}
-
 gboolean
 mien_ensemble_check_dataset (MienEnsemble  *self,
                              MienDataset   *dataset,
@@ -488,7 +476,7 @@ mien_ensemble_check_dataset (MienEnsemble  *self,
   return TRUE;
 }
 
-/* Both evaluate functions: `predictions` may be NULL. */
+/* The evaluate functions: `predictions` and `records` may be NULL. */
 static MienMetrics *
 evaluate (MienEnsemble      *self,
           MienDataset       *dataset,
@@ -496,6 +484,7 @@ evaluate (MienEnsemble      *self,
           GPtrArray        **per_model,
           GPtrArray        **unreadable,
           GArray           **predictions,
+          MienPredictions  **records,
           MienProgressFunc   progress,
           gpointer           progress_data,
           GCancellable      *cancellable,
@@ -509,6 +498,7 @@ evaluate (MienEnsemble      *self,
   g_autoptr(MienMetrics) metrics = NULL;
   g_autoptr(GPtrArray) member_metrics = NULL;
   g_autoptr(GArray) predicted = NULL;
+  g_autoptr(MienPredictions) recorded = NULL;
   gboolean ok;
 
   g_return_val_if_fail (MIEN_IS_ENSEMBLE (self), NULL);
@@ -536,6 +526,8 @@ evaluate (MienEnsemble      *self,
         g_ptr_array_add (member_metrics, mien_metrics_new (classes));
       average = g_new (float, k);
       predicted = g_array_sized_new (FALSE, FALSE, sizeof (int), n);
+      if (records != NULL)
+        recorded = mien_predictions_new (k);
       for (guint i = 0; i < n; i++)
         {
           guint label = mien_dataset_get_label (dataset, i);
@@ -557,6 +549,9 @@ evaluate (MienEnsemble      *self,
               mien_metrics_add (metrics, label, best);
             }
           g_array_append_val (predicted, best);
+          if (recorded != NULL)
+            mien_predictions_add (recorded, mien_dataset_get_path (dataset, i), label,
+                                  readable[i] ? average : NULL);
         }
       if (metrics->n == 0)
         {
@@ -578,6 +573,8 @@ evaluate (MienEnsemble      *self,
     *per_model = g_steal_pointer (&member_metrics);
   if (predictions != NULL)
     *predictions = g_steal_pointer (&predicted);
+  if (records != NULL)
+    *records = g_steal_pointer (&recorded);
   return g_steal_pointer (&metrics);
 }
 
@@ -592,7 +589,7 @@ mien_ensemble_evaluate (MienEnsemble      *self,
                         GCancellable      *cancellable,
                         GError           **error)
 {
-  return evaluate (self, dataset, n_workers, per_model, unreadable, NULL, progress,
+  return evaluate (self, dataset, n_workers, per_model, unreadable, NULL, NULL, progress,
                    progress_data, cancellable, error);
 }
 
@@ -609,7 +606,25 @@ mien_ensemble_evaluate_samples (MienEnsemble      *self,
 {
   g_return_val_if_fail (predictions != NULL, NULL);
 
-  return evaluate (self, dataset, n_workers, NULL, unreadable, predictions, progress,
+  return evaluate (self, dataset, n_workers, NULL, unreadable, predictions, NULL, progress,
+                   progress_data, cancellable, error);
+}
+
+MienMetrics *
+mien_ensemble_evaluate_predictions (MienEnsemble      *self,
+                                    MienDataset       *dataset,
+                                    int                n_workers,
+                                    GPtrArray        **per_model,
+                                    MienPredictions  **predictions,
+                                    GPtrArray        **unreadable,
+                                    MienProgressFunc   progress,
+                                    gpointer           progress_data,
+                                    GCancellable      *cancellable,
+                                    GError           **error)
+{
+  g_return_val_if_fail (predictions != NULL, NULL);
+
+  return evaluate (self, dataset, n_workers, per_model, unreadable, NULL, predictions, progress,
                    progress_data, cancellable, error);
 }
 

@@ -111,11 +111,21 @@ MienMetrics        *mien_ensemble_evaluate_samples (MienEnsemble      *self,
                                                     GCancellable      *cancellable,
                                                     GError           **error);
 
-/* ---- Predictions as CSV (`mien-cli predict`, the studio's folder → CSV) ----------------- */
+/* The same, also keeping each sample's path, true class and the average probabilities
+ * (mien_predictions_mistakes () finds the most confidently wrong): a new MienPredictions of
+ * every sample, in dataset order (an unreadable image without a prediction). */
+MienMetrics        *mien_ensemble_evaluate_predictions (MienEnsemble      *self,
+                                                        MienDataset       *dataset,
+                                                        int                n_workers,
+                                                        GPtrArray        **per_model,
+                                                        MienPredictions  **predictions,
+                                                        GPtrArray        **unreadable,
+                                                        MienProgressFunc   progress,
+                                                        gpointer           progress_data,
+                                                        GCancellable      *cancellable,
+                                                        GError           **error);
 
-/* The class with the highest probability in p[k] (the first of equals). */
-guint               mien_probabilities_argmax  (const float *p,
-                                                guint        k);
+/* ---- Predictions as CSV (`mien-cli predict`, the studio's folder → CSV) ----------------- */
 
 /* Adds `path` when it is not a folder, else the files inside it that `accept` takes (by their
  * path; recursively, sorted by name; hidden files skipped) to `out` (of char *, newly

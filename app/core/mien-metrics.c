@@ -568,3 +568,131 @@ mien_metrics_format_table (MienMetrics        **rows,
 
   return g_string_free (s, FALSE);
 }
+
+/* ---- Each sample's prediction ------------------------------------------------------------ */
+
+MienPredictions *
+mien_predictions_new (guint n_classes)
+{
+  MienPredictions *predictions;
+
+  g_return_val_if_fail (n_classes > 0, NULL);
+
+  predictions = g_new0 (MienPredictions, 1);
+  predictions->n_classes = n_classes;
+  return predictions;
+}
+
+void
+mien_predictions_free (MienPredictions *predictions)
+{
+  if (predictions == NULL)
+    return;
+
+  for (guint i = 0; i < predictions->n; i++)
+    g_free (predictions->paths[i]);
+  g_free (predictions->paths);
+  g_free (predictions->labels);
+  g_free (predictions->predicted);
+  g_free (predictions->probabilities);
+  g_free (predictions);
+}
+
+void
+mien_predictions_add (MienPredictions *predictions,
+                      const char      *path,
+                      guint            true_class,
+                      const float     *probabilities)
+{
+  guint k, i;
+
+  g_return_if_fail (predictions != NULL);
+  g_return_if_fail (path != NULL);
+  g_return_if_fail (true_class < predictions->n_classes);
+
+  k = predictions->n_classes;
+  if (predictions->n == predictions->allocated)
+    {
+      predictions->allocated = MAX (64, predictions->allocated * 2);
+      predictions->paths = g_renew (char *, predictions->paths, predictions->allocated);
+      predictions->labels = g_renew (guint, predictions->labels, predictions->allocated);
+      predictions->predicted = g_renew (int, predictions->predicted, predictions->allocated);
+      predictions->probabilities = g_renew (float, predictions->probabilities,
+                                            (gsize) predictions->allocated * k);
+    }
+  i = predictions->n++;
+  predictions->paths[i] = g_strdup (path);
+  predictions->labels[i] = true_class;
+  if (probabilities != NULL)
+    {
+      memcpy (predictions->probabilities + (gsize) i * k, probabilities, k * sizeof (float));
+      predictions->predicted[i] = (int) mien_probabilities_argmax (probabilities, k);
+    }
+  else
+    {
+      memset (predictions->probabilities + (gsize) i * k, 0, k * sizeof (float));
+      predictions->predicted[i] = -1;
+    }
+}
+
+static float
+predicted_probability (const MienPredictions *predictions,
+                       guint                  i)
+{
+  return predictions->probabilities[(gsize) i * predictions->n_classes +
+                                    (guint) predictions->predicted[i]];
+}
+
+static int
+compare_mistakes (gconstpointer a,
+                  gconstpointer b,
+                  gpointer      user_data)
+{
+  const MienPredictions *predictions = user_data;
+  guint i = *(const guint *) a, j = *(const guint *) b;
+  float p = predicted_probability (predictions, i), q = predicted_probability (predictions, j);
+  int by_path;
+
+  if (p != q)
+    return p > q ? -1 : 1;
+  by_path = strcmp (predictions->paths[i], predictions->paths[j]);
+  if (by_path != 0)
+    return by_path;
+  return i < j ? -1 : i > j;
+}
+
+GArray *
+mien_predictions_mistakes (const MienPredictions *predictions,
+                           int                    true_class,
+                           guint                  n)
+{
+  GArray *mistakes;
+
+  g_return_val_if_fail (predictions != NULL, NULL);
+  g_return_val_if_fail (true_class == MIEN_PREDICTIONS_ALL_CLASSES ||
+                        (true_class >= 0 && (guint) true_class < predictions->n_classes), NULL);
+
+  mistakes = g_array_new (FALSE, FALSE, sizeof (guint));
+  for (guint i = 0; i < predictions->n; i++)
+    if (predictions->predicted[i] >= 0 &&
+        (guint) predictions->predicted[i] != predictions->labels[i] &&
+        (true_class == MIEN_PREDICTIONS_ALL_CLASSES ||
+         predictions->labels[i] == (guint) true_class))
+      g_array_append_val (mistakes, i);
+  g_array_sort_with_data (mistakes, compare_mistakes, (gpointer) predictions);
+  if (mistakes->len > n)
+    g_array_set_size (mistakes, n);
+  return mistakes;
+}
+
+guint
+mien_probabilities_argmax (const float *p,
+                           guint        k)
+{
+  guint best = 0;
+
+  for (guint c = 1; c < k; c++)
+    if (p[c] > p[best])
+      best = c;
+  return best;
+}

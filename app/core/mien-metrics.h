@@ -67,4 +67,46 @@ char        *mien_metrics_format_table (MienMetrics        **rows,
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MienMetrics, mien_metrics_free)
 
+/* ---- Each sample's prediction, for the mistakes to look at -------------------------------- */
+
+/* What an evaluation predicted for each sample, in the order added (an evaluation adds them in
+ * dataset order, so sample i is the dataset's sample i): its path, true class and the K
+ * probabilities. No image is kept. A sample without a prediction (unreadable, no face) keeps
+ * its path and class; its `predicted` is -1 and its probabilities are zeros. */
+typedef struct {
+  guint     n_classes;
+  guint     n;              /* samples */
+  char    **paths;          /* n */
+  guint    *labels;         /* n: the true classes */
+  int      *predicted;      /* n: the argmax of the probabilities, -1 without a prediction */
+  float    *probabilities;  /* n × n_classes */
+  /* private */
+  guint     allocated;
+} MienPredictions;
+
+/* All true classes at once, for mien_predictions_mistakes (). */
+#define MIEN_PREDICTIONS_ALL_CLASSES (-1)
+
+MienPredictions *mien_predictions_new      (guint                  n_classes);
+void             mien_predictions_free     (MienPredictions       *predictions);
+/* Adds a sample; `probabilities` (n_classes values) NULL for a sample without a prediction. The
+ * prediction is mien_probabilities_argmax () of them. */
+void             mien_predictions_add      (MienPredictions       *predictions,
+                                            const char            *path,
+                                            guint                  true_class,
+                                            const float           *probabilities);
+/* The most confidently wrong samples of `true_class` (MIEN_PREDICTIONS_ALL_CLASSES: of any
+ * class): those predicted as another class, the highest probability of the class predicted
+ * first, equal probabilities in the order of their paths (strcmp (), then the order added),
+ * at most `n` of them. Returns: (transfer full): a new array of guint sample indices. */
+GArray          *mien_predictions_mistakes (const MienPredictions *predictions,
+                                            int                    true_class,
+                                            guint                  n);
+
+/* The class with the highest probability in p[k] (the first of equals). */
+guint            mien_probabilities_argmax (const float           *p,
+                                            guint                  k);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (MienPredictions, mien_predictions_free)
+
 G_END_DECLS
