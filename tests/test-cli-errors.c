@@ -215,9 +215,11 @@ test_numbers (void)
     { "smoothing", { "--model", "m", "--smoothing", "1", "x.png", NULL } },
     { "per-class", { "--per-class", "0", "out", NULL } },
     { "size", { "--size", "100000", "out", NULL } },
+    { "mistakes", { "--model", "m", "--data", "d", "--mistakes", "0", NULL } },
+    { "mistakes", { "--model", "m", "--data", "d", "--faces", "--mistakes", "3", NULL } },
   };
   const char *other_commands[] = { "eval", "eval", "predict", "predict", "demo-data",
-                                   "demo-data" };
+                                   "demo-data", "eval", "eval" };
 
   const char *train_commands[G_N_ELEMENTS (train)];
 
@@ -669,6 +671,79 @@ test_eval_skipped (void)
   g_assert_nonnull (strstr (r->out, "4 images"));
 }
 
+/* ---- eval --mistakes ------------------------------------------------------------------- */
+
+/* eval --mistakes N --json lists each class's mistakes as mien_predictions_mistakes () ranks
+ * them for the same model and images; the text output lists the same paths. */
+static void
+test_eval_mistakes (void)
+{
+  const char *paths[2] = { NULL, NULL };
+  g_autoptr(MienTestCliResult) json = NULL;
+  g_autoptr(MienTestCliResult) text = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(MienEnsemble) ensemble = NULL;
+  g_autoptr(MienDataset) dataset = NULL;
+  g_autoptr(MienMetrics) metrics = NULL;
+  g_autoptr(MienPredictions) predictions = NULL;
+  g_autoptr(GError) error = NULL;
+  JsonObject *mistakes;
+  guint n_listed = 0;
+
+  ensure_fixtures ();
+  paths[0] = model_path;
+  ensemble = mien_ensemble_load (mien_plugin_engine_get_default (), paths, mien_device_cpu (),
+                                 &error);
+  g_assert_no_error (error);
+  dataset = mien_dataset_open (set_dir, classes, &error);
+  g_assert_no_error (error);
+  metrics = mien_ensemble_evaluate_predictions (ensemble, dataset, 1, NULL, &predictions, NULL,
+                                                NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+
+  json = mien_test_cli_run ("eval", "--model", model_path, "--data", set_dir, "--workers", "1",
+                            "--mistakes", "1", "--json", NULL);
+  mien_test_cli_assert_success (json);
+  text = mien_test_cli_run ("eval", "--model", model_path, "--data", set_dir, "--workers", "1",
+                            "--mistakes", "1", NULL);
+  mien_test_cli_assert_success (text);
+  g_assert_true (json_parser_load_from_data (parser, json->out, -1, &error));
+  g_assert_no_error (error);
+  mistakes = json_object_get_object_member (json_node_get_object (json_parser_get_root (parser)),
+                                            "mistakes");
+  g_assert_nonnull (mistakes);
+  g_assert_cmpuint (json_object_get_size (mistakes), ==, g_strv_length ((char **) classes));
+  for (guint t = 0; classes[t] != NULL; t++)
+    {
+      g_autoptr(GArray) expected = mien_predictions_mistakes (predictions, (int) t, 1);
+      JsonArray *listed = json_object_get_array_member (mistakes, classes[t]);
+
+      g_assert_cmpuint (json_array_get_length (listed), ==, expected->len);
+      for (guint m = 0; m < expected->len; m++)
+        {
+          guint i = g_array_index (expected, guint, m);
+          JsonObject *mistake = json_array_get_object_element (listed, m);
+          const float *p = predictions->probabilities + (gsize) i * predictions->n_classes;
+
+          g_assert_cmpstr (json_object_get_string_member (mistake, "path"), ==,
+                           predictions->paths[i]);
+          g_assert_cmpstr (json_object_get_string_member (mistake, "predicted"), ==,
+                           classes[predictions->predicted[i]]);
+          g_assert_cmpfloat_with_epsilon (json_object_get_double_member (mistake, "probability"),
+                                          p[predictions->predicted[i]], 1e-6);
+          g_assert_cmpfloat_with_epsilon (json_object_get_double_member (mistake,
+                                                                         "true_probability"),
+                                          p[t], 1e-6);
+          g_assert_nonnull (strstr (text->out, predictions->paths[i]));
+          n_listed++;
+        }
+    }
+  /* One per class that has any wrong (the confusion matrix's off-diagonal cells); this model
+   * gets some wrong, or nothing above was checked. */
+  g_assert_cmpuint (n_listed, ==, MIN (1, metrics->confusion[1]) + MIN (1, metrics->confusion[2]));
+  g_assert_cmpuint (n_listed, >, 0);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -692,6 +767,7 @@ main (int   argc,
   g_test_add_func ("/cli-errors/extreme-std", test_extreme_std);
   g_test_add_func ("/cli-errors/predict-csv", test_predict_csv);
   g_test_add_func ("/cli-errors/eval-skipped", test_eval_skipped);
+  g_test_add_func ("/cli-errors/eval-mistakes", test_eval_mistakes);
 
   status = g_test_run ();
   mien_test_remove_tree (tmp_dir);

@@ -160,6 +160,68 @@ faces_to_json (MienFaceEvaluation         *evaluation,
   return node;
 }
 
+/* eval --mistakes: each class's `n` images predicted wrong with the most confidence
+ * (mien_predictions_mistakes ()), as text, or a JSON object of class → [{"path", "predicted",
+ * "probability" (the predicted class's), "true_probability"}]. */
+static void
+print_mistakes (MienPredictions    *predictions,
+                const char * const *classes,
+                guint               n)
+{
+  g_print (_("\nMost confident mistakes (at most %u per class):\n"), n);
+  for (guint t = 0; t < predictions->n_classes; t++)
+    {
+      g_autoptr(GArray) mistakes = mien_predictions_mistakes (predictions, (int) t, n);
+
+      g_print ("  %s:\n", classes[t]);
+      if (mistakes->len == 0)
+        g_print ("    %s\n", _("none"));
+      for (guint m = 0; m < mistakes->len; m++)
+        {
+          guint i = g_array_index (mistakes, guint, m);
+          const float *p = predictions->probabilities + (gsize) i * predictions->n_classes;
+          int predicted = predictions->predicted[i];
+
+          /* Translators: an image predicted wrong: its path, the predicted class and its
+           * probability, the true class's probability */
+          g_print (_("    %s  %s %.4f (%s %.4f)\n"), predictions->paths[i], classes[predicted],
+                   p[predicted], classes[t], p[t]);
+        }
+    }
+}
+
+static JsonNode *
+mistakes_to_json (MienPredictions    *predictions,
+                  const char * const *classes,
+                  guint               n)
+{
+  JsonObject *object = json_object_new ();
+  JsonNode *node = json_node_new (JSON_NODE_OBJECT);
+
+  for (guint t = 0; t < predictions->n_classes; t++)
+    {
+      g_autoptr(GArray) mistakes = mien_predictions_mistakes (predictions, (int) t, n);
+      JsonArray *list = json_array_new ();
+
+      for (guint m = 0; m < mistakes->len; m++)
+        {
+          guint i = g_array_index (mistakes, guint, m);
+          const float *p = predictions->probabilities + (gsize) i * predictions->n_classes;
+          JsonObject *mistake = json_object_new ();
+
+          json_object_set_string_member (mistake, "path", predictions->paths[i]);
+          json_object_set_string_member (mistake, "predicted",
+                                         classes[predictions->predicted[i]]);
+          json_object_set_double_member (mistake, "probability", p[predictions->predicted[i]]);
+          json_object_set_double_member (mistake, "true_probability", p[t]);
+          json_array_add_object_element (list, mistake);
+        }
+      json_object_set_array_member (object, classes[t], list);
+    }
+  json_node_take_object (node, object);
+  return node;
+}
+
 int
 mien_cli_eval (int    argc,
                char **argv)
@@ -167,9 +229,9 @@ mien_cli_eval (int    argc,
   g_auto(GStrv) models = NULL;
   g_autofree char *data = NULL, *classes_arg = NULL, *device = NULL;
   g_autofree char *workers_arg = NULL, *split = NULL, *detector = NULL, *face_model = NULL;
-  g_autofree char *margin_arg = NULL;
+  g_autofree char *margin_arg = NULL, *mistakes_arg = NULL;
   gboolean json = FALSE, faces = FALSE;
-  gint64 workers = 0;
+  gint64 workers = 0, n_mistakes = 0;
   double margin = NAN;
   const GOptionEntry entries[] = {
     { "model", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &models,
@@ -198,10 +260,14 @@ mien_cli_eval (int    argc,
       N_("Image decoding threads, 1 to 4 per processor or 64, whichever is more (default: "
          "one per processor; --faces decodes, finds and classifies on one thread)"),
       N_("N") },
+    { "mistakes", 0, 0, G_OPTION_ARG_STRING, &mistakes_arg,
+      N_("Also list each class's N images predicted wrong with the most confidence (with "
+         "--json: \"mistakes\"); not with --faces"), N_("N") },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print one JSON object"), NULL },
     { NULL }
   };
   g_autoptr(GError) error = NULL;
+  g_autoptr(MienPredictions) predictions = NULL;
   g_autoptr(MienEnsemble) ensemble = NULL;
   g_autoptr(MienDataset) dataset = NULL;
   g_autoptr(MienMetrics) whole_metrics = NULL;
@@ -218,6 +284,7 @@ mien_cli_eval (int    argc,
 
   if (!mien_cli_parse_options ("eval", "", entries, &argc, &argv) ||
       !mien_cli_parse_int ("eval", "workers", workers_arg, 1, mien_cli_max_threads (), &workers) ||
+      !mien_cli_parse_int ("eval", "mistakes", mistakes_arg, 1, G_MAXINT, &n_mistakes) ||
       !mien_cli_parse_double ("eval", "margin", margin_arg, 0.0, MIEN_FACE_MARGIN_MAX,
                               MIEN_CLI_CLOSED, &margin))
     return EXIT_USAGE;
@@ -228,6 +295,8 @@ mien_cli_eval (int    argc,
   if (!faces && (detector != NULL || face_model != NULL || margin_arg != NULL))
     return mien_cli_usage_error ("eval", _("--detector, --face-model and --margin need "
                                            "--faces"));
+  if (faces && mistakes_arg != NULL)
+    return mien_cli_usage_error ("eval", _("--mistakes lists whole images: not with --faces"));
   if (classes_arg != NULL &&
       (classes = mien_dataset_parse_class_list (classes_arg, &error)) == NULL)
     return mien_cli_usage_error ("eval", "%s", error->message);
@@ -261,6 +330,16 @@ mien_cli_eval (int    argc,
       per_model = evaluation != NULL ? evaluation->per_model : NULL;
       unreadable = evaluation != NULL ? evaluation->unreadable : NULL;
     }
+  else if (mistakes_arg != NULL)
+    {
+      metrics = whole_metrics =
+        mien_ensemble_evaluate_predictions (ensemble, dataset, (int) workers, &whole_per_model,
+                                            &predictions, &whole_unreadable,
+                                            mien_cli_progress_func, progress, cancellable,
+                                            &error);
+      per_model = whole_per_model;
+      unreadable = whole_unreadable;
+    }
   else
     {
       metrics = whole_metrics = mien_ensemble_evaluate (ensemble, dataset, (int) workers,
@@ -291,10 +370,16 @@ mien_cli_eval (int    argc,
                                                   mien_face_pipeline_get_align (pipeline))
                                  : mien_metrics_to_json (metrics);
 
+      if (predictions != NULL)
+        json_object_set_member (json_node_get_object (node), "mistakes",
+                                mistakes_to_json (predictions, mien_dataset_get_classes (dataset),
+                                                  (guint) n_mistakes));
       mien_cli_print_json (node);
       return EXIT_SUCCESS;
     }
   print_metrics (metrics, per_model, models, faces);
+  if (predictions != NULL)
+    print_mistakes (predictions, mien_dataset_get_classes (dataset), (guint) n_mistakes);
   if (faces)
     {
       guint n = evaluation->no_face->len;
