@@ -26,12 +26,15 @@
 #include "mien-dataset-page.h"
 #include "mien-demo-data.h"
 #include "mien-evaluate-page.h"
+#include "mien-explain.h"
+#include "mien-image.h"
 #include "mien-kiosk-window.h"
 #include "mien-live-page.h"
 #include "mien-predict-page.h"
 #include "mien-preferences-window.h"
 #include "mien-test-util.h"
 #include "mien-train-page.h"
+#include "mien-ui-util.h"
 #include "mien-weights.h"
 #include "mien-window.h"
 
@@ -675,6 +678,206 @@ test_evaluate_file (void)
   row = evaluate_file_split (evaluate_page, path, "test", "test", TRUE);
   n_no_face = assert_row_is_cli_eval (evaluate_page, row, path, "test", TRUE, 6);
   g_assert_cmpint (close_no_face_dialog (), ==, n_no_face > 0);
+}
+
+/* ---- The mistakes to look at ------------------------------------------------------------ */
+
+static gpointer
+evaluate_child (MienEvaluatePage *evaluate_page,
+                const char       *name)
+{
+  return gtk_widget_get_template_child (GTK_WIDGET (evaluate_page), MIEN_TYPE_EVALUATE_PAGE,
+                                        name);
+}
+
+static guint
+count_children (GtkWidget *widget)
+{
+  guint n = 0;
+
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    n++;
+  return n;
+}
+
+/* The overlay the page must show for sample `index` and class `class_index`: the ensemble's
+ * Grad-CAM of the image as the evaluation saw it, drawn over the whole image. */
+static GdkPixbuf *
+expected_heat_map (MienEnsemble *ensemble,
+                   MienDataset  *dataset,
+                   guint         index,
+                   guint         class_index)
+{
+  MienModel *model = mien_ensemble_get_model (ensemble, 0);
+  int size = mien_model_get_input_size (model);
+  g_autofree guint8 *pixels = g_malloc (3 * (gsize) size * size);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GdkPixbuf) pixbuf = mien_dataset_load_pixbuf (dataset, index, &error);
+  g_autoptr(MienTensor) images = NULL;
+  g_autoptr(MienTensor) map = NULL;
+  GdkPixbuf *overlay;
+
+  g_assert_no_error (error);
+  g_assert_true (mien_image_from_pixbuf (pixbuf, size, mien_model_get_grey (model), pixels, NULL,
+                                         &error));
+  images = mien_image_batch_tensor (pixels, 1, size, &error);
+  g_assert_no_error (error);
+  map = mien_explain_grad_cam_ensemble (ensemble, images, class_index, NULL, &error);
+  g_assert_no_error (error);
+  overlay = mien_explain_overlay (pixbuf, map, MIEN_EVALUATE_HEAT_MAP_OPACITY, &error);
+  g_assert_no_error (error);
+  return overlay;
+}
+
+/* The texture a picture shows has the pixels of `expected`. */
+static void
+assert_picture_shows (GtkPicture *picture,
+                      GdkPixbuf  *expected)
+{
+  GdkPaintable *paintable = gtk_picture_get_paintable (picture);
+  int width = gdk_pixbuf_get_width (expected), height = gdk_pixbuf_get_height (expected);
+  int channels = gdk_pixbuf_get_n_channels (expected);
+  gsize stride = (gsize) width * 4;
+  g_autofree guint8 *argb = NULL;
+
+  g_assert_true (GDK_IS_TEXTURE (paintable));
+  g_assert_cmpint (gdk_texture_get_width (GDK_TEXTURE (paintable)), ==, width);
+  g_assert_cmpint (gdk_texture_get_height (GDK_TEXTURE (paintable)), ==, height);
+  argb = g_malloc (stride * height);
+  /* Cairo's ARGB32, native-endian; the overlay is opaque, so nothing is premultiplied. */
+  gdk_texture_download (GDK_TEXTURE (paintable), argb, stride);
+  for (int y = 0; y < height; y++)
+    for (int x = 0; x < width; x++)
+      {
+        const guint8 *e = gdk_pixbuf_read_pixels (expected) +
+                          (gsize) y * gdk_pixbuf_get_rowstride (expected) + (gsize) x * channels;
+        guint32 px = *(const guint32 *) (argb + (gsize) y * stride + (gsize) x * 4);
+        guint8 got[3] = { (px >> 16) & 0xff, (px >> 8) & 0xff, px & 0xff };
+
+        if (memcmp (got, e, 3) != 0)
+          g_error ("heat map pixel (%d, %d): %u %u %u, expected %u %u %u", x, y, got[0], got[1],
+                   got[2], e[0], e[1], e[2]);
+      }
+}
+
+/* After "Evaluate on Another Dataset" (a small demo set), the Mistakes grid shows, for the
+ * class chosen, exactly mien_predictions_mistakes () of the same model on the same images, in
+ * its order; clicking one shows the ensemble's Grad-CAM overlay for the predicted class. */
+static void
+test_evaluate_mistakes (void)
+{
+  MienEvaluatePage *evaluate_page = MIEN_EVALUATE_PAGE (page ("evaluate"));
+  g_autofree char *root = g_build_filename (fixture.scratch, "mistakes-demo", NULL);
+  g_autofree char *val_dir = g_build_filename (root, "val", NULL);
+  const char *selected[2] = { fixture.run_dir, NULL };
+  const char *models[2] = { fixture.best_model, NULL };
+  MienDemoDataOptions options = MIEN_DEMO_DATA_OPTIONS_INIT;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MienEnsemble) ensemble = NULL;
+  g_autoptr(MienDataset) val = NULL;
+  g_autoptr(MienMetrics) metrics = NULL;
+  g_autoptr(MienPredictions) predictions = NULL;
+  g_autoptr(GArray) mistakes = NULL;
+  g_autoptr(GdkPixbuf) expected = NULL;
+  GtkFlowBox *grid = evaluate_child (evaluate_page, "mistakes_grid");
+  GtkDropDown *classes = evaluate_child (evaluate_page, "mistakes_class");
+  GtkPicture *heat = evaluate_child (evaluate_page, "heat_predicted");
+  GtkSpinner *spinner = evaluate_child (evaluate_page, "mistake_spinner");
+  GtkLabel *status = evaluate_child (evaluate_page, "mistake_status");
+  GtkWidget *first;
+  guint n_rows, chosen = 0, n_all = 0, index, predicted;
+  guint longest = 0;
+  g_autofree char *label = NULL;
+  g_autofree char *predicted_name = NULL;
+  g_autofree char *true_name = NULL;
+
+  g_assert_nonnull (fixture.best_model);
+  options.per_class = 12;
+  options.balanced = TRUE;
+  options.size = 48;
+  options.seed = 15;
+  g_assert_true (mien_demo_data_generate (root, &options, NULL, NULL, NULL, &error));
+  g_assert_no_error (error);
+
+  /* What the core finds with the run's model. */
+  ensemble = mien_ensemble_load (mien_studio_get_engine (fixture.studio), models,
+                                 mien_studio_get_device (fixture.studio), &error);
+  g_assert_no_error (error);
+  val = mien_dataset_open (val_dir, mien_ensemble_get_classes (ensemble), &error);
+  g_assert_no_error (error);
+  metrics = mien_ensemble_evaluate_predictions (ensemble, val, 1, NULL, &predictions, NULL, NULL,
+                                                NULL, NULL, &error);
+  g_assert_no_error (error);
+  for (guint c = 0; c < predictions->n_classes; c++)
+    {
+      g_autoptr(GArray) of_class = mien_predictions_mistakes (predictions, (int) c, 12);
+
+      n_all += of_class->len;
+      if (of_class->len > longest)
+        {
+          longest = of_class->len;
+          chosen = c;
+        }
+    }
+  /* A model trained for an epoch gets some wrong, or there would be nothing to check. */
+  g_assert_cmpuint (longest, >, 0);
+  mistakes = mien_predictions_mistakes (predictions, (int) chosen, 12);
+
+  mien_window_show_page (fixture.window, "evaluate");
+  mien_evaluate_page_select_runs (evaluate_page, selected);
+  n_rows = mien_evaluate_page_get_n_rows (evaluate_page);
+  /* Whole images (an earlier case may have left "Find faces first" checked). */
+  gtk_check_button_set_active (evaluate_child (evaluate_page, "other_faces"), FALSE);
+  mien_evaluate_page_open_other (evaluate_page, val_dir);
+  WAIT_FOR (mien_evaluate_page_get_n_rows (evaluate_page) == n_rows + 1, 120, "the evaluation");
+  g_assert_true (gtk_widget_is_visible (evaluate_child (evaluate_page, "mistakes_box")));
+
+  /* All classes by default: each class's most confident mistakes. */
+  g_assert_cmpuint (gtk_drop_down_get_selected (classes), ==, 0);
+  WAIT_FOR (count_children (GTK_WIDGET (grid)) == n_all, 60, "the thumbnails of all classes");
+
+  gtk_drop_down_set_selected (classes, chosen + 1);
+  WAIT_FOR (count_children (GTK_WIDGET (grid)) == mistakes->len, 60, "the class's thumbnails");
+  spin (200);
+  g_assert_cmpuint (count_children (GTK_WIDGET (grid)), ==, mistakes->len);
+  for (guint m = 0; m < mistakes->len; m++)
+    {
+      GtkFlowBoxChild *child = gtk_flow_box_get_child_at_index (grid, (int) m);
+      guint i = g_array_index (mistakes, guint, m);
+
+      g_assert_cmpuint (GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (child), "mien-index")),
+                        ==, i + 1);
+      g_assert_cmpstr (gtk_widget_get_tooltip_text (gtk_flow_box_child_get_child (child)), ==,
+                       predictions->paths[i]);
+    }
+
+  /* The first, larger, with its heat map for the class predicted. */
+  first = GTK_WIDGET (gtk_flow_box_get_child_at_index (grid, 0));
+  index = g_array_index (mistakes, guint, 0);
+  predicted = (guint) predictions->predicted[index];
+  predicted_name = mien_ui_capitalise (mien_ensemble_get_classes (ensemble)[predicted]);
+  true_name = mien_ui_capitalise (
+                mien_ensemble_get_classes (ensemble)[predictions->labels[index]]);
+  g_signal_emit_by_name (first, "activate");
+  g_assert_true (gtk_widget_is_visible (evaluate_child (evaluate_page, "mistake_detail")));
+  WAIT_FOR (!gtk_spinner_get_spinning (spinner), 120, "the heat maps");
+  g_assert_nonnull (gtk_picture_get_paintable (heat));
+  g_assert_false (g_str_has_prefix (gtk_label_get_text (status), "Could not"));
+  expected = expected_heat_map (ensemble, val, index, predicted);
+  assert_picture_shows (heat, expected);
+  label = g_strdup_printf ("Predicted: %s", predicted_name);
+  g_assert_cmpstr (gtk_label_get_text (evaluate_child (evaluate_page, "heat_predicted_label")), ==,
+                   label);
+  g_free (label);
+  label = g_strdup_printf ("True: %s", true_name);
+  g_assert_cmpstr (gtk_label_get_text (evaluate_child (evaluate_page, "heat_true_label")), ==,
+                   label);
+  /* The true class's map beside it (the same drawing: with the 32-pixel model of /gui/train,
+   * Grad-CAM's grid is a single cell, so this checks the image and the blend, not the class). */
+  g_clear_object (&expected);
+  expected = expected_heat_map (ensemble, val, index, predictions->labels[index]);
+  assert_picture_shows (evaluate_child (evaluate_page, "heat_true"), expected);
 }
 
 /* ---- Prediction equals mien-cli's ------------------------------------------------------- */
@@ -1960,6 +2163,7 @@ main (int   argc,
   g_test_add_func ("/gui/train-weights", test_train_weights);
   g_test_add_func ("/gui/train", test_train);
   g_test_add_func ("/gui/evaluate-file", test_evaluate_file);
+  g_test_add_func ("/gui/evaluate-mistakes", test_evaluate_mistakes);
   g_test_add_func ("/gui/predict", test_predict);
   g_test_add_func ("/gui/predict-faces", test_predict_faces);
   g_test_add_func ("/gui/live", test_live);

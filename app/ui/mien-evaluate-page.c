@@ -11,6 +11,11 @@
  * dataset file); a file with several splits is read first, in a thread, to offer its splits. With "Find faces first", the largest face of each image is classified, as `mien-cli
  * eval --faces` does (mien_face_pipeline_evaluate (), with the detector of the Preferences);
  * images without a face count as errors and are listed when the evaluation ends.
+ *
+ * The same predictions (MienPredictions: each sample's path, class and probabilities, no image)
+ * give the Mistakes section: per true class, the images predicted wrong with the most
+ * confidence. The heat maps of the one clicked load the row's model again in a thread rather
+ * than keep every row's model in memory for images that may never be clicked.
  */
 #include "config.h"
 
@@ -19,8 +24,10 @@
 #include <glib/gi18n-lib.h>
 
 #include "mien-evaluate-page.h"
+#include "mien-explain.h"
 #include "mien-face-model.h"
 #include "mien-face-pipeline.h"
+#include "mien-image.h"
 #include "mien-output.h"
 #include "mien-ui-util.h"
 
@@ -29,18 +36,38 @@
 #define THUMBNAIL_SIZE 96
 /* Images without a face named per run when a face-aware evaluation ends. */
 #define MAX_NO_FACE_LISTED 20
+/* The most confidently wrong images shown per true class. */
+#define MISTAKES_PER_CLASS 12
 
 /* Per-sample predictions of one model on one dataset. */
 typedef struct {
-  MienDataset *dataset;
-  GArray      *predictions;   /* int per sample, -1 unreadable */
+  MienDataset     *dataset;
+  MienPredictions *predictions;  /* every sample, in dataset order */
+  char            *model;        /* the model file evaluated, to explain its mistakes */
+  gboolean         faces;        /* each image's largest face was classified, not the image */
 } Samples;
+
+static Samples *
+samples_new (MienDataset     *dataset,
+             MienPredictions *predictions,
+             const char      *model,
+             gboolean         faces)
+{
+  Samples *samples = g_new0 (Samples, 1);
+
+  samples->dataset = dataset;
+  samples->predictions = predictions;
+  samples->model = g_strdup (model);
+  samples->faces = faces;
+  return samples;
+}
 
 static void
 samples_free (Samples *samples)
 {
   g_clear_object (&samples->dataset);
-  g_clear_pointer (&samples->predictions, g_array_unref);
+  g_clear_pointer (&samples->predictions, mien_predictions_free);
+  g_free (samples->model);
   g_free (samples);
 }
 
@@ -122,6 +149,12 @@ struct _MienEvaluatePage
 
   OtherJob       *other;
 
+  /* The mistakes of the focused row */
+  char           *mistakes_shown;   /* what the grid shows: row, samples and class chosen */
+  GStrv           mistakes_classes; /* the classes the class list offers */
+  GCancellable   *mistakes_cancellable; /* their thumbnails */
+  struct _DetailJob *detail;        /* the activated mistake's image and heat maps */
+
   /* Template */
   GtkStack       *stack;
   GtkListBox     *runs_list;
@@ -140,12 +173,29 @@ struct _MienEvaluatePage
   GtkLabel       *cell_status;
   GtkProgressBar *cell_bar;
   GtkFlowBox     *cell_images;
+  GtkBox         *mistakes_box;
+  GtkDropDown    *mistakes_class;
+  GtkLabel       *mistakes_status;
+  GtkButton      *mistakes_find;
+  GtkFlowBox     *mistakes_grid;
+  GtkBox         *mistake_detail;
+  GtkPicture     *mistake_picture;
+  GtkLabel       *mistake_title;
+  GtkGrid        *mistake_bars;
+  GtkSpinner     *mistake_spinner;
+  GtkLabel       *mistake_status;
+  GtkButton      *mistake_cancel;
+  GtkLabel       *heat_predicted_label;
+  GtkPicture     *heat_predicted;
+  GtkLabel       *heat_true_label;
+  GtkPicture     *heat_true;
 };
 
 G_DEFINE_FINAL_TYPE (MienEvaluatePage, mien_evaluate_page, ADW_TYPE_BIN)
 
 static void rebuild_table (MienEvaluatePage *self);
 static void show_cell     (MienEvaluatePage *self);
+static void show_mistakes (MienEvaluatePage *self);
 
 static Row *
 find_row (MienEvaluatePage *self,
@@ -520,6 +570,7 @@ rebuild_table (MienEvaluatePage *self)
   if (focus == NULL || g_strcmp0 (old_focus_run, focus->key) != 0)
     self->cell_shown = FALSE;
   show_cell (self);
+  show_mistakes (self);
 }
 
 static void
@@ -588,7 +639,7 @@ eval_thread (GTask        *task,
   g_autoptr(MienDataset) val = NULL;
   g_autoptr(MienEnsemble) ensemble = NULL;
   g_autoptr(MienMetrics) metrics = NULL;
-  g_autoptr(GArray) predictions = NULL;
+  g_autoptr(MienPredictions) predictions = NULL;
   GError *error = NULL;
   Samples *samples;
 
@@ -604,16 +655,14 @@ eval_thread (GTask        *task,
       g_task_return_error (task, error);
       return;
     }
-  metrics = mien_ensemble_evaluate_samples (ensemble, val, 0, &predictions, NULL, eval_progress,
-                                            job, cancellable, &error);
+  metrics = mien_ensemble_evaluate_predictions (ensemble, val, 0, NULL, &predictions, NULL,
+                                                eval_progress, job, cancellable, &error);
   if (metrics == NULL)
     {
       g_task_return_error (task, error);
       return;
     }
-  samples = g_new0 (Samples, 1);
-  samples->dataset = g_steal_pointer (&val);
-  samples->predictions = g_steal_pointer (&predictions);
+  samples = samples_new (g_steal_pointer (&val), g_steal_pointer (&predictions), best, FALSE);
   g_task_return_pointer (task, samples, (GDestroyNotify) samples_free);
 }
 
@@ -675,11 +724,13 @@ eval_done (GObject      *source,
             g_strdup_printf (_("Could not evaluate the run again: %s"), error->message);
 
           gtk_label_set_text (self->cell_status, message);
+          gtk_label_set_text (self->mistakes_status, message);
           gtk_widget_set_visible (GTK_WIDGET (self->cell_bar), FALSE);
         }
       return;
     }
   show_cell (self);
+  show_mistakes (self);
 }
 
 static void
@@ -720,6 +771,8 @@ typedef struct {
   MienDataset *dataset;
   GArray      *indices;    /* guint: the samples shown */
   GPtrArray   *paths;      /* char *: their names */
+  GPtrArray   *captions;   /* char *: shown under each (NULL: none) */
+  GtkFlowBox  *grid;       /* where they go (the page's, which the task keeps alive) */
   GPtrArray   *textures;   /* GdkTexture, NULL where unreadable */
 } ThumbsJob;
 
@@ -729,6 +782,7 @@ thumbs_job_free (ThumbsJob *job)
   g_object_unref (job->dataset);
   g_array_unref (job->indices);
   g_ptr_array_unref (job->paths);
+  g_clear_pointer (&job->captions, g_ptr_array_unref);
   g_clear_pointer (&job->textures, g_ptr_array_unref);
   g_free (job);
 }
@@ -784,20 +838,68 @@ thumbs_done (GObject      *source,
       else
         image = gtk_image_new_from_icon_name ("image-missing-symbolic");
       gtk_widget_set_size_request (image, THUMBNAIL_SIZE, THUMBNAIL_SIZE);
+      if (job->captions != NULL)
+        {
+          GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 2);
+          GtkWidget *caption = gtk_label_new (job->captions->pdata[i]);
+
+          gtk_label_set_justify (GTK_LABEL (caption), GTK_JUSTIFY_CENTER);
+          gtk_widget_add_css_class (caption, "caption");
+          gtk_box_append (GTK_BOX (box), image);
+          gtk_box_append (GTK_BOX (box), caption);
+          image = box;
+        }
       gtk_widget_set_tooltip_text (image, job->paths->pdata[i]);
-      gtk_flow_box_append (self->cell_images, image);
+      gtk_flow_box_append (job->grid, image);
+      /* The sample behind the child the flow box wrapped it in (+1: never NULL). */
+      g_object_set_data (G_OBJECT (gtk_widget_get_parent (image)), "mien-index",
+                         GUINT_TO_POINTER (g_array_index (job->indices, guint, i) + 1));
     }
+}
+
+/* Loads the thumbnails of samples `indices` of `dataset` in a thread, then shows them in `grid`
+ * (with `captions`, may be NULL); `*cancellable` is set to cancel them. Takes the arrays. */
+static void
+start_thumbnails (MienEvaluatePage  *self,
+                  MienDataset       *dataset,
+                  GArray            *indices,
+                  GPtrArray         *paths,
+                  GPtrArray         *captions,
+                  GtkFlowBox        *grid,
+                  GCancellable     **cancellable)
+{
+  g_autoptr(GTask) task = NULL;
+  ThumbsJob *job = g_new0 (ThumbsJob, 1);
+
+  job->dataset = g_object_ref (dataset);
+  job->indices = indices;
+  job->paths = paths;
+  job->captions = captions;
+  job->grid = grid;
+  *cancellable = g_cancellable_new ();
+  task = g_task_new (self, *cancellable, thumbs_done, NULL);
+  g_task_set_source_tag (task, start_thumbnails);
+  g_task_set_task_data (task, job, (GDestroyNotify) thumbs_job_free);
+  g_task_run_in_thread (task, thumbs_thread);
+}
+
+/* Cancels the thumbnails on their way to `grid` and empties it. */
+static void
+clear_grid (GtkFlowBox    *grid,
+            GCancellable **cancellable)
+{
+  GtkWidget *child;
+
+  g_cancellable_cancel (*cancellable);
+  g_clear_object (cancellable);
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (grid))) != NULL)
+    gtk_flow_box_remove (grid, child);
 }
 
 static void
 clear_cell_images (MienEvaluatePage *self)
 {
-  GtkWidget *child;
-
-  g_cancellable_cancel (self->thumbs_cancellable);
-  g_clear_object (&self->thumbs_cancellable);
-  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->cell_images))) != NULL)
-    gtk_flow_box_remove (self->cell_images, child);
+  clear_grid (self->cell_images, &self->thumbs_cancellable);
 }
 
 static Samples *
@@ -827,9 +929,7 @@ show_cell (MienEvaluatePage *self)
   g_autofree char *title = NULL;
   g_autoptr(GPtrArray) paths = NULL;
   g_autoptr(GArray) indices = g_array_new (FALSE, FALSE, sizeof (guint));
-  g_autoptr(GTask) task = NULL;
   guint n_found = 0;
-  ThumbsJob *job;
 
   clear_cell_images (self);
   if (!self->cell_shown || row == NULL || row->metrics == NULL ||
@@ -865,9 +965,9 @@ show_cell (MienEvaluatePage *self)
   gtk_widget_set_visible (GTK_WIDGET (self->cell_bar), FALSE);
 
   paths = g_ptr_array_new_with_free_func (g_free);
-  for (guint i = 0; i < samples->predictions->len; i++)
-    if (g_array_index (samples->predictions, int, i) == (int) self->cell_column &&
-        mien_dataset_get_label (samples->dataset, i) == self->cell_row)
+  for (guint i = 0; i < samples->predictions->n; i++)
+    if (samples->predictions->predicted[i] == (int) self->cell_column &&
+        samples->predictions->labels[i] == self->cell_row)
       {
         if (paths->len < MAX_CELL_IMAGES)
           {
@@ -890,16 +990,8 @@ show_cell (MienEvaluatePage *self)
     }
   if (paths->len == 0)
     return;
-
-  job = g_new0 (ThumbsJob, 1);
-  job->dataset = g_object_ref (samples->dataset);
-  job->indices = g_steal_pointer (&indices);
-  job->paths = g_steal_pointer (&paths);
-  self->thumbs_cancellable = g_cancellable_new ();
-  task = g_task_new (self, self->thumbs_cancellable, thumbs_done, NULL);
-  g_task_set_source_tag (task, show_cell);
-  g_task_set_task_data (task, job, (GDestroyNotify) thumbs_job_free);
-  g_task_run_in_thread (task, thumbs_thread);
+  start_thumbnails (self, samples->dataset, g_steal_pointer (&indices), g_steal_pointer (&paths),
+                    NULL, self->cell_images, &self->thumbs_cancellable);
 }
 
 static void
@@ -918,6 +1010,444 @@ on_cell_close (MienEvaluatePage *self)
 {
   self->cell_shown = FALSE;
   show_cell (self);
+}
+
+/* ---- The mistakes to look at --------------------------------------------------------------- */
+
+/* The activated mistake's image, and its heat maps for the predicted and the true class. */
+typedef struct _DetailJob {
+  MienDataset      *dataset;
+  guint             index;
+  char             *model;
+  gboolean          faces;
+  MienPluginEngine *engine;
+  MienDevice        device;
+  guint             classes[2];   /* predicted, true */
+  GCancellable     *cancellable;
+  GdkTexture       *image;
+  GdkTexture       *heat[2];
+  GError           *heat_error;
+} DetailJob;
+
+static void
+detail_job_free (DetailJob *job)
+{
+  g_object_unref (job->dataset);
+  g_free (job->model);
+  g_object_unref (job->engine);
+  g_object_unref (job->cancellable);
+  g_clear_object (&job->image);
+  g_clear_object (&job->heat[0]);
+  g_clear_object (&job->heat[1]);
+  g_clear_error (&job->heat_error);
+  g_free (job);
+}
+
+/* Grad-CAM of the model for both classes, drawn over the whole image. */
+static gboolean
+explain_mistake (DetailJob     *job,
+                 GdkPixbuf     *pixbuf,
+                 GCancellable  *cancellable,
+                 GError       **error)
+{
+  const char *paths[2] = { job->model, NULL };
+  g_autoptr(MienEnsemble) ensemble = NULL;
+  g_autoptr(MienTensor) images = NULL;
+  g_autofree guint8 *pixels = NULL;
+  MienModel *model;
+  int size;
+
+  ensemble = mien_ensemble_load (job->engine, paths, job->device, error);
+  if (ensemble == NULL)
+    return FALSE;
+  model = mien_ensemble_get_model (ensemble, 0);
+  size = mien_model_get_input_size (model);
+  pixels = g_malloc (3 * (gsize) size * size);
+  /* As the evaluation saw it (mien_ensemble_predict_pixbuf ()). */
+  if (!mien_image_from_pixbuf (pixbuf, size, mien_model_get_grey (model), pixels, NULL, error))
+    return FALSE;
+  images = mien_image_batch_tensor (pixels, 1, size, error);
+  if (images == NULL)
+    return FALSE;
+  for (guint i = 0; i < G_N_ELEMENTS (job->classes); i++)
+    {
+      g_autoptr(MienTensor) map = NULL;
+      g_autoptr(GdkPixbuf) overlay = NULL;
+
+      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+        return FALSE;
+      map = mien_explain_grad_cam_ensemble (ensemble, images, job->classes[i], NULL, error);
+      if (map == NULL)
+        return FALSE;
+      overlay = mien_explain_overlay (pixbuf, map, MIEN_EVALUATE_HEAT_MAP_OPACITY, error);
+      if (overlay == NULL)
+        return FALSE;
+      job->heat[i] = gdk_texture_new_for_pixbuf (overlay);
+    }
+  return TRUE;
+}
+
+static void
+detail_thread (GTask        *task,
+               gpointer      source_object,
+               gpointer      task_data,
+               GCancellable *cancellable)
+{
+  DetailJob *job = task_data;
+  g_autoptr(GdkPixbuf) pixbuf = NULL;
+  GError *error = NULL;
+
+  pixbuf = mien_dataset_load_pixbuf (job->dataset, job->index, &error);
+  if (pixbuf == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  job->image = gdk_texture_new_for_pixbuf (pixbuf);
+  if (job->faces)
+    g_set_error_literal (&job->heat_error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                         _("this evaluation classified the largest face of each image, and "
+                           "heat maps are drawn over whole images"));
+  else if (!explain_mistake (job, pixbuf, cancellable, &job->heat_error))
+    g_clear_object (&job->heat[0]);
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+stop_detail (MienEvaluatePage *self)
+{
+  if (self->detail != NULL)
+    g_cancellable_cancel (self->detail->cancellable);
+  self->detail = NULL;   /* its task owns it */
+  gtk_spinner_stop (self->mistake_spinner);
+  gtk_widget_set_visible (GTK_WIDGET (self->mistake_cancel), FALSE);
+}
+
+static void
+detail_done (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  MienEvaluatePage *self = MIEN_EVALUATE_PAGE (source);
+  DetailJob *job = g_task_get_task_data (G_TASK (result));
+  g_autoptr(GError) error = NULL;
+  gboolean ok = g_task_propagate_boolean (G_TASK (result), &error);
+  g_autofree char *message = NULL;
+
+  /* Gone, or replaced by another image (which took care of the rest). */
+  if (g_cancellable_is_cancelled (self->cancellable) || self->detail != job)
+    return;
+  self->detail = NULL;
+  gtk_spinner_stop (self->mistake_spinner);
+  gtk_widget_set_visible (GTK_WIDGET (self->mistake_cancel), FALSE);
+  if (!ok)
+    {
+      message = g_strdup_printf (_("Could not load the image: %s"), error->message);
+      gtk_label_set_text (self->mistake_status, message);
+      return;
+    }
+  gtk_picture_set_paintable (self->mistake_picture, GDK_PAINTABLE (job->image));
+  gtk_picture_set_paintable (self->heat_predicted, GDK_PAINTABLE (job->heat[0]));
+  gtk_picture_set_paintable (self->heat_true, GDK_PAINTABLE (job->heat[1]));
+  if (job->heat_error == NULL)
+    gtk_label_set_text (self->mistake_status,
+                        _("Heat maps: where the model looked for each class (Grad-CAM), red "
+                          "the most."));
+  else if (g_error_matches (job->heat_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    gtk_label_set_text (self->mistake_status, _("The heat maps were cancelled."));
+  else if (g_error_matches (job->heat_error, MIEN_BACKBONE_ERROR,
+                            MIEN_BACKBONE_ERROR_UNSUPPORTED) ||
+           g_error_matches (job->heat_error, MIEN_MODEL_ERROR, MIEN_MODEL_ERROR_UNSUPPORTED) ||
+           g_error_matches (job->heat_error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED))
+    {
+      message = g_strdup_printf (_("No heat map: %s"), job->heat_error->message);
+      gtk_label_set_text (self->mistake_status, message);
+    }
+  else
+    {
+      message = g_strdup_printf (_("Could not compute the heat maps: %s"),
+                                 job->heat_error->message);
+      gtk_label_set_text (self->mistake_status, message);
+    }
+}
+
+/* One bar per class, its name and probability; the predicted and the true class named. */
+static void
+fill_probability_bars (MienEvaluatePage      *self,
+                       const MienPredictions *predictions,
+                       const char * const    *classes,
+                       guint                  index)
+{
+  GtkWidget *child;
+  const float *p = predictions->probabilities + (gsize) index * predictions->n_classes;
+
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->mistake_bars))) != NULL)
+    gtk_grid_remove (self->mistake_bars, child);
+  for (guint c = 0; c < predictions->n_classes; c++)
+    {
+      g_autofree char *name = mien_ui_capitalise (classes[c]);
+      g_autofree char *value = g_strdup_printf ("%.3f", p[c]);
+      GtkWidget *label;
+      GtkWidget *bar = gtk_level_bar_new_for_interval (0.0, 1.0);
+      GtkWidget *number = cell_label (value, FALSE, TRUE);
+
+      if ((int) c == predictions->predicted[index])
+        {
+          /* Translators: a class in a list of probabilities, the one predicted */
+          g_autofree char *text = g_strdup_printf (_("%s (predicted)"), name);
+
+          label = cell_label (text, TRUE, FALSE);
+        }
+      else if (c == predictions->labels[index])
+        {
+          /* Translators: a class in a list of probabilities, the image's own */
+          g_autofree char *text = g_strdup_printf (_("%s (true)"), name);
+
+          label = cell_label (text, TRUE, FALSE);
+        }
+      else
+        label = cell_label (name, FALSE, FALSE);
+      gtk_level_bar_set_value (GTK_LEVEL_BAR (bar), CLAMP (p[c], 0.0, 1.0));
+      gtk_widget_set_hexpand (bar, TRUE);
+      gtk_widget_set_valign (bar, GTK_ALIGN_CENTER);
+      gtk_accessible_update_property (GTK_ACCESSIBLE (bar), GTK_ACCESSIBLE_PROPERTY_LABEL, name,
+                                      -1);
+      gtk_grid_attach (self->mistake_bars, label, 0, (int) c, 1, 1);
+      gtk_grid_attach (self->mistake_bars, bar, 1, (int) c, 1, 1);
+      gtk_grid_attach (self->mistake_bars, number, 2, (int) c, 1, 1);
+    }
+}
+
+static void
+show_mistake (MienEvaluatePage *self,
+              Samples          *samples,
+              guint             index)
+{
+  const MienPredictions *predictions = samples->predictions;
+  const char * const *classes = (const char * const *) self->mistakes_classes;
+  guint predicted = (guint) predictions->predicted[index];
+  guint label = predictions->labels[index];
+  g_autofree char *predicted_name = mien_ui_capitalise (classes[predicted]);
+  g_autofree char *true_name = mien_ui_capitalise (classes[label]);
+  g_autofree char *heading = NULL;
+  g_autoptr(GTask) task = NULL;
+  DetailJob *job;
+
+  stop_detail (self);
+  /* Translators: an image predicted wrong: its file, then its true and predicted classes */
+  heading = g_strdup_printf (_("%s: true %s, predicted %s"), predictions->paths[index], true_name,
+                             predicted_name);
+  gtk_label_set_text (self->mistake_title, heading);
+  fill_probability_bars (self, predictions, classes, index);
+  g_free (heading);
+  /* Translators: the heat map of the class an image was predicted as */
+  heading = g_strdup_printf (_("Predicted: %s"), predicted_name);
+  gtk_label_set_text (self->heat_predicted_label, heading);
+  g_free (heading);
+  /* Translators: the heat map of an image's true class */
+  heading = g_strdup_printf (_("True: %s"), true_name);
+  gtk_label_set_text (self->heat_true_label, heading);
+  gtk_picture_set_paintable (self->mistake_picture, NULL);
+  gtk_picture_set_paintable (self->heat_predicted, NULL);
+  gtk_picture_set_paintable (self->heat_true, NULL);
+  gtk_label_set_text (self->mistake_status, _("Computing the heat maps…"));
+  gtk_spinner_start (self->mistake_spinner);
+  gtk_widget_set_visible (GTK_WIDGET (self->mistake_cancel), TRUE);
+  gtk_widget_set_visible (GTK_WIDGET (self->mistake_detail), TRUE);
+
+  job = g_new0 (DetailJob, 1);
+  job->dataset = g_object_ref (samples->dataset);
+  job->index = index;
+  job->model = g_strdup (samples->model);
+  job->faces = samples->faces;
+  job->engine = g_object_ref (mien_studio_get_engine (self->studio));
+  job->device = mien_studio_get_device (self->studio);
+  job->classes[0] = predicted;
+  job->classes[1] = label;
+  job->cancellable = g_cancellable_new ();
+  self->detail = job;
+  task = g_task_new (self, job->cancellable, detail_done, NULL);
+  /* Cancelling stops the heat maps, not the image already loaded. */
+  g_task_set_check_cancellable (task, FALSE);
+  g_task_set_source_tag (task, show_mistake);
+  g_task_set_task_data (task, job, (GDestroyNotify) detail_job_free);
+  g_task_run_in_thread (task, detail_thread);
+}
+
+static Samples *
+focused_samples (MienEvaluatePage *self)
+{
+  Row *row = focused_row (self);
+
+  return row != NULL ? row_samples (self, row) : NULL;
+}
+
+static void
+on_mistake_activated (MienEvaluatePage *self,
+                      GtkFlowBoxChild  *child)
+{
+  guint index = GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (child), "mien-index"));
+  Samples *samples = focused_samples (self);
+
+  if (index > 0 && samples != NULL)
+    show_mistake (self, samples, index - 1);
+}
+
+static void
+on_mistake_close (MienEvaluatePage *self)
+{
+  stop_detail (self);
+  gtk_widget_set_visible (GTK_WIDGET (self->mistake_detail), FALSE);
+}
+
+static void
+on_mistake_cancel (MienEvaluatePage *self)
+{
+  if (self->detail != NULL)
+    g_cancellable_cancel (self->detail->cancellable);
+}
+
+/* The class list: "All classes", then the row's classes (kept while they stay the same). */
+static void
+update_mistakes_classes (MienEvaluatePage   *self,
+                         const char * const *classes)
+{
+  g_autoptr(GtkStringList) list = NULL;
+
+  if (self->mistakes_classes != NULL &&
+      g_strv_equal ((const char * const *) self->mistakes_classes, classes))
+    return;
+  g_strfreev (self->mistakes_classes);
+  self->mistakes_classes = g_strdupv ((char **) classes);
+  list = gtk_string_list_new (NULL);
+  gtk_string_list_append (list, _("All Classes"));
+  for (guint c = 0; classes[c] != NULL; c++)
+    {
+      g_autofree char *name = mien_ui_capitalise (classes[c]);
+
+      gtk_string_list_append (list, name);
+    }
+  self->rebuilding = TRUE;
+  gtk_drop_down_set_model (self->mistakes_class, G_LIST_MODEL (list));
+  gtk_drop_down_set_selected (self->mistakes_class, 0);
+  self->rebuilding = FALSE;
+}
+
+/* The caption under a mistake: the class predicted and its probability, the true class's. */
+static char *
+mistake_caption (const MienPredictions *predictions,
+                 const char * const    *classes,
+                 guint                  i)
+{
+  const float *p = predictions->probabilities + (gsize) i * predictions->n_classes;
+  g_autofree char *predicted = mien_ui_capitalise (classes[predictions->predicted[i]]);
+  g_autofree char *truth = mien_ui_capitalise (classes[predictions->labels[i]]);
+
+  /* Translators: under an image predicted wrong: the predicted class and its probability, then
+   * the true class and its probability */
+  return g_strdup_printf (_("%s %.2f\ntrue %s %.2f"), predicted, p[predictions->predicted[i]],
+                          truth, p[predictions->labels[i]]);
+}
+
+static void
+show_mistakes (MienEvaluatePage *self)
+{
+  Row *row = focused_row (self);
+  Samples *samples = focused_samples (self);
+  guint selected, n_classes;
+  gboolean finding;
+  g_autofree char *shown = NULL;
+  g_autoptr(GArray) indices = NULL;
+  g_autoptr(GPtrArray) paths = NULL;
+  g_autoptr(GPtrArray) captions = NULL;
+
+  if (row == NULL || row->metrics == NULL)
+    {
+      gtk_widget_set_visible (GTK_WIDGET (self->mistakes_box), FALSE);
+      g_clear_pointer (&self->mistakes_shown, g_free);
+      clear_grid (self->mistakes_grid, &self->mistakes_cancellable);
+      on_mistake_close (self);
+      return;
+    }
+  gtk_widget_set_visible (GTK_WIDGET (self->mistakes_box), TRUE);
+  update_mistakes_classes (self, (const char * const *) row->metrics->classes);
+  selected = gtk_drop_down_get_selected (self->mistakes_class);
+  /* The table is rebuilt whenever the runs are reread: the grid and the image looked at stay
+   * while they would show the same. */
+  shown = g_strdup_printf ("%s\n%p\n%u", row->key, (gpointer) samples, selected);
+  if (samples != NULL && g_strcmp0 (shown, self->mistakes_shown) == 0)
+    return;
+  g_free (self->mistakes_shown);
+  self->mistakes_shown = g_steal_pointer (&shown);
+  clear_grid (self->mistakes_grid, &self->mistakes_cancellable);
+  on_mistake_close (self);
+
+  finding = self->eval != NULL && g_strcmp0 (self->eval->key, row->samples_key) == 0;
+  gtk_widget_set_visible (GTK_WIDGET (self->mistakes_find),
+                          samples == NULL && row->run_path != NULL && !finding);
+  if (samples == NULL)
+    {
+      if (!finding)
+        gtk_label_set_text (self->mistakes_status,
+                            _("Which images are wrong is known once the validation images are "
+                              "predicted again with the run’s best model."));
+      else
+        gtk_label_set_text (self->mistakes_status, _("Predicting the images again…"));
+      return;
+    }
+
+  n_classes = samples->predictions->n_classes;
+  indices = g_array_new (FALSE, FALSE, sizeof (guint));
+  for (guint c = 0; c < n_classes; c++)
+    if (selected == 0 || selected == c + 1)
+      {
+        g_autoptr(GArray) mistakes = mien_predictions_mistakes (samples->predictions, (int) c,
+                                                                MISTAKES_PER_CLASS);
+
+        g_array_append_vals (indices, mistakes->data, mistakes->len);
+      }
+  if (indices->len == 0)
+    {
+      gtk_label_set_text (self->mistakes_status, selected == 0
+                                                 ? _("No image was predicted wrong.")
+                                                 : _("No image of this class was predicted "
+                                                     "wrong."));
+      return;
+    }
+  gtk_label_set_text (self->mistakes_status, "");
+  paths = g_ptr_array_new_with_free_func (g_free);
+  captions = g_ptr_array_new_with_free_func (g_free);
+  for (guint m = 0; m < indices->len; m++)
+    {
+      guint i = g_array_index (indices, guint, m);
+
+      g_ptr_array_add (paths, g_strdup (samples->predictions->paths[i]));
+      g_ptr_array_add (captions, mistake_caption (samples->predictions,
+                                                  (const char * const *) self->mistakes_classes,
+                                                  i));
+    }
+  start_thumbnails (self, samples->dataset, g_steal_pointer (&indices), g_steal_pointer (&paths),
+                    g_steal_pointer (&captions), self->mistakes_grid,
+                    &self->mistakes_cancellable);
+}
+
+static void
+on_mistakes_class_changed (MienEvaluatePage *self)
+{
+  if (!self->rebuilding)
+    show_mistakes (self);
+}
+
+static void
+on_mistakes_find (MienEvaluatePage *self)
+{
+  Row *row = focused_row (self);
+
+  if (row == NULL || row->run_path == NULL)
+    return;
+  start_eval (self, row);
+  g_clear_pointer (&self->mistakes_shown, g_free);
+  show_mistakes (self);
 }
 
 /* ---- Evaluating on another dataset --------------------------------------------------------- */
@@ -956,7 +1486,7 @@ evaluate_faces (OtherJob          *job,
                 MienEnsemble      *ensemble,
                 MienDataset       *dataset,
                 MienFaceDetector **detector,
-                GArray           **predictions,
+                MienPredictions  **predictions,
                 GCancellable      *cancellable,
                 GError           **error)
 {
@@ -976,9 +1506,10 @@ evaluate_faces (OtherJob          *job,
                                             error);
   if (evaluation == NULL)
     return NULL;
-  *predictions = g_array_sized_new (FALSE, FALSE, sizeof (int), evaluation->n_samples);
+  *predictions = mien_predictions_new (evaluation->metrics->n_classes);
   for (guint i = 0; i < evaluation->n_samples; i++)
-    g_array_append_val (*predictions, evaluation->samples[i].predicted);
+    mien_predictions_add (*predictions, mien_dataset_get_path (dataset, i),
+                          mien_dataset_get_label (dataset, i), evaluation->samples[i].average);
   if (evaluation->no_face->len > 0)
     {
       g_string_append_printf (job->no_face, "%s%s:", job->no_face->len > 0 ? "\n\n" : "",
@@ -1021,7 +1552,7 @@ other_thread (GTask        *task,
       g_autoptr(GError) error = NULL;
       g_autoptr(MienEnsemble) ensemble = NULL;
       g_autoptr(MienDataset) dataset = NULL;
-      g_autoptr(GArray) predictions = NULL;
+      g_autoptr(MienPredictions) predictions = NULL;
       MienMetrics *metrics = NULL;
       Samples *samples;
       Row *row;
@@ -1038,8 +1569,9 @@ other_thread (GTask        *task,
         metrics = evaluate_faces (job, run, ensemble, dataset, &detector, &predictions,
                                   cancellable, &error);
       else if (dataset != NULL)
-        metrics = mien_ensemble_evaluate_samples (ensemble, dataset, 0, &predictions, NULL,
-                                                  other_progress, job, cancellable, &error);
+        metrics = mien_ensemble_evaluate_predictions (ensemble, dataset, 0, NULL, &predictions,
+                                                      NULL, other_progress, job, cancellable,
+                                                      &error);
       if (metrics == NULL)
         {
           if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
@@ -1051,9 +1583,8 @@ other_thread (GTask        *task,
                                                            error->message));
           continue;
         }
-      samples = g_new0 (Samples, 1);
-      samples->dataset = g_steal_pointer (&dataset);
-      samples->predictions = g_steal_pointer (&predictions);
+      samples = samples_new (g_steal_pointer (&dataset), g_steal_pointer (&predictions),
+                             paths[0], job->faces);
       row = g_new0 (Row, 1);
       /* Translators: a table row: a run evaluated on another dataset */
       row->name = job->faces
@@ -1439,6 +1970,10 @@ mien_evaluate_page_dispose (GObject *object)
 
   g_cancellable_cancel (self->cancellable);
   g_cancellable_cancel (self->thumbs_cancellable);
+  g_cancellable_cancel (self->mistakes_cancellable);
+  if (self->detail != NULL)
+    g_cancellable_cancel (self->detail->cancellable);
+  self->detail = NULL;   /* its task owns it */
   if (self->eval != NULL)
     g_cancellable_cancel (self->eval->cancellable);
   if (self->other != NULL)
@@ -1454,6 +1989,7 @@ mien_evaluate_page_dispose (GObject *object)
     g_signal_handlers_disconnect_by_data (self->runs, self);
   g_clear_object (&self->runs);
   g_clear_object (&self->thumbs_cancellable);
+  g_clear_object (&self->mistakes_cancellable);
   g_clear_object (&self->studio);
   G_OBJECT_CLASS (mien_evaluate_page_parent_class)->dispose (object);
 }
@@ -1469,6 +2005,8 @@ mien_evaluate_page_finalize (GObject *object)
   g_ptr_array_unref (self->extra_rows);
   g_hash_table_unref (self->samples);
   g_free (self->focus);
+  g_free (self->mistakes_shown);
+  g_strfreev (self->mistakes_classes);
   G_OBJECT_CLASS (mien_evaluate_page_parent_class)->finalize (object);
 }
 
@@ -1499,8 +2037,29 @@ mien_evaluate_page_class_init (MienEvaluatePageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, MienEvaluatePage, cell_status);
   gtk_widget_class_bind_template_child (widget_class, MienEvaluatePage, cell_bar);
   gtk_widget_class_bind_template_child (widget_class, MienEvaluatePage, cell_images);
+  gtk_widget_class_bind_template_child (widget_class, MienEvaluatePage, mistakes_box);
+  gtk_widget_class_bind_template_child (widget_class, MienEvaluatePage, mistakes_class);
+  gtk_widget_class_bind_template_child (widget_class, MienEvaluatePage, mistakes_status);
+  gtk_widget_class_bind_template_child (widget_class, MienEvaluatePage, mistakes_find);
+  gtk_widget_class_bind_template_child (widget_class, MienEvaluatePage, mistakes_grid);
+  gtk_widget_class_bind_template_child (widget_class, MienEvaluatePage, mistake_detail);
+  gtk_widget_class_bind_template_child (widget_class, MienEvaluatePage, mistake_picture);
+  gtk_widget_class_bind_template_child (widget_class, MienEvaluatePage, mistake_title);
+  gtk_widget_class_bind_template_child (widget_class, MienEvaluatePage, mistake_bars);
+  gtk_widget_class_bind_template_child (widget_class, MienEvaluatePage, mistake_spinner);
+  gtk_widget_class_bind_template_child (widget_class, MienEvaluatePage, mistake_status);
+  gtk_widget_class_bind_template_child (widget_class, MienEvaluatePage, mistake_cancel);
+  gtk_widget_class_bind_template_child (widget_class, MienEvaluatePage, heat_predicted_label);
+  gtk_widget_class_bind_template_child (widget_class, MienEvaluatePage, heat_predicted);
+  gtk_widget_class_bind_template_child (widget_class, MienEvaluatePage, heat_true_label);
+  gtk_widget_class_bind_template_child (widget_class, MienEvaluatePage, heat_true);
   gtk_widget_class_bind_template_callback (widget_class, on_cell_activated);
   gtk_widget_class_bind_template_callback (widget_class, on_cell_close);
+  gtk_widget_class_bind_template_callback (widget_class, on_mistakes_class_changed);
+  gtk_widget_class_bind_template_callback (widget_class, on_mistakes_find);
+  gtk_widget_class_bind_template_callback (widget_class, on_mistake_activated);
+  gtk_widget_class_bind_template_callback (widget_class, on_mistake_close);
+  gtk_widget_class_bind_template_callback (widget_class, on_mistake_cancel);
 
   gtk_widget_class_install_action (widget_class, "evaluate.export-csv", NULL, export_csv_action);
   gtk_widget_class_install_action (widget_class, "evaluate.export-chart", NULL,

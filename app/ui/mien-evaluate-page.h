@@ -2,7 +2,10 @@
  * several runs side by side, a confusion-matrix heatmap whose cells open their images, and
  * exports. Actions (group "evaluate"): "evaluate.export-csv", "evaluate.export-chart",
  * "evaluate.other-dataset" (a folder), "evaluate.other-file" (a dataset file),
- * "evaluate.other-split", "evaluate.cancel". */
+ * "evaluate.other-split", "evaluate.cancel". Below the matrix, the focused row's mistakes: the
+ * images of each true class predicted wrong with the most confidence (mien_predictions_mistakes
+ * ()), and for the one clicked its probabilities and Grad-CAM heat maps for the predicted and
+ * the true class, computed in a thread. */
 #pragma once
 
 #include <adwaita.h>
@@ -11,6 +14,10 @@
 #include "mien-studio.h"
 
 G_BEGIN_DECLS
+
+/* How opaque the heat maps drawn over a mistake's image are (mien_explain_overlay ()): half,
+ * as pytorch-grad-cam's show_cam_on_image () blends by default. */
+#define MIEN_EVALUATE_HEAT_MAP_OPACITY 0.5
 
 #define MIEN_TYPE_EVALUATE_PAGE (mien_evaluate_page_get_type ())
 G_DECLARE_FINAL_TYPE (MienEvaluatePage, mien_evaluate_page, MIEN, EVALUATE_PAGE, AdwBin)
