@@ -726,6 +726,8 @@ eval_done (GObject      *source,
           gtk_label_set_text (self->cell_status, message);
           gtk_label_set_text (self->mistakes_status, message);
           gtk_widget_set_visible (GTK_WIDGET (self->cell_bar), FALSE);
+          /* To try again. */
+          gtk_widget_set_visible (GTK_WIDGET (self->mistakes_find), TRUE);
         }
       return;
     }
@@ -763,6 +765,8 @@ start_eval (MienEvaluatePage *self,
   g_task_set_source_tag (task, start_eval);
   g_task_set_task_data (task, job, (GDestroyNotify) eval_job_free);
   g_task_run_in_thread (task, eval_thread);
+  /* The mistakes wait for the same predictions, whether a cell or the section asked. */
+  show_mistakes (self);
 }
 
 /* ---- The cell's images -------------------------------------------------------------------- */
@@ -1446,8 +1450,6 @@ on_mistakes_find (MienEvaluatePage *self)
   if (row == NULL || row->run_path == NULL)
     return;
   start_eval (self, row);
-  g_clear_pointer (&self->mistakes_shown, g_free);
-  show_mistakes (self);
 }
 
 /* ---- Evaluating on another dataset --------------------------------------------------------- */
