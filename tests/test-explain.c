@@ -6,7 +6,7 @@
  * layers (for ViT with its reshape of the tokens into a grid), and for a DFT ResNet-18 with
  * hooks on both copies; Mien loads the same weights and must find the same maps for every
  * class. Inputs of 96 pixels give 3×3 grids and keep each network within a second or two; the
- * ViT's 64 pixels give a 4×4 grid of 16-pixel patches.
+ * ViT-Ti's 64 pixels give a 4×4 grid of 16-pixel patches, ViT-B's 32 pixels a 2×2 one.
  */
 #include "config.h"
 
@@ -46,6 +46,8 @@ static const ReferenceCase reference_cases[] = {
     "efficientnet_b0" },
   { "googlenet", "googlenet", "inception5b", SIZE, MIEN_MODE_FINETUNE, "googlenet" },
   { "vit_ti_16", "vit:ti_16", VIT_LAYER, 64, MIEN_MODE_FINETUNE, "vit_ti_16" },
+  /* The paper's ViT-B/16: the same code with its own sizes, on a 2×2 grid to stay cheap. */
+  { "vit_b_16", "vit:b_16", VIT_LAYER, 32, MIEN_MODE_FINETUNE, "vit_b_16" },
   { "resnet18", "resnet:18", "layer4", SIZE, MIEN_MODE_DFT, "resnet18-dft" },
 };
 
