@@ -1076,10 +1076,73 @@ mien_demo_data_class_counts (const MienDemoDataOptions *options,
     }
 }
 
+/* Paints `regions` (size × size, row-major): the face ellipse as FACE, then what draw_eye (),
+ * draw_brow () and draw_mouth () paint as FEATURES, with the transform that placed the face.
+ * An A8 surface keeps only coverage, so the features' own colours do not matter; a pixel
+ * belongs to a region when it is at least half covered. */
+static void
+paint_regions (guint8               *regions,
+               int                   size,
+               const cairo_matrix_t *transform,
+               const Face           *f,
+               const Expression     *e,
+               double                asym_side)
+{
+  cairo_surface_t *layers[2];
+  static const guint8 values[2] = { MIEN_DEMO_REGION_FACE, MIEN_DEMO_REGION_FEATURES };
+
+  for (int l = 0; l < 2; l++)
+    {
+      cairo_t *cr;
+
+      layers[l] = cairo_image_surface_create (CAIRO_FORMAT_A8, size, size);
+      cr = cairo_create (layers[l]);
+      cairo_set_matrix (cr, transform);
+      if (l == 0)
+        {
+          ellipse (cr, 0, 0, f->face_rx, f->face_ry);
+          cairo_fill (cr);
+        }
+      else
+        {
+          for (int side = -1; side <= 1; side += 2)
+            {
+              draw_eye (cr, f, e, side);
+              draw_brow (cr, f, e, side, asym_side);
+            }
+          draw_mouth (cr, f, e);
+        }
+      cairo_destroy (cr);
+      cairo_surface_flush (layers[l]);
+    }
+
+  memset (regions, MIEN_DEMO_REGION_BACKGROUND, (gsize) size * size);
+  for (int l = 0; l < 2; l++)
+    {
+      const guint8 *data = cairo_image_surface_get_data (layers[l]);
+      int stride = cairo_image_surface_get_stride (layers[l]);
+
+      for (int y = 0; y < size; y++)
+        for (int x = 0; x < size; x++)
+          if (data[y * stride + x] >= 128)
+            regions[y * size + x] = values[l];
+      cairo_surface_destroy (layers[l]);
+    }
+}
+
 gpointer
 mien_demo_data_draw_face (guint   klass,
                           int     size,
                           guint64 seed)
+{
+  return mien_demo_data_draw_face_regions (klass, size, seed, NULL);
+}
+
+gpointer
+mien_demo_data_draw_face_regions (guint    klass,
+                                  int      size,
+                                  guint64  seed,
+                                  guint8  *regions)
 {
   Rng rng = { seed };
   cairo_surface_t *surface;
@@ -1128,6 +1191,13 @@ mien_demo_data_draw_face (guint   klass,
   draw_brow (cr, &f, &e, 1, asym_side);
   draw_nose (cr, &f, &e);
   draw_mouth (cr, &f, &e);
+  if (regions != NULL)
+    {
+      cairo_matrix_t transform;
+
+      cairo_get_matrix (cr, &transform);
+      paint_regions (regions, size, &transform, &f, &e, asym_side);
+    }
 
   if (rng_chance (&rng, 0.06))
     draw_fringe (cr, &f, &rng);

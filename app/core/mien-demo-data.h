@@ -52,6 +52,22 @@ gpointer            mien_demo_data_draw_face     (guint     klass,
                                                   int       size,
                                                   guint64   seed);
 
+/* What a pixel of mien_demo_data_draw_face_regions ()'s `regions` shows. */
+typedef enum {
+  MIEN_DEMO_REGION_BACKGROUND,  /* outside the face ellipse: background, hair, neck, body */
+  MIEN_DEMO_REGION_FACE,        /* the face's skin (nose, cheeks and wrinkles included) */
+  MIEN_DEMO_REGION_FEATURES,    /* the expression's drawn features: brows, eyes, mouth */
+} MienDemoRegion;
+
+/* mien_demo_data_draw_face (), the same image for the same arguments, that also writes the
+ * geometry it drew into `regions` (nullable; size × size MienDemoRegion bytes, row-major), so
+ * that where a model looks can be checked against where the expression is. Occluders (glasses,
+ * a hand, hair) drawn over a feature do not change its region. */
+gpointer            mien_demo_data_draw_face_regions (guint     klass,
+                                                      int       size,
+                                                      guint64   seed,
+                                                      guint8   *regions);
+
 /* Writes OUTDIR/train/<class>/NNNNN.png and OUTDIR/val/<class>/NNNNN.png, creating folders.
  * Refuses (MIEN_DEMO_DATA_ERROR_EXISTS) when either split folder exists and is not empty, so
  * nothing already there is ever overwritten. Images are drawn by `g_get_num_processors ()`

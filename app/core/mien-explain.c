@@ -13,13 +13,17 @@ G_DEFINE_QUARK (mien-explain-error-quark, mien_explain_error)
 #define SCALE_EPSILON 1e-7
 
 typedef struct {
-  MienTensor *activation;  /* the leaf the network continued with */
+  guint       target;      /* which call of the hook (which copy of the layer) to explain */
+  guint       n_calls;     /* how many times the hook was called: copies of the layer */
+  MienTensor *activation;  /* the leaf the network continued with at call `target` */
   char       *layer;
 } GradCamHook;
 
 /* Cuts the graph at the explained layer: the rest of the network runs on a leaf that requires
  * grad, so the gradient is taken with respect to it whether or not the backbone's parameters
- * require grad (linear probe). */
+ * require grad (linear probe). A model with several copies of the layer (DFT's two backbones)
+ * calls the hook once per copy; the other copies are detached, so that one pass gives the
+ * gradient of exactly one of them. */
 static MienTensor *
 grad_cam_hook (const char  *layer,
                MienTensor  *activation,
@@ -30,8 +34,8 @@ grad_cam_hook (const char  *layer,
   MienTensor *leaf;
 
   leaf = mien_tensor_detach (activation, error);
-  if (leaf == NULL)
-    return NULL;
+  if (leaf == NULL || data->n_calls++ != data->target)
+    return leaf;
   mien_tensor_set_requires_grad (leaf, TRUE);
 
   g_clear_pointer (&data->activation, mien_tensor_free);
@@ -41,6 +45,38 @@ grad_cam_hook (const char  *layer,
   return leaf;
 }
 
+/* Σ_c mean_hw (∂ score / ∂ A)_c × A_c [N, h, w] for the copy of the layer `hook->target`, before
+ * the ReLU. */
+static MienTensor *
+grad_cam_term (MienModel   *model,
+               MienTensor  *input,
+               guint        class_index,
+               GradCamHook *hook,
+               GError     **error)
+{
+  static const gint64 spatial[2] = { 2, 3 };
+  static const gint64 channels[1] = { 1 };
+  g_autoptr(MienTensor) logits = NULL;
+  g_autoptr(MienTensor) score = NULL;
+  g_autoptr(MienTensor) grad = NULL;
+  g_autoptr(MienTensor) weights = NULL;
+  g_autoptr(MienTensor) term = NULL;
+
+  /* In eval mode every image's logit depends on its own activation only, so the gradient of
+   * the batch's sum gives each image its own gradient in one backward pass. */
+  if (!(logits = mien_model_forward_hooked (model, input, grad_cam_hook, hook, error)) ||
+      !(score = mien_tensor_select (logits, 1, class_index, error)) ||
+      !mien_nn_replace (&score, mien_tensor_sum (score, error)) ||
+      !(grad = mien_tensor_grad_of (score, hook->activation, error)) ||
+      !(weights = mien_tensor_mean_dims (grad, spatial, G_N_ELEMENTS (spatial), TRUE, error)) ||
+      !(term = mien_tensor_mul (weights, hook->activation, error)) ||
+      !mien_nn_replace (&term, mien_tensor_sum_dims (term, channels, G_N_ELEMENTS (channels),
+                                                     FALSE, error)))
+    return NULL;
+
+  return mien_tensor_detach (term, error);
+}
+
 MienTensor *
 mien_explain_grad_cam (MienModel    *model,
                        MienTensor   *input,
@@ -48,16 +84,11 @@ mien_explain_grad_cam (MienModel    *model,
                        char        **layer,
                        GError      **error)
 {
-  static const gint64 spatial[2] = { 2, 3 };
-  static const gint64 channels[1] = { 1 };
-  GradCamHook hook = { NULL, NULL };
-  g_autoptr(MienTensor) logits = NULL;
-  g_autoptr(MienTensor) score = NULL;
-  g_autoptr(MienTensor) grad = NULL;
-  g_autoptr(MienTensor) weights = NULL;
+  GradCamHook hook = { 0, 0, NULL, NULL };
   g_autoptr(MienTensor) map = NULL;
   MienTensor *result = NULL;
   guint n_classes;
+  guint n_copies = 1;
 
   g_return_val_if_fail (MIEN_IS_MODEL (model), NULL);
   g_return_val_if_fail (input != NULL, NULL);
@@ -72,20 +103,26 @@ mien_explain_grad_cam (MienModel    *model,
       return NULL;
     }
 
-  /* In eval mode every image's logit depends on its own activation only, so the gradient of
-   * the batch's sum gives each image its own gradient in one backward pass. */
-  if ((logits = mien_model_forward_hooked (model, input, grad_cam_hook, &hook, error)) &&
-      (score = mien_tensor_select (logits, 1, class_index, error)) &&
-      mien_nn_replace (&score, mien_tensor_sum (score, error)) &&
-      (grad = mien_tensor_grad_of (score, hook.activation, error)) &&
-      (weights = mien_tensor_mean_dims (grad, spatial, G_N_ELEMENTS (spatial), TRUE, error)) &&
-      (map = mien_tensor_mul (weights, hook.activation, error)) &&
-      mien_nn_replace (&map, mien_tensor_sum_dims (map, channels, G_N_ELEMENTS (channels),
-                                                   FALSE, error)) &&
-      mien_nn_replace (&map, mien_tensor_relu (map, error)) &&
-      mien_nn_replace (&map, mien_tensor_detach (map, error)))
+  /* One pass per copy of the layer (see mien_model_forward_hooked ()): the terms of all copies
+   * add up before the ReLU, so a DFT model's map is that of the deviation its head reads. */
+  for (hook.target = 0; hook.target < n_copies; hook.target++)
+    {
+      g_autoptr(MienTensor) term = NULL;
+
+      hook.n_calls = 0;
+      term = grad_cam_term (model, input, class_index, &hook, error);
+      if (term == NULL ||
+          (map != NULL && !mien_nn_replace (&term, mien_tensor_add (map, term, error))))
+        goto out;
+      g_clear_pointer (&map, mien_tensor_free);
+      map = g_steal_pointer (&term);
+      n_copies = hook.n_calls;
+    }
+
+  if (mien_nn_replace (&map, mien_tensor_relu (map, error)))
     result = mien_tensor_to (map, mien_device_cpu (), MIEN_DTYPE_FLOAT32, error);
 
+out:
   if (result != NULL && layer != NULL)
     *layer = g_steal_pointer (&hook.layer);
   g_clear_pointer (&hook.activation, mien_tensor_free);

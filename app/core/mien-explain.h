@@ -5,6 +5,17 @@
  * stage) and G the gradient of one class's logit with respect to A, the map is
  * ReLU (Σ_c mean_hw (G)_c × A_c), a [N, h, w] grid. The model runs in eval mode; nothing is
  * accumulated into its parameters' gradients, so a model being trained is not disturbed.
+ *
+ * ViT: A is the last block's patch tokens seen as a grid [N, D, h, w] (see mien-vit.c: Grad-CAM
+ * rather than attention rollout, because rollout cannot tell one class from another).
+ *
+ * DFT: the head reads pool (A_f) − pool (A_t) (+ ε) of the frozen copy g_f and the trained copy
+ * g_t, so the layer exists twice. The map is the sum of both copies' terms before the ReLU,
+ * ReLU (Σ_c mean_hw (G_f)_c × A_f,c + Σ_c mean_hw (G_t)_c × A_t,c): where only the global
+ * average pool lies between the layer and the features (ResNet, EfficientNet, GoogLeNet),
+ * G_t = −G_f and this is exactly Grad-CAM of the deviation A_f − A_t that the head sees. Explaining g_t alone would also mark places where
+ * both copies respond alike and cancel, and g_f alone is the ImageNet network, which knows
+ * nothing of expressions. It costs one forward and backward pass per copy.
  */
 #pragma once
 

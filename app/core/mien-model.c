@@ -498,6 +498,19 @@ backbone_training (MienModel *self,
   return training && self->batch_norm == MIEN_BATCH_NORM_TRAIN;
 }
 
+/* DFT's feature, eq. (2): g_f (x) − g_t (x) + ε. */
+static MienTensor *
+dft_deviation (MienTensor  *frozen,
+               MienTensor  *trained,
+               GError     **error)
+{
+  g_autoptr(MienTensor) deviation = mien_tensor_sub (frozen, trained, error);
+
+  if (deviation == NULL)
+    return NULL;
+  return mien_tensor_add_scalar (deviation, MIEN_DFT_EPSILON, error);
+}
+
 MienTensor *
 mien_model_features (MienModel   *self,
                      MienTensor  *input,
@@ -526,7 +539,6 @@ mien_model_features (MienModel   *self,
       {
         g_autoptr(MienTensor) frozen = NULL;
         g_autoptr(MienTensor) trained = NULL;
-        g_autoptr(MienTensor) deviation = NULL;
 
         {
           /* g_f has no trainable parameter: no graph, so DFT costs one backbone's activations
@@ -541,10 +553,7 @@ mien_model_features (MienModel   *self,
         trained = mien_backbone_forward (self->backbone, input, bb_training, error);
         if (trained == NULL)
           return NULL;
-        deviation = mien_tensor_sub (frozen, trained, error);
-        if (deviation == NULL)
-          return NULL;
-        return mien_tensor_add_scalar (deviation, MIEN_DFT_EPSILON, error);
+        return dft_deviation (frozen, trained, error);
       }
 
     case MIEN_MODE_FINETUNE:
@@ -586,18 +595,22 @@ mien_model_forward_hooked (MienModel         *self,
   g_return_val_if_fail (hook != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  /* In DFT the logits depend on the same layer of two copies (g_f - g_t): which one, or what
-   * combination, an explanation should show is still open. */
+  /* DFT: the hook sees g_f's layer, then g_t's; g_f runs with autograd too, since an
+   * explanation may need the gradient with respect to its layer. */
   if (self->mode == MIEN_MODE_DFT)
     {
-      g_set_error (error, MIEN_MODEL_ERROR, MIEN_MODEL_ERROR_UNSUPPORTED,
-                   _("Explanations of models trained with deviation fine-tuning (DFT) are not "
-                     "supported yet"));
-      return NULL;
-    }
+      g_autoptr(MienTensor) frozen = NULL;
+      g_autoptr(MienTensor) trained = NULL;
 
-  features = mien_backbone_forward_hooked (self->backbone, input, FALSE, hook, user_data, error);
-  if (features == NULL)
+      if (!(frozen = mien_backbone_forward_hooked (self->frozen, input, FALSE, hook, user_data,
+                                                   error)) ||
+          !(trained = mien_backbone_forward_hooked (self->backbone, input, FALSE, hook,
+                                                    user_data, error)) ||
+          !(features = dft_deviation (frozen, trained, error)))
+        return NULL;
+    }
+  else if (!(features = mien_backbone_forward_hooked (self->backbone, input, FALSE, hook,
+                                                      user_data, error)))
     return NULL;
 
   return mien_linear_forward (&self->head, features, error);

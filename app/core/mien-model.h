@@ -125,8 +125,9 @@ MienTensor  *mien_model_forward         (MienModel     *self,
                                          GError       **error);
 /* Eval-mode logits [N, K] for prepared input, with `hook` applied to the layer the backbone
  * plugin names for explanations (MienBackboneHook), and without a no-grad guard so that a hook
- * can take gradients downstream of it. MIEN_MODEL_ERROR_UNSUPPORTED for DFT models, and the
- * backbone's MIEN_BACKBONE_ERROR_UNSUPPORTED when its plugin names no layer.
+ * can take gradients downstream of it. A DFT model has the layer twice: the hook is called on
+ * the frozen copy g_f's, then on the trained copy g_t's. The backbone's
+ * MIEN_BACKBONE_ERROR_UNSUPPORTED when its plugin names no layer.
  * @hook: (scope call). */
 MienTensor  *mien_model_forward_hooked  (MienModel         *self,
                                          MienTensor        *input,

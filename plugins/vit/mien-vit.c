@@ -5,6 +5,16 @@
  * checkpoints load as they are, and timm's load through map_timm_key (). The features are the
  * class token after the encoder's final LayerNorm; the classifier "heads.head" belongs to the
  * core's head.
+ *
+ * Explanations (forward_hooked) are Grad-CAM on the last block's patch tokens, not attention
+ * rollout: rollout multiplies the attention maps of all blocks and gives one map per image,
+ * whatever the class, while an explanation must be able to show the evidence for any class,
+ * which Grad-CAM's gradient of that class's logit does, through the same code as the
+ * convolutional families. The layer is the last block's ln_1 (pytorch-grad-cam's
+ * blocks[-1].norm1 for ViT): after that block only the class token reaches the head, so the
+ * patch tokens of later layers get no gradient. Its tokens [N, 1 + h·w, D] go to the hook as an
+ * image [N, D, h, w] without the class token, as pytorch-grad-cam's reshape_transform for ViT
+ * gives them, and come back the same way.
  */
 #include "config.h"
 
@@ -208,18 +218,66 @@ self_attention_forward (MienVit            *self,
   return mien_linear_forward (&layer->out_proj, y, error);
 }
 
-/* EncoderBlock.forward: pre-norm attention and MLP, each with a residual connection. */
+/* Where forward_hooked () calls its hook: the output of `layer`'s ln_1, on a grid of h × w
+ * patches. */
+typedef struct {
+  MienBackboneHook  hook;
+  gpointer          user_data;
+  const char       *layer;
+  gint64            h;
+  gint64            w;
+} TokenHook;
+
+/* Passes tokens [N, 1 + h·w, D] through the hook as [N, D, h, w] (the class token left out, the
+ * patch tokens row-major as conv_proj made them, channels first) and puts the class token back
+ * in front of what it returns. */
+static gboolean
+run_token_hook (const TokenHook  *token_hook,
+                MienTensor      **tokens,
+                GError          **error)
+{
+  static const gint64 to_channels[4] = { 0, 3, 1, 2 };
+  static const gint64 to_tokens[4] = { 0, 2, 3, 1 };
+  gint64 n = mien_tensor_size (*tokens, 0);
+  gint64 d = mien_tensor_size (*tokens, 2);
+  gint64 hw = token_hook->h * token_hook->w;
+  const gint64 grid_shape[4] = { n, token_hook->h, token_hook->w, d };
+  const gint64 tokens_shape[3] = { n, hw, d };
+  g_autoptr(MienTensor) class_token = NULL;
+  g_autoptr(MienTensor) patches = NULL;
+
+  if (!(class_token = mien_tensor_narrow (*tokens, 1, 0, 1, error)) ||
+      !(patches = mien_tensor_narrow (*tokens, 1, 1, hw, error)) ||
+      !mien_nn_replace (&patches, mien_tensor_reshape (patches, grid_shape, 4, error)) ||
+      !mien_nn_replace (&patches, mien_tensor_permute (patches, to_channels, 4, error)) ||
+      !mien_backbone_run_hook (token_hook->hook, token_hook->layer, &patches,
+                               token_hook->user_data, error) ||
+      !mien_nn_replace (&patches, mien_tensor_permute (patches, to_tokens, 4, error)) ||
+      !mien_nn_replace (&patches, mien_tensor_reshape (patches, tokens_shape, 3, error)))
+    return FALSE;
+
+  {
+    MienTensor *parts[2] = { class_token, patches };
+
+    return mien_nn_replace (tokens, mien_tensor_cat (parts, G_N_ELEMENTS (parts), 1, error));
+  }
+}
+
+/* EncoderBlock.forward: pre-norm attention and MLP, each with a residual connection.
+ * `token_hook` (nullable) is called on ln_1's output. */
 static MienTensor *
 encoder_layer_forward (MienVit            *self,
                        const EncoderLayer *layer,
                        MienTensor         *input,
                        gboolean            training,
+                       const TokenHook    *token_hook,
                        GError            **error)
 {
   g_autoptr(MienTensor) x = NULL;
   g_autoptr(MienTensor) y = NULL;
 
   if (!(y = mien_layer_norm_forward (&layer->ln_1, input, error)) ||
+      (token_hook != NULL && !run_token_hook (token_hook, &y, error)) ||
       !mien_nn_replace (&y, self_attention_forward (self, layer, y, training, error)) ||
       !dropout_ (&y, self->dropout, training, error) ||
       !(x = mien_tensor_add (y, input, error)))
@@ -356,12 +414,16 @@ mien_vit_build (MienBackbone              *backbone,
 }
 
 static MienTensor *
-mien_vit_forward (MienBackbone  *backbone,
-                  MienTensor    *images,
-                  gboolean       training,
-                  GError       **error)
+mien_vit_forward_hooked (MienBackbone      *backbone,
+                         MienTensor        *images,
+                         gboolean           training,
+                         MienBackboneHook   hook,
+                         gpointer           user_data,
+                         GError           **error)
 {
   MienVit *self = MIEN_VIT (backbone);
+  g_autofree char *hooked_layer = NULL;
+  TokenHook token_hook = { hook, user_data, NULL, 0, 0 };
   gint64 n;
   gint64 d;
   gint64 tokens_shape[3];
@@ -403,9 +465,24 @@ mien_vit_forward (MienBackbone  *backbone,
       !dropout_ (&x, self->dropout, training, error))
     return NULL;
 
+  if (hook != NULL)
+    {
+      hooked_layer = g_strdup_printf ("encoder.layers.encoder_layer_%" G_GINT64_FORMAT ".ln_1",
+                                      self->config->n_layers - 1);
+      token_hook.layer = hooked_layer;
+      token_hook.h = mien_tensor_size (images, 2) / self->config->patch_size;
+      token_hook.w = mien_tensor_size (images, 3) / self->config->patch_size;
+    }
+
   for (gint64 i = 0; i < self->config->n_layers; i++)
-    if (!mien_nn_replace (&x, encoder_layer_forward (self, &self->layers[i], x, training, error)))
-      return NULL;
+    {
+      gboolean last = i == self->config->n_layers - 1;
+
+      if (!mien_nn_replace (&x, encoder_layer_forward (self, &self->layers[i], x, training,
+                                                       last && hook != NULL ? &token_hook : NULL,
+                                                       error)))
+        return NULL;
+    }
 
   /* torchvision normalises every token, then keeps the class token. LayerNorm works token by
    * token, so normalising only the class token gives the same numbers for less work. */
@@ -414,6 +491,15 @@ mien_vit_forward (MienBackbone  *backbone,
     return NULL;
 
   return g_steal_pointer (&x);
+}
+
+static MienTensor *
+mien_vit_forward (MienBackbone  *backbone,
+                  MienTensor    *images,
+                  gboolean       training,
+                  GError       **error)
+{
+  return mien_vit_forward_hooked (backbone, images, training, NULL, NULL, error);
 }
 
 typedef struct {
@@ -609,6 +695,7 @@ mien_vit_backbone_iface_init (MienBackboneInterface *iface)
   iface->list_variants = mien_vit_list_variants;
   iface->build = mien_vit_build;
   iface->forward = mien_vit_forward;
+  iface->forward_hooked = mien_vit_forward_hooked;
   iface->list_weights = mien_vit_list_weights;
   iface->map_timm_key = mien_vit_map_timm_key;
   iface->adapt_pretrained = mien_vit_adapt_pretrained;
