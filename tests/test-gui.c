@@ -27,6 +27,7 @@
 #include "mien-demo-data.h"
 #include "mien-evaluate-page.h"
 #include "mien-explain.h"
+#include "mien-face-model.h"
 #include "mien-image.h"
 #include "mien-kiosk-window.h"
 #include "mien-live-page.h"
@@ -1926,6 +1927,81 @@ test_live_snapshot_log (void)
     }
 }
 
+/* Explain on the Live page, on a looped video of one face: the face gets maps (of its box, as
+ * the detector finds it), and turning Explain off removes them. */
+static void
+test_live_explain (void)
+{
+  g_autofree char *shared = mien_test_shared_dir ();
+  g_autofree char *photo = NULL;
+  g_autofree char *video = g_build_filename (fixture.scratch, "live-explain.avi", NULL);
+  g_autofree char *source = g_strconcat ("file:", video, NULL);
+  g_autofree char *model = NULL;
+  g_autoptr(GPtrArray) frames = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(MienFaceDetector) detector = NULL;
+  g_autoptr(GArray) faces = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *models[2] = { NULL, NULL };
+  const MienFrameExplanation *explanation;
+  MienLivePage *live_page;
+  guint64 n_explanations;
+  float largest = 0.0f;
+
+  if (shared == NULL)
+    return;
+  photo = g_build_filename (shared, "photos", "one-smiling.jpg", NULL);
+  for (guint i = 0; i < 8; i++)
+    g_ptr_array_add (frames, video_frame (photo));
+  if (!mien_test_write_video_or_skip (video, (GdkPixbuf * const *) frames->pdata, frames->len, 8))
+    return;
+  model = random_model_file ("live-explain.safetensors", "resnet:18", 64);
+  models[0] = model;
+
+  start_app ();
+  live_page = MIEN_LIVE_PAGE (page ("live"));
+  g_settings_set_string (mien_studio_get_settings (fixture.studio), "live-region", "faces");
+  mien_window_show_page (fixture.window, "live");
+  mien_live_page_set_source (live_page, source);
+  mien_live_page_set_models (live_page, models);
+  WAIT_FOR (mien_live_page_get_ready (live_page), 120, "the live models");
+  mien_live_page_set_explain (live_page, TRUE);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (live_page), "live.start", NULL));
+  WAIT_FOR (mien_live_page_get_n_explanations (live_page) >= 1 &&
+            mien_live_page_get_explanation (live_page) != NULL, 180, "an explanation");
+  g_test_message ("live explain: %" G_GUINT64_FORMAT " predictions, %" G_GUINT64_FORMAT
+                  " explanations", mien_live_page_get_n_predictions (live_page),
+                  mien_live_page_get_n_explanations (live_page));
+
+  /* One face, its map at the model's size, over the box the detector finds in the frame. */
+  explanation = mien_live_page_get_explanation (live_page);
+  g_assert_cmpuint (explanation->n_regions, ==, 1);
+  g_assert_cmpint (explanation->map_size, ==, 64);
+  for (guint i = 0; i < 64 * 64; i++)
+    {
+      g_assert_true (explanation->maps[i] >= 0.0f && explanation->maps[i] <= 1.0f);
+      largest = MAX (largest, explanation->maps[i]);
+    }
+  /* Scaled to [0, 1] (its maximum within pytorch-grad-cam's 1e-7 of 1). */
+  g_assert_cmpfloat (largest, >, 0.999f);
+  detector = mien_face_model_open_detector (mien_studio_get_engine (fixture.studio), NULL, NULL,
+                                            &error);
+  g_assert_no_error (error);
+  faces = mien_face_detector_detect (detector, frames->pdata[0], &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (faces->len, ==, 1);
+  g_assert_cmpfloat (mien_face_iou (&explanation->boxes[0], &g_array_index (faces, MienFace, 0)),
+                     >, 0.7);
+
+  /* Off: the maps go at once, and none comes back. */
+  mien_live_page_set_explain (live_page, FALSE);
+  g_assert_null (mien_live_page_get_explanation (live_page));
+  n_explanations = mien_live_page_get_n_explanations (live_page);
+  spin (1000);
+  g_assert_null (mien_live_page_get_explanation (live_page));
+  g_assert_cmpuint (mien_live_page_get_n_explanations (live_page), ==, n_explanations);
+  stop_live ();
+}
+
 /* Kiosk mode's settings are on the Preferences window, each a widget bound to its key. */
 static void
 test_kiosk_preferences (void)
@@ -2130,6 +2206,7 @@ main (int   argc,
   g_test_add_func ("/gui/live", test_live);
   g_test_add_func ("/gui/live-faces", test_live_faces);
   g_test_add_func ("/gui/live-snapshot-log", test_live_snapshot_log);
+  g_test_add_func ("/gui/live-explain", test_live_explain);
   g_test_add_func ("/gui/kiosk-preferences", test_kiosk_preferences);
   g_test_add_func ("/gui/kiosk-menu", test_kiosk_menu);
   g_test_add_func ("/gui/kiosk-keys", test_kiosk_keys);
