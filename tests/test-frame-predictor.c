@@ -717,9 +717,16 @@ test_explain (void)
    * by twice its time, during which the frames are predicted only. */
   for (guint i = 0; i < 6; i++)
     push_and_wait (predictor, &received, frame);
+  /* The last one's explanation, if any, delivered too. */
   spin (50);
+  while (explanations->len < mien_frame_predictor_get_n_explained (predictor))
+    spin (5);
+  spin (50);
+  g_test_message ("%u of 7 frames explained", explanations->len);
+  /* Explained every frame: 7; every other one at most with the rule (an explanation costs
+   * more than a prediction): 4. */
   g_assert_cmpuint (explanations->len, >=, 1);
-  g_assert_cmpuint (explanations->len, <, 7);
+  g_assert_cmpuint (explanations->len, <=, 4);
   g_assert_cmpuint (mien_frame_predictor_get_n_explained (predictor), ==, explanations->len);
   g_assert_cmpuint (explained.before_prediction, ==, 0);
 
