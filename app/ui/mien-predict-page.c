@@ -367,6 +367,27 @@ clear_box (GtkBox *box)
     gtk_box_remove (box, child);
 }
 
+/* A note under the picture or the controls: dimmed, or red when something failed; hidden
+ * when `text` is NULL. */
+static void
+show_message (GtkLabel   *label,
+              const char *text,
+              gboolean    is_error)
+{
+  gtk_label_set_text (label, text != NULL ? text : "");
+  gtk_widget_set_visible (GTK_WIDGET (label), text != NULL);
+  if (is_error)
+    {
+      gtk_widget_add_css_class (GTK_WIDGET (label), "error");
+      gtk_widget_remove_css_class (GTK_WIDGET (label), "dim-label");
+    }
+  else
+    {
+      gtk_widget_remove_css_class (GTK_WIDGET (label), "error");
+      gtk_widget_add_css_class (GTK_WIDGET (label), "dim-label");
+    }
+}
+
 /* One chart set of the current ensemble (the average when there are several models, then
  * each model) appended to `box`, the charts to `charts`. Used for the whole image and for
  * each face. */
@@ -590,18 +611,7 @@ show_current (MienPredictPage *self)
       else if (item->whole_requested)
         note = g_strdup (_("No face was found: these are the probabilities of the whole image."));
     }
-  gtk_label_set_text (self->note_label, note != NULL ? note : "");
-  gtk_widget_set_visible (GTK_WIDGET (self->note_label), note != NULL);
-  if (note_is_error)
-    {
-      gtk_widget_add_css_class (GTK_WIDGET (self->note_label), "error");
-      gtk_widget_remove_css_class (GTK_WIDGET (self->note_label), "dim-label");
-    }
-  else
-    {
-      gtk_widget_remove_css_class (GTK_WIDGET (self->note_label), "error");
-      gtk_widget_add_css_class (GTK_WIDGET (self->note_label), "dim-label");
-    }
+  show_message (self->note_label, note, note_is_error);
   gtk_widget_set_visible (GTK_WIDGET (self->no_face_page),
                           item->error == NULL && faces_fresh && item->faces->len == 0);
   gtk_widget_set_visible (GTK_WIDGET (self->faces_box),
@@ -1132,25 +1142,6 @@ show_picture (MienPredictPage *self,
     gtk_picture_set_paintable (self->picture, item != NULL ? GDK_PAINTABLE (item->texture) : NULL);
 }
 
-static void
-set_explain_label (MienPredictPage *self,
-                   const char      *text,
-                   gboolean         is_error)
-{
-  gtk_label_set_text (self->explain_label, text != NULL ? text : "");
-  gtk_widget_set_visible (GTK_WIDGET (self->explain_label), text != NULL);
-  if (is_error)
-    {
-      gtk_widget_add_css_class (GTK_WIDGET (self->explain_label), "error");
-      gtk_widget_remove_css_class (GTK_WIDGET (self->explain_label), "dim-label");
-    }
-  else
-    {
-      gtk_widget_remove_css_class (GTK_WIDGET (self->explain_label), "error");
-      gtk_widget_add_css_class (GTK_WIDGET (self->explain_label), "dim-label");
-    }
-}
-
 static void explain_done (GObject      *source,
                           GAsyncResult *result,
                           gpointer      user_data);
@@ -1278,7 +1269,7 @@ update_explain (MienPredictPage *self)
     }
   else if (want.item != NULL && self->explain_job != NULL)
     message = g_strdup (_("Explaining…"));
-  set_explain_label (self, message, is_error);
+  show_message (self->explain_label, message, is_error);
   show_picture (self, item);
 }
 
