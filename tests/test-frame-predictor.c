@@ -700,6 +700,12 @@ test_explain (void)
   g_assert_cmpint (e->boxes[0].width, ==, p->regions[0].face.width);
   g_assert_cmpint (e->boxes[0].height, ==, p->regions[0].face.height);
   g_assert_cmpuint (e->classes[0], ==, p->regions[0].best_class);
+  /* The map lies over the centre square, unturned. */
+  g_assert_cmpfloat (e->places[0].centre_x, ==, 24.0);
+  g_assert_cmpfloat (e->places[0].centre_y, ==, 16.0);
+  g_assert_cmpfloat (e->places[0].width, ==, 32.0);
+  g_assert_cmpfloat (e->places[0].height, ==, 32.0);
+  g_assert_cmpfloat (e->places[0].angle, ==, 0.0);
   g_assert_cmpint (e->map_size, ==, 32);
 
   g_assert_true (mien_image_from_pixbuf (crop, 32, FALSE, pixels, NULL, &error));

@@ -1946,6 +1946,7 @@ test_live_explain (void)
   MienLivePage *live_page;
   guint64 n_explanations;
   float largest = 0.0f;
+  double centre_x, centre_y, side, angle;
 
   if (shared == NULL)
     return;
@@ -1991,6 +1992,13 @@ test_live_explain (void)
   g_assert_cmpuint (faces->len, ==, 1);
   g_assert_cmpfloat (mien_face_iou (&explanation->boxes[0], &g_array_index (faces, MienFace, 0)),
                      >, 0.7);
+  /* Drawn over the crop the model saw (the random model records no margin: the default). */
+  mien_face_align_geometry (&explanation->boxes[0], NULL, &centre_x, &centre_y, &side, &angle);
+  g_assert_cmpfloat_with_epsilon (explanation->places[0].centre_x, centre_x, 1e-9);
+  g_assert_cmpfloat_with_epsilon (explanation->places[0].centre_y, centre_y, 1e-9);
+  g_assert_cmpfloat_with_epsilon (explanation->places[0].width, side, 1e-9);
+  g_assert_cmpfloat_with_epsilon (explanation->places[0].height, side, 1e-9);
+  g_assert_cmpfloat_with_epsilon (explanation->places[0].angle, angle, 1e-9);
 
   /* Off: the maps go at once, and none comes back. */
   mien_live_page_set_explain (live_page, FALSE);

@@ -58,6 +58,7 @@ mien_frame_explanation_copy (const MienFrameExplanation *explanation)
   n = explanation->n_regions;
   copy = g_memdup2 (explanation, sizeof *explanation);
   copy->boxes = g_memdup2 (explanation->boxes, n * sizeof (MienFace));
+  copy->places = g_memdup2 (explanation->places, n * sizeof (MienMapPlace));
   copy->classes = g_memdup2 (explanation->classes, n * sizeof (guint));
   copy->maps = g_memdup2 (explanation->maps, n * explanation->map_size * explanation->map_size *
                                              sizeof (float));
@@ -70,6 +71,7 @@ mien_frame_explanation_free (MienFrameExplanation *explanation)
   if (explanation == NULL)
     return;
   g_free (explanation->boxes);
+  g_free (explanation->places);
   g_free (explanation->classes);
   g_free (explanation->maps);
   g_free (explanation);
@@ -364,16 +366,29 @@ classify (MienFramePredictor  *self,
   return prediction_new (job, job->faces->n_regions);
 }
 
-/* The crop of `region` the models saw, at `size`: the aligned face, or the region itself. */
+/* The crop of `region` the models saw, at `size`: the aligned face, or the region itself;
+ * and where it lies in the frame. */
 static GdkPixbuf *
 region_crop (MienFramePredictor         *self,
              GdkPixbuf                  *frame,
              const MienRegionPrediction *region,
-             int                         size)
+             int                         size,
+             MienMapPlace               *place)
 {
   if (self->pipeline != NULL)
-    return mien_face_align (frame, &region->face, mien_face_pipeline_get_align (self->pipeline),
-                            size, FALSE);
+    {
+      const MienFaceAlignOptions *align = mien_face_pipeline_get_align (self->pipeline);
+
+      mien_face_align_geometry (&region->face, align, &place->centre_x, &place->centre_y,
+                                &place->width, &place->angle);
+      place->height = place->width;
+      return mien_face_align (frame, &region->face, align, size, FALSE);
+    }
+  place->centre_x = region->x + region->width / 2.0;
+  place->centre_y = region->y + region->height / 2.0;
+  place->width = region->width;
+  place->height = region->height;
+  place->angle = 0.0;
   return gdk_pixbuf_new_subpixbuf (frame, region->x, region->y, region->width, region->height);
 }
 
@@ -393,12 +408,14 @@ explain (MienFramePredictor        *self,
   explanation->n_regions = prediction->n_regions;
   explanation->map_size = size;
   explanation->boxes = g_new0 (MienFace, MAX (prediction->n_regions, 1));
+  explanation->places = g_new0 (MienMapPlace, MAX (prediction->n_regions, 1));
   explanation->classes = g_new0 (guint, MAX (prediction->n_regions, 1));
   explanation->maps = g_new0 (float, MAX (prediction->n_regions, 1) * map_len);
   for (guint i = 0; i < prediction->n_regions; i++)
     {
       const MienRegionPrediction *region = &prediction->regions[i];
-      g_autoptr(GdkPixbuf) crop = region_crop (self, prediction->frame, region, size);
+      g_autoptr(GdkPixbuf) crop = region_crop (self, prediction->frame, region, size,
+                                               &explanation->places[i]);
       g_autoptr(MienTensor) images = NULL;
       g_autoptr(MienTensor) map = NULL;
 

@@ -56,14 +56,25 @@ void                mien_frame_region_rect (MienFrameRegion  region,
                                             int             *width,
                                             int             *height);
 
+/* Where a map lies in the frame: the crop the models saw (in faces mode the aligned face with
+ * its margin, mien_face_align_geometry (); in region mode the region), turned by `angle`
+ * (radians, clockwise on screen) about its centre. */
+typedef struct {
+  double centre_x;
+  double centre_y;
+  double width;
+  double height;
+  double angle;
+} MienMapPlace;
+
 /* Where the models looked in the faces (or the region) of one prediction: each region's
  * Grad-CAM map for its predicted class (mien_explain_grad_cam_ensemble () of the crop the
- * models saw: in faces mode the aligned face, so a tilted face's map is drawn over its box
- * unrotated), upsampled to the models' input size and scaled to [0, 1]. */
+ * models saw), upsampled to the models' input size and scaled to [0, 1]. */
 typedef struct {
   guint64   frame_number;  /* of the prediction explained */
   guint     n_regions;     /* as in that prediction, left to right */
   MienFace *boxes;         /* n_regions: each region's box in the frame */
+  MienMapPlace *places;    /* n_regions: where each map lies in the frame */
   guint    *classes;       /* n_regions: the class each map is of */
   int       map_size;      /* each map is map_size × map_size */
   float    *maps;          /* n_regions × map_size × map_size, row-major */

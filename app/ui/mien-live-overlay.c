@@ -262,12 +262,17 @@ snapshot_maps (MienLiveOverlay *self,
 {
   for (guint i = 0; self->explanation != NULL && i < self->map_textures->len; i++)
     {
-      const MienFace *box = &self->explanation->boxes[i];
+      const MienMapPlace *place = &self->explanation->places[i];
+      float width = place->width * scale, height = place->height * scale;
 
+      /* Over the crop the models saw, turned as it was. */
+      gtk_snapshot_save (snapshot);
+      gtk_snapshot_translate (snapshot, &GRAPHENE_POINT_INIT (ox + place->centre_x * scale,
+                                                              oy + place->centre_y * scale));
+      gtk_snapshot_rotate (snapshot, place->angle * 180.0 / G_PI);
       gtk_snapshot_append_texture (snapshot, self->map_textures->pdata[i],
-                                   &GRAPHENE_RECT_INIT (ox + box->x * scale, oy + box->y * scale,
-                                                        box->width * scale,
-                                                        box->height * scale));
+                                   &GRAPHENE_RECT_INIT (-width / 2, -height / 2, width, height));
+      gtk_snapshot_restore (snapshot);
     }
 }
 

@@ -40,7 +40,7 @@ guint      mien_live_page_get_n_faces        (MienLivePage   *self);
 
 /* "Explain": the models' Grad-CAM of the predicted faces (or region), computed on the
  * predictor's thread at a lower rate than predictions (mien_frame_predictor_set_explain ()) and
- * drawn over their boxes; off removes them. Sets the page's switch, as a user would. */
+ * drawn over them; off removes them. Sets the page's switch, as a user would. */
 void       mien_live_page_set_explain        (MienLivePage   *self,
                                               gboolean        explain);
 /* Explanations received since the page started its source. */

@@ -1075,7 +1075,6 @@ explain_thread (GTask        *task,
                 GCancellable *cancellable)
 {
   ExplainJob *job = task_data;
-  g_autoptr(GError) error = NULL;
   MienTensor *map;
 
   if (job->image == NULL && job->error == NULL)
@@ -1091,10 +1090,9 @@ explain_thread (GTask        *task,
     }
   map = job->member < 0 || (guint) job->member >= job->members->len
         ? job->average : job->members->pdata[job->member];
-  job->overlay = mien_explain_overlay (job->image, map, job->opacity, &error);
-  if (job->overlay == NULL)
-    g_warning ("Could not draw an explanation: %s", error->message);
-  g_task_return_boolean (task, TRUE);
+  /* Kept as the maps' error, so that a drawing that cannot be made is not tried again. */
+  job->overlay = mien_explain_overlay (job->image, map, job->opacity, &job->error);
+  g_task_return_boolean (task, job->overlay != NULL);
 }
 
 /* The selected item when its explanation is wanted and can be computed (its probabilities are
