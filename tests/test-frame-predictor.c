@@ -8,8 +8,10 @@
 
 #include <string.h>
 
+#include "mien-explain.h"
 #include "mien-frame-feed.h"
 #include "mien-frame-predictor.h"
+#include "mien-image.h"
 #include "mien-test-util.h"
 
 #define N_BURST 40
@@ -615,6 +617,182 @@ test_feed_teardown (void)
   }
 }
 
+/* ---- Explanations ---------------------------------------------------------------------- */
+
+typedef struct {
+  Received  *received;
+  GPtrArray *explanations;    /* MienFrameExplanation copies */
+  guint      before_prediction;  /* explanations that came before their prediction */
+} Explained;
+
+static void
+explanation_cb (MienFramePredictor         *predictor,
+                const MienFrameExplanation *explanation,
+                gpointer                    user_data)
+{
+  Explained *explained = user_data;
+  GPtrArray *predictions = explained->received->predictions;
+
+  if (g_thread_self () != explained->received->main_thread)
+    explained->received->off_thread++;
+  if (predictions->len == 0 ||
+      ((MienFramePrediction *) g_ptr_array_index (predictions, predictions->len - 1))->frame_number <
+      explanation->frame_number)
+    explained->before_prediction++;
+  g_ptr_array_add (explained->explanations, mien_frame_explanation_copy (explanation));
+}
+
+/* Pushes `frame` and waits until it is predicted. */
+static void
+push_and_wait (MienFramePredictor *predictor,
+               Received           *received,
+               GdkPixbuf          *frame)
+{
+  guint64 n = mien_frame_predictor_get_n_pushed (predictor) + 1;
+
+  mien_frame_predictor_push (predictor, frame);
+  wait_drained (predictor, received, n);
+}
+
+/* A region's map is the ensemble's Grad-CAM of that region for its predicted class, the
+ * prediction arrives first, explanations take at most a third of the thread (so frames that
+ * follow one closely are predicted, not explained), and off means none. */
+static void
+test_explain (void)
+{
+  g_autoptr(MienEnsemble) ensemble = make_ensemble (2);
+  g_autoptr(MienFramePredictor) predictor = NULL;
+  g_autoptr(GRand) rand = g_rand_new_with_seed (15);
+  g_autoptr(GdkPixbuf) frame = random_frame (rand, 48, 32);
+  g_autoptr(GdkPixbuf) crop = gdk_pixbuf_new_subpixbuf (frame, 8, 0, 32, 32);
+  g_autoptr(GPtrArray) explanations = g_ptr_array_new_with_free_func ((GDestroyNotify) mien_frame_explanation_free);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MienTensor) images = NULL;
+  g_autoptr(MienTensor) expected = NULL;
+  g_autofree guint8 *pixels = g_malloc (3 * 32 * 32);
+  float expected_map[32 * 32];
+  Received received;
+  Explained explained = { &received, explanations, 0 };
+  MienFrameExplanation *e;
+  MienFramePrediction *p;
+  guint n_explained;
+
+  received_init (&received);
+  predictor = mien_frame_predictor_new (ensemble, MIEN_FRAME_REGION_CENTRE);
+  connect (predictor, &received);
+  g_signal_connect (predictor, "explanation", G_CALLBACK (explanation_cb), &explained);
+
+  /* Off by default. */
+  push_and_wait (predictor, &received, frame);
+  spin (50);
+  g_assert_cmpuint (explanations->len, ==, 0);
+
+  mien_frame_predictor_set_explain (predictor, TRUE);
+  push_and_wait (predictor, &received, frame);
+  while (explanations->len < 1)
+    spin (5);
+  e = explanations->pdata[0];
+  p = received.predictions->pdata[1];
+  g_assert_cmpuint (e->frame_number, ==, 2);
+  g_assert_cmpuint (e->n_regions, ==, 1);
+  g_assert_cmpint (e->boxes[0].x, ==, p->regions[0].face.x);
+  g_assert_cmpint (e->boxes[0].y, ==, p->regions[0].face.y);
+  g_assert_cmpint (e->boxes[0].width, ==, p->regions[0].face.width);
+  g_assert_cmpint (e->boxes[0].height, ==, p->regions[0].face.height);
+  g_assert_cmpuint (e->classes[0], ==, p->regions[0].best_class);
+  /* The map lies over the centre square, unturned. */
+  g_assert_cmpfloat (e->places[0].centre_x, ==, 24.0);
+  g_assert_cmpfloat (e->places[0].centre_y, ==, 16.0);
+  g_assert_cmpfloat (e->places[0].width, ==, 32.0);
+  g_assert_cmpfloat (e->places[0].height, ==, 32.0);
+  g_assert_cmpfloat (e->places[0].angle, ==, 0.0);
+  g_assert_cmpint (e->map_size, ==, 32);
+
+  g_assert_true (mien_image_from_pixbuf (crop, 32, FALSE, pixels, NULL, &error));
+  images = mien_image_batch_tensor (pixels, 1, 32, &error);
+  g_assert_no_error (error);
+  expected = mien_explain_grad_cam_ensemble (ensemble, images, p->regions[0].best_class, NULL,
+                                             &error);
+  g_assert_no_error (error);
+  g_assert_true (mien_tensor_to_host (expected, expected_map, sizeof expected_map, &error));
+  g_assert_no_error (error);
+  for (guint i = 0; i < 32 * 32; i++)
+    g_assert_cmpfloat_with_epsilon (e->maps[i], expected_map[i], 1e-5);
+
+  /* Frames pushed as soon as the last is predicted: the explanation of one delays the next
+   * by twice its time, during which the frames are predicted only. */
+  for (guint i = 0; i < 6; i++)
+    push_and_wait (predictor, &received, frame);
+  /* The last one's explanation, if any, delivered too. */
+  spin (50);
+  while (explanations->len < mien_frame_predictor_get_n_explained (predictor))
+    spin (5);
+  spin (50);
+  g_test_message ("%u of 7 frames explained", explanations->len);
+  /* Explained every frame: 7; every other one at most with the rule (an explanation costs
+   * more than a prediction): 4. */
+  g_assert_cmpuint (explanations->len, >=, 1);
+  g_assert_cmpuint (explanations->len, <=, 4);
+  g_assert_cmpuint (mien_frame_predictor_get_n_explained (predictor), ==, explanations->len);
+  g_assert_cmpuint (explained.before_prediction, ==, 0);
+
+  /* Off: no more. */
+  mien_frame_predictor_set_explain (predictor, FALSE);
+  spin (50);
+  n_explained = explanations->len;
+  for (guint i = 0; i < 3; i++)
+    push_and_wait (predictor, &received, frame);
+  spin (50);
+  g_assert_cmpuint (explanations->len, ==, n_explained);
+  g_assert_cmpuint (received.errors->len, ==, 0);
+  g_assert_cmpuint (received.off_thread, ==, 0);
+  mien_frame_predictor_stop (predictor);
+  received_clear (&received);
+}
+
+static void
+explanation_error_cb (MienFramePredictor *predictor,
+                      const GError       *error,
+                      gpointer            user_data)
+{
+  g_ptr_array_add (user_data, g_error_copy (error));
+}
+
+/* A model the engine cannot explain: one explanation error (not a frame's), predictions go
+ * on, no more tries. */
+static void
+test_explain_unsupported (void)
+{
+  g_autoptr(MienEnsemble) ensemble = mien_ensemble_new ();
+  g_autoptr(MienModel) vit = mien_test_random_model ("vit:ti_16", 32, classes, FALSE);
+  g_autoptr(MienFramePredictor) predictor = NULL;
+  g_autoptr(GRand) rand = g_rand_new_with_seed (16);
+  g_autoptr(GdkPixbuf) frame = random_frame (rand, 32, 32);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) failures = g_ptr_array_new_with_free_func ((GDestroyNotify) g_error_free);
+  const GError *failure;
+  Received received;
+
+  g_assert_true (mien_ensemble_add (ensemble, vit, &error));
+  g_assert_no_error (error);
+  received_init (&received);
+  predictor = mien_frame_predictor_new (ensemble, MIEN_FRAME_REGION_WHOLE);
+  connect (predictor, &received);
+  g_signal_connect (predictor, "explanation-error", G_CALLBACK (explanation_error_cb), failures);
+  mien_frame_predictor_set_explain (predictor, TRUE);
+  for (guint i = 0; i < 3; i++)
+    push_and_wait (predictor, &received, frame);
+  spin (100);
+  g_assert_cmpuint (received.predictions->len, ==, 3);
+  g_assert_cmpuint (received.errors->len, ==, 0);
+  g_assert_cmpuint (failures->len, ==, 1);
+  failure = failures->pdata[0];
+  g_assert_error (failure, MIEN_BACKBONE_ERROR, MIEN_BACKBONE_ERROR_UNSUPPORTED);
+  g_assert_cmpuint (mien_frame_predictor_get_n_explained (predictor), ==, 0);
+  mien_frame_predictor_stop (predictor);
+  received_clear (&received);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -629,5 +807,7 @@ main (int    argc,
   g_test_add_func ("/frame-predictor/error", test_error);
   g_test_add_func ("/frame-predictor/feed", test_feed);
   g_test_add_func ("/frame-predictor/feed-teardown", test_feed_teardown);
+  g_test_add_func ("/frame-predictor/explain", test_explain);
+  g_test_add_func ("/frame-predictor/explain-unsupported", test_explain_unsupported);
   return g_test_run ();
 }

@@ -27,6 +27,7 @@
 #include "mien-demo-data.h"
 #include "mien-evaluate-page.h"
 #include "mien-explain.h"
+#include "mien-face-model.h"
 #include "mien-image.h"
 #include "mien-kiosk-window.h"
 #include "mien-live-page.h"
@@ -1044,6 +1045,168 @@ test_predict_faces (void)
   assert_page_face_is_cli_face (portrait_path);
 }
 
+/* ---- Predict: explanations ------------------------------------------------------------------ */
+
+/* A randomly initialised model of `backbone` at `size` px with the demo set's classes, saved
+ * once as `name` in the scratch folder. */
+static char *
+random_model_file (const char *name,
+                   const char *backbone,
+                   int         size)
+{
+  static const char * const classes[] = {
+    "anger", "disgust", "fear", "happiness", "sadness", "surprise", NULL
+  };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MienModel) model = mien_test_random_model (backbone, size, classes, FALSE);
+  char *path = g_build_filename (fixture.scratch, name, NULL);
+
+  g_assert_true (mien_model_save (model, path, NULL, NULL, &error));
+  g_assert_no_error (error);
+  return path;
+}
+
+/* What the page should draw: `image` resized to the models' input size, the ensemble's
+ * Grad-CAM for `class_index` over the image at `opacity`. */
+static GdkPixbuf *
+expected_explanation (MienEnsemble *ensemble,
+                      GdkPixbuf    *image,
+                      guint         class_index,
+                      double        opacity)
+{
+  int size = mien_model_get_input_size (mien_ensemble_get_model (ensemble, 0));
+  g_autofree guint8 *pixels = g_malloc ((gsize) 3 * size * size);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MienTensor) images = NULL;
+  g_autoptr(MienTensor) map = NULL;
+  GdkPixbuf *overlay;
+
+  g_assert_true (mien_image_from_pixbuf (image, size, FALSE, pixels, NULL, &error));
+  g_assert_no_error (error);
+  images = mien_image_batch_tensor (pixels, 1, size, &error);
+  g_assert_no_error (error);
+  map = mien_explain_grad_cam_ensemble (ensemble, images, class_index, NULL, &error);
+  g_assert_no_error (error);
+  overlay = mien_explain_overlay (image, map, opacity, &error);
+  g_assert_no_error (error);
+  return overlay;
+}
+
+/* Whether two pixbufs hold the same RGB pixels (alpha, if any, aside). */
+static gboolean
+same_rgb (GdkPixbuf *a,
+          GdkPixbuf *b)
+{
+  int width = gdk_pixbuf_get_width (a);
+  int height = gdk_pixbuf_get_height (a);
+  int na = gdk_pixbuf_get_n_channels (a), nb = gdk_pixbuf_get_n_channels (b);
+
+  if (width != gdk_pixbuf_get_width (b) || height != gdk_pixbuf_get_height (b))
+    return FALSE;
+  for (int y = 0; y < height; y++)
+    {
+      const guint8 *ra = gdk_pixbuf_read_pixels (a) + (gsize) y * gdk_pixbuf_get_rowstride (a);
+      const guint8 *rb = gdk_pixbuf_read_pixels (b) + (gsize) y * gdk_pixbuf_get_rowstride (b);
+
+      for (int x = 0; x < width; x++)
+        if (memcmp (ra + x * na, rb + x * nb, 3) != 0)
+          return FALSE;
+    }
+  return TRUE;
+}
+
+/* The page's overlay once it is drawn for `class_index` (-1: any). */
+static GdkPixbuf *
+wait_for_explanation (MienPredictPage *predict_page,
+                      int              class_index,
+                      guint           *explained)
+{
+  GdkPixbuf *overlay = NULL;
+
+  WAIT_FOR ((overlay = mien_predict_page_get_explain_overlay (predict_page, explained)) != NULL &&
+            (class_index < 0 || *explained == (guint) class_index), 120, "the explanation");
+  return overlay;
+}
+
+/* Explain on the Predict page: the ensemble's Grad-CAM of the predicted class, then of another
+ * class, over the image; opacity 0 is the image; a model that cannot be explained says so. */
+static void
+test_predict_explain (void)
+{
+  MienPredictPage *predict_page = MIEN_PREDICT_PAGE (page ("predict"));
+  g_autofree char *image_path = first_val_image ();
+  g_autofree char *resnet = random_model_file ("explain-resnet.safetensors", "resnet:18", 96);
+  g_autofree char *vit = random_model_file ("explain-vit.safetensors", "vit:ti_16", 32);
+  const char *models[2] = { resnet, NULL };
+  const char *vit_models[2] = { vit, NULL };
+  g_autoptr(GFile) file = g_file_new_for_path (image_path);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MienEnsemble) ensemble = NULL;
+  g_autoptr(GdkPixbuf) image = NULL;
+  g_autoptr(GdkPixbuf) predicted_expected = NULL;
+  g_autoptr(GdkPixbuf) other_expected = NULL;
+  const float *average = NULL;
+  guint n_classes = 0, predicted, explained = G_MAXUINT, other;
+  GdkPixbuf *overlay;
+
+  ensemble = mien_ensemble_load (mien_studio_get_engine (fixture.studio), models,
+                                 mien_device_cpu (), &error);
+  g_assert_no_error (error);
+  image = mien_image_load (image_path, &error);
+  g_assert_no_error (error);
+
+  mien_window_show_page (fixture.window, "predict");
+  mien_predict_page_set_find_faces (predict_page, FALSE);
+  mien_predict_page_set_models (predict_page, models);
+  mien_predict_page_open_file (predict_page, file);
+  mien_predict_page_set_explain_opacity (predict_page, 0.5);
+  mien_predict_page_set_explain (predict_page, TRUE);
+  WAIT_FOR (mien_predict_page_get_probabilities (predict_page, NULL, &n_classes, NULL, &average),
+            120, "the prediction");
+  predicted = mien_probabilities_argmax (average, n_classes);
+
+  /* 96 px: a 3 × 3 grid, a map with some shape (at 32 px its one cell scales to zeros). */
+  overlay = wait_for_explanation (predict_page, -1, &explained);
+  g_assert_cmpuint (explained, ==, predicted);
+  predicted_expected = expected_explanation (ensemble, image, predicted, 0.5);
+  g_assert_true (same_rgb (overlay, predicted_expected));
+  g_assert_false (same_rgb (overlay, image));
+
+  /* Another class: another map (the first whose drawing differs, as a random head can give
+   * two classes no evidence anywhere). */
+  for (other = 0; other < n_classes; other++)
+    {
+      g_clear_object (&other_expected);
+      other_expected = expected_explanation (ensemble, image, other, 0.5);
+      if (other != predicted && !same_rgb (other_expected, predicted_expected))
+        break;
+    }
+  g_assert_cmpuint (other, <, n_classes);
+  mien_predict_page_set_explain_class (predict_page, (int) other);
+  overlay = wait_for_explanation (predict_page, (int) other, &explained);
+  g_assert_true (same_rgb (overlay, other_expected));
+
+  /* Opacity 0: the image alone. */
+  mien_predict_page_set_explain_opacity (predict_page, 0.0);
+  WAIT_FOR ((overlay = mien_predict_page_get_explain_overlay (predict_page, NULL)) != NULL, 120,
+            "the explanation at opacity 0");
+  g_assert_true (same_rgb (overlay, image));
+  mien_predict_page_set_explain_class (predict_page, -1);
+  mien_predict_page_set_explain_opacity (predict_page, 0.5);
+
+  /* A ViT cannot be explained yet: said under the controls, no overlay. */
+  mien_predict_page_set_models (predict_page, vit_models);
+  WAIT_FOR (mien_predict_page_get_explain_message (predict_page) != NULL &&
+            strstr (mien_predict_page_get_explain_message (predict_page), "cannot be explained") != NULL,
+            120, "the unsupported model's message");
+  g_assert_null (mien_predict_page_get_explain_overlay (predict_page, NULL));
+
+  /* Off: the image again, no message. */
+  mien_predict_page_set_explain (predict_page, FALSE);
+  g_assert_null (mien_predict_page_get_explain_message (predict_page));
+  mien_predict_page_set_models (predict_page, models);
+}
+
 /* ---- Live: frames, predictions and a main loop that never stalls ------------------------ */
 
 typedef struct {
@@ -1965,6 +2128,89 @@ test_live_snapshot_log (void)
     }
 }
 
+/* Explain on the Live page, on a looped video of one face: the face gets maps (of its box, as
+ * the detector finds it), and turning Explain off removes them. */
+static void
+test_live_explain (void)
+{
+  g_autofree char *shared = mien_test_shared_dir ();
+  g_autofree char *photo = NULL;
+  g_autofree char *video = g_build_filename (fixture.scratch, "live-explain.avi", NULL);
+  g_autofree char *source = g_strconcat ("file:", video, NULL);
+  g_autofree char *model = NULL;
+  g_autoptr(GPtrArray) frames = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(MienFaceDetector) detector = NULL;
+  g_autoptr(GArray) faces = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *models[2] = { NULL, NULL };
+  const MienFrameExplanation *explanation;
+  MienLivePage *live_page;
+  guint64 n_explanations;
+  float largest = 0.0f;
+  double centre_x, centre_y, side, angle;
+
+  if (shared == NULL)
+    return;
+  photo = g_build_filename (shared, "photos", "one-smiling.jpg", NULL);
+  for (guint i = 0; i < 8; i++)
+    g_ptr_array_add (frames, video_frame (photo));
+  if (!mien_test_write_video_or_skip (video, (GdkPixbuf * const *) frames->pdata, frames->len, 8))
+    return;
+  model = random_model_file ("live-explain.safetensors", "resnet:18", 64);
+  models[0] = model;
+
+  start_app ();
+  live_page = MIEN_LIVE_PAGE (page ("live"));
+  g_settings_set_string (mien_studio_get_settings (fixture.studio), "live-region", "faces");
+  mien_window_show_page (fixture.window, "live");
+  mien_live_page_set_source (live_page, source);
+  mien_live_page_set_models (live_page, models);
+  WAIT_FOR (mien_live_page_get_ready (live_page), 120, "the live models");
+  mien_live_page_set_explain (live_page, TRUE);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (live_page), "live.start", NULL));
+  WAIT_FOR (mien_live_page_get_n_explanations (live_page) >= 1 &&
+            mien_live_page_get_explanation (live_page) != NULL, 180, "an explanation");
+  g_test_message ("live explain: %" G_GUINT64_FORMAT " predictions, %" G_GUINT64_FORMAT
+                  " explanations", mien_live_page_get_n_predictions (live_page),
+                  mien_live_page_get_n_explanations (live_page));
+
+  /* One face, its map at the model's size, over the box the detector finds in the frame. */
+  explanation = mien_live_page_get_explanation (live_page);
+  g_assert_cmpuint (explanation->n_regions, ==, 1);
+  g_assert_cmpint (explanation->map_size, ==, 64);
+  for (guint i = 0; i < 64 * 64; i++)
+    {
+      g_assert_true (explanation->maps[i] >= 0.0f && explanation->maps[i] <= 1.0f);
+      largest = MAX (largest, explanation->maps[i]);
+    }
+  /* Scaled to [0, 1] (its maximum within pytorch-grad-cam's 1e-7 of 1). */
+  g_assert_cmpfloat (largest, >, 0.999f);
+  detector = mien_face_model_open_detector (mien_studio_get_engine (fixture.studio), NULL, NULL,
+                                            &error);
+  g_assert_no_error (error);
+  faces = mien_face_detector_detect (detector, frames->pdata[0], &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (faces->len, ==, 1);
+  g_assert_cmpfloat (mien_face_iou (&explanation->boxes[0], &g_array_index (faces, MienFace, 0)),
+                     >, 0.7);
+  /* Drawn over the crop the model saw (the random model records no margin: the default). */
+  mien_face_align_geometry (&explanation->boxes[0], NULL, &centre_x, &centre_y, &side, &angle);
+  g_assert_cmpfloat_with_epsilon (explanation->places[0].centre_x, centre_x, 1e-9);
+  g_assert_cmpfloat_with_epsilon (explanation->places[0].centre_y, centre_y, 1e-9);
+  g_assert_cmpfloat_with_epsilon (explanation->places[0].width, side, 1e-9);
+  g_assert_cmpfloat_with_epsilon (explanation->places[0].height, side, 1e-9);
+  g_assert_cmpfloat_with_epsilon (explanation->places[0].angle, angle, 1e-9);
+
+  /* Off: the maps go at once, and none comes back. */
+  mien_live_page_set_explain (live_page, FALSE);
+  g_assert_null (mien_live_page_get_explanation (live_page));
+  n_explanations = mien_live_page_get_n_explanations (live_page);
+  spin (1000);
+  g_assert_null (mien_live_page_get_explanation (live_page));
+  g_assert_cmpuint (mien_live_page_get_n_explanations (live_page), ==, n_explanations);
+  stop_live ();
+}
+
 /* Kiosk mode's settings are on the Preferences window, each a widget bound to its key. */
 static void
 test_kiosk_preferences (void)
@@ -2166,9 +2412,11 @@ main (int   argc,
   g_test_add_func ("/gui/evaluate-mistakes", test_evaluate_mistakes);
   g_test_add_func ("/gui/predict", test_predict);
   g_test_add_func ("/gui/predict-faces", test_predict_faces);
+  g_test_add_func ("/gui/predict-explain", test_predict_explain);
   g_test_add_func ("/gui/live", test_live);
   g_test_add_func ("/gui/live-faces", test_live_faces);
   g_test_add_func ("/gui/live-snapshot-log", test_live_snapshot_log);
+  g_test_add_func ("/gui/live-explain", test_live_explain);
   g_test_add_func ("/gui/kiosk-preferences", test_kiosk_preferences);
   g_test_add_func ("/gui/kiosk-menu", test_kiosk_menu);
   g_test_add_func ("/gui/kiosk-keys", test_kiosk_keys);

@@ -7,7 +7,9 @@
 
 #include <glib/gi18n-lib.h>
 
+#include "mien-explain.h"
 #include "mien-frame-predictor.h"
+#include "mien-image.h"
 
 /* The window of the rates. */
 #define RATE_WINDOW_US (2 * G_USEC_PER_SEC)
@@ -45,9 +47,44 @@ mien_frame_prediction_free (MienFramePrediction *prediction)
 G_DEFINE_BOXED_TYPE (MienFramePrediction, mien_frame_prediction,
                      mien_frame_prediction_copy, mien_frame_prediction_free)
 
+MienFrameExplanation *
+mien_frame_explanation_copy (const MienFrameExplanation *explanation)
+{
+  MienFrameExplanation *copy;
+  gsize n;
+
+  g_return_val_if_fail (explanation != NULL, NULL);
+
+  n = explanation->n_regions;
+  copy = g_memdup2 (explanation, sizeof *explanation);
+  copy->boxes = g_memdup2 (explanation->boxes, n * sizeof (MienFace));
+  copy->places = g_memdup2 (explanation->places, n * sizeof (MienMapPlace));
+  copy->classes = g_memdup2 (explanation->classes, n * sizeof (guint));
+  copy->maps = g_memdup2 (explanation->maps, n * explanation->map_size * explanation->map_size *
+                                             sizeof (float));
+  return copy;
+}
+
+void
+mien_frame_explanation_free (MienFrameExplanation *explanation)
+{
+  if (explanation == NULL)
+    return;
+  g_free (explanation->boxes);
+  g_free (explanation->places);
+  g_free (explanation->classes);
+  g_free (explanation->maps);
+  g_free (explanation);
+}
+
+G_DEFINE_BOXED_TYPE (MienFrameExplanation, mien_frame_explanation,
+                     mien_frame_explanation_copy, mien_frame_explanation_free)
+
 enum {
   SIGNAL_PREDICTION,
   SIGNAL_DETECTION,
+  SIGNAL_EXPLANATION,
+  SIGNAL_EXPLANATION_ERROR,
   SIGNAL_ERROR,
   N_SIGNALS
 };
@@ -96,6 +133,10 @@ struct _MienFramePredictor
   guint64               n_predicted;
   guint64               n_dropped;
   gint64                first_push_us;
+  gboolean              explain;
+  gboolean              explain_failed; /* the models cannot be explained: no more tries */
+  guint64               n_explained;
+  gint64                next_explain_us; /* the classification thread's */
   GQueue                detect_times;   /* gint64 * of detections in the last RATE_WINDOW_US */
   GQueue                done_times;     /* gint64 * of predictions in the last RATE_WINDOW_US */
 };
@@ -325,6 +366,117 @@ classify (MienFramePredictor  *self,
   return prediction_new (job, job->faces->n_regions);
 }
 
+/* The crop of `region` the models saw, at `size`: the aligned face, or the region itself;
+ * and where it lies in the frame. */
+static GdkPixbuf *
+region_crop (MienFramePredictor         *self,
+             GdkPixbuf                  *frame,
+             const MienRegionPrediction *region,
+             int                         size,
+             MienMapPlace               *place)
+{
+  if (self->pipeline != NULL)
+    {
+      const MienFaceAlignOptions *align = mien_face_pipeline_get_align (self->pipeline);
+
+      mien_face_align_geometry (&region->face, align, &place->centre_x, &place->centre_y,
+                                &place->width, &place->angle);
+      place->height = place->width;
+      return mien_face_align (frame, &region->face, align, size, FALSE);
+    }
+  place->centre_x = region->x + region->width / 2.0;
+  place->centre_y = region->y + region->height / 2.0;
+  place->width = region->width;
+  place->height = region->height;
+  place->angle = 0.0;
+  return gdk_pixbuf_new_subpixbuf (frame, region->x, region->y, region->width, region->height);
+}
+
+/* Every region's Grad-CAM for its predicted class, on the classification thread. */
+static MienFrameExplanation *
+explain (MienFramePredictor        *self,
+         const MienFramePrediction *prediction,
+         GError                   **error)
+{
+  g_autoptr(MienFrameExplanation) explanation = g_new0 (MienFrameExplanation, 1);
+  int size = mien_model_get_input_size (mien_ensemble_get_model (self->ensemble, 0));
+  gsize map_len = (gsize) size * size;
+  g_autofree guint8 *pixels = g_malloc (3 * map_len);
+  gint64 start = g_get_monotonic_time ();
+
+  explanation->frame_number = prediction->frame_number;
+  explanation->n_regions = prediction->n_regions;
+  explanation->map_size = size;
+  explanation->boxes = g_new0 (MienFace, MAX (prediction->n_regions, 1));
+  explanation->places = g_new0 (MienMapPlace, MAX (prediction->n_regions, 1));
+  explanation->classes = g_new0 (guint, MAX (prediction->n_regions, 1));
+  explanation->maps = g_new0 (float, MAX (prediction->n_regions, 1) * map_len);
+  for (guint i = 0; i < prediction->n_regions; i++)
+    {
+      const MienRegionPrediction *region = &prediction->regions[i];
+      g_autoptr(GdkPixbuf) crop = region_crop (self, prediction->frame, region, size,
+                                               &explanation->places[i]);
+      g_autoptr(MienTensor) images = NULL;
+      g_autoptr(MienTensor) map = NULL;
+
+      if (crop == NULL)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                       _("Face %u could not be cropped"), i + 1);
+          return NULL;
+        }
+      if (!mien_image_from_pixbuf (crop, size, FALSE, pixels, NULL, error) ||
+          !(images = mien_image_batch_tensor (pixels, 1, size, error)) ||
+          !(map = mien_explain_grad_cam_ensemble (self->ensemble, images, region->best_class,
+                                                  NULL, error)) ||
+          !mien_tensor_to_host (map, explanation->maps + i * map_len, map_len * sizeof (float),
+                                error))
+        return NULL;
+      explanation->boxes[i] = region->face;
+      explanation->classes[i] = region->best_class;
+    }
+  explanation->explain_ms = (g_get_monotonic_time () - start) / 1000.0;
+  return g_steal_pointer (&explanation);
+}
+
+/* Explains `prediction` when explanations are on and the last one is old enough. */
+static void
+maybe_explain (MienFramePredictor        *self,
+               const MienFramePrediction *prediction)
+{
+  g_autoptr(GError) error = NULL;
+  MienFrameExplanation *explanation;
+  gboolean wanted;
+  gint64 start = g_get_monotonic_time ();
+
+  g_mutex_lock (&self->lock);
+  wanted = self->explain && !self->explain_failed && start >= self->next_explain_us;
+  g_mutex_unlock (&self->lock);
+  if (!wanted || prediction->n_regions == 0)
+    return;
+
+  explanation = explain (self, prediction, &error);
+  g_mutex_lock (&self->lock);
+  /* Twice its time before the next: a third of the thread at most. */
+  self->next_explain_us = g_get_monotonic_time () + 2 * (g_get_monotonic_time () - start);
+  if (explanation != NULL)
+    self->n_explained++;
+  else
+    self->explain_failed = TRUE;
+  g_mutex_unlock (&self->lock);
+  if (explanation != NULL)
+    mien_main_context_emit (self->context, "[mien] frame explanation", self, &self->stopped,
+                            signals[SIGNAL_EXPLANATION], explanation,
+                            (GDestroyNotify) mien_frame_explanation_free);
+  else
+    {
+      g_prefix_error (&error, _("Frame %llu: "), (unsigned long long) prediction->frame_number);
+      mien_main_context_emit (self->context, "[mien] frame explanation", self, &self->stopped,
+                              signals[SIGNAL_EXPLANATION_ERROR], g_steal_pointer (&error),
+                              (GDestroyNotify) g_error_free);
+    }
+}
+
 /* The classification thread. */
 static gpointer
 classify_worker (gpointer data)
@@ -360,7 +512,10 @@ classify_worker (gpointer data)
         {
           prediction->done_us = done_us;
           prediction->latency_ms = (done_us - job->pushed_us) / 1000.0;
-          deliver (self, SIGNAL_PREDICTION, prediction, NULL);
+          /* The prediction goes out first: the explanation never delays it. */
+          deliver (self, SIGNAL_PREDICTION, mien_frame_prediction_copy (prediction), NULL);
+          maybe_explain (self, prediction);
+          mien_frame_prediction_free (prediction);
         }
       else
         deliver_error (self, job->number, g_steal_pointer (&error));
@@ -410,6 +565,13 @@ mien_frame_predictor_class_init (MienFramePredictorClass *klass)
     g_signal_new ("detection", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
                   NULL, NULL, NULL, G_TYPE_NONE, 1,
                   MIEN_TYPE_FRAME_PREDICTION | G_SIGNAL_TYPE_STATIC_SCOPE);
+  signals[SIGNAL_EXPLANATION] =
+    g_signal_new ("explanation", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                  NULL, NULL, NULL, G_TYPE_NONE, 1,
+                  MIEN_TYPE_FRAME_EXPLANATION | G_SIGNAL_TYPE_STATIC_SCOPE);
+  signals[SIGNAL_EXPLANATION_ERROR] =
+    g_signal_new ("explanation-error", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                  NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_ERROR | G_SIGNAL_TYPE_STATIC_SCOPE);
   signals[SIGNAL_ERROR] =
     g_signal_new ("error", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
                   NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_ERROR | G_SIGNAL_TYPE_STATIC_SCOPE);
@@ -541,6 +703,35 @@ mien_frame_predictor_stop (MienFramePredictor *self)
   if (classify_thread != NULL)
     g_thread_join (classify_thread);
 }
+void
+mien_frame_predictor_set_explain (MienFramePredictor *self,
+                                  gboolean            explain)
+{
+  g_return_if_fail (MIEN_IS_FRAME_PREDICTOR (self));
+
+  g_mutex_lock (&self->lock);
+  if (explain && !self->explain)
+    {
+      self->explain_failed = FALSE;
+      self->next_explain_us = 0;
+    }
+  self->explain = explain;
+  g_mutex_unlock (&self->lock);
+}
+
+guint64
+mien_frame_predictor_get_n_explained (MienFramePredictor *self)
+{
+  guint64 n;
+
+  g_return_val_if_fail (MIEN_IS_FRAME_PREDICTOR (self), 0);
+
+  g_mutex_lock (&self->lock);
+  n = self->n_explained;
+  g_mutex_unlock (&self->lock);
+  return n;
+}
+
 guint64
 mien_frame_predictor_get_n_pushed (MienFramePredictor *self)
 {

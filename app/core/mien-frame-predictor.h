@@ -56,6 +56,36 @@ void                mien_frame_region_rect (MienFrameRegion  region,
                                             int             *width,
                                             int             *height);
 
+/* Where a map lies in the frame: the crop the models saw (in faces mode the aligned face with
+ * its margin, mien_face_align_geometry (); in region mode the region), turned by `angle`
+ * (radians, clockwise on screen) about its centre. */
+typedef struct {
+  double centre_x;
+  double centre_y;
+  double width;
+  double height;
+  double angle;
+} MienMapPlace;
+
+/* Where the models looked in the faces (or the region) of one prediction: each region's
+ * Grad-CAM map for its predicted class (mien_explain_grad_cam_ensemble () of the crop the
+ * models saw), upsampled to the models' input size and scaled to [0, 1]. */
+typedef struct {
+  guint64   frame_number;  /* of the prediction explained */
+  guint     n_regions;     /* as in that prediction, left to right */
+  MienFace *boxes;         /* n_regions: each region's box in the frame */
+  MienMapPlace *places;    /* n_regions: where each map lies in the frame */
+  guint    *classes;       /* n_regions: the class each map is of */
+  int       map_size;      /* each map is map_size × map_size */
+  float    *maps;          /* n_regions × map_size × map_size, row-major */
+  double    explain_ms;    /* time spent explaining every region */
+} MienFrameExplanation;
+
+#define MIEN_TYPE_FRAME_EXPLANATION (mien_frame_explanation_get_type ())
+GType                 mien_frame_explanation_get_type (void);
+MienFrameExplanation *mien_frame_explanation_copy     (const MienFrameExplanation *explanation);
+void                  mien_frame_explanation_free     (MienFrameExplanation       *explanation);
+
 #define MIEN_TYPE_FRAME_PREDICTOR (mien_frame_predictor_get_type ())
 G_DECLARE_FINAL_TYPE (MienFramePredictor, mien_frame_predictor, MIEN, FRAME_PREDICTOR, GObject)
 
@@ -76,6 +106,16 @@ void                mien_frame_predictor_set_region (MienFramePredictor *self,
  * mien_face_tracker_smooth ()). Thread-safe. */
 void                mien_frame_predictor_set_smoothing (MienFramePredictor *self,
                                                         double              alpha);
+/* Explanations (thread-safe; off by default): after a prediction the classification thread
+ * explains it ("explanation" signal) when the previous explanation is old enough: the time
+ * since it ended is at least twice what it took, so explaining takes at most a third of the
+ * thread and predictions go on at two thirds of their rate or more. Only the newest
+ * prediction is ever explained; nothing queues up. Models that cannot be explained (ViT, DFT
+ * for now: MIEN_BACKBONE_ERROR_UNSUPPORTED, MIEN_MODEL_ERROR_UNSUPPORTED) give one
+ * "explanation-error" and no more tries until explanations are turned on again. */
+void                mien_frame_predictor_set_explain (MienFramePredictor *self,
+                                                      gboolean            explain);
+guint64             mien_frame_predictor_get_n_explained (MienFramePredictor *self);
 /* Thread-safe. Takes a reference to `frame`. After stop it does nothing (and counts nothing). */
 void                mien_frame_predictor_push     (MienFramePredictor *self,
                                                    GdkPixbuf          *frame);
@@ -97,9 +137,13 @@ double              mien_frame_predictor_get_detect_rate (MienFramePredictor *se
  * valid during the emission; copy it to keep it): on the creating main context.
  * Signal "detection" (the same type; faces mode): the faces of a frame as soon as they are
  * found and tracked, before classification (regions without probabilities: n_models 0).
+ * Signal "explanation" (MIEN_TYPE_FRAME_EXPLANATION, static scope, as "prediction"): the maps
+ * of a prediction delivered before, while explanations are on. Signal "explanation-error"
+ * (G_TYPE_ERROR, const GError *): the first explanation that failed (the frame was predicted).
  * Signal "error" (G_TYPE_ERROR, const GError *): a frame that could not be predicted; the worker
  * goes on. Neither is emitted once mien_frame_predictor_stop () has been called. */
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MienFramePrediction, mien_frame_prediction_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (MienFrameExplanation, mien_frame_explanation_free)
 
 G_END_DECLS

@@ -4,6 +4,7 @@
 #include <glib/gi18n-lib.h>
 
 #include "mien-chart.h"
+#include "mien-explain.h"
 #include "mien-face-overlay.h"
 #include "mien-live-overlay.h"
 #include "mien-ui-util.h"
@@ -26,6 +27,9 @@ struct _MienLiveOverlay
   /* The latest probabilities of each box's track (region mode: track 0). */
   GPtrArray       *probs;         /* OverlayProbs * */
   int              announced;     /* the class told to assistive technologies, or -1 */
+  /* Explain: the latest maps and one texture per region, coloured once when they come. */
+  MienFrameExplanation *explanation;
+  GPtrArray            *map_textures; /* GdkTexture */
 };
 
 typedef struct {
@@ -227,6 +231,51 @@ snapshot_bars (MienLiveOverlay    *self,
     }
 }
 
+/* Half transparent, so that the face shows through its map. */
+#define MAP_ALPHA 128
+
+/* Map `index` of the explanation in jet colours. */
+static GdkTexture *
+map_texture (const MienFrameExplanation *explanation,
+             guint                       index)
+{
+  int size = explanation->map_size;
+  const float *map = explanation->maps + (gsize) index * size * size;
+  g_autofree guint8 *rgba = g_malloc ((gsize) 4 * size * size);
+  g_autoptr(GBytes) bytes = NULL;
+
+  for (int i = 0; i < size * size; i++)
+    {
+      mien_explain_colour (map[i], rgba + 4 * i);
+      rgba[4 * i + 3] = MAP_ALPHA;
+    }
+  bytes = g_bytes_new_take (g_steal_pointer (&rgba), (gsize) 4 * size * size);
+  return gdk_memory_texture_new (size, size, GDK_MEMORY_R8G8B8A8, bytes, (gsize) 4 * size);
+}
+
+static void
+snapshot_maps (MienLiveOverlay *self,
+               GtkSnapshot     *snapshot,
+               double           ox,
+               double           oy,
+               double           scale)
+{
+  for (guint i = 0; self->explanation != NULL && i < self->map_textures->len; i++)
+    {
+      const MienMapPlace *place = &self->explanation->places[i];
+      float width = place->width * scale, height = place->height * scale;
+
+      /* Over the crop the models saw, turned as it was. */
+      gtk_snapshot_save (snapshot);
+      gtk_snapshot_translate (snapshot, &GRAPHENE_POINT_INIT (ox + place->centre_x * scale,
+                                                              oy + place->centre_y * scale));
+      gtk_snapshot_rotate (snapshot, place->angle * 180.0 / G_PI);
+      gtk_snapshot_append_texture (snapshot, self->map_textures->pdata[i],
+                                   &GRAPHENE_RECT_INIT (-width / 2, -height / 2, width, height));
+      gtk_snapshot_restore (snapshot);
+    }
+}
+
 static void
 mien_live_overlay_snapshot (GtkWidget   *widget,
                             GtkSnapshot *snapshot)
@@ -240,6 +289,7 @@ mien_live_overlay_snapshot (GtkWidget   *widget,
 
   mien_ui_contain_rect (GTK_WIDGET (self), self->frame_width, self->frame_height, &ox, &oy,
                         &scale);
+  snapshot_maps (self, snapshot, ox, oy, scale);
   if (self->region == MIEN_FRAME_REGION_FACES)
     {
       if (self->detected && self->boxes->len == 0)
@@ -291,12 +341,38 @@ overlay_announce (MienLiveOverlay *self,
 }
 
 void
+mien_live_overlay_set_explanation (MienLiveOverlay            *self,
+                                   const MienFrameExplanation *explanation)
+{
+  g_return_if_fail (MIEN_IS_LIVE_OVERLAY (self));
+
+  g_clear_pointer (&self->explanation, mien_frame_explanation_free);
+  g_ptr_array_set_size (self->map_textures, 0);
+  if (explanation != NULL)
+    {
+      self->explanation = mien_frame_explanation_copy (explanation);
+      for (guint i = 0; i < explanation->n_regions; i++)
+        g_ptr_array_add (self->map_textures, map_texture (explanation, i));
+    }
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+const MienFrameExplanation *
+mien_live_overlay_get_explanation (MienLiveOverlay *self)
+{
+  g_return_val_if_fail (MIEN_IS_LIVE_OVERLAY (self), NULL);
+  return self->explanation;
+}
+
+void
 mien_live_overlay_clear_prediction (MienLiveOverlay *self)
 {
   g_array_set_size (self->boxes, 0);
   g_ptr_array_set_size (self->probs, 0);
   self->detected = FALSE;
   self->n_models = 0;
+  g_clear_pointer (&self->explanation, mien_frame_explanation_free);
+  g_ptr_array_set_size (self->map_textures, 0);
   overlay_announce (self, -1);
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
@@ -452,6 +528,8 @@ mien_live_overlay_finalize (GObject *object)
   g_strfreev (self->labels);
   g_array_unref (self->boxes);
   g_ptr_array_unref (self->probs);
+  g_clear_pointer (&self->explanation, mien_frame_explanation_free);
+  g_ptr_array_unref (self->map_textures);
   G_OBJECT_CLASS (mien_live_overlay_parent_class)->finalize (object);
 }
 
@@ -470,6 +548,7 @@ static void
 mien_live_overlay_init (MienLiveOverlay *self)
 {
   self->labels = g_new0 (char *, 1);
+  self->map_textures = g_ptr_array_new_with_free_func (g_object_unref);
   self->region = MIEN_FRAME_REGION_CENTRE;
   self->boxes = g_array_new (FALSE, TRUE, sizeof (OverlayBox));
   self->probs = g_ptr_array_new_with_free_func (overlay_probs_free);

@@ -3,7 +3,8 @@
  * Over a GtkPicture of the frames (same allocation, "contain" fit): in faces mode every face's
  * box and label (mien_face_overlay_append_box ()), kept up with each detection and labelled
  * with its track's latest classes; in region mode the region's box; and a panel of the
- * probabilities. The class shown is told to assistive technologies when it changes.
+ * probabilities; with Explain, the latest maps over the faces. The class shown is told to
+ * assistive technologies when it changes.
  */
 #pragma once
 
@@ -32,6 +33,13 @@ void            mien_live_overlay_set_detection    (MienLiveOverlay           *s
 void            mien_live_overlay_set_prediction   (MienLiveOverlay           *self,
                                                     const MienFramePrediction *prediction);
 void            mien_live_overlay_clear_prediction (MienLiveOverlay           *self);
+/* Explain: each region's map of `explanation` drawn where it lies (half transparent, in the
+ * colours of mien_explain_colour ()), under the boxes and labels, until the next one or NULL
+ * (which removes them). Kept over a copy. */
+void            mien_live_overlay_set_explanation  (MienLiveOverlay            *self,
+                                                    const MienFrameExplanation *explanation);
+/* The explanation drawn (NULL: none). Returns: (transfer none) (nullable). */
+const MienFrameExplanation *mien_live_overlay_get_explanation (MienLiveOverlay *self);
 /* The label drawn for class `index` (as set, capitalised), or NULL past the last class. */
 const char     *mien_live_overlay_get_label        (MienLiveOverlay           *self,
                                                     guint                      index);

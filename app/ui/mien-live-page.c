@@ -70,6 +70,7 @@ struct _MienLivePage
   gboolean            predictor_failed;
   guint64             n_frames_shown;
   guint64             n_predictions;
+  guint64             n_explanations;
   double              latency_ms;
   guint               status_id;
   guint64             status_frames;
@@ -98,6 +99,7 @@ struct _MienLivePage
   AdwComboRow        *region_row;
   AdwActionRow       *smoothing_row;
   GtkSwitch          *smoothing_switch;
+  GtkSwitch          *explain_switch;
   AdwBin             *chooser_bin;
 };
 
@@ -388,6 +390,39 @@ on_prediction (MienFramePredictor        *predictor,
 }
 
 static void
+on_explanation (MienFramePredictor         *predictor,
+                const MienFrameExplanation *explanation,
+                MienLivePage               *self)
+{
+  /* One that was on its way when Explain went off is not drawn. */
+  if (predictor != self->predictor || !gtk_switch_get_active (self->explain_switch))
+    return;
+  self->n_explanations++;
+  mien_live_overlay_set_explanation (self->overlay, explanation);
+}
+
+static void
+on_explanation_error (MienFramePredictor *predictor,
+                      const GError       *error,
+                      MienLivePage       *self)
+{
+  /* The predictor tries no more until Explain is turned on again: said once. */
+  if (predictor == self->predictor)
+    show_error (self, _("The faces cannot be explained"), error);
+}
+
+static void
+on_explain_toggled (MienLivePage *self)
+{
+  gboolean explain = gtk_switch_get_active (self->explain_switch);
+
+  if (self->predictor != NULL)
+    mien_frame_predictor_set_explain (self->predictor, explain);
+  if (!explain)
+    mien_live_overlay_set_explanation (self->overlay, NULL);
+}
+
+static void
 on_detection (MienFramePredictor        *predictor,
               const MienFramePrediction *detection,
               MienLivePage              *self)
@@ -419,6 +454,9 @@ use_predictor (MienLivePage       *self,
   g_signal_connect (predictor, "prediction", G_CALLBACK (on_prediction), self);
   g_signal_connect (predictor, "detection", G_CALLBACK (on_detection), self);
   g_signal_connect (predictor, "error", G_CALLBACK (on_prediction_error), self);
+  g_signal_connect (predictor, "explanation", G_CALLBACK (on_explanation), self);
+  g_signal_connect (predictor, "explanation-error", G_CALLBACK (on_explanation_error), self);
+  mien_frame_predictor_set_explain (predictor, gtk_switch_get_active (self->explain_switch));
   self->predictor = g_object_ref (predictor);
   old = mien_frame_feed_swap_predictor (self->feed, predictor);
   g_assert (old == NULL);
@@ -640,6 +678,7 @@ start_running (MienLivePage *self)
   self->running = TRUE;
   self->n_frames_shown = 0;
   self->n_predictions = 0;
+  self->n_explanations = 0;
   self->latency_ms = 0.0;
   self->camera_rate = 0.0;
   self->status_frames = 0;
@@ -1117,6 +1156,8 @@ mien_live_page_constructed (GObject *object)
                     self);
   gtk_widget_set_sensitive (GTK_WIDGET (self->smoothing_row),
                             get_region (self) == MIEN_FRAME_REGION_FACES);
+  g_signal_connect_swapped (self->explain_switch, "notify::active",
+                            G_CALLBACK (on_explain_toggled), self);
 
   self->chooser = mien_model_chooser_new (self->studio);
   adw_bin_set_child (self->chooser_bin, self->chooser);
@@ -1268,6 +1309,7 @@ mien_live_page_class_init (MienLivePageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, MienLivePage, region_row);
   gtk_widget_class_bind_template_child (widget_class, MienLivePage, smoothing_row);
   gtk_widget_class_bind_template_child (widget_class, MienLivePage, smoothing_switch);
+  gtk_widget_class_bind_template_child (widget_class, MienLivePage, explain_switch);
   gtk_widget_class_bind_template_child (widget_class, MienLivePage, chooser_bin);
   gtk_widget_class_bind_template_callback (widget_class, on_dismiss_error);
   gtk_widget_class_bind_template_callback (widget_class, on_log_toggled);
@@ -1364,4 +1406,28 @@ mien_live_page_get_n_faces (MienLivePage *self)
 {
   g_return_val_if_fail (MIEN_IS_LIVE_PAGE (self), 0);
   return self->n_faces;
+}
+
+void
+mien_live_page_set_explain (MienLivePage *self,
+                            gboolean      explain)
+{
+  g_return_if_fail (MIEN_IS_LIVE_PAGE (self));
+
+  /* Through the switch, so that it shows the choice. */
+  gtk_switch_set_active (self->explain_switch, explain);
+}
+
+guint64
+mien_live_page_get_n_explanations (MienLivePage *self)
+{
+  g_return_val_if_fail (MIEN_IS_LIVE_PAGE (self), 0);
+  return self->n_explanations;
+}
+
+const MienFrameExplanation *
+mien_live_page_get_explanation (MienLivePage *self)
+{
+  g_return_val_if_fail (MIEN_IS_LIVE_PAGE (self), NULL);
+  return mien_live_overlay_get_explanation (self->overlay);
 }

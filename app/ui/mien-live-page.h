@@ -13,6 +13,7 @@
 
 #include <adwaita.h>
 
+#include "mien-frame-predictor.h"
 #include "mien-studio.h"
 
 G_BEGIN_DECLS
@@ -36,5 +37,15 @@ guint64    mien_live_page_get_n_frames_shown (MienLivePage   *self);
 guint64    mien_live_page_get_n_predictions  (MienLivePage   *self);
 /* Faces mode: the faces of the latest frame searched. */
 guint      mien_live_page_get_n_faces        (MienLivePage   *self);
+
+/* "Explain": the models' Grad-CAM of the predicted faces (or region), computed on the
+ * predictor's thread at a lower rate than predictions (mien_frame_predictor_set_explain ()) and
+ * drawn over them; off removes them. Sets the page's switch, as a user would. */
+void       mien_live_page_set_explain        (MienLivePage   *self,
+                                              gboolean        explain);
+/* Explanations received since the page started its source. */
+guint64    mien_live_page_get_n_explanations (MienLivePage   *self);
+/* The explanation drawn now (NULL: none). Returns: (transfer none) (nullable). */
+const MienFrameExplanation *mien_live_page_get_explanation (MienLivePage *self);
 
 G_END_DECLS

@@ -24,6 +24,7 @@
 #include <math.h>
 
 #include "mien-chart.h"
+#include "mien-explain.h"
 #include "mien-face-align.h"
 #include "mien-face-model.h"
 #include "mien-face-overlay.h"
@@ -200,6 +201,14 @@ mien_predict_item_new (GFile      *file,
 /* ---- The page ------------------------------------------------------------------------------ */
 
 typedef struct _FolderJob FolderJob;
+typedef struct _ExplainJob ExplainJob;
+
+/* Which explanation: of an item, predicted by the ensemble of `generation`, for a class. */
+typedef struct {
+  MienPredictItem *item;   /* a ref */
+  guint            generation;
+  guint            class_index;
+} ExplainKey;
 
 struct _MienPredictPage
 {
@@ -236,6 +245,24 @@ struct _MienPredictPage
   FolderJob          *folder;
   guint               folder_poll_id;
 
+  /* Explanations: one job at a time; the maps of one item, generation and class are kept, so
+   * that moving the opacity or picking another member only draws again. */
+  gboolean            explain;
+  int                 explain_class;        /* -1: the predicted class */
+  int                 explain_member;       /* -1: the ensemble's average */
+  double              explain_opacity;
+  ExplainJob         *explain_job;          /* running (owned by its task), or NULL */
+  ExplainKey          explained;            /* what the maps or the error below are of */
+  GdkPixbuf          *explained_image;
+  GCancellable       *explain_cancellable;  /* the running job's */
+  MienTensor         *explained_average;
+  GPtrArray          *explained_members;    /* MienTensor, one per model */
+  GError             *explain_error;
+  GdkPixbuf          *overlay;             /* drawn with overlay_member and overlay_opacity */
+  GdkTexture         *overlay_texture;
+  int                 overlay_member;
+  double              overlay_opacity;
+
   /* Template */
   GtkBox             *chooser_box;
   GtkBox             *folder_box;
@@ -255,6 +282,13 @@ struct _MienPredictPage
   GtkLabel           *status_label;
   GtkBox             *charts_box;
   GtkListView        *strip;
+  GtkSwitch          *explain_switch;
+  GtkBox             *explain_controls;
+  GtkDropDown        *explain_class_dropdown;
+  GtkDropDown        *explain_member_dropdown;
+  GtkScale           *explain_opacity_scale;
+  GtkDrawingArea     *explain_legend;
+  GtkLabel           *explain_label;
 };
 
 G_DEFINE_FINAL_TYPE (MienPredictPage, mien_predict_page, ADW_TYPE_BIN)
@@ -268,6 +302,9 @@ enum {
 static GParamSpec *props[N_PROPS];
 
 static void process_next (MienPredictPage *self);
+static void update_explain (MienPredictPage *self);
+static void show_picture (MienPredictPage *self,
+                          MienPredictItem *item);
 
 static MienPredictItem *
 selected_item (MienPredictPage *self)
@@ -328,6 +365,27 @@ clear_box (GtkBox *box)
 
   while ((child = gtk_widget_get_first_child (GTK_WIDGET (box))) != NULL)
     gtk_box_remove (box, child);
+}
+
+/* A note under the picture or the controls: dimmed, or red when something failed; hidden
+ * when `text` is NULL. */
+static void
+show_message (GtkLabel   *label,
+              const char *text,
+              gboolean    is_error)
+{
+  gtk_label_set_text (label, text != NULL ? text : "");
+  gtk_widget_set_visible (GTK_WIDGET (label), text != NULL);
+  if (is_error)
+    {
+      gtk_widget_add_css_class (GTK_WIDGET (label), "error");
+      gtk_widget_remove_css_class (GTK_WIDGET (label), "dim-label");
+    }
+  else
+    {
+      gtk_widget_remove_css_class (GTK_WIDGET (label), "error");
+      gtk_widget_add_css_class (GTK_WIDGET (label), "dim-label");
+    }
 }
 
 /* One chart set of the current ensemble (the average when there are several models, then
@@ -505,6 +563,7 @@ show_current (MienPredictPage *self)
 
   if (!faces_fresh)
     mien_face_boxes_clear (self->boxes);
+  update_explain (self);
   if (item == NULL)
     {
       gtk_stack_set_visible_child_name (self->stack, "empty");
@@ -513,7 +572,6 @@ show_current (MienPredictPage *self)
   gtk_stack_set_visible_child_name (self->stack, "result");
 
   name = g_file_get_basename (item->file);
-  gtk_picture_set_paintable (self->picture, GDK_PAINTABLE (item->texture));
   gtk_picture_set_alternative_text (self->picture, name);
   gtk_label_set_text (self->file_label, item->path);
   gtk_widget_set_tooltip_text (GTK_WIDGET (self->file_label), item->path);
@@ -553,18 +611,7 @@ show_current (MienPredictPage *self)
       else if (item->whole_requested)
         note = g_strdup (_("No face was found: these are the probabilities of the whole image."));
     }
-  gtk_label_set_text (self->note_label, note != NULL ? note : "");
-  gtk_widget_set_visible (GTK_WIDGET (self->note_label), note != NULL);
-  if (note_is_error)
-    {
-      gtk_widget_add_css_class (GTK_WIDGET (self->note_label), "error");
-      gtk_widget_remove_css_class (GTK_WIDGET (self->note_label), "dim-label");
-    }
-  else
-    {
-      gtk_widget_remove_css_class (GTK_WIDGET (self->note_label), "error");
-      gtk_widget_add_css_class (GTK_WIDGET (self->note_label), "dim-label");
-    }
+  show_message (self->note_label, note, note_is_error);
   gtk_widget_set_visible (GTK_WIDGET (self->no_face_page),
                           item->error == NULL && faces_fresh && item->faces->len == 0);
   gtk_widget_set_visible (GTK_WIDGET (self->faces_box),
@@ -949,6 +996,347 @@ process_next (MienPredictPage *self)
   g_task_run_in_thread (task, predict_thread);
 }
 
+/* ---- Explanations -------------------------------------------------------------------------- */
+
+struct _ExplainJob {
+  SharedEnsemble *ensemble;
+  char           *path;
+  ExplainKey      key;
+  int             member;
+  double          opacity;
+  /* In: what an earlier job of the same key left (NULL: computed here); out: the results */
+  GdkPixbuf      *image;
+  MienTensor     *average;
+  GPtrArray      *members;
+  GdkPixbuf      *overlay;
+  GError         *error;      /* of the image or its maps: they cannot be had */
+};
+
+static void
+explain_key_clear (ExplainKey *key)
+{
+  g_clear_object (&key->item);
+  key->generation = 0;
+  key->class_index = 0;
+}
+
+static gboolean
+explain_key_equal (const ExplainKey *a,
+                   const ExplainKey *b)
+{
+  return a->item != NULL && a->item == b->item && a->generation == b->generation &&
+         a->class_index == b->class_index;
+}
+
+static void
+explain_job_free (ExplainJob *job)
+{
+  g_clear_pointer (&job->ensemble, shared_ensemble_unref);
+  explain_key_clear (&job->key);
+  g_free (job->path);
+  g_clear_object (&job->image);
+  g_clear_pointer (&job->average, mien_tensor_free);
+  g_clear_pointer (&job->members, g_ptr_array_unref);
+  g_clear_object (&job->overlay);
+  g_clear_error (&job->error);
+  g_free (job);
+}
+
+/* The Grad-CAM maps of `image` for `class_index`, as mien_explain_grad_cam_ensemble () gives
+ * them: the image is resized to the first member's input size (members of other sizes are
+ * refused there, naming them); grey models take its luminance in mien_model_prepare_input (). */
+static MienTensor *
+explain_pixbuf (SharedEnsemble *shared,
+                GdkPixbuf      *image,
+                guint           class_index,
+                GPtrArray     **members,
+                GError        **error)
+{
+  g_autoptr(MienTensor) images = NULL;
+  g_autofree guint8 *pixels = NULL;
+  MienTensor *average = NULL;
+  int size;
+
+  g_mutex_lock (&shared->lock);
+  size = mien_model_get_input_size (mien_ensemble_get_model (shared->ensemble, 0));
+  pixels = g_malloc ((gsize) 3 * size * size);
+  if (mien_image_from_pixbuf (image, size, FALSE, pixels, NULL, error) &&
+      (images = mien_image_batch_tensor (pixels, 1, size, error)) != NULL)
+    average = mien_explain_grad_cam_ensemble (shared->ensemble, images, class_index, members,
+                                              error);
+  g_mutex_unlock (&shared->lock);
+  return average;
+}
+
+static void
+explain_thread (GTask        *task,
+                gpointer      source_object,
+                gpointer      task_data,
+                GCancellable *cancellable)
+{
+  ExplainJob *job = task_data;
+  MienTensor *map;
+
+  if (job->image == NULL && job->error == NULL)
+    job->image = mien_image_load (job->path, &job->error);
+  if (job->average == NULL && job->error == NULL &&
+      !g_cancellable_is_cancelled (cancellable))
+    job->average = explain_pixbuf (job->ensemble, job->image, job->key.class_index,
+                                   &job->members, &job->error);
+  if (job->average == NULL || g_cancellable_is_cancelled (cancellable))
+    {
+      g_task_return_boolean (task, FALSE);
+      return;
+    }
+  map = job->member < 0 || (guint) job->member >= job->members->len
+        ? job->average : job->members->pdata[job->member];
+  /* Kept as the maps' error, so that a drawing that cannot be made is not tried again. */
+  job->overlay = mien_explain_overlay (job->image, map, job->opacity, &job->error);
+  g_task_return_boolean (task, job->overlay != NULL);
+}
+
+/* The selected item when its explanation is wanted and can be computed (its probabilities are
+ * known, for "Predicted class"), and the class to explain. */
+static MienPredictItem *
+explain_target (MienPredictPage *self,
+                guint           *class_index)
+{
+  MienPredictItem *item = selected_item (self);
+
+  if (!self->explain || item == NULL || item->error != NULL || item_wants_faces (self, item) ||
+      !item_is_fresh (self, item))
+    return NULL;
+  *class_index = self->explain_class >= 0 && (guint) self->explain_class < item->n_classes
+                 ? (guint) self->explain_class
+                 : mien_probabilities_argmax (item->average, item->n_classes);
+  return item;
+}
+
+static gboolean
+overlay_is_current (MienPredictPage *self)
+{
+  ExplainKey want = { 0 };
+
+  want.item = explain_target (self, &want.class_index);
+  want.generation = self->generation;
+  return self->overlay != NULL && explain_key_equal (&self->explained, &want) &&
+         self->overlay_member == self->explain_member &&
+         self->overlay_opacity == self->explain_opacity;
+}
+
+static void
+show_picture (MienPredictPage *self,
+              MienPredictItem *item)
+{
+  ExplainKey want = { 0 };
+
+  want.item = explain_target (self, &want.class_index);
+  want.generation = self->generation;
+  /* While another opacity or member is drawn, the last drawing of the same map stays. */
+  if (item != NULL && self->overlay_texture != NULL && item == want.item &&
+      explain_key_equal (&self->explained, &want))
+    gtk_picture_set_paintable (self->picture, GDK_PAINTABLE (self->overlay_texture));
+  else
+    gtk_picture_set_paintable (self->picture, item != NULL ? GDK_PAINTABLE (item->texture) : NULL);
+}
+
+static void explain_done (GObject      *source,
+                          GAsyncResult *result,
+                          gpointer      user_data);
+
+static void
+start_explain_job (MienPredictPage  *self,
+                   const ExplainKey *key,
+                   GCancellable     *cancellable)
+{
+  g_autoptr(GTask) task = NULL;
+  ExplainJob *job = g_new0 (ExplainJob, 1);
+
+  job->ensemble = shared_ensemble_ref (self->ensemble);
+  job->path = g_strdup (key->item->path);
+  job->key.item = g_object_ref (key->item);
+  job->key.generation = key->generation;
+  job->key.class_index = key->class_index;
+  job->member = self->explain_member;
+  job->opacity = self->explain_opacity;
+  /* The maps travel with the job and come back with it: it is cancelled only when they are
+   * of no use anymore. */
+  if (explain_key_equal (&self->explained, key) && self->explained_average != NULL)
+    {
+      job->image = g_steal_pointer (&self->explained_image);
+      job->average = g_steal_pointer (&self->explained_average);
+      job->members = g_steal_pointer (&self->explained_members);
+    }
+  self->explain_job = job;
+  task = g_task_new (self, cancellable, explain_done, NULL);
+  g_task_set_source_tag (task, start_explain_job);
+  g_task_set_task_data (task, job, (GDestroyNotify) explain_job_free);
+  g_task_run_in_thread (task, explain_thread);
+}
+
+static void
+explain_done (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  MienPredictPage *self = MIEN_PREDICT_PAGE (source);
+  ExplainJob *job = g_task_get_task_data (G_TASK (result));
+
+  if (g_cancellable_is_cancelled (self->cancellable))
+    return;
+  self->explain_job = NULL;
+  /* Cancelled: its image, model or class changed while it ran; its maps are of no use. */
+  if (!g_cancellable_is_cancelled (g_task_get_cancellable (G_TASK (result))) &&
+      (job->average != NULL || job->error != NULL))
+    {
+      if (!explain_key_equal (&self->explained, &job->key))
+        {
+          g_clear_object (&self->overlay);
+          g_clear_object (&self->overlay_texture);
+        }
+      explain_key_clear (&self->explained);
+      self->explained = job->key;
+      job->key.item = NULL;
+      g_set_object (&self->explained_image, job->image);
+      g_clear_pointer (&self->explained_average, mien_tensor_free);
+      self->explained_average = g_steal_pointer (&job->average);
+      g_clear_pointer (&self->explained_members, g_ptr_array_unref);
+      self->explained_members = g_steal_pointer (&job->members);
+      g_clear_error (&self->explain_error);
+      self->explain_error = g_steal_pointer (&job->error);
+      if (job->overlay != NULL)
+        {
+          g_set_object (&self->overlay, job->overlay);
+          g_clear_object (&self->overlay_texture);
+          G_GNUC_BEGIN_IGNORE_DEPRECATIONS
+          self->overlay_texture = gdk_texture_new_for_pixbuf (job->overlay);
+          G_GNUC_END_IGNORE_DEPRECATIONS
+          self->overlay_member = job->member;
+          self->overlay_opacity = job->opacity;
+        }
+    }
+  update_explain (self);
+}
+
+/* Starts what the explanation shown lacks (one job at a time: the newest request wins, the
+ * others are cancelled), and says where it stands. */
+static void
+update_explain (MienPredictPage *self)
+{
+  ExplainKey want = { 0 };
+  MienPredictItem *item = selected_item (self);
+  g_autofree char *message = NULL;
+  gboolean is_error = FALSE;
+
+  gtk_widget_set_visible (GTK_WIDGET (self->explain_controls), self->explain);
+  want.item = explain_target (self, &want.class_index);
+  want.generation = self->generation;
+
+  if (self->explain_job != NULL)
+    {
+      if (!explain_key_equal (&self->explain_job->key, &want))
+        g_cancellable_cancel (self->explain_cancellable);
+    }
+  else if (want.item != NULL && !overlay_is_current (self) &&
+           !(explain_key_equal (&self->explained, &want) && self->explain_error != NULL))
+    {
+      g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+
+      g_set_object (&self->explain_cancellable, cancellable);
+      start_explain_job (self, &want, cancellable);
+    }
+
+  if (!self->explain || item == NULL)
+    ;
+  else if (item_wants_faces (self, item))
+    message = g_strdup (_("Explanations are drawn over whole images: turn off Find faces to see one."));
+  else if (want.item != NULL && explain_key_equal (&self->explained, &want) &&
+           self->explain_error != NULL)
+    {
+      is_error = TRUE;
+      if (g_error_matches (self->explain_error, MIEN_BACKBONE_ERROR,
+                           MIEN_BACKBONE_ERROR_UNSUPPORTED) ||
+          g_error_matches (self->explain_error, MIEN_MODEL_ERROR, MIEN_MODEL_ERROR_UNSUPPORTED))
+        /* Translators: %s says what the model lacks */
+        message = g_strdup_printf (_("These models cannot be explained yet: %s"),
+                                   self->explain_error->message);
+      else
+        /* Translators: %s says why */
+        message = g_strdup_printf (_("Could not explain this image: %s"),
+                                   self->explain_error->message);
+    }
+  else if (want.item != NULL && self->explain_job != NULL)
+    message = g_strdup (_("Explaining…"));
+  show_message (self->explain_label, message, is_error);
+  show_picture (self, item);
+}
+
+/* The class and member pickers of the current ensemble ("Predicted class" and "Average"
+ * first); the choices go back to those. */
+static void
+rebuild_explain_choices (MienPredictPage *self)
+{
+  MienEnsemble *ensemble = self->ensemble != NULL ? self->ensemble->ensemble : NULL;
+  guint n_models = ensemble != NULL ? mien_ensemble_get_n_models (ensemble) : 0;
+  g_autoptr(GtkStringList) classes = gtk_string_list_new (NULL);
+  g_autoptr(GtkStringList) members = gtk_string_list_new (NULL);
+
+  gtk_string_list_append (classes, _("Predicted class"));
+  for (guint c = 0; ensemble != NULL && c < mien_ensemble_get_n_classes (ensemble); c++)
+    {
+      g_autofree char *name = mien_ui_capitalise (mien_ensemble_get_classes (ensemble)[c]);
+
+      gtk_string_list_append (classes, name);
+    }
+  /* Translators: the ensemble's map, the mean of its models' */
+  gtk_string_list_append (members, _("Average"));
+  for (guint i = 0; i < n_models; i++)
+    gtk_string_list_append (members, self->model_names[i]);
+  gtk_drop_down_set_model (self->explain_class_dropdown, G_LIST_MODEL (classes));
+  gtk_drop_down_set_model (self->explain_member_dropdown, G_LIST_MODEL (members));
+  gtk_drop_down_set_selected (self->explain_class_dropdown, 0);
+  gtk_drop_down_set_selected (self->explain_member_dropdown, 0);
+  gtk_widget_set_visible (GTK_WIDGET (self->explain_member_dropdown), n_models > 1);
+}
+
+/* The dropdowns' first entries ("Predicted class", "Average") are -1. */
+static int
+dropdown_choice (GtkDropDown *dropdown)
+{
+  guint selected = gtk_drop_down_get_selected (dropdown);
+
+  return selected == GTK_INVALID_LIST_POSITION || selected == 0 ? -1 : (int) selected - 1;
+}
+
+static void
+on_explain_changed (MienPredictPage *self)
+{
+  self->explain = gtk_switch_get_active (self->explain_switch);
+  self->explain_class = dropdown_choice (self->explain_class_dropdown);
+  self->explain_member = dropdown_choice (self->explain_member_dropdown);
+  self->explain_opacity = gtk_range_get_value (GTK_RANGE (self->explain_opacity_scale));
+  update_explain (self);
+}
+
+/* The colour scale, low (left) to high. */
+static void
+draw_legend (GtkDrawingArea *area,
+             cairo_t        *cr,
+             int             width,
+             int             height,
+             gpointer        user_data)
+{
+  for (int x = 0; x < width; x++)
+    {
+      guint8 rgb[3];
+
+      mien_explain_colour (width > 1 ? (double) x / (width - 1) : 0.0, rgb);
+      cairo_set_source_rgb (cr, rgb[0] / 255.0, rgb[1] / 255.0, rgb[2] / 255.0);
+      cairo_rectangle (cr, x, 0, 1, height);
+      cairo_fill (cr);
+    }
+}
+
 /* ---- Models ---------------------------------------------------------------------------------- */
 
 /* A run's best model is named after its run folder; any other file after itself. */
@@ -982,6 +1370,7 @@ set_ensemble (MienPredictPage *self,
     }
   self->generation++;
   rebuild_charts (self);
+  rebuild_explain_choices (self);
 }
 
 typedef struct {
@@ -1571,6 +1960,16 @@ mien_predict_page_dispose (GObject *object)
 
   g_cancellable_cancel (self->cancellable);
   g_cancellable_cancel (self->load_cancellable);
+  g_cancellable_cancel (self->explain_cancellable);
+  g_clear_object (&self->explain_cancellable);
+  self->explain_job = NULL;  /* its task owns it */
+  explain_key_clear (&self->explained);
+  g_clear_object (&self->explained_image);
+  g_clear_pointer (&self->explained_average, mien_tensor_free);
+  g_clear_pointer (&self->explained_members, g_ptr_array_unref);
+  g_clear_error (&self->explain_error);
+  g_clear_object (&self->overlay);
+  g_clear_object (&self->overlay_texture);
   if (self->folder != NULL)
     g_cancellable_cancel (self->folder->cancellable);
   self->folder = NULL;  /* the task owns it */
@@ -1658,6 +2057,13 @@ mien_predict_page_class_init (MienPredictPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, MienPredictPage, status_label);
   gtk_widget_class_bind_template_child (widget_class, MienPredictPage, charts_box);
   gtk_widget_class_bind_template_child (widget_class, MienPredictPage, strip);
+  gtk_widget_class_bind_template_child (widget_class, MienPredictPage, explain_switch);
+  gtk_widget_class_bind_template_child (widget_class, MienPredictPage, explain_controls);
+  gtk_widget_class_bind_template_child (widget_class, MienPredictPage, explain_class_dropdown);
+  gtk_widget_class_bind_template_child (widget_class, MienPredictPage, explain_member_dropdown);
+  gtk_widget_class_bind_template_child (widget_class, MienPredictPage, explain_opacity_scale);
+  gtk_widget_class_bind_template_child (widget_class, MienPredictPage, explain_legend);
+  gtk_widget_class_bind_template_child (widget_class, MienPredictPage, explain_label);
 
   gtk_widget_class_install_action (widget_class, "predict.open", NULL, open_action);
   gtk_widget_class_install_action (widget_class, "predict.open-folder", NULL, open_folder_action);
@@ -1696,6 +2102,20 @@ mien_predict_page_init (MienPredictPage *self)
   gtk_drop_target_set_gtypes (drop, types, G_N_ELEMENTS (types));
   g_signal_connect (drop, "drop", G_CALLBACK (on_drop), self);
   gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (drop));
+
+  self->explain_class = -1;
+  self->explain_member = -1;
+  self->explain_opacity = gtk_range_get_value (GTK_RANGE (self->explain_opacity_scale));
+  rebuild_explain_choices (self);
+  gtk_drawing_area_set_draw_func (self->explain_legend, draw_legend, NULL, NULL);
+  g_signal_connect_swapped (self->explain_switch, "notify::active",
+                            G_CALLBACK (on_explain_changed), self);
+  g_signal_connect_swapped (self->explain_class_dropdown, "notify::selected",
+                            G_CALLBACK (on_explain_changed), self);
+  g_signal_connect_swapped (self->explain_member_dropdown, "notify::selected",
+                            G_CALLBACK (on_explain_changed), self);
+  g_signal_connect_swapped (self->explain_opacity_scale, "value-changed",
+                            G_CALLBACK (on_explain_changed), self);
 
   update_actions (self);
   show_current (self);
@@ -1839,4 +2259,64 @@ mien_predict_page_get_face_probabilities (MienPredictPage  *self,
   if (average != NULL)
     *average = result->average;
   return TRUE;
+}
+
+void
+mien_predict_page_set_explain (MienPredictPage *self,
+                               gboolean         explain)
+{
+  g_return_if_fail (MIEN_IS_PREDICT_PAGE (self));
+
+  /* Through the widgets, so that they show the choice. */
+  gtk_switch_set_active (self->explain_switch, explain);
+}
+
+void
+mien_predict_page_set_explain_class (MienPredictPage *self,
+                                     int              class_index)
+{
+  g_return_if_fail (MIEN_IS_PREDICT_PAGE (self));
+
+  gtk_drop_down_set_selected (self->explain_class_dropdown, class_index < 0 ? 0 : class_index + 1);
+}
+
+void
+mien_predict_page_set_explain_member (MienPredictPage *self,
+                                      int              member)
+{
+  g_return_if_fail (MIEN_IS_PREDICT_PAGE (self));
+
+  gtk_drop_down_set_selected (self->explain_member_dropdown, member < 0 ? 0 : member + 1);
+}
+
+void
+mien_predict_page_set_explain_opacity (MienPredictPage *self,
+                                       double           opacity)
+{
+  g_return_if_fail (MIEN_IS_PREDICT_PAGE (self));
+
+  gtk_range_set_value (GTK_RANGE (self->explain_opacity_scale), opacity);
+}
+
+GdkPixbuf *
+mien_predict_page_get_explain_overlay (MienPredictPage *self,
+                                       guint           *class_index)
+{
+  g_return_val_if_fail (MIEN_IS_PREDICT_PAGE (self), NULL);
+
+  if (!overlay_is_current (self))
+    return NULL;
+  if (class_index != NULL)
+    *class_index = self->explained.class_index;
+  return self->overlay;
+}
+
+const char *
+mien_predict_page_get_explain_message (MienPredictPage *self)
+{
+  g_return_val_if_fail (MIEN_IS_PREDICT_PAGE (self), NULL);
+
+  if (!gtk_widget_get_visible (GTK_WIDGET (self->explain_label)))
+    return NULL;
+  return gtk_label_get_text (self->explain_label);
 }
