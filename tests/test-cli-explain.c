@@ -294,6 +294,18 @@ only_item (JsonObject *root)
   return json_array_get_object_element (explained, 0);
 }
 
+/* Member `m`'s raw Grad-CAM grid in an explained item. */
+static MienTensor *
+member_grid (JsonObject *item,
+             guint       m)
+{
+  JsonArray *members = json_object_get_array_member (item, "members");
+
+  g_assert_cmpuint (m, <, json_array_get_length (members));
+  return grid_tensor (json_object_get_object_member (json_array_get_object_element (members, m),
+                                                     "grad_cam"));
+}
+
 static guint
 class_of (const char *name)
 {
@@ -359,7 +371,7 @@ test_single (void)
   g_assert_cmpstr (json_object_get_string_member (member, "model"), ==, model_a);
   g_assert_cmpstr (json_object_get_string_member (member, "layer"), ==, "layer4");
   g_assert_false (json_object_has_member (member, "output"));
-  raw = grid_tensor (json_object_get_object_member (member, "grad_cam"));
+  raw = member_grid (item, 0);
   expected = grad_cam_in_process (model_a, image_path, predicted);
   /* ResNet-18's layer4 at 64 px: a 2 × 2 grid. */
   g_assert_cmpint (mien_tensor_size (raw, 1), ==, 2);
@@ -404,8 +416,7 @@ test_ensemble (void)
   for (guint m = 0; m < 2; m++)
     {
       JsonObject *member = json_array_get_object_element (members, m);
-      g_autoptr(MienTensor) raw = grid_tensor (json_object_get_object_member (member,
-                                                                               "grad_cam"));
+      g_autoptr(MienTensor) raw = member_grid (item, m);
       g_autoptr(MienTensor) expected = grad_cam_in_process (files[m], image_path, class_index);
       g_autoptr(MienTensor) scaled = upsampled (raw);
       g_autofree char *name = g_strdup_printf ("photo-model%u.png", m + 1);
@@ -461,9 +472,7 @@ test_class (void)
   plain_root = parse_json_object (plain->out);
   item = only_item (plain_root);
   predicted = class_of (json_object_get_string_member (item, "predicted"));
-  plain_raw = grid_tensor (json_object_get_object_member (
-    json_array_get_object_element (json_object_get_array_member (item, "members"), 0),
-    "grad_cam"));
+  plain_raw = member_grid (item, 0);
 
   /* A class whose evidence lies elsewhere than the predicted one's (a random head can give a
    * class none at all: an all-zero map). */
@@ -486,9 +495,7 @@ test_class (void)
   item = only_item (chosen_root);
   g_assert_cmpstr (json_object_get_string_member (item, "class"), ==, classes[other]);
   g_assert_cmpstr (json_object_get_string_member (item, "predicted"), ==, classes[predicted]);
-  chosen_raw = grid_tensor (json_object_get_object_member (
-    json_array_get_object_element (json_object_get_array_member (item, "members"), 0),
-    "grad_cam"));
+  chosen_raw = member_grid (item, 0);
   expected = grad_cam_in_process (model_a, image_path, other);
   assert_not_flat (expected);
   assert_tensors (chosen_raw, expected, 0);
@@ -521,6 +528,20 @@ test_text (void)
   g_assert_true (g_file_test (second, G_FILE_TEST_IS_REGULAR));
 }
 
+/* How many entries `dir` holds (-1: it does not exist). */
+static int
+count_entries (const char *dir)
+{
+  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+  int n = 0;
+
+  if (d == NULL)
+    return -1;
+  while (g_dir_read_name (d) != NULL)
+    n++;
+  return n;
+}
+
 /* photos/README.md's face counts. */
 static const struct {
   const char *file;
@@ -540,9 +561,10 @@ test_faces (void)
   g_autofree char *yunet = NULL;
   g_autofree char *photos = NULL;
   g_autofree char *out = NULL;
+  g_autofree char *blank = NULL;
   g_autoptr(MienTestCliResult) r = NULL;
   g_autoptr(JsonObject) root = NULL;
-  JsonArray *explained;
+  JsonArray *explained, *no_face;
   guint total = 0;
 
   if (shared == NULL)
@@ -561,9 +583,20 @@ test_faces (void)
   ensure_fixtures ();
   photos = g_build_filename (shared, "photos", NULL);
   out = scratch_path ("faces");
+  blank = scratch_path ("zz-blank.png");
+  {
+    g_autoptr(GdkPixbuf) grey = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, 64, 48);
+    g_autoptr(GError) error = NULL;
+
+    gdk_pixbuf_fill (grey, 0x808080ff);
+    g_assert_true (gdk_pixbuf_save (grey, blank, "png", &error, NULL));
+    g_assert_no_error (error);
+  }
   r = mien_test_cli_run ("explain", "--model", model_a, "--faces", "--detector", "opencv:yunet",
-                         "--face-model", yunet, photos, "--out", out, "--json", NULL);
+                         "--face-model", yunet, photos, blank, "--out", out, "--json", NULL);
+  /* An image without a face is said and listed, not a failure. */
   mien_test_cli_assert_success (r);
+  g_assert_nonnull (strstr (r->err, blank));
   root = parse_json_object (r->out);
   explained = json_object_get_array_member (root, "explained");
   for (guint i = 0; i < G_N_ELEMENTS (shared_photos); i++)
@@ -599,22 +632,10 @@ test_faces (void)
       total += shared_photos[i].n_faces;
     }
   g_assert_cmpuint (json_array_get_length (explained), ==, total);
-  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (root, "no_face")), ==,
-                    0);
-}
-
-/* How many entries `dir` holds (-1: it does not exist). */
-static int
-count_entries (const char *dir)
-{
-  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
-  int n = 0;
-
-  if (d == NULL)
-    return -1;
-  while (g_dir_read_name (d) != NULL)
-    n++;
-  return n;
+  no_face = json_object_get_array_member (root, "no_face");
+  g_assert_cmpuint (json_array_get_length (no_face), ==, 1);
+  g_assert_cmpstr (json_array_get_string_element (no_face, 0), ==, blank);
+  g_assert_cmpint (count_entries (out), ==, total);
 }
 
 /* A usage error (exit 2) whose message holds `needle`, with nothing written to `out`. */
