@@ -38,15 +38,15 @@ typedef struct {
 
 /* One image or face to explain. */
 typedef struct {
-  const char               *path;
-  char                     *stem;        /* the output's name without ".png" */
-  GdkPixbuf                *shown;       /* what the map is drawn over */
-  MienTensor               *images;      /* uint8 [1, 3, S, S]: what the members see */
-  const float              *per_model;   /* n_models × K */
-  const float              *average;     /* K */
-  int                       face;        /* the face's index in the image (predict --faces'); -1 */
-  const MienFace           *box;
-  const MienFaceAlignOptions *align;
+  const char                 *path;
+  char                       *stem;       /* the output's name without ".png" */
+  GdkPixbuf                  *shown;      /* what the map is drawn over */
+  MienTensor                 *images;     /* uint8 [1, 3, S, S]: what the members see */
+  const float                *per_model;  /* n_models × K */
+  const float                *average;    /* K */
+  int                         face;       /* its index in the image, as predict --faces'; -1 */
+  const MienFace             *box;        /* with a face: the detector's box */
+  const MienFaceAlignOptions *align;      /* with a face: how it was cropped */
 } ExplainItem;
 
 static gboolean
@@ -315,6 +315,7 @@ explain_item (ExplainJob   *job,
     json_array_add_object_element (job->explained, g_steal_pointer (&object));
   else
     {
+      /* Translators: "IMAGE, face K: CLASS (predicted CLASS) → PNG" */
       if (item->face >= 0)
         g_print (_("%s, face %d: %s (predicted %s) → %s\n"), item->path, item->face,
                  classes[class_index], classes[mien_probabilities_argmax (item->average, k)],
