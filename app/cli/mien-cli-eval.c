@@ -15,11 +15,11 @@ static const char margin_help[] =
   N_("Room around a face, as a fraction of its box, 0–2 (default: the margin the models were "
      "trained with, else 0.2)");
 
-static MienEnsemble *
-load_ensemble (const char  *command,
-               char       **models,
-               const char  *device_arg,
-               int         *status)
+MienEnsemble *
+mien_cli_load_ensemble (const char  *command,
+                        char       **models,
+                        const char  *device_arg,
+                        int         *status)
 {
   g_autoptr(GError) error = NULL;
   MienDevice device = mien_device_cpu ();
@@ -303,7 +303,7 @@ mien_cli_eval (int    argc,
   if (split != NULL && !mien_dataset_check_split_name (split, &error))
     return mien_cli_usage_error ("eval", "%s", error->message);
 
-  ensemble = load_ensemble ("eval", models, device, &status);
+  ensemble = mien_cli_load_ensemble ("eval", models, device, &status);
   if (ensemble == NULL)
     return status;
   if (faces &&
@@ -472,7 +472,7 @@ mien_cli_predict (int    argc,
   if (csv != NULL && !mien_output_check (csv, (const char * const *) inputs->pdata, &error))
     return mien_cli_usage_error ("predict", "--csv: %s", error->message);
 
-  ensemble = load_ensemble ("predict", models, device, &status);
+  ensemble = mien_cli_load_ensemble ("predict", models, device, &status);
   if (ensemble == NULL)
     return status;
   if (faces)

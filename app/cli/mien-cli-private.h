@@ -139,6 +139,14 @@ int mien_cli_predict   (int argc, char **argv);
 int mien_cli_detectors (int argc, char **argv);
 int mien_cli_weights   (int argc, char **argv);
 int mien_cli_capture   (int argc, char **argv);
+int mien_cli_explain   (int argc, char **argv);
+/* The ensemble of the --model files on --device `device_arg` (NULL: the CPU): NULL once the
+ * reason is printed, `*status` the exit status (a usage error without a model or with a bad
+ * device). */
+MienEnsemble *mien_cli_load_ensemble (const char  *command,
+                                      char       **models,
+                                      const char  *device_arg,
+                                      int         *status);
 /* The face detector `detector_spec` (NULL: the best available) with YuNet's model file
  * `face_model` (NULL: Mien's data folder), prepared; warns when it is not YuNet for want of
  * its file. NULL once the reason is printed. */

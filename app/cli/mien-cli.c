@@ -37,6 +37,8 @@ static const MienCliCommand commands[] = {
   { "eval",      N_("Evaluate models or an ensemble on a dataset"),           mien_cli_eval },
   { "predict",   N_("Predict the expression of images with a model or an ensemble"),
     mien_cli_predict },
+  { "explain",   N_("Draw where a model or an ensemble looks (Grad-CAM) over images or faces"),
+    mien_cli_explain },
   { "detectors", N_("List the face detectors, or fetch YuNet's model file"),  mien_cli_detectors },
   { "capture",   N_("Record face crops from a camera or a video into a class folder"),
     mien_cli_capture },
