@@ -519,6 +519,41 @@ mien_test_run_reference (const char *script,
 }
 
 MienModel *
+mien_test_toy_model (const char * const  *classes,
+                     char               **plugin_dir)
+{
+  static MienPluginEngine *engine;
+  g_autofree char *dir = g_test_build_filename (G_TEST_BUILT, "plugins", "toy", NULL);
+  g_autoptr(GError) error = NULL;
+  MienModelSpec spec = { 0, };
+  MienModel *model;
+
+  if (engine == NULL)
+    {
+      const char *path[2] = { dir, NULL };
+
+      engine = mien_plugin_engine_new ();
+      mien_plugin_engine_set_search_path (engine, path);
+      mien_plugin_engine_load (engine);
+    }
+  spec.backbone = "toy:tiny";
+  spec.input_size = 8;
+  spec.mode = MIEN_MODE_FINETUNE;
+  spec.classes = classes;
+  for (int c = 0; c < 3; c++)
+    {
+      spec.mean[c] = 0.5;
+      spec.std[c] = 0.25;
+    }
+  spec.device = mien_device_cpu ();
+  model = mien_model_new (engine, &spec, &error);
+  g_assert_no_error (error);
+  if (plugin_dir != NULL)
+    *plugin_dir = g_steal_pointer (&dir);
+  return model;
+}
+
+MienModel *
 mien_test_random_model (const char         *backbone,
                         int                 input_size,
                         const char * const *classes,

@@ -40,6 +40,13 @@ void    mien_test_remove_tree       (const char      *path);
 void    mien_test_assert_same_tensors (const char    *path_a,
                                        const char    *path_b);
 
+/* A random model on the test fixture plugin "toy" (tests/plugins/toy: a backbone without
+ * forward_hooked, so one that cannot be explained), variant "tiny" at 8 px. Its engine lives
+ * until the test ends. `plugin_dir` (optional) receives the fixture's folder, for the
+ * MIEN_PLUGIN_PATH of a child process (mien-cli) that must load the model's file. */
+MienModel *mien_test_toy_model      (const char * const *classes,
+                                     char              **plugin_dir);
+
 /* A `backbone` ("resnet:18") model at `input_size` px for `classes`, grey or colour, randomly
  * initialised (fine-tuning, mean 0.5 and std 0.25, on the CPU): what it predicts means nothing,
  * for tests of what is done with predictions. Fails the test when it cannot be made. */

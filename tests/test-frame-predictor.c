@@ -764,7 +764,7 @@ static void
 test_explain_unsupported (void)
 {
   g_autoptr(MienEnsemble) ensemble = mien_ensemble_new ();
-  g_autoptr(MienModel) vit = mien_test_random_model ("vit:ti_16", 32, classes, FALSE);
+  g_autoptr(MienModel) toy = mien_test_toy_model (classes, NULL);
   g_autoptr(MienFramePredictor) predictor = NULL;
   g_autoptr(GRand) rand = g_rand_new_with_seed (16);
   g_autoptr(GdkPixbuf) frame = random_frame (rand, 32, 32);
@@ -773,7 +773,7 @@ test_explain_unsupported (void)
   const GError *failure;
   Received received;
 
-  g_assert_true (mien_ensemble_add (ensemble, vit, &error));
+  g_assert_true (mien_ensemble_add (ensemble, toy, &error));
   g_assert_no_error (error);
   received_init (&received);
   predictor = mien_frame_predictor_new (ensemble, MIEN_FRAME_REGION_WHOLE);
