@@ -634,33 +634,32 @@ on_plan_file (GFile    *file,
   refresh_actions (self);
 }
 
-static void
-new_action (GtkWidget  *widget,
-            const char *action_name,
-            GVariant   *parameter)
-{
-  mien_ui_choose_file (widget, _("Folder of the New Queue"),
-                       GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER, _("_Create"), NULL, NULL,
-                       on_new_folder, g_object_ref (widget));
-}
+/* What the actions that ask for a file or folder ask, and what they do with the answer. */
+static const struct {
+  const char           *action;
+  const char           *title;
+  GtkFileChooserAction  chooser;
+  const char           *accept;
+  MienFileChosenFunc    func;
+} choosers[] = {
+  { "experiments.new", N_("Folder of the New Queue"), GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER,
+    N_("_Create"), on_new_folder },
+  { "experiments.open", N_("Open an Experiment Queue"), GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER,
+    N_("_Open"), on_open_folder },
+  { "experiments.plan-file", N_("A Plan of Experiments (JSON)"), GTK_FILE_CHOOSER_ACTION_OPEN,
+    N_("_Use"), on_plan_file },
+};
 
 static void
-open_action (GtkWidget  *widget,
-             const char *action_name,
-             GVariant   *parameter)
+choose_action (GtkWidget  *widget,
+               const char *action_name,
+               GVariant   *parameter)
 {
-  mien_ui_choose_file (widget, _("Open an Experiment Queue"),
-                       GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER, _("_Open"), NULL, NULL,
-                       on_open_folder, g_object_ref (widget));
-}
-
-static void
-plan_file_action (GtkWidget  *widget,
-                  const char *action_name,
-                  GVariant   *parameter)
-{
-  mien_ui_choose_file (widget, _("A Plan of Experiments (JSON)"), GTK_FILE_CHOOSER_ACTION_OPEN,
-                       _("_Use"), NULL, NULL, on_plan_file, g_object_ref (widget));
+  for (guint i = 0; i < G_N_ELEMENTS (choosers); i++)
+    if (g_str_equal (action_name, choosers[i].action))
+      mien_ui_choose_file (widget, _(choosers[i].title), choosers[i].chooser,
+                           _(choosers[i].accept), NULL, NULL, choosers[i].func,
+                           g_object_ref (widget));
 }
 
 static void
@@ -942,10 +941,8 @@ mien_experiments_page_class_init (MienExperimentsPageClass *klass)
                                           G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE,
                                           1, G_TYPE_POINTER);
 
-  gtk_widget_class_install_action (widget_class, "experiments.new", NULL, new_action);
-  gtk_widget_class_install_action (widget_class, "experiments.open", NULL, open_action);
-  gtk_widget_class_install_action (widget_class, "experiments.plan-file", NULL,
-                                   plan_file_action);
+  for (guint i = 0; i < G_N_ELEMENTS (choosers); i++)
+    gtk_widget_class_install_action (widget_class, choosers[i].action, NULL, choose_action);
   gtk_widget_class_install_action (widget_class, "experiments.plan-paper", NULL,
                                    paper_plan_action);
   gtk_widget_class_install_action (widget_class, "experiments.start", NULL, start_action);

@@ -5,8 +5,9 @@
  *
  * Actions (group "experiments"): "experiments.new" (asks for a folder), "experiments.open" (a
  * queue's folder, e.g. after a restart), "experiments.plan-file" (a JSON plan instead of the
- * paper's), "experiments.start" (starts or resumes the queue in a thread), "experiments.cancel",
- * "experiments.export" ("s": "markdown", "csv" or "latex"; asks for a file). */
+ * paper's), "experiments.plan-paper" (the paper's again), "experiments.start" (starts or
+ * resumes the queue in a thread), "experiments.cancel", "experiments.export" ("s":
+ * "markdown", "csv" or "latex"; asks for a file). */
 #pragma once
 
 #include <adwaita.h>
