@@ -2094,6 +2094,24 @@ test_experiments (void)
   export_text = read_file_text (exported);
   g_assert_cmpstr (export_text, ==, expected);
   screenshot ("experiments");
+
+  /* Opened again (as after a restart): the same rows, evaluated without training. */
+  g_assert_true (mien_experiments_page_open_queue (experiments, queue, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (mien_experiments_page_get_n_rows (experiments), ==, 0);
+  WAIT_FOR (mien_experiments_page_get_n_rows (experiments) == 2, 120, "the rows of the queue");
+  g_clear_pointer (&export_text, g_free);
+  g_assert_true (mien_experiments_page_export (experiments, exported,
+                                               MIEN_ABLATION_FORMAT_MARKDOWN, &error));
+  g_assert_no_error (error);
+  export_text = read_file_text (exported);
+  g_assert_cmpstr (export_text, ==, expected);
+  g_assert_cmpint (mien_experiments_page_get_step_state (experiments, 1, NULL), ==,
+                   MIEN_EXPERIMENT_DONE);
+  g_assert_false (mien_experiments_page_get_running (experiments));
+  g_clear_pointer (&b_log_after, g_free);
+  b_log_after = read_file_text (b_log);
+  g_assert_cmpstr (b_log_after, ==, b_log_before);
 }
 
 int

@@ -40,6 +40,7 @@ struct _MienExperimentsPage
   MienAblation  *ablation;
   char          *plan_file;     /* NULL: the paper's plan */
   GCancellable  *cancellable;   /* non-NULL while the queue runs */
+  GCancellable  *page_cancellable; /* the page's life: evaluating a reopened queue */
   GHashTable    *notes;         /* step name → Note */
   GHashTable    *results;       /* step name → MienMetrics: the rows */
 
@@ -395,18 +396,81 @@ mien_experiments_page_create_queue (MienExperimentsPage *self,
   return TRUE;
 }
 
+/* The rows of the steps a reopened queue has done, evaluated in a thread on a copy of it: a
+ * table of step name → MienMetrics (names: the plan may change meanwhile). */
+static void
+evaluate_thread (GTask        *task,
+                 gpointer      source_object,
+                 gpointer      task_data,
+                 GCancellable *cancellable)
+{
+  MienAblation *ablation = task_data;
+  MienPluginEngine *engine = g_object_get_data (G_OBJECT (task), "engine");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MienAblation) copy = mien_ablation_open (mien_ablation_get_dir (ablation), &error);
+  g_autoptr(GPtrArray) metrics = NULL;
+  GHashTable *rows;
+
+  if (copy == NULL ||
+      (metrics = mien_ablation_evaluate_done (copy, engine, cancellable, &error)) == NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  rows = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                (GDestroyNotify) mien_metrics_free);
+  for (guint i = 0; i < metrics->len; i++)
+    if (metrics->pdata[i] != NULL)
+      g_hash_table_insert (rows, g_strdup (mien_ablation_get_step_name (copy, i)),
+                           mien_metrics_copy (metrics->pdata[i]));
+  g_task_return_pointer (task, rows, (GDestroyNotify) g_hash_table_unref);
+}
+
+static void
+evaluate_done (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  MienExperimentsPage *self = MIEN_EXPERIMENTS_PAGE (source);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GHashTable) rows = g_task_propagate_pointer (G_TASK (result), &error);
+  GHashTableIter iter;
+  gpointer name, m;
+
+  if (rows == NULL)
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        mien_studio_post_error (self->studio, _("The queue’s runs were not evaluated"), error);
+      return;
+    }
+  if (self->ablation != g_task_get_task_data (G_TASK (result)))
+    return;  /* another queue was opened meanwhile */
+  g_hash_table_iter_init (&iter, rows);
+  while (g_hash_table_iter_next (&iter, &name, &m))
+    if (!g_hash_table_contains (self->results, name))
+      g_hash_table_insert (self->results, g_strdup (name), mien_metrics_copy (m));
+  refresh (self);
+}
+
 gboolean
 mien_experiments_page_open_queue (MienExperimentsPage *self,
                                   const char          *dir,
                                   GError             **error)
 {
   g_autoptr(MienAblation) ablation = NULL;
+  g_autoptr(GTask) task = NULL;
 
   g_return_val_if_fail (MIEN_IS_EXPERIMENTS_PAGE (self), FALSE);
 
   if ((ablation = mien_ablation_open (dir, error)) == NULL)
     return FALSE;
   show_queue (self, ablation);
+  task = g_task_new (self, self->page_cancellable, evaluate_done, NULL);
+  g_task_set_source_tag (task, mien_experiments_page_open_queue);
+  g_task_set_task_data (task, g_object_ref (ablation), g_object_unref);
+  g_object_set_data_full (G_OBJECT (task), "engine",
+                          g_object_ref (mien_studio_get_engine (self->studio)), g_object_unref);
+  g_task_run_in_thread (task, evaluate_thread);
   return TRUE;
 }
 
@@ -888,6 +952,7 @@ mien_experiments_page_dispose (GObject *object)
   /* The run holds a reference to the page until it stops; stop it when the page goes. */
   if (self->cancellable != NULL)
     g_cancellable_cancel (self->cancellable);
+  g_cancellable_cancel (self->page_cancellable);
   G_OBJECT_CLASS (mien_experiments_page_parent_class)->dispose (object);
 }
 
@@ -899,6 +964,7 @@ mien_experiments_page_finalize (GObject *object)
   g_clear_object (&self->studio);
   g_clear_object (&self->ablation);
   g_clear_object (&self->cancellable);
+  g_clear_object (&self->page_cancellable);
   g_free (self->plan_file);
   g_hash_table_unref (self->notes);
   g_hash_table_unref (self->results);
@@ -958,6 +1024,7 @@ mien_experiments_page_init (MienExperimentsPage *self)
   self->results = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                          (GDestroyNotify) mien_metrics_free);
   self->bars = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->page_cancellable = g_cancellable_new ();
   build (self);
   refresh_actions (self);
 }

@@ -36,7 +36,8 @@ gboolean      mien_experiments_page_create_queue (MienExperimentsPage *self,
                                                   const char          *dir,
                                                   const char          *plan_file,
                                                   GError             **error);
-/* What "experiments.open" does: shows the queue in `dir`; "experiments.start" resumes it. */
+/* What "experiments.open" does: shows the queue in `dir` and, as soon as they are evaluated (in
+ * a thread), the rows of the steps it has done; "experiments.start" resumes it. */
 gboolean      mien_experiments_page_open_queue   (MienExperimentsPage *self,
                                                   const char          *dir,
                                                   GError             **error);
