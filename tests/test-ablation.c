@@ -559,6 +559,14 @@ async_event_cb (MienAblation            *ablation,
     {
     case MIEN_ABLATION_EVENT_STARTED:
       g_string_append_printf (run->events, "started:%s ", event->name);
+      /* While a trains, c moves before b: the thread reads the plan again before b. */
+      if (g_str_equal (event->name, "a") && run->cancellable != NULL)
+        {
+          g_autoptr(GError) error = NULL;
+
+          g_assert_true (mien_ablation_move_step (ablation, 2, 1, &error));
+          g_assert_no_error (error);
+        }
       break;
     case MIEN_ABLATION_EVENT_PROGRESS:
       run->n_progress++;
@@ -620,8 +628,9 @@ assert_tables_of_done (const char *queue)
   g_assert_cmpstr (tables, ==, expected);
 }
 
-/* In a thread: cancelled in b's first epoch, the tables hold a's row; resumed, a is not
- * trained again and b finishes; the events name each step as it starts and as its row comes. */
+/* In a thread: c moved before b while a trains, and c runs next; cancelled in b's first
+ * epoch, the tables hold a's and c's rows; resumed, neither is trained again and b finishes;
+ * the events name each step as it starts and as its row comes. */
 static void
 test_cancel_and_resume_async (void)
 {
@@ -633,7 +642,8 @@ test_cancel_and_resume_async (void)
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonArray) plan = mien_ablation_parse_plan (
-    "[{\"name\": \"a\"}, {\"name\": \"b\", \"config\": {\"epochs\": 2}}]", -1, "plan", &error);
+    "[{\"name\": \"a\"}, {\"name\": \"b\", \"config\": {\"epochs\": 2}}, "
+    "{\"name\": \"c\", \"config\": {\"smoothing\": 0.1}}]", -1, "plan", &error);
   g_autoptr(MienAblation) ablation = NULL;
   g_autofree char *events = NULL, *resumed = NULL, *a_log_before = NULL, *a_log_after = NULL;
   g_autofree char *tables = NULL;
@@ -650,24 +660,29 @@ test_cancel_and_resume_async (void)
   events = run_queue_async (ablation, cancellable, &error);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_clear_error (&error);
-  g_assert_cmpstr (events, ==, "started:a evaluated:a started:b ");
+  g_assert_cmpstr (events, ==, "started:a evaluated:a started:c evaluated:c started:b ");
+  g_assert_cmpstr (mien_ablation_get_step_name (ablation, 1), ==, "c");
   g_assert_true (mien_ablation_step_is_done (ablation, 0));
-  g_assert_false (mien_ablation_step_is_done (ablation, 1));
+  g_assert_true (mien_ablation_step_is_done (ablation, 1));
+  g_assert_false (mien_ablation_step_is_done (ablation, 2));
   tables = read_text (tables_path);
   g_assert_nonnull (strstr (tables, "| a |"));
+  g_assert_nonnull (strstr (tables, "| c |"));
   g_assert_null (strstr (tables, "| b |"));
   assert_tables_of_done (queue);
   a_log_before = read_text (a_log);
 
   resumed = run_queue_async (ablation, NULL, &error);
   g_assert_no_error (error);
-  g_assert_cmpstr (resumed, ==, "evaluated:a started:b evaluated:b ");
+  g_assert_cmpstr (resumed, ==, "evaluated:a evaluated:c started:b evaluated:b ");
   a_log_after = read_text (a_log);
   g_assert_cmpstr (a_log_after, ==, a_log_before);
   g_assert_cmpuint (count_lines (b_log), ==, 2);
   g_clear_pointer (&tables, g_free);
   tables = read_text (tables_path);
   g_assert_nonnull (strstr (tables, "| b |"));
+  /* In the order of the plan as it was changed during the run. */
+  g_assert_true (strstr (tables, "| c |") < strstr (tables, "| b |"));
   assert_tables_of_done (queue);
 }
 

@@ -1069,15 +1069,15 @@ run_queue (MienAblation         *self,
            GCancellable         *cancellable,
            GError              **error)
 {
-  /* The rows of steps finished before (a resumed queue) come first. */
-  if (!update_tables (self, engine, evaluated_func, user_data, cancellable, error))
-    return FALSE;
   for (;;)
     {
       g_autoptr(MienTrainer) trainer = NULL;
       int i;
 
-      if (self->reload && !reload_plan (self, error))
+      /* The rows of what is done (at first: what a resumed queue finished before), in the
+       * order of the plan as it is now. */
+      if ((self->reload && !reload_plan (self, error)) ||
+          !update_tables (self, engine, evaluated_func, user_data, cancellable, error))
         return FALSE;
       if ((i = next_step (self)) < 0)
         return TRUE;
@@ -1095,8 +1095,6 @@ run_queue (MienAblation         *self,
                        mien_ablation_get_step_name (self, (guint) i));
           return FALSE;
         }
-      if (!update_tables (self, engine, evaluated_func, user_data, cancellable, error))
-        return FALSE;
     }
 }
 
