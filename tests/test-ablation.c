@@ -254,9 +254,10 @@ assert_row_equals_eval (const char *tables,
                                   json_object_get_double_member (eval, "accuracy"), 5.001e-5);
 }
 
-/* Two runs, "a" (1 epoch) and "b" (3), DFT from a and the ensemble of a and b: killed (SIGKILL, no chance to clean up) after b's first
- * epoch, then --resume: a is not trained again, b continues from its epoch 1, and tables.md
- * rows equal `mien-cli eval` on each best model. */
+/* Two runs, "a" (1 epoch) and "b" (3), DFT from a and the ensemble of a and b: killed
+ * (SIGKILL, no chance to clean up) after b's first epoch, when tables.md has a's row already,
+ * then --resume: a is not trained again, b continues from its epoch 1, and tables.md rows
+ * equal `mien-cli eval` on each best model. */
 static void
 test_kill_and_resume (void)
 {
@@ -303,7 +304,14 @@ test_kill_and_resume (void)
   g_spawn_close_pid (pid);
   g_assert_true (WIFSIGNALED (wait_status));
   g_assert_cmpuint (count_lines (b_log), <, 3);
-  g_assert_false (g_file_test (tables_path, G_FILE_TEST_EXISTS));
+  /* The tables of what finished before the kill: a's row, nothing of b yet. */
+  {
+    g_autofree char *partial = read_text (tables_path);
+
+    assert_row_equals_eval (partial, queue, "a", "a", NULL);
+    g_assert_null (strstr (partial, "| b |"));
+    g_assert_null (strstr (partial, "| ab |"));
+  }
   a_log_before = read_text (a_log);
   a_best_before = read_bytes (a_best);
   b_log_before = read_text (b_log);
@@ -381,6 +389,303 @@ test_kill_and_resume (void)
   }
 }
 
+static char *
+queue_file_text (const char *queue)
+{
+  g_autofree char *file = g_build_filename (queue, MIEN_ABLATION_FILE, NULL);
+
+  return read_text (file);
+}
+
+static char *
+join_names (MienAblation *ablation)
+{
+  g_autoptr(GPtrArray) names = g_ptr_array_new ();
+
+  for (guint i = 0; i < mien_ablation_get_n_steps (ablation); i++)
+    g_ptr_array_add (names, (gpointer) mien_ablation_get_step_name (ablation, i));
+  g_ptr_array_add (names, NULL);
+  return g_strjoinv (",", (char **) names->pdata);
+}
+
+/* The plan's step names as ablation.json has them now, joined with ",". */
+static char *
+names_on_disk (const char *queue)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MienAblation) opened = mien_ablation_open (queue, &error);
+
+  g_assert_no_error (error);
+  return join_names (opened);
+}
+
+/* A refused change names the steps, leaves ablation.json as it was and the plan too. */
+static void
+assert_refused (MienAblation *ablation,
+                const char   *queue,
+                gboolean      ok,
+                GError       *error,
+                int           code,
+                const char   *expected,
+                const char   *before)
+{
+  g_autofree char *after = queue_file_text (queue);
+  g_autofree char *names = names_on_disk (queue);
+  g_autofree char *in_memory = join_names (ablation);
+
+  g_assert_false (ok);
+  g_assert_error (error, MIEN_ABLATION_ERROR, code);
+  if (strstr (error->message, expected) == NULL)
+    g_error ("“%s” does not say “%s”", error->message, expected);
+  g_assert_cmpstr (after, ==, before);
+  g_assert_cmpstr (in_memory, ==, names);
+}
+
+static JsonObject *
+parse_step (const char *text)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) error = NULL;
+
+  json_parser_load_from_data (parser, text, -1, &error);
+  g_assert_no_error (error);
+  return json_object_ref (json_node_get_object (json_parser_get_root (parser)));
+}
+
+/* Moving, removing and appending steps that have not started, and the refusals. */
+static void
+test_reorder (void)
+{
+  g_autofree char *queue = scratch_path ("reorder");
+  g_autoptr(MienTrainConfig) base = base_config (queue);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonArray) plan = mien_ablation_parse_plan (
+    "[{\"name\": \"a\"}, {\"name\": \"b\"}, {\"name\": \"dft\", \"config\": {\"mode\": \"dft\"}, "
+    "\"from\": \"a\"}, {\"name\": \"ab\", \"ensemble\": [\"a\", \"b\"]}, "
+    "{\"name\": \"best2\", \"ensemble\": 2}]", -1, "plan", &error);
+  g_autoptr(MienAblation) ablation = NULL;
+  g_autoptr(JsonObject) c = parse_step ("{\"name\": \"c\", \"config\": {\"smoothing\": 0.1}}");
+  g_autoptr(JsonObject) bad = parse_step ("{\"name\": \"d\", \"config\": {\"colour\": 1}}");
+  g_autoptr(JsonObject) twice = parse_step ("{\"name\": \"b\"}");
+  g_autofree char *b_dir = g_build_filename (queue, "b", NULL);
+  g_autofree char *names = NULL;
+  g_autofree char *before = NULL;
+  gboolean ok;
+
+  g_assert_no_error (error);
+  ablation = mien_ablation_create (queue, base, plan, &error);
+  g_assert_no_error (error);
+
+  /* b first: written at once, as mien_ablation_open () reads it back. */
+  g_assert_true (mien_ablation_move_step (ablation, 1, 0, &error));
+  g_assert_no_error (error);
+  names = names_on_disk (queue);
+  g_assert_cmpstr (names, ==, "b,a,dft,ab,best2");
+  g_assert_cmpstr (mien_ablation_get_step_name (ablation, 0), ==, "b");
+  g_assert_true (mien_ablation_move_step (ablation, 0, 1, &error));
+  g_assert_no_error (error);
+  g_clear_pointer (&names, g_free);
+  names = names_on_disk (queue);
+  g_assert_cmpstr (names, ==, "a,b,dft,ab,best2");
+
+  /* Before what a step needs: refused, naming both, nothing written. */
+  before = queue_file_text (queue);
+  ok = mien_ablation_move_step (ablation, 2, 0, &error);
+  assert_refused (ablation, queue, ok, error, MIEN_ABLATION_ERROR_ORDER,
+                  "“dft” starts from the model of “a”, which has to come before it", before);
+  g_clear_error (&error);
+  ok = mien_ablation_move_step (ablation, 3, 1, &error);
+  assert_refused (ablation, queue, ok, error, MIEN_ABLATION_ERROR_ORDER,
+                  "“ab” averages “b”, which has to come before it", before);
+  g_clear_error (&error);
+  ok = mien_ablation_move_step (ablation, 4, 1, &error);
+  assert_refused (ablation, queue, ok, error, MIEN_ABLATION_ERROR_ORDER,
+                  "“best2” averages the 2 best earlier runs, and fewer come before it", before);
+  g_clear_error (&error);
+  ok = mien_ablation_remove_step (ablation, 0, &error);
+  assert_refused (ablation, queue, ok, error, MIEN_ABLATION_ERROR_ORDER,
+                  "Cannot remove “a”: “dft” starts from the model of “a”", before);
+  g_clear_error (&error);
+
+  /* A bad or doubled step is refused as a plan is. */
+  ok = mien_ablation_append_step (ablation, bad, &error);
+  assert_refused (ablation, queue, ok, error, MIEN_ABLATION_ERROR_PLAN,
+                  "“config” has no member “colour”", before);
+  g_clear_error (&error);
+  ok = mien_ablation_append_step (ablation, twice, &error);
+  assert_refused (ablation, queue, ok, error, MIEN_ABLATION_ERROR_PLAN,
+                  "two steps have the same name", before);
+  g_clear_error (&error);
+
+  g_assert_true (mien_ablation_remove_step (ablation, 2, &error));
+  g_assert_no_error (error);
+  g_assert_true (mien_ablation_append_step (ablation, c, &error));
+  g_assert_no_error (error);
+  g_clear_pointer (&names, g_free);
+  names = names_on_disk (queue);
+  g_assert_cmpstr (names, ==, "a,b,ab,best2,c");
+
+  /* A step that has started stays where it is. */
+  g_assert_cmpint (g_mkdir (b_dir, 0755), ==, 0);
+  g_assert_true (mien_ablation_step_is_started (ablation, 1));
+  g_assert_false (mien_ablation_step_is_started (ablation, 0));
+  g_clear_pointer (&before, g_free);
+  before = queue_file_text (queue);
+  ok = mien_ablation_move_step (ablation, 1, 0, &error);
+  assert_refused (ablation, queue, ok, error, MIEN_ABLATION_ERROR_STARTED,
+                  "“b” has started", before);
+  g_clear_error (&error);
+  ok = mien_ablation_remove_step (ablation, 1, &error);
+  assert_refused (ablation, queue, ok, error, MIEN_ABLATION_ERROR_STARTED,
+                  "“b” has started", before);
+}
+
+typedef struct {
+  GCancellable *cancellable;
+  GString      *events;      /* "started:a evaluated:a …" (progress left out) */
+  guint         n_progress;
+  gboolean      done;
+  GError       *error;
+} AsyncRun;
+
+static void
+async_event_cb (MienAblation            *ablation,
+                const MienAblationEvent *event,
+                gpointer                 user_data)
+{
+  AsyncRun *run = user_data;
+
+  switch (event->kind)
+    {
+    case MIEN_ABLATION_EVENT_STARTED:
+      g_string_append_printf (run->events, "started:%s ", event->name);
+      /* While a trains, c moves before b: the thread reads the plan again before b. */
+      if (g_str_equal (event->name, "a") && run->cancellable != NULL)
+        {
+          g_autoptr(GError) error = NULL;
+
+          g_assert_true (mien_ablation_move_step (ablation, 2, 1, &error));
+          g_assert_no_error (error);
+        }
+      break;
+    case MIEN_ABLATION_EVENT_PROGRESS:
+      run->n_progress++;
+      /* Stop b in the middle of its first epoch. */
+      if (g_str_equal (event->name, "b") && run->cancellable != NULL &&
+          event->progress.epoch >= 1 && event->progress.step >= 1)
+        g_cancellable_cancel (run->cancellable);
+      break;
+    case MIEN_ABLATION_EVENT_EVALUATED:
+      g_assert_nonnull (event->metrics);
+      g_string_append_printf (run->events, "evaluated:%s ", event->name);
+      break;
+    }
+}
+
+static void
+async_done_cb (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  AsyncRun *run = user_data;
+
+  mien_ablation_run_finish (MIEN_ABLATION (source), result, &run->error);
+  run->done = TRUE;
+}
+
+static char *
+run_queue_async (MienAblation *ablation,
+                 GCancellable *cancellable,
+                 GError      **error)
+{
+  AsyncRun run = { cancellable, g_string_new (NULL), 0, FALSE, NULL };
+
+  mien_ablation_run_async (ablation, mien_plugin_engine_get_default (), async_event_cb, &run,
+                           cancellable, async_done_cb, &run);
+  while (!run.done)
+    g_main_context_iteration (NULL, TRUE);
+  if (run.error != NULL)
+    g_propagate_error (error, run.error);
+  return g_string_free (run.events, FALSE);
+}
+
+/* tables.md is the core's formatting of what a fresh evaluation of the queue finds done. */
+static void
+assert_tables_of_done (const char *queue)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MienAblation) opened = mien_ablation_open (queue, &error);
+  g_autoptr(GPtrArray) metrics = NULL;
+  g_autofree char *expected = NULL;
+  g_autofree char *path = g_build_filename (queue, "tables.md", NULL);
+  g_autofree char *tables = read_text (path);
+
+  g_assert_no_error (error);
+  metrics = mien_ablation_evaluate_done (opened, mien_plugin_engine_get_default (), NULL,
+                                         &error);
+  g_assert_no_error (error);
+  expected = mien_ablation_format_table (opened, metrics, MIEN_ABLATION_FORMAT_MARKDOWN);
+  g_assert_cmpstr (tables, ==, expected);
+}
+
+/* In a thread: c moved before b while a trains, and c runs next; cancelled in b's first
+ * epoch, the tables hold a's and c's rows; resumed, neither is trained again and b finishes;
+ * the events name each step as it starts and as its row comes. */
+static void
+test_cancel_and_resume_async (void)
+{
+  g_autofree char *queue = scratch_path ("async");
+  g_autofree char *a_log = g_build_filename (queue, "a", "log.jsonl", NULL);
+  g_autofree char *b_log = g_build_filename (queue, "b", "log.jsonl", NULL);
+  g_autofree char *tables_path = g_build_filename (queue, "tables.md", NULL);
+  g_autoptr(MienTrainConfig) base = base_config (queue);
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonArray) plan = mien_ablation_parse_plan (
+    "[{\"name\": \"a\"}, {\"name\": \"b\", \"config\": {\"epochs\": 2}}, "
+    "{\"name\": \"c\", \"config\": {\"smoothing\": 0.1}}]", -1, "plan", &error);
+  g_autoptr(MienAblation) ablation = NULL;
+  g_autofree char *events = NULL, *resumed = NULL, *a_log_before = NULL, *a_log_after = NULL;
+  g_autofree char *tables = NULL;
+
+  g_assert_no_error (error);
+  base->backbone = g_strdup ("resnet:18");
+  base->input_size = 32;
+  base->epochs = 1;
+  base->batch_size = 16;
+  base->threads = 1;
+  ablation = mien_ablation_create (queue, base, plan, &error);
+  g_assert_no_error (error);
+
+  events = run_queue_async (ablation, cancellable, &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&error);
+  g_assert_cmpstr (events, ==, "started:a evaluated:a started:c evaluated:c started:b ");
+  g_assert_cmpstr (mien_ablation_get_step_name (ablation, 1), ==, "c");
+  g_assert_true (mien_ablation_step_is_done (ablation, 0));
+  g_assert_true (mien_ablation_step_is_done (ablation, 1));
+  g_assert_false (mien_ablation_step_is_done (ablation, 2));
+  tables = read_text (tables_path);
+  g_assert_nonnull (strstr (tables, "| a |"));
+  g_assert_nonnull (strstr (tables, "| c |"));
+  g_assert_null (strstr (tables, "| b |"));
+  assert_tables_of_done (queue);
+  a_log_before = read_text (a_log);
+
+  resumed = run_queue_async (ablation, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (resumed, ==, "evaluated:a evaluated:c started:b evaluated:b ");
+  a_log_after = read_text (a_log);
+  g_assert_cmpstr (a_log_after, ==, a_log_before);
+  g_assert_cmpuint (count_lines (b_log), ==, 2);
+  g_clear_pointer (&tables, g_free);
+  tables = read_text (tables_path);
+  g_assert_nonnull (strstr (tables, "| b |"));
+  /* In the order of the plan as it was changed during the run. */
+  g_assert_true (strstr (tables, "| c |") < strstr (tables, "| b |"));
+  assert_tables_of_done (queue);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -397,6 +702,8 @@ main (int   argc,
   g_test_add_func ("/ablation/paper-weights-refused", test_paper_weights_refused);
   g_test_add_func ("/ablation/bad-plans", test_bad_plans);
   g_test_add_func ("/ablation/kill-and-resume", test_kill_and_resume);
+  g_test_add_func ("/ablation/reorder", test_reorder);
+  g_test_add_func ("/ablation/cancel-and-resume-async", test_cancel_and_resume_async);
 
   status = g_test_run ();
   mien_test_remove_tree (tmp_dir);

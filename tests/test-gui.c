@@ -26,6 +26,7 @@
 #include "mien-dataset-page.h"
 #include "mien-demo-data.h"
 #include "mien-evaluate-page.h"
+#include "mien-experiments-page.h"
 #include "mien-explain.h"
 #include "mien-face-model.h"
 #include "mien-image.h"
@@ -2382,6 +2383,185 @@ test_launch_clean (void)
     g_error ("mien printed warnings:\n%s", err);
 }
 
+/* ---- Experiments: a queue of two short runs ------------------------------------------------ */
+
+static void
+on_queue_finished (MienExperimentsPage *page,
+                   const GError        *error,
+                   gpointer             user_data)
+{
+  int *finished = user_data;
+
+  *finished = error == NULL ? 1 : g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
+                                  ? 2 : 3;
+}
+
+static char *
+read_file_text (const char *path)
+{
+  g_autoptr(GError) error = NULL;
+  char *text = NULL;
+
+  g_file_get_contents (path, &text, NULL, &error);
+  g_assert_no_error (error);
+  return text;
+}
+
+/* A JSON plan of two one-epoch runs, reordered before it starts; cancelled while the second
+ * trains and resumed, which trains neither run twice; the table shown equals the core's
+ * evaluation of the folder (mien_ablation_evaluate ()), the chart has a series per run, and the
+ * Markdown export is the core's formatting. */
+static void
+test_experiments (void)
+{
+  MienExperimentsPage *experiments = MIEN_EXPERIMENTS_PAGE (page ("experiments"));
+  MienTrainPage *train_page = MIEN_TRAIN_PAGE (page ("train"));
+  g_autoptr(MienTrainConfig) config = mien_train_config_new ();
+  g_autofree char *queue = g_build_filename (fixture.scratch, "queue", NULL);
+  g_autofree char *plan = g_build_filename (fixture.scratch, "plan.json", NULL);
+  g_autofree char *exported = g_build_filename (fixture.scratch, "exported.md", NULL);
+  g_autofree char *tables_path = g_build_filename (queue, "tables.md", NULL);
+  g_autofree char *b_log = g_build_filename (queue, "b", "log.jsonl", NULL);
+  g_autofree char *a_log = g_build_filename (queue, "a", "log.jsonl", NULL);
+  g_autofree char *b_log_before = NULL, *b_log_after = NULL, *a_log_text = NULL;
+  g_autofree char *tables = NULL, *expected = NULL, *export_text = NULL;
+  g_autoptr(MienAblation) reopened = NULL;
+  g_autoptr(GPtrArray) metrics = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *plan_text = "[{\"name\": \"a\"}, {\"name\": \"b\", \"config\": {\"smoothing\": 0.1}}]";
+  MienAblation *ablation;
+  MienBarChart *chart;
+  int finished = 0;
+  g_auto(GStrv) lines = NULL;
+  guint row;
+
+  g_assert_nonnull (mien_studio_get_stats (fixture.studio));
+  mien_window_show_page (fixture.window, "experiments");
+  config->backbone = g_strdup ("resnet:18");
+  config->input_size = 32;
+  config->epochs = 1;
+  config->batch_size = 32;
+  mien_train_page_set_config (train_page, config);
+  g_assert_true (g_file_set_contents (plan, plan_text, -1, NULL));
+  g_assert_true (mien_experiments_page_create_queue (experiments, queue, plan, &error));
+  g_assert_no_error (error);
+  ablation = mien_experiments_page_get_ablation (experiments);
+  g_signal_connect (experiments, "queue-finished", G_CALLBACK (on_queue_finished), &finished);
+
+  /* b first, as the up button does it; the folder's plan follows. */
+  g_assert_true (mien_experiments_page_move_step (experiments, 1, 0, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (mien_ablation_get_step_name (ablation, 0), ==, "b");
+  {
+    g_autoptr(MienAblation) on_disk = mien_ablation_open (queue, &error);
+
+    g_assert_no_error (error);
+    g_assert_cmpstr (mien_ablation_get_step_name (on_disk, 0), ==, "b");
+  }
+  g_assert_cmpint (mien_experiments_page_get_step_state (experiments, 0, NULL), ==,
+                   MIEN_EXPERIMENT_WAITING);
+
+  /* Cancelled as soon as a starts: b stays done, a is cancelled, the table has b's row. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (experiments), "experiments.start",
+                                             NULL));
+  g_assert_true (mien_experiments_page_get_running (experiments));
+  WAIT_FOR (mien_experiments_page_get_step_state (experiments, 1, NULL) ==
+            MIEN_EXPERIMENT_RUNNING || finished != 0, 300, "a to start");
+  g_assert_cmpint (finished, ==, 0);
+  g_assert_cmpint (mien_experiments_page_get_step_state (experiments, 0, NULL), ==,
+                   MIEN_EXPERIMENT_DONE);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (experiments), "experiments.cancel",
+                                             NULL));
+  WAIT_FOR (finished != 0, 60, "the queue to stop");
+  g_assert_cmpint (finished, ==, 2);
+  g_assert_cmpint (mien_experiments_page_get_step_state (experiments, 1, NULL), ==,
+                   MIEN_EXPERIMENT_CANCELLED);
+  g_assert_cmpuint (mien_experiments_page_get_n_rows (experiments), ==, 1);
+  b_log_before = read_file_text (b_log);
+
+  /* Resumed: b is not trained again, a trains once. */
+  finished = 0;
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (experiments), "experiments.start",
+                                             NULL));
+  WAIT_FOR (finished != 0, 300, "the queue to finish");
+  g_assert_cmpint (finished, ==, 1);
+  b_log_after = read_file_text (b_log);
+  g_assert_cmpstr (b_log_after, ==, b_log_before);
+  a_log_text = read_file_text (a_log);
+  g_assert_cmpuint (g_strv_length (lines = g_strsplit (a_log_text, "\n", -1)), ==, 2);
+  g_clear_pointer (&lines, g_strfreev);
+  for (guint i = 0; i < 2; i++)
+    g_assert_cmpint (mien_experiments_page_get_step_state (experiments, i, NULL), ==,
+                     MIEN_EXPERIMENT_DONE);
+
+  /* The rows are the core's evaluation of the folder, cell by cell as tables.md has them. */
+  reopened = mien_ablation_open (queue, &error);
+  g_assert_no_error (error);
+  metrics = mien_ablation_evaluate (reopened, mien_studio_get_engine (fixture.studio), NULL,
+                                    &error);
+  g_assert_no_error (error);
+  expected = mien_ablation_format_table (reopened, metrics, MIEN_ABLATION_FORMAT_MARKDOWN);
+  tables = read_file_text (tables_path);
+  g_assert_cmpstr (tables, ==, expected);
+  g_assert_cmpuint (mien_experiments_page_get_n_rows (experiments), ==, 2);
+  lines = g_strsplit (expected, "\n", -1);
+  for (row = 0; row < 2; row++)
+    {
+      g_auto(GStrv) cells = g_strsplit (lines[2 + row], " | ", -1);
+      guint n_cells = g_strv_length (cells);
+
+      g_assert_cmpuint (n_cells, ==, 3 + ((MienMetrics *) metrics->pdata[0])->n_classes);
+      for (guint c = 0; c < n_cells; c++)
+        {
+          g_autofree char *shown = mien_experiments_page_dup_cell (experiments, row, c);
+          const char *cell = cells[c];
+          g_autofree char *trimmed = NULL;
+
+          if (c == 0)
+            cell += 2;  /* "| " */
+          trimmed = g_strdup (cell);
+          if (c + 1 == n_cells)
+            *strrchr (trimmed, ' ') = '\0';  /* " |" */
+          g_assert_cmpstr (shown, ==, trimmed);
+        }
+    }
+  chart = mien_experiments_page_get_chart (experiments);
+  g_assert_cmpuint (mien_bar_chart_get_n_series (chart), ==, 2);
+  for (row = 0; row < 2; row++)
+    {
+      MienMetrics *m = metrics->pdata[row];
+
+      g_assert_cmpuint (mien_bar_chart_get_n_categories (chart), ==, m->n_classes);
+      for (guint c = 0; c < m->n_classes; c++)
+        g_assert_cmpfloat (mien_bar_chart_get_value (chart, row, c), ==, m->f1[c]);
+    }
+
+  g_assert_true (mien_experiments_page_export (experiments, exported,
+                                               MIEN_ABLATION_FORMAT_MARKDOWN, &error));
+  g_assert_no_error (error);
+  export_text = read_file_text (exported);
+  g_assert_cmpstr (export_text, ==, expected);
+  screenshot ("experiments");
+
+  /* Opened again (as after a restart): the same rows, evaluated without training. */
+  g_assert_true (mien_experiments_page_open_queue (experiments, queue, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (mien_experiments_page_get_n_rows (experiments), ==, 0);
+  WAIT_FOR (mien_experiments_page_get_n_rows (experiments) == 2, 120, "the rows of the queue");
+  g_clear_pointer (&export_text, g_free);
+  g_assert_true (mien_experiments_page_export (experiments, exported,
+                                               MIEN_ABLATION_FORMAT_MARKDOWN, &error));
+  g_assert_no_error (error);
+  export_text = read_file_text (exported);
+  g_assert_cmpstr (export_text, ==, expected);
+  g_assert_cmpint (mien_experiments_page_get_step_state (experiments, 1, NULL), ==,
+                   MIEN_EXPERIMENT_DONE);
+  g_assert_false (mien_experiments_page_get_running (experiments));
+  g_clear_pointer (&b_log_after, g_free);
+  b_log_after = read_file_text (b_log);
+  g_assert_cmpstr (b_log_after, ==, b_log_before);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -2427,6 +2607,7 @@ main (int   argc,
   g_test_add_func ("/gui/capture-open-dataset", test_capture_open_dataset);
   g_test_add_func ("/gui/shortcuts", test_shortcuts);
   g_test_add_func ("/gui/launch-clean", test_launch_clean);
+  g_test_add_func ("/gui/experiments", test_experiments);
   status = g_test_run ();
 
   if (fixture.window != NULL)

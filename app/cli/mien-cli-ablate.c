@@ -64,37 +64,22 @@ load_plan (const char *plan)
   return array;
 }
 
-/* DIR/tables.md, .csv and .tex, written atomically. */
+/* The tables of the whole queue, printed as Markdown. mien_ablation_run () has written them
+ * after the last step already; the rows come from its cache, so this costs no evaluation. */
 static gboolean
 write_tables (MienAblation  *ablation,
-              const char    *out,
               GCancellable  *cancellable,
               GError       **error)
 {
-  const char *names[] = {
-    [MIEN_ABLATION_FORMAT_MARKDOWN] = "tables.md",
-    [MIEN_ABLATION_FORMAT_CSV] = "tables.csv",
-    [MIEN_ABLATION_FORMAT_LATEX] = "tables.tex",
-  };
   g_autoptr(GPtrArray) metrics = NULL;
   g_autofree char *markdown = NULL;
-  g_autofree char *path = g_build_filename (out, names[MIEN_ABLATION_FORMAT_MARKDOWN], NULL);
+  g_autofree char *path = mien_ablation_dup_table_path (ablation, MIEN_ABLATION_FORMAT_MARKDOWN);
 
   metrics = mien_ablation_evaluate (ablation, mien_plugin_engine_get_default (), cancellable,
                                     error);
-  if (metrics == NULL)
+  if (metrics == NULL || !mien_ablation_write_tables (ablation, metrics, error))
     return FALSE;
-  for (guint f = 0; f < G_N_ELEMENTS (names); f++)
-    {
-      g_autofree char *table = mien_ablation_format_table (ablation, metrics, f);
-      g_autofree char *file = g_build_filename (out, names[f], NULL);
-
-      if (!g_file_set_contents_full (file, table, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0644,
-                                     error))
-        return FALSE;
-      if (f == MIEN_ABLATION_FORMAT_MARKDOWN)
-        markdown = g_steal_pointer (&table);
-    }
+  markdown = mien_ablation_format_table (ablation, metrics, MIEN_ABLATION_FORMAT_MARKDOWN);
   g_print (_("\nValidation F1 of each run's best model (difference to %s), in %s (and .csv, "
              ".tex):\n\n%s"), mien_ablation_get_step_name (ablation, 0), path, markdown);
   return TRUE;
@@ -167,7 +152,7 @@ mien_cli_ablate (int    argc,
   mien_cli_progress_finish (output.progress);
   mien_cli_progress_free (output.progress);
   if (ok)
-    ok = write_tables (ablation, out, cancellable, &error);
+    ok = write_tables (ablation, cancellable, &error);
   if (!ok)
     {
       if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))

@@ -6,6 +6,7 @@
 #include "mien-capture-page.h"
 #include "mien-dataset-page.h"
 #include "mien-evaluate-page.h"
+#include "mien-experiments-page.h"
 #include "mien-kiosk-window.h"
 #include "mien-live-page.h"
 #include "mien-predict-page.h"
@@ -44,6 +45,7 @@ static const struct {
   { "predict",  N_("Predict"),  "image-x-generic-symbolic",     mien_predict_page_new },
   { "live",     N_("Live"),     "camera-web-symbolic",          mien_live_page_new },
   { "capture",  N_("Capture"),  "camera-photo-symbolic",        mien_capture_page_new },
+  { "experiments", N_("Experiments"), "view-list-symbolic",      mien_experiments_page_new },
 };
 
 static void
