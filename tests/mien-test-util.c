@@ -518,6 +518,17 @@ mien_test_run_reference (const char *script,
   return mien_test_run_referencev (script, (const char * const *) args->pdata);
 }
 
+JsonObject *
+mien_test_parse_json_object (const char *text)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) node = json_from_string (text, &error);
+
+  g_assert_no_error (error);
+  g_assert_true (node != NULL && JSON_NODE_HOLDS_OBJECT (node));
+  return json_object_ref (json_node_get_object (node));
+}
+
 MienModel *
 mien_test_toy_model (const char * const  *classes,
                      char               **plugin_dir)

@@ -3,6 +3,7 @@
 
 #include <gdk-pixbuf/gdk-pixbuf.h>
 #include <glib.h>
+#include <json-glib/json-glib.h>
 
 #include "mien-model.h"
 #include "mien-torch.h"
@@ -54,6 +55,10 @@ MienModel *mien_test_random_model   (const char         *backbone,
                                      int                 input_size,
                                      const char * const *classes,
                                      gboolean            grey);
+
+/* `text` parsed as JSON, which must be an object (the test fails otherwise).
+ * Returns: (transfer full). */
+JsonObject *mien_test_parse_json_object (const char *text);
 
 /* The values of any tensor (any dtype, any device) as a new array of doubles. */
 double *mien_test_values_of         (MienTensor      *t,

@@ -441,17 +441,6 @@ assert_refused (MienAblation *ablation,
   g_assert_cmpstr (in_memory, ==, names);
 }
 
-static JsonObject *
-parse_step (const char *text)
-{
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  g_autoptr(GError) error = NULL;
-
-  json_parser_load_from_data (parser, text, -1, &error);
-  g_assert_no_error (error);
-  return json_object_ref (json_node_get_object (json_parser_get_root (parser)));
-}
-
 /* Moving, removing and appending steps that have not started, and the refusals. */
 static void
 test_reorder (void)
@@ -464,9 +453,9 @@ test_reorder (void)
     "\"from\": \"a\"}, {\"name\": \"ab\", \"ensemble\": [\"a\", \"b\"]}, "
     "{\"name\": \"best2\", \"ensemble\": 2}]", -1, "plan", &error);
   g_autoptr(MienAblation) ablation = NULL;
-  g_autoptr(JsonObject) c = parse_step ("{\"name\": \"c\", \"config\": {\"smoothing\": 0.1}}");
-  g_autoptr(JsonObject) bad = parse_step ("{\"name\": \"d\", \"config\": {\"colour\": 1}}");
-  g_autoptr(JsonObject) twice = parse_step ("{\"name\": \"b\"}");
+  g_autoptr(JsonObject) c = mien_test_parse_json_object ("{\"name\": \"c\", \"config\": {\"smoothing\": 0.1}}");
+  g_autoptr(JsonObject) bad = mien_test_parse_json_object ("{\"name\": \"d\", \"config\": {\"colour\": 1}}");
+  g_autoptr(JsonObject) twice = mien_test_parse_json_object ("{\"name\": \"b\"}");
   g_autofree char *b_dir = g_build_filename (queue, "b", NULL);
   g_autofree char *names = NULL;
   g_autofree char *before = NULL;

@@ -97,17 +97,6 @@ load_model (const char *path)
   return model;
 }
 
-static JsonObject *
-parse_json_object (const char *text)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(JsonNode) node = json_from_string (text, &error);
-
-  g_assert_no_error (error);
-  g_assert_true (JSON_NODE_HOLDS_OBJECT (node));
-  return json_object_ref (json_node_get_object (node));
-}
-
 /* The JSON's {"height", "width", "values"} as a float32 [1, h, w] tensor. */
 static MienTensor *
 grid_tensor (JsonObject *grid)
@@ -343,7 +332,7 @@ test_single (void)
   r = mien_test_cli_run ("explain", "--model", model_a, image_path, "--out", out, "--json",
                          "--opacity", "0.3", "--threads", "1", NULL);
   mien_test_cli_assert_success (r);
-  root = parse_json_object (r->out);
+  root = mien_test_parse_json_object (r->out);
   item = only_item (root);
   g_assert_cmpstr (json_object_get_string_member (item, "file"), ==, image_path);
   g_assert_cmpstr (json_object_get_string_member (item, "output"), ==, png);
@@ -408,7 +397,7 @@ test_ensemble (void)
   r = mien_test_cli_run ("explain", "--model", model_a, "--model", model_b, image_path,
                          "--out", out, "--json", "--threads", "1", NULL);
   mien_test_cli_assert_success (r);
-  root = parse_json_object (r->out);
+  root = mien_test_parse_json_object (r->out);
   item = only_item (root);
   class_index = class_of (json_object_get_string_member (item, "class"));
   members = json_object_get_array_member (item, "members");
@@ -469,7 +458,7 @@ test_class (void)
   plain = mien_test_cli_run ("explain", "--model", model_a, image_path, "--out", out_default,
                              "--json", "--threads", "1", NULL);
   mien_test_cli_assert_success (plain);
-  plain_root = parse_json_object (plain->out);
+  plain_root = mien_test_parse_json_object (plain->out);
   item = only_item (plain_root);
   predicted = class_of (json_object_get_string_member (item, "predicted"));
   plain_raw = member_grid (item, 0);
@@ -491,7 +480,7 @@ test_class (void)
   chosen = mien_test_cli_run ("explain", "--model", model_a, image_path, "--out", out_class,
                               "--json", "--threads", "1", "--class", classes[other], NULL);
   mien_test_cli_assert_success (chosen);
-  chosen_root = parse_json_object (chosen->out);
+  chosen_root = mien_test_parse_json_object (chosen->out);
   item = only_item (chosen_root);
   g_assert_cmpstr (json_object_get_string_member (item, "class"), ==, classes[other]);
   g_assert_cmpstr (json_object_get_string_member (item, "predicted"), ==, classes[predicted]);
@@ -597,7 +586,7 @@ test_faces (void)
   /* An image without a face is said and listed, not a failure. */
   mien_test_cli_assert_success (r);
   g_assert_nonnull (strstr (r->err, blank));
-  root = parse_json_object (r->out);
+  root = mien_test_parse_json_object (r->out);
   explained = json_object_get_array_member (root, "explained");
   for (guint i = 0; i < G_N_ELEMENTS (shared_photos); i++)
     {
@@ -776,7 +765,7 @@ test_unreadable (void)
   g_assert_nonnull (strstr (r->err, corrupt));
   g_assert_true (g_file_test (good, G_FILE_TEST_IS_REGULAR));
   g_assert_cmpint (count_entries (out), ==, 1);
-  root = parse_json_object (r->out);
+  root = mien_test_parse_json_object (r->out);
   g_assert_cmpuint (json_array_get_length (json_object_get_array_member (root, "explained")),
                     ==, 1);
   failed = json_object_get_array_member (root, "failed");

@@ -824,17 +824,6 @@ copy_file (const char *from,
   g_assert_no_error (error);
 }
 
-static JsonObject *
-parse_json_object (const char *text)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(JsonNode) node = json_from_string (text, &error);
-
-  g_assert_no_error (error);
-  g_assert_true (JSON_NODE_HOLDS_OBJECT (node));
-  return json_object_ref (json_node_get_object (node));
-}
-
 /* A dataset of the shared folder's real photos, one per class, and a blank image in "happy";
  * the paths of the three photos (in dataset order) and of the blank one. */
 static char *
@@ -910,7 +899,7 @@ test_eval_photos (void)
   r = mien_test_cli_run ("eval", "--model", margin_model_path, "--data", set, "--faces",
                          "--detector", "opencv:yunet", "--face-model", yunet, "--json", NULL);
   mien_test_cli_assert_success (r);
-  o = parse_json_object (r->out);
+  o = mien_test_parse_json_object (r->out);
   g_assert_cmpfloat (json_object_get_double_member (o, "face_margin"), ==, RECORDED_MARGIN);
   g_assert_cmpint (json_object_get_int_member (o, "n"), ==, 4);
   no_face = json_object_get_array_member (o, "no_face");
@@ -1031,7 +1020,7 @@ test_eval_margins (void)
   old = mien_test_cli_run ("eval", "--model", model_path, "--data", set, "--faces",
                            "--detector", "opencv:haar", "--json", NULL);
   mien_test_cli_assert_success (old);
-  o = parse_json_object (old->out);
+  o = mien_test_parse_json_object (old->out);
   g_assert_cmpfloat (json_object_get_double_member (o, "face_margin"), ==, 0.2);
   g_assert_cmpuint (json_array_get_length (json_object_get_array_member (o, "no_face")), ==,
                     N_CLASSES);
@@ -1058,7 +1047,7 @@ test_eval_margins (void)
                               "--data", set, "--faces", "--detector", "opencv:haar",
                               "--margin", "0.1", "--json", NULL);
   mien_test_cli_assert_success (chosen);
-  c = parse_json_object (chosen->out);
+  c = mien_test_parse_json_object (chosen->out);
   g_assert_cmpfloat (json_object_get_double_member (c, "face_margin"), ==, 0.1);
 
   /* Face options without --faces are a usage error, not silently ignored. */
@@ -1133,7 +1122,7 @@ assert_fer2013_evaluation (const char *csv,
                          /* Only YuNet takes a model file. */
                          yunet != NULL ? "--face-model" : NULL, yunet, NULL);
   mien_test_cli_assert_success (r);
-  o = parse_json_object (r->out);
+  o = mien_test_parse_json_object (r->out);
   g_assert_cmpint (json_object_get_int_member (o, "n"), ==, 2);
   images = json_object_get_array_member (o, "faces");
   g_assert_cmpuint (json_array_get_length (images), ==, 2);
