@@ -28,6 +28,7 @@
 #include "mien-evaluate-page.h"
 #include "mien-experiments-page.h"
 #include "mien-explain.h"
+#include "mien-face-align.h"
 #include "mien-face-model.h"
 #include "mien-image.h"
 #include "mien-kiosk-window.h"
@@ -1067,20 +1068,17 @@ random_model_file (const char *name,
   return path;
 }
 
-/* What the page should draw: `image` resized to the models' input size, the ensemble's
- * Grad-CAM for `class_index` over the image at `opacity`. */
-static GdkPixbuf *
-expected_explanation (MienEnsemble *ensemble,
-                      GdkPixbuf    *image,
-                      guint         class_index,
-                      double        opacity)
+/* The ensemble's Grad-CAM of `image` (resized to the models' input size) for `class_index`. */
+static MienTensor *
+expected_map (MienEnsemble *ensemble,
+              GdkPixbuf    *image,
+              guint         class_index)
 {
   int size = mien_model_get_input_size (mien_ensemble_get_model (ensemble, 0));
   g_autofree guint8 *pixels = g_malloc ((gsize) 3 * size * size);
   g_autoptr(GError) error = NULL;
   g_autoptr(MienTensor) images = NULL;
-  g_autoptr(MienTensor) map = NULL;
-  GdkPixbuf *overlay;
+  MienTensor *map;
 
   g_assert_true (mien_image_from_pixbuf (image, size, FALSE, pixels, NULL, &error));
   g_assert_no_error (error);
@@ -1088,6 +1086,21 @@ expected_explanation (MienEnsemble *ensemble,
   g_assert_no_error (error);
   map = mien_explain_grad_cam_ensemble (ensemble, images, class_index, NULL, &error);
   g_assert_no_error (error);
+  return map;
+}
+
+/* What the page should draw: the ensemble's Grad-CAM for `class_index` over `image` at
+ * `opacity`. */
+static GdkPixbuf *
+expected_explanation (MienEnsemble *ensemble,
+                      GdkPixbuf    *image,
+                      guint         class_index,
+                      double        opacity)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MienTensor) map = expected_map (ensemble, image, class_index);
+  GdkPixbuf *overlay;
+
   overlay = mien_explain_overlay (image, map, opacity, &error);
   g_assert_no_error (error);
   return overlay;
@@ -1205,6 +1218,119 @@ test_predict_explain (void)
   mien_predict_page_set_explain (predict_page, FALSE);
   g_assert_null (mien_predict_page_get_explain_message (predict_page));
   mien_predict_page_set_models (predict_page, models);
+}
+
+/* The Grad-CAM map the page should show for face `face`: of the crop the models classified,
+ * aligned with the margin the ensemble records, for `class_index`. */
+static MienTensor *
+expected_face_map (MienEnsemble   *ensemble,
+                   GdkPixbuf      *frame,
+                   const MienFace *box,
+                   guint           class_index)
+{
+  int size = mien_model_get_input_size (mien_ensemble_get_model (ensemble, 0));
+  MienFaceAlignOptions align = MIEN_FACE_ALIGN_OPTIONS_INIT;
+  g_autoptr(GdkPixbuf) crop = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (mien_ensemble_get_face_margin (ensemble, align.margin, &align.margin, &error));
+  g_assert_no_error (error);
+  crop = mien_face_align (frame, box, &align, size, FALSE);
+  return expected_map (ensemble, crop, class_index);
+}
+
+static void
+assert_same_map (MienTensor *got,
+                 MienTensor *expected)
+{
+  gint64 n = mien_tensor_numel (expected);
+  g_autofree float *a = g_new (float, n);
+  g_autofree float *b = g_new (float, n);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_cmpint (mien_tensor_numel (got), ==, n);
+  g_assert_true (mien_tensor_to_host (got, a, n * sizeof (float), &error));
+  g_assert_true (mien_tensor_to_host (expected, b, n * sizeof (float), &error));
+  g_assert_no_error (error);
+  for (gint64 i = 0; i < n; i++)
+    g_assert_cmpfloat_with_epsilon (a[i], b[i], 1e-5);
+}
+
+/* Explain with "Find faces" on: every face gets the map of its own crop (for its predicted
+ * class, then for a chosen one), drawn over the image; no note sends the user to whole images. */
+static void
+test_predict_explain_faces (void)
+{
+  MienPredictPage *predict_page = MIEN_PREDICT_PAGE (page ("predict"));
+  g_autofree char *shared = mien_test_shared_dir ();
+  g_autofree char *photo = NULL;
+  g_autofree char *resnet = NULL;
+  const char *models[2] = { NULL, NULL };
+  g_autoptr(GFile) file = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MienEnsemble) ensemble = NULL;
+  g_autoptr(GdkPixbuf) frame = NULL;
+  guint n_classes = 0, explained = 0, n_faces;
+  MienTensor *map;
+
+  if (shared == NULL)
+    return;
+  photo = g_build_filename (shared, "photos", "two-laughing.jpg", NULL);
+  file = g_file_new_for_path (photo);
+  resnet = random_model_file ("explain-faces-resnet.safetensors", "resnet:18", 96);
+  models[0] = resnet;
+  ensemble = mien_ensemble_load (mien_studio_get_engine (fixture.studio), models,
+                                 mien_device_cpu (), &error);
+  g_assert_no_error (error);
+  frame = mien_image_load (photo, &error);
+  g_assert_no_error (error);
+
+  mien_window_show_page (fixture.window, "predict");
+  mien_predict_page_set_models (predict_page, models);
+  mien_predict_page_set_find_faces (predict_page, TRUE);
+  mien_predict_page_set_explain_class (predict_page, -1);
+  mien_predict_page_set_explain_opacity (predict_page, 0.5);
+  mien_predict_page_open_file (predict_page, file);
+  mien_predict_page_set_explain (predict_page, TRUE);
+  WAIT_FOR (mien_predict_page_get_n_faces (predict_page) >= 0, 120, "the faces");
+  n_faces = (guint) mien_predict_page_get_n_faces (predict_page);
+  g_assert_cmpuint (n_faces, >=, 1);
+  WAIT_FOR (mien_predict_page_get_explain_overlay (predict_page, NULL) != NULL, 120,
+            "the faces' explanation");
+  g_assert_null (mien_predict_page_get_explain_message (predict_page));
+  g_assert_false (same_rgb (mien_predict_page_get_explain_overlay (predict_page, NULL), frame));
+  g_assert_null (mien_predict_page_get_explain_face_map (predict_page, n_faces, NULL));
+  for (guint f = 0; f < n_faces; f++)
+    {
+      MienFace box;
+      const float *average = NULL;
+      g_autoptr(MienTensor) expected = NULL;
+
+      g_assert_true (mien_predict_page_get_face_probabilities (predict_page, f, &box, NULL,
+                                                               &n_classes, NULL, &average));
+      map = mien_predict_page_get_explain_face_map (predict_page, f, &explained);
+      g_assert_nonnull (map);
+      g_assert_cmpuint (explained, ==, mien_probabilities_argmax (average, n_classes));
+      expected = expected_face_map (ensemble, frame, &box, explained);
+      assert_same_map (map, expected);
+    }
+
+  /* A chosen class: each face's map of that class. */
+  mien_predict_page_set_explain_class (predict_page, (int) (explained + 1) % n_classes);
+  WAIT_FOR ((map = mien_predict_page_get_explain_face_map (predict_page, 0, &explained)) != NULL,
+            120, "the faces' explanation of another class");
+  {
+    MienFace box;
+    g_autoptr(MienTensor) expected = NULL;
+
+    g_assert_true (mien_predict_page_get_face_probabilities (predict_page, 0, &box, NULL, NULL,
+                                                             NULL, NULL));
+    expected = expected_face_map (ensemble, frame, &box, explained);
+    assert_same_map (map, expected);
+  }
+  mien_predict_page_set_explain (predict_page, FALSE);
+  mien_predict_page_set_explain_class (predict_page, -1);
+  mien_predict_page_set_find_faces (predict_page, FALSE);
 }
 
 /* ---- Live: frames, predictions and a main loop that never stalls ------------------------ */
@@ -2602,6 +2728,7 @@ main (int   argc,
   g_test_add_func ("/gui/predict", test_predict);
   g_test_add_func ("/gui/predict-faces", test_predict_faces);
   g_test_add_func ("/gui/predict-explain", test_predict_explain);
+  g_test_add_func ("/gui/predict-explain-faces", test_predict_explain_faces);
   g_test_add_func ("/gui/live", test_live);
   g_test_add_func ("/gui/live-faces", test_live_faces);
   g_test_add_func ("/gui/live-snapshot-log", test_live_snapshot_log);

@@ -80,6 +80,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (SharedEnsemble, shared_ensemble_unref)
 
 typedef struct {
   MienFace    face;
+  MienFaceAlignOptions align;  /* how the crop the models saw was framed */
   GdkTexture *thumbnail;  /* the aligned crop, as the models see it (in colour) */
   float      *per_model;  /* n_models × n_classes */
   float      *average;    /* n_classes */
@@ -203,12 +204,16 @@ mien_predict_item_new (GFile      *file,
 typedef struct _FolderJob FolderJob;
 typedef struct _ExplainJob ExplainJob;
 
-/* Which explanation: of an item, predicted by the ensemble of `generation`, for a class. */
+/* Which explanation: of an item, predicted by the ensemble of `generation`, for a class; of
+ * its whole or of each of its faces. */
 typedef struct {
   MienPredictItem *item;   /* a ref */
   guint            generation;
-  guint            class_index;
+  guint            class_index;  /* faces: FACE_CLASS for each face's predicted class */
+  gboolean         faces;
 } ExplainKey;
+
+#define FACE_CLASS G_MAXUINT
 
 struct _MienPredictPage
 {
@@ -255,8 +260,7 @@ struct _MienPredictPage
   ExplainKey          explained;            /* what the maps or the error below are of */
   GdkPixbuf          *explained_image;
   GCancellable       *explain_cancellable;  /* the running job's */
-  MienTensor         *explained_average;
-  GPtrArray          *explained_members;    /* MienTensor, one per model */
+  GPtrArray          *explained_maps;       /* RegionMaps: the whole image's, or each face's */
   GError             *explain_error;
   GdkPixbuf          *overlay;             /* drawn with overlay_member and overlay_opacity */
   GdkTexture         *overlay_texture;
@@ -747,6 +751,7 @@ predict_faces (PredictJob *job,
 
       g_ptr_array_add (results, result);
       result->face = region->face;
+      result->align = *mien_face_pipeline_get_align (pipeline);
       result->per_model = g_steal_pointer (&region->per_model);
       result->average = g_steal_pointer (&region->average);
       if (crop != NULL)
@@ -998,16 +1003,42 @@ process_next (MienPredictPage *self)
 
 /* ---- Explanations -------------------------------------------------------------------------- */
 
+/* The maps of one region explained: the whole image, or one face's crop. */
+typedef struct {
+  guint       class_index;
+  MienTensor *average;
+  GPtrArray  *members;  /* MienTensor, one per model */
+} RegionMaps;
+
+static void
+region_maps_free (gpointer data)
+{
+  RegionMaps *maps = data;
+
+  g_clear_pointer (&maps->average, mien_tensor_free);
+  g_clear_pointer (&maps->members, g_ptr_array_unref);
+  g_free (maps);
+}
+
+/* The map of `member` (-1 or none such: the average). */
+static MienTensor *
+region_maps_get (const RegionMaps *maps,
+                 int               member)
+{
+  return member < 0 || (guint) member >= maps->members->len
+         ? maps->average : maps->members->pdata[member];
+}
+
 struct _ExplainJob {
   SharedEnsemble *ensemble;
   char           *path;
   ExplainKey      key;
   int             member;
   double          opacity;
+  GPtrArray      *faces;      /* FaceResult (a ref) when key.faces */
   /* In: what an earlier job of the same key left (NULL: computed here); out: the results */
   GdkPixbuf      *image;
-  MienTensor     *average;
-  GPtrArray      *members;
+  GPtrArray      *maps;       /* RegionMaps: one, or one per face */
   GdkPixbuf      *overlay;
   GError         *error;      /* of the image or its maps: they cannot be had */
 };
@@ -1018,6 +1049,7 @@ explain_key_clear (ExplainKey *key)
   g_clear_object (&key->item);
   key->generation = 0;
   key->class_index = 0;
+  key->faces = FALSE;
 }
 
 static gboolean
@@ -1025,7 +1057,7 @@ explain_key_equal (const ExplainKey *a,
                    const ExplainKey *b)
 {
   return a->item != NULL && a->item == b->item && a->generation == b->generation &&
-         a->class_index == b->class_index;
+         a->class_index == b->class_index && a->faces == b->faces;
 }
 
 static void
@@ -1034,38 +1066,132 @@ explain_job_free (ExplainJob *job)
   g_clear_pointer (&job->ensemble, shared_ensemble_unref);
   explain_key_clear (&job->key);
   g_free (job->path);
+  g_clear_pointer (&job->faces, g_ptr_array_unref);
   g_clear_object (&job->image);
-  g_clear_pointer (&job->average, mien_tensor_free);
-  g_clear_pointer (&job->members, g_ptr_array_unref);
+  g_clear_pointer (&job->maps, g_ptr_array_unref);
   g_clear_object (&job->overlay);
   g_clear_error (&job->error);
   g_free (job);
 }
 
-/* The Grad-CAM maps of `image` for `class_index`, as mien_explain_grad_cam_ensemble () gives
- * them: the image is resized to the first member's input size (members of other sizes are
- * refused there, naming them); grey models take its luminance in mien_model_prepare_input (). */
-static MienTensor *
-explain_pixbuf (SharedEnsemble *shared,
-                GdkPixbuf      *image,
-                guint           class_index,
-                GPtrArray     **members,
-                GError        **error)
+static int
+explain_input_size (SharedEnsemble *shared)
 {
-  g_autoptr(MienTensor) images = NULL;
-  g_autofree guint8 *pixels = NULL;
-  MienTensor *average = NULL;
   int size;
 
   g_mutex_lock (&shared->lock);
   size = mien_model_get_input_size (mien_ensemble_get_model (shared->ensemble, 0));
+  g_mutex_unlock (&shared->lock);
+  return size;
+}
+
+/* The Grad-CAM maps of `image` for `class_index`, as mien_explain_grad_cam_ensemble () gives
+ * them: the image is resized to the first member's input size (members of other sizes are
+ * refused there, naming them); grey models take its luminance in mien_model_prepare_input (). */
+static RegionMaps *
+explain_pixbuf (SharedEnsemble *shared,
+                GdkPixbuf      *image,
+                guint           class_index,
+                GError        **error)
+{
+  g_autoptr(MienTensor) images = NULL;
+  g_autofree guint8 *pixels = NULL;
+  RegionMaps *maps = g_new0 (RegionMaps, 1);
+  int size = explain_input_size (shared);
+
+  maps->class_index = class_index;
   pixels = g_malloc ((gsize) 3 * size * size);
+  g_mutex_lock (&shared->lock);
   if (mien_image_from_pixbuf (image, size, FALSE, pixels, NULL, error) &&
       (images = mien_image_batch_tensor (pixels, 1, size, error)) != NULL)
-    average = mien_explain_grad_cam_ensemble (shared->ensemble, images, class_index, members,
-                                              error);
+    maps->average = mien_explain_grad_cam_ensemble (shared->ensemble, images, class_index,
+                                                    &maps->members, error);
   g_mutex_unlock (&shared->lock);
-  return average;
+  if (maps->average == NULL)
+    g_clear_pointer (&maps, region_maps_free);
+  return maps;
+}
+
+/* Each face's maps: of the crop the models classified (aligned as predict_faces () did, at
+ * their input size), for the chosen class or the face's own predicted one. */
+static GPtrArray *
+explain_faces (ExplainJob   *job,
+               GCancellable *cancellable,
+               GError      **error)
+{
+  g_autoptr(GPtrArray) all = g_ptr_array_new_with_free_func (region_maps_free);
+  int size = explain_input_size (job->ensemble);
+  guint n_classes = mien_ensemble_get_n_classes (job->ensemble->ensemble);
+
+  for (guint f = 0; f < job->faces->len && !g_cancellable_is_cancelled (cancellable); f++)
+    {
+      FaceResult *face = job->faces->pdata[f];
+      g_autoptr(GdkPixbuf) crop = mien_face_align (job->image, &face->face, &face->align, size,
+                                                   FALSE);
+      guint class_index = job->key.class_index != FACE_CLASS
+                          ? job->key.class_index
+                          : mien_probabilities_argmax (face->average, n_classes);
+      RegionMaps *maps;
+
+      if (crop == NULL)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE,
+                       _("Not enough memory for the crop of face %u"), f + 1);
+          return NULL;
+        }
+      if ((maps = explain_pixbuf (job->ensemble, crop, class_index, error)) == NULL)
+        return NULL;
+      g_ptr_array_add (all, maps);
+    }
+  return g_steal_pointer (&all);
+}
+
+/* `image` with each face's map drawn over the crop it is of (turned as the crop was) at
+ * `opacity`, coloured as mien_explain_overlay () colours. */
+static GdkPixbuf *
+overlay_faces (GdkPixbuf *image,
+               GPtrArray *faces,
+               GPtrArray *maps,
+               int        member,
+               double     opacity,
+               GError   **error)
+{
+  int width = gdk_pixbuf_get_width (image), height = gdk_pixbuf_get_height (image);
+  cairo_surface_t *surface = cairo_image_surface_create (CAIRO_FORMAT_RGB24, width, height);
+  cairo_t *cr = cairo_create (surface);
+  GdkPixbuf *overlay = NULL;
+
+  G_GNUC_BEGIN_IGNORE_DEPRECATIONS
+  gdk_cairo_set_source_pixbuf (cr, image, 0, 0);
+  cairo_paint (cr);
+  for (guint f = 0; f < maps->len; f++)
+    {
+      FaceResult *face = faces->pdata[f];
+      MienTensor *map = region_maps_get (maps->pdata[f], member);
+      int size = (int) mien_tensor_size (map, mien_tensor_ndim (map) - 1);
+      g_autoptr(GdkPixbuf) blank = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, size, size);
+      g_autoptr(GdkPixbuf) colours = NULL;
+      double cx, cy, side, angle;
+
+      /* At opacity 1 the drawing is the map's colours alone. */
+      gdk_pixbuf_fill (blank, 0);
+      if ((colours = mien_explain_overlay (blank, map, 1.0, error)) == NULL)
+        goto out;
+      mien_face_align_geometry (&face->face, &face->align, &cx, &cy, &side, &angle);
+      cairo_save (cr);
+      cairo_translate (cr, cx, cy);
+      cairo_rotate (cr, angle);
+      cairo_scale (cr, side / size, side / size);
+      gdk_cairo_set_source_pixbuf (cr, colours, -size / 2.0, -size / 2.0);
+      cairo_paint_with_alpha (cr, opacity);
+      cairo_restore (cr);
+    }
+  overlay = gdk_pixbuf_get_from_surface (surface, 0, 0, width, height);
+out:
+  G_GNUC_END_IGNORE_DEPRECATIONS
+  cairo_destroy (cr);
+  cairo_surface_destroy (surface);
+  return overlay;
 }
 
 static void
@@ -1075,50 +1201,83 @@ explain_thread (GTask        *task,
                 GCancellable *cancellable)
 {
   ExplainJob *job = task_data;
-  MienTensor *map;
 
   if (job->image == NULL && job->error == NULL)
     job->image = mien_image_load (job->path, &job->error);
-  if (job->average == NULL && job->error == NULL &&
-      !g_cancellable_is_cancelled (cancellable))
-    job->average = explain_pixbuf (job->ensemble, job->image, job->key.class_index,
-                                   &job->members, &job->error);
-  if (job->average == NULL || g_cancellable_is_cancelled (cancellable))
+  if (job->maps == NULL && job->error == NULL && !g_cancellable_is_cancelled (cancellable))
+    {
+      if (job->key.faces)
+        job->maps = explain_faces (job, cancellable, &job->error);
+      else
+        {
+          RegionMaps *maps = explain_pixbuf (job->ensemble, job->image, job->key.class_index,
+                                             &job->error);
+
+          if (maps != NULL)
+            {
+              job->maps = g_ptr_array_new_with_free_func (region_maps_free);
+              g_ptr_array_add (job->maps, maps);
+            }
+        }
+    }
+  if (job->maps == NULL || g_cancellable_is_cancelled (cancellable))
     {
       g_task_return_boolean (task, FALSE);
       return;
     }
-  map = job->member < 0 || (guint) job->member >= job->members->len
-        ? job->average : job->members->pdata[job->member];
   /* Kept as the maps' error, so that a drawing that cannot be made is not tried again. */
-  job->overlay = mien_explain_overlay (job->image, map, job->opacity, &job->error);
+  if (job->key.faces)
+    job->overlay = overlay_faces (job->image, job->faces, job->maps, job->member, job->opacity,
+                                  &job->error);
+  else
+    job->overlay = mien_explain_overlay (job->image, region_maps_get (job->maps->pdata[0],
+                                                                      job->member),
+                                         job->opacity, &job->error);
   g_task_return_boolean (task, job->overlay != NULL);
 }
 
 /* The selected item when its explanation is wanted and can be computed (its probabilities are
- * known, for "Predicted class"), and the class to explain. */
+ * known, for "Predicted class"; its faces, when they are what is shown), and the class to
+ * explain. */
 static MienPredictItem *
 explain_target (MienPredictPage *self,
-                guint           *class_index)
+                guint           *class_index,
+                gboolean        *faces)
 {
   MienPredictItem *item = selected_item (self);
+  gboolean chosen;
 
-  if (!self->explain || item == NULL || item->error != NULL || item_wants_faces (self, item) ||
-      !item_is_fresh (self, item))
+  if (!self->explain || item == NULL || item->error != NULL)
     return NULL;
-  *class_index = self->explain_class >= 0 && (guint) self->explain_class < item->n_classes
-                 ? (guint) self->explain_class
-                 : mien_probabilities_argmax (item->average, item->n_classes);
+  *faces = item_wants_faces (self, item);
+  if (*faces ? !item_faces_fresh (self, item) || item->faces->len == 0
+             : !item_is_fresh (self, item))
+    return NULL;
+  chosen = self->explain_class >= 0 && (guint) self->explain_class < item->n_classes;
+  if (chosen)
+    *class_index = (guint) self->explain_class;
+  else
+    *class_index = *faces ? FACE_CLASS : mien_probabilities_argmax (item->average,
+                                                                    item->n_classes);
   return item;
+}
+
+/* The explanation the current choices want (its item NULL: none). */
+static ExplainKey
+wanted_explanation (MienPredictPage *self)
+{
+  ExplainKey want = { 0 };
+
+  want.item = explain_target (self, &want.class_index, &want.faces);
+  want.generation = self->generation;
+  return want;
 }
 
 static gboolean
 overlay_is_current (MienPredictPage *self)
 {
-  ExplainKey want = { 0 };
+  ExplainKey want = wanted_explanation (self);
 
-  want.item = explain_target (self, &want.class_index);
-  want.generation = self->generation;
   return self->overlay != NULL && explain_key_equal (&self->explained, &want) &&
          self->overlay_member == self->explain_member &&
          self->overlay_opacity == self->explain_opacity;
@@ -1128,10 +1287,8 @@ static void
 show_picture (MienPredictPage *self,
               MienPredictItem *item)
 {
-  ExplainKey want = { 0 };
+  ExplainKey want = wanted_explanation (self);
 
-  want.item = explain_target (self, &want.class_index);
-  want.generation = self->generation;
   /* While another opacity or member is drawn, the last drawing of the same map stays. */
   if (item != NULL && self->overlay_texture != NULL && item == want.item &&
       explain_key_equal (&self->explained, &want))
@@ -1157,15 +1314,17 @@ start_explain_job (MienPredictPage  *self,
   job->key.item = g_object_ref (key->item);
   job->key.generation = key->generation;
   job->key.class_index = key->class_index;
+  job->key.faces = key->faces;
+  if (key->faces)
+    job->faces = g_ptr_array_ref (key->item->faces);
   job->member = self->explain_member;
   job->opacity = self->explain_opacity;
   /* The maps travel with the job and come back with it: it is cancelled only when they are
    * of no use anymore. */
-  if (explain_key_equal (&self->explained, key) && self->explained_average != NULL)
+  if (explain_key_equal (&self->explained, key) && self->explained_maps != NULL)
     {
       job->image = g_steal_pointer (&self->explained_image);
-      job->average = g_steal_pointer (&self->explained_average);
-      job->members = g_steal_pointer (&self->explained_members);
+      job->maps = g_steal_pointer (&self->explained_maps);
     }
   self->explain_job = job;
   task = g_task_new (self, cancellable, explain_done, NULL);
@@ -1187,7 +1346,7 @@ explain_done (GObject      *source,
   self->explain_job = NULL;
   /* Cancelled: its image, model or class changed while it ran; its maps are of no use. */
   if (!g_cancellable_is_cancelled (g_task_get_cancellable (G_TASK (result))) &&
-      (job->average != NULL || job->error != NULL))
+      (job->maps != NULL || job->error != NULL))
     {
       if (!explain_key_equal (&self->explained, &job->key))
         {
@@ -1198,10 +1357,8 @@ explain_done (GObject      *source,
       self->explained = job->key;
       job->key.item = NULL;
       g_set_object (&self->explained_image, job->image);
-      g_clear_pointer (&self->explained_average, mien_tensor_free);
-      self->explained_average = g_steal_pointer (&job->average);
-      g_clear_pointer (&self->explained_members, g_ptr_array_unref);
-      self->explained_members = g_steal_pointer (&job->members);
+      g_clear_pointer (&self->explained_maps, g_ptr_array_unref);
+      self->explained_maps = g_steal_pointer (&job->maps);
       g_clear_error (&self->explain_error);
       self->explain_error = g_steal_pointer (&job->error);
       if (job->overlay != NULL)
@@ -1223,14 +1380,12 @@ explain_done (GObject      *source,
 static void
 update_explain (MienPredictPage *self)
 {
-  ExplainKey want = { 0 };
+  ExplainKey want = wanted_explanation (self);
   MienPredictItem *item = selected_item (self);
   g_autofree char *message = NULL;
   gboolean is_error = FALSE;
 
   gtk_widget_set_visible (GTK_WIDGET (self->explain_controls), self->explain);
-  want.item = explain_target (self, &want.class_index);
-  want.generation = self->generation;
 
   if (self->explain_job != NULL)
     {
@@ -1248,8 +1403,6 @@ update_explain (MienPredictPage *self)
 
   if (!self->explain || item == NULL)
     ;
-  else if (item_wants_faces (self, item))
-    message = g_strdup (_("Explanations are drawn over whole images: turn off Find faces to see one."));
   else if (want.item != NULL && explain_key_equal (&self->explained, &want) &&
            self->explain_error != NULL)
     {
@@ -1965,8 +2118,7 @@ mien_predict_page_dispose (GObject *object)
   self->explain_job = NULL;  /* its task owns it */
   explain_key_clear (&self->explained);
   g_clear_object (&self->explained_image);
-  g_clear_pointer (&self->explained_average, mien_tensor_free);
-  g_clear_pointer (&self->explained_members, g_ptr_array_unref);
+  g_clear_pointer (&self->explained_maps, g_ptr_array_unref);
   g_clear_error (&self->explain_error);
   g_clear_object (&self->overlay);
   g_clear_object (&self->overlay_texture);
@@ -2309,6 +2461,23 @@ mien_predict_page_get_explain_overlay (MienPredictPage *self,
   if (class_index != NULL)
     *class_index = self->explained.class_index;
   return self->overlay;
+}
+
+MienTensor *
+mien_predict_page_get_explain_face_map (MienPredictPage *self,
+                                        guint            face,
+                                        guint           *class_index)
+{
+  RegionMaps *maps;
+
+  g_return_val_if_fail (MIEN_IS_PREDICT_PAGE (self), NULL);
+
+  if (!overlay_is_current (self) || !self->explained.faces || face >= self->explained_maps->len)
+    return NULL;
+  maps = self->explained_maps->pdata[face];
+  if (class_index != NULL)
+    *class_index = maps->class_index;
+  return region_maps_get (maps, self->explain_member);
 }
 
 const char *

@@ -50,8 +50,10 @@ gboolean   mien_predict_page_get_face_probabilities (MienPredictPage  *self,
                                                      const float     **average);
 
 /* "Explain": the Grad-CAM map (mien_explain_grad_cam_ensemble ()) of the selected image's
- * whole, for a class, drawn over it with mien_explain_overlay (). It is computed in a thread, one
- * at a time, after the image's prediction; a change of image, models or class cancels it.
+ * whole, for a class, drawn over it with mien_explain_overlay (); with "Find faces", each
+ * face's map, of the crop the models classified (mien_face_align () at their input size),
+ * drawn over that crop in the image. It is computed in a thread, one at a time, after the
+ * image's prediction; a change of image, models, faces mode or class cancels it.
  * `class_index` -1 is the predicted class (the default), `member` -1 the ensemble's average
  * (the default), else one model's map. These set the page's widgets, as a user would. */
 void        mien_predict_page_set_explain         (MienPredictPage *self,
@@ -62,11 +64,19 @@ void        mien_predict_page_set_explain_member  (MienPredictPage *self,
                                                    int              member);
 void        mien_predict_page_set_explain_opacity (MienPredictPage *self,
                                                    double           opacity);
-/* The image with the map over it, as the page shows it now, and the class explained; NULL
- * while none is shown for the current choices (not computed yet, or it cannot be).
+/* The image with the map over it, as the page shows it now, and the class explained
+ * (G_MAXUINT with faces for "Predicted class": each face's own); NULL while none is shown for
+ * the current choices (not computed yet, or it cannot be).
  * Returns: (transfer none) (nullable). */
 GdkPixbuf  *mien_predict_page_get_explain_overlay (MienPredictPage *self,
                                                    guint           *class_index);
+/* With faces, face `face`'s map drawn now (the chosen member's, or the average: float32
+ * [1, S, S] as mien_explain_grad_cam_ensemble () gives it) and its class; NULL when none is
+ * shown or there is no such face.
+ * Returns: (transfer none) (nullable). */
+MienTensor *mien_predict_page_get_explain_face_map (MienPredictPage *self,
+                                                    guint            face,
+                                                    guint           *class_index);
 /* The message under the Explain controls ("Explaining…", or why there is no explanation, for
  * instance a model the engine cannot explain yet); NULL when none is shown. */
 const char *mien_predict_page_get_explain_message (MienPredictPage *self);
