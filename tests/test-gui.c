@@ -12,6 +12,7 @@
  */
 #include "config.h"
 
+#include <math.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1256,6 +1257,61 @@ assert_same_map (MienTensor *got,
     g_assert_cmpfloat_with_epsilon (a[i], b[i], 1e-5);
 }
 
+/* Whether (x, y) lies within `slack` px of face `box`'s crop, turned as it is. */
+static gboolean
+in_crop (const MienFace             *box,
+         const MienFaceAlignOptions *align,
+         double                      x,
+         double                      y,
+         double                      slack)
+{
+  double cx, cy, side, angle, u, v;
+
+  mien_face_align_geometry (box, align, &cx, &cy, &side, &angle);
+  u = cos (angle) * (x - cx) + sin (angle) * (y - cy);
+  v = -sin (angle) * (x - cx) + cos (angle) * (y - cy);
+  return fabs (u) <= side / 2 + slack && fabs (v) <= side / 2 + slack;
+}
+
+/* The overlay is the frame outside the faces' crops, and not inside any. */
+static void
+assert_maps_over_crops (MienEnsemble *ensemble,
+                        GdkPixbuf    *overlay,
+                        GdkPixbuf    *frame,
+                        GArray       *boxes)
+{
+  MienFaceAlignOptions align = MIEN_FACE_ALIGN_OPTIONS_INIT;
+  g_autofree guint *changed = g_new0 (guint, boxes->len);
+  g_autoptr(GError) error = NULL;
+  int n = gdk_pixbuf_get_n_channels (frame);
+
+  g_assert_true (mien_ensemble_get_face_margin (ensemble, align.margin, &align.margin, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (gdk_pixbuf_get_width (overlay), ==, gdk_pixbuf_get_width (frame));
+  g_assert_cmpint (gdk_pixbuf_get_height (overlay), ==, gdk_pixbuf_get_height (frame));
+  for (int y = 0; y < gdk_pixbuf_get_height (frame); y++)
+    for (int x = 0; x < gdk_pixbuf_get_width (frame); x++)
+      {
+        const guint8 *a = gdk_pixbuf_read_pixels (overlay) +
+                          (gsize) y * gdk_pixbuf_get_rowstride (overlay) +
+                          x * gdk_pixbuf_get_n_channels (overlay);
+        const guint8 *b = gdk_pixbuf_read_pixels (frame) +
+                          (gsize) y * gdk_pixbuf_get_rowstride (frame) + x * n;
+        gboolean inside = FALSE;
+
+        for (guint f = 0; f < boxes->len; f++)
+          if (in_crop (&g_array_index (boxes, MienFace, f), &align, x + 0.5, y + 0.5, 2.0))
+            {
+              inside = TRUE;
+              changed[f] += memcmp (a, b, 3) != 0;
+            }
+        if (!inside)
+          g_assert_cmpmem (a, 3, b, 3);
+      }
+  for (guint f = 0; f < boxes->len; f++)
+    g_assert_cmpuint (changed[f], >, 0);
+}
+
 /* Explain with "Find faces" on: every face gets the map of its own crop (for its predicted
  * class, then for a chosen one), drawn over the image; no note sends the user to whole images. */
 static void
@@ -1270,6 +1326,7 @@ test_predict_explain_faces (void)
   g_autoptr(GError) error = NULL;
   g_autoptr(MienEnsemble) ensemble = NULL;
   g_autoptr(GdkPixbuf) frame = NULL;
+  g_autoptr(GArray) boxes = g_array_new (FALSE, FALSE, sizeof (MienFace));
   guint n_classes = 0, explained = 0, n_faces;
   MienTensor *map;
 
@@ -1308,6 +1365,7 @@ test_predict_explain_faces (void)
 
       g_assert_true (mien_predict_page_get_face_probabilities (predict_page, f, &box, NULL,
                                                                &n_classes, NULL, &average));
+      g_array_append_val (boxes, box);
       map = mien_predict_page_get_explain_face_map (predict_page, f, &explained);
       g_assert_nonnull (map);
       g_assert_cmpuint (explained, ==, mien_probabilities_argmax (average, n_classes));
@@ -1328,6 +1386,9 @@ test_predict_explain_faces (void)
     expected = expected_face_map (ensemble, frame, &box, explained);
     assert_same_map (map, expected);
   }
+  /* Each map lies over its face's crop, and nowhere else. */
+  assert_maps_over_crops (ensemble, mien_predict_page_get_explain_overlay (predict_page, NULL),
+                          frame, boxes);
   mien_predict_page_set_explain (predict_page, FALSE);
   mien_predict_page_set_explain_class (predict_page, -1);
   mien_predict_page_set_find_faces (predict_page, FALSE);
