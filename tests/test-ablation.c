@@ -638,7 +638,6 @@ test_cancel_and_resume_async (void)
   g_autofree char *tables = NULL;
 
   g_assert_no_error (error);
-  base->backbone = g_strdup ("resnet:18");
   base->input_size = 32;
   base->epochs = 1;
   base->batch_size = 16;
