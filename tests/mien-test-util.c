@@ -518,6 +518,27 @@ mien_test_run_reference (const char *script,
   return mien_test_run_referencev (script, (const char * const *) args->pdata);
 }
 
+MienModelSpec
+mien_test_random_spec (const char         *backbone,
+                       int                 input_size,
+                       MienMode            mode,
+                       const char * const *classes)
+{
+  MienModelSpec spec = { 0, };
+
+  spec.backbone = backbone;
+  spec.input_size = input_size;
+  spec.mode = mode;
+  spec.classes = classes;
+  for (int c = 0; c < 3; c++)
+    {
+      spec.mean[c] = 0.5;
+      spec.std[c] = 0.25;
+    }
+  spec.device = mien_device_cpu ();
+  return spec;
+}
+
 JsonObject *
 mien_test_parse_json_object (const char *text)
 {
@@ -536,7 +557,7 @@ mien_test_toy_model (const char * const  *classes,
   static MienPluginEngine *engine;
   g_autofree char *dir = g_test_build_filename (G_TEST_BUILT, "plugins", "toy", NULL);
   g_autoptr(GError) error = NULL;
-  MienModelSpec spec = { 0, };
+  MienModelSpec spec = mien_test_random_spec ("toy:tiny", 8, MIEN_MODE_FINETUNE, classes);
   MienModel *model;
 
   if (engine == NULL)
@@ -547,16 +568,6 @@ mien_test_toy_model (const char * const  *classes,
       mien_plugin_engine_set_search_path (engine, path);
       mien_plugin_engine_load (engine);
     }
-  spec.backbone = "toy:tiny";
-  spec.input_size = 8;
-  spec.mode = MIEN_MODE_FINETUNE;
-  spec.classes = classes;
-  for (int c = 0; c < 3; c++)
-    {
-      spec.mean[c] = 0.5;
-      spec.std[c] = 0.25;
-    }
-  spec.device = mien_device_cpu ();
   model = mien_model_new (engine, &spec, &error);
   g_assert_no_error (error);
   if (plugin_dir != NULL)
@@ -571,20 +582,10 @@ mien_test_random_model (const char         *backbone,
                         gboolean            grey)
 {
   g_autoptr(GError) error = NULL;
-  MienModelSpec spec = { 0, };
+  MienModelSpec spec = mien_test_random_spec (backbone, input_size, MIEN_MODE_FINETUNE, classes);
   MienModel *model;
 
-  spec.backbone = backbone;
-  spec.input_size = input_size;
-  spec.mode = MIEN_MODE_FINETUNE;
-  spec.classes = classes;
   spec.grey = grey;
-  for (int c = 0; c < 3; c++)
-    {
-      spec.mean[c] = 0.5;
-      spec.std[c] = 0.25;
-    }
-  spec.device = mien_device_cpu ();
   model = mien_model_new (mien_plugin_engine_get_default (), &spec, &error);
   g_assert_no_error (error);
   return model;

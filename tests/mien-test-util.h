@@ -41,6 +41,13 @@ void    mien_test_remove_tree       (const char      *path);
 void    mien_test_assert_same_tensors (const char    *path_a,
                                        const char    *path_b);
 
+/* A `backbone` model spec at `input_size` px for `classes` in `mode`: colour, mean 0.5 and std
+ * 0.25, on the CPU; the spec of every random model below. */
+MienModelSpec mien_test_random_spec (const char         *backbone,
+                                     int                 input_size,
+                                     MienMode            mode,
+                                     const char * const *classes);
+
 /* A random model on the test fixture plugin "toy" (tests/plugins/toy: a backbone without
  * forward_hooked, so one that cannot be explained), variant "tiny" at 8 px. Its engine lives
  * until the test ends. `plugin_dir` (optional) receives the fixture's folder, for the

@@ -811,19 +811,10 @@ test_unsupported (void)
   g_autoptr(MienTensor) input = NULL;
   g_autoptr(MienTensor) map = NULL;
   g_autoptr(GError) error = NULL;
-  MienModelSpec spec = { 0, };
+  MienModelSpec spec;
 
   ensure_fixtures ();
-  spec.backbone = "resnet:18";
-  spec.input_size = SIZE;
-  spec.mode = MIEN_MODE_DFT;
-  spec.classes = classes;
-  for (int c = 0; c < 3; c++)
-    {
-      spec.mean[c] = 0.5;
-      spec.std[c] = 0.25;
-    }
-  spec.device = mien_device_cpu ();
+  spec = mien_test_random_spec ("resnet:18", SIZE, MIEN_MODE_DFT, classes);
   dft_model = mien_model_new (mien_plugin_engine_get_default (), &spec, &error);
   g_assert_no_error (error);
   g_assert_true (mien_model_save (dft_model, dft_path, NULL, NULL, &error));

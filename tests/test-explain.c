@@ -116,17 +116,9 @@ random_model_of (const char         *backbone,
                  const char * const *classes)
 {
   g_autoptr(GError) error = NULL;
-  MienModelSpec spec = {
-    .backbone = backbone,
-    .input_size = size,
-    .mode = mode,
-    .classes = classes,
-    .mean = { 0.5, 0.5, 0.5 },
-    .std = { 0.25, 0.25, 0.25 },
-  };
+  MienModelSpec spec = mien_test_random_spec (backbone, size, mode, classes);
   MienModel *model;
 
-  spec.device = mien_device_cpu ();
   model = mien_model_new (mien_plugin_engine_get_default (), &spec, &error);
   g_assert_no_error (error);
   return model;

@@ -22,18 +22,7 @@ static MienEnsemble *
 make_ensemble (guint n_models)
 {
   g_autoptr(MienEnsemble) ensemble = mien_ensemble_new ();
-  MienModelSpec spec = { 0, };
-
-  spec.backbone = "resnet:18";
-  spec.input_size = 32;
-  spec.mode = MIEN_MODE_FINETUNE;
-  spec.classes = classes;
-  for (int c = 0; c < 3; c++)
-    {
-      spec.mean[c] = 0.5;
-      spec.std[c] = 0.25;
-    }
-  spec.device = mien_device_cpu ();
+  MienModelSpec spec = mien_test_random_spec ("resnet:18", 32, MIEN_MODE_FINETUNE, classes);
   for (guint m = 0; m < n_models; m++)
     {
       g_autoptr(GError) error = NULL;
