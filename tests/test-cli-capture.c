@@ -129,13 +129,21 @@ list_folder (const char *dir)
   return names;
 }
 
-/* The images in `dir` (0 when it does not exist). */
+/* The committed images in `dir` (0 when it does not exist): a crop being written is a hidden
+ * temporary, and for a moment after its link both names exist, so those are not counted. */
 static guint
 count_files (const char *dir)
 {
   g_autoptr(GPtrArray) names = list_folder (dir);
+  guint count = 0;
 
-  return names->len;
+  for (guint i = 0; i < names->len; i++)
+    {
+      g_autofree char *base = g_path_get_basename (names->pdata[i]);
+
+      count += base[0] != '.';
+    }
+  return count;
 }
 
 /* The lines of `text`, sorted. */
