@@ -178,6 +178,17 @@ in_place (MienTensor *tensor, GError **error, F &&f) noexcept
   });
 }
 
+/* Synchronised batch norm (mien-dist.cpp): whether a group is set, and the normalisation with
+ * the statistics of the whole global batch, for mien_tensor_batch_norm () in training mode. */
+bool       sync_batch_norm_active ();
+at::Tensor sync_batch_norm (const at::Tensor &x,
+                            const at::Tensor &weight,
+                            const at::Tensor &bias,
+                            const at::Tensor &running_mean,
+                            const at::Tensor &running_var,
+                            double            momentum,
+                            double            eps);
+
 /* A MienDevice as libtorch's; MIEN_TORCH_ERROR_NO_DEVICE for a CUDA device that is not here. */
 c10::Device to_at_device (MienDevice device);
 

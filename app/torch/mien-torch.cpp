@@ -1804,6 +1804,14 @@ mien_tensor_batch_norm (MienTensor  *x,
     if (training && x->t.dim () >= 2 && x->t.size (1) > 0 && x->t.numel () / x->t.size (1) <= 1)
       invalid ("batch_norm in training needs more than 1 value per channel, got input " +
                dims_to_string (x->t.sizes ()) + " (use a batch of at least 2)");
+    if (training && sync_batch_norm_active ())
+      {
+        static const at::Tensor undefined;
+
+        return sync_batch_norm (x->t, weight ? weight->t : undefined, bias ? bias->t : undefined,
+                                running_mean ? running_mean->t : undefined,
+                                running_var ? running_var->t : undefined, momentum, eps);
+      }
     /* The running statistics are buffers, updated in place by the kernel; they must never
      * require grad. cudnn_enabled = true, as torch.nn.functional.batch_norm passes. */
     return at::batch_norm (x->t, optional_tensor (weight), optional_tensor (bias),
