@@ -110,6 +110,27 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (MienCliProgress, mien_cli_progress_free)
  * cleanly at the next batch and the run folder stays resumable. */
 void             mien_cli_cancel_on_signals (GCancellable *cancellable);
 
+/* torchrun's variables (mien-cli-dist.c): world_size 0 when none is set. `master_addr` is the
+ * environment's. */
+typedef struct {
+  int         rank;
+  int         world_size;
+  int         local_rank;   /* LOCAL_RANK, else RANK */
+  const char *master_addr;
+  guint       master_port;
+} MienCliDistEnv;
+
+gboolean mien_cli_dist_env_read (MienCliDistEnv *env,
+                                 GError        **error);
+/* Runs `args` (a command and its arguments, NULL-terminated) as `nproc` local ranks of this
+ * program, with torchrun's variables set (MASTER_PORT: the environment's, else a free one);
+ * with `set_threads`, each gets --threads (processors / nproc). Ctrl+C reaches every rank once;
+ * when one fails, the others get a grace period to stop by themselves, then are terminated.
+ * Returns the first failed rank's exit status, or 0. */
+int      mien_cli_launch_local  (const char * const *args,
+                                 guint               nproc,
+                                 gboolean            set_threads);
+
 /* The training options that `train` and `ablate` share (everything but --out, --resume,
  * --json and --time-limit). */
 typedef struct _MienCliTrainOptions MienCliTrainOptions;

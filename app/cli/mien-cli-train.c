@@ -10,6 +10,7 @@
 #include "mien-weights.h"
 
 typedef struct {
+  gboolean         quiet;     /* a rank above 0 of a data-parallel run: rank 0 reports */
   gboolean         json;
   MienCliProgress *progress;
   MienTrainer     *trainer;
@@ -49,6 +50,8 @@ progress_cb (const MienTrainProgress *p,
   TrainOutput *out = user_data;
   g_autofree char *text = NULL;
 
+  if (out->quiet)
+    return;
   if (p->phase != MIEN_TRAIN_PHASE_PREPARING && !out->prepared)
     report_preparation (out);
   switch (p->phase)
@@ -81,6 +84,8 @@ epoch_cb (JsonObject *record,
       out->timed_out = TRUE;
       g_cancellable_cancel (out->cancellable);
     }
+  if (out->quiet)
+    return;
   mien_cli_progress_finish (out->progress);
   if (out->json)
     {
@@ -543,14 +548,93 @@ mien_cli_train_options_to_config (MienCliTrainOptions *o,
   return g_steal_pointer (&config);
 }
 
+/* `--nproc N`: the same command line, less --nproc, as N ranks. */
+static int
+launch_ranks (const char * const *argv,
+              guint               nproc,
+              gboolean            set_threads)
+{
+  g_autoptr(GPtrArray) args = g_ptr_array_new ();
+
+  /* argv[0] is "train" (mien-cli.c passes the command's own arguments). */
+  for (guint i = 0; argv[i] != NULL; i++)
+    {
+      if (g_str_equal (argv[i], "--nproc"))
+        {
+          i++;
+          continue;
+        }
+      if (g_str_has_prefix (argv[i], "--nproc="))
+        continue;
+      g_ptr_array_add (args, (gpointer) argv[i]);
+    }
+  g_ptr_array_add (args, NULL);
+  return mien_cli_launch_local ((const char * const *) args->pdata, nproc, set_threads);
+}
+
+/* The error of a rank above 0, named as such. */
+static int
+rank_error (MienProcessGroup *pg,
+            const GError     *error)
+{
+  g_autofree char *message = g_strdup_printf (_("rank %d: %s"), mien_process_group_get_rank (pg),
+                                              error->message);
+
+  mien_cli_error (message);
+  return EXIT_FAILURE;
+}
+
+/* Joins the group torchrun's variables describe; on CUDA each rank takes the GPU of its local
+ * rank unless --device names one. */
+static int
+join_group (MienCliTrainOptions  *options,
+            const MienCliDistEnv *env,
+            const char           *backend_arg,
+            double                timeout_s,
+            MienProcessGroup    **pg_out)
+{
+  g_autoptr(GError) error = NULL;
+  MienDistBackend backend;
+
+  if (!check_options (options, "train"))
+    return EXIT_USAGE;
+  if (options->dev.type == MIEN_DEVICE_CUDA && !strchr (options->device, ':'))
+    options->dev.index = env->local_rank;
+  if (backend_arg != NULL)
+    {
+      if (!mien_dist_backend_from_string (backend_arg, &backend, &error))
+        return mien_cli_usage_error ("train", "%s", error->message);
+    }
+  else
+    backend = options->dev.type == MIEN_DEVICE_CUDA ? MIEN_DIST_BACKEND_NCCL
+                                                    : MIEN_DIST_BACKEND_GLOO;
+  if (backend == MIEN_DIST_BACKEND_NCCL && options->dev.type != MIEN_DEVICE_CUDA)
+    return mien_cli_usage_error ("train", _("--backend nccl needs --device cuda"));
+  *pg_out = mien_process_group_new (backend, env->master_addr, env->master_port, env->rank,
+                                    env->world_size, options->dev, timeout_s, &error);
+  if (*pg_out == NULL)
+    {
+      g_autofree char *message = g_strdup_printf (_("rank %d: %s"), env->rank, error->message);
+
+      mien_cli_error (message);
+      return EXIT_FAILURE;
+    }
+  return EXIT_SUCCESS;
+}
+
 int
 mien_cli_train (int    argc,
                 char **argv)
 {
   g_autoptr(MienCliTrainOptions) options = mien_cli_train_options_new ();
   g_autofree char *out = NULL, *time_limit_arg = NULL;
-  double time_limit = 0.0;
-  gboolean resume = FALSE, json = FALSE;
+  g_autofree char *nproc_arg = NULL, *backend_arg = NULL, *dist_timeout_arg = NULL;
+  g_autofree char **original = g_new0 (char *, argc + 1);
+  double time_limit = 0.0, dist_timeout = 600.0;
+  gint64 nproc = 0;
+  gboolean resume = FALSE, json = FALSE, sync_batch_norm = FALSE;
+  MienCliDistEnv env;
+  g_autoptr(MienProcessGroup) pg = NULL;
   const GOptionEntry own[] = {
     { "time-limit", 0, 0, G_OPTION_ARG_STRING, &time_limit_arg,
       N_("Stop after the epoch that passes this many minutes, keeping the best model "
@@ -561,6 +645,17 @@ mien_cli_train (int    argc,
          "--threads apply)"), NULL },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json,
       N_("Print one JSON line per epoch and a final one with the best model"), NULL },
+    { "nproc", 0, 0, G_OPTION_ARG_STRING, &nproc_arg,
+      N_("Train data-parallel on N local processes (one per GPU with --device cuda), 1–64; "
+         "--batch is per process"), N_("N") },
+    { "backend", 0, 0, G_OPTION_ARG_STRING, &backend_arg,
+      N_("Data-parallel communication: gloo or nccl (default: nccl on CUDA, else gloo)"),
+      N_("NAME") },
+    { "sync-batch-norm", 0, 0, G_OPTION_ARG_NONE, &sync_batch_norm,
+      N_("Data-parallel: batch-norm statistics of the whole global batch"), NULL },
+    { "dist-timeout", 0, 0, G_OPTION_ARG_STRING, &dist_timeout_arg,
+      N_("Data-parallel: seconds to wait for the other processes before giving up "
+         "(default 600)"), N_("SECONDS") },
     { NULL }
   };
   g_autofree GOptionEntry *entries = mien_cli_train_options_entries (options, own);
@@ -571,6 +666,8 @@ mien_cli_train (int    argc,
   MienMetrics *best;
   gboolean ok;
 
+  for (int i = 0; i < argc; i++)
+    original[i] = argv[i];
   if (!mien_cli_parse_options ("train", "", entries, &argc, &argv))
     return EXIT_USAGE;
   if (argc > 1)
@@ -578,10 +675,47 @@ mien_cli_train (int    argc,
   if (out == NULL)
     return mien_cli_usage_error ("train", _("--out RUNDIR is required"));
   if (!mien_cli_parse_double ("train", "time-limit", time_limit_arg, 0.0, 1e6,
-                              MIEN_CLI_ABOVE_MIN, &time_limit))
+                              MIEN_CLI_ABOVE_MIN, &time_limit) ||
+      !mien_cli_parse_int ("train", "nproc", nproc_arg, 1, 64, &nproc) ||
+      !mien_cli_parse_double ("train", "dist-timeout", dist_timeout_arg, 0.0, 1e6,
+                              MIEN_CLI_ABOVE_MIN, &dist_timeout))
     return EXIT_USAGE;
+  if (!mien_cli_dist_env_read (&env, &error))
+    return mien_cli_usage_error ("train", "%s", error->message);
+  if (nproc > 0)
+    {
+      if (env.world_size > 0)
+        return mien_cli_usage_error ("train", _("--nproc starts the processes itself: it cannot "
+                                                "run under torchrun or srun (WORLD_SIZE is set)"));
+      if (!check_options (options, "train"))
+        return EXIT_USAGE;
+      return launch_ranks ((const char * const *) original, (guint) nproc,
+                           options->threads_arg == NULL);
+    }
+  if (env.world_size > 0)
+    {
+      int status = join_group (options, &env, backend_arg, dist_timeout, &pg);
 
-  if (resume)
+      if (pg == NULL)
+        return status;
+    }
+  else if (backend_arg != NULL || sync_batch_norm || dist_timeout_arg != NULL)
+    return mien_cli_usage_error ("train", _("--backend, --sync-batch-norm and --dist-timeout "
+                                            "are for data-parallel runs (--nproc, torchrun)"));
+
+  if (pg != NULL && mien_process_group_get_rank (pg) > 0)
+    {
+      /* Rank 0's configuration: this rank's own options are only where it runs. */
+      if (!check_options (options, "train"))
+        return EXIT_USAGE;
+      trainer = mien_trainer_new_rank (mien_plugin_engine_get_default (), pg,
+                                       options->device ? &options->dev : NULL, env.local_rank,
+                                       options->threads_arg != NULL ? (int) options->threads : 0,
+                                       &error);
+      if (trainer == NULL)
+        return rank_error (pg, error);
+    }
+  else if (resume)
     {
       if (!check_options (options, "train"))
         return EXIT_USAGE;
@@ -596,6 +730,8 @@ mien_cli_train (int    argc,
                                          &error);
       if (trainer == NULL)
         {
+          if (pg != NULL)
+            mien_process_group_announce_stop (pg, error->message);
           mien_cli_error (error->message);
           return EXIT_FAILURE;
         }
@@ -607,10 +743,18 @@ mien_cli_train (int    argc,
                                                                             out, &status);
 
       if (config == NULL)
-        return status;
+        {
+          if (pg != NULL)
+            mien_process_group_announce_stop (pg, _("rank 0's options are wrong"));
+          return status;
+        }
+      config->sync_batch_norm = sync_batch_norm;
       trainer = mien_trainer_new (mien_plugin_engine_get_default (), config);
     }
+  if (pg != NULL)
+    mien_trainer_set_process_group (trainer, pg);
 
+  output.quiet = pg != NULL && mien_process_group_get_rank (pg) > 0;
   output.json = json;
   output.trainer = trainer;
   output.progress = mien_cli_progress_new ();
@@ -631,6 +775,14 @@ mien_cli_train (int    argc,
       if (!json)
         g_print (_("Stopped at the time limit; continue with --resume --epochs N.\n"));
     }
+  if (!ok && output.quiet)
+    {
+      int status = rank_error (pg, error);
+
+      return g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) ? 130 : status;
+    }
+  if (output.quiet)
+    return EXIT_SUCCESS;
   if (!ok)
     {
       if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))

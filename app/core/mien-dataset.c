@@ -1659,6 +1659,26 @@ mien_dataset_plain_plan (MienDataset *self)
   return slots;
 }
 
+GArray *
+mien_slots_shard (GArray   *slots,
+                  guint     rank,
+                  guint     world_size,
+                  gboolean  pad)
+{
+  GArray *out;
+  guint total;
+
+  g_return_val_if_fail (slots != NULL, NULL);
+  g_return_val_if_fail (world_size >= 1 && rank < world_size, NULL);
+
+  total = pad && slots->len > 0 ? (slots->len + world_size - 1) / world_size * world_size
+                                : slots->len;
+  out = g_array_sized_new (FALSE, FALSE, sizeof (MienSlot), total / world_size + 1);
+  for (guint i = rank; i < total; i += world_size)
+    g_array_append_val (out, g_array_index (slots, MienSlot, i % slots->len));
+  return out;
+}
+
 void
 mien_slots_shuffle (GArray  *slots,
                     guint64  seed,

@@ -235,6 +235,17 @@ GArray             *mien_dataset_plain_plan      (MienDataset *self);
 void                mien_slots_shuffle           (GArray      *slots,
                                                   guint64      seed,
                                                   guint        epoch);
+/* Rank `rank`'s share of `slots` among `world_size` ranks, as torch's DistributedSampler
+ * deals it: every world_size-th slot from the rank-th, so that the ranks' k-th slots together
+ * are the k-th world_size slots of the whole list (and a step of per-rank batches B/W is the
+ * one-process step of batch B). With `pad`, the list is first filled up to a multiple of
+ * world_size with its own first slots (DistributedSampler's drop_last=False), so that every
+ * rank gets as many; without, the shares may differ by one (for validation, where nothing may
+ * count twice). A new array. */
+GArray             *mien_slots_shard             (GArray      *slots,
+                                                  guint        rank,
+                                                  guint        world_size,
+                                                  gboolean     pad);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MienDatasetStats, mien_dataset_stats_free)
 

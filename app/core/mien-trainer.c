@@ -319,6 +319,8 @@ mien_train_config_to_json (const MienTrainConfig *config)
   STR ("device", device);
   json_builder_set_member_name (b, "amp");
   json_builder_add_boolean_value (b, config->amp);
+  json_builder_set_member_name (b, "sync_batch_norm");
+  json_builder_add_boolean_value (b, config->sync_batch_norm);
   /* A string: JSON numbers lose 64-bit seeds in most readers. */
   {
     g_autofree char *seed = g_strdup_printf ("%" G_GUINT64_FORMAT, config->seed);
@@ -434,6 +436,8 @@ mien_train_config_from_json (JsonObject  *o,
       !mien_json_get_string (o, source, "crop", opt, &crop, error) ||
       !mien_json_get_string (o, source, "device", opt, &device, error) ||
       !mien_json_get_boolean (o, source, "amp", opt, &config->amp, error) ||
+      !mien_json_get_boolean (o, source, "sync_batch_norm", opt, &config->sync_batch_norm,
+                              error) ||
       !mien_json_get_uint64 (o, source, "seed", opt, &config->seed, error) ||
       !mien_json_get_int (o, source, "threads", opt, 0, 4096, &threads, error) ||
       !mien_json_get_int (o, source, "workers", opt, 0, 4096, &workers, error) ||
@@ -524,6 +528,8 @@ struct _MienTrainer
   double                *class_weights;
   char                  *pretrained_summary;
   GPtrArray             *unreadable;   /* "PATH: reason" of the images left out */
+
+  MienProcessGroup      *pg;           /* borrowed; NULL: one process */
 };
 
 G_DEFINE_FINAL_TYPE (MienTrainer, mien_trainer, G_TYPE_OBJECT)
@@ -613,6 +619,56 @@ mien_trainer_new_resume (MienPluginEngine  *engine,
   self->continuing = TRUE;
   /* A run killed before its first epoch ended has no checkpoint: it starts over. */
   self->resume = mien_run_get_checkpoint (folder) != NULL;
+  return self;
+}
+
+void
+mien_trainer_set_process_group (MienTrainer      *self,
+                                MienProcessGroup *pg)
+{
+  g_return_if_fail (MIEN_IS_TRAINER (self));
+
+  self->pg = pg;
+}
+
+/* The store key under which rank 0 publishes its configuration. */
+#define DIST_CONFIG_KEY "trainer/config"
+#define DIST_STATE_KEY  "trainer/state"
+
+MienTrainer *
+mien_trainer_new_rank (MienPluginEngine  *engine,
+                       MienProcessGroup  *pg,
+                       const MienDevice  *device,
+                       int                local_gpu,
+                       int                threads,
+                       GError           **error)
+{
+  g_autofree char *text = NULL;
+  g_autoptr(JsonNode) node = NULL;
+  g_autoptr(MienTrainConfig) config = NULL;
+  MienTrainer *self;
+
+  g_return_val_if_fail (MIEN_IS_PLUGIN_ENGINE (engine), NULL);
+  g_return_val_if_fail (pg != NULL && mien_process_group_get_rank (pg) > 0, NULL);
+
+  text = mien_process_group_store_get (pg, DIST_CONFIG_KEY, error);
+  if (text == NULL)
+    return NULL;
+  node = json_from_string (text, error);
+  if (node == NULL)
+    return NULL;
+  config = mien_train_config_from_json (json_node_get_object (node), _("rank 0's configuration"),
+                                        error);
+  if (config == NULL)
+    return NULL;
+  if (device != NULL)
+    config->device = *device;
+  else if (config->device.type == MIEN_DEVICE_CUDA)
+    config->device.index = local_gpu;
+  if (threads > 0)
+    config->threads = threads;
+  self = mien_trainer_new (engine, config);
+  self->pg = pg;
   return self;
 }
 
@@ -723,6 +779,13 @@ typedef struct {
 
   gint64           run_start_us;
   guint64          steps_this_session;
+
+  /* Data-parallel runs: the group (borrowed from the trainer), this rank and the world size
+   * (0 and 1 alone), and the gradient reducer */
+  MienProcessGroup *pg;
+  guint            rank;
+  guint            world_size;
+  MienGradReducer *reducer;
 } Run;
 
 static void
@@ -738,6 +801,7 @@ run_clear (Run *run)
   g_clear_pointer (&run->optimizer, mien_optimizer_free);
   g_clear_pointer (&run->weight, mien_tensor_free);
   g_clear_object (&run->folder);
+  g_clear_pointer (&run->reducer, mien_grad_reducer_free);
 }
 
 /* splitmix64: the per-epoch libtorch seed, so that a resumed run draws what the uninterrupted
@@ -998,10 +1062,18 @@ make_loaders (Run     *run,
                  config->imbalance == MIEN_IMBALANCE_UPSAMPLE_WEIGHTED ||
                  config->imbalance == MIEN_IMBALANCE_ONTHEFLY;
 
-  run->steps_per_epoch = run->plan->len / config->batch_size;
+  /* Each rank's share is the padded plan's (mien_slots_shard ()). */
+  run->steps_per_epoch = (run->plan->len + run->world_size - 1) / run->world_size /
+                         config->batch_size;
   if (run->steps_per_epoch == 0)
-    return config_error (error, _("Only %u readable training images: fewer than one batch of "
-                                  "%u"), run->plan->len, config->batch_size);
+    {
+      if (run->world_size > 1)
+        return config_error (error, _("Only %u readable training images: fewer than one batch "
+                                      "of %u on each of %u ranks"), run->plan->len,
+                             config->batch_size, run->world_size);
+      return config_error (error, _("Only %u readable training images: fewer than one batch of "
+                                    "%u"), run->plan->len, config->batch_size);
+    }
   return TRUE;
 }
 
@@ -1276,6 +1348,11 @@ restore_checkpoint (Run     *run,
 
   run->start_epoch = cp->epoch;
   run->global_step = cp->step;
+  /* Another world size has another number of steps per epoch: the position is recounted in
+   * the new ones, so that the schedule goes on from the same point of the run. */
+  if (cp->record == NULL ||
+      json_object_get_int_member_with_default (cp->record, "world_size", 1) != run->world_size)
+    run->global_step = (gint64) cp->epoch * run->steps_per_epoch;
   self->best_epoch = cp->best_epoch;
   self->best_f1 = cp->best_macro_f1;
   g_clear_pointer (&self->best_metrics, mien_metrics_free);
@@ -1286,6 +1363,208 @@ restore_checkpoint (Run     *run,
       self->best_metrics = mien_metrics_copy (mien_run_get_best_metrics (run->folder));
       self->best_path = g_strdup (mien_run_get_best_model (run->folder));
     }
+  return TRUE;
+}
+
+/* ---- Data parallelism ------------------------------------------------------------------ */
+
+typedef struct {
+  GHashTable *by_name;   /* state name → MienTensor alias */
+  GPtrArray  *names;     /* in the optimiser's order */
+} StateIndex;
+
+static void
+index_state_cb (const char *name,
+                MienTensor *value,
+                gpointer    user_data)
+{
+  StateIndex *index = user_data;
+
+  g_ptr_array_add (index->names, g_strdup (name));
+  g_hash_table_insert (index->by_name, g_strdup (name), mien_tensor_alias (value));
+}
+
+/* Rank 0's trainer state and the names and shapes of its optimiser state, for the others. */
+static char *
+describe_state (Run        *run,
+                StateIndex *index)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(JsonNode) root = NULL;
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "start_epoch");
+  json_builder_add_int_value (b, run->start_epoch);
+  json_builder_set_member_name (b, "global_step");
+  json_builder_add_int_value (b, run->global_step);
+  json_builder_set_member_name (b, "best_epoch");
+  json_builder_add_int_value (b, run->self->best_epoch);
+  json_builder_set_member_name (b, "best_f1");
+  json_builder_add_double_value (b, run->self->best_f1);
+  json_builder_set_member_name (b, "optimizer");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < index->names->len; i++)
+    {
+      MienTensor *value = g_hash_table_lookup (index->by_name, index->names->pdata[i]);
+      gint64 shape[8];
+      int ndim = mien_tensor_shape (value, shape, G_N_ELEMENTS (shape));
+
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "name");
+      json_builder_add_string_value (b, index->names->pdata[i]);
+      json_builder_set_member_name (b, "shape");
+      json_builder_begin_array (b);
+      for (int d = 0; d < ndim; d++)
+        json_builder_add_int_value (b, shape[d]);
+      json_builder_end_array (b);
+      json_builder_end_object (b);
+    }
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+  root = json_builder_get_root (b);
+  return json_to_string (root, FALSE);
+}
+
+/* Makes the ranks other than 0 start where rank 0 does: its counters, its optimiser state
+ * (created here as zeros of rank 0's shapes, then overwritten) and every tensor of the model,
+ * broadcast from rank 0; then the reducer over the trainable parameters. */
+static gboolean
+sync_start (Run     *run,
+            GError **error)
+{
+  MienTrainer *self = run->self;
+  MienVarStore *vs = mien_model_get_var_store (run->model);
+  g_autoptr(JsonNode) node = NULL;
+  g_autofree char *text = NULL;
+  g_autoptr(GPtrArray) params = g_ptr_array_new_with_free_func ((GDestroyNotify) mien_tensor_free);
+  StateIndex index = { g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                              (GDestroyNotify) mien_tensor_free),
+                       g_ptr_array_new_with_free_func (g_free) };
+  JsonArray *entries;
+  gboolean ok = FALSE;
+
+  mien_optimizer_foreach_state (run->optimizer, index_state_cb, &index);
+  if (run->rank == 0)
+    {
+      text = describe_state (run, &index);
+      if (!mien_process_group_store_set (run->pg, DIST_STATE_KEY, text, error))
+        goto out;
+    }
+  else
+    {
+      JsonObject *o;
+
+      text = mien_process_group_store_get (run->pg, DIST_STATE_KEY, error);
+      if (text == NULL || (node = json_from_string (text, error)) == NULL)
+        goto out;
+      o = json_node_get_object (node);
+      run->start_epoch = json_object_get_int_member (o, "start_epoch");
+      run->global_step = json_object_get_int_member (o, "global_step");
+      self->best_epoch = json_object_get_int_member (o, "best_epoch");
+      self->best_f1 = json_object_get_double_member (o, "best_f1");
+      entries = json_object_get_array_member (o, "optimizer");
+      for (guint i = 0; i < json_array_get_length (entries); i++)
+        {
+          JsonObject *entry = json_array_get_object_element (entries, i);
+          const char *name = json_object_get_string_member (entry, "name");
+          JsonArray *dims = json_object_get_array_member (entry, "shape");
+          gint64 shape[8] = { 0 };
+          guint ndim = MIN (json_array_get_length (dims), G_N_ELEMENTS (shape));
+          g_autoptr(MienTensor) zeros = NULL;
+
+          for (guint d = 0; d < ndim; d++)
+            shape[d] = json_array_get_int_element (dims, d);
+          zeros = mien_tensor_new_zeros (shape, ndim, MIEN_DTYPE_FLOAT32, mien_device_cpu (),
+                                         error);
+          if (zeros == NULL ||
+              !mien_optimizer_set_state (run->optimizer, name, zeros, error))
+            goto out;
+        }
+      g_hash_table_remove_all (index.by_name);
+      g_ptr_array_set_size (index.names, 0);
+      mien_optimizer_foreach_state (run->optimizer, index_state_cb, &index);
+      /* Rank 0's order, which the broadcasts below follow. */
+      g_ptr_array_set_size (index.names, 0);
+      for (guint i = 0; i < json_array_get_length (entries); i++)
+        g_ptr_array_add (index.names, g_strdup (json_object_get_string_member (
+                                        json_array_get_object_element (entries, i), "name")));
+    }
+
+  for (guint i = 0; i < mien_var_store_get_n_vars (vs); i++)
+    if (!mien_process_group_broadcast (run->pg, mien_var_store_get_nth (vs, i), 0, error))
+      goto out;
+  for (guint i = 0; i < index.names->len; i++)
+    {
+      MienTensor *value = g_hash_table_lookup (index.by_name, index.names->pdata[i]);
+
+      if (value == NULL)
+        {
+          g_set_error (error, MIEN_TRAINER_ERROR, MIEN_TRAINER_ERROR_RESUME,
+                       _("Rank 0's optimiser state %s has no counterpart here"),
+                       (const char *) index.names->pdata[i]);
+          goto out;
+        }
+      if (!mien_process_group_broadcast (run->pg, value, 0, error))
+        goto out;
+    }
+
+  for (guint i = 0; i < mien_optimizer_get_n_parameters (run->optimizer); i++)
+    g_ptr_array_add (params, mien_optimizer_get_parameter (run->optimizer, i));
+  run->reducer = mien_grad_reducer_new (run->pg, (MienTensor * const *) params->pdata, params->len,
+                                        error);
+  ok = run->reducer != NULL;
+
+out:
+  g_hash_table_unref (index.by_name);
+  g_ptr_array_unref (index.names);
+  return ok;
+}
+
+/* DistributedDataParallel's broadcast_buffers: rank 0's batch-norm running statistics, before
+ * every training step. */
+static gboolean
+broadcast_buffers (Run     *run,
+                   GError **error)
+{
+  MienVarStore *vs = mien_model_get_var_store (run->model);
+
+  for (guint i = 0; i < mien_var_store_get_n_vars (vs); i++)
+    if (mien_var_store_get_kind (vs, i) == MIEN_VAR_BUFFER &&
+        !mien_process_group_broadcast (run->pg, mien_var_store_get_nth (vs, i), 0, error))
+      return FALSE;
+  return TRUE;
+}
+
+/* Sums `metrics`' confusion matrix across the ranks, with `extra` (n_extra values) alongside. */
+static gboolean
+reduce_metrics (Run         *run,
+                MienMetrics *metrics,
+                double      *extra,
+                guint        n_extra,
+                GError     **error)
+{
+  guint k = metrics->n_classes;
+  g_autofree double *values = g_new (double, k * k + k + n_extra);
+
+  for (guint i = 0; i < k * k; i++)
+    values[i] = metrics->confusion[i];
+  for (guint i = 0; i < k; i++)
+    values[k * k + i] = metrics->missed[i];
+  memcpy (values + k * k + k, extra, n_extra * sizeof (double));
+  if (!mien_process_group_sum_doubles (run->pg, values, k * k + k + n_extra, error))
+    return FALSE;
+  metrics->n = 0;
+  for (guint i = 0; i < k * k; i++)
+    {
+      metrics->confusion[i] = (guint64) values[i];
+      metrics->n += metrics->confusion[i];
+    }
+  for (guint i = 0; i < k; i++)
+    {
+      metrics->missed[i] = (guint64) values[k * k + i];
+      metrics->n += metrics->missed[i];
+    }
+  memcpy (extra, values + k * k + k, n_extra * sizeof (double));
   return TRUE;
 }
 
@@ -1359,6 +1638,8 @@ train_step (Run        *run,
   g_autoptr(MienTensor) logits = NULL;
   g_autoptr(MienTensor) loss = NULL;
 
+  if (run->pg != NULL && !config->sync_batch_norm && !broadcast_buffers (run, error))
+    return FALSE;
   images = mien_tensor_to_device (batch->images, config->device, error);
   if (images == NULL)
     return FALSE;
@@ -1390,8 +1671,17 @@ train_step (Run        *run,
 
   mien_optimizer_set_lr (run->optimizer, scheduled_lr (run));
   mien_optimizer_zero_grad (run->optimizer);
-  if (!mien_tensor_backward (loss, error) ||
-      !mien_optimizer_step (run->optimizer, error) ||
+  if (run->reducer != NULL &&
+      !mien_grad_reducer_prepare_for_backward (run->reducer, loss, error))
+    return FALSE;
+  if (!mien_tensor_backward (loss, error))
+    {
+      /* The reducer's all-reduce runs inside backward: its failure is another rank's doing. */
+      if (run->pg != NULL)
+        mien_process_group_explain_failure (run->pg, error);
+      return FALSE;
+    }
+  if (!mien_optimizer_step (run->optimizer, error) ||
       !mien_tensor_item (loss, loss_out, error) ||
       !mien_metrics_add_batch (train_metrics, batch->labels, logits, error))
     return FALSE;
@@ -1420,6 +1710,13 @@ validate (Run     *run,
   guint step = 0, n_steps;
 
   mien_loader_filter_readable (run->val_loader, slots);
+  if (run->world_size > 1)
+    {
+      GArray *share = mien_slots_shard (slots, run->rank, run->world_size, FALSE);
+
+      g_array_unref (slots);
+      slots = share;
+    }
   mien_loader_start (run->val_loader, slots);
   n_steps = mien_loader_get_n_batches (run->val_loader);
   for (;;)
@@ -1454,6 +1751,15 @@ validate (Run     *run,
       n += batch->n;
       report (run, MIEN_TRAIN_PHASE_VALIDATING, epoch, ++step, n_steps, 0.0, 0.0);
     }
+  if (run->world_size > 1)
+    {
+      double sums[2] = { loss_sum, (double) n };
+
+      if (!reduce_metrics (run, metrics, sums, G_N_ELEMENTS (sums), error))
+        return NULL;
+      loss_sum = sums[0];
+      n = (guint64) sums[1];
+    }
   if (n == 0)
     {
       g_set_error (error, MIEN_DATASET_ERROR, MIEN_DATASET_ERROR_EMPTY,
@@ -1481,9 +1787,17 @@ run_epoch (Run     *run,
   guint step = 0;
   gboolean is_best;
 
-  /* Dropout masks and the like: the same in a resumed run as in an uninterrupted one. */
-  mien_torch_manual_seed (mix_seed (run->config->seed, epoch));
+  /* Dropout masks and the like: the same in a resumed run as in an uninterrupted one (and, on
+   * rank 0, as in one process). */
+  mien_torch_manual_seed (mix_seed (run->config->seed + run->rank, epoch));
   mien_slots_shuffle (slots, run->config->seed, epoch);
+  if (run->world_size > 1)
+    {
+      GArray *share = mien_slots_shard (slots, run->rank, run->world_size, TRUE);
+
+      g_array_unref (slots);
+      slots = share;
+    }
   mien_loader_start (run->train_loader, slots);
 
   for (;;)
@@ -1502,9 +1816,16 @@ run_epoch (Run     *run,
           g_propagate_error (error, g_steal_pointer (&local_error));
           return FALSE;
         }
-      /* A batch shrunk to one image by unreadable files would break batch norm. */
-      if (batch->n < 2)
+      /* A batch shrunk to one image by unreadable files would break batch norm; the ranks of a
+       * group must step together, though, and take it. */
+      if (batch->n < 2 && run->pg == NULL)
         continue;
+      if (run->pg != NULL)
+        {
+          g_autofree char *where = g_strdup_printf (_("epoch %u, step %u"), epoch, step + 1);
+
+          mien_process_group_set_progress (run->pg, run->global_step, where);
+        }
       if (!train_step (run, batch, epoch, &loss, train_metrics, error))
         return FALSE;
       loss_sum += loss * batch->n;
@@ -1515,6 +1836,15 @@ run_epoch (Run     *run,
               loss_sum / n_images, n_images / ((g_get_monotonic_time () - start_us) / 1e6));
     }
   train_s = (g_get_monotonic_time () - start_us) / 1e6;
+  if (run->world_size > 1)
+    {
+      double sums[2] = { loss_sum, (double) n_images };
+
+      if (!reduce_metrics (run, train_metrics, sums, G_N_ELEMENTS (sums), error))
+        return FALSE;
+      loss_sum = sums[0];
+      n_images = (guint64) sums[1];
+    }
   mien_metrics_compute (train_metrics);
 
   val_metrics = validate (run, epoch, &val_loss, error);
@@ -1543,10 +1873,14 @@ run_epoch (Run     *run,
   json_object_set_double_member (record, "val_accuracy", val_metrics->accuracy);
   json_object_set_member (record, "val", mien_metrics_to_json (val_metrics));
   json_object_set_boolean_member (record, "best", is_best);
+  if (run->world_size > 1)
+    json_object_set_int_member (record, "world_size", run->world_size);
 
-  if (!save_checkpoints (run, epoch, val_metrics, is_best, record, error) ||
-      !mien_run_add_epoch (run->folder, record, error) ||
-      injected_failure ("log", epoch, error))
+  /* Only rank 0 writes the run folder. */
+  if (run->rank == 0 &&
+      (!save_checkpoints (run, epoch, val_metrics, is_best, record, error) ||
+       !mien_run_add_epoch (run->folder, record, error) ||
+       injected_failure ("log", epoch, error)))
     return FALSE;
   if (self->epoch_func != NULL)
     self->epoch_func (record, self->epoch_data);
@@ -1578,6 +1912,12 @@ check_start (Run     *run,
   if (!mien_train_config_validate (self->config, error) ||
       !mien_device_check (self->config->device, error))
     return FALSE;
+  if (run->rank > 0)
+    {
+      /* Rank 0 owns the folder and sends the state to start from (sync_start ()). */
+      self->resume = FALSE;
+      return TRUE;
+    }
   if (self->continuing)
     {
       run->folder = mien_run_open_for_resume (self->config->out, error);
@@ -1589,6 +1929,17 @@ check_start (Run     *run,
     }
   resolve_datasets (self->config);
   return mien_run_check_new (self->config->out, error);
+}
+
+/* Rank 0 tells the others what to run (mien_trainer_new_rank ()). */
+static gboolean
+publish_config (Run     *run,
+                GError **error)
+{
+  g_autoptr(JsonNode) node = mien_train_config_to_json (run->config);
+  g_autofree char *text = json_to_string (node, FALSE);
+
+  return mien_process_group_store_set (run->pg, DIST_CONFIG_KEY, text, error);
 }
 
 gboolean
@@ -1607,8 +1958,12 @@ mien_trainer_run (MienTrainer   *self,
   run.self = self;
   run.config = self->config;
   run.cancellable = cancellable;
+  run.pg = self->pg;
+  run.rank = self->pg != NULL ? (guint) mien_process_group_get_rank (self->pg) : 0;
+  run.world_size = self->pg != NULL ? (guint) mien_process_group_get_world_size (self->pg) : 1;
 
-  if (!check_start (&run, error))
+  if (!check_start (&run, error) ||
+      (run.pg != NULL && run.rank == 0 && !publish_config (&run, error)))
     goto out;
   if (self->config->threads > 0)
     mien_torch_set_num_threads (self->config->threads);
@@ -1621,22 +1976,39 @@ mien_trainer_run (MienTrainer   *self,
       !make_model (&run, input_size, mean, std, error))
     goto out;
   /* Only a run that could start gets a folder: a failed start leaves nothing to resume. */
-  if (run.folder == NULL &&
+  if (run.rank == 0 && run.folder == NULL &&
       (run.folder = mien_run_create (self->config->out, self->config, error)) == NULL)
     goto out;
   if (self->resume && !restore_checkpoint (&run, error))
     goto out;
+  if (run.pg != NULL && !sync_start (&run, error))
+    goto out;
+  if (run.pg != NULL && self->config->sync_batch_norm)
+    mien_dist_set_sync_batch_norm (run.pg);
 
   run.run_start_us = g_get_monotonic_time ();
   for (guint epoch = run.start_epoch + 1; epoch <= self->config->epochs; epoch++)
     if (!run_epoch (&run, epoch, error))
       goto out;
+  /* Nobody leaves while another rank may still need rank 0's store. */
+  if (run.pg != NULL && !mien_process_group_barrier (run.pg, error))
+    goto out;
   /* From here on, running again means continuing. */
   self->continuing = TRUE;
   self->resume = TRUE;
   ok = TRUE;
 
 out:
+  if (run.pg != NULL)
+    {
+      mien_dist_set_sync_batch_norm (NULL);
+      /* The others must not wait for this rank until their timeout. */
+      g_clear_pointer (&run.reducer, mien_grad_reducer_free);
+      if (!ok && (error == NULL || !g_error_matches (*error, MIEN_DIST_ERROR,
+                                                     MIEN_DIST_ERROR_PEER)))
+        mien_process_group_announce_stop (run.pg, error != NULL ? (*error)->message
+                                                                : _("it failed"));
+    }
   run_clear (&run);
   return ok;
 }

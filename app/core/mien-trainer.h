@@ -37,6 +37,7 @@
 #include <json-glib/json-glib.h>
 
 #include "mien-augment.h"
+#include "mien-dist.h"
 #include "mien-dataset.h"
 #include "mien-metrics.h"
 #include "mien-model.h"
@@ -133,6 +134,10 @@ typedef struct {
   /* Execution */
   MienDevice          device;
   gboolean            amp;          /* bfloat16 autocast on CUDA */
+  /* Data-parallel runs (mien_trainer_set_process_group ()): batch-norm statistics of the whole
+   * global batch, all-reduced across the ranks (torch.nn.SyncBatchNorm), rather than of each
+   * rank's own batch (DistributedDataParallel's default); no effect on one process */
+  gboolean            sync_batch_norm;
   guint64             seed;
   int                 threads;      /* libtorch intra-op threads; 0 = leave as is */
   int                 workers;      /* decoding threads; 0 = one per processor */
@@ -208,6 +213,35 @@ MienTrainer     *mien_trainer_new_resume     (MienPluginEngine      *engine,
                                               const char            *run_dir,
                                               guint                  epochs,
                                               const MienDevice      *device,
+                                              int                    threads,
+                                              GError               **error);
+
+/* Data-parallel training (mien-dist.h), the way DistributedDataParallel does it:
+ * - every rank runs rank 0's configuration (rank 0 publishes it when its run starts; other ranks
+ *   are made with mien_trainer_new_rank ()), and starts from rank 0's weights, optimiser state
+ *   and counters, broadcast before the first step (on resume, from rank 0's checkpoint);
+ * - each epoch, the shuffled plan (upsampling copies included) is dealt out as
+ *   mien_slots_shard () does with padding, and `batch_size` is per rank: W ranks of batch B step
+ *   like one process of batch W·B, with W·B images per step;
+ * - gradients are averaged across the ranks by c10d's Reducer during backward; batch-norm
+ *   running statistics are broadcast from rank 0 before every step (DDP's broadcast_buffers),
+ *   and batch statistics are each rank's own unless `sync_batch_norm`;
+ * - the training loss and accuracy and the validation metrics (each rank validates its share)
+ *   are summed across the ranks, so every rank sees the run's figures;
+ * - only rank 0 touches the run folder; the log records a "world_size" above 1, and a resumed
+ *   run may use another world size (its step count is then recounted in the new steps per
+ *   epoch, which the learning-rate schedule follows).
+ * A failure on one rank stops the others (mien_process_group_announce_stop ()). `pg` must
+ * outlive the trainer's runs. */
+void             mien_trainer_set_process_group (MienTrainer      *self,
+                                                 MienProcessGroup *pg);
+/* A trainer for rank > 0 of `pg`: rank 0's configuration, waited for in the group's store.
+ * `device` and `threads` (> 0) are this rank's own; with `device` NULL, rank 0's device, or for
+ * a CUDA one this machine's GPU `local_gpu` (torchrun's LOCAL_RANK). */
+MienTrainer     *mien_trainer_new_rank       (MienPluginEngine      *engine,
+                                              MienProcessGroup      *pg,
+                                              const MienDevice      *device,
+                                              int                    local_gpu,
                                               int                    threads,
                                               GError               **error);
 

@@ -354,6 +354,16 @@ _MienProcessGroup::describe_failure (const std::string &cause)
   return std::string ();
 }
 
+/* `t`, or a copy of it on the group's device where the backend needs one (NCCL: a CUDA
+ * device; Adam's step counts live on the CPU). */
+static at::Tensor
+on_group_device (MienProcessGroup *pg, const at::Tensor &t)
+{
+  if (pg->backend == MIEN_DIST_BACKEND_NCCL && t.device () != pg->device)
+    return t.to (pg->device);
+  return t;
+}
+
 /* Runs `f` (a collective to its end, or a store operation); a failure becomes
  * MIEN_DIST_ERROR_PEER, explained. */
 template <class F>
@@ -364,7 +374,12 @@ collective (MienProcessGroup *pg,
 {
   GError *local_error = nullptr;
 
-  if (guard (&local_error, FALSE, [&] { f (); return TRUE; }))
+  if (guard (&local_error, FALSE, [&] {
+        if (!pg->group)
+          throw std::runtime_error ("this rank has left its group");
+        f ();
+        return TRUE;
+      }))
     return TRUE;
   local_error->domain = MIEN_DIST_ERROR;
   local_error->code = MIEN_DIST_ERROR_PEER;
@@ -628,12 +643,14 @@ mien_process_group_broadcast (MienProcessGroup  *pg,
   g_return_val_if_fail (root >= 0 && root < pg->world_size, FALSE);
 
   return collective (pg, error, [&] {
-    std::vector<at::Tensor> tensors { tensor->t };
+    std::vector<at::Tensor> tensors { on_group_device (pg, tensor->t) };
     c10d::BroadcastOptions options;
 
     options.rootRank = root;
     at::NoGradGuard no_grad;
     pg->group->broadcast (tensors, options)->wait (pg->timeout);
+    if (!tensors[0].is_same (tensor->t))
+      tensor->t.copy_ (tensors[0]);
   });
 }
 
@@ -645,10 +662,12 @@ mien_process_group_all_reduce_sum (MienProcessGroup  *pg,
   g_return_val_if_fail (pg != NULL && tensor != NULL, FALSE);
 
   return collective (pg, error, [&] {
-    std::vector<at::Tensor> tensors { tensor->t };
+    std::vector<at::Tensor> tensors { on_group_device (pg, tensor->t) };
 
     at::NoGradGuard no_grad;
     pg->group->allreduce (tensors)->wait (pg->timeout);
+    if (!tensors[0].is_same (tensor->t))
+      tensor->t.copy_ (tensors[0]);
   });
 }
 
@@ -721,8 +740,23 @@ mien_process_group_store_get (MienProcessGroup  *pg,
 
   g_return_val_if_fail (pg != NULL && key != NULL, NULL);
 
+  /* Polled rather than one blocking get, so that a rank that stops meanwhile (rank 0 refusing
+   * to start, say) is reported at once rather than after the timeout. */
   if (!collective (pg, error, [&] {
-        value = from_bytes (pg->store->get (std::string ("mien/user/") + key));
+        std::string full = std::string ("mien/user/") + key;
+        auto deadline = std::chrono::steady_clock::now () + pg->timeout;
+
+        while (!pg->store->check ({ full }))
+          {
+            for (int r = 0; r < pg->world_size; r++)
+              if (r != pg->rank && pg->store->check ({ rank_key ("stopped", r) }))
+                throw std::runtime_error ("stopped");
+            if (std::chrono::steady_clock::now () > deadline)
+              throw std::runtime_error (format (_("“%s” did not arrive within %g s"), key,
+                                                pg->timeout.count () / 1000.0));
+            std::this_thread::sleep_for (std::chrono::milliseconds (50));
+          }
+        value = from_bytes (pg->store->get (full));
       }))
     return NULL;
   return g_strndup (value.data (), value.size ());
@@ -750,6 +784,19 @@ mien_process_group_announce_stop (MienProcessGroup *pg,
     {
       pg->store->setTimeout (std::chrono::milliseconds (5000));
       pg->store->set (rank_key ("stopped", pg->rank), to_bytes (reason));
+      /* Closing this rank's connections fails the others' pending collectives at once, rather
+       * than at the timeout. */
+      pg->group.reset ();
+      if (pg->rank != 0)
+        return;
+      /* Rank 0 serves the store: it stays until every other rank has read why (or stopped
+       * itself), for at most a few heartbeats. */
+      auto deadline = std::chrono::steady_clock::now () + kSilence + kSilence;
+      for (int r = 1; r < pg->world_size; r++)
+        while (!pg->store->check ({ rank_key ("seen", r) }) &&
+               !pg->store->check ({ rank_key ("stopped", r) }) &&
+               std::chrono::steady_clock::now () < deadline)
+          std::this_thread::sleep_for (std::chrono::milliseconds (50));
     }
   catch (...)
     {
@@ -772,10 +819,11 @@ mien_process_group_explain_failure (MienProcessGroup  *pg,
   try
     {
       text = pg->describe_failure ((*error)->message);
+      /* Rank 0 may be waiting for this before it leaves (mien_process_group_announce_stop ()). */
+      pg->store->set (rank_key ("seen", pg->rank), to_bytes ("1"));
     }
   catch (...)
     {
-      return;
     }
   if (text.empty ())
     return;

@@ -103,7 +103,10 @@ char    *mien_process_group_store_get      (MienProcessGroup *pg,
 void     mien_process_group_set_progress   (MienProcessGroup *pg,
                                             gint64            position,
                                             const char       *where);
-/* Tells the other ranks that this one stops, and why, before it leaves the group. */
+/* Tells the other ranks that this one stops, and why, and leaves the group: its connections
+ * close, so that the others' pending collectives fail at once. Call it last (after freeing the
+ * group's reducers); rank 0, which serves the store, waits a few seconds for the others to
+ * read the reason. */
 void     mien_process_group_announce_stop  (MienProcessGroup *pg,
                                             const char       *reason);
 /* After a failure on this rank (`*error` set): when another rank stopped, died or hangs, replaces

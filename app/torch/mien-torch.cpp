@@ -2295,6 +2295,16 @@ mien_optimizer_get_n_parameters (MienOptimizer *optimizer)
   return static_cast<guint> (optimizer->params.size ());
 }
 
+MienTensor *
+mien_optimizer_get_parameter (MienOptimizer *optimizer,
+                              guint          index)
+{
+  g_return_val_if_fail (optimizer != NULL, NULL);
+  g_return_val_if_fail (index < optimizer->params.size (), NULL);
+
+  return new MienTensor { optimizer->params[index].param };
+}
+
 void
 mien_optimizer_set_lr (MienOptimizer *optimizer,
                        double         lr)

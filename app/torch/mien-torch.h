@@ -526,6 +526,10 @@ gboolean       mien_optimizer_add_parameter (MienOptimizer *optimizer,
                                              MienTensor    *param,
                                              GError       **error);
 guint          mien_optimizer_get_n_parameters (MienOptimizer *optimizer);
+/* The `index`-th parameter added, as a new handle to the same tensor (what a gradient reducer
+ * must watch). */
+MienTensor    *mien_optimizer_get_parameter (MienOptimizer *optimizer,
+                                             guint          index);
 void           mien_optimizer_set_lr        (MienOptimizer *optimizer,
                                              double         lr);
 double         mien_optimizer_get_lr        (MienOptimizer *optimizer);
