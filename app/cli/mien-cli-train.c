@@ -596,18 +596,19 @@ join_group (MienCliTrainOptions  *options,
   g_autoptr(GError) error = NULL;
   MienDistBackend backend;
 
+  if (backend_arg != NULL &&
+      (!mien_dist_backend_from_string (backend_arg, &backend, &error) ||
+       !mien_dist_backend_check (backend, &error)))
+    return mien_cli_usage_error ("train", "%s", error->message);
   if (!check_options (options, "train"))
     return EXIT_USAGE;
   if (options->dev.type == MIEN_DEVICE_CUDA && !strchr (options->device, ':'))
     options->dev.index = env->local_rank;
-  if (backend_arg != NULL)
-    {
-      if (!mien_dist_backend_from_string (backend_arg, &backend, &error))
-        return mien_cli_usage_error ("train", "%s", error->message);
-    }
-  else
-    backend = options->dev.type == MIEN_DEVICE_CUDA ? MIEN_DIST_BACKEND_NCCL
-                                                    : MIEN_DIST_BACKEND_GLOO;
+  /* As torch.distributed's default: NCCL for CUDA where this build has it. */
+  if (backend_arg == NULL)
+    backend = options->dev.type == MIEN_DEVICE_CUDA &&
+              mien_dist_backend_check (MIEN_DIST_BACKEND_NCCL, NULL) ? MIEN_DIST_BACKEND_NCCL
+                                                                      : MIEN_DIST_BACKEND_GLOO;
   if (backend == MIEN_DIST_BACKEND_NCCL && options->dev.type != MIEN_DEVICE_CUDA)
     return mien_cli_usage_error ("train", _("--backend nccl needs --device cuda"));
   *pg_out = mien_process_group_new (backend, env->master_addr, env->master_port, env->rank,

@@ -786,6 +786,11 @@ typedef struct {
   guint            rank;
   guint            world_size;
   MienGradReducer *reducer;
+
+  /* Where this epoch's time went, in µs (the log's "time" record): waiting for the loader,
+   * forward (with the augmentation and the loss), backward (with a group's all-reduce, which
+   * overlaps it, and its wait for the slowest rank), the optimiser, and the buffers' broadcast */
+  gint64           time_data, time_forward, time_backward, time_optimizer, time_sync;
 } Run;
 
 static void
@@ -1638,8 +1643,12 @@ train_step (Run        *run,
   g_autoptr(MienTensor) logits = NULL;
   g_autoptr(MienTensor) loss = NULL;
 
+  gint64 t0 = g_get_monotonic_time (), t1, t2;
+
   if (run->pg != NULL && !config->sync_batch_norm && !broadcast_buffers (run, error))
     return FALSE;
+  t1 = g_get_monotonic_time ();
+  run->time_sync += t1 - t0;
   images = mien_tensor_to_device (batch->images, config->device, error);
   if (images == NULL)
     return FALSE;
@@ -1674,6 +1683,8 @@ train_step (Run        *run,
   if (run->reducer != NULL &&
       !mien_grad_reducer_prepare_for_backward (run->reducer, loss, error))
     return FALSE;
+  t2 = g_get_monotonic_time ();
+  run->time_forward += t2 - t1;
   if (!mien_tensor_backward (loss, error))
     {
       /* The reducer's all-reduce runs inside backward: its failure is another rank's doing. */
@@ -1681,10 +1692,13 @@ train_step (Run        *run,
         mien_process_group_explain_failure (run->pg, error);
       return FALSE;
     }
+  run->time_backward += g_get_monotonic_time () - t2;
+  t2 = g_get_monotonic_time ();
   if (!mien_optimizer_step (run->optimizer, error) ||
       !mien_tensor_item (loss, loss_out, error) ||
       !mien_metrics_add_batch (train_metrics, batch->labels, logits, error))
     return FALSE;
+  run->time_optimizer += g_get_monotonic_time () - t2;
   if (!isfinite (*loss_out))
     {
       g_set_error (error, MIEN_TRAINER_ERROR, MIEN_TRAINER_ERROR_DIVERGED,
@@ -1799,16 +1813,20 @@ run_epoch (Run     *run,
       slots = share;
     }
   mien_loader_start (run->train_loader, slots);
+  run->time_data = run->time_forward = run->time_backward = run->time_optimizer = 0;
+  run->time_sync = 0;
 
   for (;;)
     {
       g_autoptr(GError) local_error = NULL;
       g_autoptr(MienBatch) batch = NULL;
+      gint64 wait_start = g_get_monotonic_time ();
       double loss;
 
       if (g_cancellable_set_error_if_cancelled (run->cancellable, error))
         return FALSE;
       batch = mien_loader_next (run->train_loader, run->cancellable, &local_error);
+      run->time_data += g_get_monotonic_time () - wait_start;
       if (batch == NULL)
         {
           if (local_error == NULL)
@@ -1868,6 +1886,16 @@ run_epoch (Run     *run,
   json_object_set_int_member (record, "train_images", n_images);
   json_object_set_double_member (record, "train_seconds", train_s);
   json_object_set_double_member (record, "images_per_s", n_images / MAX (train_s, 1e-9));
+  {
+    JsonObject *time = json_object_new ();
+
+    json_object_set_double_member (time, "data", run->time_data / 1e6);
+    json_object_set_double_member (time, "forward", run->time_forward / 1e6);
+    json_object_set_double_member (time, "backward", run->time_backward / 1e6);
+    json_object_set_double_member (time, "optimizer", run->time_optimizer / 1e6);
+    json_object_set_double_member (time, "sync", run->time_sync / 1e6);
+    json_object_set_object_member (record, "time", time);
+  }
   json_object_set_double_member (record, "val_loss", val_loss);
   json_object_set_double_member (record, "val_macro_f1", val_metrics->macro_f1);
   json_object_set_double_member (record, "val_accuracy", val_metrics->accuracy);

@@ -388,6 +388,30 @@ collective (MienProcessGroup *pg,
   return FALSE;
 }
 
+/* Refuses to go on when rank `r` was started with another world size than this one. Rank 0
+ * holds the store: it waits a moment for that rank to read the same verdict before leaving. */
+static void
+check_world (MienProcessGroup *pg, int r)
+{
+  std::string theirs = from_bytes (pg->store->get (rank_key ("world", r)));
+
+  if (theirs == std::to_string (pg->world_size))
+    return;
+  if (pg->rank == 0)
+    {
+      auto deadline = std::chrono::steady_clock::now () + kSilence;
+
+      while (!pg->store->check ({ rank_key ("seen", r) }) &&
+             std::chrono::steady_clock::now () < deadline)
+        std::this_thread::sleep_for (std::chrono::milliseconds (50));
+    }
+  else
+    pg->store->set (rank_key ("seen", pg->rank), to_bytes ("1"));
+  throw DistError (MIEN_DIST_ERROR_RENDEZVOUS,
+                   format (_("Rank %d was started with WORLD_SIZE=%s, rank %d with %d"), r,
+                           theirs.c_str (), pg->rank, pg->world_size));
+}
+
 extern "C" {
 
 G_DEFINE_QUARK (mien-dist-error-quark, mien_dist_error)
@@ -476,9 +500,10 @@ mien_process_group_new (MienDistBackend   backend,
       {
         pg->store = c10::make_intrusive<c10d::TCPStore> (pg->addr, options);
       }
-    catch (const c10::Error &e)
+    catch (const std::exception &e)
       {
-        std::string what = e.what_without_backtrace ();
+        const c10::Error *c10_error = dynamic_cast<const c10::Error *> (&e);
+        std::string what = c10_error ? c10_error->what_without_backtrace () : e.what ();
         g_autofree char *text = NULL;
 
         if (rank == 0 && (what.find ("errno: 98") != std::string::npos ||
@@ -505,6 +530,9 @@ mien_process_group_new (MienDistBackend   backend,
         throw DistError (MIEN_DIST_ERROR_RENDEZVOUS, text);
       }
     pg->store->set (rank_key ("world", rank), to_bytes (std::to_string (world_size)));
+    /* Rank 0's first, so that a rank started with another world size says so at once. */
+    if (rank > 0)
+      check_world (pg.get (), 0);
     std::vector<std::string> keys;
     for (int r = 0; r < world_size; r++)
       keys.push_back (rank_key ("world", r));
@@ -528,17 +556,7 @@ mien_process_group_new (MienDistBackend   backend,
         throw DistError (MIEN_DIST_ERROR_RENDEZVOUS, text);
       }
     for (int r = 0; r < world_size; r++)
-      {
-        std::string theirs = from_bytes (pg->store->get (keys[r]));
-
-        if (theirs != std::to_string (world_size))
-          {
-            g_autofree char *text = g_strdup_printf (
-                _("Rank %d was started with WORLD_SIZE=%s, rank %d with %d"), r, theirs.c_str (),
-                rank, world_size);
-            throw DistError (MIEN_DIST_ERROR_RENDEZVOUS, text);
-          }
-      }
+      check_world (pg.get (), r);
     /* More ranks than the world: one with a RANK beyond the others' WORLD_SIZE is refused by its
      * own checks, but one with a larger WORLD_SIZE that reuses an index is caught above. */
 
