@@ -28,7 +28,7 @@ install_packages () {
 
 configure_and_build () {
   if [ ! -f "$build/build.ninja" ]; then
-    meson setup "$build" -Dparity=enabled
+    meson setup "$build" -Dparity=enabled -Ddistributed=enabled
   fi
   ninja -C "$build"
 }

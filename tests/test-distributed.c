@@ -697,6 +697,40 @@ test_rank_refuses (void)
   mien_test_remove_tree (run);
 }
 
+/* Ctrl+C on `--nproc`: every rank stops after its batch, the launcher exits with 130, and the
+ * run folder keeps what was finished. */
+static void
+test_interrupted (void)
+{
+  g_autofree char *run = scratch_path ("interrupted");
+  g_autofree char *log = g_build_filename (run, "log.jsonl", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSubprocess) launcher = g_subprocess_new (
+      G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_PIPE, &error,
+      g_getenv ("MIEN_CLI"), "train", "--nproc", "2", "--data", larger_demo (), "--out", run,
+      "--backbone", "resnet:18", "--input-size", "32", "--epochs", "5", "--batch", "4",
+      "--batch-norm", "eval", "--workers", "1", NULL);
+  g_autofree char *err = NULL;
+  g_autoptr(GPtrArray) records = NULL;
+  gint64 deadline = g_get_monotonic_time () + 240 * G_USEC_PER_SEC;
+  gint64 start;
+
+  g_assert_no_error (error);
+  while (!g_file_test (log, G_FILE_TEST_EXISTS) && g_get_monotonic_time () < deadline)
+    g_usleep (100 * 1000);
+  g_assert_true (g_file_test (log, G_FILE_TEST_EXISTS));
+  start = g_get_monotonic_time ();
+  g_subprocess_send_signal (launcher, SIGINT);
+  g_assert_cmpint (finish (launcher, &err), ==, 130);
+  g_test_message ("stopped in %.1f s: %s", (g_get_monotonic_time () - start) / 1e6, err);
+  g_assert_cmpfloat ((g_get_monotonic_time () - start) / 1e6, <, 30.0);
+  g_assert_nonnull (strstr (err, "continue with --resume"));
+  records = read_log (run);
+  g_assert_cmpuint (records->len, >=, 1);
+  g_assert_cmpuint (records->len, <, 5);
+  mien_test_remove_tree (run);
+}
+
 /* One command line as rank `rank` of `world` on `port`; its status and standard error. */
 static int
 run_rank (int          rank,
@@ -764,6 +798,15 @@ test_start_errors (void)
   g_assert_cmpint (run_rank (0, 1, free_port (), run, "--nproc=2", &err), ==, 2);
   g_assert_nonnull (strstr (err, "WORLD_SIZE is set"));
   g_clear_pointer (&err, g_free);
+  /* A time limit would stop each rank after its own epoch. */
+  {
+    g_autoptr(MienTestCliResult) r = mien_test_cli_run ("train", "--nproc", "2", "--data",
+                                                        small_demo (), "--out", run,
+                                                        "--time-limit", "1", NULL);
+
+    g_assert_cmpint (r->status, ==, 2);
+    g_assert_nonnull (strstr (r->err, "--time-limit is for one process"));
+  }
   g_assert_false (g_file_test (run, G_FILE_TEST_EXISTS));
 
   /* The variables themselves. */
@@ -811,6 +854,18 @@ test_start_errors (void)
   g_assert_false (g_file_test (run, G_FILE_TEST_EXISTS));
 }
 
+/* Without c10d, a data-parallel run is refused with the reason, before anything is written. */
+static void
+test_unsupported (void)
+{
+  g_autofree char *run = scratch_path ("unsupported");
+  g_autofree char *err = NULL;
+
+  g_assert_cmpint (run_rank (0, 1, free_port (), run, NULL, &err), ==, 1);
+  g_assert_nonnull (strstr (err, "without PyTorch's distributed engine"));
+  g_assert_false (g_file_test (run, G_FILE_TEST_EXISTS));
+}
+
 int
 main (int    argc,
       char **argv)
@@ -832,15 +887,26 @@ main (int    argc,
   g_assert_no_error (error);
 
   g_test_add_func ("/distributed/shard", test_shard);
-  g_test_add_func ("/distributed/same-weights/resnet", test_same_weights_resnet);
-  g_test_add_func ("/distributed/same-weights/vit", test_same_weights_vit);
-  g_test_add_func ("/distributed/sync-batch-norm", test_sync_batch_norm);
-  g_test_add_func ("/distributed/batch-norm", test_batch_norm);
-  g_test_add_func ("/distributed/start-errors", test_start_errors);
-  g_test_add_func ("/distributed/rank-refuses", test_rank_refuses);
-  g_test_add_func ("/distributed/killed-rank", test_killed_rank);
-  g_test_add_func ("/distributed/hung-rank", test_hung_rank);
 
+  /* A build without c10d (-Ddistributed=disabled, or a libtorch without its headers) has
+   * nothing to test but its refusal. */
+  if (!mien_dist_backend_check (MIEN_DIST_BACKEND_GLOO, &error))
+    {
+      g_test_message ("%s", error->message);
+      g_test_add_func ("/distributed/unsupported", test_unsupported);
+    }
+  else
+    {
+      g_test_add_func ("/distributed/sync-batch-norm", test_sync_batch_norm);
+      g_test_add_func ("/distributed/same-weights/resnet", test_same_weights_resnet);
+      g_test_add_func ("/distributed/same-weights/vit", test_same_weights_vit);
+      g_test_add_func ("/distributed/batch-norm", test_batch_norm);
+      g_test_add_func ("/distributed/start-errors", test_start_errors);
+      g_test_add_func ("/distributed/rank-refuses", test_rank_refuses);
+      g_test_add_func ("/distributed/killed-rank", test_killed_rank);
+      g_test_add_func ("/distributed/hung-rank", test_hung_rank);
+      g_test_add_func ("/distributed/interrupted", test_interrupted);
+    }
   status = g_test_run ();
   mien_test_remove_tree (tmp_dir);
   g_free (tmp_dir);

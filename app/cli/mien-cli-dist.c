@@ -94,6 +94,7 @@ typedef struct {
   guint         running;
   int           status;       /* the first failed rank's, else 0 */
   gboolean      failed;
+  gboolean      interrupted;  /* Ctrl+C or SIGTERM was passed on */
   guint         grace_id;
 } Launch;
 
@@ -158,9 +159,12 @@ child_exited_cb (GObject      *source,
 static gboolean
 forward_signal_cb (gpointer user_data)
 {
+  Launch *launch = user_data;
+
   /* The ranks run in their own process group (child_setup ()): Ctrl+C reaches them once, from
    * here, and each stops after its batch. */
-  signal_children (user_data, SIGINT);
+  launch->interrupted = TRUE;
+  signal_children (launch, SIGINT);
   return G_SOURCE_CONTINUE;
 }
 
@@ -197,7 +201,7 @@ mien_cli_launch_local (const char * const *args,
   g_autoptr(GError) error = NULL;
   g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
   g_autofree GSubprocess **children = g_new0 (GSubprocess *, nproc);
-  Launch launch = { loop, children, nproc, 0, 0, FALSE, 0 };
+  Launch launch = { loop, children, nproc, 0, 0, FALSE, FALSE, 0 };
   g_autofree char *port = NULL;
   g_autofree char *threads = NULL;
   guint sigint_id, sigterm_id;
@@ -273,5 +277,8 @@ mien_cli_launch_local (const char * const *args,
   g_source_remove (sigterm_id);
   if (launch.grace_id != 0)
     g_source_remove (launch.grace_id);
+  /* Stopped on request: the ranks that noticed another's stop before their own said so. */
+  if (launch.interrupted && launch.failed)
+    return 130;
   return launch.status;
 }

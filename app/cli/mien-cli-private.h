@@ -126,7 +126,7 @@ gboolean mien_cli_dist_env_read (MienCliDistEnv *env,
  * program, with torchrun's variables set (MASTER_PORT: the environment's, else a free one);
  * with `set_threads`, each gets --threads (processors / nproc). Ctrl+C reaches every rank once;
  * when one fails, the others get a grace period to stop by themselves, then are terminated.
- * Returns the first failed rank's exit status, or 0. */
+ * Returns the first failed rank's exit status (130 after Ctrl+C), or 0. */
 int      mien_cli_launch_local  (const char * const *args,
                                  guint               nproc,
                                  gboolean            set_threads);

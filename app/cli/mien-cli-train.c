@@ -683,6 +683,11 @@ mien_cli_train (int    argc,
     return EXIT_USAGE;
   if (!mien_cli_dist_env_read (&env, &error))
     return mien_cli_usage_error ("train", "%s", error->message);
+  /* Each rank would stop after its own epoch: the ranks would have to decide together. */
+  if ((nproc > 0 || env.world_size > 0) && time_limit_arg != NULL)
+    return mien_cli_usage_error ("train", _("--time-limit is for one process; stop a "
+                                            "data-parallel run with Ctrl+C, or give fewer "
+                                            "--epochs"));
   if (nproc > 0)
     {
       if (env.world_size > 0)
@@ -778,9 +783,10 @@ mien_cli_train (int    argc,
     }
   if (!ok && output.quiet)
     {
-      int status = rank_error (pg, error);
-
-      return g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) ? 130 : status;
+      /* Rank 0 says where a cancelled run can be continued. */
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        return 130;
+      return rank_error (pg, error);
     }
   if (output.quiet)
     return EXIT_SUCCESS;

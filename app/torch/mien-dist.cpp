@@ -13,6 +13,7 @@
 
 #include "mien-torch-private.hpp"
 
+#ifdef MIEN_TORCH_C10D
 #include <torch/csrc/autograd/custom_function.h>
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
@@ -20,6 +21,7 @@
 #include <torch/csrc/distributed/c10d/reducer.hpp>
 #ifdef MIEN_TORCH_NCCL
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#endif
 #endif
 
 #include <gio/gio.h>
@@ -38,6 +40,8 @@
 #include <vector>
 
 using namespace mien_shim;
+
+#ifdef MIEN_TORCH_C10D
 
 namespace {
 
@@ -412,6 +416,23 @@ check_world (MienProcessGroup *pg, int r)
                            theirs.c_str (), pg->rank, pg->world_size));
 }
 
+#else /* !MIEN_TORCH_C10D: a libtorch without c10d's headers, or Gloo's */
+
+bool
+mien_shim::sync_batch_norm_active ()
+{
+  return false;
+}
+
+at::Tensor
+mien_shim::sync_batch_norm (const at::Tensor &, const at::Tensor &, const at::Tensor &,
+                            const at::Tensor &, const at::Tensor &, double, double)
+{
+  throw ShimError (MIEN_TORCH_ERROR_FAILED, "synchronised batch norm without c10d");
+}
+
+#endif /* MIEN_TORCH_C10D */
+
 extern "C" {
 
 G_DEFINE_QUARK (mien-dist-error-quark, mien_dist_error)
@@ -445,6 +466,12 @@ gboolean
 mien_dist_backend_check (MienDistBackend   backend,
                          GError          **error)
 {
+#ifndef MIEN_TORCH_C10D
+  g_set_error (error, MIEN_DIST_ERROR, MIEN_DIST_ERROR_UNSUPPORTED,
+               _("This Mien was built without PyTorch's distributed engine (libtorch's c10d "
+                 "headers or Gloo's were missing; on Debian, install libgloo-dev and rebuild)"));
+  return FALSE;
+#endif
 #ifndef MIEN_TORCH_NCCL
   if (backend == MIEN_DIST_BACKEND_NCCL)
     {
@@ -456,6 +483,8 @@ mien_dist_backend_check (MienDistBackend   backend,
 #endif
   return TRUE;
 }
+
+#ifdef MIEN_TORCH_C10D
 
 MienProcessGroup *
 mien_process_group_new (MienDistBackend   backend,
@@ -939,5 +968,161 @@ mien_dist_get_sync_batch_norm (void)
 {
   return sync_group.load ();
 }
+
+#else /* !MIEN_TORCH_C10D: no group can be made (mien_dist_backend_check () says why). */
+
+MienProcessGroup *
+mien_process_group_new (MienDistBackend   backend,
+                        const char       *master_addr,
+                        guint             port,
+                        int               rank,
+                        int               world_size,
+                        MienDevice        device,
+                        double            timeout_s,
+                        GError          **error)
+{
+  mien_dist_backend_check (backend, error);
+  return NULL;
+}
+
+void
+mien_process_group_free (MienProcessGroup *pg)
+{
+  g_return_if_fail (pg == NULL);
+}
+
+/* Every other entry point takes a group or a reducer, which cannot exist here. */
+int
+mien_process_group_get_rank (MienProcessGroup *pg)
+{
+  g_return_val_if_reached (0);
+}
+
+int
+mien_process_group_get_world_size (MienProcessGroup *pg)
+{
+  g_return_val_if_reached (1);
+}
+
+MienDistBackend
+mien_process_group_get_backend (MienProcessGroup *pg)
+{
+  g_return_val_if_reached (MIEN_DIST_BACKEND_GLOO);
+}
+
+gboolean
+mien_process_group_broadcast (MienProcessGroup *pg,
+                              MienTensor *tensor,
+                              int root,
+                              GError **error)
+{
+  g_return_val_if_reached (FALSE);
+}
+
+gboolean
+mien_process_group_all_reduce_sum (MienProcessGroup *pg,
+                                   MienTensor *tensor,
+                                   GError **error)
+{
+  g_return_val_if_reached (FALSE);
+}
+
+gboolean
+mien_process_group_sum_doubles (MienProcessGroup *pg,
+                                double *values,
+                                gsize n_values,
+                                GError **error)
+{
+  g_return_val_if_reached (FALSE);
+}
+
+gboolean
+mien_process_group_barrier (MienProcessGroup *pg,
+                            GError **error)
+{
+  g_return_val_if_reached (FALSE);
+}
+
+gboolean
+mien_process_group_store_set (MienProcessGroup *pg,
+                              const char *key,
+                              const char *value,
+                              GError **error)
+{
+  g_return_val_if_reached (FALSE);
+}
+
+char *
+mien_process_group_store_get (MienProcessGroup *pg,
+                              const char *key,
+                              GError **error)
+{
+  g_return_val_if_reached (NULL);
+}
+
+void
+mien_process_group_set_progress (MienProcessGroup *pg,
+                                 gint64 position,
+                                 const char *where)
+{
+  g_return_if_reached ();
+}
+
+void
+mien_process_group_announce_stop (MienProcessGroup *pg,
+                                  const char *reason)
+{
+  g_return_if_reached ();
+}
+
+void
+mien_process_group_explain_failure (MienProcessGroup *pg,
+                                    GError **error)
+{
+  g_return_if_reached ();
+}
+
+MienGradReducer *
+mien_grad_reducer_new (MienProcessGroup *pg,
+                       MienTensor * const *params,
+                       guint n_params,
+                       GError **error)
+{
+  g_return_val_if_reached (NULL);
+}
+
+gboolean
+mien_grad_reducer_prepare_for_backward (MienGradReducer *reducer,
+                                        MienTensor *output,
+                                        GError **error)
+{
+  g_return_val_if_reached (FALSE);
+}
+
+guint
+mien_grad_reducer_get_n_buckets (MienGradReducer *reducer)
+{
+  g_return_val_if_reached (0);
+}
+
+void
+mien_grad_reducer_free (MienGradReducer *reducer)
+{
+  g_return_if_fail (reducer == NULL);
+}
+
+void
+mien_dist_set_sync_batch_norm (MienProcessGroup *pg)
+{
+  g_return_if_fail (pg == NULL);
+}
+
+MienProcessGroup *
+mien_dist_get_sync_batch_norm (void)
+{
+  return NULL;
+}
+
+#endif /* MIEN_TORCH_C10D */
 
 } /* extern "C" */
