@@ -36,8 +36,8 @@ env_int (const char  *name,
   if (!g_ascii_string_to_signed (text, 10, min, max, out, &local_error))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   _("%s=%s is not a whole number from %" G_GINT64_FORMAT " to %" G_GINT64_FORMAT),
-                   name, text, min, max);
+                   _("%s=%s is not a whole number from %lld to %lld"), name, text,
+                   (long long) min, (long long) max);
       return FALSE;
     }
   return TRUE;
@@ -59,8 +59,8 @@ mien_cli_dist_env_read (MienCliDistEnv *env,
   if (rank >= world_size)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   _("RANK=%" G_GINT64_FORMAT " is not below WORLD_SIZE=%" G_GINT64_FORMAT),
-                   rank, world_size);
+                   _("RANK=%lld is not below WORLD_SIZE=%lld"), (long long) rank,
+                   (long long) world_size);
       return FALSE;
     }
   if (g_getenv ("MASTER_ADDR") == NULL || *g_getenv ("MASTER_ADDR") == '\0')

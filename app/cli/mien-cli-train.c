@@ -695,6 +695,12 @@ mien_cli_train (int    argc,
                                                 "run under torchrun or srun (WORLD_SIZE is set)"));
       if (!check_options (options, "train"))
         return EXIT_USAGE;
+      /* One GPU per rank, as torchrun's LOCAL_RANK picks them. */
+      if (options->dev.type == MIEN_DEVICE_CUDA && !strchr (options->device, ':') &&
+          nproc > mien_torch_cuda_device_count ())
+        return mien_cli_usage_error ("train", _("--nproc %d on --device cuda needs a GPU per "
+                                                "process, and %d were found"),
+                                     (int) nproc, mien_torch_cuda_device_count ());
       return launch_ranks ((const char * const *) original, (guint) nproc,
                            options->threads_arg == NULL);
     }

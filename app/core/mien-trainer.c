@@ -1442,6 +1442,7 @@ sync_start (Run     *run,
   g_autoptr(JsonNode) node = NULL;
   g_autofree char *text = NULL;
   g_autoptr(GPtrArray) params = g_ptr_array_new_with_free_func ((GDestroyNotify) mien_tensor_free);
+  g_autoptr(GPtrArray) tensors = g_ptr_array_new ();  /* borrowed */
   StateIndex index = { g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                               (GDestroyNotify) mien_tensor_free),
                        g_ptr_array_new_with_free_func (g_free) };
@@ -1496,8 +1497,7 @@ sync_start (Run     *run,
     }
 
   for (guint i = 0; i < mien_var_store_get_n_vars (vs); i++)
-    if (!mien_process_group_broadcast (run->pg, mien_var_store_get_nth (vs, i), 0, error))
-      goto out;
+    g_ptr_array_add (tensors, mien_var_store_get_nth (vs, i));
   for (guint i = 0; i < index.names->len; i++)
     {
       MienTensor *value = g_hash_table_lookup (index.by_name, index.names->pdata[i]);
@@ -1509,9 +1509,11 @@ sync_start (Run     *run,
                        (const char *) index.names->pdata[i]);
           goto out;
         }
-      if (!mien_process_group_broadcast (run->pg, value, 0, error))
-        goto out;
+      g_ptr_array_add (tensors, value);
     }
+  if (!mien_process_group_broadcast_many (run->pg, (MienTensor * const *) tensors->pdata,
+                                          tensors->len, 0, error))
+    goto out;
 
   for (guint i = 0; i < mien_optimizer_get_n_parameters (run->optimizer); i++)
     g_ptr_array_add (params, mien_optimizer_get_parameter (run->optimizer, i));
@@ -1526,18 +1528,24 @@ out:
 }
 
 /* DistributedDataParallel's broadcast_buffers: rank 0's batch-norm running statistics, before
- * every training step. */
+ * every training step, in one go. Only where they move: with batch norm in eval mode (DFT, a
+ * probe, --batch-norm eval) they are what sync_start () sent, and synchronised batch norm keeps
+ * them equal by itself. */
 static gboolean
 broadcast_buffers (Run     *run,
                    GError **error)
 {
   MienVarStore *vs = mien_model_get_var_store (run->model);
+  g_autoptr(GPtrArray) buffers = g_ptr_array_new ();
 
+  if (run->config->sync_batch_norm ||
+      mien_model_get_batch_norm (run->model) != MIEN_BATCH_NORM_TRAIN)
+    return TRUE;
   for (guint i = 0; i < mien_var_store_get_n_vars (vs); i++)
-    if (mien_var_store_get_kind (vs, i) == MIEN_VAR_BUFFER &&
-        !mien_process_group_broadcast (run->pg, mien_var_store_get_nth (vs, i), 0, error))
-      return FALSE;
-  return TRUE;
+    if (mien_var_store_get_kind (vs, i) == MIEN_VAR_BUFFER)
+      g_ptr_array_add (buffers, mien_var_store_get_nth (vs, i));
+  return mien_process_group_broadcast_many (run->pg, (MienTensor * const *) buffers->pdata,
+                                            buffers->len, 0, error);
 }
 
 /* Sums `metrics`' confusion matrix across the ranks, with `extra` (n_extra values) alongside. */
@@ -1642,10 +1650,9 @@ train_step (Run        *run,
   g_autoptr(MienTensor) labels = NULL;
   g_autoptr(MienTensor) logits = NULL;
   g_autoptr(MienTensor) loss = NULL;
-
   gint64 t0 = g_get_monotonic_time (), t1, t2;
 
-  if (run->pg != NULL && !config->sync_batch_norm && !broadcast_buffers (run, error))
+  if (run->pg != NULL && !broadcast_buffers (run, error))
     return FALSE;
   t1 = g_get_monotonic_time ();
   run->time_sync += t1 - t0;

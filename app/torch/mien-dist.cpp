@@ -702,6 +702,66 @@ mien_process_group_broadcast (MienProcessGroup  *pg,
 }
 
 gboolean
+mien_process_group_broadcast_many (MienProcessGroup   *pg,
+                                   MienTensor * const *tensors,
+                                   guint               n_tensors,
+                                   int                 root,
+                                   GError            **error)
+{
+  /* DDP's broadcast bucket (torch.nn.parallel.distributed._DEFAULT_BROADCAST_BUCKET_SIZE). */
+  constexpr size_t kBucketBytes = 250u << 20;
+  std::vector<bool> done (n_tensors, false);
+
+  g_return_val_if_fail (pg != NULL && (tensors != NULL || n_tensors == 0), FALSE);
+  g_return_val_if_fail (root >= 0 && root < pg->world_size, FALSE);
+
+  for (guint first = 0; first < n_tensors; first++)
+    {
+      std::vector<guint> bucket;
+      size_t bytes = 0;
+
+      if (done[first])
+        continue;
+      /* The tensors of `first`'s dtype and device, up to the bucket's size. */
+      for (guint i = first; i < n_tensors; i++)
+        {
+          const at::Tensor &t = tensors[i]->t;
+          const at::Tensor &f = tensors[first]->t;
+          size_t size = t.numel () * t.element_size ();
+
+          if (done[i] || t.scalar_type () != f.scalar_type () || t.device () != f.device () ||
+              (!bucket.empty () && bytes + size > kBucketBytes))
+            continue;
+          bucket.push_back (i);
+          bytes += size;
+          done[i] = true;
+        }
+      if (!collective (pg, error, [&] {
+            std::vector<at::Tensor> flat;
+            at::NoGradGuard no_grad;
+
+            for (guint i : bucket)
+              flat.push_back (tensors[i]->t.reshape ({ -1 }));
+            std::vector<at::Tensor> packed { on_group_device (pg, at::cat (flat)) };
+            c10d::BroadcastOptions options;
+
+            options.rootRank = root;
+            pg->group->broadcast (packed, options)->wait (pg->timeout);
+            int64_t offset = 0;
+            for (guint i : bucket)
+              {
+                at::Tensor &t = tensors[i]->t;
+
+                t.copy_ (packed[0].narrow (0, offset, t.numel ()).view_as (t));
+                offset += t.numel ();
+              }
+          }))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
 mien_process_group_all_reduce_sum (MienProcessGroup  *pg,
                                    MienTensor        *tensor,
                                    GError           **error)
@@ -1015,6 +1075,16 @@ mien_process_group_broadcast (MienProcessGroup *pg,
                               MienTensor *tensor,
                               int root,
                               GError **error)
+{
+  g_return_val_if_reached (FALSE);
+}
+
+gboolean
+mien_process_group_broadcast_many (MienProcessGroup *pg,
+                                   MienTensor * const *tensors,
+                                   guint n_tensors,
+                                   int root,
+                                   GError **error)
 {
   g_return_val_if_reached (FALSE);
 }

@@ -77,6 +77,13 @@ gboolean mien_process_group_broadcast      (MienProcessGroup *pg,
                                             MienTensor       *tensor,
                                             int               root,
                                             GError          **error);
+/* The same for many tensors at once, as DDP syncs its module: packed by dtype and device into
+ * buckets of up to 250 MiB (DDP's), one broadcast each. */
+gboolean mien_process_group_broadcast_many (MienProcessGroup  *pg,
+                                            MienTensor * const *tensors,
+                                            guint              n_tensors,
+                                            int                root,
+                                            GError           **error);
 gboolean mien_process_group_all_reduce_sum (MienProcessGroup *pg,
                                             MienTensor       *tensor,
                                             GError          **error);
