@@ -213,7 +213,7 @@ struct AllReduceSum : public torch::autograd::Function<AllReduceSum>
     MienProcessGroup *pg = sync_group.load ();
     std::vector<at::Tensor> tensors { x.clone () };
 
-    if (pg == nullptr)
+    if (pg == nullptr || !pg->group)
       throw ShimError (MIEN_TORCH_ERROR_FAILED, "synchronised batch norm without a group");
     pg->group->allreduce (tensors)->wait (pg->timeout);
     return tensors[0];
@@ -569,7 +569,7 @@ mien_process_group_new (MienDistBackend   backend,
       {
         pg->store->wait (keys, pg->timeout);
       }
-    catch (const c10::Error &)
+    catch (const std::exception &)
       {
         std::string missing;
         int n_missing = 0;
@@ -586,8 +586,8 @@ mien_process_group_new (MienDistBackend   backend,
       }
     for (int r = 0; r < world_size; r++)
       check_world (pg.get (), r);
-    /* More ranks than the world: one with a RANK beyond the others' WORLD_SIZE is refused by its
-     * own checks, but one with a larger WORLD_SIZE that reuses an index is caught above. */
+    /* A process too many has a RANK its own WORLD_SIZE refuses (mien-cli), or an index that
+     * another rank took ("taken" above). */
 
     auto prefix = c10::make_intrusive<c10d::PrefixStore> ("c10d", pg->store);
     if (backend == MIEN_DIST_BACKEND_GLOO)
