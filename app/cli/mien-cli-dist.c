@@ -14,6 +14,7 @@
 #include <glib-unix.h>
 
 #include "mien-cli-private.h"
+#include "mien-dist.h"
 
 /* One of torchrun's variables as an integer in [min, max]; FALSE with a message naming it. */
 static gboolean
@@ -176,22 +177,6 @@ child_setup (gpointer user_data)
   prctl (PR_SET_PDEATHSIG, SIGTERM);
 }
 
-/* A port nobody listens on now, for rank 0's store. */
-static guint
-free_port (GError **error)
-{
-  g_autoptr(GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
-                                            G_SOCKET_PROTOCOL_TCP, error);
-  g_autoptr(GInetAddress) any = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (any, 0);
-  g_autoptr(GSocketAddress) bound = NULL;
-
-  if (socket == NULL || !g_socket_bind (socket, address, FALSE, error) ||
-      (bound = g_socket_get_local_address (socket, error)) == NULL)
-    return 0;
-  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
-}
-
 int
 mien_cli_launch_local (const char * const *args,
                        guint               nproc,
@@ -215,7 +200,7 @@ mien_cli_launch_local (const char * const *args,
     port = g_strdup (g_getenv ("MASTER_PORT"));
   else
     {
-      guint p = free_port (&error);
+      guint p = mien_dist_free_port (&error);
 
       if (p == 0)
         {

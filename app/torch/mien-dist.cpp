@@ -462,6 +462,21 @@ mien_dist_backend_from_string (const char       *str,
   return FALSE;
 }
 
+guint
+mien_dist_free_port (GError **error)
+{
+  g_autoptr(GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
+                                            G_SOCKET_PROTOCOL_TCP, error);
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, 0);
+  g_autoptr(GSocketAddress) bound = NULL;
+
+  if (socket == NULL || !g_socket_bind (socket, address, FALSE, error) ||
+      (bound = g_socket_get_local_address (socket, error)) == NULL)
+    return 0;
+  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+}
+
 gboolean
 mien_dist_backend_check (MienDistBackend   backend,
                          GError          **error)

@@ -50,6 +50,10 @@ gboolean    mien_dist_backend_from_string (const char      *str,
 gboolean    mien_dist_backend_check       (MienDistBackend  backend,
                                            GError         **error);
 
+/* A TCP port of 127.0.0.1 that nobody listens on now (for rank 0's store on one machine);
+ * 0 with `error` set when none can be had. */
+guint       mien_dist_free_port           (GError         **error);
+
 typedef struct _MienProcessGroup MienProcessGroup;
 
 /* Joins the group: rank 0 listens on `master_addr`:`port` (the other ranks connect there,
