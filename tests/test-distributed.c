@@ -18,10 +18,12 @@
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 
+#include "mien-core.h"
 #include "mien-dataset.h"
 #include "mien-dist.h"
 #include "mien-nn.h"
 #include "mien-safetensors.h"
+#include "mien-trainer.h"
 #include "mien-test-util.h"
 
 static char *tmp_dir;
@@ -309,6 +311,89 @@ static void
 test_same_weights_resnet (void)
 {
   check_same_weights ("resnet:18", 1e-5);
+}
+
+typedef struct {
+  guint calls;
+  guint epochs;
+} Reports;
+
+static void
+count_progress_cb (const MienTrainProgress *progress,
+                   gpointer                 user_data)
+{
+  ((Reports *) user_data)->calls++;
+}
+
+static void
+count_epoch_cb (JsonObject *record,
+                gpointer    user_data)
+{
+  ((Reports *) user_data)->epochs++;
+}
+
+/* The studio's "All GPUs": ranks on threads of one process (mien_trainer_set_local_devices ()),
+ * here two on the CPU, step as one process of the global batch too; the trainer the caller
+ * holds is rank 0 and reports the run. */
+static void
+test_local_ranks (void)
+{
+  g_autofree char *one = scratch_path ("local-one");
+  g_autofree char *two = scratch_path ("local-two");
+  g_autofree char *one_last = g_build_filename (one, "last.safetensors", NULL);
+  g_autofree char *two_last = g_build_filename (two, "last.safetensors", NULL);
+  g_autoptr(MienTrainConfig) config = mien_train_config_new ();
+  g_autoptr(MienTrainer) trainer = NULL;
+  g_autoptr(GError) error = NULL;
+  const MienDevice cpus[2] = { MIEN_DEVICE_INIT_CPU, MIEN_DEVICE_INIT_CPU };
+  Reports reports = { 0 };
+  double same;
+
+  train_small (one, small_demo (), "resnet:18", "eval", "8", 1, FALSE);
+  config->data = g_strdup (small_demo ());
+  config->out = g_strdup (two);
+  g_free (config->backbone);
+  config->backbone = g_strdup ("resnet:18");
+  config->input_size = 32;
+  config->epochs = 1;
+  config->batch_size = 4;
+  config->lr = 1e-3;
+  config->geometry.flip = FALSE;
+  config->geometry.crop = MIEN_CROP_NONE;
+  config->batch_norm = MIEN_BATCH_NORM_EVAL;
+  config->imbalance = MIEN_IMBALANCE_NONE;
+  config->threads = 1;
+  config->workers = 1;
+  trainer = mien_trainer_new (mien_plugin_engine_get_default (), config);
+  mien_trainer_set_local_devices (trainer, cpus, G_N_ELEMENTS (cpus));
+  mien_trainer_set_progress_func (trainer, count_progress_cb, &reports, NULL);
+  mien_trainer_set_epoch_func (trainer, count_epoch_cb, &reports, NULL);
+  g_assert_true (mien_trainer_run (trainer, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (reports.epochs, ==, 1);
+  g_assert_cmpuint (reports.calls, >, 3);
+  g_assert_cmpuint (mien_trainer_get_best_epoch (trainer), ==, 1);
+  same = largest_difference (one_last, two_last);
+  g_test_message ("two ranks on threads × batch 4 against one process × 8: %.2g", same);
+  g_assert_cmpfloat (same, <=, 1e-5);
+  assert_same_records (one, two);
+
+  /* Synchronised batch norm needs a process per rank. */
+  {
+    g_autofree char *refused = scratch_path ("local-sync");
+    g_autoptr(MienTrainer) sync = NULL;
+
+    config->sync_batch_norm = TRUE;
+    g_free (config->out);
+    config->out = g_strdup (refused);
+    sync = mien_trainer_new (mien_plugin_engine_get_default (), config);
+    mien_trainer_set_local_devices (sync, cpus, G_N_ELEMENTS (cpus));
+    g_assert_false (mien_trainer_run (sync, NULL, &error));
+    g_assert_error (error, MIEN_TRAINER_ERROR, MIEN_TRAINER_ERROR_CONFIG);
+    g_assert_false (g_file_test (refused, G_FILE_TEST_EXISTS));
+  }
+  mien_test_remove_tree (one);
+  mien_test_remove_tree (two);
 }
 
 /* ViT under Adam cannot meet 1e-5: a parameter whose true gradient is zero or nearly so (the
@@ -869,6 +954,7 @@ main (int    argc,
     return bn_rank_main (atoi (argv[2]), (guint) atoi (argv[3]), argv[4]);
 
   g_test_init (&argc, &argv, NULL);
+  mien_init ();
   /* Rank 0's store and the ranks' own variables must not come from the caller's world. */
   g_unsetenv ("RANK");
   g_unsetenv ("WORLD_SIZE");
@@ -892,6 +978,7 @@ main (int    argc,
       g_test_add_func ("/distributed/sync-batch-norm", test_sync_batch_norm);
       g_test_add_func ("/distributed/same-weights/resnet", test_same_weights_resnet);
       g_test_add_func ("/distributed/same-weights/vit", test_same_weights_vit);
+      g_test_add_func ("/distributed/local-ranks", test_local_ranks);
       g_test_add_func ("/distributed/batch-norm", test_batch_norm);
       g_test_add_func ("/distributed/start-errors", test_start_errors);
       g_test_add_func ("/distributed/rank-refuses", test_rank_refuses);

@@ -530,6 +530,7 @@ struct _MienTrainer
   GPtrArray             *unreadable;   /* "PATH: reason" of the images left out */
 
   MienProcessGroup      *pg;           /* borrowed; NULL: one process */
+  GArray                *local_devices; /* MienDevice: ranks on threads of this process */
 };
 
 G_DEFINE_FINAL_TYPE (MienTrainer, mien_trainer, G_TYPE_OBJECT)
@@ -550,6 +551,7 @@ mien_trainer_finalize (GObject *object)
   g_free (self->class_weights);
   g_free (self->pretrained_summary);
   g_clear_pointer (&self->unreadable, g_ptr_array_unref);
+  g_clear_pointer (&self->local_devices, g_array_unref);
   G_OBJECT_CLASS (mien_trainer_parent_class)->finalize (object);
 }
 
@@ -629,6 +631,21 @@ mien_trainer_set_process_group (MienTrainer      *self,
   g_return_if_fail (MIEN_IS_TRAINER (self));
 
   self->pg = pg;
+}
+
+void
+mien_trainer_set_local_devices (MienTrainer      *self,
+                                const MienDevice *devices,
+                                guint             n_devices)
+{
+  g_return_if_fail (MIEN_IS_TRAINER (self));
+  g_return_if_fail (devices != NULL || n_devices == 0);
+
+  g_clear_pointer (&self->local_devices, g_array_unref);
+  if (n_devices < 2)
+    return;
+  self->local_devices = g_array_sized_new (FALSE, FALSE, sizeof (MienDevice), n_devices);
+  g_array_append_vals (self->local_devices, devices, n_devices);
 }
 
 /* The store key under which rank 0 publishes its configuration. */
@@ -1117,6 +1134,8 @@ make_class_weights (Run     *run,
   return run->weight != NULL;
 }
 
+static GMutex seeded_build;
+
 static gboolean
 make_model (Run           *run,
             int            input_size,
@@ -1148,9 +1167,13 @@ make_model (Run           *run,
   memcpy (spec.std, std, sizeof spec.std);
   spec.device = config->device;
 
-  /* The initial weights come from this seed, whatever happened before in the process. */
+  /* The initial weights come from this seed, whatever happened before in the process, and
+   * whatever another trainer of the process (a rank on another thread) draws meanwhile:
+   * libtorch's generator is the process's. */
+  g_mutex_lock (&seeded_build);
   mien_torch_manual_seed (config->seed);
   run->model = mien_model_new (run->self->engine, &spec, error);
+  g_mutex_unlock (&seeded_build);
   if (run->model == NULL)
     return FALSE;
   if (config->pretrained != NULL && !run->self->resume &&
@@ -1977,6 +2000,105 @@ publish_config (Run     *run,
   return mien_process_group_store_set (run->pg, DIST_CONFIG_KEY, text, error);
 }
 
+/* How long the ranks of one process wait for each other: they start together, and a failing
+ * one closes its connections at once, so this only bounds a hang. */
+#define LOCAL_TIMEOUT_S 600.0
+
+typedef struct {
+  MienTrainer     *rank0;
+  int              rank;
+  guint            port;
+  MienDistBackend  backend;
+  GCancellable    *cancellable;
+  GError          *error;
+} LocalRank;
+
+static gpointer
+local_rank_thread (gpointer data)
+{
+  LocalRank *lr = data;
+  MienTrainer *rank0 = lr->rank0;
+  MienDevice device = g_array_index (rank0->local_devices, MienDevice, lr->rank);
+  g_autoptr(MienProcessGroup) pg = NULL;
+  g_autoptr(MienTrainer) trainer = NULL;
+
+  pg = mien_process_group_new (lr->backend, "127.0.0.1", lr->port, lr->rank,
+                               (int) rank0->local_devices->len, device, LOCAL_TIMEOUT_S,
+                               &lr->error);
+  if (pg == NULL)
+    return NULL;
+  trainer = mien_trainer_new_rank (rank0->engine, pg, &device, 0, rank0->config->threads,
+                                   &lr->error);
+  if (trainer != NULL)
+    mien_trainer_run (trainer, lr->cancellable, &lr->error);
+  return NULL;
+}
+
+/* mien_trainer_set_local_devices ()'s run: rank 0 here, the others on threads. */
+static gboolean
+run_local_ranks (MienTrainer   *self,
+                 GCancellable  *cancellable,
+                 GError       **error)
+{
+  GArray *devices = self->local_devices;
+  guint n = devices->len;
+  g_autofree LocalRank *ranks = g_new0 (LocalRank, n);
+  g_autofree GThread **threads = g_new0 (GThread *, n);
+  g_autoptr(MienProcessGroup) pg = NULL;
+  MienDistBackend backend = MIEN_DIST_BACKEND_NCCL;
+  guint port;
+  gboolean ok = FALSE;
+
+  if (self->config->sync_batch_norm)
+    {
+      g_set_error (error, MIEN_TRAINER_ERROR, MIEN_TRAINER_ERROR_CONFIG,
+                   _("Synchronised batch norm needs one process per rank (mien-cli train "
+                     "--nproc), not ranks on threads"));
+      return FALSE;
+    }
+  for (guint i = 0; i < n; i++)
+    if (g_array_index (devices, MienDevice, i).type != MIEN_DEVICE_CUDA)
+      backend = MIEN_DIST_BACKEND_GLOO;
+  if (backend == MIEN_DIST_BACKEND_NCCL && !mien_dist_backend_check (backend, NULL))
+    backend = MIEN_DIST_BACKEND_GLOO;
+  port = mien_dist_free_port (error);
+  if (port == 0 || !mien_dist_backend_check (backend, error))
+    return FALSE;
+
+  for (guint r = 1; r < n; r++)
+    {
+      ranks[r] = (LocalRank) { self, (int) r, port, backend, cancellable, NULL };
+      threads[r] = g_thread_new ("mien-rank", local_rank_thread, &ranks[r]);
+    }
+  pg = mien_process_group_new (backend, "127.0.0.1", port, 0, (int) n,
+                               g_array_index (devices, MienDevice, 0), LOCAL_TIMEOUT_S, error);
+  if (pg != NULL)
+    {
+      /* Rank 0 is this trainer, on the first device, with its own callbacks. */
+      GArray *saved = g_steal_pointer (&self->local_devices);
+
+      self->config->device = g_array_index (saved, MienDevice, 0);
+      self->pg = pg;
+      ok = mien_trainer_run (self, cancellable, error);
+      self->pg = NULL;
+      self->local_devices = saved;
+    }
+  /* Rank 0 failing to join (the free port taken meanwhile, a rare race) leaves the others
+   * waiting for its store until their timeout. */
+  for (guint r = 1; r < n; r++)
+    {
+      g_thread_join (threads[r]);
+      /* Rank 0's error says it best; another's only matters when rank 0 finished. */
+      if (ranks[r].error != NULL && ok)
+        {
+          g_propagate_prefixed_error (error, g_steal_pointer (&ranks[r].error), _("Rank %u: "), r);
+          ok = FALSE;
+        }
+      g_clear_error (&ranks[r].error);
+    }
+  return ok;
+}
+
 gboolean
 mien_trainer_run (MienTrainer   *self,
                   GCancellable  *cancellable,
@@ -1989,6 +2111,9 @@ mien_trainer_run (MienTrainer   *self,
 
   g_return_val_if_fail (MIEN_IS_TRAINER (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (self->local_devices != NULL && self->pg == NULL)
+    return run_local_ranks (self, cancellable, error);
 
   run.self = self;
   run.config = self->config;

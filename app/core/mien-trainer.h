@@ -245,6 +245,17 @@ MienTrainer     *mien_trainer_new_rank       (MienPluginEngine      *engine,
                                               int                    threads,
                                               GError               **error);
 
+/* Data-parallel training inside this process (the studio's "All GPUs"): mien_trainer_run ()
+ * then runs one rank per device of `devices` (at least 2), each on a thread of its own, over a
+ * store on 127.0.0.1 (NCCL between CUDA devices where this build has it, Gloo otherwise). This
+ * trainer is rank 0: its callbacks and results are the run's; the other ranks are silent, and
+ * `cancellable` stops them all. Synchronised batch norm is refused (its group is
+ * process-wide): use one process per rank (mien-cli train --nproc). NULL or fewer than 2
+ * devices: one device, the configuration's. */
+void             mien_trainer_set_local_devices (MienTrainer      *self,
+                                                 const MienDevice *devices,
+                                                 guint             n_devices);
+
 /* Callbacks run on the training thread; a front end marshals them to its main loop. */
 void             mien_trainer_set_progress_func (MienTrainer          *self,
                                                  MienTrainProgressFunc func,
