@@ -258,7 +258,8 @@ struct _MienTrainPage
   GtkSpinButton     *batch_spin;
   GtkSpinButton     *seed_spin;
   AdwComboRow       *device_row;
-  GArray            *devices;         /* MienDevice, in device_row's order */
+  GArray            *devices;         /* MienDevice, in device_row's order; ALL_GPUS last
+                                       * where there are several GPUs */
 
   /* The classes the form is about (the open dataset's, or base_config's) and their counts. */
   GStrv              classes;
@@ -1374,6 +1375,10 @@ dataset_changed_cb (MienTrainPage *self)
 
 /* ---- Devices ----------------------------------------------------------------------------- */
 
+/* The device row's "All GPUs (N)": data-parallel training with a rank per GPU on threads of
+ * the studio (mien_trainer_set_local_devices ()). */
+static const MienDevice ALL_GPUS = { MIEN_DEVICE_CUDA, -1 };
+
 static void
 load_devices (MienTrainPage *self)
 {
@@ -1390,6 +1395,14 @@ load_devices (MienTrainPage *self)
       gtk_string_list_append (names, info->label);
       g_array_append_val (self->devices, info->device);
     }
+  if (mien_torch_cuda_device_count () >= 2)
+    {
+      g_autofree char *label = g_strdup_printf (_("All GPUs (%d)"),
+                                                mien_torch_cuda_device_count ());
+
+      gtk_string_list_append (names, label);
+      g_array_append_val (self->devices, ALL_GPUS);
+    }
   adw_combo_row_set_model (self->device_row, G_LIST_MODEL (names));
   for (guint i = 0; i < self->devices->len; i++)
     if (mien_device_equal (g_array_index (self->devices, MienDevice, i), preferred))
@@ -1403,11 +1416,24 @@ load_devices (MienTrainPage *self)
   adw_action_row_set_subtitle (ADW_ACTION_ROW (self->device_row), threads);
 }
 
+static gboolean
+all_gpus_selected (MienTrainPage *self)
+{
+  guint i = adw_combo_row_get_selected (self->device_row);
+
+  return i < self->devices->len &&
+         mien_device_equal (g_array_index (self->devices, MienDevice, i), ALL_GPUS);
+}
+
+/* The run's device: with All GPUs, the first (rank 0's, what config.json records). */
 static MienDevice
 get_device (MienTrainPage *self)
 {
   guint i = adw_combo_row_get_selected (self->device_row);
+  MienDevice first_gpu = { MIEN_DEVICE_CUDA, 0 };
 
+  if (all_gpus_selected (self))
+    return first_gpu;
   if (i < self->devices->len)
     return g_array_index (self->devices, MienDevice, i);
   return mien_device_cpu ();
@@ -1823,6 +1849,15 @@ begin_run (MienTrainPage *self,
   const MienTrainConfig *config = mien_trainer_get_config (trainer);
   g_autofree char *title = NULL;
 
+  if (all_gpus_selected (self))
+    {
+      int n = mien_torch_cuda_device_count ();
+      g_autofree MienDevice *gpus = g_new (MienDevice, n);
+
+      for (int i = 0; i < n; i++)
+        gpus[i] = (MienDevice) { MIEN_DEVICE_CUDA, i };
+      mien_trainer_set_local_devices (trainer, gpus, n);
+    }
   self->trainer = g_object_ref (trainer);
   self->run_cancellable = g_cancellable_new ();
   self->link = run_link_new (self);
