@@ -61,3 +61,11 @@ bash tests/bench/bench-train.sh -C build-gpu -p "$python" -d cuda -D "$demo" -b 
   -s 112 -B 64 -e 3 -w 8 throughput 2>&1 | tee "$out/bench-train-cuda.txt"
 bash tests/bench/bench-train.sh -C build-gpu -p "$python" -d cuda -D "$demo" -b vit:b_16 \
   -s 224 -B 32 -e 1 memory 2>&1 | tee "$out/bench-dft-memory-cuda.txt"
+
+echo "== data-parallel training (c10d; --nproc over the GPUs against one GPU where there are several)"
+if [ "$(nvidia-smi -L 2>/dev/null | wc -l)" -ge 2 ]; then
+  bash tests/bench/bench-distributed.sh -C build-gpu -n 500 -b resnet:18 -s 112 -B 64 -e 2 -g \
+    2>&1 | tee "$out/bench-distributed-cuda.txt"
+else
+  echo "one GPU: --nproc over GPUs needs two; test-distributed ran its Gloo cases above"
+fi
