@@ -731,9 +731,10 @@ mien_cli_train (int    argc,
     {
       if (!check_options (options, "train"))
         return EXIT_USAGE;
-      if (options->flip || options->no_flip || options->crop != NULL)
-        return mien_cli_usage_error ("train", _("--flip, --no-flip and --crop are the run's "
-                                                "own with --resume"));
+      if (options->flip || options->no_flip || options->crop != NULL || sync_batch_norm)
+        return mien_cli_usage_error ("train", _("--flip, --no-flip, --crop and "
+                                                "--sync-batch-norm are the run's own with "
+                                                "--resume"));
       /* 0: the run's own epochs and threads. */
       trainer = mien_trainer_new_resume (mien_plugin_engine_get_default (), out,
                                          options->epochs_arg != NULL ? (guint) options->epochs : 0,
