@@ -1465,7 +1465,7 @@ sync_start (Run     *run,
   g_autoptr(JsonNode) node = NULL;
   g_autofree char *text = NULL;
   g_autoptr(GPtrArray) params = g_ptr_array_new_with_free_func ((GDestroyNotify) mien_tensor_free);
-  g_autoptr(GPtrArray) tensors = g_ptr_array_new ();  /* borrowed */
+  g_autoptr(GPtrArray) tensors = g_ptr_array_new_with_free_func ((GDestroyNotify) mien_tensor_free);
   StateIndex index = { g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                               (GDestroyNotify) mien_tensor_free),
                        g_ptr_array_new_with_free_func (g_free) };
@@ -1532,7 +1532,7 @@ sync_start (Run     *run,
                        (const char *) index.names->pdata[i]);
           goto out;
         }
-      g_ptr_array_add (tensors, value);
+      g_ptr_array_add (tensors, mien_tensor_alias (value));
     }
   if (!mien_process_group_broadcast_many (run->pg, (MienTensor * const *) tensors->pdata,
                                           tensors->len, 0, error))
@@ -1559,7 +1559,7 @@ broadcast_buffers (Run     *run,
                    GError **error)
 {
   MienVarStore *vs = mien_model_get_var_store (run->model);
-  g_autoptr(GPtrArray) buffers = g_ptr_array_new ();
+  g_autoptr(GPtrArray) buffers = g_ptr_array_new_with_free_func ((GDestroyNotify) mien_tensor_free);
 
   if (run->config->sync_batch_norm ||
       mien_model_get_batch_norm (run->model) != MIEN_BATCH_NORM_TRAIN)
