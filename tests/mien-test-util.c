@@ -273,22 +273,18 @@ mien_test_cli_result_free (MienTestCliResult *result)
 }
 
 MienTestCliResult *
-mien_test_cli_run (const char *first,
-                   ...)
+mien_test_cli_runv (const char * const *args)
 {
   g_autoptr(GPtrArray) argv = g_ptr_array_new ();
   g_autoptr(GError) error = NULL;
   MienTestCliResult *r = g_new0 (MienTestCliResult, 1);
   const char *cli = g_getenv ("MIEN_CLI");
-  va_list args;
   int wait_status;
 
   g_assert_nonnull (cli);
   g_ptr_array_add (argv, (char *) cli);
-  va_start (args, first);
-  for (const char *a = first; a != NULL; a = va_arg (args, const char *))
-    g_ptr_array_add (argv, (char *) a);
-  va_end (args);
+  for (guint i = 0; args[i] != NULL; i++)
+    g_ptr_array_add (argv, (char *) args[i]);
   g_ptr_array_add (argv, NULL);
 
   g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
@@ -296,8 +292,23 @@ mien_test_cli_run (const char *first,
   g_assert_no_error (error);
   r->status = WIFEXITED (wait_status) ? WEXITSTATUS (wait_status) : -WTERMSIG (wait_status);
   if (g_test_verbose ())
-    g_printerr ("$ mien-cli %s… → %d\n%s", first, r->status, r->err);
+    g_printerr ("$ mien-cli %s… → %d\n%s", args[0], r->status, r->err);
   return r;
+}
+
+MienTestCliResult *
+mien_test_cli_run (const char *first,
+                   ...)
+{
+  g_autoptr(GPtrArray) args = g_ptr_array_new ();
+  va_list ap;
+
+  va_start (ap, first);
+  for (const char *a = first; a != NULL; a = va_arg (ap, const char *))
+    g_ptr_array_add (args, (char *) a);
+  va_end (ap);
+  g_ptr_array_add (args, NULL);
+  return mien_test_cli_runv ((const char * const *) args->pdata);
 }
 
 void

@@ -98,6 +98,8 @@ typedef struct {
 
 MienTestCliResult *mien_test_cli_run            (const char        *first,
                                                  ...) G_GNUC_NULL_TERMINATED;
+/* The same with the arguments in a NULL-terminated array. */
+MienTestCliResult *mien_test_cli_runv           (const char * const *args);
 void               mien_test_cli_result_free    (MienTestCliResult *result);
 /* Fails the test with mien-cli's standard error unless it exited with 0. */
 void               mien_test_cli_assert_success (MienTestCliResult *result);

@@ -12,7 +12,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 
 #include <gio/gio.h>
 #include <glib/gstdio.h>
@@ -209,33 +208,25 @@ train_small (const char *out,
              guint       nproc,
              gboolean    sync_batch_norm)
 {
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(GPtrArray) args = g_ptr_array_new ();
   g_autofree char *nproc_text = g_strdup_printf ("%u", nproc);
   g_autoptr(MienTestCliResult) r = NULL;
-  g_autoptr(GError) error = NULL;
-  int wait_status;
-  const char *common[] = { "--data", data, "--out", out, "--backbone", backbone,
+  const char *common[] = { "train", "--data", data, "--out", out, "--backbone", backbone,
                            "--input-size", "32", "--epochs", "1", "--batch", batch,
                            "--lr", "1e-3", "--no-flip", "--crop", "none", "--batch-norm",
                            batch_norm, "--threads", "1", "--workers", "1" };
 
-  g_ptr_array_add (argv, (gpointer) g_getenv ("MIEN_CLI"));
-  g_ptr_array_add (argv, "train");
   for (guint i = 0; i < G_N_ELEMENTS (common); i++)
-    g_ptr_array_add (argv, (gpointer) common[i]);
+    g_ptr_array_add (args, (gpointer) common[i]);
   if (nproc > 1)
     {
-      g_ptr_array_add (argv, "--nproc");
-      g_ptr_array_add (argv, nproc_text);
+      g_ptr_array_add (args, "--nproc");
+      g_ptr_array_add (args, nproc_text);
     }
   if (sync_batch_norm)
-    g_ptr_array_add (argv, "--sync-batch-norm");
-  g_ptr_array_add (argv, NULL);
-  r = g_new0 (MienTestCliResult, 1);
-  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
-                               &r->out, &r->err, &wait_status, &error));
-  g_assert_no_error (error);
-  r->status = WIFEXITED (wait_status) ? WEXITSTATUS (wait_status) : -1;
+    g_ptr_array_add (args, "--sync-batch-norm");
+  g_ptr_array_add (args, NULL);
+  r = mien_test_cli_runv ((const char * const *) args->pdata);
   mien_test_cli_assert_success (r);
 }
 

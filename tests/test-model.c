@@ -39,20 +39,9 @@ make_spec (const char         *backbone,
            MienBatchNorm       bn,
            const char * const *classes)
 {
-  MienModelSpec spec = { 0, };
+  MienModelSpec spec = mien_test_random_spec (backbone, SIZE, mode, classes);
 
-  spec.backbone = backbone;
-  spec.input_size = SIZE;
-  spec.mode = mode;
   spec.batch_norm = bn;
-  spec.classes = classes;
-  spec.grey = FALSE;
-  for (int c = 0; c < 3; c++)
-    {
-      spec.mean[c] = 0.5;
-      spec.std[c] = 0.25;
-    }
-  spec.device = mien_device_cpu ();
   return spec;
 }
 
