@@ -1571,23 +1571,25 @@ broadcast_buffers (Run     *run,
                                             buffers->len, 0, error);
 }
 
-/* Sums `metrics`' confusion matrix across the ranks, with `extra` (n_extra values) alongside. */
+/* Sums `metrics`' confusion matrix, and the loss summed over `count` images, across the ranks:
+ * one reduction for an epoch's training or validation figures. */
 static gboolean
 reduce_metrics (Run         *run,
                 MienMetrics *metrics,
-                double      *extra,
-                guint        n_extra,
+                double      *loss_sum,
+                guint64     *count,
                 GError     **error)
 {
   guint k = metrics->n_classes;
-  g_autofree double *values = g_new (double, k * k + k + n_extra);
+  g_autofree double *values = g_new (double, k * k + k + 2);
 
   for (guint i = 0; i < k * k; i++)
     values[i] = metrics->confusion[i];
   for (guint i = 0; i < k; i++)
     values[k * k + i] = metrics->missed[i];
-  memcpy (values + k * k + k, extra, n_extra * sizeof (double));
-  if (!mien_process_group_sum_doubles (run->pg, values, k * k + k + n_extra, error))
+  values[k * k + k] = *loss_sum;
+  values[k * k + k + 1] = (double) *count;
+  if (!mien_process_group_sum_doubles (run->pg, values, k * k + k + 2, error))
     return FALSE;
   metrics->n = 0;
   for (guint i = 0; i < k * k; i++)
@@ -1600,7 +1602,8 @@ reduce_metrics (Run         *run,
       metrics->missed[i] = (guint64) values[k * k + i];
       metrics->n += metrics->missed[i];
     }
-  memcpy (extra, values + k * k + k, n_extra * sizeof (double));
+  *loss_sum = values[k * k + k];
+  *count = (guint64) values[k * k + k + 1];
   return TRUE;
 }
 
@@ -1795,15 +1798,8 @@ validate (Run     *run,
       n += batch->n;
       report (run, MIEN_TRAIN_PHASE_VALIDATING, epoch, ++step, n_steps, 0.0, 0.0);
     }
-  if (run->world_size > 1)
-    {
-      double sums[2] = { loss_sum, (double) n };
-
-      if (!reduce_metrics (run, metrics, sums, G_N_ELEMENTS (sums), error))
-        return NULL;
-      loss_sum = sums[0];
-      n = (guint64) sums[1];
-    }
+  if (run->world_size > 1 && !reduce_metrics (run, metrics, &loss_sum, &n, error))
+    return NULL;
   if (n == 0)
     {
       g_set_error (error, MIEN_DATASET_ERROR, MIEN_DATASET_ERROR_EMPTY,
@@ -1884,15 +1880,8 @@ run_epoch (Run     *run,
               loss_sum / n_images, n_images / ((g_get_monotonic_time () - start_us) / 1e6));
     }
   train_s = (g_get_monotonic_time () - start_us) / 1e6;
-  if (run->world_size > 1)
-    {
-      double sums[2] = { loss_sum, (double) n_images };
-
-      if (!reduce_metrics (run, train_metrics, sums, G_N_ELEMENTS (sums), error))
-        return FALSE;
-      loss_sum = sums[0];
-      n_images = (guint64) sums[1];
-    }
+  if (run->world_size > 1 && !reduce_metrics (run, train_metrics, &loss_sum, &n_images, error))
+    return FALSE;
   mien_metrics_compute (train_metrics);
 
   val_metrics = validate (run, epoch, &val_loss, error);

@@ -438,14 +438,6 @@ extern "C" {
 G_DEFINE_QUARK (mien-dist-error-quark, mien_dist_error)
 
 static const char * const backend_names[] = { "gloo", "nccl" };
-
-const char *
-mien_dist_backend_to_string (MienDistBackend backend)
-{
-  g_return_val_if_fail ((guint) backend < G_N_ELEMENTS (backend_names), NULL);
-  return backend_names[backend];
-}
-
 gboolean
 mien_dist_backend_from_string (const char       *str,
                                MienDistBackend  *out,
@@ -548,31 +540,25 @@ mien_process_group_new (MienDistBackend   backend,
       {
         const c10::Error *c10_error = dynamic_cast<const c10::Error *> (&e);
         std::string what = c10_error ? c10_error->what_without_backtrace () : e.what ();
-        g_autofree char *text = NULL;
 
         if (rank == 0 && (what.find ("errno: 98") != std::string::npos ||
                           what.find ("in use") != std::string::npos))
-          {
-            text = g_strdup_printf (_("Cannot listen for the other ranks on port %u: it is in use "
-                                      "(another run?); choose another MASTER_PORT"), port);
-            throw DistError (MIEN_DIST_ERROR_ADDRESS_IN_USE, text);
-          }
+          throw DistError (MIEN_DIST_ERROR_ADDRESS_IN_USE,
+                           format (_("Cannot listen for the other ranks on port %u: it is in use "
+                                     "(another run?); choose another MASTER_PORT"), port));
         if (rank == 0)
-          text = g_strdup_printf (_("Cannot listen for the other ranks on port %u: %s"), port,
-                                  what.c_str ());
-        else
-          text = g_strdup_printf (_("Rank %d could not reach rank 0 at %s:%u within %g s: %s"),
-                                  rank, master_addr, port, timeout_s, what.c_str ());
-        throw DistError (MIEN_DIST_ERROR_RENDEZVOUS, text);
+          throw DistError (MIEN_DIST_ERROR_RENDEZVOUS,
+                           format (_("Cannot listen for the other ranks on port %u: %s"), port,
+                                   what.c_str ()));
+        throw DistError (MIEN_DIST_ERROR_RENDEZVOUS,
+                         format (_("Rank %d could not reach rank 0 at %s:%u within %g s: %s"),
+                                 rank, master_addr, port, timeout_s, what.c_str ()));
       }
 
     /* The ranks must agree on the world, and each index be taken once. */
     if (pg->store->add (rank_key ("taken", rank), 1) > 1)
-      {
-        g_autofree char *text = g_strdup_printf (_("Rank %d was started twice (check RANK)"),
-                                                 rank);
-        throw DistError (MIEN_DIST_ERROR_RENDEZVOUS, text);
-      }
+      throw DistError (MIEN_DIST_ERROR_RENDEZVOUS,
+                       format (_("Rank %d was started twice (check RANK)"), rank));
     pg->store->set (rank_key ("world", rank), to_bytes (std::to_string (world_size)));
     /* Rank 0's first, so that a rank started with another world size says so at once. */
     if (rank > 0)
@@ -594,10 +580,9 @@ mien_process_group_new (MienDistBackend   backend,
             {
               missing += (n_missing++ > 0 ? ", " : "") + std::to_string (r);
             }
-        g_autofree char *text = g_strdup_printf (
-            _("Only %d of %d ranks joined within %g s; missing: %s"), world_size - n_missing,
-            world_size, timeout_s, missing.c_str ());
-        throw DistError (MIEN_DIST_ERROR_RENDEZVOUS, text);
+        throw DistError (MIEN_DIST_ERROR_RENDEZVOUS,
+                         format (_("Only %d of %d ranks joined within %g s; missing: %s"),
+                                 world_size - n_missing, world_size, timeout_s, missing.c_str ()));
       }
     for (int r = 0; r < world_size; r++)
       check_world (pg.get (), r);
@@ -687,36 +672,7 @@ int
 mien_process_group_get_world_size (MienProcessGroup *pg)
 {
   return pg->world_size;
-}
-
-MienDistBackend
-mien_process_group_get_backend (MienProcessGroup *pg)
-{
-  return pg->backend;
-}
-
-gboolean
-mien_process_group_broadcast (MienProcessGroup  *pg,
-                              MienTensor        *tensor,
-                              int                root,
-                              GError           **error)
-{
-  g_return_val_if_fail (pg != NULL && tensor != NULL, FALSE);
-  g_return_val_if_fail (root >= 0 && root < pg->world_size, FALSE);
-
-  return collective (pg, error, [&] {
-    std::vector<at::Tensor> tensors { on_group_device (pg, tensor->t) };
-    c10d::BroadcastOptions options;
-
-    options.rootRank = root;
-    at::NoGradGuard no_grad;
-    pg->group->broadcast (tensors, options)->wait (pg->timeout);
-    if (!tensors[0].is_same (tensor->t))
-      tensor->t.copy_ (tensors[0]);
-  });
-}
-
-gboolean
+}gboolean
 mien_process_group_broadcast_many (MienProcessGroup   *pg,
                                    MienTensor * const *tensors,
                                    guint               n_tensors,
@@ -955,7 +911,6 @@ mien_process_group_explain_failure (MienProcessGroup  *pg,
 
 struct _MienGradReducer {
   std::unique_ptr<c10d::Reducer> reducer;
-  guint n_buckets;
 };
 
 MienGradReducer *
@@ -987,7 +942,6 @@ mien_grad_reducer_new (MienProcessGroup   *pg,
     std::reverse (limits.begin (), limits.end ());
 
     auto out = std::make_unique<MienGradReducer> ();
-    out->n_buckets = static_cast<guint> (buckets.size ());
     out->reducer = std::make_unique<c10d::Reducer> (
         tensors, buckets, limits, pg->group, sparse, c10d::kDefaultBucketBytesCap,
         /* find_unused_parameters */ false, /* gradient_as_bucket_view */ false,
@@ -1009,13 +963,6 @@ mien_grad_reducer_prepare_for_backward (MienGradReducer  *reducer,
     return TRUE;
   });
 }
-
-guint
-mien_grad_reducer_get_n_buckets (MienGradReducer *reducer)
-{
-  return reducer->n_buckets;
-}
-
 void
 mien_grad_reducer_free (MienGradReducer *reducer)
 {
@@ -1037,13 +984,6 @@ mien_dist_set_sync_batch_norm (MienProcessGroup *pg)
 {
   sync_group.store (pg);
 }
-
-MienProcessGroup *
-mien_dist_get_sync_batch_norm (void)
-{
-  return sync_group.load ();
-}
-
 #else /* !MIEN_TORCH_C10D: no group can be made (mien_dist_backend_check () says why). */
 
 MienProcessGroup *
@@ -1077,24 +1017,7 @@ int
 mien_process_group_get_world_size (MienProcessGroup *pg)
 {
   g_return_val_if_reached (1);
-}
-
-MienDistBackend
-mien_process_group_get_backend (MienProcessGroup *pg)
-{
-  g_return_val_if_reached (MIEN_DIST_BACKEND_GLOO);
-}
-
-gboolean
-mien_process_group_broadcast (MienProcessGroup *pg,
-                              MienTensor *tensor,
-                              int root,
-                              GError **error)
-{
-  g_return_val_if_reached (FALSE);
-}
-
-gboolean
+}gboolean
 mien_process_group_broadcast_many (MienProcessGroup *pg,
                                    MienTensor * const *tensors,
                                    guint n_tensors,
@@ -1183,13 +1106,6 @@ mien_grad_reducer_prepare_for_backward (MienGradReducer *reducer,
 {
   g_return_val_if_reached (FALSE);
 }
-
-guint
-mien_grad_reducer_get_n_buckets (MienGradReducer *reducer)
-{
-  g_return_val_if_reached (0);
-}
-
 void
 mien_grad_reducer_free (MienGradReducer *reducer)
 {
@@ -1201,13 +1117,6 @@ mien_dist_set_sync_batch_norm (MienProcessGroup *pg)
 {
   g_return_if_fail (pg == NULL);
 }
-
-MienProcessGroup *
-mien_dist_get_sync_batch_norm (void)
-{
-  return NULL;
-}
-
 #endif /* MIEN_TORCH_C10D */
 
 } /* extern "C" */

@@ -42,7 +42,6 @@ typedef enum {
 } MienDistBackend;
 
 /* "gloo", "nccl" */
-const char *mien_dist_backend_to_string   (MienDistBackend  backend);
 gboolean    mien_dist_backend_from_string (const char      *str,
                                            MienDistBackend *out,
                                            GError         **error);
@@ -72,17 +71,11 @@ MienProcessGroup *mien_process_group_new      (MienDistBackend  backend,
 void              mien_process_group_free     (MienProcessGroup *pg);
 int               mien_process_group_get_rank       (MienProcessGroup *pg);
 int               mien_process_group_get_world_size (MienProcessGroup *pg);
-MienDistBackend   mien_process_group_get_backend    (MienProcessGroup *pg);
 
-/* Collectives, in place, on tensors of the group's device (Gloo also takes CPU tensors from a
- * CUDA rank). A failure is MIEN_DIST_ERROR_PEER, explained as mien_process_group_explain_failure ()
- * does. */
-gboolean mien_process_group_broadcast      (MienProcessGroup *pg,
-                                            MienTensor       *tensor,
-                                            int               root,
-                                            GError          **error);
-/* The same for many tensors at once, as DDP syncs its module: packed by dtype and device into
- * buckets of up to 250 MiB (DDP's), one broadcast each. */
+/* Collectives, in place, on tensors of any device (copied to the group's where NCCL needs
+ * it). A failure is MIEN_DIST_ERROR_PEER, explained as mien_process_group_explain_failure ()
+ * does. broadcast_many sends `root`'s tensors as DDP syncs its module: packed by dtype and
+ * device into buckets of up to 250 MiB (DDP's), one broadcast each. */
 gboolean mien_process_group_broadcast_many (MienProcessGroup  *pg,
                                             MienTensor * const *tensors,
                                             guint              n_tensors,
@@ -140,14 +133,11 @@ MienGradReducer *mien_grad_reducer_new (MienProcessGroup  *pg,
 gboolean         mien_grad_reducer_prepare_for_backward (MienGradReducer *reducer,
                                                          MienTensor      *output,
                                                          GError         **error);
-/* How the parameters were bucketed: the number of buckets. */
-guint            mien_grad_reducer_get_n_buckets (MienGradReducer *reducer);
 void             mien_grad_reducer_free (MienGradReducer *reducer);
 
 /* While `pg` is set (NULL unsets it), training-mode batch norm is synchronised across its ranks.
  * The group must outlive the setting. */
 void              mien_dist_set_sync_batch_norm (MienProcessGroup *pg);
-MienProcessGroup *mien_dist_get_sync_batch_norm (void);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MienProcessGroup, mien_process_group_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MienGradReducer, mien_grad_reducer_free)
