@@ -13,6 +13,7 @@
 #include <glib/gi18n-lib.h>
 #include <gmodule.h>
 
+#include "mien-core.h"
 #include "mien-plugin-engine-private.h"
 
 #define PLUGIN_GROUP "Plugin"
@@ -91,17 +92,13 @@ default_search_path (void)
 
   if (running_from_build_tree ())
     g_strv_builder_add (builder, MIEN_BUILD_PLUGINDIR);
-  else if (MIEN_PLUGINDIR_FROM_BINDIR[0] != '\0')
+  else
     {
       /* The installed tree the program runs from, wherever it was moved. */
-      g_autofree char *exe = g_file_read_link ("/proc/self/exe", NULL);
-      g_autofree char *bindir = exe != NULL ? g_path_get_dirname (exe) : NULL;
-      g_autofree char *relocated = bindir != NULL
-        ? g_canonicalize_filename (MIEN_PLUGINDIR_FROM_BINDIR, bindir) : NULL;
+      g_autofree char *installed = mien_installed_dir (MIEN_PLUGINDIR, MIEN_PLUGINDIR_FROM_BINDIR);
 
-      if (relocated != NULL && !g_str_equal (relocated, MIEN_PLUGINDIR) &&
-          g_file_test (relocated, G_FILE_TEST_IS_DIR))
-        g_strv_builder_add (builder, relocated);
+      if (!g_str_equal (installed, MIEN_PLUGINDIR))
+        g_strv_builder_add (builder, installed);
     }
 
   g_strv_builder_add (builder, MIEN_PLUGINDIR);
