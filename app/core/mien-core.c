@@ -4,6 +4,36 @@
 
 #include "mien-core.h"
 
+char *
+mien_installed_dir (const char *configured,
+                    const char *from_bindir)
+{
+  g_autofree char *exe = NULL;
+  g_autofree char *bindir = NULL;
+  g_autofree char *moved = NULL;
+
+  g_return_val_if_fail (configured != NULL && from_bindir != NULL, NULL);
+
+  if (from_bindir[0] == '\0' ||
+      (exe = g_file_read_link ("/proc/self/exe", NULL)) == NULL)
+    return g_strdup (configured);
+  bindir = g_path_get_dirname (exe);
+  moved = g_canonicalize_filename (from_bindir, bindir);
+  if (g_file_test (moved, G_FILE_TEST_IS_DIR))
+    return g_steal_pointer (&moved);
+  return g_strdup (configured);
+}
+
+const char *
+mien_locale_dir (void)
+{
+  static gsize dir = 0;
+
+  if (g_once_init_enter (&dir))
+    g_once_init_leave (&dir, (gsize) mien_installed_dir (LOCALEDIR, MIEN_LOCALEDIR_FROM_BINDIR));
+  return (const char *) dir;
+}
+
 void
 mien_init (void)
 {
@@ -11,7 +41,7 @@ mien_init (void)
 
   if (g_once_init_enter (&initialised))
     {
-      bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+      bindtextdomain (GETTEXT_PACKAGE, mien_locale_dir ());
       bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
       mien_torch_init ();
       g_once_init_leave (&initialised, 1);

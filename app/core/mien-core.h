@@ -52,5 +52,13 @@ void mien_main_context_emit (GMainContext   *context,
 
 /* Call once at start-up (idempotent): initialises libtorch's threads and gettext's domain. */
 void mien_init (void);
+/* `configured`, an absolute folder of the installation (config.h), or, when the running program
+ * was moved with its installed tree (a DESTDIR, a Flatpak's /app, an unpacked archive), the same
+ * folder under the prefix it runs from: `from_bindir` relative to the program's folder, when
+ * that folder exists (empty `from_bindir`: always `configured`). */
+char *mien_installed_dir (const char *configured,
+                          const char *from_bindir);
+/* Where gettext finds Mien's catalogues (mien_installed_dir () of LOCALEDIR). */
+const char *mien_locale_dir (void);
 
 G_END_DECLS

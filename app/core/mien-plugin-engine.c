@@ -13,6 +13,7 @@
 #include <glib/gi18n-lib.h>
 #include <gmodule.h>
 
+#include "mien-core.h"
 #include "mien-plugin-engine-private.h"
 
 #define PLUGIN_GROUP "Plugin"
@@ -91,6 +92,14 @@ default_search_path (void)
 
   if (running_from_build_tree ())
     g_strv_builder_add (builder, MIEN_BUILD_PLUGINDIR);
+  else
+    {
+      /* The installed tree the program runs from, wherever it was moved. */
+      g_autofree char *installed = mien_installed_dir (MIEN_PLUGINDIR, MIEN_PLUGINDIR_FROM_BINDIR);
+
+      if (!g_str_equal (installed, MIEN_PLUGINDIR))
+        g_strv_builder_add (builder, installed);
+    }
 
   g_strv_builder_add (builder, MIEN_PLUGINDIR);
 

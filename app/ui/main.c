@@ -6,6 +6,7 @@
 #include <glib/gi18n-lib.h>
 
 #include "mien-application.h"
+#include "mien-core.h"
 
 int
 main (int   argc,
@@ -14,7 +15,7 @@ main (int   argc,
   g_autoptr(MienApplication) app = NULL;
 
   setlocale (LC_ALL, "");
-  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  bindtextdomain (GETTEXT_PACKAGE, mien_locale_dir ());
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   textdomain (GETTEXT_PACKAGE);
   g_set_application_name (_("Mien"));
