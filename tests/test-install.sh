@@ -1,8 +1,8 @@
 #!/bin/bash
 # test-install.sh — `meson install --destdir` into a temporary root, then what is installed, as
-# a user's machine would run it: no devenv, no MIEN_PLUGIN_PATH, only LD_LIBRARY_PATH pointing
-# into the root (the installed programs find their plugins and catalogue relative to themselves,
-# mien_installed_dir ()).
+# a user's machine would run it: no devenv, no MIEN_PLUGIN_PATH, not even LD_LIBRARY_PATH (the
+# installed programs find the private library, their plugins and their catalogue relative to
+# themselves: the $ORIGIN run path and mien_installed_dir ()).
 #
 # Usage: test-install.sh BUILDDIR PREFIX LIBDIR DATADIR APP_ID GUI(true|false)
 # TAP on stdout.
@@ -23,9 +23,20 @@ root=$tmp/root
 bin=$root$prefix/bin
 share=$root$datadir
 lib=$root$libdir/mien
-# What a user's shell has, and the root's libraries: nothing of the build tree.
-run() { env -i PATH=/usr/bin:/bin HOME="$tmp/home" LD_LIBRARY_PATH="$lib" "$@"; }
+# What a user's shell has: nothing of the build tree.
+run() { env -i PATH=/usr/bin:/bin HOME="$tmp/home" "$@"; }
 mkdir -p "$tmp/home"
+
+# The private library the installed programs load is the root's own (not the build tree's, nor
+# one installed on this machine).
+programs="$bin/mien-cli"
+[ "$gui" = true ] && programs="$programs $bin/mien"
+for program in $programs; do
+  resolved=$(run ldd "$program" | awk '$1 ~ /^libmien-/ { print $3 }')
+  if [ "$resolved" = "$lib/libmien-1.so" ] || [ "$(readlink -f "$resolved")" = "$(readlink -f "$lib/libmien-1.so")" ]; then
+    ok "installed ${program##*/} loads the root's libmien-1"
+  else not_ok "installed ${program##*/} loads the root's libmien-1" "resolved: ${resolved:-nothing}" "$(run ldd "$program" 2>&1 | grep mien)"; fi
+done
 
 # The four backbone families and the face detectors, from the installed plugins folder.
 plugins=$(run "$bin/mien-cli" plugins --json 2>"$tmp/err")
