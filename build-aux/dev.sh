@@ -3,8 +3,10 @@
 #
 #   build-aux/dev.sh run     install what is missing, build, run the main job
 #   build-aux/dev.sh test    install what is missing, build, run every test suite
+#   build-aux/dev.sh install install what is missing, build a release, install it under PREFIX
 #
-# Environment: BUILD_DIR (default: build), MESON_TEST_ARGS (extra arguments to meson test).
+# Environment: BUILD_DIR (default: build; build-release for install), MESON_TEST_ARGS (extra
+# arguments to meson test), PREFIX (default: /usr/local).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -62,8 +64,24 @@ case "${1:-}" in
     # shellcheck disable=SC2086
     meson test -C "$build" --print-errorlogs --num-processes 2 ${MESON_TEST_ARGS:-}
     ;;
+  install)
+    install_packages
+    build=${BUILD_DIR:-build-release}
+    prefix=${PREFIX:-/usr/local}
+    if [ ! -f "$build/build.ninja" ]; then
+      meson setup "$build" --prefix="$prefix" -Dbuildtype=release -Dparity=disabled \
+        -Ddistributed=enabled
+    fi
+    ninja -C "$build"
+    sudo=()
+    [ "$(id -u)" -ne 0 ] && [ ! -w "$prefix" ] && sudo=(sudo)
+    # meson install also compiles the settings schemas and refreshes the icon cache and the
+    # desktop database under the prefix.
+    "${sudo[@]}" meson install -C "$build" --no-rebuild
+    echo "Installed under $prefix: start Mien from the applications menu, or run mien / mien-cli."
+    ;;
   *)
-    echo "usage: $0 run|test" >&2
+    echo "usage: $0 run|test|install" >&2
     exit 2
     ;;
 esac

@@ -149,7 +149,9 @@ test_bad_plans (void)
     }
 }
 
-static char *
+/* Not inlined: GCC 12 at -O3 then takes the returned buffer for the local that pointed at it
+ * (-Wdangling-pointer, a false positive). */
+static G_GNUC_NO_INLINE char *
 read_text (const char *path)
 {
   g_autoptr(GError) error = NULL;
@@ -636,6 +638,8 @@ test_cancel_and_resume_async (void)
   g_autoptr(MienAblation) ablation = NULL;
   g_autofree char *events = NULL, *resumed = NULL, *a_log_before = NULL, *a_log_after = NULL;
   g_autofree char *tables = NULL;
+  const char *b_row;
+  const char *c_row;
 
   g_assert_no_error (error);
   base->input_size = 32;
@@ -668,9 +672,12 @@ test_cancel_and_resume_async (void)
   g_assert_cmpuint (count_lines (b_log), ==, 2);
   g_clear_pointer (&tables, g_free);
   tables = read_text (tables_path);
-  g_assert_nonnull (strstr (tables, "| b |"));
   /* In the order of the plan as it was changed during the run. */
-  g_assert_true (strstr (tables, "| c |") < strstr (tables, "| b |"));
+  b_row = strstr (tables, "| b |");
+  c_row = strstr (tables, "| c |");
+  g_assert_nonnull (b_row);
+  g_assert_nonnull (c_row);
+  g_assert_cmpint (c_row - tables, <, b_row - tables);
   assert_tables_of_done (queue);
 }
 

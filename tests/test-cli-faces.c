@@ -598,7 +598,7 @@ test_video (void)
   g_autoptr(GPtrArray) rows = NULL;
   g_autoptr(GPtrArray) smoothed_rows = NULL;
   double p[VIDEO_FRAMES][N_CLASSES];
-  double past[N_CLASSES];
+  double past[N_CLASSES] = { 0 };
   double last_x = 0;
 
   if (!ensure_fixtures ())
