@@ -47,7 +47,7 @@ if $build; then
   # --install-deps-from needs the remote: a user one is enough, and adding it twice is harmless.
   flatpak remote-add --user --if-not-exists flathub https://dl.flathub.org/repo/flathub.flatpakrepo
   mkdir -p "$work"
-  flatpak-builder --user --install-deps-from=flathub --force-clean --ccache \
+  flatpak-builder --user --install-deps-from=flathub --force-clean \
     --state-dir="$work/state" --repo="$work/repo" --install \
     "$work/build" "$manifest"
   if [ -n "$bundle" ]; then
