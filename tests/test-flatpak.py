@@ -3,10 +3,11 @@
 
 Each manifest must parse (flatpak-builder --show-manifest), pin every source by hash, name the
 project's app id and command, and grant exactly the permissions flatpak/README.md documents;
-the CUDA manifest must differ from the CPU one in its modules only; the desktop file and the
-metainfo must carry the same app id, and the metainfo must validate with its screenshots,
-releases and content rating. Every check also runs on a copy broken for it, which it must
-reject: a check that cannot fail proves nothing.
+Mien's own module must build this checkout with options meson.build has (and the ones the
+Flatpak needs); the CUDA manifest must differ from the CPU one in its modules only; the desktop
+file and the metainfo must carry the same app id, and the metainfo must validate with its
+screenshots, releases and content rating. Every check also runs on a copy broken for it, which
+it must reject: a check that cannot fail proves nothing.
 
 Usage: test-flatpak.py SOURCE_ROOT APP_ID. TAP on stdout; skipped without flatpak-builder.
 """
@@ -141,6 +142,67 @@ def check_same_app(cpu, cuda):
     if names[0] != names[1]:
         problems.append(f'modules differ: {names[0]} / {names[1]}')
     return problems
+
+
+# What the Mien module must ask meson for: the libtorch the manifest puts into /app, no tests
+# (the SDK cannot run them), no parity references, data-parallel training where it can be built.
+MIEN_OPTIONS = {'libtorch': '/app', 'tests': 'false', 'parity': 'disabled', 'distributed': 'auto'}
+
+
+def meson_options(root):
+    """meson.build's options (meson_options.txt and meson's own), by name."""
+    proc = subprocess.run(['meson', 'introspect', '--buildoptions',
+                           os.path.join(root, 'meson.build')],
+                          capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        return None
+    return {option['name']: option for option in json.loads(proc.stdout)}
+
+
+def option_value_problem(option, value):
+    if option['type'] == 'boolean' and value not in ('true', 'false'):
+        return 'is true or false'
+    if 'choices' in option and value not in option['choices']:
+        return 'is one of ' + ', '.join(option['choices'])
+    return None
+
+
+def check_mien_module(manifest, options):
+    """Mien itself: meson on this checkout, with options meson.build has and takes."""
+    mien = [m for _, m in modules_of(manifest) if m.get('name') == 'mien']
+    if len(mien) != 1:
+        return ['no (single) module named mien']
+    module = mien[0]
+    problems = []
+    if module.get('buildsystem') != 'meson':
+        problems.append(f'buildsystem {module.get("buildsystem")!r}, not meson')
+    if {'type': 'dir', 'path': '..'} not in [{k: v for k, v in src.items() if k != 'skip'}
+                                             for src in module.get('sources', [])
+                                             if isinstance(src, dict)]:
+        problems.append('its source is not this checkout (type dir, path "..")')
+    given = {}
+    for opt in module.get('config-opts', []):
+        match = re.fullmatch(r'-D([\w.-]+)=(.*)', opt)
+        if match is None:
+            problems.append(f'{opt}: not -Dname=value')
+            continue
+        name, value = match.groups()
+        given[name] = value
+        if name not in options:
+            problems.append(f'{opt}: meson.build has no option {name}')
+        elif (why := option_value_problem(options[name], value)) is not None:
+            problems.append(f'{opt}: the value of {name} {why}')
+    problems += [f'-D{name}={value} is missing' for name, value in MIEN_OPTIONS.items()
+                 if given.get(name) != value]
+    return problems
+
+
+def mien_with_opts(manifest, opts):
+    bad = copy.deepcopy(manifest)
+    for _, module in modules_of(bad):
+        if module.get('name') == 'mien':
+            module['config-opts'] = opts
+    return bad
 
 
 def check_desktop_ids(root, app_id):
@@ -299,6 +361,23 @@ def main():
                              documented + [a])]
             tap.result(not forbidden, f'{name}: forbidden finish-args are refused even when '
                        'documented', [f'{a} accepted' for a in forbidden])
+
+        options = meson_options(root) if shutil.which('meson') else None
+        for name, manifest in manifests.items():
+            if manifest is None:
+                continue
+            if options is None:
+                tap.skip(f'{name}: the mien module', 'meson cannot introspect meson.build')
+                continue
+            opts = [o for _, m in modules_of(manifest) if m.get('name') == 'mien'
+                    for o in m.get('config-opts', [])]
+            expect(tap, f'{name}: the mien module builds this checkout with options '
+                   'meson.build has',
+                   check_mien_module(manifest, options),
+                   check_mien_module(mien_with_opts(manifest, opts + ['-Dtest=false']), options) and
+                   check_mien_module(mien_with_opts(manifest, opts + ['-Dgui=yes']), options) and
+                   check_mien_module(mien_with_opts(
+                       manifest, [o for o in opts if not o.startswith('-Dtests=')]), options))
 
         cpu, cuda = manifests[MANIFESTS[0]], manifests[MANIFESTS[1]]
         if cpu is not None and cuda is not None:
