@@ -52,8 +52,9 @@ class Tap:
 
 def show_manifest(path, env):
     """The manifest as flatpak-builder reads it (module files inlined), or its error."""
-    proc = subprocess.run(['flatpak-builder', '--show-manifest', path], env=env,
-                          capture_output=True, text=True, check=False)
+    # From HOME: flatpak-builder makes its state folder (.flatpak-builder) where it runs.
+    proc = subprocess.run(['flatpak-builder', '--show-manifest', os.path.abspath(path)],
+                          env=env, cwd=env['HOME'], capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         return None, (proc.stderr or proc.stdout).strip()
     return json.loads(proc.stdout), None
