@@ -69,7 +69,7 @@ case "${1:-}" in
     build=${BUILD_DIR:-build-release}
     prefix=${PREFIX:-/usr/local}
     if [ ! -f "$build/build.ninja" ]; then
-      meson setup "$build" --prefix="$prefix" -Dbuildtype=release -Dparity=disabled \
+      meson setup "$build" --prefix="$prefix" -Dbuildtype=release -Dtests=false \
         -Ddistributed=enabled
     fi
     ninja -C "$build"
