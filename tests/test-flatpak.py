@@ -4,7 +4,8 @@
 Each manifest must parse (flatpak-builder --show-manifest), pin every source by hash, name the
 project's app id and command, and grant exactly the permissions flatpak/README.md documents;
 Mien's own module must build this checkout with options meson.build has (and the ones the
-Flatpak needs); the CUDA manifest must differ from the CPU one in its modules only; the desktop
+Flatpak needs); its OpenCV must run the YuNet model Mien pins; the CUDA manifest must differ
+from the CPU one in its modules only; the desktop
 file and the metainfo must carry the same app id, and the metainfo must validate with its
 screenshots, releases and content rating. Every check also runs on a copy broken for it, which
 it must reject: a check that cannot fail proves nothing.
@@ -206,6 +207,41 @@ def mien_with_opts(manifest, opts):
     return bad
 
 
+def pinned_yunet(root):
+    """The YuNet release Mien downloads ("2022mar"), from its catalogue in core."""
+    with open(os.path.join(root, 'app', 'core', 'mien-face-model.c'), encoding='utf-8') as f:
+        match = re.search(r'face_detection_yunet_(\d{4}[a-z]{3})\.onnx', f.read())
+    return match.group(1) if match else None
+
+
+def check_opencv_fits_yunet(manifest, yunet):
+    """OpenCV 4.8 rewrote FaceDetectorYN for YuNet's 2023mar model; the 2022mar one runs only on
+    the OpenCV before it, and the newer model only on 4.8 and later."""
+    opencv = [m for _, m in modules_of(manifest) if m.get('name') == 'opencv']
+    urls = [src.get('url', '') for m in opencv for src in m.get('sources', [])
+            if isinstance(src, dict)]
+    versions = [tuple(int(x) for x in m.groups()) for u in urls
+                if (m := re.search(r'/(\d+)\.(\d+)\.\d+\.tar\.gz$', u))]
+    if len(versions) != 1:
+        return [f'no single versioned OpenCV archive: {urls}']
+    if yunet is None:
+        return ['app/core/mien-face-model.c names no face_detection_yunet_*.onnx']
+    new_api = versions[0] >= (4, 8)
+    if new_api != (yunet >= '2023'):
+        return [f'OpenCV {versions[0][0]}.{versions[0][1]} cannot run YuNet {yunet}, the model '
+                'Mien pins (OpenCV 4.8 changed FaceDetectorYN for the 2023mar model)']
+    return []
+
+
+def with_opencv(manifest, version):
+    bad = copy.deepcopy(manifest)
+    for _, module in modules_of(bad):
+        if module.get('name') == 'opencv':
+            for source in module.get('sources', []):
+                source['url'] = re.sub(r'/[\d.]+\.tar\.gz$', f'/{version}.tar.gz', source['url'])
+    return bad
+
+
 def check_desktop_ids(root, app_id):
     problems = []
     data = os.path.join(root, 'data')
@@ -379,6 +415,15 @@ def main():
                    check_mien_module(mien_with_opts(manifest, opts + ['-Dgui=yes']), options) and
                    check_mien_module(mien_with_opts(
                        manifest, [o for o in opts if not o.startswith('-Dtests=')]), options))
+
+        yunet = pinned_yunet(root)
+        for name, manifest in manifests.items():
+            if manifest is not None:
+                expect(tap, f'{name}: its OpenCV runs the YuNet model Mien pins ({yunet})',
+                       check_opencv_fits_yunet(manifest, yunet),
+                       check_opencv_fits_yunet(with_opencv(manifest, '4.12.0'), yunet)
+                       if yunet is not None and yunet < '2023'
+                       else check_opencv_fits_yunet(with_opencv(manifest, '4.6.0'), yunet))
 
         cpu, cuda = manifests[MANIFESTS[0]], manifests[MANIFESTS[1]]
         if cpu is not None and cuda is not None:
