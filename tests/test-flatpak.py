@@ -5,9 +5,8 @@ Each manifest must parse (flatpak-builder --show-manifest), pin every source by 
 project's app id and command, and grant exactly the permissions flatpak/README.md documents;
 Mien's own module must build this checkout with options meson.build has (and the ones the
 Flatpak needs); its OpenCV must run the YuNet model Mien pins; the CUDA manifest must differ
-from the CPU one in its modules only; the desktop
-file and the metainfo must carry the same app id, and the metainfo must validate with its
-screenshots, releases and content rating. Every check also runs on a copy broken for it, which
+from the CPU one in its modules only; the desktop file and the metainfo must carry the same app
+id, and the metainfo must validate with its screenshots, releases and content rating. Every check also runs on a copy broken for it, which
 it must reject: a check that cannot fail proves nothing.
 
 Usage: test-flatpak.py SOURCE_ROOT APP_ID. TAP on stdout; skipped without flatpak-builder.
