@@ -83,16 +83,14 @@ access_return (GTask       *task,
     g_task_return_pointer (task, fds, g_object_unref);
 }
 
-/* Whether a D-Bus error says that the portal, or its Camera interface, is not there. Portals on
- * GDBus answer property reads of an unknown interface with InvalidArgs; python-dbus services
- * (the mock) with names of their own ending in Unknown*. */
+/* Whether a D-Bus error of a method call says that the portal, or its Camera interface, is not
+ * there; python-dbus services (the mock) name theirs with an Unknown* of their own. */
 static gboolean
 is_missing_portal (const GError *error)
 {
   static const GDBusError missing[] = {
     G_DBUS_ERROR_SERVICE_UNKNOWN, G_DBUS_ERROR_NAME_HAS_NO_OWNER, G_DBUS_ERROR_UNKNOWN_METHOD,
-    G_DBUS_ERROR_UNKNOWN_INTERFACE, G_DBUS_ERROR_UNKNOWN_OBJECT, G_DBUS_ERROR_UNKNOWN_PROPERTY,
-    G_DBUS_ERROR_INVALID_ARGS,
+    G_DBUS_ERROR_UNKNOWN_INTERFACE, G_DBUS_ERROR_UNKNOWN_OBJECT,
   };
   g_autofree char *remote = NULL;
 
@@ -101,7 +99,6 @@ is_missing_portal (const GError *error)
       return TRUE;
   remote = g_dbus_error_get_remote_error (error);
   return remote != NULL && (g_str_has_suffix (remote, ".UnknownInterface") ||
-                            g_str_has_suffix (remote, ".UnknownProperty") ||
                             g_str_has_suffix (remote, ".UnknownMethod"));
 }
 
@@ -335,8 +332,9 @@ camera_present_cb (GObject      *source,
 
       if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         {
-          /* Whatever it is, a portal that cannot say whether there is a camera has no
-           * usable Camera interface. */
+          /* Whatever it is (no portal, or one that answers reads of the unknown interface
+           * with InvalidArgs or UnknownProperty), without the property there is no usable
+           * Camera interface. */
           g_dbus_error_strip_remote_error (error);
           failure = missing_portal_error (error->message);
         }
