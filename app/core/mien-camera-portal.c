@@ -121,26 +121,58 @@ denied_error (void)
                         "and answer the question again."), MIEN_APP_ID);
 }
 
-/* The error a failed portal call ends the request with; NULL when it was cancelled, which the
- * cancellation itself reports. */
-static GError *
-call_error (GError     *dbus_error,
-            const char *what)
+/* Ends the request after a failed call, unless it was cancelled (cancelled_cb reports that).
+ * `what` names the call for the message; NULL: a step without which there is no usable
+ * portal, whatever the error (the session bus; reading IsCameraPresent, which portals
+ * without the Camera interface answer with InvalidArgs or UnknownProperty). */
+static void
+access_fail (GTask      *task,
+             GError     *dbus_error,
+             const char *what)
 {
+  Access *access = g_task_get_task_data (task);
   g_autofree char *remote = g_dbus_error_get_remote_error (dbus_error);
+  GError *error;
 
   if (g_error_matches (dbus_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    return NULL;
+    return;
+  access->asked = FALSE;
   g_dbus_error_strip_remote_error (dbus_error);
-  if (is_missing_portal (dbus_error))
-    return missing_portal_error (dbus_error->message);
+  if (what == NULL || is_missing_portal (dbus_error))
+    error = missing_portal_error (dbus_error->message);
   /* What the portal answers when the permission store says no, or the desktop's lockdown
    * setting turns cameras off. */
-  if (g_strcmp0 (remote, "org.freedesktop.portal.Error.NotAllowed") == 0)
-    return denied_error ();
-  /* Translators: %s is what was asked (“the camera access”); the second one why it failed. */
-  return g_error_new (MIEN_CAMERA_ERROR, MIEN_CAMERA_ERROR_SOURCE,
-                      _("The camera portal failed (%s): %s"), what, dbus_error->message);
+  else if (g_strcmp0 (remote, "org.freedesktop.portal.Error.NotAllowed") == 0)
+    error = denied_error ();
+  else
+    /* Translators: the first %s is what was asked (“opening the camera”), the second why it
+     * failed. */
+    error = g_error_new (MIEN_CAMERA_ERROR, MIEN_CAMERA_ERROR_SOURCE,
+                         _("The camera portal failed (%s): %s"), what, dbus_error->message);
+  access_return (task, NULL, error);
+}
+
+/* The reply of a call to the portal, or NULL when the request is over (the failure reported
+ * by access_fail () with `what`, or the request ended already). `fds` (may be NULL): the file
+ * descriptors that came with it. */
+static GVariant *
+call_finish (GTask         *task,
+             GObject       *connection,
+             GAsyncResult  *result,
+             GUnixFDList  **fds,
+             const char    *what)
+{
+  Access *access = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) reply = NULL;
+
+  reply = g_dbus_connection_call_with_unix_fd_list_finish (G_DBUS_CONNECTION (connection), fds,
+                                                           result, &error);
+  if (access->done)
+    return NULL;
+  if (reply == NULL)
+    access_fail (task, error, what);
+  return g_steal_pointer (&reply);
 }
 
 /* The portal's unique-name-based path for this request, known before asking so that the
@@ -188,25 +220,15 @@ remote_opened_cb (GObject      *source,
                   gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
-  Access *access = g_task_get_task_data (task);
   g_autoptr(GError) error = NULL;
   g_autoptr(GUnixFDList) reply_fds = NULL;
-  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GVariant) reply = call_finish (task, source, result, &reply_fds,
+                                           _("opening the camera"));
   gint32 handle;
   int fd;
 
-  reply = g_dbus_connection_call_with_unix_fd_list_finish (G_DBUS_CONNECTION (source),
-                                                           &reply_fds, result, &error);
-  if (access->done)
-    return;
   if (reply == NULL)
-    {
-      GError *failure = call_error (error, _("opening the camera"));
-
-      if (failure != NULL)
-        access_return (task, NULL, failure);
-      return;
-    }
+    return;
   g_variant_get (reply, "(h)", &handle);
   fd = reply_fds != NULL ? g_unix_fd_list_get (reply_fds, handle, &error) : -1;
   if (fd < 0)
@@ -280,25 +302,13 @@ access_camera_cb (GObject      *source,
 {
   g_autoptr(GTask) task = user_data;
   Access *access = g_task_get_task_data (task);
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GVariant) reply = NULL;
+  /* Cancelled, the request may exist all the same: cancelled_cb closes it. */
+  g_autoptr(GVariant) reply = call_finish (task, source, result, NULL,
+                                           _("asking for the camera"));
   const char *handle;
 
-  reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &error);
-  if (access->done)
-    return;
   if (reply == NULL)
-    {
-      GError *failure = call_error (error, _("asking for the camera"));
-
-      /* Cancelled, the request may exist all the same: cancelled_cb closes it. */
-      if (failure != NULL)
-        {
-          access->asked = FALSE;
-          access_return (task, NULL, failure);
-        }
-      return;
-    }
+    return;
   g_variant_get (reply, "(&o)", &handle);
   /* Portals older than handle_token made up their own path: listen there, unless the
    * Response came already. */
@@ -317,31 +327,13 @@ camera_present_cb (GObject      *source,
 {
   g_autoptr(GTask) task = user_data;
   Access *access = g_task_get_task_data (task);
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GVariant) reply = call_finish (task, source, result, NULL, NULL);
   g_autoptr(GVariant) present = NULL;
   g_autofree char *token = NULL;
   GVariantBuilder options;
 
-  reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &error);
-  if (access->done)
-    return;
   if (reply == NULL)
-    {
-      GError *failure = NULL;
-
-      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        {
-          /* Whatever it is (no portal, or one that answers reads of the unknown interface
-           * with InvalidArgs or UnknownProperty), without the property there is no usable
-           * Camera interface. */
-          g_dbus_error_strip_remote_error (error);
-          failure = missing_portal_error (error->message);
-        }
-      if (failure != NULL)
-        access_return (task, NULL, failure);
-      return;
-    }
+    return;
   g_variant_get (reply, "(v)", &present);
   if (g_variant_is_of_type (present, G_VARIANT_TYPE_BOOLEAN) && !g_variant_get_boolean (present))
     {
@@ -378,8 +370,7 @@ bus_cb (GObject      *source,
     return;
   if (access->connection == NULL)
     {
-      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        access_return (task, NULL, missing_portal_error (error->message));
+      access_fail (task, error, NULL);
       return;
     }
   g_dbus_connection_call (access->connection, PORTAL_NAME, PORTAL_PATH,
