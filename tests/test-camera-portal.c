@@ -172,14 +172,26 @@ opened_cb (GObject      *source,
   g_assert_true ((opened->camera == NULL) != (opened->error == NULL));
 }
 
-/* Opens "portal" and waits for the answer. */
+/* Whether every task of a request is gone once it has answered: each holds the cancellable,
+ * so a task kept alive (by the Response subscription, the cancellation's source) shows. */
 static void
-open_portal (Opened       *opened,
-             GCancellable *cancellable)
+assert_released (GCancellable *cancellable)
 {
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  g_assert_cmpuint (G_OBJECT (cancellable)->ref_count, ==, 1);
+}
+
+/* Opens "portal" (with a cancellable that is not used) and waits for the answer. */
+static void
+open_portal (Opened *opened)
+{
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+
   memset (opened, 0, sizeof *opened);
   mien_camera_new_async ("portal", 0, 0, cancellable, opened_cb, opened);
   WAIT_UNTIL (opened->n_calls > 0, "the camera portal's answer");
+  assert_released (cancellable);
 }
 
 static void
@@ -199,7 +211,7 @@ test_granted (Fixture       *fixture,
 
   if (!start_mock (fixture, "granted", TRUE))
     return;
-  open_portal (&opened, NULL);
+  open_portal (&opened);
   if (g_error_matches (opened.error, MIEN_CAMERA_ERROR, MIEN_CAMERA_ERROR_UNSUPPORTED))
     {
       /* No GStreamer, or no pipewiresrc (gstreamer1.0-pipewire). */
@@ -218,6 +230,11 @@ test_granted (Fixture       *fixture,
   g_assert_cmpint (g_stat (fixture->fd_path, &expected), ==, 0);
   g_assert_cmpuint (got.st_dev, ==, expected.st_dev);
   g_assert_cmpuint (got.st_ino, ==, expected.st_ino);
+
+  /* The caller holds the only reference. */
+  g_object_add_weak_pointer (G_OBJECT (opened.camera), (gpointer *) &opened.camera);
+  g_object_unref (opened.camera);
+  g_assert_null (opened.camera);
   opened_clear (&opened);
 }
 
@@ -229,7 +246,7 @@ test_denied (Fixture       *fixture,
 
   if (!start_mock (fixture, "denied", TRUE))
     return;
-  open_portal (&opened, NULL);
+  open_portal (&opened);
   g_assert_error (opened.error, MIEN_CAMERA_ERROR, MIEN_CAMERA_ERROR_DENIED);
   g_assert_null (opened.camera);
   /* It says how to allow it. */
@@ -246,7 +263,7 @@ test_failed (Fixture       *fixture,
 
   if (!start_mock (fixture, "other", TRUE))
     return;
-  open_portal (&opened, NULL);
+  open_portal (&opened);
   /* Not the user's no: no advice about permissions. */
   g_assert_error (opened.error, MIEN_CAMERA_ERROR, MIEN_CAMERA_ERROR_SOURCE);
   g_assert_null (strstr (opened.error->message, "permission"));
@@ -261,7 +278,7 @@ test_no_camera (Fixture       *fixture,
 
   if (!start_mock (fixture, "granted", FALSE))
     return;
-  open_portal (&opened, NULL);
+  open_portal (&opened);
   g_assert_error (opened.error, MIEN_CAMERA_ERROR, MIEN_CAMERA_ERROR_SOURCE);
   g_assert_nonnull (strstr (opened.error->message, "no camera"));
   opened_clear (&opened);
@@ -274,7 +291,7 @@ test_absent (Fixture       *fixture,
   Opened opened;
 
   g_assert_false (name_has_owner (fixture));
-  open_portal (&opened, NULL);
+  open_portal (&opened);
   g_assert_error (opened.error, MIEN_CAMERA_ERROR, MIEN_CAMERA_ERROR_NO_PORTAL);
   /* It names what to install. */
   g_assert_nonnull (strstr (opened.error->message, "xdg-desktop-portal"));
@@ -346,8 +363,7 @@ test_cancel (Fixture       *fixture,
 
   /* Nothing more comes, and nothing crashes, once the portal is gone. */
   stop_mock (fixture);
-  while (g_main_context_iteration (NULL, FALSE))
-    ;
+  assert_released (cancellable);
   g_assert_cmpuint (opened.n_calls, ==, 1);
   opened_clear (&opened);
 }
