@@ -567,7 +567,7 @@ on_camera_opened (GObject      *source,
   g_autoptr(GError) error = NULL;
   g_autoptr(MienCamera) camera = mien_camera_new_finish (result, &error);
 
-  /* The window is going. */
+  /* The window is going, or a newer start replaced this one. */
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
   g_clear_object (&self->camera_cancellable);
