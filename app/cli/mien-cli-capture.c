@@ -209,6 +209,39 @@ camera_source_id (const char *device)
   return NULL;
 }
 
+typedef struct {
+  GMainLoop  *loop;
+  MienCamera *camera;
+  GError     *error;
+} CameraOpen;
+
+static void
+camera_opened_cb (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  CameraOpen *open = user_data;
+
+  open->camera = mien_camera_new_finish (result, &open->error);
+  g_main_loop_quit (open->loop);
+}
+
+/* Waits for the camera on this thread's main context (the one its errors come to later): the
+ * camera portal may first ask the person at the desktop. */
+static MienCamera *
+open_camera (const char  *source_id,
+             GError     **error)
+{
+  CameraOpen open = { g_main_loop_new (NULL, FALSE), NULL, NULL };
+
+  mien_camera_new_async (source_id, 0, 0, NULL, camera_opened_cb, &open);
+  g_main_loop_run (open.loop);
+  g_main_loop_unref (open.loop);
+  if (open.camera == NULL)
+    g_propagate_error (error, open.error);
+  return open.camera;
+}
+
 static void
 capture_camera (CaptureRun *run,
                 MienCamera *camera)
@@ -285,7 +318,7 @@ mien_cli_capture (int    argc,
   const GOptionEntry entries[] = {
     { "camera", 0, G_OPTION_FLAG_OPTIONAL_ARG, G_OPTION_ARG_CALLBACK, parse_camera,
       N_("Record from a camera: a device (/dev/videoN) or a source id (v4l2:…, pipewire:…, "
-         "file:…); default: the first camera found"), N_("DEVICE") },
+         "portal, file:…); default: the first camera found"), N_("DEVICE") },
     { "video", 0, 0, G_OPTION_ARG_FILENAME, &video,
       N_("Record from a video file, every frame, to its end"), N_("FILE") },
     { "class", 0, 0, G_OPTION_ARG_STRING, &class_name,
@@ -376,7 +409,7 @@ mien_cli_capture (int    argc,
           mien_cli_error (_("no camera found; name one with --camera DEVICE"));
           return EXIT_FAILURE;
         }
-      camera = mien_camera_new (source_id, 0, 0, &error);
+      camera = open_camera (source_id, &error);
       if (camera == NULL)
         {
           if (g_error_matches (error, MIEN_CAMERA_ERROR, MIEN_CAMERA_ERROR_SOURCE))

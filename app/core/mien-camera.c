@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include <glib/gi18n-lib.h>
+#include <glib/gstdio.h>
 
 #ifdef MIEN_HAVE_CAMERA
 #include <gst/app/gstappsink.h>
@@ -14,6 +15,8 @@
 #endif
 
 #include "mien-camera.h"
+#include "mien-camera-portal.h"
+#include "mien-camera-private.h"
 #include "mien-input.h"
 #include "mien-dataset.h"
 
@@ -33,6 +36,7 @@ struct _MienCamera
   int                  width;
   int                  height;
   GMainContext        *context;        /* where the bus is watched and "error" emitted */
+  int                  portal_fd;      /* "portal": the PipeWire remote the portal opened */
 #ifdef MIEN_HAVE_CAMERA
   GstElement          *pipeline;
   GSource             *bus_source;
@@ -288,6 +292,7 @@ typedef enum {
   SOURCE_VIDEO,
   SOURCE_V4L2,
   SOURCE_PIPEWIRE,
+  SOURCE_PORTAL,
 } SourceKind;
 
 static gboolean
@@ -302,6 +307,12 @@ parse_source_id (const char  *source_id,
   if (g_str_equal (source_id, "test"))
     {
       *kind = SOURCE_TEST;
+      *argument = NULL;
+      return TRUE;
+    }
+  if (g_str_equal (source_id, "portal"))
+    {
+      *kind = SOURCE_PORTAL;
       *argument = NULL;
       return TRUE;
     }
@@ -390,6 +401,7 @@ build_pipeline (MienCamera  *self,
       head = "v4l2src name=src";
       break;
     case SOURCE_PIPEWIRE:
+    case SOURCE_PORTAL:
       needed = pipewire_elements;
       head = "pipewiresrc name=src";
       break;
@@ -446,6 +458,11 @@ build_pipeline (MienCamera  *self,
         g_object_set (src, "target-object", argument, NULL);
       else
         g_object_set (src, "path", argument, NULL);
+      break;
+    case SOURCE_PORTAL:
+      /* The remote shows only the cameras the portal allowed; pipewiresrc takes the default
+       * one. It dups the fd: ours stays open until the camera goes. */
+      g_object_set (src, "fd", self->portal_fd, NULL);
       break;
     case SOURCE_TEST:
     default:
@@ -540,6 +557,8 @@ mien_camera_finalize (GObject *object)
   MienCamera *self = MIEN_CAMERA (object);
 
   g_free (self->source_id);
+  if (self->portal_fd >= 0)
+    g_close (self->portal_fd, NULL);
   g_clear_pointer (&self->context, g_main_context_unref);
   g_mutex_clear (&self->lock);
   g_cond_clear (&self->cond);
@@ -564,6 +583,7 @@ mien_camera_class_init (MienCameraClass *klass)
 static void
 mien_camera_init (MienCamera *self)
 {
+  self->portal_fd = -1;
   g_mutex_init (&self->lock);
   g_cond_init (&self->cond);
 }
@@ -578,19 +598,15 @@ mien_camera_is_supported (void)
 #endif
 }
 
-GPtrArray *
-mien_camera_list_sources (void)
-{
-  GPtrArray *sources = g_ptr_array_new_with_free_func ((GDestroyNotify) mien_camera_source_free);
 #ifdef MIEN_HAVE_CAMERA
-  g_autoptr(GstDeviceMonitor) monitor = NULL;
+/* The cameras GStreamer's device monitor sees now, each once. */
+static void
+add_device_cameras (GPtrArray *sources)
+{
+  g_autoptr(GstDeviceMonitor) monitor = gst_device_monitor_new ();
   GList *devices;
   gboolean started;
 
-  if (!ensure_gstreamer (NULL))
-    return sources;
-
-  monitor = gst_device_monitor_new ();
   gst_device_monitor_add_filter (monitor, "Video/Source", NULL);
   /* Started only for the time of one look: providers that hide others (PipeWire hides V4L2,
    * whose cameras it also offers) take effect, and no monitoring thread is left running. */
@@ -613,30 +629,42 @@ mien_camera_list_sources (void)
   g_list_free_full (devices, gst_object_unref);
   if (started)
     gst_device_monitor_stop (monitor);
+}
+#endif
 
+GPtrArray *
+mien_camera_list_sources (void)
+{
+  GPtrArray *sources = g_ptr_array_new_with_free_func ((GDestroyNotify) mien_camera_source_free);
+
+#ifdef MIEN_HAVE_CAMERA
+  if (!ensure_gstreamer (NULL))
+    return sources;
+  /* Inside a sandbox the monitor sees no camera: the portal is the way to one. */
+  if (mien_camera_portal_wanted ())
+    g_ptr_array_add (sources, camera_source_new ("portal",
+                                                 _("Camera (through the camera portal)")));
+  else
+    add_device_cameras (sources);
   g_ptr_array_add (sources, camera_source_new ("test", _("Test pattern")));
 #endif
   return sources;
 }
 
-MienCamera *
-mien_camera_new (const char  *source_id,
-                 int          width,
-                 int          height,
-                 GError     **error)
+/* `portal_fd`: the "portal" source's PipeWire remote, taken (closed on failure); -1 else. */
+static MienCamera *
+camera_new (const char  *source_id,
+            int          width,
+            int          height,
+            int          portal_fd,
+            GError     **error)
 {
 #ifdef MIEN_HAVE_CAMERA
-  g_autoptr(MienCamera) self = NULL;
-#endif
+  g_autoptr(MienCamera) self = g_object_new (MIEN_TYPE_CAMERA, NULL);
 
-  g_return_val_if_fail (source_id != NULL, NULL);
-  g_return_val_if_fail (width >= 0 && height >= 0, NULL);
-  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
-
-#ifdef MIEN_HAVE_CAMERA
+  self->portal_fd = portal_fd;
   if (!ensure_gstreamer (error))
     return NULL;
-  self = g_object_new (MIEN_TYPE_CAMERA, NULL);
   self->source_id = g_strdup (source_id);
   self->width = width;
   self->height = height;
@@ -645,10 +673,114 @@ mien_camera_new (const char  *source_id,
     return NULL;
   return g_steal_pointer (&self);
 #else
+  if (portal_fd >= 0)
+    g_close (portal_fd, NULL);
   g_set_error (error, MIEN_CAMERA_ERROR, MIEN_CAMERA_ERROR_UNSUPPORTED,
                _("This build of Mien has no camera support (GStreamer was not found)"));
   return NULL;
 #endif
+}
+
+MienCamera *
+mien_camera_new (const char  *source_id,
+                 int          width,
+                 int          height,
+                 GError     **error)
+{
+  g_return_val_if_fail (source_id != NULL, NULL);
+  g_return_val_if_fail (width >= 0 && height >= 0, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (g_str_equal (source_id, "portal"))
+    {
+      g_set_error_literal (error, MIEN_CAMERA_ERROR, MIEN_CAMERA_ERROR_SOURCE,
+                           _("The camera portal asks the user first: open “portal” with "
+                             "mien_camera_new_async ()"));
+      return NULL;
+    }
+  return camera_new (source_id, width, height, -1, error);
+}
+
+/* The size asked for while the portal answers. */
+typedef struct {
+  int width;
+  int height;
+} NewData;
+
+/* `camera` or, when NULL, `error`: both taken. */
+static void
+return_camera (GTask      *task,
+               MienCamera *camera,
+               GError     *error)
+{
+  if (camera == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, camera, g_object_unref);
+}
+
+static void
+portal_opened_cb (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  NewData *data = g_task_get_task_data (task);
+  GError *error = NULL;
+  MienCamera *camera;
+  int fd;
+
+  fd = mien_camera_portal_open_finish (result, &error);
+  if (fd < 0)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  camera = camera_new ("portal", data->width, data->height, fd, &error);
+  return_camera (task, camera, error);
+}
+
+void
+mien_camera_new_async (const char          *source_id,
+                       int                  width,
+                       int                  height,
+                       GCancellable        *cancellable,
+                       GAsyncReadyCallback  callback,
+                       gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  GError *error = NULL;
+  MienCamera *camera;
+  NewData *data;
+
+  g_return_if_fail (source_id != NULL);
+  g_return_if_fail (width >= 0 && height >= 0);
+
+  task = g_task_new (NULL, cancellable, callback, user_data);
+  g_task_set_source_tag (task, mien_camera_new_async);
+  g_task_set_name (task, "[mien] camera");
+  if (g_str_equal (source_id, "portal"))
+    {
+      data = g_new0 (NewData, 1);
+      data->width = width;
+      data->height = height;
+      g_task_set_task_data (task, data, g_free);
+      mien_camera_portal_open_async (cancellable, portal_opened_cb, g_steal_pointer (&task));
+      return;
+    }
+  /* Quick (no device is opened before start): built here, returned on the next iteration. */
+  camera = mien_camera_new (source_id, width, height, &error);
+  return_camera (task, camera, error);
+}
+
+MienCamera *
+mien_camera_new_finish (GAsyncResult  *result,
+                        GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
+  g_return_val_if_fail (g_async_result_is_tagged (result, mien_camera_new_async), NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
 }
 
 void
@@ -780,4 +912,22 @@ mien_camera_get_n_frames (MienCamera *self)
   n = self->n_frames;
   g_mutex_unlock (&self->lock);
   return n;
+}
+
+int
+mien_camera_get_pipewire_fd (MienCamera *self)
+{
+  int fd = -1;
+
+  g_return_val_if_fail (MIEN_IS_CAMERA (self), -1);
+
+#ifdef MIEN_HAVE_CAMERA
+  {
+    g_autoptr(GstElement) src = gst_bin_get_by_name (GST_BIN (self->pipeline), "src");
+
+    if (src != NULL && g_object_class_find_property (G_OBJECT_GET_CLASS (src), "fd") != NULL)
+      g_object_get (src, "fd", &fd, NULL);
+  }
+#endif
+  return fd;
 }

@@ -4,7 +4,10 @@
  *   "test"             videotestsrc (a moving pattern; for demos without a camera)
  *   "file:PATH"        an image (shown as a still stream) or a video file, looped
  *   "v4l2:/dev/videoN" a V4L2 camera
- *   "pipewire:SERIAL"  a PipeWire camera (what the camera portal gives inside Flatpak)
+ *   "pipewire:SERIAL"  a PipeWire camera, as GStreamer's device monitor lists it
+ *   "portal"           the camera through xdg-desktop-portal's Camera portal (inside a sandbox,
+ *                      where the devices are hidden): the user is asked, then PipeWire's
+ *                      connection is opened for Mien. Only through mien_camera_new_async ().
  * Every source ends in an appsink that hands out packed RGB frames (3 bytes per pixel) at the
  * requested size (or the source's own when 0), with max-buffers=1 drop=true so that a slow
  * consumer drops frames rather than queueing them.
@@ -26,6 +29,8 @@ typedef enum {
   MIEN_CAMERA_ERROR_UNSUPPORTED,  /* built without GStreamer, or a GStreamer element is missing */
   MIEN_CAMERA_ERROR_SOURCE,       /* an unknown source id, a missing file, a busy/absent device */
   MIEN_CAMERA_ERROR_STREAM,       /* an error while streaming (the bus's message) */
+  MIEN_CAMERA_ERROR_DENIED,       /* the camera portal: the user (or the system) said no */
+  MIEN_CAMERA_ERROR_NO_PORTAL,    /* the camera portal is not on the session bus */
 } MienCameraError;
 
 typedef struct {
@@ -37,7 +42,9 @@ void              mien_camera_source_free   (MienCameraSource *source);
 
 /* Whether this build has camera support at all. */
 gboolean          mien_camera_is_supported  (void);
-/* The cameras GstDeviceMonitor sees now (Video/Source), then the test source last. */
+/* The cameras GstDeviceMonitor sees now (Video/Source), then the test source last. When the
+ * portal is used (inside a Flatpak sandbox, or MIEN_CAMERA_PORTAL=1; =0 never), the one
+ * "portal" source instead of the cameras: the monitor sees none there. */
 GPtrArray        *mien_camera_list_sources  (void);
 
 /* Called on a GStreamer streaming thread for every frame that arrives. `frame` is an RGB
@@ -55,11 +62,26 @@ G_DECLARE_FINAL_TYPE (MienCamera, mien_camera, MIEN, CAMERA, GObject)
  * that cannot be there (a "file:" that does not exist, a "v4l2:" device node that does not
  * exist, an unknown id) fails here with MIEN_CAMERA_ERROR_SOURCE; a missing GStreamer element
  * with MIEN_CAMERA_ERROR_UNSUPPORTED. A file that exists but does not decode fails later, as
- * the "error" signal. */
+ * the "error" signal. "portal" is refused (MIEN_CAMERA_ERROR_SOURCE): its dialog would block,
+ * use mien_camera_new_async (). */
 MienCamera       *mien_camera_new           (const char  *source_id,
                                              int          width,
                                              int          height,
                                              GError     **error);
+/* As mien_camera_new (), for every source id; "portal" first asks the camera portal, which may
+ * show a dialog for as long as the user takes. Its own errors: MIEN_CAMERA_ERROR_DENIED (the
+ * message says how to allow it), MIEN_CAMERA_ERROR_NO_PORTAL (says what to install),
+ * MIEN_CAMERA_ERROR_SOURCE (no camera). Cancelling closes the portal's dialog and fails with
+ * G_IO_ERROR_CANCELLED. The callback runs on the thread-default main context of this call,
+ * which is also where the camera's "error" signal is emitted. */
+void              mien_camera_new_async     (const char           *source_id,
+                                             int                   width,
+                                             int                   height,
+                                             GCancellable         *cancellable,
+                                             GAsyncReadyCallback   callback,
+                                             gpointer              user_data);
+MienCamera       *mien_camera_new_finish    (GAsyncResult         *result,
+                                             GError              **error);
 /* Replaces the frame function (any thread); the old `destroy` runs once no frame uses it. */
 void              mien_camera_set_frame_func (MienCamera          *self,
                                               MienCameraFrameFunc  func,

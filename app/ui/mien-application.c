@@ -256,8 +256,8 @@ mien_application_init (MienApplication *self)
       N_("A model file for kiosk mode (repeat for an ensemble; default: the models last chosen "
          "on the Live page)"), N_("FILE") },
     { "source", 0, 0, G_OPTION_ARG_STRING, NULL,
-      N_("The camera for kiosk mode: test, file:PATH, v4l2:/dev/videoN or pipewire:SERIAL "
-         "(default: the Live page's)"), N_("ID") },
+      N_("The camera for kiosk mode: test, file:PATH, v4l2:/dev/videoN, pipewire:SERIAL or "
+         "portal (default: the Live page's)"), N_("ID") },
     { NULL }
   };
 

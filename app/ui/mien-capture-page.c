@@ -65,6 +65,9 @@ struct _MienCapturePage
   GPtrArray          *classes;         /* ClassEntry */
   GCancellable       *open_cancellable;
 
+  /* While the camera opens (the camera portal may be asking the user). */
+  GCancellable       *camera_cancellable;
+
   /* While running. */
   MienCamera         *camera;
   MienFrameFeed      *feed;
@@ -195,19 +198,20 @@ static gboolean
 can_start (MienCapturePage *self)
 {
   return self->probed && self->supported && self->dataset_dir != NULL && !self->running &&
-         self->stopping->len == 0;
+         self->camera_cancellable == NULL && self->stopping->len == 0;
 }
 
 static void
 update_state (MienCapturePage *self)
 {
   gboolean ready = self->running && self->capture != NULL;
+  gboolean opening = self->camera_cancellable != NULL;
 
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "capture.start", can_start (self));
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "capture.stop", self->running);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "capture.stop", self->running || opening);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "capture.train", self->dataset_dir != NULL);
-  gtk_widget_set_visible (self->start_button, !self->running);
-  gtk_widget_set_visible (self->stop_button, self->running);
+  gtk_widget_set_visible (self->start_button, !self->running && !opening);
+  gtk_widget_set_visible (self->stop_button, self->running || opening);
   gtk_widget_set_sensitive (GTK_WIDGET (self->add_row), self->dataset_dir != NULL);
   if (self->probed && !self->supported)
     gtk_stack_set_visible_child_name (self->stack, "unsupported");
@@ -220,6 +224,11 @@ update_state (MienCapturePage *self)
         {
           title = _("Looking for Cameras");
           description = _("This takes a moment the first time.");
+        }
+      else if (opening)
+        {
+          title = _("Starting…");
+          description = NULL;
         }
       else if (self->dataset_dir == NULL)
         {
@@ -934,19 +943,23 @@ on_camera_error (MienCamera      *camera,
 }
 
 static void
-start_running (MienCapturePage *self)
+on_camera_opened (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
 {
+  g_autoptr(MienCapturePage) self = user_data;
   g_autoptr(GError) error = NULL;
-  g_autoptr(MienCamera) camera = NULL;
-  gboolean test = g_str_equal (self->source_id, "test");
+  g_autoptr(MienCamera) camera = mien_camera_new_finish (result, &error);
 
-  if (!can_start (self))
+  /* Stopped, another source chosen, or the page gone meanwhile. */
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
-  camera = mien_camera_new (self->source_id, test ? CAPTURE_TEST_WIDTH : 0,
-                            test ? CAPTURE_TEST_HEIGHT : 0, &error);
+  g_clear_object (&self->camera_cancellable);
   if (camera == NULL)
     {
+      /* The camera portal's refusal says how to allow the camera. */
       show_error (self, _("Could not open the video source"), error);
+      update_state (self);
       return;
     }
   gtk_revealer_set_reveal_child (self->error_revealer, FALSE);
@@ -970,10 +983,31 @@ start_running (MienCapturePage *self)
 }
 
 static void
+start_running (MienCapturePage *self)
+{
+  gboolean test = g_str_equal (self->source_id, "test");
+
+  if (!can_start (self))
+    return;
+  self->camera_cancellable = g_cancellable_new ();
+  mien_camera_new_async (self->source_id, test ? CAPTURE_TEST_WIDTH : 0,
+                         test ? CAPTURE_TEST_HEIGHT : 0, self->camera_cancellable,
+                         on_camera_opened, g_object_ref (self));
+  update_state (self);
+}
+
+static void
 stop_running (MienCapturePage *self)
 {
   g_autoptr(MienFramePredictor) predictor = NULL;
 
+  if (self->camera_cancellable != NULL)
+    {
+      /* Closes the camera portal's dialog, if it is up. */
+      g_cancellable_cancel (self->camera_cancellable);
+      g_clear_object (&self->camera_cancellable);
+      update_state (self);
+    }
   if (!self->running)
     return;
   stop_recording (self);

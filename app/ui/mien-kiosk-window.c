@@ -60,6 +60,7 @@ struct _MienKioskWindow
   MienFrameFeed       *feed;
   FrameSink           *sink;
   MienCamera          *camera;
+  GCancellable        *camera_cancellable;  /* opening it (the camera portal may be asking) */
   GdkTexture          *last_frame;
 
   MienKioskState       state;
@@ -522,6 +523,8 @@ drop_camera (MienKioskWindow *self)
 {
   g_autoptr(MienCamera) camera = g_steal_pointer (&self->camera);
 
+  g_cancellable_cancel (self->camera_cancellable);
+  g_clear_object (&self->camera_cancellable);
   if (camera == NULL)
     return;
   g_signal_handlers_disconnect_by_data (camera, self);
@@ -556,11 +559,18 @@ on_camera_error (MienCamera      *camera,
 }
 
 static void
-start_camera (MienKioskWindow *self)
+on_camera_opened (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
 {
+  g_autoptr(MienKioskWindow) self = user_data;
   g_autoptr(GError) error = NULL;
-  g_autoptr(MienCamera) camera = mien_camera_new (self->source_id, 0, 0, &error);
+  g_autoptr(MienCamera) camera = mien_camera_new_finish (result, &error);
 
+  /* The window is going, or a newer start replaced this one. */
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  g_clear_object (&self->camera_cancellable);
   if (camera == NULL)
     {
       camera_lost (self, error->message);
@@ -581,6 +591,15 @@ start_camera (MienKioskWindow *self)
   /* The watchdog counts from now. */
   self->last_frame_us = g_get_monotonic_time ();
   update_state (self);
+}
+
+static void
+start_camera (MienKioskWindow *self)
+{
+  drop_camera (self);
+  self->camera_cancellable = g_cancellable_new ();
+  mien_camera_new_async (self->source_id, 0, 0, self->camera_cancellable, on_camera_opened,
+                         g_object_ref (self));
 }
 
 /* ---- Ticks: the watchdog, the attract screen, the log ---------------------------------------- */

@@ -59,6 +59,9 @@ struct _MienLivePage
   MienEnsemble       *ensemble;
   gboolean            loading;
 
+  /* While the camera opens (the camera portal may be asking the user). */
+  GCancellable       *open_cancellable;
+
   /* While running. */
   MienCamera         *camera;
   MienFrameFeed      *feed;
@@ -230,14 +233,15 @@ status_tick (gpointer data)
 static void
 update_state (MienLivePage *self)
 {
+  gboolean opening = self->open_cancellable != NULL;
   gboolean ready = self->probed && self->supported && self->ensemble != NULL && !self->loading &&
-                   !self->running && self->teardowns->len == 0;
+                   !self->running && !opening && self->teardowns->len == 0;
 
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "live.start", ready);
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "live.stop", self->running);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "live.stop", self->running || opening);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "live.snapshot", self->running);
-  gtk_widget_set_visible (self->start_button, !self->running);
-  gtk_widget_set_visible (self->stop_button, self->running);
+  gtk_widget_set_visible (self->start_button, !self->running && !opening);
+  gtk_widget_set_visible (self->stop_button, self->running || opening);
 
   if (self->probed && !self->supported)
     gtk_stack_set_visible_child_name (self->stack, "unsupported");
@@ -250,6 +254,11 @@ update_state (MienLivePage *self)
         {
           title = _("Looking for Cameras");
           description = _("This takes a moment the first time.");
+        }
+      else if (opening)
+        {
+          title = _("Starting…");
+          description = NULL;
         }
       else if (self->loading)
         {
@@ -651,20 +660,23 @@ frame_size_for_source (const char *source_id,
 }
 
 static void
-start_running (MienLivePage *self)
+on_camera_opened (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
 {
+  g_autoptr(MienLivePage) self = user_data;
   g_autoptr(GError) error = NULL;
-  g_autoptr(MienCamera) camera = NULL;
-  int width, height;
+  g_autoptr(MienCamera) camera = mien_camera_new_finish (result, &error);
 
-  if (!self->ready)
+  /* Stopped, another source chosen, or the page gone meanwhile. */
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
-
-  frame_size_for_source (self->source_id, &width, &height);
-  camera = mien_camera_new (self->source_id, width, height, &error);
+  g_clear_object (&self->open_cancellable);
   if (camera == NULL)
     {
+      /* The camera portal's refusal says how to allow the camera. */
       show_error (self, _("Could not open the video source"), error);
+      update_state (self);
       return;
     }
   gtk_revealer_set_reveal_child (self->error_revealer, FALSE);
@@ -703,11 +715,32 @@ start_running (MienLivePage *self)
 }
 
 static void
+start_running (MienLivePage *self)
+{
+  int width, height;
+
+  if (!self->ready)
+    return;
+  frame_size_for_source (self->source_id, &width, &height);
+  self->open_cancellable = g_cancellable_new ();
+  mien_camera_new_async (self->source_id, width, height, self->open_cancellable,
+                         on_camera_opened, g_object_ref (self));
+  update_state (self);
+}
+
+static void
 stop_running (MienLivePage *self,
               gboolean      wait)
 {
   MienFramePredictor *predictor = NULL;
 
+  if (self->open_cancellable != NULL)
+    {
+      /* Closes the camera portal's dialog, if it is up. */
+      g_cancellable_cancel (self->open_cancellable);
+      g_clear_object (&self->open_cancellable);
+      update_state (self);
+    }
   if (!self->running)
     return;
 
