@@ -182,14 +182,15 @@ assert_released (GCancellable *cancellable)
   g_assert_cmpuint (G_OBJECT (cancellable)->ref_count, ==, 1);
 }
 
-/* Opens "portal" (with a cancellable that is not used) and waits for the answer. */
+/* Opens `source_id` (with a cancellable that is not used) and waits for the answer. */
 static void
-open_portal (Opened *opened)
+open_source (Opened     *opened,
+             const char *source_id)
 {
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
 
   memset (opened, 0, sizeof *opened);
-  mien_camera_new_async ("portal", 0, 0, cancellable, opened_cb, opened);
+  mien_camera_new_async (source_id, 0, 0, cancellable, opened_cb, opened);
   WAIT_UNTIL (opened->n_calls > 0, "the camera portal's answer");
   assert_released (cancellable);
 }
@@ -205,13 +206,18 @@ static void
 test_granted (Fixture       *fixture,
               gconstpointer  data)
 {
+  const char *source_id = data;
   Opened opened;
   struct stat expected, got;
   int fd;
 
   if (!start_mock (fixture, "granted", TRUE))
     return;
-  open_portal (&opened);
+  /* A device's own id goes through the portal where the portal is used. */
+  if (!g_str_equal (source_id, "portal"))
+    g_setenv ("MIEN_CAMERA_PORTAL", "1", TRUE);
+  open_source (&opened, source_id);
+  g_unsetenv ("MIEN_CAMERA_PORTAL");
   if (g_error_matches (opened.error, MIEN_CAMERA_ERROR, MIEN_CAMERA_ERROR_UNSUPPORTED))
     {
       /* No GStreamer, or no pipewiresrc (gstreamer1.0-pipewire). */
@@ -246,7 +252,7 @@ test_denied (Fixture       *fixture,
 
   if (!start_mock (fixture, "denied", TRUE))
     return;
-  open_portal (&opened);
+  open_source (&opened, "portal");
   g_assert_error (opened.error, MIEN_CAMERA_ERROR, MIEN_CAMERA_ERROR_DENIED);
   g_assert_null (opened.camera);
   /* It says how to allow it. */
@@ -263,7 +269,7 @@ test_failed (Fixture       *fixture,
 
   if (!start_mock (fixture, "other", TRUE))
     return;
-  open_portal (&opened);
+  open_source (&opened, "portal");
   /* Not the user's no: no advice about permissions. */
   g_assert_error (opened.error, MIEN_CAMERA_ERROR, MIEN_CAMERA_ERROR_SOURCE);
   g_assert_null (strstr (opened.error->message, "permission"));
@@ -278,7 +284,7 @@ test_no_camera (Fixture       *fixture,
 
   if (!start_mock (fixture, "granted", FALSE))
     return;
-  open_portal (&opened);
+  open_source (&opened, "portal");
   g_assert_error (opened.error, MIEN_CAMERA_ERROR, MIEN_CAMERA_ERROR_SOURCE);
   g_assert_nonnull (strstr (opened.error->message, "no camera"));
   opened_clear (&opened);
@@ -291,7 +297,7 @@ test_absent (Fixture       *fixture,
   Opened opened;
 
   g_assert_false (name_has_owner (fixture));
-  open_portal (&opened);
+  open_source (&opened, "portal");
   g_assert_error (opened.error, MIEN_CAMERA_ERROR, MIEN_CAMERA_ERROR_NO_PORTAL);
   /* It names what to install. */
   g_assert_nonnull (strstr (opened.error->message, "xdg-desktop-portal"));
@@ -458,14 +464,15 @@ main (int    argc,
       return g_test_run ();
     }
 
-#define ADD(path, func) \
-  g_test_add (path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
-  ADD ("/camera-portal/granted", test_granted);
-  ADD ("/camera-portal/denied", test_denied);
-  ADD ("/camera-portal/failed", test_failed);
-  ADD ("/camera-portal/no-camera", test_no_camera);
-  ADD ("/camera-portal/absent", test_absent);
-  ADD ("/camera-portal/cancel", test_cancel);
+#define ADD(path, data, func) \
+  g_test_add (path, Fixture, data, fixture_set_up, func, fixture_tear_down)
+  ADD ("/camera-portal/granted", "portal", test_granted);
+  ADD ("/camera-portal/granted-device-id", "v4l2:/dev/video0", test_granted);
+  ADD ("/camera-portal/denied", NULL, test_denied);
+  ADD ("/camera-portal/failed", NULL, test_failed);
+  ADD ("/camera-portal/no-camera", NULL, test_no_camera);
+  ADD ("/camera-portal/absent", NULL, test_absent);
+  ADD ("/camera-portal/cancel", NULL, test_cancel);
 #undef ADD
   g_test_add_func ("/camera-portal/sync-refused", test_sync_refused);
   g_test_add_func ("/camera-portal/list-sources", test_list_sources);

@@ -740,6 +740,18 @@ portal_opened_cb (GObject      *source,
   return_camera (task, camera, error);
 }
 
+/* Where the portal is used, a device's own id (one saved from outside the sandbox, or passed on
+ * the command line) cannot be opened: the devices are hidden there, and the camera is the one
+ * the portal hands out. */
+static gboolean
+goes_through_portal (const char *source_id)
+{
+  if (g_str_equal (source_id, "portal"))
+    return TRUE;
+  return (g_str_has_prefix (source_id, "v4l2:") || g_str_has_prefix (source_id, "pipewire:")) &&
+         mien_camera_portal_wanted ();
+}
+
 void
 mien_camera_new_async (const char          *source_id,
                        int                  width,
@@ -759,7 +771,7 @@ mien_camera_new_async (const char          *source_id,
   task = g_task_new (NULL, cancellable, callback, user_data);
   g_task_set_source_tag (task, mien_camera_new_async);
   g_task_set_name (task, "[mien] camera");
-  if (g_str_equal (source_id, "portal"))
+  if (goes_through_portal (source_id))
     {
       data = g_new0 (NewData, 1);
       data->width = width;

@@ -69,7 +69,9 @@ MienCamera       *mien_camera_new           (const char  *source_id,
                                              int          height,
                                              GError     **error);
 /* As mien_camera_new (), for every source id; "portal" first asks the camera portal, which may
- * show a dialog for as long as the user takes. Its own errors: MIEN_CAMERA_ERROR_DENIED (the
+ * show a dialog for as long as the user takes. Where the portal is used (see
+ * mien_camera_list_sources ()), a "v4l2:" or "pipewire:" id goes through it too, as "portal":
+ * the devices themselves are hidden there. Its own errors: MIEN_CAMERA_ERROR_DENIED (the
  * message says how to allow it), MIEN_CAMERA_ERROR_NO_PORTAL (says what to install),
  * MIEN_CAMERA_ERROR_SOURCE (no camera). Cancelling closes the portal's dialog and fails with
  * G_IO_ERROR_CANCELLED. The callback runs on the thread-default main context of this call,
