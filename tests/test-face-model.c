@@ -52,6 +52,61 @@ test_default_path (void)
   g_assert_true (g_str_has_suffix (path, "/mien/models/face_detection_yunet_2022mar.onnx"));
 }
 
+/* A copy shipped with Mien (the Flatpak's /app/share/mien/models) is used until the user has
+ * one of their own; downloads always go to the user's folder. main () gave this test data
+ * folders of its own. */
+static void
+test_shipped_copy (void)
+{
+  const MienFaceModelInfo *info = mien_face_model_get_yunet ();
+  const char * const *system_dirs = g_get_system_data_dirs ();
+  g_autofree char *own = g_build_filename (g_get_user_data_dir (), "mien", "models",
+                                           info->file_name, NULL);
+  g_autofree char *own_dir = g_path_get_dirname (own);
+  g_autofree char *shipped_dir = NULL;
+  g_autofree char *shipped = NULL;
+  g_autofree char *path = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_nonnull (system_dirs[0]);
+  g_unsetenv ("MIEN_YUNET_MODEL");
+  shipped_dir = g_build_filename (system_dirs[0], "mien", "models", NULL);
+  shipped = g_build_filename (shipped_dir, info->file_name, NULL);
+
+  /* Nothing anywhere: the user's path, where a download would go. */
+  path = mien_face_model_get_default_path ();
+  g_assert_cmpstr (path, ==, own);
+  g_clear_pointer (&path, g_free);
+
+  /* Shipped only: that copy. */
+  g_assert_cmpint (g_mkdir_with_parents (shipped_dir, 0755), ==, 0);
+  g_file_set_contents (shipped, "onnx", -1, &error);
+  g_assert_no_error (error);
+  path = mien_face_model_get_default_path ();
+  g_assert_cmpstr (path, ==, shipped);
+  g_clear_pointer (&path, g_free);
+  path = mien_face_model_get_download_path ();
+  g_assert_cmpstr (path, ==, own);
+  g_clear_pointer (&path, g_free);
+
+  /* The user's own copy wins. */
+  g_assert_cmpint (g_mkdir_with_parents (own_dir, 0755), ==, 0);
+  g_file_set_contents (own, "onnx", -1, &error);
+  g_assert_no_error (error);
+  path = mien_face_model_get_default_path ();
+  g_assert_cmpstr (path, ==, own);
+  g_clear_pointer (&path, g_free);
+
+  /* And MIEN_YUNET_MODEL over both, for looking and for downloading. */
+  g_setenv ("MIEN_YUNET_MODEL", "/somewhere/yunet.onnx", TRUE);
+  path = mien_face_model_get_default_path ();
+  g_assert_cmpstr (path, ==, "/somewhere/yunet.onnx");
+  g_clear_pointer (&path, g_free);
+  path = mien_face_model_get_download_path ();
+  g_assert_cmpstr (path, ==, "/somewhere/yunet.onnx");
+  g_unsetenv ("MIEN_YUNET_MODEL");
+}
+
 static void
 test_verify (MienTestScratch *scratch,
              gconstpointer    data)
@@ -273,10 +328,24 @@ int
 main (int    argc,
       char **argv)
 {
+  g_autofree char *dirs = g_dir_make_tmp ("mien-face-model-XXXXXX", NULL);
+  g_autofree char *data_home = g_build_filename (dirs, "data", NULL);
+  g_autofree char *data_dirs = NULL;
+  const char *system_dirs = g_getenv ("XDG_DATA_DIRS");
+  int status;
+
+  /* Data folders of the test's own, read once by GLib: the user's, and a system one (ahead of
+   * the machine's, whose GSettings schemas the downloads' proxy lookup needs). */
+  g_assert_nonnull (dirs);
+  data_dirs = g_strconcat (dirs, "/system:", system_dirs != NULL && system_dirs[0] != '\0'
+                                             ? system_dirs : "/usr/local/share:/usr/share", NULL);
+  g_setenv ("XDG_DATA_HOME", data_home, TRUE);
+  g_setenv ("XDG_DATA_DIRS", data_dirs, TRUE);
   g_test_init (&argc, &argv, NULL);
   payload = mien_test_random_bytes (5, PAYLOAD_SIZE, &payload_sha256);
 
   g_test_add_func ("/face-model/default-path", test_default_path);
+  g_test_add_func ("/face-model/shipped-copy", test_shipped_copy);
   g_test_add ("/face-model/verify", MienTestScratch, NULL, mien_test_scratch_set_up, test_verify,
               mien_test_scratch_tear_down);
 #ifdef MIEN_HAVE_SOUP
@@ -285,5 +354,7 @@ main (int    argc,
   g_test_add ("/face-model/download-failures", MienTestScratch, NULL, mien_test_scratch_set_up,
               test_download_failures, mien_test_scratch_tear_down);
 #endif
-  return g_test_run ();
+  status = g_test_run ();
+  mien_test_remove_tree (dirs);
+  return status;
 }

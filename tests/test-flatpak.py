@@ -2,12 +2,13 @@
 """test-flatpak.py — what can be checked of the Flatpak manifests without building them.
 
 Each manifest must parse (flatpak-builder --show-manifest), pin every source by hash, name the
-project's app id and command, and grant exactly the permissions flatpak/README.md documents;
-Mien's own module must build this checkout with options meson.build has (and the ones the
-Flatpak needs); its OpenCV must run the YuNet model Mien pins; the CUDA manifest must differ
-from the CPU one in its modules only; the desktop file and the metainfo must carry the same app
-id, and the metainfo must validate with its screenshots, releases and content rating. Every check also runs on a copy broken for it, which
-it must reject: a check that cannot fail proves nothing.
+project's app id and command, and grant exactly the permissions flatpak/README.md documents; Mien's
+own module must build this checkout with options meson.build has (and the ones the Flatpak needs);
+its OpenCV must run the YuNet model Mien pins, and the YuNet file it ships must be that one; the
+CUDA manifest must differ from the CPU one in its modules only; the desktop file and the metainfo
+must carry the same app id, and the metainfo must validate with its screenshots, releases and
+content rating. Every check also runs on a copy broken for it, which it must reject: a check that
+cannot fail proves nothing.
 
 Usage: test-flatpak.py SOURCE_ROOT APP_ID. TAP on stdout; skipped without flatpak-builder.
 """
@@ -206,11 +207,50 @@ def mien_with_opts(manifest, opts):
     return bad
 
 
-def pinned_yunet(root):
-    """The YuNet release Mien downloads ("2022mar"), from its catalogue in core."""
+def yunet_catalogue(root):
+    """Mien's YuNet entry in core (app/core/mien-face-model.c): file name, URL, sha256."""
     with open(os.path.join(root, 'app', 'core', 'mien-face-model.c'), encoding='utf-8') as f:
-        match = re.search(r'face_detection_yunet_(\d{4}[a-z]{3})\.onnx', f.read())
+        text = f.read()
+    fields = {}
+    for field in ('file_name', 'url', 'sha256'):
+        # C's adjacent string literals, joined.
+        match = re.search(rf'\.{field} = ((?:"[^"]*"\s*)+),', text)
+        fields[field] = ''.join(re.findall(r'"([^"]*)"', match.group(1))) if match else None
+    return fields
+
+
+def pinned_yunet(root):
+    """The YuNet release Mien downloads ("2022mar")."""
+    match = re.fullmatch(r'face_detection_yunet_(\d{4}[a-z]{3})\.onnx',
+                         yunet_catalogue(root)['file_name'] or '')
     return match.group(1) if match else None
+
+
+def check_yunet_shipped(manifest, catalogue):
+    """The YuNet file the Flatpak ships is the one Mien would download (same URL and digest),
+    installed where mien_face_model_get_default_path () looks: /app/share/mien/models."""
+    modules = [m for _, m in modules_of(manifest) if m.get('name') == 'yunet']
+    if len(modules) != 1:
+        return ['no (single) module named yunet']
+    sources = [src for src in modules[0].get('sources', []) if isinstance(src, dict)]
+    problems = []
+    if [(src.get('url'), src.get('sha256')) for src in sources] != \
+       [(catalogue['url'], catalogue['sha256'])]:
+        problems.append(f'its source is not Mien\'s catalogue entry {catalogue["url"]} '
+                        f'({catalogue["sha256"]})')
+    target = '${FLATPAK_DEST}/share/mien/models/' + (catalogue['file_name'] or '?')
+    if not any(target in command for command in modules[0].get('build-commands', [])):
+        problems.append(f'it is not installed to {target}')
+    return problems
+
+
+def with_yunet_sha256(manifest, digest):
+    bad = copy.deepcopy(manifest)
+    for _, module in modules_of(bad):
+        if module.get('name') == 'yunet':
+            for source in module.get('sources', []):
+                source['sha256'] = digest
+    return bad
 
 
 def check_opencv_fits_yunet(manifest, yunet):
@@ -423,6 +463,13 @@ def main():
                        check_opencv_fits_yunet(with_opencv(manifest, '4.12.0'), yunet)
                        if yunet is not None and yunet < '2023'
                        else check_opencv_fits_yunet(with_opencv(manifest, '4.6.0'), yunet))
+
+        catalogue = yunet_catalogue(root)
+        for name, manifest in manifests.items():
+            if manifest is not None:
+                expect(tap, f'{name}: it ships the YuNet file Mien pins, where Mien looks',
+                       check_yunet_shipped(manifest, catalogue),
+                       check_yunet_shipped(with_yunet_sha256(manifest, '0' * 64), catalogue))
 
         cpu, cuda = manifests[MANIFESTS[0]], manifests[MANIFESTS[1]]
         if cpu is not None and cuda is not None:

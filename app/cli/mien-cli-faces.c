@@ -282,7 +282,7 @@ static int
 download_yunet (const char *to)
 {
   const MienFaceModelInfo *info = mien_face_model_get_yunet ();
-  g_autofree char *dest = to != NULL ? g_strdup (to) : mien_face_model_get_default_path ();
+  g_autofree char *dest = to != NULL ? g_strdup (to) : mien_face_model_get_download_path ();
   g_autoptr(MienCliProgress) progress = mien_cli_progress_new ();
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   g_autoptr(GError) error = NULL;

@@ -24,13 +24,33 @@ mien_face_model_get_yunet (void)
 }
 
 char *
-mien_face_model_get_default_path (void)
+mien_face_model_get_download_path (void)
 {
   const char *env = g_getenv ("MIEN_YUNET_MODEL");
 
   if (env != NULL && env[0] != '\0')
     return g_strdup (env);
   return g_build_filename (g_get_user_data_dir (), "mien", "models", yunet.file_name, NULL);
+}
+
+char *
+mien_face_model_get_default_path (void)
+{
+  g_autofree char *own = mien_face_model_get_download_path ();
+  const char * const *dirs = g_get_system_data_dirs ();
+
+  if (g_getenv ("MIEN_YUNET_MODEL") != NULL || g_file_test (own, G_FILE_TEST_EXISTS))
+    return g_steal_pointer (&own);
+  /* A copy that came with Mien: the Flatpak's /app/share, or a distribution's package. */
+  for (guint i = 0; dirs[i] != NULL; i++)
+    {
+      g_autofree char *shipped = g_build_filename (dirs[i], "mien", "models", yunet.file_name,
+                                                   NULL);
+
+      if (g_file_test (shipped, G_FILE_TEST_IS_REGULAR))
+        return g_steal_pointer (&shipped);
+    }
+  return g_steal_pointer (&own);
 }
 
 MienFaceDetector *

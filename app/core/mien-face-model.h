@@ -1,10 +1,10 @@
 /* mien-face-model.h — the face detector's model file: where Mien keeps it, checking it, fetching it.
  *
- * YuNet (OpenCV Zoo, MIT licence) is one 338 KiB ONNX file. Mien does not ship it: the user
- * downloads it once (mien-cli detectors --download, or the studio's preferences, both through
- * mien_download_file ()), or points to a copy. A download is verified against the SHA-256 and size below before it takes the place of
- * anything, so an interrupted, truncated or tampered transfer never leaves a file the detector
- * would load.
+ * YuNet (OpenCV Zoo, MIT licence) is one 338 KiB ONNX file. A build from source does not ship
+ * it: the user downloads it once (mien-cli detectors --download, or the studio's preferences,
+ * both through mien_download_file ()), or points to a copy; the Flatpak ships it. A download is
+ * verified against the SHA-256 and size below before it takes the place of anything, so an
+ * interrupted, truncated or tampered transfer never leaves a file the detector would load.
  */
 #pragma once
 
@@ -27,8 +27,13 @@ typedef struct {
 
 const MienFaceModelInfo *mien_face_model_get_yunet (void);
 
-/* Where the YuNet file is looked for: $MIEN_YUNET_MODEL when set, else
- * $XDG_DATA_HOME/mien/models/FILE_NAME. The file need not exist. */
+/* Where a download of the YuNet file goes: $MIEN_YUNET_MODEL when set, else
+ * $XDG_DATA_HOME/mien/models/FILE_NAME. */
+char     *mien_face_model_get_download_path (void);
+/* Where the YuNet file is looked for: the download path when $MIEN_YUNET_MODEL is set or the
+ * file is there; else a copy shipped with Mien (mien/models/FILE_NAME under a system data
+ * folder, $XDG_DATA_DIRS: the Flatpak's /app/share, a distribution's /usr/share) when there is
+ * one; else the download path. The file need not exist. */
 char     *mien_face_model_get_default_path (void);
 
 /* A face detector ready to detect: the plugin and method of `spec` ("opencv", "opencv:haar"; NULL

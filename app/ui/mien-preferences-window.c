@@ -261,7 +261,7 @@ download_thread (GTask        *task,
                  GCancellable *cancellable)
 {
   const MienFaceModelInfo *info = mien_face_model_get_yunet ();
-  g_autofree char *dest = mien_face_model_get_default_path ();
+  g_autofree char *dest = mien_face_model_get_download_path ();
   GError *error = NULL;
 
   if (mien_download_file (info->url, info->sha256, info->size, dest, download_progress,
