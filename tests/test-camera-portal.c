@@ -3,8 +3,8 @@
  * no camera, no portal at all, and cancelling while the portal's dialog is up.
  *
  * Runs on a private session bus (tests/meson.build starts it under dbus-run-session with
- * tests/portal-test-bus.conf, which activates no service: a real portal installed on the machine
- * never answers in the mock's place). Each case starts its own mock and stops it.
+ * tests/isolated-session-bus.conf, which activates no service: a real portal installed on the
+ * machine never answers in the mock's place). Each case starts its own mock and stops it.
  */
 #include "config.h"
 
@@ -449,7 +449,7 @@ static void
 skip_not_private (void)
 {
   g_test_skip ("not on a private session bus: run it with meson test (dbus-run-session "
-               "--config-file=tests/portal-test-bus.conf)");
+               "--config-file=tests/isolated-session-bus.conf)");
 }
 
 int
