@@ -688,9 +688,6 @@ on_camera_opened (GObject      *source,
   mien_frame_feed_attach (self->feed, camera);
 
   self->running = TRUE;
-  self->n_frames_shown = 0;
-  self->n_predictions = 0;
-  self->n_explanations = 0;
   self->latency_ms = 0.0;
   self->camera_rate = 0.0;
   self->status_frames = 0;
@@ -722,6 +719,11 @@ start_running (MienLivePage *self)
   if (!self->ready)
     return;
   frame_size_for_source (self->source_id, &width, &height);
+  /* This run's counts start at Start, not once the camera is open: until then, the last run's
+   * would pass for this one's. */
+  self->n_frames_shown = 0;
+  self->n_predictions = 0;
+  self->n_explanations = 0;
   self->open_cancellable = g_cancellable_new ();
   mien_camera_new_async (self->source_id, width, height, self->open_cancellable,
                          on_camera_opened, g_object_ref (self));
