@@ -296,18 +296,30 @@ mien_test_cli_runv (const char * const *args)
   return r;
 }
 
+/* `first` and the rest of a NULL-terminated argument list, as a NULL-terminated array (the
+ * strings borrowed). */
+static GPtrArray *
+args_from_list (const char *first,
+                va_list     ap)
+{
+  GPtrArray *args = g_ptr_array_new ();
+
+  for (const char *a = first; a != NULL; a = va_arg (ap, const char *))
+    g_ptr_array_add (args, (char *) a);
+  g_ptr_array_add (args, NULL);
+  return args;
+}
+
 MienTestCliResult *
 mien_test_cli_run (const char *first,
                    ...)
 {
-  g_autoptr(GPtrArray) args = g_ptr_array_new ();
+  g_autoptr(GPtrArray) args = NULL;
   va_list ap;
 
   va_start (ap, first);
-  for (const char *a = first; a != NULL; a = va_arg (ap, const char *))
-    g_ptr_array_add (args, (char *) a);
+  args = args_from_list (first, ap);
   va_end (ap);
-  g_ptr_array_add (args, NULL);
   return mien_test_cli_runv ((const char * const *) args->pdata);
 }
 
@@ -518,14 +530,12 @@ mien_test_run_reference (const char *script,
                          const char *first,
                          ...)
 {
-  g_autoptr(GPtrArray) args = g_ptr_array_new ();
+  g_autoptr(GPtrArray) args = NULL;
   va_list ap;
 
   va_start (ap, first);
-  for (const char *a = first; a != NULL; a = va_arg (ap, const char *))
-    g_ptr_array_add (args, (char *) a);
+  args = args_from_list (first, ap);
   va_end (ap);
-  g_ptr_array_add (args, NULL);
   return mien_test_run_referencev (script, (const char * const *) args->pdata);
 }
 
