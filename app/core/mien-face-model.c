@@ -23,12 +23,21 @@ mien_face_model_get_yunet (void)
   return &yunet;
 }
 
-char *
-mien_face_model_get_download_path (void)
+/* $MIEN_YUNET_MODEL, or NULL when it is unset or empty. */
+static const char *
+model_from_environment (void)
 {
   const char *env = g_getenv ("MIEN_YUNET_MODEL");
 
-  if (env != NULL && env[0] != '\0')
+  return env != NULL && env[0] != '\0' ? env : NULL;
+}
+
+char *
+mien_face_model_get_download_path (void)
+{
+  const char *env = model_from_environment ();
+
+  if (env != NULL)
     return g_strdup (env);
   return g_build_filename (g_get_user_data_dir (), "mien", "models", yunet.file_name, NULL);
 }
@@ -39,7 +48,7 @@ mien_face_model_get_default_path (void)
   g_autofree char *own = mien_face_model_get_download_path ();
   const char * const *dirs = g_get_system_data_dirs ();
 
-  if (g_getenv ("MIEN_YUNET_MODEL") != NULL || g_file_test (own, G_FILE_TEST_EXISTS))
+  if (model_from_environment () != NULL || g_file_test (own, G_FILE_TEST_EXISTS))
     return g_steal_pointer (&own);
   /* A copy that came with Mien: the Flatpak's /app/share, or a distribution's package. */
   for (guint i = 0; dirs[i] != NULL; i++)
