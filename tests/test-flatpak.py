@@ -199,12 +199,18 @@ def check_mien_module(manifest, options):
     return problems
 
 
-def mien_with_opts(manifest, opts):
+def with_module_changed(manifest, name, change):
+    """A copy of `manifest` where `change(module)` has altered the module(s) named `name`."""
     bad = copy.deepcopy(manifest)
     for _, module in modules_of(bad):
-        if module.get('name') == 'mien':
-            module['config-opts'] = opts
+        if module.get('name') == name:
+            change(module)
     return bad
+
+
+def mien_with_opts(manifest, opts):
+    return with_module_changed(manifest, 'mien',
+                               lambda module: module.update({'config-opts': opts}))
 
 
 def yunet_catalogue(root):
@@ -245,12 +251,10 @@ def check_yunet_shipped(manifest, catalogue):
 
 
 def with_yunet_sha256(manifest, digest):
-    bad = copy.deepcopy(manifest)
-    for _, module in modules_of(bad):
-        if module.get('name') == 'yunet':
-            for source in module.get('sources', []):
-                source['sha256'] = digest
-    return bad
+    def change(module):
+        for source in module.get('sources', []):
+            source['sha256'] = digest
+    return with_module_changed(manifest, 'yunet', change)
 
 
 def check_opencv_fits_yunet(manifest, yunet):
@@ -273,12 +277,10 @@ def check_opencv_fits_yunet(manifest, yunet):
 
 
 def with_opencv(manifest, version):
-    bad = copy.deepcopy(manifest)
-    for _, module in modules_of(bad):
-        if module.get('name') == 'opencv':
-            for source in module.get('sources', []):
-                source['url'] = re.sub(r'/[\d.]+\.tar\.gz$', f'/{version}.tar.gz', source['url'])
-    return bad
+    def change(module):
+        for source in module.get('sources', []):
+            source['url'] = re.sub(r'/[\d.]+\.tar\.gz$', f'/{version}.tar.gz', source['url'])
+    return with_module_changed(manifest, 'opencv', change)
 
 
 def check_desktop_ids(root, app_id):
