@@ -28,9 +28,13 @@ install_packages () {
   DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
 }
 
+# configure_and_build [MESON SETUP OPTIONS...]: the development build unless options are given.
 configure_and_build () {
   if [ ! -f "$build/build.ninja" ]; then
-    meson setup "$build" -Dparity=enabled -Ddistributed=enabled
+    if [ $# -eq 0 ]; then
+      set -- -Dparity=enabled -Ddistributed=enabled
+    fi
+    meson setup "$build" "$@"
   fi
   ninja -C "$build"
 }
@@ -68,11 +72,7 @@ case "${1:-}" in
     install_packages
     build=${BUILD_DIR:-build-release}
     prefix=${PREFIX:-/usr/local}
-    if [ ! -f "$build/build.ninja" ]; then
-      meson setup "$build" --prefix="$prefix" -Dbuildtype=release -Dtests=false \
-        -Ddistributed=enabled
-    fi
-    ninja -C "$build"
+    configure_and_build --prefix="$prefix" -Dbuildtype=release -Dtests=false -Ddistributed=enabled
     sudo=()
     [ "$(id -u)" -ne 0 ] && [ ! -w "$prefix" ] && sudo=(sudo)
     # meson install also compiles the settings schemas and refreshes the icon cache and the
